@@ -1,0 +1,125 @@
+//! The core's platform-neutral HTTP request and response.
+
+use std::net::IpAddr;
+
+/// Upper bound on any request body an adapter hands to the core. Adapters stop reading past
+/// it and answer with [`Response::payload_too_large`]; the core applies tighter per-kind limits.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Put,
+    Post,
+    Patch,
+    Delete,
+    Options,
+    Other,
+}
+
+impl Method {
+    pub fn parse(s: &str) -> Method {
+        match s.to_ascii_uppercase().as_str() {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "PUT" => Method::Put,
+            "POST" => Method::Post,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            "OPTIONS" => Method::Options,
+            _ => Method::Other,
+        }
+    }
+}
+
+/// An incoming request, as the adapter saw it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    /// The raw (still percent-encoded) path, starting with `/`.
+    pub path: String,
+    /// The raw query string without `?` (empty when absent).
+    pub query: String,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The client address as the platform reports it (never from a client-set header).
+    pub client_ip: Option<IpAddr>,
+    /// `scheme://host[:port]` the request came to; used for absolute URLs.
+    pub origin: String,
+}
+
+impl Request {
+    pub fn new(method: Method, path: &str) -> Request {
+        Request {
+            method,
+            path: path.to_owned(),
+            query: String::new(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            client_ip: None,
+            origin: "http://127.0.0.1:8787".to_owned(),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Request {
+        self.headers.push((name.to_ascii_lowercase(), value.to_owned()));
+        self
+    }
+
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Request {
+        self.body = body.into();
+        self
+    }
+}
+
+/// A response produced by the core.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn new(status: u16) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Response {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    pub fn with_body(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
+        self.body = body.into();
+        self.with_header("content-type", content_type)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The answer an adapter gives when a body exceeds [`MAX_BODY_BYTES`].
+    pub fn payload_too_large() -> Response {
+        crate::error::OriginError::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        }
+        .into_response()
+    }
+}

@@ -1,0 +1,1 @@
+//! Media formats: MPEG-TS demux and CMAF (fragmented MP4) mux.
