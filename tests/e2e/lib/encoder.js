@@ -1,0 +1,112 @@
+// A real encoder: Debian's ffmpeg pushing live HLS (two video renditions and an audio group)
+// by HTTP PUT, or writing it to a directory for the harness self-test.
+import { spawn } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+
+/** Source frame rate; segment frame counts in the tests derive from it. */
+export const FPS = 30;
+/** Segment duration asked of ffmpeg (seconds); also the GOP length. */
+export const HLS_TIME = 2;
+/** ffmpeg's own playlist window (segments). */
+export const HLS_LIST_SIZE = 6;
+/** The renditions pushed: stream_0 and stream_1 are video, stream_2 is the audio group. */
+export const RENDITIONS = [
+  { id: 0, kind: 'video', width: 640, height: 360, bitrate: '800k' },
+  { id: 1, kind: 'video', width: 320, height: 180, bitrate: '300k' },
+  { id: 2, kind: 'audio' },
+];
+export const AUDIO_GROUP = 'aud';
+/** After its nominal run ffmpeg gets this long to flush before it is killed. */
+const KILL_GRACE_MS = 15_000;
+
+export function basicAuth(username, password) {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
+/**
+ * ffmpeg arguments. `base` is the ingest URL ending in `/` (or a directory path ending in `/`);
+ * files land at base + `master.m3u8` and base + `stream_N/...`.
+ */
+export function hlsArgs({ base, seconds, realtime = true, auth = null, vod = false }) {
+  const [v0, v1] = RENDITIONS;
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'info'];
+  if (realtime) args.push('-re');
+  args.push('-f', 'lavfi', '-i', `testsrc2=size=${v0.width}x${v0.height}:rate=${FPS}`);
+  if (realtime) args.push('-re');
+  args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
+  args.push(
+    '-filter_complex',
+    `[0:v]split=2[va][vb];[vb]scale=${v1.width}:${v1.height}[vbs]`,
+    '-map', '[va]', '-map', '[vbs]', '-map', '1:a',
+    '-t', String(seconds),
+    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-pix_fmt', 'yuv420p',
+    '-b:v:0', v0.bitrate, '-b:v:1', v1.bitrate,
+    '-g', String(HLS_TIME * FPS), '-keyint_min', String(HLS_TIME * FPS), '-sc_threshold', '0',
+    '-c:a', 'aac', '-b:a', '96k', '-ac', '2',
+    '-f', 'hls', '-hls_time', String(HLS_TIME), '-hls_list_size', String(HLS_LIST_SIZE),
+  );
+  if (vod) args.push('-hls_playlist_type', 'vod');
+  if (/^https?:/.test(base)) {
+    args.push('-method', 'PUT');
+    if (auth) args.push('-headers', `Authorization: ${basicAuth(auth.username, auth.password)}\r\n`);
+  }
+  args.push(
+    '-master_pl_name', 'master.m3u8',
+    '-var_stream_map', `v:0,agroup:${AUDIO_GROUP} v:1,agroup:${AUDIO_GROUP} a:0,agroup:${AUDIO_GROUP}`,
+    '-hls_segment_filename', `${base}stream_%v/seg_%05d.ts`,
+    `${base}stream_%v/index.m3u8`,
+  );
+  return args;
+}
+
+/**
+ * Starts ffmpeg. Returns { pid, args, logFile, done, stop, log }. `done` resolves with
+ * { code, signal } (ffmpeg exits 0 even when every upload got 401: check the origin instead).
+ */
+export function startEncoder({ logFile, ...opts }) {
+  const args = hlsArgs(opts);
+  const log = createWriteStream(logFile);
+  const logClosed = new Promise((resolve) => log.once('close', resolve));
+  log.write(`ffmpeg ${args.map((a) => JSON.stringify(a)).join(' ')}\n`);
+  const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr.pipe(log);
+  const budget = opts.seconds * 1000 + KILL_GRACE_MS;
+  const killer = setTimeout(() => stop('SIGKILL'), budget);
+  const done = new Promise((resolve, reject) => {
+    child.once('error', (err) => {
+      clearTimeout(killer);
+      reject(err);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ code, signal });
+    });
+  });
+  // Let the stderr pipe drain into the log before callers read it.
+  const finished = done.then(async (r) => {
+    await logClosed;
+    return r;
+  });
+  function stop(signal = 'SIGTERM') {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(child.pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+  return {
+    pid: child.pid,
+    args,
+    logFile,
+    done: finished,
+    stop,
+    log: () => readFileSync(logFile, 'utf8'),
+  };
+}
+
+/** The last `n` lines of a log, for assertion messages. */
+export function tail(text, n = 25) {
+  return text.split('\n').slice(-n).join('\n');
+}

@@ -1,0 +1,146 @@
+// The built Worker running in workerd through Miniflare, listening on 127.0.0.1 so that
+// ffmpeg and Chromium reach it over real HTTP.
+import { existsSync, readFileSync, readdirSync, createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { Miniflare, Log, LogLevel } from 'miniflare';
+import { REPO_DIR, WORKER_BUILD_DIR, WORKER_SHIM, tempDir } from './paths.js';
+
+export const ADMIN_TOKEN = 'e2e-admin-token';
+
+/** Used when wrangler.toml has no compatibility_date; must not exceed Miniflare's workerd. */
+const FALLBACK_COMPATIBILITY_DATE = '2026-04-01';
+
+function compatibilityDate() {
+  const toml = join(REPO_DIR, 'wrangler.toml');
+  if (!existsSync(toml)) return FALLBACK_COMPATIBILITY_DATE;
+  const m = /^\s*compatibility_date\s*=\s*"([0-9-]+)"/m.exec(readFileSync(toml, 'utf8'));
+  return m ? m[1] : FALLBACK_COMPATIBILITY_DATE;
+}
+
+function findWasm(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isFile() && entry.name.endsWith('.wasm')) return path;
+    if (entry.isDirectory()) {
+      const found = findWasm(path);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+function checkBuild(buildDir, shim) {
+  const missing = !existsSync(shim)
+    ? shim
+    : findWasm(buildDir) === null
+      ? `a .wasm file under ${buildDir}`
+      : null;
+  if (missing) {
+    throw new Error(
+      `Worker build output missing (${missing}). Run \`make worker\` in ${REPO_DIR} first.`,
+    );
+  }
+}
+
+/**
+ * Starts the Worker. Returns { url, api, kv, bucket, r2Keys, kvKeys, logFile, dir, dispose }.
+ * `url` is the base URL without a trailing slash.
+ */
+export async function startOrigin({
+  adminToken = ADMIN_TOKEN,
+  bindings = {},
+  dir,
+  buildDir = WORKER_BUILD_DIR,
+} = {}) {
+  const shim = buildDir === WORKER_BUILD_DIR ? WORKER_SHIM : join(buildDir, 'worker', 'shim.mjs');
+  checkBuild(buildDir, shim);
+  dir ??= await tempDir('origin');
+  const logFile = join(dir, 'workerd.log');
+  const log = createWriteStream(logFile);
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: shim,
+    modulesRoot: buildDir,
+    modulesRules: [
+      // worker-build emits ES modules with a .js extension (Miniflare's default is CommonJS).
+      { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
+      { type: 'CompiledWasm', include: ['**/*.wasm'] },
+    ],
+    compatibilityDate: compatibilityDate(),
+    kvNamespaces: ['EDGEPACK_KV'],
+    r2Buckets: ['EDGEPACK_BUCKET'],
+    bindings: { ADMIN_TOKEN: adminToken, ...bindings },
+    host: '127.0.0.1',
+    port: 0,
+    kvPersist: join(dir, 'kv'),
+    r2Persist: join(dir, 'r2'),
+    log: new Log(LogLevel.WARN),
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.pipe(log, { end: false });
+      stderr.pipe(log, { end: false });
+    },
+  });
+  let ready;
+  try {
+    ready = await mf.ready;
+  } catch (err) {
+    await mf.dispose().catch(() => {});
+    throw new Error(`Miniflare failed to start the Worker (log: ${logFile}): ${err.message}`, {
+      cause: err,
+    });
+  }
+  const url = ready.origin;
+  const kv = await mf.getKVNamespace('EDGEPACK_KV');
+  const bucket = await mf.getR2Bucket('EDGEPACK_BUCKET');
+
+  /** Control API call with the admin bearer token (or `token` given; null: none). */
+  async function api(method, path, body, { token = adminToken, headers = {} } = {}) {
+    const h = { ...headers };
+    if (token !== null) h.authorization = `Bearer ${token}`;
+    if (body !== undefined) h['content-type'] = 'application/json';
+    const res = await fetch(url + path, {
+      method,
+      headers: h,
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = null;
+    }
+    return { status: res.status, headers: res.headers, text, json, request: `${method} ${path}` };
+  }
+
+  /** Every object key in R2 (optionally under a prefix). */
+  async function r2Keys(prefix) {
+    const keys = [];
+    let cursor;
+    do {
+      const page = await bucket.list({ prefix, cursor });
+      keys.push(...page.objects.map((o) => o.key));
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+    return keys.sort();
+  }
+
+  /** Every key in KV (optionally under a prefix). */
+  async function kvKeys(prefix) {
+    const keys = [];
+    let cursor;
+    do {
+      const page = await kv.list({ prefix, cursor });
+      keys.push(...page.keys.map((k) => k.name));
+      cursor = page.list_complete ? undefined : page.cursor;
+    } while (cursor);
+    return keys.sort();
+  }
+
+  async function dispose() {
+    await mf.dispose();
+    log.end();
+  }
+
+  return { url, api, kv, bucket, r2Keys, kvKeys, logFile, dir, dispose };
+}
