@@ -1,4 +1,5 @@
 //! The origin-level error: every failure the core reports maps to one HTTP status and a JSON body.
+//! Messages never contain secrets.
 
 use crate::http::Response;
 use crate::store::StoreError;
@@ -6,33 +7,92 @@ use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OriginError {
+    /// A request the API cannot read (bad JSON, unknown field, wrong type).
+    BadRequest(String),
+    /// A setting outside its allowed values.
+    InvalidField {
+        field: &'static str,
+        allowed: String,
+    },
+    /// A playlist the ingest could not accept; the reason comes from the parser or the check.
+    MalformedPlaylist(String),
+    /// Missing or wrong admin token.
+    Unauthorized,
+    /// Missing or wrong ingest credentials; answered with a Basic challenge.
+    IngestUnauthorized,
     NotFound(String),
-    PayloadTooLarge { limit: usize },
+    MethodNotAllowed,
+    Conflict(String),
+    PayloadTooLarge {
+        limit: usize,
+    },
+    UnsupportedMediaType(String),
+    /// The deployment is missing a setting (e.g. the admin token secret).
+    NotConfigured(&'static str),
+    /// The platform's random source failed.
+    Random(String),
     Storage(StoreError),
 }
 
 impl OriginError {
     pub fn status(&self) -> u16 {
         match self {
+            OriginError::BadRequest(_)
+            | OriginError::InvalidField { .. }
+            | OriginError::MalformedPlaylist(_) => 400,
+            OriginError::Unauthorized | OriginError::IngestUnauthorized => 401,
             OriginError::NotFound(_) => 404,
+            OriginError::MethodNotAllowed => 405,
+            OriginError::Conflict(_) => 409,
             OriginError::PayloadTooLarge { .. } => 413,
+            OriginError::UnsupportedMediaType(_) => 415,
+            OriginError::NotConfigured(_) | OriginError::Random(_) => 500,
             OriginError::Storage(_) => 503,
         }
     }
 
     pub fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.to_string() });
-        Response::new(self.status()).with_body("application/json", body.to_string())
+        let mut body = serde_json::json!({ "error": self.to_string() });
+        if let OriginError::InvalidField { field, allowed } = &self {
+            body["field"] = serde_json::Value::from(*field);
+            body["allowed"] = serde_json::Value::from(allowed.as_str());
+        }
+        let mut response = Response::new(self.status())
+            .with_body("application/json", body.to_string())
+            .with_header("cache-control", "no-store");
+        if self == OriginError::IngestUnauthorized {
+            response = response.with_header("www-authenticate", "Basic realm=\"edgepack ingest\"");
+        }
+        response
+    }
+
+    pub fn invalid(field: &'static str, allowed: impl Into<String>) -> OriginError {
+        OriginError::InvalidField {
+            field,
+            allowed: allowed.into(),
+        }
     }
 }
 
 impl fmt::Display for OriginError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            OriginError::BadRequest(m) => write!(f, "bad request: {m}"),
+            OriginError::InvalidField { field, allowed } => {
+                write!(f, "invalid value for `{field}`: allowed {allowed}")
+            }
+            OriginError::MalformedPlaylist(m) => write!(f, "malformed playlist: {m}"),
+            OriginError::Unauthorized => f.write_str("missing or invalid admin bearer token"),
+            OriginError::IngestUnauthorized => f.write_str("missing or invalid ingest credentials"),
             OriginError::NotFound(what) => write!(f, "not found: {what}"),
+            OriginError::MethodNotAllowed => f.write_str("method not allowed"),
+            OriginError::Conflict(m) => write!(f, "conflict: {m}"),
             OriginError::PayloadTooLarge { limit } => {
                 write!(f, "request body exceeds {limit} bytes")
             }
+            OriginError::UnsupportedMediaType(m) => write!(f, "unsupported file type: {m}"),
+            OriginError::NotConfigured(what) => write!(f, "deployment not configured: {what}"),
+            OriginError::Random(m) => write!(f, "random source failed: {m}"),
             OriginError::Storage(e) => write!(f, "{e}"),
         }
     }
@@ -43,3 +103,5 @@ impl From<StoreError> for OriginError {
         OriginError::Storage(e)
     }
 }
+
+pub type OriginResult<T> = Result<T, OriginError>;

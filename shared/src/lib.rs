@@ -2,11 +2,22 @@
 //! give it storage, a clock and randomness; it owns every decision.
 #![forbid(unsafe_code)]
 
+pub mod api;
+pub mod auth;
 pub mod error;
+pub mod hls;
 pub mod http;
+pub mod ingest;
+mod keys;
 pub mod media;
+pub mod model;
+pub mod names;
 mod origin;
+pub mod playback;
+mod repo;
 pub mod store;
+pub mod time;
+pub mod timeline;
 
 pub use error::OriginError;
 pub use http::{Method, Request, Response, MAX_BODY_BYTES};

@@ -1,7 +1,8 @@
 //! The entry point: one request in, one response out.
 
 use crate::error::OriginError;
-use crate::http::{Request, Response};
+use crate::http::{Method, Request, Response};
+use crate::playback::{cors_preflight, CacheControl};
 use crate::store::{KvStore, ObjectStore};
 
 /// Fills a buffer from the platform's CSPRNG.
@@ -37,7 +38,38 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
 
     /// Handles one request at wall-clock time `now_ms` (Unix milliseconds).
     pub async fn handle(&self, req: Request, now_ms: u64) -> Response {
-        let _ = now_ms;
-        OriginError::NotFound(req.path).into_response()
+        let path = req.path.split('?').next().unwrap_or_default();
+        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let response = match parts.as_slice() {
+            ["healthz"] => Ok(Response::new(200).with_body("text/plain", "ok")),
+            ["api", "v1", route @ ..] => self.api(&req, route, now_ms).await,
+            ["in", "v1", route @ ..] => self.ingest(&req, route, now_ms).await,
+            ["out", "v1", ..] if req.method == Method::Options => Ok(cors_preflight()),
+            ["out", "v1", route @ ..] => {
+                let r = self.playback(&req, route).await.unwrap_or_else(|e| {
+                    let not_found = e.status() == 404;
+                    let r = e.into_response();
+                    if not_found {
+                        with_cache(r, CacheControl::NotFound)
+                    } else {
+                        r
+                    }
+                });
+                Ok(crate::playback::with_cors(r))
+            }
+            _ => Err(OriginError::NotFound(path.to_owned())),
+        };
+        let mut response = response.unwrap_or_else(OriginError::into_response);
+        if req.method == Method::Head {
+            let len = response.body.len();
+            response.body.clear();
+            response = response.with_header("content-length", len.to_string());
+        }
+        response
     }
+}
+
+fn with_cache(mut r: Response, cache: CacheControl) -> Response {
+    r.headers.retain(|(k, _)| k != "cache-control");
+    r.with_header("cache-control", cache.value())
 }

@@ -1,0 +1,68 @@
+//! JSON representations returned by the control API.
+
+use crate::model::{Channel, Endpoint, Group, InputId};
+use crate::time::iso8601_ms;
+use serde_json::{json, Value};
+
+/// Absolute URL bases for the views.
+pub struct Bases<'a> {
+    pub ingest: &'a str,
+    pub playback: &'a str,
+}
+
+pub fn group(g: &Group) -> Value {
+    json!({ "name": g.name, "created_at": created(g.created_at_ms) })
+}
+
+pub fn channel(c: &Channel, bases: &Bases<'_>) -> Value {
+    let inputs: Vec<Value> = InputId::ALL
+        .iter()
+        .map(|&id| {
+            let auth = c.input(id);
+            json!({
+                "id": id.number(),
+                "url": format!("{}/in/v1/{}/{}/{}/", bases.ingest, c.group, c.name, id.number()),
+                "username": auth.username,
+                "password": auth.password,
+            })
+        })
+        .collect();
+    json!({
+        "group": c.group,
+        "name": c.name,
+        "protocol": c.protocol,
+        "max_segment_duration": c.max_segment_duration,
+        "max_playlist_duration": c.max_playlist_duration,
+        "inputs": inputs,
+        "created_at": created(c.created_at_ms),
+    })
+}
+
+pub fn endpoint(e: &Endpoint, bases: &Bases<'_>) -> Value {
+    json!({
+        "group": e.group,
+        "channel": e.channel,
+        "name": e.name,
+        "protocol": e.protocol,
+        "manifest_name": e.manifest_name,
+        "segment_count": e.segment_count,
+        "program_date_time_interval": e.program_date_time_interval,
+        "stream_order": e.stream_order,
+        "min_video_bitrate": e.min_video_bitrate,
+        "max_video_bitrate": e.max_video_bitrate,
+        "url": format!(
+            "{}/out/v1/{}/{}/{}/{}.{}",
+            bases.playback,
+            e.group,
+            e.channel,
+            e.name,
+            e.manifest_name,
+            e.protocol.manifest_extension()
+        ),
+        "created_at": created(e.created_at_ms),
+    })
+}
+
+fn created(ms: u64) -> String {
+    iso8601_ms(i64::try_from(ms).unwrap_or(i64::MAX))
+}

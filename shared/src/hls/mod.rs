@@ -1,0 +1,6 @@
+//! HLS output (RFC 8216bis): master and media playlists rendered from timelines.
+
+pub mod master;
+mod render;
+
+pub use render::{render_master, render_media, MasterEntry, MediaWindow};

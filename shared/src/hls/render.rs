@@ -1,0 +1,175 @@
+//! Playlist writers. Output is a pure function of the stored state and the endpoint settings,
+//! so every edge renders the same bytes.
+
+use super::master::{AudioMedia, Variant};
+use crate::model::{Endpoint, StreamOrder};
+use crate::time::iso8601_ms;
+use crate::timeline::{Segment, Timeline, TIMESCALE};
+use std::fmt::Write;
+
+/// Live playlists hold at least this many target durations (RFC 8216bis 6.2.2).
+pub const MIN_TARGET_DURATIONS: u64 = 3;
+
+/// A variant of the output master, with its rendition's relative URI.
+pub struct MasterEntry<'a> {
+    pub variant: &'a Variant,
+    pub uri: String,
+}
+
+/// Writes a master playlist: variants filtered by the endpoint's video bitrate range and sorted
+/// by its stream order; audio renditions whose group some variant still uses.
+pub fn render_master(
+    endpoint: &Endpoint,
+    variants: &[MasterEntry<'_>],
+    audio: &[(&AudioMedia, Option<String>)],
+) -> Option<String> {
+    let mut chosen: Vec<&MasterEntry<'_>> = variants
+        .iter()
+        .filter(|e| {
+            let v = e.variant;
+            !v.has_video()
+                || (endpoint.min_video_bitrate..=endpoint.max_video_bitrate).contains(&v.bandwidth)
+        })
+        .collect();
+    match endpoint.stream_order {
+        StreamOrder::Original => {}
+        StreamOrder::Ascending => chosen.sort_by_key(|e| e.variant.bandwidth),
+        StreamOrder::Descending => chosen.sort_by_key(|e| std::cmp::Reverse(e.variant.bandwidth)),
+    }
+    if chosen.is_empty() {
+        return None;
+    }
+    let mut out = String::from("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    let used = |group: &str| {
+        chosen
+            .iter()
+            .any(|e| e.variant.audio.as_deref() == Some(group))
+    };
+    let mut groups_present: Vec<&str> = Vec::new();
+    for (m, uri) in audio.iter().filter(|(m, _)| used(&m.group_id)) {
+        groups_present.push(&m.group_id);
+        let _ = write!(
+            out,
+            "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{}\",NAME=\"{}\"",
+            m.group_id, m.name
+        );
+        if let Some(l) = &m.language {
+            let _ = write!(out, ",LANGUAGE=\"{l}\"");
+        }
+        let _ = write!(
+            out,
+            ",DEFAULT={},AUTOSELECT={}",
+            yes_no(m.default),
+            yes_no(m.autoselect)
+        );
+        if let Some(c) = &m.channels {
+            let _ = write!(out, ",CHANNELS=\"{c}\"");
+        }
+        if let Some(u) = uri {
+            let _ = write!(out, ",URI=\"{u}\"");
+        }
+        out.push('\n');
+    }
+    for e in chosen {
+        let v = e.variant;
+        let _ = write!(out, "#EXT-X-STREAM-INF:BANDWIDTH={}", v.bandwidth);
+        if let Some(a) = v.average_bandwidth {
+            let _ = write!(out, ",AVERAGE-BANDWIDTH={a}");
+        }
+        if let Some(c) = &v.codecs {
+            let _ = write!(out, ",CODECS=\"{c}\"");
+        }
+        if let Some((w, h)) = v.resolution {
+            let _ = write!(out, ",RESOLUTION={w}x{h}");
+        }
+        if let Some(f) = v.frame_rate {
+            let _ = write!(out, ",FRAME-RATE={f:.3}");
+        }
+        if let Some(a) = v.audio.as_deref().filter(|a| groups_present.contains(a)) {
+            let _ = write!(out, ",AUDIO=\"{a}\"");
+        }
+        let _ = write!(out, "\n{}\n", e.uri);
+    }
+    Some(out)
+}
+
+/// The segments of a live media playlist and the state needed to number them.
+pub struct MediaWindow<'a> {
+    pub target_duration: u64,
+    pub discontinuity_sequence: u64,
+    pub segments: &'a [Segment],
+}
+
+impl<'a> MediaWindow<'a> {
+    /// The last `segment_count` segments, widened to at least three target durations.
+    pub fn live(timeline: &'a Timeline, segment_count: u64) -> MediaWindow<'a> {
+        let all = &timeline.segments;
+        let min_ticks = MIN_TARGET_DURATIONS * timeline.target_duration * TIMESCALE;
+        let count = usize::try_from(segment_count).unwrap_or(usize::MAX);
+        let mut start = all.len().saturating_sub(count);
+        let mut ticks: u64 = all[start..].iter().map(|s| s.duration).sum();
+        while start > 0 && ticks < min_ticks {
+            start -= 1;
+            ticks += all[start].duration;
+        }
+        let skipped = all[..start].iter().filter(|s| s.discontinuity).count() as u64;
+        MediaWindow {
+            target_duration: timeline.target_duration,
+            discontinuity_sequence: timeline.discontinuity_sequence + skipped,
+            segments: &all[start..],
+        }
+    }
+}
+
+/// Writes a media playlist; `uri` names each segment, `pdt_interval_s` (0 = off) spaces
+/// EXT-X-PROGRAM-DATE-TIME tags, which also follow every discontinuity.
+pub fn render_media(
+    window: &MediaWindow<'_>,
+    pdt_interval_s: u64,
+    uri: impl Fn(&Segment) -> String,
+) -> String {
+    let first = window.segments.first().map_or(0, |s| s.seq);
+    let mut out = format!(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:{first}\n",
+        window.target_duration
+    );
+    if window.discontinuity_sequence > 0 {
+        let _ = writeln!(
+            out,
+            "#EXT-X-DISCONTINUITY-SEQUENCE:{}",
+            window.discontinuity_sequence
+        );
+    }
+    let interval_ms = i64::try_from(pdt_interval_s.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let mut last_pdt: Option<i64> = None;
+    for s in window.segments {
+        if s.discontinuity {
+            out.push_str("#EXT-X-DISCONTINUITY\n");
+        }
+        let due = match last_pdt {
+            None => true,
+            Some(t) => s.discontinuity || s.pdt_ms - t >= interval_ms,
+        };
+        if pdt_interval_s > 0 && due {
+            let _ = writeln!(out, "#EXT-X-PROGRAM-DATE-TIME:{}", iso8601_ms(s.pdt_ms));
+            last_pdt = Some(s.pdt_ms);
+        }
+        let millis = (s.duration * 1000 + TIMESCALE / 2) / TIMESCALE;
+        let _ = write!(
+            out,
+            "#EXTINF:{}.{:03},\n{}\n",
+            millis / 1000,
+            millis % 1000,
+            uri(s)
+        );
+    }
+    out
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "YES"
+    } else {
+        "NO"
+    }
+}

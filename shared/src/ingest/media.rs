@@ -1,0 +1,181 @@
+//! A media playlist from the encoder: commit its new segments to the input's timeline.
+
+use super::path;
+use crate::error::{OriginError, OriginResult};
+use crate::hls::master::rendition_id;
+use crate::keys;
+use crate::model::{Channel, InputId};
+use crate::origin::Origin;
+use crate::repo;
+use crate::store::{KvStore, ObjectInfo, ObjectStore};
+use crate::timeline::{plan_append, ticks_from_seconds, Plan, Segment, Timeline, TIMESCALE};
+use m3u8_rs::MediaPlaylist;
+use serde::{Deserialize, Serialize};
+
+/// Most segments accepted in one media playlist.
+pub const MAX_PLAYLIST_SEGMENTS: usize = 2000;
+
+/// Liveness of one rendition of one input, written once per playlist that brought segments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub arrived_ms: u64,
+    pub last_seq: u64,
+    pub last_pdt_ms: i64,
+}
+
+/// A segment of the incoming playlist, checked.
+struct Incoming<'a> {
+    enc_seq: u64,
+    uri: &'a str,
+    path: String,
+    duration: u64,
+    pdt_ms: Option<i64>,
+    discontinuity: bool,
+}
+
+impl<K: KvStore, O: ObjectStore> Origin<K, O> {
+    pub(super) async fn ingest_media(
+        &self,
+        channel: &Channel,
+        input: InputId,
+        file: &str,
+        pl: &MediaPlaylist,
+        now_ms: u64,
+    ) -> OriginResult<super::Response> {
+        let incoming = check(file, pl)?;
+        let rendition = rendition_id(file);
+        let key = keys::timeline(&channel.id, input, rendition);
+        let mut timeline: Timeline = repo::object_get(&self.objects, &key)
+            .await?
+            .unwrap_or_default();
+        let uris: Vec<&str> = incoming.iter().map(|s| s.uri).collect();
+        let plan = plan_append(&timeline, pl.media_sequence, &uris);
+        let (from, mut discontinuity) = match plan {
+            Plan::Continue { from, gap } => (from, gap),
+            Plan::Resync => (0, true),
+        };
+        let mut added = 0usize;
+        for (i, s) in incoming.iter().enumerate().skip(from) {
+            let Some(upload) = self.latest_upload(channel, input, &s.path, now_ms).await? else {
+                // Not uploaded (yet): a missing last segment is retried with the next playlist;
+                // a missing one in the middle is skipped and the next one marks the gap.
+                discontinuity = true;
+                if i + 1 == incoming.len() {
+                    break;
+                }
+                continue;
+            };
+            if plan == Plan::Resync && timeline.segments.iter().any(|t| t.key == upload.key) {
+                continue;
+            }
+            let previous = timeline.last();
+            let continuous = !(discontinuity || s.discontinuity);
+            let pdt_ms = s.pdt_ms.unwrap_or_else(|| match previous {
+                Some(p) if continuous => p.pdt_ms + ms(p.duration),
+                _ => i64::try_from(now_ms).unwrap_or(i64::MAX) - ms(s.duration),
+            });
+            let segment = Segment {
+                seq: timeline.next_seq(s.enc_seq),
+                enc_seq: s.enc_seq,
+                uri: s.uri.to_owned(),
+                key: upload.key,
+                duration: s.duration,
+                size: upload.size,
+                pdt_ms,
+                media_start: upload
+                    .metadata
+                    .get("media_start")
+                    .and_then(|v| v.parse().ok()),
+                arrived_ms: now_ms,
+                discontinuity: previous.is_some() && !continuous,
+            };
+            timeline.push(segment);
+            discontinuity = false;
+            added += 1;
+        }
+        if added == 0 {
+            return Ok(super::Response::new(200));
+        }
+        let removed = timeline.prune(channel.max_playlist_duration * TIMESCALE);
+        repo::object_put(&self.objects, &key, &timeline).await?;
+        for s in &removed {
+            self.objects.delete(&s.key).await?;
+        }
+        if let Some(last) = timeline.last() {
+            let heartbeat = Heartbeat {
+                arrived_ms: now_ms,
+                last_seq: last.seq,
+                last_pdt_ms: last.pdt_ms,
+            };
+            repo::kv_put(
+                &self.kv,
+                &keys::heartbeat(&channel.id, input, rendition),
+                &heartbeat,
+            )
+            .await?;
+        }
+        Ok(super::Response::new(201))
+    }
+
+    /// The newest stored upload of an encoder file that arrived by `now_ms`.
+    async fn latest_upload(
+        &self,
+        channel: &Channel,
+        input: InputId,
+        file: &str,
+        now_ms: u64,
+    ) -> OriginResult<Option<ObjectInfo>> {
+        let prefix = keys::segment_uploads(&channel.id, input, file);
+        let uploads = self.objects.list(&prefix).await?;
+        Ok(uploads.into_iter().rev().find(|o| {
+            o.key[prefix.len()..]
+                .parse::<u64>()
+                .is_ok_and(|arrived| arrived <= now_ms)
+        }))
+    }
+}
+
+/// Validates every segment of the playlist before anything is committed.
+fn check<'a>(file: &str, pl: &'a MediaPlaylist) -> OriginResult<Vec<Incoming<'a>>> {
+    if pl.segments.len() > MAX_PLAYLIST_SEGMENTS {
+        return Err(OriginError::MalformedPlaylist(format!(
+            "{} segments; at most {MAX_PLAYLIST_SEGMENTS} are accepted",
+            pl.segments.len()
+        )));
+    }
+    if pl.target_duration == 0 {
+        return Err(OriginError::MalformedPlaylist(
+            "missing or zero #EXT-X-TARGETDURATION".into(),
+        ));
+    }
+    let mut out = Vec::with_capacity(pl.segments.len());
+    for (i, s) in pl.segments.iter().enumerate() {
+        let duration = ticks_from_seconds(s.duration).ok_or_else(|| {
+            OriginError::MalformedPlaylist(format!(
+                "segment {i}: EXTINF {} is not a duration in (0, 3600] seconds",
+                s.duration
+            ))
+        })?;
+        if s.byte_range.is_some() {
+            return Err(OriginError::MalformedPlaylist(
+                "EXT-X-BYTERANGE segments are not supported".into(),
+            ));
+        }
+        out.push(Incoming {
+            enc_seq: pl.media_sequence.checked_add(i as u64).ok_or_else(|| {
+                OriginError::MalformedPlaylist("EXT-X-MEDIA-SEQUENCE overflows".into())
+            })?,
+            uri: &s.uri,
+            path: path::resolve(file, &s.uri)?,
+            duration,
+            pdt_ms: s.program_date_time.map(|t| t.timestamp_millis()),
+            discontinuity: s.discontinuity,
+        });
+    }
+    Ok(out)
+}
+
+/// 90 kHz ticks to milliseconds.
+fn ms(ticks: u64) -> i64 {
+    i64::try_from(ticks * 1000 / TIMESCALE).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,146 @@
+//! Ingest: `PUT /in/v1/{group}/{channel}/{1|2}/{path...}` from an encoder, with Basic auth.
+//! Segments are stored whole; media playlists commit them to the input's timeline.
+
+mod media;
+pub mod path;
+
+use crate::auth::{basic_credentials, constant_time_eq};
+use crate::error::{OriginError, OriginResult};
+use crate::hls::master::MasterInfo;
+use crate::http::{Method, Request, Response};
+use crate::keys;
+use crate::model::{Channel, InputId};
+use crate::names::Name;
+use crate::origin::Origin;
+use crate::repo;
+use crate::store::{KvStore, Metadata, ObjectStore};
+use m3u8_rs::Playlist;
+
+/// Largest playlist accepted.
+pub const MAX_PLAYLIST_BYTES: usize = 1024 * 1024;
+/// Smallest plausible MPEG-TS segment: one packet.
+const TS_PACKET: usize = 188;
+
+impl<K: KvStore, O: ObjectStore> Origin<K, O> {
+    pub(crate) async fn ingest(
+        &self,
+        req: &Request,
+        route: &[&str],
+        now_ms: u64,
+    ) -> OriginResult<Response> {
+        let [g, c, n, rest @ ..] = route else {
+            return Err(OriginError::NotFound("ingest route".into()));
+        };
+        let not_found = || OriginError::NotFound(format!("channel {g}/{c}"));
+        let (g, c) = (
+            Name::parse(g).ok_or_else(not_found)?,
+            Name::parse(c).ok_or_else(not_found)?,
+        );
+        let input = InputId::parse(n)
+            .ok_or_else(|| OriginError::NotFound(format!("input {n} (1 or 2)")))?;
+        let channel = repo::channel(&self.kv, g.as_str(), c.as_str()).await?;
+        check_basic(req, &channel, input)?;
+        let file = path::validate(&rest.join("/"))?.to_owned();
+        match req.method {
+            Method::Put | Method::Post => {}
+            // Retention is the origin's: an encoder's delete is acknowledged and ignored.
+            Method::Delete => return Ok(Response::new(204)),
+            _ => return Err(OriginError::MethodNotAllowed),
+        }
+        match path::extension(&file).as_str() {
+            "m3u8" => {
+                self.ingest_playlist(&channel, input, &file, &req.body, now_ms)
+                    .await
+            }
+            "ts" => {
+                self.ingest_segment(&channel, input, &file, &req.body, now_ms)
+                    .await
+            }
+            other => Err(OriginError::UnsupportedMediaType(format!(
+                "`.{other}`; an HLS input takes .m3u8 playlists and .ts segments"
+            ))),
+        }
+    }
+
+    async fn ingest_segment(
+        &self,
+        channel: &Channel,
+        input: InputId,
+        file: &str,
+        body: &[u8],
+        now_ms: u64,
+    ) -> OriginResult<Response> {
+        if body.len() < TS_PACKET || body[0] != 0x47 {
+            return Err(OriginError::BadRequest(format!(
+                "`{file}` is not an MPEG-TS segment (expected sync byte 0x47 and at least {TS_PACKET} bytes)"
+            )));
+        }
+        let key = keys::segment(&channel.id, input, file, now_ms);
+        self.objects.put(&key, body, &Metadata::new()).await?;
+        Ok(Response::new(201))
+    }
+
+    async fn ingest_playlist(
+        &self,
+        channel: &Channel,
+        input: InputId,
+        file: &str,
+        body: &[u8],
+        now_ms: u64,
+    ) -> OriginResult<Response> {
+        if body.len() > MAX_PLAYLIST_BYTES {
+            return Err(OriginError::PayloadTooLarge {
+                limit: MAX_PLAYLIST_BYTES,
+            });
+        }
+        std::str::from_utf8(body)
+            .map_err(|e| OriginError::MalformedPlaylist(format!("not UTF-8: {e}")))?;
+        if !body.starts_with(b"#EXTM3U") {
+            return Err(OriginError::MalformedPlaylist(
+                "does not start with #EXTM3U".into(),
+            ));
+        }
+        let playlist = m3u8_rs::parse_playlist_res(body).map_err(|e| parse_error(body, e))?;
+        match playlist {
+            Playlist::MasterPlaylist(pl) => {
+                let info = MasterInfo::from_playlist(file, &pl)?;
+                repo::object_put(&self.objects, &keys::master(&channel.id, input), &info).await?;
+                Ok(Response::new(201))
+            }
+            Playlist::MediaPlaylist(pl) => {
+                self.ingest_media(channel, input, file, &pl, now_ms).await
+            }
+        }
+    }
+}
+
+/// Describes a parser failure by kind and byte offset, without echoing the body.
+fn parse_error(body: &[u8], e: nom::Err<nom::error::Error<&[u8]>>) -> OriginError {
+    OriginError::MalformedPlaylist(match e {
+        nom::Err::Incomplete(_) => "truncated".into(),
+        nom::Err::Error(e) | nom::Err::Failure(e) => format!(
+            "parser stopped ({:?}) at byte {}",
+            e.code,
+            body.len().saturating_sub(e.input.len())
+        ),
+    })
+}
+
+/// Checks the input's Basic credentials in constant time.
+fn check_basic(req: &Request, channel: &Channel, input: InputId) -> OriginResult<()> {
+    let expected = channel.input(input);
+    let ok = req
+        .header("authorization")
+        .and_then(basic_credentials)
+        .is_some_and(|(user, pass)| {
+            // Both compared always, so timing does not tell which one was wrong.
+            let u = constant_time_eq(user.as_bytes(), expected.username.as_bytes());
+            let p = constant_time_eq(pass.as_bytes(), expected.password.as_bytes());
+            u & p
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(OriginError::IngestUnauthorized)
+    }
+}

@@ -1,0 +1,64 @@
+//! Storage key layout. Config and heartbeats live in the key-value store; media, timelines and
+//! masters live in the object store under the channel's storage id, so a re-created channel
+//! never sees its predecessor's content.
+
+use crate::model::InputId;
+
+pub fn group(g: &str) -> String {
+    format!("cfg/g/{g}")
+}
+
+pub const GROUPS: &str = "cfg/g/";
+
+pub fn channel(g: &str, c: &str) -> String {
+    format!("cfg/c/{g}/{c}")
+}
+
+pub fn channels(g: &str) -> String {
+    format!("cfg/c/{g}/")
+}
+
+pub fn endpoint(g: &str, c: &str, e: &str) -> String {
+    format!("cfg/e/{g}/{c}/{e}")
+}
+
+pub fn endpoints(g: &str, c: &str) -> String {
+    format!("cfg/e/{g}/{c}/")
+}
+
+/// Heartbeat of one rendition of one input: written once per ingested media playlist.
+pub fn heartbeat(channel_id: &str, input: InputId, rendition: &str) -> String {
+    format!("hb/{channel_id}/{}/{rendition}", input.number())
+}
+
+/// One upload of an encoder file: the arrival time makes re-used file names distinct objects.
+pub fn segment(channel_id: &str, input: InputId, path: &str, arrived_ms: u64) -> String {
+    format!(
+        "{}{arrived_ms:013}",
+        segment_uploads(channel_id, input, path)
+    )
+}
+
+/// Prefix of every upload of one encoder file path.
+pub fn segment_uploads(channel_id: &str, input: InputId, path: &str) -> String {
+    format!("seg/{channel_id}/{}/{path}@", input.number())
+}
+
+/// The timeline (segment index) of one rendition of one input.
+pub fn timeline(channel_id: &str, input: InputId, rendition: &str) -> String {
+    format!("{}{rendition}.json", timelines(channel_id, input))
+}
+
+pub fn timelines(channel_id: &str, input: InputId) -> String {
+    format!("idx/{channel_id}/{}/", input.number())
+}
+
+/// The rendition a timeline key belongs to.
+pub fn rendition_of_timeline<'a>(prefix: &str, key: &'a str) -> Option<&'a str> {
+    key.strip_prefix(prefix)?.strip_suffix(".json")
+}
+
+/// The last master playlist an input received, as parsed JSON.
+pub fn master(channel_id: &str, input: InputId) -> String {
+    format!("master/{channel_id}/{}.json", input.number())
+}

@@ -1,0 +1,100 @@
+//! A channel: one live program with two redundant inputs.
+
+use super::Fields;
+use crate::error::OriginResult;
+use crate::names::Name;
+use serde::{Deserialize, Serialize};
+
+/// Allowed `max_segment_duration` in seconds (also the failover timeout).
+pub const MAX_SEGMENT_DURATION: std::ops::RangeInclusive<u64> = 1..=60;
+/// Allowed `max_playlist_duration` in seconds: how much live content each input keeps.
+pub const MAX_PLAYLIST_DURATION: std::ops::RangeInclusive<u64> = 30..=3600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InputProtocol {
+    #[serde(rename = "HLS")]
+    Hls,
+}
+
+impl InputProtocol {
+    pub const RULE: &'static str = "\"HLS\"";
+
+    pub fn parse(s: &str) -> Option<InputProtocol> {
+        (s == "HLS").then_some(InputProtocol::Hls)
+    }
+}
+
+/// Input 1 (primary) or 2 (backup).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InputId(u8);
+
+impl InputId {
+    pub const PRIMARY: InputId = InputId(1);
+    pub const BACKUP: InputId = InputId(2);
+    pub const ALL: [InputId; 2] = [InputId::PRIMARY, InputId::BACKUP];
+
+    pub fn parse(s: &str) -> Option<InputId> {
+        match s {
+            "1" => Some(InputId::PRIMARY),
+            "2" => Some(InputId::BACKUP),
+            _ => None,
+        }
+    }
+
+    pub fn number(self) -> u8 {
+        self.0
+    }
+
+    pub fn index(self) -> usize {
+        usize::from(self.0 - 1)
+    }
+}
+
+/// Basic-auth credentials of one input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputAuth {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    pub group: Name,
+    pub name: Name,
+    /// Storage identity of this incarnation: a deleted and re-created channel starts empty.
+    pub id: String,
+    pub protocol: InputProtocol,
+    pub max_segment_duration: u64,
+    pub max_playlist_duration: u64,
+    pub inputs: [InputAuth; 2],
+    pub created_at_ms: u64,
+}
+
+impl Channel {
+    pub fn input(&self, id: InputId) -> &InputAuth {
+        &self.inputs[id.index()]
+    }
+
+    /// Applies the settings of a POST or PATCH body.
+    pub fn apply(&mut self, fields: &mut Fields<'_>) -> OriginResult<()> {
+        fields.fixed("name", self.name.as_str())?;
+        fields.parsed(
+            "protocol",
+            InputProtocol::RULE,
+            InputProtocol::parse,
+            &mut self.protocol,
+        )?;
+        fields.uint(
+            "max_segment_duration",
+            MAX_SEGMENT_DURATION,
+            &mut self.max_segment_duration,
+        )?;
+        fields.uint(
+            "max_playlist_duration",
+            MAX_PLAYLIST_DURATION,
+            &mut self.max_playlist_duration,
+        )?;
+        fields.read_only(&["group", "inputs", "created_at"]);
+        Ok(())
+    }
+}

@@ -1,0 +1,136 @@
+//! An endpoint: one packaging of a channel (protocol, window, filters).
+
+use super::Fields;
+use crate::error::{OriginError, OriginResult};
+use crate::names::{Name, NAME_RULE};
+use serde::{Deserialize, Serialize};
+use std::ops::RangeInclusive;
+
+/// Allowed `segment_count`: segments in a live rendition playlist.
+pub const SEGMENT_COUNT: RangeInclusive<u64> = 2..=100;
+/// Allowed `program_date_time_interval` in seconds (0 = no EXT-X-PROGRAM-DATE-TIME).
+pub const PDT_INTERVAL: RangeInclusive<u64> = 0..=3600;
+/// Allowed video bitrate filter values in bits per second.
+pub const VIDEO_BITRATE: RangeInclusive<u64> = 0..=2_147_483_647;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OutputProtocol {
+    #[serde(rename = "HLS")]
+    Hls,
+}
+
+impl OutputProtocol {
+    pub const RULE: &'static str = "\"HLS\"";
+
+    pub fn parse(s: &str) -> Option<OutputProtocol> {
+        (s == "HLS").then_some(OutputProtocol::Hls)
+    }
+
+    pub fn manifest_extension(self) -> &'static str {
+        match self {
+            OutputProtocol::Hls => "m3u8",
+        }
+    }
+}
+
+/// Order of variants in the master playlist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StreamOrder {
+    Original,
+    Ascending,
+    Descending,
+}
+
+impl StreamOrder {
+    pub const RULE: &'static str = "\"original\", \"ascending\" or \"descending\"";
+
+    pub fn parse(s: &str) -> Option<StreamOrder> {
+        match s {
+            "original" => Some(StreamOrder::Original),
+            "ascending" => Some(StreamOrder::Ascending),
+            "descending" => Some(StreamOrder::Descending),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub group: Name,
+    pub channel: Name,
+    pub name: Name,
+    pub protocol: OutputProtocol,
+    pub manifest_name: Name,
+    pub segment_count: u64,
+    pub program_date_time_interval: u64,
+    pub stream_order: StreamOrder,
+    pub min_video_bitrate: u64,
+    pub max_video_bitrate: u64,
+    pub created_at_ms: u64,
+}
+
+impl Endpoint {
+    pub fn new(group: Name, channel: Name, name: Name, now_ms: u64) -> Endpoint {
+        Endpoint {
+            group,
+            channel,
+            name,
+            protocol: OutputProtocol::Hls,
+            manifest_name: Name::parse("manifest").expect("constant name is valid"),
+            segment_count: 10,
+            program_date_time_interval: 0,
+            stream_order: StreamOrder::Original,
+            min_video_bitrate: 0,
+            max_video_bitrate: *VIDEO_BITRATE.end(),
+            created_at_ms: now_ms,
+        }
+    }
+
+    /// Applies the settings of a POST or PATCH body.
+    pub fn apply(&mut self, fields: &mut Fields<'_>) -> OriginResult<()> {
+        fields.fixed("name", self.name.as_str())?;
+        fields.parsed(
+            "protocol",
+            OutputProtocol::RULE,
+            OutputProtocol::parse,
+            &mut self.protocol,
+        )?;
+        fields.parsed(
+            "manifest_name",
+            NAME_RULE,
+            Name::parse,
+            &mut self.manifest_name,
+        )?;
+        fields.uint("segment_count", SEGMENT_COUNT, &mut self.segment_count)?;
+        fields.uint(
+            "program_date_time_interval",
+            PDT_INTERVAL,
+            &mut self.program_date_time_interval,
+        )?;
+        fields.parsed(
+            "stream_order",
+            StreamOrder::RULE,
+            StreamOrder::parse,
+            &mut self.stream_order,
+        )?;
+        fields.uint(
+            "min_video_bitrate",
+            VIDEO_BITRATE,
+            &mut self.min_video_bitrate,
+        )?;
+        fields.uint(
+            "max_video_bitrate",
+            VIDEO_BITRATE,
+            &mut self.max_video_bitrate,
+        )?;
+        fields.read_only(&["group", "channel", "url", "created_at"]);
+        if self.min_video_bitrate > self.max_video_bitrate {
+            return Err(OriginError::invalid(
+                "min_video_bitrate",
+                format!("at most max_video_bitrate ({})", self.max_video_bitrate),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,99 @@
+//! Applies a JSON object of settings onto a resource, field by field, with range checks.
+//! Unknown fields are refused so that a typo never passes silently.
+
+use crate::error::{OriginError, OriginResult};
+use serde_json::{Map, Value};
+use std::ops::RangeInclusive;
+
+pub struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    known: Vec<&'static str>,
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(value: &'a Value) -> OriginResult<Fields<'a>> {
+        match value {
+            Value::Object(map) => Ok(Fields {
+                map,
+                known: Vec::new(),
+            }),
+            _ => Err(OriginError::BadRequest(
+                "the body must be a JSON object".into(),
+            )),
+        }
+    }
+
+    fn take(&mut self, field: &'static str) -> Option<&'a Value> {
+        self.known.push(field);
+        self.map.get(field).filter(|v| !v.is_null())
+    }
+
+    /// An integer setting within `range`.
+    pub fn uint(
+        &mut self,
+        field: &'static str,
+        range: RangeInclusive<u64>,
+        target: &mut u64,
+    ) -> OriginResult<()> {
+        if let Some(v) = self.take(field) {
+            let allowed = || {
+                OriginError::invalid(
+                    field,
+                    format!("an integer from {} to {}", range.start(), range.end()),
+                )
+            };
+            let n = v.as_u64().ok_or_else(allowed)?;
+            if !range.contains(&n) {
+                return Err(allowed());
+            }
+            *target = n;
+        }
+        Ok(())
+    }
+
+    /// A string setting that `parse` accepts; `rule` describes the allowed values.
+    pub fn parsed<T>(
+        &mut self,
+        field: &'static str,
+        rule: &str,
+        parse: impl Fn(&str) -> Option<T>,
+        target: &mut T,
+    ) -> OriginResult<()> {
+        if let Some(v) = self.take(field) {
+            let s = v
+                .as_str()
+                .ok_or_else(|| OriginError::invalid(field, rule))?;
+            *target = parse(s).ok_or_else(|| OriginError::invalid(field, rule))?;
+        }
+        Ok(())
+    }
+
+    /// A field that may be sent but must not change (e.g. `name` in a PATCH).
+    pub fn fixed(&mut self, field: &'static str, current: &str) -> OriginResult<()> {
+        if let Some(v) = self.take(field) {
+            if v.as_str() != Some(current) {
+                return Err(OriginError::invalid(
+                    field,
+                    format!("unchanged (`{current}`)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Ignores read-only fields a client may echo back from a GET.
+    pub fn read_only(&mut self, fields: &[&'static str]) {
+        self.known.extend_from_slice(fields);
+    }
+
+    /// Fails on the first field nobody asked for.
+    pub fn finish(self) -> OriginResult<()> {
+        match self.map.keys().find(|k| !self.known.contains(&k.as_str())) {
+            Some(k) => Err(OriginError::BadRequest(format!(
+                "unknown field `{k}`; known fields: {}",
+                self.known.join(", ")
+            ))),
+            None => Ok(()),
+        }
+    }
+}

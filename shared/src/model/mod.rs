@@ -1,0 +1,19 @@
+//! Resources of the control plane: channel groups, channels with two inputs, endpoints.
+
+mod channel;
+mod endpoint;
+mod fields;
+
+pub use channel::{Channel, InputAuth, InputId, InputProtocol};
+pub use endpoint::{Endpoint, OutputProtocol, StreamOrder};
+pub use fields::Fields;
+
+use crate::names::Name;
+use serde::{Deserialize, Serialize};
+
+/// A channel group: a namespace of channels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub name: Name,
+    pub created_at_ms: u64,
+}

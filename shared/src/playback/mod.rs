@@ -1,0 +1,196 @@
+//! Playback: `/out/v1/{group}/{channel}/{endpoint}/...`. The master is `{manifest_name}.m3u8`;
+//! below it each rendition has `{rendition}/media.m3u8` and segments `{rendition}/{seq}.ts`.
+//! Segment URLs are numbered by our timeline, so they are stable across requests and edges.
+
+mod headers;
+
+pub use headers::{cors_preflight, with_cors, CacheControl};
+
+use crate::error::{OriginError, OriginResult};
+use crate::hls::master::{rendition_id, MasterInfo, Variant};
+use crate::hls::{render_master, render_media, MasterEntry, MediaWindow};
+use crate::http::{Method, Request, Response};
+use crate::keys;
+use crate::model::{Channel, Endpoint, InputId};
+use crate::names::Name;
+use crate::origin::Origin;
+use crate::repo;
+use crate::store::{KvStore, ObjectStore};
+use crate::timeline::{Timeline, TIMESCALE};
+
+/// The input served until failover lands: the primary.
+const SERVED_INPUT: InputId = InputId::PRIMARY;
+
+/// File name of every rendition playlist below its rendition directory.
+pub const MEDIA_PLAYLIST: &str = "media.m3u8";
+
+impl<K: KvStore, O: ObjectStore> Origin<K, O> {
+    pub(crate) async fn playback(&self, req: &Request, route: &[&str]) -> OriginResult<Response> {
+        if !matches!(req.method, Method::Get | Method::Head) {
+            return Err(OriginError::MethodNotAllowed);
+        }
+        let [g, c, e, rest @ ..] = route else {
+            return Err(OriginError::NotFound("playback route".into()));
+        };
+        let not_found = || OriginError::NotFound(format!("endpoint {g}/{c}/{e}"));
+        let (g, c, e) = (
+            Name::parse(g).ok_or_else(not_found)?,
+            Name::parse(c).ok_or_else(not_found)?,
+            Name::parse(e).ok_or_else(not_found)?,
+        );
+        let endpoint = repo::endpoint(&self.kv, g.as_str(), c.as_str(), e.as_str()).await?;
+        let channel = repo::channel(&self.kv, g.as_str(), c.as_str()).await?;
+        let master_file = format!(
+            "{}.{}",
+            endpoint.manifest_name,
+            endpoint.protocol.manifest_extension()
+        );
+        match rest {
+            [file] if *file == master_file => self.master(&channel, &endpoint).await,
+            [dirs @ .., file] if !dirs.is_empty() => {
+                let rendition = dirs.join("/");
+                if *file == MEDIA_PLAYLIST {
+                    self.media_playlist(&channel, &endpoint, &rendition).await
+                } else if let Some(seq) = file.strip_suffix(".ts").and_then(|n| n.parse().ok()) {
+                    self.segment(&channel, &rendition, seq).await
+                } else {
+                    Err(OriginError::NotFound(format!("{file}")))
+                }
+            }
+            _ => Err(OriginError::NotFound("playback file".into())),
+        }
+    }
+
+    /// Renditions with content on the served input, in key order.
+    async fn renditions(&self, channel: &Channel) -> OriginResult<Vec<String>> {
+        let prefix = keys::timelines(&channel.id, SERVED_INPUT);
+        let list = self.objects.list(&prefix).await?;
+        Ok(list
+            .iter()
+            .filter_map(|o| keys::rendition_of_timeline(&prefix, &o.key))
+            .map(str::to_owned)
+            .collect())
+    }
+
+    async fn timeline(&self, channel: &Channel, rendition: &str) -> OriginResult<Option<Timeline>> {
+        repo::object_get(
+            &self.objects,
+            &keys::timeline(&channel.id, SERVED_INPUT, rendition),
+        )
+        .await
+    }
+
+    async fn master(&self, channel: &Channel, endpoint: &Endpoint) -> OriginResult<Response> {
+        let available = self.renditions(channel).await?;
+        if available.is_empty() {
+            return Err(OriginError::NotFound(
+                "no content has been ingested yet".into(),
+            ));
+        }
+        let stored: Option<MasterInfo> =
+            repo::object_get(&self.objects, &keys::master(&channel.id, SERVED_INPUT)).await?;
+        let info = match stored {
+            Some(info) => info,
+            None => self.synthesized_master(channel, &available).await?,
+        };
+        let uri = |r: &str| format!("{r}/{MEDIA_PLAYLIST}");
+        let has = |r: &str| available.iter().any(|a| a == r);
+        let variants: Vec<MasterEntry<'_>> = info
+            .variants
+            .iter()
+            .filter(|v| has(&v.rendition))
+            .map(|v| MasterEntry {
+                variant: v,
+                uri: uri(&v.rendition),
+            })
+            .collect();
+        let audio: Vec<_> = info
+            .audio
+            .iter()
+            .filter(|m| m.rendition.as_deref().is_none_or(has))
+            .map(|m| (m, m.rendition.as_deref().map(uri)))
+            .collect();
+        let text = render_master(endpoint, &variants, &audio).ok_or_else(|| {
+            OriginError::NotFound("no rendition within the endpoint's bitrate range".into())
+        })?;
+        Ok(manifest(text, CacheControl::Master))
+    }
+
+    /// A master for an encoder that sent only media playlists: peak bitrates from the timelines.
+    async fn synthesized_master(
+        &self,
+        channel: &Channel,
+        renditions: &[String],
+    ) -> OriginResult<MasterInfo> {
+        let mut info = MasterInfo::default();
+        for r in renditions {
+            let Some(t) = self.timeline(channel, r).await? else {
+                continue;
+            };
+            let peak = t
+                .segments
+                .iter()
+                .filter(|s| s.duration > 0)
+                .map(|s| s.size * 8 * TIMESCALE / s.duration)
+                .max()
+                .unwrap_or(0);
+            info.variants.push(Variant {
+                rendition: rendition_id(r).to_owned(),
+                bandwidth: peak,
+                average_bandwidth: None,
+                codecs: None,
+                resolution: None,
+                frame_rate: None,
+                audio: None,
+            });
+        }
+        Ok(info)
+    }
+
+    async fn media_playlist(
+        &self,
+        channel: &Channel,
+        endpoint: &Endpoint,
+        rendition: &str,
+    ) -> OriginResult<Response> {
+        let timeline = self
+            .timeline(channel, rendition)
+            .await?
+            .filter(|t| !t.segments.is_empty())
+            .ok_or_else(|| OriginError::NotFound(format!("rendition {rendition}")))?;
+        let window = MediaWindow::live(&timeline, endpoint.segment_count);
+        let text = render_media(&window, endpoint.program_date_time_interval, |s| {
+            format!("{}.ts", s.seq)
+        });
+        Ok(manifest(
+            text,
+            CacheControl::Media {
+                target_duration: timeline.target_duration,
+            },
+        ))
+    }
+
+    async fn segment(
+        &self,
+        channel: &Channel,
+        rendition: &str,
+        seq: u64,
+    ) -> OriginResult<Response> {
+        let missing = || OriginError::NotFound(format!("segment {rendition}/{seq}"));
+        let timeline = self
+            .timeline(channel, rendition)
+            .await?
+            .ok_or_else(missing)?;
+        let entry = timeline.find(seq).ok_or_else(missing)?;
+        let object = self.objects.get(&entry.key).await?.ok_or_else(missing)?;
+        Ok(Response::new(200)
+            .with_body("video/mp2t", object.body)
+            .with_header("cache-control", CacheControl::Segment.value()))
+    }
+}
+
+fn manifest(text: String, cache: CacheControl) -> Response {
+    Response::new(200)
+        .with_body("application/vnd.apple.mpegurl", text)
+        .with_header("cache-control", cache.value())
+}

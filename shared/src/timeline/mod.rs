@@ -1,0 +1,121 @@
+//! The timeline of one rendition of one input: the append-only segment index that manifests are
+//! built from. Only that input's ingest writes it, once per media playlist that brings new
+//! segments (DESIGN.md section 6, "one writer per key").
+
+mod plan;
+
+pub use plan::{plan_append, Plan};
+
+use serde::{Deserialize, Serialize};
+
+/// MPEG-TS clock: timeline durations are integer 90 kHz ticks.
+pub const TIMESCALE: u64 = 90_000;
+
+/// Hard cap on entries kept, whatever the playlist duration says (bounds the stored object).
+pub const MAX_ENTRIES: usize = 4096;
+
+/// One committed segment. Field names are short: this list is read on every manifest request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    /// Our sequence number: increases by one per segment, whatever the encoder numbers.
+    #[serde(rename = "s")]
+    pub seq: u64,
+    /// The encoder's media sequence number of this segment.
+    #[serde(rename = "e")]
+    pub enc_seq: u64,
+    /// The encoder's URI (path below the input base).
+    #[serde(rename = "u")]
+    pub uri: String,
+    /// Object key of the stored upload.
+    #[serde(rename = "k")]
+    pub key: String,
+    /// Duration in 90 kHz ticks (from EXTINF).
+    #[serde(rename = "d")]
+    pub duration: u64,
+    #[serde(rename = "b")]
+    pub size: u64,
+    /// Program date time of the first sample, Unix ms.
+    #[serde(rename = "p")]
+    pub pdt_ms: i64,
+    /// First PTS in the segment, 90 kHz, when the ingest could read it.
+    #[serde(rename = "m", default, skip_serializing_if = "Option::is_none")]
+    pub media_start: Option<u64>,
+    #[serde(rename = "a")]
+    pub arrived_ms: u64,
+    #[serde(rename = "x", default, skip_serializing_if = "is_false")]
+    pub discontinuity: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// EXT-X-TARGETDURATION of the output: never decreases, never below any rounded EXTINF.
+    pub target_duration: u64,
+    /// Discontinuities carried by segments that have been pruned.
+    pub discontinuity_sequence: u64,
+    pub segments: Vec<Segment>,
+}
+
+impl Timeline {
+    pub fn last(&self) -> Option<&Segment> {
+        self.segments.last()
+    }
+
+    pub fn next_seq(&self, first_enc_seq: u64) -> u64 {
+        self.last().map_or(first_enc_seq, |s| s.seq + 1)
+    }
+
+    /// Appends a segment, keeping the target duration an upper bound of every rounded duration.
+    pub fn push(&mut self, segment: Segment) {
+        self.target_duration = self.target_duration.max(rounded_seconds(segment.duration));
+        self.segments.push(segment);
+    }
+
+    /// Removes the oldest segments while what stays still covers `keep_ticks`; returns the
+    /// removed ones so their objects can be deleted.
+    pub fn prune(&mut self, keep_ticks: u64) -> Vec<Segment> {
+        let mut total: u64 = self.segments.iter().map(|s| s.duration).sum();
+        let mut cut = 0;
+        for s in &self.segments {
+            let over_cap = self.segments.len() - cut > MAX_ENTRIES;
+            if !over_cap && total.saturating_sub(s.duration) < keep_ticks {
+                break;
+            }
+            total -= s.duration;
+            cut += 1;
+        }
+        let removed: Vec<Segment> = self.segments.drain(..cut).collect();
+        self.discontinuity_sequence += removed.iter().filter(|s| s.discontinuity).count() as u64;
+        removed
+    }
+
+    pub fn find(&self, seq: u64) -> Option<&Segment> {
+        let first = self.segments.first()?.seq;
+        let i = usize::try_from(seq.checked_sub(first)?).ok()?;
+        self.segments.get(i).filter(|s| s.seq == seq)
+    }
+}
+
+/// Seconds rounded to the nearest integer, as RFC 8216bis 4.4.3.1 compares EXTINF with
+/// EXT-X-TARGETDURATION.
+pub fn rounded_seconds(ticks: u64) -> u64 {
+    (ticks + TIMESCALE / 2) / TIMESCALE
+}
+
+/// EXTINF seconds (a float from the playlist parser) to ticks; `None` when not a usable duration.
+pub fn ticks_from_seconds(seconds: f32) -> Option<u64> {
+    /// Longest segment accepted: an hour.
+    const MAX_SECONDS: f64 = 3600.0;
+    let s = f64::from(seconds);
+    if !s.is_finite() || s <= 0.0 || s > MAX_SECONDS {
+        return None;
+    }
+    // In range (0, 3.24e8], so the conversion is exact enough and cannot overflow.
+    Some((s * TIMESCALE as f64).round() as u64)
+}
+
+#[cfg(test)]
+mod tests;
