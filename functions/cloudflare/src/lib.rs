@@ -1,1 +1,51 @@
+//! Cloudflare Worker adapter: maps the Workers request to the core's request, gives the core KV,
+//! R2, a clock and randomness, and maps the core's response back. No routing or logic here.
 
+mod body;
+mod config;
+mod http;
+mod kv;
+mod r2;
+
+use edgepack::Origin;
+use worker::{console_error, event, Context, Date, Env};
+
+/// KV namespace binding: small state (configuration, heartbeats).
+const KV_BINDING: &str = "EDGEPACK_KV";
+/// R2 bucket binding: segments and indexes.
+const BUCKET_BINDING: &str = "EDGEPACK_BUCKET";
+
+#[event(fetch)]
+async fn fetch(req: worker::Request, env: Env, _ctx: Context) -> worker::Result<worker::Response> {
+    let response = match bindings(&env) {
+        Ok((kv, objects)) => match http::to_core_request(req).await {
+            Ok(core_req) => {
+                let origin = Origin::new(kv, objects, config::from_env(&env), random);
+                origin.handle(core_req, Date::now().as_millis()).await
+            }
+            Err(rejection) => rejection,
+        },
+        Err(unavailable) => unavailable,
+    };
+    http::to_worker_response(response)
+}
+
+fn bindings(env: &Env) -> Result<(kv::WorkersKv, r2::R2Objects), edgepack::Response> {
+    let kv = env
+        .kv(KV_BINDING)
+        .map_err(|e| missing_binding(KV_BINDING, e))?;
+    let bucket = env
+        .bucket(BUCKET_BINDING)
+        .map_err(|e| missing_binding(BUCKET_BINDING, e))?;
+    Ok((kv::WorkersKv::new(kv), r2::R2Objects::new(bucket)))
+}
+
+fn missing_binding(name: &str, detail: impl std::fmt::Display) -> edgepack::Response {
+    console_error!("binding {name}: {detail}");
+    http::error_response(500, &format!("binding {name} is not configured"))
+}
+
+/// The platform CSPRNG (`crypto.getRandomValues` through getrandom's `wasm_js` backend).
+fn random(buf: &mut [u8]) -> Result<(), String> {
+    getrandom::fill(buf).map_err(|e| e.to_string())
+}

@@ -1,0 +1,88 @@
+//! Conversion between the Workers request/response and the core's.
+
+use crate::body::{self, BodyError};
+use std::net::IpAddr;
+use worker::{console_error, Headers, ResponseBuilder};
+
+/// The client address header the platform sets (a client cannot override it on Cloudflare).
+const CLIENT_IP_HEADER: &str = "cf-connecting-ip";
+
+/// Converts the platform request; `Err` carries the response to give instead (body too large or
+/// incomplete).
+pub async fn to_core_request(
+    req: worker::Request,
+) -> Result<edgepack::Request, edgepack::Response> {
+    let url = req.url().map_err(|e| {
+        console_error!("request url: {e}");
+        error_response(400, "invalid request url")
+    })?;
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .entries()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value))
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let declared_len = header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+    let client_ip = header(CLIENT_IP_HEADER).and_then(|v| v.trim().parse::<IpAddr>().ok());
+
+    let body = match body::read(req.inner().body(), declared_len).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => return Err(edgepack::Response::payload_too_large()),
+        Err(BodyError::Incomplete(detail)) => {
+            console_error!("request body: {detail}");
+            return Err(error_response(400, "request body incomplete"));
+        }
+    };
+
+    Ok(edgepack::Request {
+        method: edgepack::Method::parse(&req.inner().method()),
+        path: url.path().to_owned(),
+        query: url.query().unwrap_or_default().to_owned(),
+        headers,
+        body,
+        client_ip,
+        origin: url.origin().ascii_serialization(),
+    })
+}
+
+/// Converts the core's response. Statuses that forbid a body get none.
+pub fn to_worker_response(resp: edgepack::Response) -> worker::Result<worker::Response> {
+    let headers = Headers::new();
+    for (name, value) in &resp.headers {
+        if let Err(e) = headers.append(name, value) {
+            console_error!("response header {name}: {e}");
+            return plain_500();
+        }
+    }
+    let builder = ResponseBuilder::new()
+        .with_status(resp.status)
+        .with_headers(headers);
+    Ok(if null_body_status(resp.status) {
+        builder.empty()
+    } else {
+        builder.fixed(resp.body)
+    })
+}
+
+/// A JSON error in the core's shape, for failures found before the core runs.
+pub fn error_response(status: u16, message: &str) -> edgepack::Response {
+    // `message` is one of this crate's fixed strings; no escaping needed beyond quotes.
+    let body = format!("{{\"error\":\"{}\"}}", message.replace('"', "'"));
+    edgepack::Response::new(status).with_body("application/json", body)
+}
+
+fn plain_500() -> worker::Result<worker::Response> {
+    Ok(ResponseBuilder::new()
+        .with_status(500)
+        .fixed(b"internal error".to_vec()))
+}
+
+/// Fetch "null body status" (101, 103, 204, 205, 304).
+fn null_body_status(status: u16) -> bool {
+    matches!(status, 101 | 103 | 204 | 205 | 304)
+}
