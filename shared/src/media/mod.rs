@@ -1,1 +1,4 @@
 //! Media formats: MPEG-TS demux and CMAF (fragmented MP4) mux.
+pub mod reader;
+pub mod time;
+pub mod ts;
