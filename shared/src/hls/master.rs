@@ -49,6 +49,9 @@ pub struct AudioMedia {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MasterInfo {
+    /// The encoder declared EXT-X-INDEPENDENT-SEGMENTS (every segment starts with a keyframe).
+    #[serde(default)]
+    pub independent_segments: bool,
     pub variants: Vec<Variant>,
     pub audio: Vec<AudioMedia>,
 }
@@ -77,7 +80,10 @@ impl MasterInfo {
             }
             Ok(rendition_id(&p).to_owned())
         };
-        let mut info = MasterInfo::default();
+        let mut info = MasterInfo {
+            independent_segments: pl.independent_segments,
+            ..MasterInfo::default()
+        };
         for v in pl.variants.iter().filter(|v| !v.is_i_frame) {
             info.variants.push(Variant {
                 rendition: rendition(&v.uri)?,

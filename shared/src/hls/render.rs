@@ -20,6 +20,7 @@ pub struct MasterEntry<'a> {
 /// by its stream order; audio renditions whose group some variant still uses.
 pub fn render_master(
     endpoint: &Endpoint,
+    independent_segments: bool,
     variants: &[MasterEntry<'_>],
     audio: &[(&AudioMedia, Option<String>)],
 ) -> Option<String> {
@@ -39,7 +40,10 @@ pub fn render_master(
     if chosen.is_empty() {
         return None;
     }
-    let mut out = String::from("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    let mut out = String::from("#EXTM3U\n#EXT-X-VERSION:3\n");
+    if independent_segments {
+        out.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
+    }
     let used = |group: &str| {
         chosen
             .iter()

@@ -54,7 +54,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 } else if let Some(seq) = file.strip_suffix(".ts").and_then(|n| n.parse().ok()) {
                     self.segment(&channel, &rendition, seq).await
                 } else {
-                    Err(OriginError::NotFound(format!("{file}")))
+                    Err(OriginError::NotFound((*file).to_owned()))
                 }
             }
             _ => Err(OriginError::NotFound("playback file".into())),
@@ -110,9 +110,10 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             .filter(|m| m.rendition.as_deref().is_none_or(has))
             .map(|m| (m, m.rendition.as_deref().map(uri)))
             .collect();
-        let text = render_master(endpoint, &variants, &audio).ok_or_else(|| {
-            OriginError::NotFound("no rendition within the endpoint's bitrate range".into())
-        })?;
+        let text = render_master(endpoint, info.independent_segments, &variants, &audio)
+            .ok_or_else(|| {
+                OriginError::NotFound("no rendition within the endpoint's bitrate range".into())
+            })?;
         Ok(manifest(text, CacheControl::Master))
     }
 

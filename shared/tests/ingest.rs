@@ -1,0 +1,282 @@
+//! Ingest: auth, bad input, timelines, pruning.
+
+mod common;
+
+use common::*;
+use edgepack::{Method, Request};
+use serde_json::json;
+
+const MASTER: &str = "#EXTM3U\n#EXT-X-VERSION:3\n\
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"group_aud\",NAME=\"audio_0\",DEFAULT=YES,URI=\"stream_2/index.m3u8\"\n\
+#EXT-X-STREAM-INF:BANDWIDTH=1240800,RESOLUTION=640x360,CODECS=\"avc1.64001e,mp4a.40.2\",AUDIO=\"group_aud\"\nstream_0/index.m3u8\n\
+#EXT-X-STREAM-INF:BANDWIDTH=440000,RESOLUTION=320x180,CODECS=\"avc1.64000d,mp4a.40.2\",AUDIO=\"group_aud\"\nstream_1/index.m3u8\n";
+
+#[test]
+fn wrong_credentials_store_nothing_and_challenge() {
+    let o = origin();
+    setup(&o, json!({"name": "hls"}));
+    for auth in [
+        None,
+        Some(basic("input1-x", "wrong")),
+        Some("Bearer x".to_owned()),
+    ] {
+        let mut req = Request::new(Method::Put, "/in/v1/demo/live/1/seg0.ts").with_body(ts(2, 1));
+        if let Some(a) = &auth {
+            req = req.with_header("authorization", a);
+        }
+        let r = send(&o, req, T0);
+        assert_eq!(r.status, 401);
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("Basic realm=\"edgepack ingest\"")
+        );
+    }
+    assert!(o.objects.keys().is_empty());
+}
+
+#[test]
+fn input_credentials_are_per_input() {
+    let o = origin();
+    let creds1 = setup(&o, json!({"name": "hls"}));
+    assert_eq!(put(&o, 2, &creds1, "seg0.ts", &ts(1, 0), T0).status, 401);
+    assert_eq!(put(&o, 1, &creds1, "seg0.ts", &ts(1, 0), T0).status, 201);
+}
+
+#[test]
+fn bad_requests_get_clear_errors() {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    let cases: [(&str, &[u8], u16); 7] = [
+        ("seg.mp3", b"abc", 415),
+        ("seg0.ts", b"not a transport stream at all", 400),
+        ("../x.ts", &ts(1, 0), 400),
+        ("a%2F..%2Fb.ts", &ts(1, 0), 400),
+        ("index.m3u8", b"hello", 400),
+        (
+            "index.m3u8",
+            b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:-4,\nseg0.ts\n",
+            400,
+        ),
+        (
+            "index.m3u8",
+            b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nhttp://elsewhere/seg0.ts\n",
+            400,
+        ),
+    ];
+    for (path, body, status) in cases {
+        let r = put(&o, 1, &c, path, body, T0);
+        assert_eq!(r.status, status, "{path}: {}", text(&r));
+        assert!(text(&r).contains("error"));
+    }
+    let huge = vec![b'#'; 2 * 1024 * 1024];
+    assert_eq!(put(&o, 1, &c, "index.m3u8", &huge, T0).status, 413);
+    let invalid_utf8 = b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nseg\xff.ts\n";
+    assert_eq!(put(&o, 1, &c, "index.m3u8", invalid_utf8, T0).status, 400);
+    assert!(o.objects.keys().is_empty());
+    let r = send(
+        &o,
+        Request::new(Method::Put, "/in/v1/demo/nope/1/seg0.ts"),
+        T0,
+    );
+    assert_eq!(r.status, 404);
+    let r = send(
+        &o,
+        Request::new(Method::Put, "/in/v1/demo/live/3/seg0.ts"),
+        T0,
+    );
+    assert_eq!(r.status, 404);
+}
+
+#[test]
+fn too_many_segments_are_refused() {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    let pl = media_playlist(0, 10_000);
+    let r = put(&o, 1, &c, "index.m3u8", pl.as_bytes(), T0);
+    assert_eq!(r.status, 400);
+    assert!(text(&r).contains("at most 2000"), "{}", text(&r));
+}
+
+#[test]
+fn malformed_playlist_keeps_serving_the_previous_state() {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    push_live(&o, 1, &c, "stream_0", 4);
+    let url = "/out/v1/demo/live/hls/stream_0/index/media.m3u8";
+    let before = get(&o, url, T0 + 9000);
+    assert_eq!(before.status, 200);
+    let r = put(
+        &o,
+        1,
+        &c,
+        "stream_0/index.m3u8",
+        b"#EXTM3U\n#EXT-X-TARGETDURATION:x\n#EXTINF:abc\n",
+        T0 + 9000,
+    );
+    assert_eq!(r.status, 400, "{}", text(&r));
+    assert!(text(&r).contains("malformed playlist"));
+    let after = get(&o, url, T0 + 9000);
+    assert_eq!(after.body, before.body);
+}
+
+#[test]
+fn delete_is_acknowledged_and_keeps_content() {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    push_live(&o, 1, &c, "stream_0", 2);
+    let keys = o.objects.keys();
+    let req = Request::new(Method::Delete, "/in/v1/demo/live/1/stream_0/seg0.ts")
+        .with_header("authorization", &basic(&c.0, &c.1));
+    assert_eq!(send(&o, req, T0 + 5000).status, 204);
+    assert_eq!(o.objects.keys(), keys);
+}
+
+#[test]
+fn master_playlist_is_parsed_and_kept() {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    assert_eq!(
+        put(&o, 1, &c, "master.m3u8", MASTER.as_bytes(), T0).status,
+        201
+    );
+    let bad = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nhttp://x/y.m3u8\n";
+    assert_eq!(
+        put(&o, 1, &c, "master.m3u8", bad.as_bytes(), T0).status,
+        400
+    );
+}
+
+#[test]
+fn encoder_restart_with_reused_names_continues_our_numbering() {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    push_live(&o, 1, &c, "s", 5); // seg0..seg4, our seq 0..4
+                                  // The encoder restarts: sequence 0 again, same file name, new content.
+    let now = T0 + 20_000;
+    assert_eq!(put(&o, 1, &c, "s/seg0.ts", &ts(2, 0xAA), now).status, 201);
+    assert_eq!(
+        put(
+            &o,
+            1,
+            &c,
+            "s/index.m3u8",
+            media_playlist(0, 1).as_bytes(),
+            now + 10
+        )
+        .status,
+        201
+    );
+    let pl = get(&o, "/out/v1/demo/live/hls/s/index/media.m3u8", now + 20);
+    let body = text(&pl);
+    assert!(
+        body.contains("#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\n5.ts\n"),
+        "{body}"
+    );
+    // The old segment 0 still serves its own bytes; segment 5 serves the new upload.
+    assert_eq!(
+        get(&o, "/out/v1/demo/live/hls/s/index/0.ts", now).body,
+        ts(2, 0)
+    );
+    assert_eq!(
+        get(&o, "/out/v1/demo/live/hls/s/index/5.ts", now).body,
+        ts(2, 0xAA)
+    );
+}
+
+#[test]
+fn a_segment_never_uploaded_is_skipped_with_a_discontinuity() {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    push_live(&o, 1, &c, "s", 2);
+    // seg2 never arrives; seg3 does.
+    let now = T0 + 8000;
+    assert_eq!(put(&o, 1, &c, "s/seg3.ts", &ts(2, 3), now).status, 201);
+    // While seg2 is the last entry, it is waited for.
+    assert_eq!(
+        put(
+            &o,
+            1,
+            &c,
+            "s/index.m3u8",
+            media_playlist(0, 3).as_bytes(),
+            now
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        put(
+            &o,
+            1,
+            &c,
+            "s/index.m3u8",
+            media_playlist(0, 4).as_bytes(),
+            now
+        )
+        .status,
+        201
+    );
+    let body = get(&o, "/out/v1/demo/live/hls/s/index/media.m3u8", now);
+    let body = text(&body);
+    assert!(
+        body.contains("1.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\n2.ts\n"),
+        "{body}"
+    );
+    assert_eq!(
+        get(&o, "/out/v1/demo/live/hls/s/index/2.ts", now).body,
+        ts(2, 3)
+    );
+}
+
+#[test]
+fn old_segments_are_pruned_from_storage() {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    let (s, _) = api(
+        &o,
+        Method::Patch,
+        "/api/v1/groups/demo/channels/live",
+        Some(json!({"max_playlist_duration": 30})),
+    );
+    assert_eq!(s, 200);
+    push_live(&o, 1, &c, "s", 40);
+    let segments = o
+        .objects
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with("seg/"))
+        .count();
+    assert_eq!(segments, 15, "30 s of 2 s segments stay");
+    assert_eq!(
+        get(&o, "/out/v1/demo/live/hls/s/index/24.ts", T0).status,
+        404
+    );
+    assert_eq!(
+        get(&o, "/out/v1/demo/live/hls/s/index/25.ts", T0).status,
+        200
+    );
+}
+
+#[test]
+fn heartbeat_is_written_once_per_new_segment() {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    let before = o.kv.len();
+    push_live(&o, 1, &c, "s", 3);
+    assert_eq!(o.kv.len(), before + 1, "one heartbeat key per rendition");
+    // The same playlist again writes nothing.
+    let objects = o.objects.keys();
+    assert_eq!(
+        put(
+            &o,
+            1,
+            &c,
+            "s/index.m3u8",
+            media_playlist(0, 3).as_bytes(),
+            T0 + 9000
+        )
+        .status,
+        200
+    );
+    assert_eq!(o.objects.keys(), objects);
+}

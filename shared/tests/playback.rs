@@ -1,0 +1,192 @@
+//! Playback: golden playlists, filters, headers.
+
+mod common;
+
+use common::*;
+use edgepack::{Method, Request};
+use serde_json::json;
+
+const MASTER: &str = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n\
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"group_aud\",NAME=\"audio_0\",DEFAULT=YES,URI=\"stream_2/index.m3u8\"\n\
+#EXT-X-STREAM-INF:BANDWIDTH=1240800,RESOLUTION=640x360,CODECS=\"avc1.64001e,mp4a.40.2\",AUDIO=\"group_aud\"\nstream_0/index.m3u8\n\
+#EXT-X-STREAM-INF:BANDWIDTH=440000,RESOLUTION=320x180,CODECS=\"avc1.64000d,mp4a.40.2\",AUDIO=\"group_aud\"\nstream_1/index.m3u8\n";
+
+fn three_renditions(endpoint: serde_json::Value) -> TestOrigin {
+    let o = origin();
+    let c = setup(&o, endpoint);
+    assert_eq!(
+        put(&o, 1, &c, "master.m3u8", MASTER.as_bytes(), T0).status,
+        201
+    );
+    for dir in ["stream_0", "stream_1", "stream_2"] {
+        push_live(&o, 1, &c, dir, 8);
+    }
+    o
+}
+
+#[test]
+fn master_golden() {
+    let o = three_renditions(json!({"name": "hls"}));
+    let r = get(&o, "/out/v1/demo/live/hls/manifest.m3u8", T0 + 20_000);
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/vnd.apple.mpegurl")
+    );
+    assert_eq!(r.header("cache-control"), Some("public, max-age=2"));
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    golden("master.m3u8", text(&r));
+}
+
+#[test]
+fn master_order_and_bitrate_filter() {
+    let o = three_renditions(
+        json!({"name": "hls", "stream_order": "ascending", "max_video_bitrate": 1000000}),
+    );
+    let r = get(&o, "/out/v1/demo/live/hls/manifest.m3u8", T0 + 20_000);
+    golden("master_filtered.m3u8", text(&r));
+    let (s, _) = api(
+        &o,
+        Method::Patch,
+        "/api/v1/groups/demo/channels/live/endpoints/hls",
+        Some(json!({"stream_order": "descending", "max_video_bitrate": 2147483647})),
+    );
+    assert_eq!(s, 200);
+    let body = get(&o, "/out/v1/demo/live/hls/manifest.m3u8", T0).body;
+    let body = String::from_utf8(body).unwrap();
+    let hi = body.find("BANDWIDTH=1240800").unwrap();
+    let lo = body.find("BANDWIDTH=440000").unwrap();
+    assert!(hi < lo, "{body}");
+    let (s, _) = api(
+        &o,
+        Method::Patch,
+        "/api/v1/groups/demo/channels/live/endpoints/hls",
+        Some(json!({"min_video_bitrate": 2000000})),
+    );
+    assert_eq!(s, 200);
+    let r = get(&o, "/out/v1/demo/live/hls/manifest.m3u8", T0);
+    assert_eq!(r.status, 404, "no variant in range");
+}
+
+#[test]
+fn media_playlist_golden_with_program_date_time() {
+    let o = three_renditions(
+        json!({"name": "hls", "segment_count": 3, "program_date_time_interval": 4}),
+    );
+    let r = get(
+        &o,
+        "/out/v1/demo/live/hls/stream_0/index/media.m3u8",
+        T0 + 20_000,
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("cache-control"), Some("public, max-age=1"));
+    golden("media_pdt.m3u8", text(&r));
+}
+
+#[test]
+fn window_holds_three_target_durations() {
+    let o = three_renditions(json!({"name": "hls", "segment_count": 2}));
+    let body = get(&o, "/out/v1/demo/live/hls/stream_1/index/media.m3u8", T0).body;
+    let body = String::from_utf8(body).unwrap();
+    assert_eq!(body.matches("#EXTINF").count(), 3, "{body}");
+    assert!(body.contains("#EXT-X-MEDIA-SEQUENCE:5\n"), "{body}");
+}
+
+#[test]
+fn synthesized_master_without_encoder_master() {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    push_live(&o, 1, &c, "a", 3);
+    let r = get(&o, "/out/v1/demo/live/hls/manifest.m3u8", T0);
+    assert_eq!(r.status, 200);
+    // 2 packets (376 bytes) per 2 s segment: 1504 bit/s peak.
+    assert_eq!(
+        text(&r),
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=1504\na/index/media.m3u8\n"
+    );
+}
+
+#[test]
+fn segments_serve_stored_bytes_with_long_caching() {
+    let o = three_renditions(json!({"name": "hls"}));
+    let r = get(&o, "/out/v1/demo/live/hls/stream_1/index/3.ts", T0);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, ts(2, 3));
+    assert_eq!(r.header("content-type"), Some("video/mp2t"));
+    assert_eq!(
+        r.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    let head = send(
+        &o,
+        Request::new(Method::Head, "/out/v1/demo/live/hls/stream_1/index/3.ts"),
+        T0,
+    );
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    assert_eq!(head.header("content-length"), Some("376"));
+}
+
+#[test]
+fn not_found_is_short_lived() {
+    let o = three_renditions(json!({"name": "hls"}));
+    for path in [
+        "/out/v1/demo/live/hls/stream_1/index/99.ts",
+        "/out/v1/demo/live/hls/nope/media.m3u8",
+        "/out/v1/demo/live/hls/other.m3u8",
+        "/out/v1/demo/live/nope/manifest.m3u8",
+        "/out/v1/demo/live/hls/stream_1/index/x.ts",
+    ] {
+        let r = get(&o, path, T0);
+        assert_eq!(r.status, 404, "{path}");
+        assert_eq!(
+            r.header("cache-control"),
+            Some("public, max-age=1"),
+            "{path}"
+        );
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    }
+    let r = send(
+        &o,
+        Request::new(Method::Put, "/out/v1/demo/live/hls/manifest.m3u8"),
+        T0,
+    );
+    assert_eq!(r.status, 405);
+}
+
+#[test]
+fn no_content_yet_is_404() {
+    let o = origin();
+    setup(&o, json!({"name": "hls"}));
+    let r = get(&o, "/out/v1/demo/live/hls/manifest.m3u8", T0);
+    assert_eq!(r.status, 404);
+    assert!(text(&r).contains("no content"));
+}
+
+#[test]
+fn cors_preflight() {
+    let o = origin();
+    let r = send(
+        &o,
+        Request::new(Method::Options, "/out/v1/demo/live/hls/manifest.m3u8"),
+        T0,
+    );
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert!(r
+        .header("access-control-allow-headers")
+        .unwrap()
+        .contains("authorization"));
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    let a = three_renditions(json!({"name": "hls"}));
+    let b = three_renditions(json!({"name": "hls"}));
+    for path in [
+        "/out/v1/demo/live/hls/manifest.m3u8",
+        "/out/v1/demo/live/hls/stream_2/index/media.m3u8",
+    ] {
+        assert_eq!(get(&a, path, T0).body, get(&b, path, T0 + 5).body, "{path}");
+    }
+}
