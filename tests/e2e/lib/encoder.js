@@ -29,7 +29,7 @@ export function basicAuth(username, password) {
  */
 export function hlsArgs({ base, seconds, realtime = true, auth = null, vod = false }) {
   const [v0, v1] = RENDITIONS;
-  const args = ['-hide_banner', '-nostdin', '-loglevel', 'info'];
+  const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
   if (realtime) args.push('-re');
   args.push('-f', 'lavfi', '-i', `testsrc2=size=${v0.width}x${v0.height}:rate=${FPS}`);
   if (realtime) args.push('-re');

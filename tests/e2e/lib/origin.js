@@ -1,9 +1,9 @@
 // The built Worker running in workerd through Miniflare, listening on 127.0.0.1 so that
 // ffmpeg and Chromium reach it over real HTTP.
-import { existsSync, readFileSync, readdirSync, createWriteStream } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Miniflare, Log, LogLevel } from 'miniflare';
-import { REPO_DIR, WORKER_BUILD_DIR, WORKER_SHIM, tempDir } from './paths.js';
+import { REPO_DIR, WORKER_BUILD_DIR, tempDir } from './paths.js';
 
 export const ADMIN_TOKEN = 'e2e-admin-token';
 
@@ -52,9 +52,10 @@ export async function startOrigin({
   dir,
   buildDir = WORKER_BUILD_DIR,
 } = {}) {
-  const shim = buildDir === WORKER_BUILD_DIR ? WORKER_SHIM : join(buildDir, 'worker', 'shim.mjs');
+  const shim = join(buildDir, 'worker', 'shim.mjs');
   checkBuild(buildDir, shim);
   dir ??= await tempDir('origin');
+  mkdirSync(dir, { recursive: true });
   const logFile = join(dir, 'workerd.log');
   const log = createWriteStream(logFile);
   const mf = new Miniflare({
@@ -74,6 +75,8 @@ export async function startOrigin({
     port: 0,
     kvPersist: join(dir, 'kv'),
     r2Persist: join(dir, 'r2'),
+    // The default fetches Request.cf from the internet; tests get Miniflare's placeholder.
+    cf: false,
     log: new Log(LogLevel.WARN),
     handleRuntimeStdio(stdout, stderr) {
       stdout.pipe(log, { end: false });
