@@ -1,0 +1,168 @@
+//! The CMAF header's movie box for a single fragmented track (ISO/IEC 14496-12 8.2 `moov`,
+//! 8.3 `trak`, 8.4 `mdia`, 8.5 `stbl`, 8.8.1 `mvex`; ISO/IEC 23000-19 7.3.2).
+
+use super::ftyp::write_ftyp;
+use super::sample_entry::write_sample_entry;
+use super::writer::BoxWriter;
+use super::{MuxError, Track, TrackKind, TRACK_ID};
+
+/// The unity transformation matrix (14496-12 8.2.2.3).
+const MATRIX: [u32; 9] = [0x0001_0000, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000];
+/// `mvhd.timescale`: the movie timeline is unused by fragments; milliseconds by convention.
+const MOVIE_TIMESCALE: u32 = 1000;
+/// ISO-639-2/T "und" packed as three 5-bit letters (14496-12 8.4.2.3).
+const LANGUAGE_UND: u16 = (21 << 10) | (14 << 5) | 4;
+
+/// Writes the CMAF header (init segment) of `track`: `ftyp` + `moov`.
+pub fn init_segment(track: &Track) -> Result<Vec<u8>, MuxError> {
+    let mut out = Vec::with_capacity(1024);
+    let mut w = BoxWriter::new(&mut out);
+    write_ftyp(&mut w)?;
+    w.boxed(b"moov", |w| {
+        write_mvhd(w)?;
+        write_trak(w, track)?;
+        write_mvex(w)
+    })?;
+    Ok(out)
+}
+
+/// `mvhd` (8.2.2), version 0, zero times and duration (fragmented).
+fn write_mvhd(w: &mut BoxWriter<'_>) -> Result<(), MuxError> {
+    w.full_box(b"mvhd", 0, 0, |w| {
+        w.u32(0); // creation_time
+        w.u32(0); // modification_time
+        w.u32(MOVIE_TIMESCALE);
+        w.u32(0); // duration
+        w.u32(0x0001_0000); // rate 1.0
+        w.u16(0x0100); // volume 1.0
+        w.zeros(2 + 8); // reserved
+        MATRIX.iter().for_each(|&m| w.u32(m));
+        w.zeros(24); // pre_defined
+        w.u32(TRACK_ID + 1); // next_track_ID
+        Ok(())
+    })
+}
+
+/// `trak` (8.3.1) with `tkhd` (8.3.2) and `mdia`.
+fn write_trak(w: &mut BoxWriter<'_>, track: &Track) -> Result<(), MuxError> {
+    w.boxed(b"trak", |w| {
+        // flags: track_enabled | track_in_movie.
+        w.full_box(b"tkhd", 0, 0x3, |w| {
+            w.u32(0); // creation_time
+            w.u32(0); // modification_time
+            w.u32(TRACK_ID);
+            w.u32(0); // reserved
+            w.u32(0); // duration
+            w.zeros(8); // reserved
+            w.u16(0); // layer
+            w.u16(0); // alternate_group
+            w.u16(if track.kind() == TrackKind::Audio {
+                0x0100
+            } else {
+                0
+            }); // volume
+            w.u16(0); // reserved
+            MATRIX.iter().for_each(|&m| w.u32(m));
+            let (width, height) = track.dimensions().unwrap_or((0, 0));
+            let fixed = |v: u32| {
+                u16::try_from(v)
+                    .map(|v| u32::from(v) << 16)
+                    .map_err(|_| MuxError::OutOfRange {
+                        field: "tkhd width",
+                    })
+            };
+            w.u32(fixed(width)?);
+            w.u32(fixed(height)?);
+            Ok(())
+        })?;
+        write_mdia(w, track)
+    })
+}
+
+/// `mdia` (8.4.1): `mdhd` (8.4.2), `hdlr` (8.4.3), `minf` (8.4.4).
+fn write_mdia(w: &mut BoxWriter<'_>, track: &Track) -> Result<(), MuxError> {
+    w.boxed(b"mdia", |w| {
+        w.full_box(b"mdhd", 0, 0, |w| {
+            w.u32(0); // creation_time
+            w.u32(0); // modification_time
+            w.u32(track.timescale);
+            w.u32(0); // duration
+            w.u16(LANGUAGE_UND);
+            w.u16(0); // pre_defined
+            Ok(())
+        })?;
+        let (handler_type, name): (&[u8; 4], &[u8]) = match track.kind() {
+            TrackKind::Video => (b"vide", b"VideoHandler\0"),
+            TrackKind::Audio => (b"soun", b"SoundHandler\0"),
+        };
+        w.full_box(b"hdlr", 0, 0, |w| {
+            w.u32(0); // pre_defined
+            w.bytes(handler_type);
+            w.zeros(12); // reserved
+            w.bytes(name);
+            Ok(())
+        })?;
+        w.boxed(b"minf", |w| {
+            match track.kind() {
+                // vmhd (12.1.2): flags 1, graphicsmode copy, opcolor 0.
+                TrackKind::Video => w.full_box(b"vmhd", 0, 1, |w| {
+                    w.zeros(8);
+                    Ok(())
+                })?,
+                // smhd (12.2.2): balance 0.
+                TrackKind::Audio => w.full_box(b"smhd", 0, 0, |w| {
+                    w.zeros(4);
+                    Ok(())
+                })?,
+            }
+            write_dinf(w)?;
+            write_stbl(w, track)
+        })
+    })
+}
+
+/// `dinf` (8.7.1) with a `dref` (8.7.2) holding one self-contained `url ` entry.
+fn write_dinf(w: &mut BoxWriter<'_>) -> Result<(), MuxError> {
+    w.boxed(b"dinf", |w| {
+        w.full_box(b"dref", 0, 0, |w| {
+            w.u32(1); // entry_count
+            w.full_box(b"url ", 0, 1, |_| Ok(()))
+        })
+    })
+}
+
+/// `stbl` (8.5.1): the sample entry in `stsd` (8.5.2) and empty sample tables, as samples
+/// live in fragments.
+fn write_stbl(w: &mut BoxWriter<'_>, track: &Track) -> Result<(), MuxError> {
+    w.boxed(b"stbl", |w| {
+        w.full_box(b"stsd", 0, 0, |w| {
+            w.u32(1); // entry_count
+            write_sample_entry(w, &track.codec)
+        })?;
+        for box_type in [b"stts", b"stsc", b"stco"] {
+            w.full_box(box_type, 0, 0, |w| {
+                w.u32(0); // entry_count
+                Ok(())
+            })?;
+        }
+        w.full_box(b"stsz", 0, 0, |w| {
+            w.u32(0); // sample_size
+            w.u32(0); // sample_count
+            Ok(())
+        })
+    })
+}
+
+/// `mvex` (8.8.1) with the track's `trex` (8.8.3); defaults are all given per fragment.
+fn write_mvex(w: &mut BoxWriter<'_>) -> Result<(), MuxError> {
+    w.boxed(b"mvex", |w| {
+        w.full_box(b"trex", 0, 0, |w| {
+            w.u32(TRACK_ID);
+            w.u32(1); // default_sample_description_index
+            w.u32(0); // default_sample_duration
+            w.u32(0); // default_sample_size
+            w.u32(0); // default_sample_flags
+            Ok(())
+        })
+    })
+}

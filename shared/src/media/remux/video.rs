@@ -1,0 +1,163 @@
+//! H.264 PES packets → `avc1` samples: one access unit per PES packet (ISO/IEC 13818-1
+//! 2.14.3.1 recommends it and encoders do it), Annex B NAL units rewritten with 4-byte
+//! lengths, parameter sets moved to `avcC`, IDR access units marked as sync samples.
+
+use super::{BuiltTrack, Chunk, RemuxError, RemuxOptions, RemuxWarning};
+use crate::media::codec::annexb::NalUnits;
+use crate::media::codec::h264::{keep_in_sample, nal_type, nal_unit_type, AvcConfig};
+use crate::media::mp4::{CodecConfig, MuxError, SampleInfo, Track};
+use crate::media::time::{Unwrapper, TS_TIMESCALE};
+use crate::media::ts::Pes;
+
+/// Duration given to the last sample of a segment of a single picture when nothing else says
+/// how long it lasts: one frame at 30 fps.
+const FALLBACK_FRAME_DURATION: u32 = TS_TIMESCALE / 30;
+/// The last sample's duration derived from the next segment is trusted only up to this many
+/// times the previous frame duration (a larger value means the next start is unrelated).
+const MAX_LAST_DURATION_FACTOR: u64 = 4;
+
+struct Timed {
+    dts: u64,
+    pts: u64,
+}
+
+pub(super) fn build(
+    pid: u16,
+    pes: &[Pes],
+    mut unwrapper: Unwrapper,
+    options: &RemuxOptions,
+    warnings: &mut Vec<RemuxWarning>,
+) -> Result<BuiltTrack, RemuxError> {
+    let mut config: Option<AvcConfig> = None;
+    let mut sps_pps: (Option<&[u8]>, Option<&[u8]>) = (None, None);
+    let mut samples: Vec<SampleInfo> = Vec::with_capacity(pes.len());
+    let mut times: Vec<Timed> = Vec::with_capacity(pes.len());
+    let mut chunks = Vec::with_capacity(pes.len() * 4);
+    for (index, packet) in pes.iter().enumerate() {
+        let time = match (packet.dts(), packet.pts()) {
+            (Some(dts), Some(pts)) => {
+                let dts = unwrapper.unwrap(dts);
+                Timed {
+                    dts,
+                    pts: pts.unwrap_near(dts),
+                }
+            }
+            _ => {
+                warnings.push(RemuxWarning::Stream {
+                    pid,
+                    what: "video PES without PTS dropped",
+                });
+                continue;
+            }
+        };
+        let first_chunk = chunks.len();
+        let mut size: u64 = 0;
+        let mut is_sync = false;
+        let payload = packet.payload();
+        for (start, nal) in NalUnits::new(payload) {
+            let t = nal_unit_type(nal);
+            match t {
+                nal_type::SPS if sps_pps.0.is_none() => sps_pps.0 = Some(nal),
+                nal_type::PPS if sps_pps.1.is_none() => sps_pps.1 = Some(nal),
+                nal_type::IDR_SLICE => is_sync = true,
+                _ => {}
+            }
+            if !keep_in_sample(t) {
+                continue;
+            }
+            chunks.push(Chunk {
+                pes: index,
+                start,
+                end: start + nal.len(),
+            });
+            size += 4 + crate::media::reader::len_u64(nal.len());
+        }
+        if chunks.len() == first_chunk {
+            warnings.push(RemuxWarning::Stream {
+                pid,
+                what: "PES without a coded picture dropped",
+            });
+            continue;
+        }
+        let size = u32::try_from(size).map_err(|_| {
+            RemuxError::Mux(MuxError::OutOfRange {
+                field: "sample size",
+            })
+        })?;
+        if let (None, Some(sps), Some(pps)) = (&config, sps_pps.0, sps_pps.1) {
+            config =
+                Some(AvcConfig::new(sps, pps).map_err(|error| RemuxError::Codec { pid, error })?);
+        }
+        samples.push(SampleInfo {
+            duration: 0,
+            size,
+            is_sync,
+            composition_offset: 0,
+        });
+        times.push(time);
+    }
+    let config = config.ok_or(RemuxError::MissingParameterSets { pid })?;
+    let (Some(first), Some(last)) = (times.first(), times.last()) else {
+        return Err(RemuxError::NoSamples { pid });
+    };
+    let lead = first.pts.saturating_sub(first.dts);
+    let last_dts = last.dts;
+    for (i, s) in samples.iter_mut().enumerate() {
+        let t = &times[i];
+        s.composition_offset =
+            i32::try_from(i128::from(t.pts) - i128::from(t.dts)).map_err(|_| {
+                RemuxError::Timestamp {
+                    pid,
+                    what: "PTS - DTS beyond 32 bits",
+                }
+            })?;
+        if let Some(next) = times.get(i + 1) {
+            s.duration = match next.dts.checked_sub(t.dts).map(u32::try_from) {
+                Some(Ok(d)) => d,
+                _ => {
+                    warnings.push(RemuxWarning::Stream {
+                        pid,
+                        what: "DTS not increasing; sample duration set to 0",
+                    });
+                    0
+                }
+            };
+        }
+    }
+    let previous = samples
+        .iter()
+        .rev()
+        .nth(1)
+        .map_or(FALLBACK_FRAME_DURATION, |s| s.duration);
+    let from_next = options
+        .next_segment_start
+        .and_then(|next| next.checked_sub(lead))
+        .and_then(|end| end.checked_sub(last_dts))
+        .filter(|&d| d > 0 && d <= MAX_LAST_DURATION_FACTOR * u64::from(previous.max(1)))
+        .and_then(|d| u32::try_from(d).ok());
+    if options.next_segment_start.is_some() && from_next.is_none() {
+        warnings.push(RemuxWarning::Stream {
+            pid,
+            what: "next_segment_start does not follow this segment; last duration repeated",
+        });
+    }
+    if let Some(s) = samples.last_mut() {
+        s.duration = from_next.unwrap_or(previous);
+    }
+    if samples.first().is_some_and(|s| !s.is_sync) {
+        warnings.push(RemuxWarning::Stream {
+            pid,
+            what: "segment does not start with an IDR picture",
+        });
+    }
+    Ok(BuiltTrack {
+        track: Track {
+            timescale: TS_TIMESCALE,
+            codec: CodecConfig::Avc(config),
+        },
+        base_media_decode_time: first.dts,
+        samples,
+        chunks,
+        length_prefixed: true,
+    })
+}
