@@ -8,7 +8,7 @@ import { startOrigin } from './lib/origin.js';
 import { startEncoder, basicAuth, tail, FPS, RENDITIONS, AUDIO_GROUP } from './lib/encoder.js';
 import { startPlayers, summary, MIN_ADVANCE_SECONDS } from './lib/players.js';
 import { probeTs, firstVideoPacketIsKey } from './lib/probe.js';
-import { checkMedia } from './lib/m3u8.js';
+import { checkMaster, checkMedia } from './lib/m3u8.js';
 import { get, readMaster, readMedia, monitorLive } from './lib/endpoint.js';
 import { tempDir } from './lib/paths.js';
 import { sleep, waitFor } from './lib/wait.js';
@@ -156,7 +156,7 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
     }
   });
 
-  it('stores nothing from an ffmpeg push with a wrong password', async () => {
+  it('stores nothing from an ffmpeg push with a wrong password', async (t) => {
     const input = need('input');
     const r2Before = await origin.r2Keys();
     const kvBefore = await origin.kvKeys();
@@ -174,11 +174,12 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
     const kvAfter = await origin.kvKeys();
     assert.deepEqual(r2After.filter((k) => !r2Before.includes(k)), [], 'no new R2 objects');
     assert.deepEqual(kvAfter.filter((k) => !kvBefore.includes(k)), [], 'no new KV keys');
+    t.diagnostic(`${opened.length} refused uploads; R2 ${r2After.length} keys, KV ${kvAfter.length} keys before and after`);
   });
 
   // --- the shared live push ------------------------------------------------------------------
 
-  it('an ffmpeg push with Basic auth reaches the endpoint', async () => {
+  it('an ffmpeg push with Basic auth reaches the endpoint', async (t) => {
     const input = need('input');
     const masterUrl = need('masterUrl');
     ctx.encoder = startEncoder({
@@ -201,24 +202,27 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
       { timeoutMs: 25_000 },
     ).catch((err) => assert.fail(`${err.message}\nffmpeg log (${ctx.encoder.logFile}):\n${tail(ctx.encoder.log(), 15)}\nworkerd log: ${origin.logFile}`));
     ctx.readyAfterMs = Date.now() - t0;
+    t.diagnostic(`${READY_SEGMENTS} segments in every rendition after ${ctx.readyAfterMs} ms; R2 keys: ${(await origin.r2Keys()).length}`);
     ctx.ready = ready;
     ctx.monitor = monitorLive([...new Set(ready.renditions.map((r) => r.url))]);
   });
 
   for (const player of ['hls.js', 'shaka']) {
-    it(`${player} plays the live master`, async () => {
+    it(`${player} plays the live master`, async (t) => {
       const masterUrl = need('masterUrl');
       need('ready');
       const r = await players.play({ player, url: masterUrl, timeoutMs: 20_000 });
-      ctx[`${player}Result`] = { advanced: r.advanced, frames: r.frames, elapsedMs: r.elapsedMs };
+      t.diagnostic(`currentTime ${r.startCurrentTime?.toFixed(2)} -> ${r.currentTime?.toFixed(2)} (+${r.advanced.toFixed(2)} s), ${r.frames} frames decoded, ${r.videoWidth}x${r.videoHeight}, ${r.elapsedMs} ms, non-fatal: ${JSON.stringify(r.warnings)}`);
       assert.deepEqual(r.fatal, [], `fatal player errors\n${summary(r)}`);
       assert.ok(r.advanced >= MIN_ADVANCE_SECONDS, `currentTime advanced ${r.advanced} s < ${MIN_ADVANCE_SECONDS}\n${summary(r)}`);
       assert.ok(r.frames > 0, `decoded frames ${r.frames}\n${summary(r)}`);
     });
   }
 
-  it('the master lists two video variants and the audio group', async () => {
+  it('the master lists two video variants and the audio group', async (t) => {
     const { master, text, response } = await readMaster(need('masterUrl'));
+    t.diagnostic(`master ${response.url}:\n${text.trim()}`);
+    assert.deepEqual(checkMaster(master), [], `master playlist rules:\n${text}`);
     const video = master.variants.filter((v) => v.attrs.RESOLUTION);
     assert.equal(video.length, 2, `two video variants:\n${text}`);
     const expected = RENDITIONS.filter((r) => r.kind === 'video').map((r) => `${r.width}x${r.height}`);
@@ -239,11 +243,12 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
     }
     assert.ok(audio.some((m) => m['GROUP-ID'].includes(AUDIO_GROUP)) || audio.length === 1, text);
     assert.ok(!/#EXT-X-ENDLIST/.test(text), 'no ENDLIST in a master');
-    ctx.masterResponse = response;
   });
 
-  it('every rendition playlist follows the live rules and every segment decodes', async () => {
-    const { renditions } = await readMaster(need('masterUrl'));
+  it('every rendition playlist follows the live rules and every segment decodes', async (t) => {
+    const all = (await readMaster(need('masterUrl'))).renditions;
+    // An audio-only variant may name the same playlist as the audio group: check it once.
+    const renditions = all.filter((r, i) => all.findLastIndex((x) => x.url === r.url) === i);
     const checked = [];
     for (const r of renditions) {
       const { playlist, text, response } = await readMedia(r.url);
@@ -275,13 +280,13 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
         }
         checked.push({ url, response: res, playlist });
       }
-      ctx.mediaResponse ??= { response, playlist };
+      if (r === renditions[0]) t.diagnostic(`${r.url} (${JSON.stringify(Object.fromEntries(response.headers))}):\n${text.trim()}`);
     }
     assert.ok(checked.length >= renditions.length * READY_SEGMENTS, `checked ${checked.length} segments`);
-    ctx.segmentResponse = checked[0];
+    t.diagnostic(`${checked.length} segments in ${renditions.length} renditions decoded by ffprobe without errors`);
   });
 
-  it('serves playlists and segments with Content-Type, Cache-Control and CORS', async () => {
+  it('serves playlists and segments with Content-Type, Cache-Control and CORS', async (t) => {
     const masterUrl = need('masterUrl');
     const { renditions } = await readMaster(masterUrl);
     const media = await readMedia(renditions[0].url);
@@ -312,6 +317,9 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
       const acao = res.headers.get('access-control-allow-origin');
       assert.ok(acao === '*' || acao === PAGE_ORIGIN, `CORS for ${res.url}: access-control-allow-origin=${acao}`);
     }
+    for (const res of [master, playlist, segment]) {
+      t.diagnostic(`${res.url}: ${res.headers.get('content-type')} | ${res.headers.get('cache-control')} | ACAO ${res.headers.get('access-control-allow-origin')}`);
+    }
     const preflight = await fetch(masterUrl, {
       method: 'OPTIONS',
       headers: { origin: PAGE_ORIGIN, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
@@ -321,7 +329,7 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
     assert.ok(preflight.headers.get('access-control-allow-origin'), `preflight allows the origin: ${JSON.stringify(Object.fromEntries(preflight.headers))}`);
   });
 
-  it('live playlists advance in order while the push runs, with stable segment names', async () => {
+  it('live playlists advance in order while the push runs, with stable segment names', async (t) => {
     const encoder = need('encoder');
     const monitor = need('monitor');
     const result = await encoder.done;
@@ -334,6 +342,7 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
       const first = list[0].segments.at(-1).sequence;
       const last = list.at(-1).segments.at(-1).sequence;
       assert.ok(last - first >= 5, `${url} advanced only from segment ${first} to ${last} during the push`);
+      t.diagnostic(`${url}: ${list.length} polls, last segment ${first} -> ${last}`);
     }
   });
 

@@ -83,8 +83,9 @@ describe('harness self-test (ffmpeg -> file server -> players)', { timeout: 90_0
   });
 
   for (const player of ['hls.js', 'shaka']) {
-    it(`${player} plays the live master`, async () => {
+    it(`${player} plays the live master`, async (t) => {
       const r = await players.play({ player, url: `${base}master.m3u8`, timeoutMs: 20_000 });
+      t.diagnostic(`currentTime ${r.startCurrentTime?.toFixed(2)} -> ${r.currentTime?.toFixed(2)}, ${r.frames} frames, non-fatal: ${JSON.stringify(r.warnings)}`);
       assert.deepEqual(r.fatal, [], summary(r));
       assert.ok(r.advanced >= MIN_ADVANCE_SECONDS, `currentTime advanced ${r.advanced} s\n${summary(r)}`);
       assert.ok(r.frames > 0, `decoded frames ${r.frames}\n${summary(r)}`);

@@ -74,6 +74,32 @@ export function parseMedia(text) {
   return pl;
 }
 
+/** Rules of a master playlist (RFC 8216 4.3.4.1, 4.3.4.2). Returns violation strings. */
+export function checkMaster({ variants, media }) {
+  const v = [];
+  if (variants.length === 0) v.push('no EXT-X-STREAM-INF');
+  for (const x of variants) {
+    if (!/^[1-9]\d*$/.test(x.attrs.BANDWIDTH ?? '')) v.push(`${x.uri}: BANDWIDTH missing or invalid`);
+    for (const [attr, type] of [['AUDIO', 'AUDIO'], ['SUBTITLES', 'SUBTITLES']]) {
+      const group = x.attrs[attr];
+      if (group && !media.some((m) => m.TYPE === type && m['GROUP-ID'] === group)) {
+        v.push(`${x.uri}: ${attr}="${group}" names no EXT-X-MEDIA group of TYPE=${type}`);
+      }
+    }
+  }
+  const names = new Set();
+  for (const m of media) {
+    const id = `${m.TYPE}/${m['GROUP-ID']}/${m.NAME}`;
+    if (!m.TYPE || !m['GROUP-ID'] || !m.NAME) v.push(`EXT-X-MEDIA lacks TYPE, GROUP-ID or NAME: ${JSON.stringify(m)}`);
+    if (names.has(id)) v.push(`EXT-X-MEDIA NAME "${m.NAME}" repeated in group ${m['GROUP-ID']}`);
+    names.add(id);
+    if (m.DEFAULT === 'YES' && m.AUTOSELECT !== undefined && m.AUTOSELECT !== 'YES') {
+      v.push(`EXT-X-MEDIA NAME "${m.NAME}": DEFAULT=YES with AUTOSELECT=${m.AUTOSELECT} (must be YES when present)`);
+    }
+  }
+  return v;
+}
+
 /** Minimum live window, in target durations (RFC 8216bis 6.2.2: at least three). */
 export const MIN_LIVE_TARGET_DURATIONS = 3;
 
