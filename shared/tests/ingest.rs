@@ -218,13 +218,18 @@ fn a_segment_never_uploaded_is_skipped_with_a_discontinuity() {
     );
     let body = get(&o, "/out/v1/demo/live/hls/s/index/media.m3u8", now);
     let body = text(&body);
+    // Numbering follows the encoder's (renditions stay aligned): 2 is simply absent.
     assert!(
-        body.contains("1.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\n2.ts\n"),
+        body.contains("1.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\n3.ts\n"),
         "{body}"
     );
     assert_eq!(
-        get(&o, "/out/v1/demo/live/hls/s/index/2.ts", now).body,
+        get(&o, "/out/v1/demo/live/hls/s/index/3.ts", now).body,
         ts(2, 3)
+    );
+    assert_eq!(
+        get(&o, "/out/v1/demo/live/hls/s/index/2.ts", now).status,
+        404
     );
 }
 
@@ -279,4 +284,39 @@ fn heartbeat_is_written_once_per_new_segment() {
         200
     );
     assert_eq!(o.objects.keys(), objects);
+}
+
+#[test]
+fn media_start_is_read_from_the_segments_and_unwrapped() {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/media");
+    for (i, name) in ["h264_aac_0.ts", "h264_aac_1.ts"].iter().enumerate() {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        let now = T0 + i as u64 * 2000;
+        assert_eq!(
+            put(&o, 1, &c, &format!("v/seg{i}.ts"), &bytes, now).status,
+            201
+        );
+    }
+    let pl = media_playlist(0, 2);
+    assert_eq!(
+        put(&o, 1, &c, "v/index.m3u8", pl.as_bytes(), T0 + 4000).status,
+        201
+    );
+    let key = o
+        .objects
+        .keys()
+        .into_iter()
+        .find(|k| k.starts_with("idx/"))
+        .unwrap();
+    let stored = block_on(edgepack::store::ObjectStore::get(&o.objects, &key))
+        .unwrap()
+        .unwrap();
+    let timeline: edgepack::timeline::Timeline = serde_json::from_slice(&stored.body).unwrap();
+    let starts: Vec<Option<u64>> = timeline.segments.iter().map(|s| s.media_start).collect();
+    // ffmpeg's HLS muxer starts at 1.4 s (126000 ticks) plus the B-frame delay; segments are 2 s.
+    let first = starts[0].expect("first PTS read at ingest");
+    assert!((126_000..=135_000).contains(&first), "{first}");
+    assert_eq!(starts[1], Some(first + 180_000));
 }

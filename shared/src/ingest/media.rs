@@ -4,6 +4,7 @@ use super::path;
 use crate::error::{OriginError, OriginResult};
 use crate::hls::master::rendition_id;
 use crate::keys;
+use crate::media::time::Timestamp33;
 use crate::model::{Channel, InputId};
 use crate::origin::Origin;
 use crate::repo;
@@ -54,6 +55,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             Plan::Continue { from, gap } => (from, gap),
             Plan::Resync => (0, true),
         };
+        let mut resync = plan == Plan::Resync;
         let mut added = 0usize;
         for (i, s) in incoming.iter().enumerate().skip(from) {
             let Some(upload) = self.latest_upload(channel, input, &s.path, now_ms).await? else {
@@ -68,24 +70,30 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             if plan == Plan::Resync && timeline.segments.iter().any(|t| t.key == upload.key) {
                 continue;
             }
+            if std::mem::take(&mut resync) {
+                timeline.resync(s.enc_seq);
+            }
+            let seq = timeline.seq_for(s.enc_seq);
+            if timeline.last().is_some_and(|l| seq <= l.seq) {
+                // Sequence numbers that go backwards within one encoder run: ignored.
+                continue;
+            }
             let previous = timeline.last();
             let continuous = !(discontinuity || s.discontinuity);
             let pdt_ms = s.pdt_ms.unwrap_or_else(|| match previous {
                 Some(p) if continuous => p.pdt_ms + ms(p.duration),
                 _ => i64::try_from(now_ms).unwrap_or(i64::MAX) - ms(s.duration),
             });
+            let media_start = media_start(&upload, previous);
             let segment = Segment {
-                seq: timeline.next_seq(s.enc_seq),
+                seq,
                 enc_seq: s.enc_seq,
                 uri: s.uri.to_owned(),
                 key: upload.key,
                 duration: s.duration,
                 size: upload.size,
                 pdt_ms,
-                media_start: upload
-                    .metadata
-                    .get("media_start")
-                    .and_then(|v| v.parse().ok()),
+                media_start,
                 arrived_ms: now_ms,
                 discontinuity: previous.is_some() && !continuous,
             };
@@ -173,6 +181,16 @@ fn check<'a>(file: &str, pl: &'a MediaPlaylist) -> OriginResult<Vec<Incoming<'a>
         });
     }
     Ok(out)
+}
+
+/// The segment's first PTS, unwrapped next to where the previous segment ended.
+fn media_start(upload: &ObjectInfo, previous: Option<&Segment>) -> Option<u64> {
+    let raw: u64 = upload.metadata.get(super::PTS_METADATA)?.parse().ok()?;
+    let pts = Timestamp33::new(raw);
+    let reference = previous
+        .and_then(|p| Some(p.media_start? + p.duration))
+        .unwrap_or(pts.get());
+    Some(pts.unwrap_near(reference))
 }
 
 /// 90 kHz ticks to milliseconds.

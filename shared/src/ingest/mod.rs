@@ -18,6 +18,8 @@ use m3u8_rs::Playlist;
 
 /// Largest playlist accepted.
 pub const MAX_PLAYLIST_BYTES: usize = 1024 * 1024;
+/// Object metadata holding a segment's first PTS (raw 33-bit, 90 kHz).
+pub const PTS_METADATA: &str = "pts";
 /// Smallest plausible MPEG-TS segment: one packet.
 const TS_PACKET: usize = 188;
 
@@ -76,7 +78,11 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             )));
         }
         let key = keys::segment(&channel.id, input, file, now_ms);
-        self.objects.put(&key, body, &Metadata::new()).await?;
+        let mut metadata = Metadata::new();
+        if let Some(pts) = crate::media::ts::first_pts(body) {
+            metadata.insert(PTS_METADATA.to_owned(), pts.get().to_string());
+        }
+        self.objects.put(&key, body, &metadata).await?;
         Ok(Response::new(201))
     }
 

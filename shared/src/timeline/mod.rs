@@ -17,7 +17,8 @@ pub const MAX_ENTRIES: usize = 4096;
 /// One committed segment. Field names are short: this list is read on every manifest request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Segment {
-    /// Our sequence number: increases by one per segment, whatever the encoder numbers.
+    /// Our sequence number: the encoder's plus the timeline's offset, which changes only when
+    /// the encoder's numbering restarts, so it always increases and renditions stay aligned.
     #[serde(rename = "s")]
     pub seq: u64,
     /// The encoder's media sequence number of this segment.
@@ -56,6 +57,9 @@ pub struct Timeline {
     pub target_duration: u64,
     /// Discontinuities carried by segments that have been pruned.
     pub discontinuity_sequence: u64,
+    /// `seq - enc_seq` of the current encoder run.
+    #[serde(default)]
+    pub seq_offset: i64,
     pub segments: Vec<Segment>,
 }
 
@@ -64,8 +68,27 @@ impl Timeline {
         self.segments.last()
     }
 
-    pub fn next_seq(&self, first_enc_seq: u64) -> u64 {
-        self.last().map_or(first_enc_seq, |s| s.seq + 1)
+    /// Our number for the encoder's `enc_seq`; after a resync the offset is moved first.
+    pub fn seq_for(&self, enc_seq: u64) -> u64 {
+        enc_seq.saturating_add_signed(self.seq_offset)
+    }
+
+    /// Re-anchors numbering so that `enc_seq` follows the last segment directly.
+    pub fn resync(&mut self, enc_seq: u64) {
+        if let Some(last) = self.last() {
+            let next = i128::from(last.seq) + 1;
+            self.seq_offset = i64::try_from(next - i128::from(enc_seq)).unwrap_or(i64::MAX);
+        }
+    }
+
+    /// Number of discontinuity tags on segments numbered `seq` or lower, pruned ones included.
+    pub fn discontinuities_through(&self, seq: u64) -> u64 {
+        let end = self.segments.partition_point(|s| s.seq <= seq);
+        self.discontinuity_sequence
+            + self.segments[..end]
+                .iter()
+                .filter(|s| s.discontinuity)
+                .count() as u64
     }
 
     /// Appends a segment, keeping the target duration an upper bound of every rounded duration.
@@ -92,10 +115,10 @@ impl Timeline {
         removed
     }
 
+    /// The segment numbered `seq` (numbers may have gaps where the encoder skipped).
     pub fn find(&self, seq: u64) -> Option<&Segment> {
-        let first = self.segments.first()?.seq;
-        let i = usize::try_from(seq.checked_sub(first)?).ok()?;
-        self.segments.get(i).filter(|s| s.seq == seq)
+        let i = self.segments.binary_search_by_key(&seq, |s| s.seq).ok()?;
+        self.segments.get(i)
     }
 }
 
