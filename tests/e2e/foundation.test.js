@@ -1,7 +1,7 @@
 // Acceptance tests of the foundation issue against the real runtime (the built Worker in
 // workerd via Miniflare), a real encoder (ffmpeg pushing live HLS by PUT) and real players
 // (hls.js and Shaka in Chromium). One live push is shared by every scenario that needs it.
-import { describe, it, before, after } from 'node:test';
+import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startOrigin } from './lib/origin.js';
@@ -11,6 +11,11 @@ import { probeTs, firstVideoPacketIsKey } from './lib/probe.js';
 import { checkMaster, checkMedia } from './lib/m3u8.js';
 import { get, readMaster, readMedia, monitorLive } from './lib/endpoint.js';
 import { tempDir } from './lib/paths.js';
+import { failureTracker } from './lib/run.js';
+
+const { track, cleanup } = failureTracker();
+const it = (name, fn) => nodeIt(name, track(fn));
+const before = (fn) => nodeBefore(track(fn));
 import { sleep, waitFor } from './lib/wait.js';
 
 /** The shared push: long enough to get ready (~7 s), run both players and the checks. */
@@ -64,6 +69,7 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
     await ctx.encoder?.done.catch(() => {});
     await players?.close();
     await origin?.dispose();
+    await cleanup(dir);
   });
 
   // --- control API ---------------------------------------------------------------------
