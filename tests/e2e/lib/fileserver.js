@@ -2,7 +2,7 @@
 // Basic-auth check when `auth` is given), GET serves it with CORS. A stand-in origin with no
 // packaging logic, so a player failure against it is the harness's fault.
 import { createServer } from 'node:http';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
 
 const TYPES = {
@@ -45,7 +45,10 @@ export async function startFileServer({ root, auth = null }) {
           return;
         }
         await mkdir(dirname(file), { recursive: true });
-        await writeFile(file, body);
+        // Write then rename, so a concurrent GET never sees half a playlist.
+        const tmp = `${file}.${process.pid}.${requests.length}.tmp`;
+        await writeFile(tmp, body);
+        await rename(tmp, file);
         res.writeHead(201).end();
       } else if (req.method === 'GET' || req.method === 'HEAD') {
         const data = await readFile(file);

@@ -33,7 +33,9 @@ const FILES = {
 
 async function startPageServer() {
   const server = createServer(async (req, res) => {
-    const file = FILES[new URL(req.url, 'http://x').pathname];
+    const path = new URL(req.url, 'http://x').pathname;
+    if (path === '/favicon.ico') return res.writeHead(204).end();
+    const file = FILES[path];
     if (!file) return res.writeHead(404).end();
     try {
       const body = await readFile(file);
