@@ -4,9 +4,11 @@
 //! `cargo bench -p edgepack --bench playlists`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use edgepack::failover::{output_segments, SwitchLog};
 use edgepack::hls::master::{AudioMedia, Variant};
-use edgepack::hls::{render_master, render_media, MasterEntry, MediaWindow};
+use edgepack::hls::{live_window, render_master, render_media, MasterEntry, MediaWindow};
 use edgepack::model::Endpoint;
+use edgepack::model::InputId;
 use edgepack::names::Name;
 use edgepack::timeline::{Segment, Timeline, TIMESCALE};
 use std::hint::black_box;
@@ -71,33 +73,37 @@ fn variants() -> Vec<Variant> {
         .collect()
 }
 
+/// The output path a rendition playlist request takes after its reads: map through the switch
+/// log, choose the live window, write.
+fn render(log: &SwitchLog, t: &Timeline, count: u64, pdt: u64) -> String {
+    let all = output_segments(log, [Some(t), None]);
+    let segments = live_window(&all, t.target_duration, count);
+    let window = MediaWindow {
+        target_duration: t.target_duration,
+        discontinuity_sequence: 0,
+        segments,
+    };
+    render_media(&window, pdt, |s| format!("{}.ts", s.seq))
+}
+
 fn bench(c: &mut Criterion) {
     let t = timeline(100);
+    let log = SwitchLog::starting_with(InputId::PRIMARY, 0);
     let ep = endpoint(100, 0);
-    let text = render_media(&MediaWindow::live(&t, 100), 0, |s| format!("{}.ts", s.seq));
+    let text = render(&log, &t, 100, 0);
     let mut g = c.benchmark_group("media_playlist_100");
     g.throughput(Throughput::Bytes(text.len() as u64));
     g.bench_function("edgepack", |b| {
-        b.iter(|| {
-            render_media(
-                &MediaWindow::live(black_box(&t), ep.segment_count),
-                0,
-                |s| format!("{}.ts", s.seq),
-            )
-        })
+        b.iter(|| render(&log, black_box(&t), ep.segment_count, 0))
     });
     g.bench_function("edgepack_with_pdt", |b| {
-        b.iter(|| {
-            render_media(&MediaWindow::live(black_box(&t), 100), 6, |s| {
-                format!("{}.ts", s.seq)
-            })
-        })
+        b.iter(|| render(&log, black_box(&t), 100, 6))
     });
     let json = serde_json::to_vec(&t).unwrap();
     g.bench_function("edgepack_decode_timeline_and_render", |b| {
         b.iter(|| {
             let t: Timeline = serde_json::from_slice(black_box(&json)).unwrap();
-            render_media(&MediaWindow::live(&t, 100), 0, |s| format!("{}.ts", s.seq))
+            render(&log, &t, 100, 0)
         })
     });
     let reference = m3u8_rs_media(&t);

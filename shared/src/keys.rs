@@ -62,3 +62,8 @@ pub fn rendition_of_timeline<'a>(prefix: &str, key: &'a str) -> Option<&'a str> 
 pub fn master(channel_id: &str, input: InputId) -> String {
     format!("master/{channel_id}/{}.json", input.number())
 }
+
+/// The channel's switch log: which input serves which output numbers.
+pub fn switch_log(channel_id: &str) -> String {
+    format!("switch/{channel_id}.json")
+}

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod failover;
 pub mod hls;
 pub mod http;
 pub mod ingest;

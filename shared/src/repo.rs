@@ -1,11 +1,14 @@
 //! Typed access to JSON values in the stores.
 
 use crate::error::{OriginError, OriginResult};
+use crate::failover::SwitchLog;
 use crate::keys;
-use crate::model::{Channel, Endpoint};
+use crate::model::{Channel, Endpoint, InputId};
 use crate::store::{KvStore, Metadata, ObjectStore};
+use crate::timeline::Timeline;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub async fn kv_get<T: DeserializeOwned>(kv: &impl KvStore, key: &str) -> OriginResult<Option<T>> {
     match kv.get(key).await? {
@@ -54,7 +57,59 @@ pub async fn endpoint(kv: &impl KvStore, g: &str, c: &str, e: &str) -> OriginRes
         .ok_or_else(|| OriginError::NotFound(format!("endpoint {g}/{c}/{e}")))
 }
 
-fn corrupt(key: &str, e: &serde_json::Error) -> OriginError {
+/// The rendition ids that have a timeline on `input`.
+pub async fn renditions(
+    objects: &impl ObjectStore,
+    channel_id: &str,
+    input: InputId,
+) -> OriginResult<Vec<String>> {
+    let prefix = keys::timelines(channel_id, input);
+    let list = objects.list(&prefix).await?;
+    Ok(list
+        .iter()
+        .filter_map(|o| keys::rendition_of_timeline(&prefix, &o.key))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// One rendition's timelines on both inputs, indexed by input.
+pub async fn rendition_timelines(
+    objects: &impl ObjectStore,
+    channel_id: &str,
+    rendition: &str,
+) -> OriginResult<[Option<Timeline>; 2]> {
+    let [a, b] = InputId::ALL;
+    Ok([
+        object_get(objects, &keys::timeline(channel_id, a, rendition)).await?,
+        object_get(objects, &keys::timeline(channel_id, b, rendition)).await?,
+    ])
+}
+
+/// Every rendition's timelines on both inputs.
+pub async fn all_timelines(
+    objects: &impl ObjectStore,
+    channel_id: &str,
+) -> OriginResult<BTreeMap<String, [Option<Timeline>; 2]>> {
+    let mut names = BTreeSet::new();
+    for input in InputId::ALL {
+        names.extend(renditions(objects, channel_id, input).await?);
+    }
+    let mut out = BTreeMap::new();
+    for r in names {
+        let t = rendition_timelines(objects, channel_id, &r).await?;
+        out.insert(r, t);
+    }
+    Ok(out)
+}
+
+/// The switch log; a channel whose ingest has not written one yet is served from input 1.
+pub async fn switch_log(objects: &impl ObjectStore, channel_id: &str) -> OriginResult<SwitchLog> {
+    Ok(object_get(objects, &keys::switch_log(channel_id))
+        .await?
+        .unwrap_or_else(|| SwitchLog::starting_with(InputId::PRIMARY, 0)))
+}
+
+pub fn corrupt(key: &str, e: &serde_json::Error) -> OriginError {
     OriginError::Storage(crate::store::StoreError(format!(
         "stored value {key} unreadable: {e}"
     )))

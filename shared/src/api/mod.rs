@@ -2,6 +2,7 @@
 //! and `.../channels/{channel}/inputs/{1|2}/rotate-credentials`. JSON in and out, admin bearer
 //! token on every route.
 
+mod status;
 mod views;
 
 use crate::auth::{bearer_token, constant_time_eq, random_token, PASSWORD_LEN};
@@ -78,6 +79,16 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                     }
                     Method::Patch => self.patch_channel(&g, &c, req, &bases).await,
                     Method::Delete => self.delete_channel(&g, &c).await,
+                    _ => Err(OriginError::MethodNotAllowed),
+                }
+            }
+            ["groups", g, "channels", c, "status"] => {
+                let (g, c) = (name(g, "group")?, name(c, "channel")?);
+                match m {
+                    Method::Get => {
+                        let channel = repo::channel(&self.kv, g.as_str(), c.as_str()).await?;
+                        Ok(ok(self.channel_status(&channel, now_ms).await?))
+                    }
                     _ => Err(OriginError::MethodNotAllowed),
                 }
             }

@@ -3,4 +3,4 @@
 pub mod master;
 mod render;
 
-pub use render::{render_master, render_media, MasterEntry, MediaWindow};
+pub use render::{live_window, render_master, render_media, MasterEntry, MediaWindow};

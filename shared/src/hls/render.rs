@@ -2,9 +2,10 @@
 //! so every edge renders the same bytes.
 
 use super::master::{AudioMedia, Variant};
+use crate::failover::OutputSegment;
 use crate::model::{Endpoint, StreamOrder};
 use crate::time::iso8601_ms;
-use crate::timeline::{Segment, Timeline, TIMESCALE};
+use crate::timeline::TIMESCALE;
 use std::fmt::Write;
 
 /// Live playlists hold at least this many target durations (RFC 8216bis 6.2.2).
@@ -100,29 +101,26 @@ pub fn render_master(
 /// The segments of a live media playlist and the state needed to number them.
 pub struct MediaWindow<'a> {
     pub target_duration: u64,
+    /// Discontinuity tags on output segments before the first one listed.
     pub discontinuity_sequence: u64,
-    pub segments: &'a [Segment],
+    pub segments: &'a [OutputSegment<'a>],
 }
 
-impl<'a> MediaWindow<'a> {
-    /// The last `segment_count` segments, widened to at least three target durations.
-    pub fn live(timeline: &'a Timeline, segment_count: u64) -> MediaWindow<'a> {
-        let all = &timeline.segments;
-        let min_ticks = MIN_TARGET_DURATIONS * timeline.target_duration * TIMESCALE;
-        let count = usize::try_from(segment_count).unwrap_or(usize::MAX);
-        let mut start = all.len().saturating_sub(count);
-        let mut ticks: u64 = all[start..].iter().map(|s| s.duration).sum();
-        while start > 0 && ticks < min_ticks {
-            start -= 1;
-            ticks += all[start].duration;
-        }
-        let skipped = all[..start].iter().filter(|s| s.discontinuity).count() as u64;
-        MediaWindow {
-            target_duration: timeline.target_duration,
-            discontinuity_sequence: timeline.discontinuity_sequence + skipped,
-            segments: &all[start..],
-        }
+/// The last `segment_count` segments, widened to at least three target durations.
+pub fn live_window<'a>(
+    all: &'a [OutputSegment<'a>],
+    target_duration: u64,
+    segment_count: u64,
+) -> &'a [OutputSegment<'a>] {
+    let min_ticks = MIN_TARGET_DURATIONS * target_duration * TIMESCALE;
+    let count = usize::try_from(segment_count).unwrap_or(usize::MAX);
+    let mut start = all.len().saturating_sub(count);
+    let mut ticks: u64 = all[start..].iter().map(|s| s.segment.duration).sum();
+    while start > 0 && ticks < min_ticks {
+        start -= 1;
+        ticks += all[start].segment.duration;
     }
+    &all[start..]
 }
 
 /// Writes a media playlist; `uri` names each segment, `pdt_interval_s` (0 = off) spaces
@@ -130,7 +128,7 @@ impl<'a> MediaWindow<'a> {
 pub fn render_media(
     window: &MediaWindow<'_>,
     pdt_interval_s: u64,
-    uri: impl Fn(&Segment) -> String,
+    uri: impl Fn(&OutputSegment<'_>) -> String,
 ) -> String {
     let first = window.segments.first().map_or(0, |s| s.seq);
     let mut out = format!(
@@ -147,18 +145,19 @@ pub fn render_media(
     let interval_ms = i64::try_from(pdt_interval_s.saturating_mul(1000)).unwrap_or(i64::MAX);
     let mut last_pdt: Option<i64> = None;
     for s in window.segments {
+        let pdt_ms = s.segment.pdt_ms;
         if s.discontinuity {
             out.push_str("#EXT-X-DISCONTINUITY\n");
         }
         let due = match last_pdt {
             None => true,
-            Some(t) => s.discontinuity || s.pdt_ms - t >= interval_ms,
+            Some(t) => s.discontinuity || pdt_ms - t >= interval_ms,
         };
         if pdt_interval_s > 0 && due {
-            let _ = writeln!(out, "#EXT-X-PROGRAM-DATE-TIME:{}", iso8601_ms(s.pdt_ms));
-            last_pdt = Some(s.pdt_ms);
+            let _ = writeln!(out, "#EXT-X-PROGRAM-DATE-TIME:{}", iso8601_ms(pdt_ms));
+            last_pdt = Some(pdt_ms);
         }
-        let millis = (s.duration * 1000 + TIMESCALE / 2) / TIMESCALE;
+        let millis = (s.segment.duration * 1000 + TIMESCALE / 2) / TIMESCALE;
         let _ = write!(
             out,
             "#EXTINF:{}.{:03},\n{}\n",

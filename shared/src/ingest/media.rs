@@ -22,6 +22,12 @@ pub struct Heartbeat {
     pub arrived_ms: u64,
     pub last_seq: u64,
     pub last_pdt_ms: i64,
+    /// End of the last segment in media time (90 kHz), when its PTS was read.
+    #[serde(default)]
+    pub media_end: Option<u64>,
+    /// Bitrate of the last segment, bits per second.
+    #[serde(default)]
+    pub bitrate: u64,
 }
 
 /// A segment of the incoming playlist, checked.
@@ -114,6 +120,8 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 arrived_ms: now_ms,
                 last_seq: last.seq,
                 last_pdt_ms: last.pdt_ms,
+                media_end: last.media_start.map(|m| m + last.duration),
+                bitrate: last.size.saturating_mul(8 * TIMESCALE) / last.duration.max(1),
             };
             repo::kv_put(
                 &self.kv,
@@ -122,6 +130,8 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             )
             .await?;
         }
+        self.consider_switch(channel, input, rendition, now_ms)
+            .await?;
         Ok(super::Response::new(201))
     }
 

@@ -3,6 +3,9 @@
 
 mod media;
 pub mod path;
+mod switch;
+
+pub use media::Heartbeat;
 
 use crate::auth::{basic_credentials, constant_time_eq};
 use crate::error::{OriginError, OriginResult};

@@ -7,8 +7,9 @@ mod headers;
 pub use headers::{cors_preflight, with_cors, CacheControl};
 
 use crate::error::{OriginError, OriginResult};
+use crate::failover::{discontinuities_through, output_segments};
 use crate::hls::master::{rendition_id, MasterInfo, Variant};
-use crate::hls::{render_master, render_media, MasterEntry, MediaWindow};
+use crate::hls::{live_window, render_master, render_media, MasterEntry, MediaWindow};
 use crate::http::{Method, Request, Response};
 use crate::keys;
 use crate::model::{Channel, Endpoint, InputId};
@@ -17,9 +18,6 @@ use crate::origin::Origin;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::{Timeline, TIMESCALE};
-
-/// The input served until failover lands: the primary.
-const SERVED_INPUT: InputId = InputId::PRIMARY;
 
 /// File name of every rendition playlist below its rendition directory.
 pub const MEDIA_PLAYLIST: &str = "media.m3u8";
@@ -61,23 +59,13 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         }
     }
 
-    /// Renditions with content on the served input, in key order.
+    /// Renditions with content on either input, in key order.
     async fn renditions(&self, channel: &Channel) -> OriginResult<Vec<String>> {
-        let prefix = keys::timelines(&channel.id, SERVED_INPUT);
-        let list = self.objects.list(&prefix).await?;
-        Ok(list
-            .iter()
-            .filter_map(|o| keys::rendition_of_timeline(&prefix, &o.key))
-            .map(str::to_owned)
-            .collect())
-    }
-
-    async fn timeline(&self, channel: &Channel, rendition: &str) -> OriginResult<Option<Timeline>> {
-        repo::object_get(
-            &self.objects,
-            &keys::timeline(&channel.id, SERVED_INPUT, rendition),
-        )
-        .await
+        let mut all = repo::renditions(&self.objects, &channel.id, InputId::PRIMARY).await?;
+        all.extend(repo::renditions(&self.objects, &channel.id, InputId::BACKUP).await?);
+        all.sort();
+        all.dedup();
+        Ok(all)
     }
 
     async fn master(&self, channel: &Channel, endpoint: &Endpoint) -> OriginResult<Response> {
@@ -87,9 +75,16 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 "no content has been ingested yet".into(),
             ));
         }
-        let stored: Option<MasterInfo> =
-            repo::object_get(&self.objects, &keys::master(&channel.id, SERVED_INPUT)).await?;
-        let info = match stored {
+        // The active input's master, else the other's, else one made from the timelines.
+        let log = repo::switch_log(&self.objects, &channel.id).await?;
+        let active = log.active().map_or(InputId::PRIMARY, |r| r.input_id());
+        let mut info: Option<MasterInfo> = None;
+        for input in [active, other(active)] {
+            if info.is_none() {
+                info = repo::object_get(&self.objects, &keys::master(&channel.id, input)).await?;
+            }
+        }
+        let info = match info {
             Some(info) => info,
             None => self.synthesized_master(channel, &available).await?,
         };
@@ -125,12 +120,11 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
     ) -> OriginResult<MasterInfo> {
         let mut info = MasterInfo::default();
         for r in renditions {
-            let Some(t) = self.timeline(channel, r).await? else {
-                continue;
-            };
-            let peak = t
-                .segments
+            let timelines = repo::rendition_timelines(&self.objects, &channel.id, r).await?;
+            let peak = timelines
                 .iter()
+                .flatten()
+                .flat_map(|t| &t.segments)
                 .filter(|s| s.duration > 0)
                 .map(|s| s.size * 8 * TIMESCALE / s.duration)
                 .max()
@@ -154,21 +148,35 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         endpoint: &Endpoint,
         rendition: &str,
     ) -> OriginResult<Response> {
-        let timeline = self
-            .timeline(channel, rendition)
-            .await?
-            .filter(|t| !t.segments.is_empty())
-            .ok_or_else(|| OriginError::NotFound(format!("rendition {rendition}")))?;
-        let window = MediaWindow::live(&timeline, endpoint.segment_count);
+        let log = repo::switch_log(&self.objects, &channel.id).await?;
+        let timelines = repo::rendition_timelines(&self.objects, &channel.id, rendition).await?;
+        let refs = [timelines[0].as_ref(), timelines[1].as_ref()];
+        let all = output_segments(&log, refs);
+        if all.is_empty() {
+            return Err(OriginError::NotFound(format!("rendition {rendition}")));
+        }
+        let target_duration = refs
+            .iter()
+            .flatten()
+            .map(|t| t.target_duration)
+            .max()
+            .unwrap_or(1);
+        let segments = live_window(&all, target_duration, endpoint.segment_count);
+        let discontinuity_sequence = segments
+            .first()
+            .and_then(|s| s.seq.checked_sub(1))
+            .map_or(0, |before| {
+                discontinuities_through(&log, refs, rendition, before)
+            });
+        let window = MediaWindow {
+            target_duration,
+            discontinuity_sequence,
+            segments,
+        };
         let text = render_media(&window, endpoint.program_date_time_interval, |s| {
             format!("{}.ts", s.seq)
         });
-        Ok(manifest(
-            text,
-            CacheControl::Media {
-                target_duration: timeline.target_duration,
-            },
-        ))
+        Ok(manifest(text, CacheControl::Media { target_duration }))
     }
 
     async fn segment(
@@ -178,15 +186,26 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         seq: u64,
     ) -> OriginResult<Response> {
         let missing = || OriginError::NotFound(format!("segment {rendition}/{seq}"));
-        let timeline = self
-            .timeline(channel, rendition)
+        let log = repo::switch_log(&self.objects, &channel.id).await?;
+        let (record, _) = log.record_for(seq).ok_or_else(missing)?;
+        let input_seq = record.input_seq(seq).ok_or_else(missing)?;
+        let key = keys::timeline(&channel.id, record.input_id(), rendition);
+        let timeline: Timeline = repo::object_get(&self.objects, &key)
             .await?
             .ok_or_else(missing)?;
-        let entry = timeline.find(seq).ok_or_else(missing)?;
+        let entry = timeline.find(input_seq).ok_or_else(missing)?;
         let object = self.objects.get(&entry.key).await?.ok_or_else(missing)?;
         Ok(Response::new(200)
             .with_body("video/mp2t", object.body)
             .with_header("cache-control", CacheControl::Segment.value()))
+    }
+}
+
+fn other(input: InputId) -> InputId {
+    if input == InputId::PRIMARY {
+        InputId::BACKUP
+    } else {
+        InputId::PRIMARY
     }
 }
 

@@ -57,4 +57,41 @@ pub trait ObjectStore {
     async fn delete(&self, key: &str) -> StoreResult<()>;
     /// Every object whose key starts with `prefix`, in lexicographic key order, with metadata.
     async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>>;
+
+    /// The object with a version tag for [`ObjectStore::put_if_version`]. Platforms with
+    /// conditional writes (R2 etags) override both methods together; the default tag is a hash
+    /// of the body.
+    async fn get_versioned(&self, key: &str) -> StoreResult<Option<(Object, String)>> {
+        Ok(self.get(key).await?.map(|o| {
+            let version = content_version(&o.body);
+            (o, version)
+        }))
+    }
+
+    /// Stores `body` only if the object's current version is `expected` (`None`: only if the
+    /// key is absent). Returns `false`, storing nothing, when the condition does not hold.
+    /// The default compares then writes, which is not atomic: a platform that can make the
+    /// write conditional must override it.
+    async fn put_if_version(
+        &self,
+        key: &str,
+        body: &[u8],
+        metadata: &Metadata,
+        expected: Option<&str>,
+    ) -> StoreResult<bool> {
+        let current = self.get_versioned(key).await?.map(|(_, v)| v);
+        if current.as_deref() != expected {
+            return Ok(false);
+        }
+        self.put(key, body, metadata).await?;
+        Ok(true)
+    }
+}
+
+/// FNV-1a 64 of a body, as a version tag.
+pub fn content_version(body: &[u8]) -> String {
+    let hash = body.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("{hash:016x}")
 }

@@ -200,3 +200,127 @@ pub fn golden(name: &str, actual: &str) {
         .unwrap_or_else(|_| panic!("missing golden {name}; run with UPDATE_GOLDEN=1"));
     assert_eq!(actual, expected, "golden {name} differs");
 }
+
+/// CRC-32/MPEG-2 (ISO/IEC 13818-1 Annex A).
+fn crc32_mpeg2(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b) << 24;
+        for _ in 0..8 {
+            crc = if crc & 0x8000_0000 != 0 {
+                (crc << 1) ^ 0x04C1_1DB7
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}
+
+/// One 188-byte packet: `pid`, payload-unit start, payload padded with 0xff.
+fn packet(pid: u16, start: bool, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![
+        0x47,
+        (u8::from(start) << 6) | (pid >> 8) as u8,
+        pid as u8,
+        0x10,
+    ];
+    p.extend_from_slice(payload);
+    p.resize(188, 0xff);
+    p
+}
+
+fn section(mut body: Vec<u8>) -> Vec<u8> {
+    let crc = crc32_mpeg2(&body);
+    body.extend_from_slice(&crc.to_be_bytes());
+    let mut payload = vec![0u8]; // pointer_field
+    payload.extend(body);
+    payload
+}
+
+/// A minimal real TS segment: PAT, PMT (one H.264 stream on PID 0x100) and one PES whose PTS is
+/// `pts`, then `fill` null packets carrying `tag` (so two segments can be told apart).
+pub fn ts_with_pts(pts: u64, tag: u8, fill: usize) -> Vec<u8> {
+    let pat = section(vec![0x00, 0xb0, 13, 0, 1, 0xc1, 0, 0, 0, 1, 0xf0, 0x00]);
+    let pmt = section(vec![
+        0x02, 0xb0, 18, 0, 1, 0xc1, 0, 0, 0xe1, 0x00, 0xf0, 0x00, 0x1b, 0xe1, 0x00, 0xf0, 0x00,
+    ]);
+    let p = pts & ((1 << 33) - 1);
+    let mut pes = vec![0, 0, 1, 0xe0, 0, 0, 0x80, 0x80, 5];
+    pes.push(0x21 | ((p >> 29) as u8 & 0x0e));
+    pes.extend_from_slice(&[
+        (p >> 22) as u8,
+        ((p >> 14) as u8 & 0xfe) | 1,
+        (p >> 7) as u8,
+        ((p << 1) as u8) | 1,
+    ]);
+    pes.extend_from_slice(&[0, 0, 0, 1, 0x09, 0xf0, tag]);
+    let mut out = packet(0, true, &pat);
+    out.extend(packet(0x1000, true, &pmt));
+    out.extend(packet(0x100, true, &pes));
+    for _ in 0..fill {
+        out.extend(packet(0x1fff, false, &[tag; 184]));
+    }
+    out
+}
+
+/// An encoder pushing one rendition `v` to an input: segment files `seg{n}.ts` with PTS
+/// `pts0 + (n - first_seq) * 2 s`, then a 6-segment sliding playlist.
+pub struct Encoder {
+    pub input: u8,
+    pub creds: (String, String),
+    pub first_seq: u64,
+    pub next: u64,
+    pub pts0: u64,
+    pub tag: u8,
+}
+
+impl Encoder {
+    pub fn push(&mut self, o: &TestOrigin, now_ms: u64) -> u16 {
+        let n = self.next;
+        let bytes = ts_with_pts(
+            self.pts0 + (n - self.first_seq) * 180_000,
+            self.tag.wrapping_add(n as u8),
+            2,
+        );
+        let r = put(
+            o,
+            self.input,
+            &self.creds,
+            &format!("v/seg{n}.ts"),
+            &bytes,
+            now_ms,
+        );
+        assert_eq!(r.status, 201, "{}", text(&r));
+        self.next += 1;
+        let first = self.next.saturating_sub(6).max(self.first_seq);
+        let mut pl = format!(
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{first}\n"
+        );
+        for s in first..self.next {
+            pl.push_str(&format!("#EXTINF:2.000000,\nseg{s}.ts\n"));
+        }
+        put(
+            o,
+            self.input,
+            &self.creds,
+            "v/index.m3u8",
+            pl.as_bytes(),
+            now_ms + 5,
+        )
+        .status
+    }
+}
+
+impl Encoder {
+    pub fn new(input: u8, creds: (String, String), first_seq: u64, pts0: u64, tag: u8) -> Encoder {
+        Encoder {
+            input,
+            creds,
+            first_seq,
+            next: first_seq,
+            pts0,
+            tag,
+        }
+    }
+}

@@ -1,0 +1,180 @@
+use super::policy::is_healthy;
+use super::*;
+use crate::timeline::{Segment, Timeline, TIMESCALE};
+
+const T0: u64 = 1_795_435_200_000;
+const SEG: u64 = 2 * TIMESCALE;
+
+/// A timeline with segments `first..first+count`, media time `pts0 + i * 2 s`, arrived 2 s apart.
+fn timeline(first: u64, count: u64, pts0: u64, arrived0: u64) -> Timeline {
+    let mut t = Timeline::default();
+    for i in 0..count {
+        t.push(Segment {
+            seq: first + i,
+            enc_seq: first + i,
+            uri: format!("s{}.ts", first + i),
+            key: format!("k{}", first + i),
+            duration: SEG,
+            size: 100,
+            pdt_ms: 0,
+            media_start: Some(pts0 + i * SEG),
+            arrived_ms: arrived0 + i * 2000,
+            discontinuity: false,
+        });
+    }
+    t
+}
+
+fn one(
+    r: &str,
+    a: Option<Timeline>,
+    b: Option<Timeline>,
+) -> BTreeMap<String, decide::RenditionTimelines> {
+    BTreeMap::from([(r.to_owned(), [a, b])])
+}
+
+fn refs(t: &decide::RenditionTimelines) -> [Option<&Timeline>; 2] {
+    [t[0].as_ref(), t[1].as_ref()]
+}
+
+#[test]
+fn health_follows_max_segment_duration() {
+    assert!(is_healthy(Some(T0), T0 + 15_000, 15));
+    assert!(!is_healthy(Some(T0), T0 + 15_001, 15));
+    assert!(!is_healthy(None, T0, 15));
+    // A clock that went backwards counts as fresh, not as a failure.
+    assert!(is_healthy(Some(T0 + 5000), T0, 15));
+}
+
+#[test]
+fn aligned_switch_continues_numbering_without_discontinuity() {
+    let log = SwitchLog::starting_with(InputId::PRIMARY, T0);
+    // Input 1 numbers from 100, input 2 (started later) from 7; same media times.
+    let a = timeline(100, 10, 900_000, T0);
+    let b = timeline(7, 12, 900_000 + 3 * SEG, T0 + 6000);
+    let rs = one("v", Some(a), Some(b));
+    let rec = plan_switch(&log, InputId::BACKUP, &rs, T0 + 40_000, "test".into()).unwrap();
+    // Input 1 delivered up to 109 (media end = 900000 + 10 * SEG); input 2's segment with that
+    // start is its 7 + 7 = 14.
+    assert_eq!(
+        (rec.from_seq, rec.seq_delta, rec.discontinuity),
+        (110, 96, false)
+    );
+    assert_eq!(rec.media_time, Some(900_000 + 10 * SEG));
+    let mut log = log;
+    log.push(rec);
+    let out = output_segments(&log, refs(&rs["v"]));
+    let seqs: Vec<u64> = out.iter().map(|s| s.seq).collect();
+    assert_eq!(seqs, (100..=114).collect::<Vec<_>>());
+    assert!(out.iter().all(|s| !s.discontinuity));
+    assert_eq!(out[10].input, InputId::BACKUP);
+    assert_eq!(out[10].segment.seq, 14);
+    // Media time is continuous across the switch.
+    for w in out.windows(2) {
+        assert_eq!(
+            w[0].segment.media_start.unwrap() + SEG,
+            w[1].segment.media_start.unwrap()
+        );
+    }
+    assert_eq!(discontinuities_through(&log, refs(&rs["v"]), "v", 114), 0);
+}
+
+#[test]
+fn misaligned_switch_marks_a_discontinuity_and_counts_it() {
+    let log = SwitchLog::starting_with(InputId::PRIMARY, T0);
+    let a = timeline(100, 10, 900_000, T0);
+    // Unrelated timestamps; input 2 arrived alongside input 1 and kept going.
+    let b = timeline(0, 20, 5_000, T0 + 1000);
+    let rs = one("v", Some(a), Some(b));
+    let rec = plan_switch(&log, InputId::BACKUP, &rs, T0 + 40_000, "test".into()).unwrap();
+    // Input 1's last segment arrived at T0 + 18 s; input 2's first later one is its 9.
+    assert_eq!((rec.from_seq, rec.discontinuity), (110, true));
+    assert_eq!(rec.input_seq(110), Some(9));
+    let mut log = log;
+    log.push(rec);
+    let out = output_segments(&log, refs(&rs["v"]));
+    let switched = out.iter().find(|s| s.seq == 110).unwrap();
+    assert!(switched.discontinuity);
+    assert_eq!(out.iter().filter(|s| s.discontinuity).count(), 1);
+    assert_eq!(discontinuities_through(&log, refs(&rs["v"]), "v", 109), 0);
+    assert_eq!(discontinuities_through(&log, refs(&rs["v"]), "v", 110), 1);
+    assert_eq!(discontinuities_through(&log, refs(&rs["v"]), "v", 120), 1);
+}
+
+#[test]
+fn discontinuity_sequence_survives_pruning_after_a_switch() {
+    let log = SwitchLog::starting_with(InputId::PRIMARY, T0);
+    let mut a = timeline(0, 10, 0, T0);
+    a.segments[3].discontinuity = true; // an encoder-side discontinuity on input 1
+    let b = timeline(0, 30, 50_000, T0 + 1000); // misaligned by more than the tolerance
+    let rs = one("v", Some(a.clone()), Some(b));
+    let rec = plan_switch(&log, InputId::BACKUP, &rs, T0 + 60_000, "test".into()).unwrap();
+    assert_eq!(rec.bases["v"].output, 1);
+    let mut log = log;
+    log.push(rec);
+    let mut rs = rs;
+    let before = discontinuities_through(&log, refs(&rs["v"]), "v", 25);
+    assert_eq!(before, 2);
+    // Input 1's timeline is pruned away entirely: the count does not move.
+    rs.get_mut("v").unwrap()[0] = None;
+    assert_eq!(discontinuities_through(&log, refs(&rs["v"]), "v", 25), 2);
+    // Input 2 prunes the segments before the switch point: still the same.
+    let b = rs.get_mut("v").unwrap()[1].as_mut().unwrap();
+    b.prune(5 * SEG);
+    assert_eq!(discontinuities_through(&log, refs(&rs["v"]), "v", 25), 2);
+}
+
+#[test]
+fn no_switch_to_the_active_input_or_without_content() {
+    let log = SwitchLog::starting_with(InputId::PRIMARY, T0);
+    let rs = one("v", Some(timeline(0, 3, 0, T0)), None);
+    assert!(plan_switch(&log, InputId::PRIMARY, &rs, T0, "x".into()).is_none());
+    assert!(plan_switch(&log, InputId::BACKUP, &rs, T0, "x".into()).is_none());
+}
+
+#[test]
+fn switching_back_maps_later_numbers_to_the_first_input_again() {
+    let mut log = SwitchLog::starting_with(InputId::PRIMARY, T0);
+    let a = timeline(0, 5, 0, T0);
+    let b = timeline(0, 10, 0, T0);
+    let rs = one("v", Some(a), Some(b));
+    let rec = plan_switch(&log, InputId::BACKUP, &rs, T0 + 30_000, "1 down".into()).unwrap();
+    assert_eq!(
+        (rec.from_seq, rec.seq_delta, rec.discontinuity),
+        (5, 0, false)
+    );
+    log.push(rec);
+    // Input 1 returns with a restarted encoder: its timeline resynced to 5, 6, 7 with new
+    // timestamps; input 2 dies.
+    let mut a2 = rs["v"][0].clone().unwrap();
+    for s in timeline(5, 3, 10_000_000, T0 + 60_000).segments {
+        a2.push(s);
+    }
+    let rs = one("v", Some(a2), rs["v"][1].clone());
+    let rec = plan_switch(&log, InputId::PRIMARY, &rs, T0 + 70_000, "2 down".into()).unwrap();
+    assert_eq!((rec.from_seq, rec.discontinuity), (10, true));
+    log.push(rec);
+    let out = output_segments(&log, refs(&rs["v"]));
+    let seqs: Vec<u64> = out.iter().map(|s| s.seq).collect();
+    assert_eq!(
+        seqs,
+        (0..=12).collect::<Vec<_>>(),
+        "never decreases, no gaps"
+    );
+    assert_eq!(out[10].input, InputId::PRIMARY);
+    assert_eq!(log.record_for(4).unwrap().0.input, 1);
+    assert_eq!(log.record_for(7).unwrap().0.input, 2);
+    assert_eq!(log.record_for(11).unwrap().0.input, 1);
+}
+
+#[test]
+fn log_keeps_a_bounded_history() {
+    let mut log = SwitchLog::starting_with(InputId::PRIMARY, T0);
+    for i in 0..100 {
+        let mut r = log.records[0].clone();
+        r.from_seq = i + 1;
+        log.push(r);
+    }
+    assert_eq!(log.records.len(), MAX_RECORDS);
+    assert_eq!(log.records.last().unwrap().from_seq, 100);
+}
