@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { startOrigin } from './lib/origin.js';
 import { startEncoder, basicAuth, tail, FPS, RENDITIONS, AUDIO_GROUP } from './lib/encoder.js';
 import { startPlayers, summary, MIN_ADVANCE_SECONDS } from './lib/players.js';
-import { probeTs, firstVideoPacketIsKey } from './lib/probe.js';
+import { probeTs, firstPacketIsKey } from './lib/probe.js';
 import { checkMaster, checkMedia } from './lib/m3u8.js';
 import { get, readMaster, readMedia, monitorLive } from './lib/endpoint.js';
 import { tempDir } from './lib/paths.js';
@@ -118,12 +118,21 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
     assert.ok(!list.text.includes('sneaky'), `unauthenticated POST created something: ${show(list)}`);
   });
 
+  it('challenges an API request without credentials (401 with WWW-Authenticate: Bearer)', async () => {
+    // RFC 9110 15.5.2: a 401 response MUST carry WWW-Authenticate; RFC 6750 3 names the scheme.
+    const res = await origin.api('GET', '/api/v1/groups', undefined, { token: null });
+    assert.equal(res.status, 401, show(res));
+    const challenge = res.headers.get('www-authenticate');
+    assert.match(challenge ?? '', /^Bearer\b/i, `WWW-Authenticate: ${challenge}; ${show(res)}`);
+  });
+
   it('rejects an invalid setting with 400 naming the field, creating nothing', async () => {
     need('input');
     const res = await origin.api('POST', P.endpoints, { name: 'too-long', protocol: 'HLS', segment_count: 500 });
     assert.equal(res.status, 400, show(res));
     assert.ok(res.json !== null, `JSON body expected: ${show(res)}`);
     assert.match(res.text, /segment_count/, `body names the field: ${show(res)}`);
+    assert.match(res.text, /\b2\b.*\b100\b/, `body names the allowed range 2-100: ${show(res)}`);
     const read = await origin.api('GET', `${P.endpoints}/too-long`);
     assert.equal(read.status, 404, `nothing half-created: ${show(read)}`);
   });
@@ -251,45 +260,54 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
     assert.ok(!/#EXT-X-ENDLIST/.test(text), 'no ENDLIST in a master');
   });
 
+  /** Fetches every segment `r` lists and decodes it; returns the number checked. */
+  async function checkRenditionSegments(r, t) {
+    const { playlist, text, response } = await readMedia(r.url);
+    assert.deepEqual(checkMedia(playlist), [], `${r.url}:\n${text}`);
+    if (r.kind === 'video' && r.attrs.RESOLUTION === `${RENDITIONS[0].width}x${RENDITIONS[0].height}`) {
+      t.diagnostic(`${r.url} (${JSON.stringify(Object.fromEntries(response.headers))}):\n${text.trim()}`);
+    }
+    for (const [i, seg] of playlist.segments.entries()) {
+      const url = new URL(seg.uri, r.url).href;
+      const res = await get(url);
+      assert.equal(res.status, 200, res.describe());
+      const probe = await probeTs(res.body, dir, `probe-${r.attrs.RESOLUTION ?? r.kind}-${i}.ts`);
+      assert.equal(probe.errors, '', `ffprobe errors for ${url}`);
+      const streams = probe.streams;
+      assert.ok(streams.length >= 1, `no streams in ${url}`);
+      for (const s of streams) {
+        assert.ok(Number(s.nb_read_frames) > 0, `no frames decoded in ${url}: ${JSON.stringify(s)}`);
+      }
+      const v = streams.find((s) => s.codec_type === 'video');
+      const a = streams.find((s) => s.codec_type === 'audio');
+      if (r.kind === 'video') {
+        assert.equal(v?.codec_name, 'h264', `${url}: ${JSON.stringify(streams)}`);
+        assert.equal(`${v.width}x${v.height}`, r.attrs.RESOLUTION, `${url} matches RESOLUTION`);
+        assert.ok(
+          Math.abs(Number(v.nb_read_frames) - seg.duration * FPS) <= VIDEO_FRAME_TOLERANCE,
+          `${url}: ${v.nb_read_frames} frames for EXTINF ${seg.duration}`,
+        );
+        assert.ok(firstPacketIsKey(probe), `${url} starts with a key frame`);
+      } else if (r.kind === 'audio') {
+        assert.equal(a?.codec_name, 'aac', `${url}: ${JSON.stringify(streams)}`);
+        const d = (Number(a.nb_read_frames) * 1024) / Number(a.sample_rate);
+        assert.ok(
+          Math.abs(d - seg.duration) <= AAC_FRAME_S + 1e-3,
+          `${url}: ${a.nb_read_frames} AAC frames (${d} s) for EXTINF ${seg.duration}`,
+        );
+      }
+    }
+    return playlist.segments.length;
+  }
+
   it('every rendition playlist follows the live rules and every segment decodes', async (t) => {
     const all = (await readMaster(need('masterUrl'))).renditions;
     // An audio-only variant may name the same playlist as the audio group: check it once.
     const renditions = all.filter((r, i) => all.findLastIndex((x) => x.url === r.url) === i);
-    const checked = [];
-    for (const r of renditions) {
-      const { playlist, text, response } = await readMedia(r.url);
-      assert.deepEqual(checkMedia(playlist), [], `${r.url}:\n${text}`);
-      for (const seg of playlist.segments) {
-        const url = new URL(seg.uri, r.url).href;
-        const res = await get(url);
-        assert.equal(res.status, 200, res.describe());
-        const probe = await probeTs(res.body, dir, `probe-${checked.length}.ts`);
-        assert.equal(probe.errors, '', `ffprobe errors for ${url}`);
-        const streams = probe.streams;
-        assert.ok(streams.length >= 1, `no streams in ${url}`);
-        for (const s of streams) assert.ok(Number(s.nb_read_frames) > 0, `no frames decoded in ${url}: ${JSON.stringify(s)}`);
-        const v = streams.find((s) => s.codec_type === 'video');
-        const a = streams.find((s) => s.codec_type === 'audio');
-        if (r.kind === 'video') {
-          assert.equal(v?.codec_name, 'h264', `${url}: ${JSON.stringify(streams)}`);
-          assert.equal(`${v.width}x${v.height}`, r.attrs.RESOLUTION, `${url} matches RESOLUTION`);
-          const expectedFrames = seg.duration * FPS;
-          assert.ok(
-            Math.abs(Number(v.nb_read_frames) - expectedFrames) <= VIDEO_FRAME_TOLERANCE,
-            `${url}: ${v.nb_read_frames} frames for EXTINF ${seg.duration}`,
-          );
-          assert.ok(await firstVideoPacketIsKey(probe.file), `${url} starts with a key frame`);
-        } else if (r.kind === 'audio') {
-          assert.equal(a?.codec_name, 'aac', `${url}: ${JSON.stringify(streams)}`);
-          const d = (Number(a.nb_read_frames) * 1024) / Number(a.sample_rate);
-          assert.ok(Math.abs(d - seg.duration) <= AAC_FRAME_S + 1e-3, `${url}: ${a.nb_read_frames} AAC frames (${d} s) for EXTINF ${seg.duration}`);
-        }
-        checked.push({ url, response: res, playlist });
-      }
-      if (r === renditions[0]) t.diagnostic(`${r.url} (${JSON.stringify(Object.fromEntries(response.headers))}):\n${text.trim()}`);
-    }
-    assert.ok(checked.length >= renditions.length * READY_SEGMENTS, `checked ${checked.length} segments`);
-    t.diagnostic(`${checked.length} segments in ${renditions.length} renditions decoded by ffprobe without errors`);
+    const counts = await Promise.all(renditions.map((r) => checkRenditionSegments(r, t)));
+    const checked = counts.reduce((a, b) => a + b, 0);
+    assert.ok(counts.every((n) => n >= READY_SEGMENTS), `segments per rendition: ${counts}`);
+    t.diagnostic(`${checked} segments in ${renditions.length} renditions decoded by ffprobe without errors`);
   });
 
   it('serves playlists and segments with Content-Type, Cache-Control and CORS', async (t) => {

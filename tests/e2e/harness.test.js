@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { startFileServer } from './lib/fileserver.js';
 import { startEncoder, basicAuth, tail, FPS, HLS_TIME, RENDITIONS } from './lib/encoder.js';
 import { startPlayers, summary, MIN_ADVANCE_SECONDS } from './lib/players.js';
-import { probeTs, firstVideoPacketIsKey } from './lib/probe.js';
+import { probeTs, firstPacketIsKey } from './lib/probe.js';
 import { parseMaster, parseMedia, checkMedia } from './lib/m3u8.js';
 import { tempDir } from './lib/paths.js';
 import { failureTracker } from './lib/run.js';
@@ -85,7 +85,7 @@ describe('harness self-test (ffmpeg -> file server -> players)', { timeout: 90_0
     assert.equal(`${video.width}x${video.height}`, '640x360');
     assert.equal(Number(video.nb_read_frames), Math.round(seg.duration * FPS));
     assert.equal(Math.round(seg.duration), HLS_TIME);
-    assert.ok(await firstVideoPacketIsKey(probe.file), 'segment starts with a key frame');
+    assert.ok(firstPacketIsKey(probe), 'segment starts with a key frame');
   });
 
   for (const player of ['hls.js', 'shaka']) {

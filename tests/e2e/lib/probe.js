@@ -21,13 +21,15 @@ async function ffprobe(args) {
 }
 
 /**
- * Decodes every frame of `file`. Returns { streams, errors }: `streams` from ffprobe's JSON
- * (codec_type, codec_name, width, height, nb_read_frames, ...); `errors` is everything ffprobe
- * printed at level error (decode errors included), '' when clean.
+ * Decodes every frame of `file`. Returns { streams, packets, format, errors }: `streams` from
+ * ffprobe's JSON (codec_type, codec_name, width, height, nb_read_frames, ...), `packets` in file
+ * order (codec_type, stream_index, pts, flags); `errors` is everything ffprobe printed at level
+ * error (decode errors included), '' when clean.
  */
 export async function probeFile(file) {
   const { stdout, stderr } = await ffprobe([
-    '-v', 'error', '-count_frames', '-show_streams', '-show_format', '-of', 'json', file,
+    '-v', 'error', '-count_frames', '-show_streams', '-show_packets', '-show_format',
+    '-of', 'json', file,
   ]);
   let parsed = {};
   try {
@@ -35,7 +37,12 @@ export async function probeFile(file) {
   } catch {
     parsed = {};
   }
-  return { streams: parsed.streams ?? [], format: parsed.format ?? null, errors: stderr.trim() };
+  return {
+    streams: parsed.streams ?? [],
+    packets: parsed.packets ?? [],
+    format: parsed.format ?? null,
+    errors: stderr.trim(),
+  };
 }
 
 /** An MPEG-TS segment (bytes) written to `dir` and probed. */
@@ -52,12 +59,8 @@ export async function probeFmp4(init, segment, dir, name = 'segment.mp4') {
   return { file, ...(await probeFile(file)) };
 }
 
-/** Whether the first video packet of `file` is a key frame (a segment must start with one). */
-export async function firstVideoPacketIsKey(file) {
-  const { stdout } = await ffprobe([
-    '-v', 'error', '-select_streams', 'v:0', '-read_intervals', '%+#1',
-    '-show_entries', 'packet=flags', '-of', 'csv=p=0', file,
-  ]);
-  // Flags read like "K_" (key) or "__"; csv may append an empty side-data column.
-  return stdout.trim().split('\n')[0].split(',')[0].includes('K');
+/** Whether the first packet of `codecType` in a probe result is a key frame ("K" flag). */
+export function firstPacketIsKey(probe, codecType = 'video') {
+  const first = probe.packets.find((p) => p.codec_type === codecType);
+  return first !== undefined && String(first.flags ?? '').includes('K');
 }
