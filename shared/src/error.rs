@@ -20,6 +20,12 @@ pub enum OriginError {
     Unauthorized,
     /// Missing or wrong ingest credentials; answered with a Basic challenge.
     IngestUnauthorized,
+    /// Too many failed ingest logins from one address.
+    TooManyAttempts {
+        retry_after_s: u64,
+    },
+    /// An endpoint access control refused the request; the text names the control.
+    Forbidden(&'static str),
     NotFound(String),
     MethodNotAllowed,
     Conflict(String),
@@ -41,6 +47,8 @@ impl OriginError {
             | OriginError::InvalidField { .. }
             | OriginError::MalformedPlaylist(_) => 400,
             OriginError::Unauthorized | OriginError::IngestUnauthorized => 401,
+            OriginError::Forbidden(_) => 403,
+            OriginError::TooManyAttempts { .. } => 429,
             OriginError::NotFound(_) => 404,
             OriginError::MethodNotAllowed => 405,
             OriginError::Conflict(_) => 409,
@@ -52,6 +60,12 @@ impl OriginError {
     }
 
     pub fn into_response(self) -> Response {
+        if let OriginError::Forbidden(reason) = self {
+            // No body: a denial tells nothing about the content.
+            return Response::new(403)
+                .with_header("x-edgepack-denied", reason)
+                .with_header("cache-control", "private, no-store");
+        }
         let mut body = serde_json::json!({ "error": self.to_string() });
         if let OriginError::InvalidField { field, allowed } = &self {
             body["field"] = serde_json::Value::from(*field);
@@ -60,6 +74,12 @@ impl OriginError {
         let mut response = Response::new(self.status())
             .with_body("application/json", body.to_string())
             .with_header("cache-control", "no-store");
+        if let OriginError::TooManyAttempts { retry_after_s } = self {
+            response = response.with_header("retry-after", retry_after_s.to_string());
+        }
+        if self == OriginError::Unauthorized {
+            response = response.with_header("www-authenticate", "Bearer realm=\"edgepack api\"");
+        }
         if self == OriginError::IngestUnauthorized {
             response = response.with_header("www-authenticate", "Basic realm=\"edgepack ingest\"");
         }
@@ -84,6 +104,11 @@ impl fmt::Display for OriginError {
             OriginError::MalformedPlaylist(m) => write!(f, "malformed playlist: {m}"),
             OriginError::Unauthorized => f.write_str("missing or invalid admin bearer token"),
             OriginError::IngestUnauthorized => f.write_str("missing or invalid ingest credentials"),
+            OriginError::TooManyAttempts { retry_after_s } => write!(
+                f,
+                "too many failed logins from this address; retry in {retry_after_s} s"
+            ),
+            OriginError::Forbidden(reason) => write!(f, "forbidden: {reason}"),
             OriginError::NotFound(what) => write!(f, "not found: {what}"),
             OriginError::MethodNotAllowed => f.write_str("method not allowed"),
             OriginError::Conflict(m) => write!(f, "conflict: {m}"),

@@ -67,3 +67,8 @@ pub fn master(channel_id: &str, input: InputId) -> String {
 pub fn switch_log(channel_id: &str) -> String {
     format!("switch/{channel_id}.json")
 }
+
+/// Failed ingest logins from one address during one minute (Unix minutes).
+pub fn failed_logins(ip: &str, minute: u64) -> String {
+    format!("throttle/{minute}/{ip}")
+}

@@ -2,6 +2,7 @@
 //! give it storage, a clock and randomness; it owns every decision.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod api;
 pub mod auth;
 pub mod error;

@@ -46,15 +46,18 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             ["in", "v1", route @ ..] => self.ingest(&req, route, now_ms).await,
             ["out", "v1", ..] if req.method == Method::Options => Ok(cors_preflight()),
             ["out", "v1", route @ ..] => {
-                let r = self.playback(&req, route).await.unwrap_or_else(|e| {
-                    let not_found = e.status() == 404;
-                    let r = e.into_response();
-                    if not_found {
-                        with_cache(r, CacheControl::NotFound)
-                    } else {
-                        r
-                    }
-                });
+                let r = self
+                    .playback(&req, route, now_ms)
+                    .await
+                    .unwrap_or_else(|e| {
+                        let not_found = e.status() == 404;
+                        let r = e.into_response();
+                        if not_found {
+                            with_cache(r, CacheControl::NotFound)
+                        } else {
+                            r
+                        }
+                    });
                 Ok(crate::playback::with_cors(r))
             }
             _ => Err(OriginError::NotFound(path.to_owned())),

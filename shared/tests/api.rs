@@ -11,6 +11,10 @@ fn requires_the_admin_token() {
     let o = origin();
     let r = send(&o, Request::new(Method::Get, "/api/v1/groups"), T0);
     assert_eq!(r.status, 401);
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some("Bearer realm=\"edgepack api\"")
+    );
     let r = send(
         &o,
         Request::new(Method::Get, "/api/v1/groups").with_header("authorization", "Bearer wrong"),

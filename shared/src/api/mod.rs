@@ -109,6 +109,17 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                     _ => Err(OriginError::MethodNotAllowed),
                 }
             }
+            ["groups", g, "channels", c, "endpoints", e, "signed-url"] => {
+                let (g, c, e) = (name(g, "group")?, name(c, "channel")?, name(e, "endpoint")?);
+                match m {
+                    Method::Post => {
+                        let ep =
+                            repo::endpoint(&self.kv, g.as_str(), c.as_str(), e.as_str()).await?;
+                        Ok(ok(signed_url(&ep, req, &bases, now_ms)?))
+                    }
+                    _ => Err(OriginError::MethodNotAllowed),
+                }
+            }
             ["groups", g, "channels", c, "endpoints", e] => {
                 let (g, c, e) = (name(g, "group")?, name(c, "channel")?, name(e, "endpoint")?);
                 match m {
@@ -358,6 +369,43 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         .await?;
         Ok(ok(views::endpoint(&endpoint, bases)))
     }
+}
+
+/// Allowed `expires_in` of a signed URL, seconds: a minute to a year.
+const SIGNED_URL_LIFETIME: std::ops::RangeInclusive<u64> = 60..=31_536_000;
+
+/// `{"url", "token", "expires_at"}` for an endpoint with signing keys.
+fn signed_url(ep: &Endpoint, req: &Request, bases: &Bases<'_>, now_ms: u64) -> OriginResult<Value> {
+    let body = json_body(req)?;
+    let mut fields = Fields::new(&body)?;
+    let mut expires_in = 3600;
+    fields.uint("expires_in", SIGNED_URL_LIFETIME, &mut expires_in)?;
+    let mut key_id: Option<String> = None;
+    fields.parsed(
+        "key_id",
+        "the id of one of the endpoint's signing keys",
+        |s| Some(Some(s.to_owned())),
+        &mut key_id,
+    )?;
+    fields.finish()?;
+    let key = match &key_id {
+        Some(id) => ep.access.signing_keys.iter().find(|k| &k.id == id),
+        None => ep.access.signing_keys.first(),
+    }
+    .ok_or_else(|| {
+        OriginError::invalid(
+            "key_id",
+            "the id of one of the endpoint's signing keys (the endpoint needs `signing_keys`)",
+        )
+    })?;
+    let expires = now_ms / 1000 + expires_in;
+    let token = crate::access::token::sign(key, expires, &ep.path_prefix());
+    Ok(json!({
+        "url": format!("{}?{}={token}", views::endpoint_url(ep, bases), crate::access::TOKEN_PARAM),
+        "token": token,
+        "key_id": key.id,
+        "expires_at": crate::time::iso8601_ms(i64::try_from(expires * 1000).unwrap_or(i64::MAX)),
+    }))
 }
 
 fn name(s: &str, what: &str) -> OriginResult<Name> {

@@ -39,7 +39,7 @@ pub fn channel(c: &Channel, bases: &Bases<'_>) -> Value {
 }
 
 pub fn endpoint(e: &Endpoint, bases: &Bases<'_>) -> Value {
-    json!({
+    let mut v = json!({
         "group": e.group,
         "channel": e.channel,
         "name": e.name,
@@ -50,17 +50,20 @@ pub fn endpoint(e: &Endpoint, bases: &Bases<'_>) -> Value {
         "stream_order": e.stream_order,
         "min_video_bitrate": e.min_video_bitrate,
         "max_video_bitrate": e.max_video_bitrate,
-        "url": format!(
-            "{}/out/v1/{}/{}/{}/{}.{}",
-            bases.playback,
-            e.group,
-            e.channel,
-            e.name,
-            e.manifest_name,
-            e.protocol.manifest_extension()
-        ),
+        "url": endpoint_url(e, bases),
         "created_at": created(e.created_at_ms),
-    })
+    });
+    if let (Value::Object(map), Ok(Value::Object(access))) =
+        (&mut v, serde_json::to_value(&e.access))
+    {
+        map.extend(access);
+    }
+    v
+}
+
+/// The absolute manifest URL of an endpoint.
+pub fn endpoint_url(e: &Endpoint, bases: &Bases<'_>) -> String {
+    format!("{}{}{}", bases.playback, e.path_prefix(), e.manifest_file())
 }
 
 fn created(ms: u64) -> String {

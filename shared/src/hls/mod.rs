@@ -1,6 +1,8 @@
 //! HLS output (RFC 8216bis): master and media playlists rendered from timelines.
 
 pub mod master;
+mod query;
 mod render;
 
+pub use query::carry_query;
 pub use render::{live_window, render_master, render_media, MasterEntry, MediaWindow};

@@ -61,12 +61,11 @@ pub fn render_master(
         if let Some(l) = &m.language {
             let _ = write!(out, ",LANGUAGE=\"{l}\"");
         }
-        let _ = write!(
-            out,
-            ",DEFAULT={},AUTOSELECT={}",
-            yes_no(m.default),
-            yes_no(m.autoselect)
-        );
+        // AUTOSELECT must be YES where DEFAULT is (RFC 8216bis 4.4.6.1); absent means NO.
+        let _ = write!(out, ",DEFAULT={}", yes_no(m.default));
+        if m.autoselect || m.default {
+            out.push_str(",AUTOSELECT=YES");
+        }
         if let Some(c) = &m.channels {
             let _ = write!(out, ",CHANNELS=\"{c}\"");
         }

@@ -44,7 +44,9 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         let input = InputId::parse(n)
             .ok_or_else(|| OriginError::NotFound(format!("input {n} (1 or 2)")))?;
         let channel = repo::channel(&self.kv, g.as_str(), c.as_str()).await?;
-        check_basic(req, &channel, input)?;
+        if let Err(e) = check_basic(req, &channel, input) {
+            return Err(self.failed_login(req, now_ms, e).await);
+        }
         let file = path::validate(&rest.join("/"))?.to_owned();
         match req.method {
             Method::Put | Method::Post => {}
@@ -122,6 +124,46 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         }
     }
 }
+
+impl<K: KvStore, O: ObjectStore> Origin<K, O> {
+    /// Counts a failed login from the client's address; past [`MAX_FAILED_LOGINS`] in a
+    /// minute the answer becomes 429. Valid credentials are never throttled, so an encoder on
+    /// either input keeps working beside an attacker at the same address.
+    async fn failed_login(&self, req: &Request, now_ms: u64, denied: OriginError) -> OriginError {
+        let Some(ip) = req.client_ip else {
+            return denied;
+        };
+        let minute = now_ms / 60_000;
+        let key = keys::failed_logins(&ip.to_string(), minute);
+        let count: u64 = match repo::kv_get(&self.kv, &key).await {
+            Ok(c) => c.unwrap_or(0),
+            Err(_) => return denied,
+        };
+        let retry = OriginError::TooManyAttempts {
+            retry_after_s: 60 - (now_ms / 1000) % 60,
+        };
+        if count >= MAX_FAILED_LOGINS {
+            return retry;
+        }
+        // KV refuses more than one write per second per key: a flood is throttled too.
+        let value = (count + 1).to_string();
+        match self
+            .kv
+            .put_expiring(&key, value.as_bytes(), THROTTLE_TTL_S)
+            .await
+        {
+            Ok(()) => denied,
+            Err(_) => retry,
+        }
+    }
+}
+
+/// Failed-login counters expire after this many seconds (one minute's window, plus slack;
+/// Workers KV's shortest expiry is 60 s).
+const THROTTLE_TTL_S: u64 = 120;
+
+/// Failed ingest logins accepted per client address per minute before answering 429.
+pub const MAX_FAILED_LOGINS: u64 = 20;
 
 /// Describes a parser failure by kind and byte offset, without echoing the body.
 fn parse_error(body: &[u8], e: nom::Err<nom::error::Error<&[u8]>>) -> OriginError {

@@ -1,6 +1,7 @@
 //! An endpoint: one packaging of a channel (protocol, window, filters).
 
 use super::Fields;
+use crate::access::AccessControl;
 use crate::error::{OriginError, OriginResult};
 use crate::names::{Name, NAME_RULE};
 use serde::{Deserialize, Serialize};
@@ -67,6 +68,8 @@ pub struct Endpoint {
     pub stream_order: StreamOrder,
     pub min_video_bitrate: u64,
     pub max_video_bitrate: u64,
+    #[serde(default, flatten)]
+    pub access: AccessControl,
     pub created_at_ms: u64,
 }
 
@@ -83,6 +86,7 @@ impl Endpoint {
             stream_order: StreamOrder::Original,
             min_video_bitrate: 0,
             max_video_bitrate: *VIDEO_BITRATE.end(),
+            access: AccessControl::default(),
             created_at_ms: now_ms,
         }
     }
@@ -124,6 +128,7 @@ impl Endpoint {
             VIDEO_BITRATE,
             &mut self.max_video_bitrate,
         )?;
+        self.access.apply(fields)?;
         fields.read_only(&["group", "channel", "url", "created_at"]);
         if self.min_video_bitrate > self.max_video_bitrate {
             return Err(OriginError::invalid(
@@ -132,5 +137,21 @@ impl Endpoint {
             ));
         }
         Ok(())
+    }
+}
+
+impl Endpoint {
+    /// The playback path every URL of this endpoint starts with (what signed tokens cover).
+    pub fn path_prefix(&self) -> String {
+        format!("/out/v1/{}/{}/{}/", self.group, self.channel, self.name)
+    }
+
+    /// The manifest's file name.
+    pub fn manifest_file(&self) -> String {
+        format!(
+            "{}.{}",
+            self.manifest_name,
+            self.protocol.manifest_extension()
+        )
     }
 }

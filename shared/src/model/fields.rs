@@ -68,6 +68,12 @@ impl<'a> Fields<'a> {
         Ok(())
     }
 
+    /// A field's raw value when sent, `null` included (for settings that `null` clears).
+    pub fn present(&mut self, field: &'static str) -> Option<&'a Value> {
+        self.known.push(field);
+        self.map.get(field)
+    }
+
     /// A field that may be sent but must not change (e.g. `name` in a PATCH).
     pub fn fixed(&mut self, field: &'static str, current: &str) -> OriginResult<()> {
         if let Some(v) = self.take(field) {

@@ -6,10 +6,11 @@ mod headers;
 
 pub use headers::{cors_preflight, with_cors, CacheControl};
 
+use crate::access::{self, TOKEN_PARAM};
 use crate::error::{OriginError, OriginResult};
 use crate::failover::{discontinuities_through, output_segments};
 use crate::hls::master::{rendition_id, MasterInfo, Variant};
-use crate::hls::{live_window, render_master, render_media, MasterEntry, MediaWindow};
+use crate::hls::{carry_query, live_window, render_master, render_media, MasterEntry, MediaWindow};
 use crate::http::{Method, Request, Response};
 use crate::keys;
 use crate::model::{Channel, Endpoint, InputId};
@@ -23,7 +24,12 @@ use crate::timeline::{Timeline, TIMESCALE};
 pub const MEDIA_PLAYLIST: &str = "media.m3u8";
 
 impl<K: KvStore, O: ObjectStore> Origin<K, O> {
-    pub(crate) async fn playback(&self, req: &Request, route: &[&str]) -> OriginResult<Response> {
+    pub(crate) async fn playback(
+        &self,
+        req: &Request,
+        route: &[&str],
+        now_ms: u64,
+    ) -> OriginResult<Response> {
         if !matches!(req.method, Method::Get | Method::Head) {
             return Err(OriginError::MethodNotAllowed);
         }
@@ -37,26 +43,37 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             Name::parse(e).ok_or_else(not_found)?,
         );
         let endpoint = repo::endpoint(&self.kv, g.as_str(), c.as_str(), e.as_str()).await?;
+        endpoint
+            .access
+            .check(req, &endpoint.path_prefix(), now_ms)
+            .map_err(|d| OriginError::Forbidden(d.0))?;
         let channel = repo::channel(&self.kv, g.as_str(), c.as_str()).await?;
-        let master_file = format!(
-            "{}.{}",
-            endpoint.manifest_name,
-            endpoint.protocol.manifest_extension()
-        );
-        match rest {
-            [file] if *file == master_file => self.master(&channel, &endpoint).await,
+        let master_file = endpoint.manifest_file();
+        // Query parameters a manifest carries onto every URI it references.
+        let carried = match access::query_param(&req.query, TOKEN_PARAM) {
+            Some(t) if endpoint.access.signs_urls() => format!("{TOKEN_PARAM}={t}"),
+            _ => String::new(),
+        };
+        let (text, cache) = match rest {
+            [file] if *file == master_file => self.master(&channel, &endpoint).await?,
             [dirs @ .., file] if !dirs.is_empty() => {
                 let rendition = dirs.join("/");
                 if *file == MEDIA_PLAYLIST {
-                    self.media_playlist(&channel, &endpoint, &rendition).await
+                    self.media_playlist(&channel, &endpoint, &rendition).await?
                 } else if let Some(seq) = file.strip_suffix(".ts").and_then(|n| n.parse().ok()) {
-                    self.segment(&channel, &rendition, seq).await
+                    return self.segment(&channel, &rendition, seq).await;
                 } else {
-                    Err(OriginError::NotFound((*file).to_owned()))
+                    return Err(OriginError::NotFound((*file).to_owned()));
                 }
             }
-            _ => Err(OriginError::NotFound("playback file".into())),
-        }
+            _ => return Err(OriginError::NotFound("playback file".into())),
+        };
+        Ok(Response::new(200)
+            .with_body(
+                "application/vnd.apple.mpegurl",
+                carry_query(&text, &carried),
+            )
+            .with_header("cache-control", cache.value()))
     }
 
     /// Renditions with content on either input, in key order.
@@ -68,7 +85,11 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         Ok(all)
     }
 
-    async fn master(&self, channel: &Channel, endpoint: &Endpoint) -> OriginResult<Response> {
+    async fn master(
+        &self,
+        channel: &Channel,
+        endpoint: &Endpoint,
+    ) -> OriginResult<(String, CacheControl)> {
         let available = self.renditions(channel).await?;
         if available.is_empty() {
             return Err(OriginError::NotFound(
@@ -109,7 +130,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             .ok_or_else(|| {
                 OriginError::NotFound("no rendition within the endpoint's bitrate range".into())
             })?;
-        Ok(manifest(text, CacheControl::Master))
+        Ok((text, CacheControl::Master))
     }
 
     /// A master for an encoder that sent only media playlists: peak bitrates from the timelines.
@@ -147,7 +168,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         channel: &Channel,
         endpoint: &Endpoint,
         rendition: &str,
-    ) -> OriginResult<Response> {
+    ) -> OriginResult<(String, CacheControl)> {
         let log = repo::switch_log(&self.objects, &channel.id).await?;
         let timelines = repo::rendition_timelines(&self.objects, &channel.id, rendition).await?;
         let refs = [timelines[0].as_ref(), timelines[1].as_ref()];
@@ -176,7 +197,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         let text = render_media(&window, endpoint.program_date_time_interval, |s| {
             format!("{}.ts", s.seq)
         });
-        Ok(manifest(text, CacheControl::Media { target_duration }))
+        Ok((text, CacheControl::Media { target_duration }))
     }
 
     async fn segment(
@@ -207,10 +228,4 @@ fn other(input: InputId) -> InputId {
     } else {
         InputId::PRIMARY
     }
-}
-
-fn manifest(text: String, cache: CacheControl) -> Response {
-    Response::new(200)
-        .with_body("application/vnd.apple.mpegurl", text)
-        .with_header("cache-control", cache.value())
 }

@@ -27,6 +27,12 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait KvStore {
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
     async fn put(&self, key: &str, value: &[u8]) -> StoreResult<()>;
+    /// Stores a value the platform may drop after `ttl_s` seconds (counters, caches).
+    /// Platforms without expiry keep it.
+    async fn put_expiring(&self, key: &str, value: &[u8], ttl_s: u64) -> StoreResult<()> {
+        let _ = ttl_s;
+        self.put(key, value).await
+    }
     async fn delete(&self, key: &str) -> StoreResult<()>;
     /// Every key that starts with `prefix`, in lexicographic order.
     async fn list(&self, prefix: &str) -> StoreResult<Vec<String>>;
