@@ -1,4 +1,38 @@
-//! Media formats: MPEG-TS demux and CMAF (fragmented MP4) mux.
+//! Media formats: MPEG-TS demux and CMAF (fragmented MP4) mux, sans-IO.
+//!
+//! # API for the endpoints
+//!
+//! ```text
+//! remux::ts_to_cmaf(ts: &[u8], &RemuxOptions) -> Result<RemuxedSegment, RemuxError>
+//! remux::ts_parts_to_cmaf(parts: &[&[u8]], &RemuxOptions) -> Result<RemuxedSegment, RemuxError>
+//! remux::init_segment(&Track) -> Result<Vec<u8>, MuxError>      (also RemuxedTrack::init_segment)
+//! ts::first_pts(ts: &[u8]) -> Option<Timestamp33>               (ingest probe: first video PTS)
+//! ts::probe_streams(ts: &[u8]) -> Vec<PmtStream>
+//! ```
+//!
+//! * [`remux::RemuxOptions`]: `time_reference` (an unwrapped 90 kHz time near the segment, e.g.
+//!   the timeline's `media_start`, to pick the 2^33 epoch), `next_segment_start` (unwrapped
+//!   90 kHz first PTS of the next segment: exact last video duration), `sequence_number`
+//!   (`mfhd`).
+//! * [`remux::RemuxedSegment`]: `tracks` (video first, then audio) and `warnings` (damage that
+//!   was skipped). Each [`remux::RemuxedTrack`] has the [`mp4::Track`] (codec string,
+//!   dimensions, sample rate, channels, timescale), the media segment bytes
+//!   (`styp`+`moof`+`mdat`), `base_media_decode_time`, `duration` (track timescale),
+//!   `sample_count`, `starts_with_sync_sample` and `bitrate()`.
+//! * Timescales: video 90 000 (TS clock), audio its sample rate. `tfdt` is the unwrapped DTS,
+//!   so consecutive segments continue each other with no state kept between requests.
+//! * Output is a pure function of the input bytes and options: byte-identical everywhere.
+//! * Several consecutive input segments joined into one output segment: `ts_parts_to_cmaf`.
+//! * H.265 streams are reported as a warning and skipped (not converted yet).
+//!
+//! # Layers
+//!
+//! * [`ts`]: transport stream packets, PAT/PMT, PES reassembly ([`ts::Demuxer`], push/poll).
+//! * [`codec`]: H.264 (Annex B, SPS, `avcC`) and AAC (ADTS, AudioSpecificConfig).
+//! * [`mp4`]: box writer and the CMAF init and media segment boxes.
+//! * [`remux`]: glue from PES packets to CMAF samples.
+//! * [`time`]: the 33-bit timestamp and integer rescaling.
+
 pub mod codec;
 pub mod mp4;
 pub mod reader;

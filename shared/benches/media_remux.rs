@@ -1,0 +1,137 @@
+//! TS → CMAF remux throughput on a 2 s 1080p ~5 Mbit/s H.264 + AAC segment, against memcpy of
+//! the same bytes and against `ffmpeg -c copy` remuxing the same segment to fragmented MP4
+//! (process included: that is what one segment costs it), all measured in the same run.
+//!
+//! `cargo bench -p edgepack --bench media_remux` (the segment is generated with ffmpeg into
+//! /tmp on first use; set EDGEPACK_BENCH_TS to use another file).
+
+use edgepack::media::remux::{ts_to_cmaf, RemuxOptions};
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const SEGMENT: &str = "/tmp/edgepack-bench-1080p.ts";
+
+fn segment() -> Vec<u8> {
+    let path = std::env::var_os("EDGEPACK_BENCH_TS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(SEGMENT));
+    if !path.exists() {
+        let status = Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-y"])
+            .args(["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30"])
+            .args([
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=frequency=440:sample_rate=48000",
+                "-t",
+                "2",
+            ])
+            // Noise keeps x264 at the target rate instead of far below it.
+            .args([
+                "-vf",
+                "noise=alls=12:allf=t",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+            ])
+            .args(["-b:v", "5M", "-maxrate", "5M", "-bufsize", "5M", "-g", "60"])
+            .args([
+                "-keyint_min",
+                "60",
+                "-sc_threshold",
+                "0",
+                "-bf",
+                "2",
+                "-pix_fmt",
+                "yuv420p",
+            ])
+            .args(["-c:a", "aac", "-b:a", "128k", "-f", "mpegts"])
+            .arg(&path)
+            .status()
+            .expect("ffmpeg is needed to generate the benchmark segment");
+        assert!(status.success());
+    }
+    std::fs::read(&path).expect("benchmark segment")
+}
+
+/// Median wall time of `f` over runs lasting about `budget` in total (at least 5 runs).
+fn median(budget: Duration, mut f: impl FnMut()) -> Duration {
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while times.len() < 5 || start.elapsed() < budget {
+        let t = Instant::now();
+        f();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn rate(bytes: usize, d: Duration) -> String {
+    format!("{:8.2} GB/s", bytes as f64 / d.as_secs_f64() / 1e9)
+}
+
+fn main() {
+    // `cargo test --benches` runs this with --bench absent: keep that fast.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let ts = segment();
+    let options = RemuxOptions::default();
+    let out = ts_to_cmaf(&ts, &options).expect("remux");
+    let produced: usize = out.tracks.iter().map(|t| t.segment.len()).sum();
+
+    let remux = median(Duration::from_secs(3), || {
+        black_box(ts_to_cmaf(black_box(&ts), &options).unwrap());
+    });
+    let mut copy = vec![0u8; ts.len()];
+    let memcpy = median(Duration::from_secs(1), || {
+        copy.copy_from_slice(black_box(&ts));
+        black_box(&copy);
+    });
+    let input = std::env::temp_dir().join("edgepack-bench-in.ts");
+    let output = std::env::temp_dir().join("edgepack-bench-out.mp4");
+    std::fs::write(&input, &ts).unwrap();
+    let ffmpeg = median(Duration::from_secs(5), || {
+        let status = Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-i"])
+            .arg(&input)
+            .args(["-c", "copy", "-bsf:a", "aac_adtstoasc", "-f", "mp4"])
+            .args(["-movflags", "frag_keyframe+empty_moov"])
+            .arg(&output)
+            .status()
+            .expect("ffmpeg");
+        assert!(status.success());
+    });
+
+    println!(
+        "segment: {} bytes TS in, {} bytes CMAF out ({} tracks)",
+        ts.len(),
+        produced,
+        out.tracks.len()
+    );
+    println!(
+        "memcpy            {:>10.3} ms {}",
+        memcpy.as_secs_f64() * 1e3,
+        rate(ts.len(), memcpy)
+    );
+    println!(
+        "edgepack remux    {:>10.3} ms {}",
+        remux.as_secs_f64() * 1e3,
+        rate(ts.len(), remux)
+    );
+    println!(
+        "ffmpeg -c copy    {:>10.3} ms {}",
+        ffmpeg.as_secs_f64() * 1e3,
+        rate(ts.len(), ffmpeg)
+    );
+    println!(
+        "ratios: remux/memcpy time = {:.1}x, ffmpeg/remux time = {:.0}x",
+        remux.as_secs_f64() / memcpy.as_secs_f64(),
+        ffmpeg.as_secs_f64() / remux.as_secs_f64()
+    );
+}
