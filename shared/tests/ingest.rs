@@ -320,3 +320,40 @@ fn media_start_is_read_from_the_segments_and_unwrapped() {
     assert!((126_000..=135_000).contains(&first), "{first}");
     assert_eq!(starts[1], Some(first + 180_000));
 }
+
+#[test]
+fn renditions_per_input_are_bounded() {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    for i in 0..32 {
+        push_live(&o, 1, &c, &format!("r{i}"), 1);
+    }
+    assert_eq!(put(&o, 1, &c, "r32/seg0.ts", &ts(1, 0), T0).status, 201);
+    let r = put(
+        &o,
+        1,
+        &c,
+        "r32/index.m3u8",
+        media_playlist(0, 1).as_bytes(),
+        T0,
+    );
+    assert_eq!(r.status, 409, "{}", text(&r));
+    assert!(text(&r).contains("32 renditions"));
+    // Existing renditions keep updating.
+    assert_eq!(
+        put(&o, 1, &c, "r0/seg1.ts", &ts(1, 1), T0 + 2000).status,
+        201
+    );
+    assert_eq!(
+        put(
+            &o,
+            1,
+            &c,
+            "r0/index.m3u8",
+            media_playlist(0, 2).as_bytes(),
+            T0 + 2000
+        )
+        .status,
+        201
+    );
+}

@@ -13,6 +13,9 @@ use crate::timeline::{plan_append, ticks_from_seconds, Plan, Segment, Timeline, 
 use m3u8_rs::MediaPlaylist;
 use serde::{Deserialize, Serialize};
 
+/// Most renditions (media playlists) one input may carry.
+pub const MAX_RENDITIONS_PER_INPUT: usize = 32;
+
 /// Most segments accepted in one media playlist.
 pub const MAX_PLAYLIST_SEGMENTS: usize = 2000;
 
@@ -52,9 +55,19 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         let incoming = check(file, pl)?;
         let rendition = rendition_id(file);
         let key = keys::timeline(&channel.id, input, rendition);
-        let mut timeline: Timeline = repo::object_get(&self.objects, &key)
-            .await?
-            .unwrap_or_default();
+        let mut timeline: Timeline = match repo::object_get(&self.objects, &key).await? {
+            Some(t) => t,
+            None => {
+                let existing = repo::renditions(&self.objects, &channel.id, input).await?;
+                if existing.len() >= MAX_RENDITIONS_PER_INPUT {
+                    return Err(OriginError::Conflict(format!(
+                        "input {} already has {MAX_RENDITIONS_PER_INPUT} renditions; a new media playlist is refused",
+                        input.number()
+                    )));
+                }
+                Timeline::default()
+            }
+        };
         let uris: Vec<&str> = incoming.iter().map(|s| s.uri).collect();
         let plan = plan_append(&timeline, pl.media_sequence, &uris);
         let (from, mut discontinuity) = match plan {
