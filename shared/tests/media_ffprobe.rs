@@ -129,3 +129,8 @@ fn two_segments_play_as_one_stream() {
         assert_eq!(frames.len() as u32, ta.sample_count + tb.sample_count);
     }
 }
+
+#[test]
+fn hevc_every_frame_decodes_with_source_timestamps() {
+    check_against_source(HEVC, "h265_aac.ts", &RemuxOptions::default());
+}

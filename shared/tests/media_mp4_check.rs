@@ -66,3 +66,21 @@ fn media_segments_parse_strictly() {
         }
     }
 }
+
+#[test]
+fn hevc_init_and_segment_parse_strictly() {
+    let out = ts_to_cmaf(HEVC, &RemuxOptions::default()).unwrap();
+    let video = &out.tracks[0];
+    let moov = check_init(&video.init_segment().unwrap());
+    let mp4_atom::Codec::Hvc1(hvc1) = &moov.trak[0].mdia.minf.stbl.stsd.codecs[0] else {
+        panic!("hvc1 sample entry")
+    };
+    assert_eq!((hvc1.visual.width, hvc1.visual.height), (320, 180));
+    assert_eq!(hvc1.hvcc.general_profile_idc, 1);
+    assert_eq!(hvc1.hvcc.general_level_idc, 60);
+    assert_eq!(hvc1.hvcc.arrays.len(), 3);
+    let (moof, _) = check_segment(&video.segment);
+    let entries = &moof.traf[0].trun[0].entries;
+    assert_eq!(entries.len(), 60);
+    assert_eq!(entries[0].flags, Some(0x0200_0000), "IRAP first");
+}

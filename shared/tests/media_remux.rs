@@ -40,6 +40,18 @@ fn tracks_and_codec_strings() {
 }
 
 #[test]
+fn hevc_track() {
+    let out = ts_to_cmaf(HEVC, &RemuxOptions::default()).unwrap();
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    let video = &out.tracks[0];
+    assert_eq!(video.track.codec_string(), "hvc1.1.6.L60.90");
+    assert_eq!(video.track.dimensions(), Some((320, 180)));
+    assert_eq!(video.sample_count, 60);
+    assert!(video.starts_with_sync_sample);
+    assert_eq!(out.tracks[1].track.codec_string(), "mp4a.40.2");
+}
+
+#[test]
 fn video_samples_are_length_prefixed_nal_units() {
     let out = ts_to_cmaf(SEG0, &RemuxOptions::default()).unwrap();
     let video = &out.tracks[0];

@@ -182,3 +182,41 @@ fn garbage_never_panics() {
         let _ = first_pts(&data);
     }
 }
+
+/// Found by the ts_demux fuzz target: resync decided differently when a candidate sync byte
+/// sat within one packet of a chunk boundary. The first byte picks the split point.
+#[test]
+fn fuzz_resync_is_chunking_invariant() {
+    let data: &[u8] = include_bytes!("fixtures/media/fuzz/ts_demux-resync-chunking.bin");
+    let (&split, data) = data.split_first().unwrap();
+    let whole = demux(&[data]);
+    let (a, b) = data.split_at(usize::from(split).min(data.len()));
+    assert_eq!(demux(&[a, b]), whole);
+    // Every split point, on a shorter prefix.
+    let prefix = &data[..data.len().min(1200)];
+    let whole = demux(&[prefix]);
+    for at in 0..prefix.len() {
+        let (a, b) = prefix.split_at(at);
+        assert_eq!(demux(&[a, b]), whole, "split at {at}");
+    }
+}
+
+#[test]
+fn garbage_run_is_one_lost_sync_warning() {
+    let mut data = vec![0xAAu8; 5000];
+    data.extend_from_slice(&SEG0[..PACKET_SIZE * 3]);
+    let events = demux(&[&data]);
+    let lost: Vec<_> = warnings(&events)
+        .into_iter()
+        .filter(|w| matches!(w, TsWarning::LostSync { .. }))
+        .collect();
+    assert_eq!(
+        lost,
+        vec![&TsWarning::LostSync {
+            offset: 5000,
+            skipped: 5000
+        }]
+    );
+    let chunks: Vec<&[u8]> = data.chunks(100).collect();
+    assert_eq!(demux(&chunks), events);
+}

@@ -23,7 +23,8 @@
 //!   so consecutive segments continue each other with no state kept between requests.
 //! * Output is a pure function of the input bytes and options: byte-identical everywhere.
 //! * Several consecutive input segments joined into one output segment: `ts_parts_to_cmaf`.
-//! * H.265 streams are reported as a warning and skipped (not converted yet).
+//! * Codecs: H.264 (`avc1`), H.265 (`hvc1`), AAC in ADTS (`mp4a`); other streams are skipped
+//!   with a warning.
 //!
 //! # Layers
 //!

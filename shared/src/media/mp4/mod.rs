@@ -13,6 +13,7 @@ pub use moov::init_segment;
 
 use crate::media::codec::aac::AacConfig;
 use crate::media::codec::h264::AvcConfig;
+use crate::media::codec::hevc::HevcConfig;
 use std::fmt;
 
 /// The `track_ID` of the single track of every CMAF track file we write.
@@ -55,6 +56,7 @@ impl std::error::Error for MuxError {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodecConfig {
     Avc(AvcConfig),
+    Hevc(HevcConfig),
     Aac(AacConfig),
 }
 
@@ -76,7 +78,7 @@ pub struct Track {
 impl Track {
     pub fn kind(&self) -> TrackKind {
         match self.codec {
-            CodecConfig::Avc(_) => TrackKind::Video,
+            CodecConfig::Avc(_) | CodecConfig::Hevc(_) => TrackKind::Video,
             CodecConfig::Aac(_) => TrackKind::Audio,
         }
     }
@@ -85,6 +87,7 @@ impl Track {
     pub fn codec_string(&self) -> String {
         match &self.codec {
             CodecConfig::Avc(c) => c.codec_string(),
+            CodecConfig::Hevc(c) => c.codec_string(),
             CodecConfig::Aac(c) => c.codec_string(),
         }
     }
@@ -93,6 +96,7 @@ impl Track {
     pub fn dimensions(&self) -> Option<(u32, u32)> {
         match &self.codec {
             CodecConfig::Avc(c) => Some((c.sps.width, c.sps.height)),
+            CodecConfig::Hevc(c) => Some((c.width, c.height)),
             CodecConfig::Aac(_) => None,
         }
     }

@@ -1,4 +1,5 @@
-//! Sample entries: `avc1` with `avcC` (ISO/IEC 14496-15 5.4.2), `mp4a` with `esds`
+//! Sample entries: `avc1` with `avcC` (ISO/IEC 14496-15 5.4.2), `hvc1` with `hvcC` (8.4.1),
+//! `mp4a` with `esds`
 //! (ISO/IEC 14496-14 6.7 and ISO/IEC 14496-1 7.2.6.5/7.2.6.6), on the VisualSampleEntry and
 //! AudioSampleEntry layouts of ISO/IEC 14496-12 12.1.3 and 12.2.3.
 
@@ -6,6 +7,7 @@ use super::writer::BoxWriter;
 use super::{CodecConfig, MuxError};
 use crate::media::codec::aac::AacConfig;
 use crate::media::codec::h264::AvcConfig;
+use crate::media::codec::hevc::HevcConfig;
 
 /// The SampleEntry header (14496-12 8.5.2): six reserved bytes, data_reference_index 1.
 fn sample_entry_header(w: &mut BoxWriter<'_>) {
@@ -45,6 +47,23 @@ fn write_avc1(w: &mut BoxWriter<'_>, c: &AvcConfig) -> Result<(), MuxError> {
         sample_entry_header(w);
         visual_sample_entry(w, c.sps.width, c.sps.height)?;
         w.boxed(b"avcC", |w| {
+            w.bytes(&record);
+            Ok(())
+        })
+    })
+}
+
+/// `hvc1` + `hvcC` (ISO/IEC 14496-15 8.4.1.1): parameter sets only in the sample entry.
+fn write_hvc1(w: &mut BoxWriter<'_>, c: &HevcConfig) -> Result<(), MuxError> {
+    let record = c
+        .decoder_configuration_record()
+        .map_err(|_| MuxError::OutOfRange {
+            field: "hvcC parameter set length",
+        })?;
+    w.boxed(b"hvc1", |w| {
+        sample_entry_header(w);
+        visual_sample_entry(w, c.width, c.height)?;
+        w.boxed(b"hvcC", |w| {
             w.bytes(&record);
             Ok(())
         })
@@ -130,6 +149,7 @@ fn write_mp4a(w: &mut BoxWriter<'_>, c: &AacConfig) -> Result<(), MuxError> {
 pub fn write_sample_entry(w: &mut BoxWriter<'_>, codec: &CodecConfig) -> Result<(), MuxError> {
     match codec {
         CodecConfig::Avc(c) => write_avc1(w, c),
+        CodecConfig::Hevc(c) => write_hvc1(w, c),
         CodecConfig::Aac(c) => write_mp4a(w, c),
     }
 }

@@ -114,7 +114,7 @@ pub enum RemuxError {
         error: CodecError,
     },
     Mux(MuxError),
-    /// The program has no H.264/H.265 or AAC stream.
+    /// The program has no H.264, H.265 or AAC stream.
     NoTracks,
     /// A video stream without SPS/PPS in this segment.
     MissingParameterSets {
@@ -137,7 +137,7 @@ impl fmt::Display for RemuxError {
             RemuxError::Ts(e) => e.fmt(f),
             RemuxError::Codec { pid, error } => write!(f, "PID 0x{pid:04x}: {error}"),
             RemuxError::Mux(e) => e.fmt(f),
-            RemuxError::NoTracks => write!(f, "no H.264 or AAC stream in the program"),
+            RemuxError::NoTracks => write!(f, "no H.264, H.265 or AAC stream in the program"),
             RemuxError::MissingParameterSets { pid } => {
                 write!(f, "PID 0x{pid:04x}: no SPS/PPS in the segment")
             }
@@ -179,11 +179,23 @@ pub fn ts_parts_to_cmaf(
     for stream in &demuxed.streams {
         let unwrapper = Unwrapper::new(reference);
         let built = match stream.kind {
-            StreamKind::H264 => {
-                video::build(stream.pid, &stream.pes, unwrapper, options, &mut warnings)?
+            StreamKind::H264 | StreamKind::H265 => {
+                let codec = if stream.kind == StreamKind::H264 {
+                    video::VideoCodec::H264
+                } else {
+                    video::VideoCodec::H265
+                };
+                video::build(
+                    codec,
+                    stream.pid,
+                    &stream.pes,
+                    unwrapper,
+                    options,
+                    &mut warnings,
+                )?
             }
             StreamKind::AacAdts => audio::build(stream.pid, &stream.pes, unwrapper, &mut warnings)?,
-            StreamKind::H265 | StreamKind::Unsupported(_) => continue,
+            StreamKind::Unsupported(_) => continue,
         };
         tracks.push(built.into_track(stream.pid, &stream.pes, options.sequence_number)?);
     }
@@ -220,12 +232,6 @@ fn demux_all(parts: &[&[u8]]) -> Result<Demuxed, RemuxError> {
                     if program.is_none() {
                         for s in &pmt.streams {
                             let kind = s.kind();
-                            if kind == StreamKind::H265 {
-                                warnings.push(RemuxWarning::Stream {
-                                    pid: s.elementary_pid,
-                                    what: "H.265 is not remuxed yet; stream skipped",
-                                });
-                            }
                             if kind.is_video() || kind.is_audio() {
                                 streams.push(StreamPes {
                                     pid: s.elementary_pid,

@@ -1,10 +1,11 @@
-//! H.264 PES packets → `avc1` samples: one access unit per PES packet (ISO/IEC 13818-1
-//! 2.14.3.1 recommends it and encoders do it), Annex B NAL units rewritten with 4-byte
-//! lengths, parameter sets moved to `avcC`, IDR access units marked as sync samples.
+//! H.264 / H.265 PES packets → `avc1` / `hvc1` samples: one access unit per PES packet
+//! (ISO/IEC 13818-1 2.14.3.1 recommends it and encoders do it), Annex B NAL units rewritten
+//! with 4-byte lengths, parameter sets moved to `avcC` / `hvcC`, IDR (H.264) or IRAP (H.265)
+//! access units marked as sync samples.
 
 use super::{BuiltTrack, Chunk, RemuxError, RemuxOptions, RemuxWarning};
 use crate::media::codec::annexb::NalUnits;
-use crate::media::codec::h264::{keep_in_sample, nal_type, nal_unit_type, AvcConfig};
+use crate::media::codec::{h264, hevc, CodecError};
 use crate::media::mp4::{CodecConfig, MuxError, SampleInfo, Track};
 use crate::media::time::{Unwrapper, TS_TIMESCALE};
 use crate::media::ts::Pes;
@@ -16,20 +17,77 @@ const FALLBACK_FRAME_DURATION: u32 = TS_TIMESCALE / 30;
 /// times the previous frame duration (a larger value means the next start is unrelated).
 const MAX_LAST_DURATION_FACTOR: u64 = 4;
 
+/// The video codecs the remuxer converts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum VideoCodec {
+    H264,
+    H265,
+}
+
+/// Parameter set slots: VPS (H.265 only), SPS, PPS; the first of each is kept.
+#[derive(Default)]
+struct ParameterSets<'a> {
+    vps: Option<&'a [u8]>,
+    sps: Option<&'a [u8]>,
+    pps: Option<&'a [u8]>,
+}
+
+impl VideoCodec {
+    /// (keep in sample, is a sync picture) for one NAL unit, noting parameter sets.
+    fn classify<'a>(self, nal: &'a [u8], sets: &mut ParameterSets<'a>) -> (bool, bool) {
+        match self {
+            VideoCodec::H264 => {
+                let t = h264::nal_unit_type(nal);
+                match t {
+                    h264::nal_type::SPS => _ = sets.sps.get_or_insert(nal),
+                    h264::nal_type::PPS => _ = sets.pps.get_or_insert(nal),
+                    _ => {}
+                }
+                (h264::keep_in_sample(t), t == h264::nal_type::IDR_SLICE)
+            }
+            VideoCodec::H265 => {
+                let t = hevc::nal_unit_type(nal);
+                match t {
+                    hevc::nal_type::VPS => _ = sets.vps.get_or_insert(nal),
+                    hevc::nal_type::SPS => _ = sets.sps.get_or_insert(nal),
+                    hevc::nal_type::PPS => _ = sets.pps.get_or_insert(nal),
+                    _ => {}
+                }
+                (hevc::keep_in_sample(t), hevc::is_irap(t))
+            }
+        }
+    }
+
+    /// The decoder configuration once all parameter sets were seen.
+    fn config(self, sets: &ParameterSets<'_>) -> Option<Result<CodecConfig, CodecError>> {
+        match self {
+            VideoCodec::H264 => {
+                let (sps, pps) = (sets.sps?, sets.pps?);
+                Some(h264::AvcConfig::new(sps, pps).map(CodecConfig::Avc))
+            }
+            VideoCodec::H265 => {
+                let (vps, sps, pps) = (sets.vps?, sets.sps?, sets.pps?);
+                Some(hevc::HevcConfig::new(vps, sps, pps).map(CodecConfig::Hevc))
+            }
+        }
+    }
+}
+
 struct Timed {
     dts: u64,
     pts: u64,
 }
 
 pub(super) fn build(
+    codec: VideoCodec,
     pid: u16,
     pes: &[Pes],
     mut unwrapper: Unwrapper,
     options: &RemuxOptions,
     warnings: &mut Vec<RemuxWarning>,
 ) -> Result<BuiltTrack, RemuxError> {
-    let mut config: Option<AvcConfig> = None;
-    let mut sps_pps: (Option<&[u8]>, Option<&[u8]>) = (None, None);
+    let mut config: Option<CodecConfig> = None;
+    let mut sets = ParameterSets::default();
     let mut samples: Vec<SampleInfo> = Vec::with_capacity(pes.len());
     let mut times: Vec<Timed> = Vec::with_capacity(pes.len());
     let mut chunks = Vec::with_capacity(pes.len() * 4);
@@ -55,14 +113,9 @@ pub(super) fn build(
         let mut is_sync = false;
         let payload = packet.payload();
         for (start, nal) in NalUnits::new(payload) {
-            let t = nal_unit_type(nal);
-            match t {
-                nal_type::SPS if sps_pps.0.is_none() => sps_pps.0 = Some(nal),
-                nal_type::PPS if sps_pps.1.is_none() => sps_pps.1 = Some(nal),
-                nal_type::IDR_SLICE => is_sync = true,
-                _ => {}
-            }
-            if !keep_in_sample(t) {
+            let (keep, sync) = codec.classify(nal, &mut sets);
+            is_sync |= sync;
+            if !keep {
                 continue;
             }
             chunks.push(Chunk {
@@ -84,9 +137,10 @@ pub(super) fn build(
                 field: "sample size",
             })
         })?;
-        if let (None, Some(sps), Some(pps)) = (&config, sps_pps.0, sps_pps.1) {
-            config =
-                Some(AvcConfig::new(sps, pps).map_err(|error| RemuxError::Codec { pid, error })?);
+        if config.is_none() {
+            if let Some(c) = codec.config(&sets) {
+                config = Some(c.map_err(|error| RemuxError::Codec { pid, error })?);
+            }
         }
         samples.push(SampleInfo {
             duration: 0,
@@ -147,13 +201,13 @@ pub(super) fn build(
     if samples.first().is_some_and(|s| !s.is_sync) {
         warnings.push(RemuxWarning::Stream {
             pid,
-            what: "segment does not start with an IDR picture",
+            what: "segment does not start with a random access picture",
         });
     }
     Ok(BuiltTrack {
         track: Track {
             timescale: TS_TIMESCALE,
-            codec: CodecConfig::Avc(config),
+            codec: config,
         },
         base_media_decode_time: first.dts,
         samples,

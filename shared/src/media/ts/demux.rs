@@ -39,9 +39,12 @@ struct PmtState {
 /// Demultiplexes a transport stream into [`TsEvent`]s; see the module documentation.
 #[derive(Debug, Default)]
 pub struct Demuxer {
+    /// Undecided input bytes (at most one packet).
     carry: Vec<u8>,
-    /// Stream offset of the next byte pushed.
+    /// Stream offset of the first byte not yet consumed.
     offset: u64,
+    /// Bytes skipped so far while out of sync (`None` while in sync).
+    lost: Option<u64>,
     pat: SectionAssembler,
     pat_seen: bool,
     pmts: Vec<PmtState>,
@@ -73,61 +76,113 @@ impl Demuxer {
             .map(|p| p.pid)
     }
 
-    /// Feeds bytes; packets may be split across calls.
+    /// Feeds bytes; packets may be split across calls. The events do not depend on how the
+    /// input is split.
     pub fn push(&mut self, data: &[u8]) {
-        let mut input = data;
+        let mut rest = data;
         if !self.carry.is_empty() {
-            let need = PACKET_SIZE - self.carry.len();
-            let n = need.min(input.len());
-            self.carry.extend_from_slice(&input[..n]);
-            input = &input[n..];
-            self.offset += len_u64(n);
-            if self.carry.len() < PACKET_SIZE {
+            // Enough bytes to decide everything the carry holds (at most one packet plus the
+            // one-packet look-ahead of resync).
+            let take = rest.len().min(2 * PACKET_SIZE);
+            let old = self.carry.len();
+            let mut carry = std::mem::take(&mut self.carry);
+            carry.extend_from_slice(&rest[..take]);
+            let n = self.consume(&carry, false);
+            if n < old {
+                // Only when all of `data` went into the carry (more would have decided it).
+                carry.drain(..n);
+                carry.extend_from_slice(&rest[take..]);
+                self.carry = carry;
                 return;
             }
-            let carry = std::mem::take(&mut self.carry);
-            self.packet_at(&carry, self.offset - len_u64(PACKET_SIZE));
+            rest = &rest[n - old..];
+            carry.clear();
             self.carry = carry;
-            self.carry.clear();
         }
-        while !input.is_empty() {
-            if input[0] != SYNC_BYTE {
-                let skipped = resync(input);
-                self.warn(TsWarning::LostSync {
-                    offset: self.offset + len_u64(skipped),
-                    skipped: len_u64(skipped),
-                });
-                input = &input[skipped..];
-                self.offset += len_u64(skipped);
-                continue;
-            }
-            if input.len() < PACKET_SIZE {
-                self.carry.extend_from_slice(input);
-                self.offset += len_u64(input.len());
-                return;
-            }
-            let (packet, rest) = input.split_at(PACKET_SIZE);
-            self.packet_at(packet, self.offset);
-            self.offset += len_u64(PACKET_SIZE);
-            input = rest;
-        }
+        let n = self.consume(rest, false);
+        self.carry.extend_from_slice(&rest[n..]);
     }
 
     /// Ends the input: reports a trailing partial packet and emits the PES packets still being
     /// assembled (those shorter than their `PES_packet_length` are dropped with a warning).
     pub fn finish(&mut self) {
-        if !self.carry.is_empty() {
-            let needed = PACKET_SIZE - self.carry.len();
-            let offset = self.offset - len_u64(self.carry.len());
-            self.carry.clear();
-            self.warn(TsWarning::Error {
-                offset,
-                error: TsError::NeedMoreData { needed },
+        let carry = std::mem::take(&mut self.carry);
+        self.consume(&carry, true);
+        if let Some(skipped) = self.lost.take() {
+            self.warn(TsWarning::LostSync {
+                offset: self.offset,
+                skipped,
             });
         }
         for i in 0..self.streams.len() {
             self.flush_pes(i);
         }
+    }
+
+    /// Processes the packets of `buf` (which starts at `self.offset`) as far as they can be
+    /// decided without more input (all of it when `at_end`); returns the bytes consumed,
+    /// leaving at most one packet's worth undecided.
+    fn consume(&mut self, buf: &[u8], at_end: bool) -> usize {
+        let mut pos = 0;
+        while pos < buf.len() {
+            let rest = &buf[pos..];
+            if let Some(lost) = self.lost {
+                // Resync: the next 0x47 that is followed by another one a packet later.
+                let mut i = 0;
+                let found = loop {
+                    match rest.get(i) {
+                        None => break None,
+                        Some(&SYNC_BYTE) => match rest.get(i + PACKET_SIZE) {
+                            Some(&SYNC_BYTE) => break Some(i),
+                            Some(_) => {}
+                            // No look-ahead: decide when more input (or the end) arrives.
+                            None if at_end => break Some(i),
+                            None => {
+                                self.lost = Some(lost + len_u64(i));
+                                self.offset += len_u64(i);
+                                return pos + i;
+                            }
+                        },
+                        Some(_) => {}
+                    }
+                    i += 1;
+                };
+                let Some(i) = found else {
+                    self.lost = Some(lost + len_u64(rest.len()));
+                    self.offset += len_u64(rest.len());
+                    return buf.len();
+                };
+                self.offset += len_u64(i);
+                pos += i;
+                self.lost = None;
+                self.warn(TsWarning::LostSync {
+                    offset: self.offset,
+                    skipped: lost + len_u64(i),
+                });
+                continue;
+            }
+            if rest[0] != SYNC_BYTE {
+                self.lost = Some(0);
+                continue;
+            }
+            if rest.len() < PACKET_SIZE {
+                if !at_end {
+                    return pos;
+                }
+                self.warn(TsWarning::Error {
+                    offset: self.offset,
+                    error: TsError::NeedMoreData {
+                        needed: PACKET_SIZE - rest.len(),
+                    },
+                });
+                self.offset += len_u64(rest.len());
+                return buf.len();
+            }
+            self.packet_at(&rest[..PACKET_SIZE], self.offset);
+            self.offset += len_u64(PACKET_SIZE);
+            pos += PACKET_SIZE;
+        }
+        pos
     }
 
     fn warn(&mut self, warning: TsWarning) {
@@ -322,17 +377,4 @@ impl Demuxer {
             data,
         )));
     }
-}
-
-/// Bytes to skip to reach the next plausible packet start: a 0x47 followed by another 0x47
-/// one packet later (or by the end of the input).
-fn resync(input: &[u8]) -> usize {
-    let mut i = 1;
-    while i < input.len() {
-        if input[i] == SYNC_BYTE && input.get(i + PACKET_SIZE).is_none_or(|&b| b == SYNC_BYTE) {
-            return i;
-        }
-        i += 1;
-    }
-    input.len()
 }
