@@ -198,9 +198,23 @@ fn missing_pat() {
 #[test]
 fn audio_only_when_video_is_lost() {
     let ts = without_pid(SEG0, 0x100);
-    let out = ts_to_cmaf(&ts, &RemuxOptions::default());
-    // The video PID is declared but carries nothing: that is an error naming it.
-    assert_eq!(out, Err(RemuxError::MissingParameterSets { pid: 0x100 }));
+    let out = ts_to_cmaf(&ts, &RemuxOptions::default()).unwrap();
+    // The video PID is declared but carries nothing: its track is dropped and named.
+    assert_eq!(out.tracks.len(), 1);
+    assert_eq!(out.tracks[0].track.kind(), TrackKind::Audio);
+    assert_eq!(
+        out.warnings,
+        vec![RemuxWarning::TrackDropped {
+            pid: 0x100,
+            error: RemuxError::MissingParameterSets { pid: 0x100 }
+        }]
+    );
+    // With nothing left at all, the first track's error is the result.
+    let ts = without_pid(&ts, 0x101);
+    assert_eq!(
+        ts_to_cmaf(&ts, &RemuxOptions::default()),
+        Err(RemuxError::MissingParameterSets { pid: 0x100 })
+    );
 }
 
 #[test]

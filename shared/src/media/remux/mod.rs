@@ -94,6 +94,11 @@ pub enum RemuxWarning {
         pid: u16,
         what: &'static str,
     },
+    /// The stream on `pid` could not be remuxed; the other tracks were.
+    TrackDropped {
+        pid: u16,
+        error: RemuxError,
+    },
 }
 
 impl fmt::Display for RemuxWarning {
@@ -101,6 +106,9 @@ impl fmt::Display for RemuxWarning {
         match self {
             RemuxWarning::Ts(w) => w.fmt(f),
             RemuxWarning::Stream { pid, what } => write!(f, "PID 0x{pid:04x}: {what}"),
+            RemuxWarning::TrackDropped { pid, error } => {
+                write!(f, "PID 0x{pid:04x}: track dropped: {error}")
+            }
         }
     }
 }
@@ -176,6 +184,7 @@ pub fn ts_parts_to_cmaf(
             .map_or(0, |t| t.get()),
     };
     let mut tracks = Vec::new();
+    let mut first_error = None;
     for stream in &demuxed.streams {
         let unwrapper = Unwrapper::new(reference);
         let built = match stream.kind {
@@ -192,15 +201,26 @@ pub fn ts_parts_to_cmaf(
                     unwrapper,
                     options,
                     &mut warnings,
-                )?
+                )
             }
-            StreamKind::AacAdts => audio::build(stream.pid, &stream.pes, unwrapper, &mut warnings)?,
+            StreamKind::AacAdts => audio::build(stream.pid, &stream.pes, unwrapper, &mut warnings),
             StreamKind::Unsupported(_) => continue,
         };
-        tracks.push(built.into_track(stream.pid, &stream.pes, options.sequence_number)?);
+        match built.and_then(|b| b.into_track(stream.pid, &stream.pes, options.sequence_number)) {
+            Ok(track) => tracks.push(track),
+            // One broken stream does not take the others down (audio renditions keep
+            // playing when the video of a segment is damaged); it is reported.
+            Err(error) => {
+                warnings.push(RemuxWarning::TrackDropped {
+                    pid: stream.pid,
+                    error: error.clone(),
+                });
+                first_error.get_or_insert(error);
+            }
+        }
     }
     if tracks.is_empty() {
-        return Err(RemuxError::NoTracks);
+        return Err(first_error.unwrap_or(RemuxError::NoTracks));
     }
     tracks.sort_by_key(|t| (t.track.kind(), t.pid));
     Ok(RemuxedSegment { tracks, warnings })
