@@ -27,6 +27,7 @@ fn timeline(n: u64) -> Timeline {
             media_start: Some(i * 180_180),
             arrived_ms: 1_795_435_200_000 + 2002 * i,
             discontinuity: i == 50,
+            tracks: Vec::new(),
         });
     }
     t

@@ -15,6 +15,7 @@ pub mod media;
 pub mod model;
 pub mod names;
 mod origin;
+pub mod packaging;
 pub mod playback;
 mod repo;
 pub mod store;

@@ -50,6 +50,12 @@ pub fn endpoint(e: &Endpoint, bases: &Bases<'_>) -> Value {
         "stream_order": e.stream_order,
         "min_video_bitrate": e.min_video_bitrate,
         "max_video_bitrate": e.max_video_bitrate,
+        "segment_duration": e.segment_duration,
+        "audio_separation": e.audio_separation,
+        "manifest_window": e.manifest_window,
+        "min_buffer_time": e.min_buffer_time,
+        "min_update_period": e.min_update_period,
+        "suggested_presentation_delay": e.suggested_presentation_delay,
         "url": endpoint_url(e, bases),
         "created_at": created(e.created_at_ms),
     });

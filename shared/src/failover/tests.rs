@@ -20,6 +20,7 @@ fn timeline(first: u64, count: u64, pts0: u64, arrived0: u64) -> Timeline {
             media_start: Some(pts0 + i * SEG),
             arrived_ms: arrived0 + i * 2000,
             discontinuity: false,
+            tracks: Vec::new(),
         });
     }
     t

@@ -7,6 +7,7 @@ use crate::keys;
 use crate::media::time::Timestamp33;
 use crate::model::{Channel, InputId};
 use crate::origin::Origin;
+use crate::packaging::probe::{SegmentProbe, PROBE_METADATA};
 use crate::repo;
 use crate::store::{KvStore, ObjectInfo, ObjectStore};
 use crate::timeline::{plan_append, ticks_from_seconds, Plan, Segment, Timeline, TIMESCALE};
@@ -104,6 +105,14 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 _ => i64::try_from(now_ms).unwrap_or(i64::MAX) - ms(s.duration),
             });
             let media_start = media_start(&upload, previous);
+            let probe: Option<SegmentProbe> = upload
+                .metadata
+                .get(PROBE_METADATA)
+                .and_then(|j| serde_json::from_str(j).ok());
+            let tracks = match (&probe, media_start) {
+                (Some(p), Some(m)) => p.tracks_at(m),
+                _ => Vec::new(),
+            };
             let segment = Segment {
                 seq,
                 enc_seq: s.enc_seq,
@@ -115,7 +124,11 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 media_start,
                 arrived_ms: now_ms,
                 discontinuity: previous.is_some() && !continuous,
+                tracks,
             };
+            if let Some(p) = &probe {
+                timeline.update_tracks(&p.info);
+            }
             timeline.push(segment);
             discontinuity = false;
             added += 1;

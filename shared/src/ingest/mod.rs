@@ -15,6 +15,7 @@ use crate::keys;
 use crate::model::{Channel, InputId};
 use crate::names::Name;
 use crate::origin::Origin;
+use crate::packaging::probe::PROBE_METADATA;
 use crate::repo;
 use crate::store::{KvStore, Metadata, ObjectStore};
 use m3u8_rs::Playlist;
@@ -84,7 +85,12 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         }
         let key = keys::segment(&channel.id, input, file, now_ms);
         let mut metadata = Metadata::new();
-        if let Some(pts) = crate::media::ts::first_pts(body) {
+        if let Some(probe) = crate::packaging::probe::probe(body) {
+            metadata.insert(PTS_METADATA.to_owned(), probe.pts.to_string());
+            if let Ok(json) = serde_json::to_string(&probe) {
+                metadata.insert(PROBE_METADATA.to_owned(), json);
+            }
+        } else if let Some(pts) = crate::media::ts::first_pts(body) {
             metadata.insert(PTS_METADATA.to_owned(), pts.get().to_string());
         }
         self.objects.put(&key, body, &metadata).await?;

@@ -13,23 +13,46 @@ pub const SEGMENT_COUNT: RangeInclusive<u64> = 2..=100;
 pub const PDT_INTERVAL: RangeInclusive<u64> = 0..=3600;
 /// Allowed video bitrate filter values in bits per second.
 pub const VIDEO_BITRATE: RangeInclusive<u64> = 0..=2_147_483_647;
+/// Allowed output `segment_duration` in seconds (0: the input's own segments).
+pub const SEGMENT_DURATION: RangeInclusive<u64> = 0..=30;
+/// Allowed DASH `min_buffer_time` in seconds.
+pub const MIN_BUFFER_TIME: RangeInclusive<u64> = 1..=30;
+/// Allowed DASH `min_update_period` in seconds.
+pub const MIN_UPDATE_PERIOD: RangeInclusive<u64> = 1..=3600;
+/// Allowed DASH `suggested_presentation_delay` in seconds.
+pub const PRESENTATION_DELAY: RangeInclusive<u64> = 0..=3600;
+/// Allowed DASH `manifest_window` (timeShiftBufferDepth) in seconds.
+pub const MANIFEST_WINDOW: RangeInclusive<u64> = 1..=3600;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OutputProtocol {
+    /// HLS with MPEG-TS segments.
     #[serde(rename = "HLS")]
     Hls,
+    /// HLS with CMAF (fragmented MP4) segments.
+    #[serde(rename = "HLS_CMAF")]
+    HlsCmaf,
+    /// MPEG-DASH with CMAF segments.
+    #[serde(rename = "DASH")]
+    Dash,
 }
 
 impl OutputProtocol {
-    pub const RULE: &'static str = "\"HLS\"";
+    pub const RULE: &'static str = "\"HLS\", \"HLS_CMAF\" or \"DASH\"";
 
     pub fn parse(s: &str) -> Option<OutputProtocol> {
-        (s == "HLS").then_some(OutputProtocol::Hls)
+        match s {
+            "HLS" => Some(OutputProtocol::Hls),
+            "HLS_CMAF" => Some(OutputProtocol::HlsCmaf),
+            "DASH" => Some(OutputProtocol::Dash),
+            _ => None,
+        }
     }
 
     pub fn manifest_extension(self) -> &'static str {
         match self {
-            OutputProtocol::Hls => "m3u8",
+            OutputProtocol::Hls | OutputProtocol::HlsCmaf => "m3u8",
+            OutputProtocol::Dash => "mpd",
         }
     }
 }
@@ -68,6 +91,24 @@ pub struct Endpoint {
     pub stream_order: StreamOrder,
     pub min_video_bitrate: u64,
     pub max_video_bitrate: u64,
+    /// Output segment duration target in seconds; 0 keeps the input's segments.
+    #[serde(default)]
+    pub segment_duration: u64,
+    /// HLS: audio as its own rendition with audio-only segments.
+    #[serde(default)]
+    pub audio_separation: bool,
+    /// DASH `timeShiftBufferDepth`, seconds.
+    #[serde(default = "default_manifest_window")]
+    pub manifest_window: u64,
+    /// DASH `minBufferTime`, seconds.
+    #[serde(default = "default_min_buffer_time")]
+    pub min_buffer_time: u64,
+    /// DASH `minimumUpdatePeriod`, seconds.
+    #[serde(default = "default_min_update_period")]
+    pub min_update_period: u64,
+    /// DASH `suggestedPresentationDelay`, seconds.
+    #[serde(default = "default_presentation_delay")]
+    pub suggested_presentation_delay: u64,
     #[serde(default, flatten)]
     pub access: AccessControl,
     pub created_at_ms: u64,
@@ -86,6 +127,12 @@ impl Endpoint {
             stream_order: StreamOrder::Original,
             min_video_bitrate: 0,
             max_video_bitrate: *VIDEO_BITRATE.end(),
+            segment_duration: 0,
+            audio_separation: false,
+            manifest_window: default_manifest_window(),
+            min_buffer_time: default_min_buffer_time(),
+            min_update_period: default_min_update_period(),
+            suggested_presentation_delay: default_presentation_delay(),
             access: AccessControl::default(),
             created_at_ms: now_ms,
         }
@@ -128,6 +175,32 @@ impl Endpoint {
             VIDEO_BITRATE,
             &mut self.max_video_bitrate,
         )?;
+        fields.uint(
+            "segment_duration",
+            SEGMENT_DURATION,
+            &mut self.segment_duration,
+        )?;
+        fields.boolean("audio_separation", &mut self.audio_separation)?;
+        fields.uint(
+            "manifest_window",
+            MANIFEST_WINDOW,
+            &mut self.manifest_window,
+        )?;
+        fields.uint(
+            "min_buffer_time",
+            MIN_BUFFER_TIME,
+            &mut self.min_buffer_time,
+        )?;
+        fields.uint(
+            "min_update_period",
+            MIN_UPDATE_PERIOD,
+            &mut self.min_update_period,
+        )?;
+        fields.uint(
+            "suggested_presentation_delay",
+            PRESENTATION_DELAY,
+            &mut self.suggested_presentation_delay,
+        )?;
         self.access.apply(fields)?;
         fields.read_only(&["group", "channel", "url", "created_at"]);
         if self.min_video_bitrate > self.max_video_bitrate {
@@ -154,4 +227,20 @@ impl Endpoint {
             self.protocol.manifest_extension()
         )
     }
+}
+
+fn default_manifest_window() -> u64 {
+    60
+}
+
+fn default_min_buffer_time() -> u64 {
+    4
+}
+
+fn default_min_update_period() -> u64 {
+    2
+}
+
+fn default_presentation_delay() -> u64 {
+    6
 }

@@ -51,6 +51,16 @@ impl<'a> Fields<'a> {
         Ok(())
     }
 
+    /// A boolean setting.
+    pub fn boolean(&mut self, field: &'static str, target: &mut bool) -> OriginResult<()> {
+        if let Some(v) = self.take(field) {
+            *target = v
+                .as_bool()
+                .ok_or_else(|| OriginError::invalid(field, "true or false"))?;
+        }
+        Ok(())
+    }
+
     /// A string setting that `parse` accepts; `rule` describes the allowed values.
     pub fn parsed<T>(
         &mut self,

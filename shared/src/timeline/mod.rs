@@ -6,6 +6,7 @@ mod plan;
 
 pub use plan::{plan_append, Plan};
 
+use crate::packaging::probe::{Kind, SegmentTrack, TrackInfo};
 use serde::{Deserialize, Serialize};
 
 /// MPEG-TS clock: timeline durations are integer 90 kHz ticks.
@@ -45,6 +46,15 @@ pub struct Segment {
     pub arrived_ms: u64,
     #[serde(rename = "x", default, skip_serializing_if = "is_false")]
     pub discontinuity: bool,
+    /// Per CMAF track: decode time, duration and init segment identity (from the ingest probe).
+    #[serde(rename = "c", default, skip_serializing_if = "Vec::is_empty")]
+    pub tracks: Vec<SegmentTrack>,
+}
+
+impl Segment {
+    pub fn track(&self, kind: Kind) -> Option<&SegmentTrack> {
+        self.tracks.iter().find(|t| t.kind == kind)
+    }
 }
 
 fn is_false(b: &bool) -> bool {
@@ -60,6 +70,9 @@ pub struct Timeline {
     /// `seq - enc_seq` of the current encoder run.
     #[serde(default)]
     pub seq_offset: i64,
+    /// The tracks of the newest probed segment, with peak bitrates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tracks: Vec<TrackInfo>,
     pub segments: Vec<Segment>,
 }
 
@@ -89,6 +102,21 @@ impl Timeline {
                 .iter()
                 .filter(|s| s.discontinuity)
                 .count() as u64
+    }
+
+    /// Records the tracks a new segment carries, keeping each kind's peak bitrate.
+    pub fn update_tracks(&mut self, info: &[TrackInfo]) {
+        let peaks: Vec<(Kind, u64)> = self.tracks.iter().map(|t| (t.kind, t.bitrate)).collect();
+        self.tracks = info.to_vec();
+        for t in &mut self.tracks {
+            if let Some((_, peak)) = peaks.iter().find(|(k, _)| *k == t.kind) {
+                t.bitrate = t.bitrate.max(*peak);
+            }
+        }
+    }
+
+    pub fn track(&self, kind: Kind) -> Option<&TrackInfo> {
+        self.tracks.iter().find(|t| t.kind == kind)
     }
 
     /// Appends a segment, keeping the target duration an upper bound of every rounded duration.

@@ -12,6 +12,7 @@ fn seg(seq: u64, uri: &str, seconds: u64, disc: bool) -> Segment {
         media_start: None,
         arrived_ms: 0,
         discontinuity: disc,
+        tracks: Vec::new(),
     }
 }
 

@@ -1,0 +1,145 @@
+//! What ingest learns from a TS segment by remuxing it once: codecs and the exact timing each
+//! CMAF track will have, so manifests (DASH SegmentTimeline, HLS CODECS, init URLs) need no
+//! media work per request.
+
+use crate::media::mp4::TrackKind;
+use crate::media::remux::{ts_to_cmaf, RemuxOptions};
+use crate::media::time::rescale;
+use crate::media::ts::first_pts;
+use crate::store::content_version;
+use serde::{Deserialize, Serialize};
+
+/// Object metadata key holding a segment's probe (compact JSON, well under R2's 2 KiB).
+pub const PROBE_METADATA: &str = "probe";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Kind {
+    #[serde(rename = "v")]
+    Video,
+    #[serde(rename = "a")]
+    Audio,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Video => "video",
+            Kind::Audio => "audio",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "video" => Some(Kind::Video),
+            "audio" => Some(Kind::Audio),
+            _ => None,
+        }
+    }
+}
+
+/// A track's description, for manifests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackInfo {
+    #[serde(rename = "k")]
+    pub kind: Kind,
+    #[serde(rename = "c")]
+    pub codec: String,
+    #[serde(rename = "w", default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(rename = "h", default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    pub sample_rate: Option<u32>,
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<u8>,
+    #[serde(rename = "s")]
+    pub timescale: u32,
+    /// Bits per second of this track in the probed segment.
+    #[serde(rename = "b")]
+    pub bitrate: u64,
+}
+
+/// One track of one segment: timing in the track's timescale and its init segment's identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentTrack {
+    #[serde(rename = "k")]
+    pub kind: Kind,
+    /// `tfdt` (base media decode time) the remux gives this segment.
+    #[serde(rename = "t")]
+    pub t: u64,
+    #[serde(rename = "d")]
+    pub d: u64,
+    /// Version tag of the track's init segment (changes when the codec configuration does).
+    #[serde(rename = "i")]
+    pub init: String,
+}
+
+/// The probe of one segment, as stored beside the upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentProbe {
+    /// First video PTS (raw 33-bit): the epoch the timings below are relative to.
+    pub pts: u64,
+    pub info: Vec<TrackInfo>,
+    pub tracks: Vec<SegmentTrack>,
+}
+
+/// Remuxes `ts` once; `None` when it has no track the packager can use.
+pub fn probe(ts: &[u8]) -> Option<SegmentProbe> {
+    let pts = first_pts(ts)?.get();
+    let options = RemuxOptions {
+        time_reference: Some(pts),
+        ..RemuxOptions::default()
+    };
+    let remuxed = ts_to_cmaf(ts, &options).ok()?;
+    let mut probe = SegmentProbe {
+        pts,
+        info: Vec::new(),
+        tracks: Vec::new(),
+    };
+    for t in &remuxed.tracks {
+        let kind = match t.track.kind() {
+            TrackKind::Video => Kind::Video,
+            TrackKind::Audio => Kind::Audio,
+        };
+        // One track of each kind: the first video and the first audio stream.
+        if probe.info.iter().any(|i| i.kind == kind) {
+            continue;
+        }
+        let init = t.init_segment().ok()?;
+        probe.info.push(TrackInfo {
+            kind,
+            codec: t.track.codec_string(),
+            width: t.track.dimensions().map(|d| d.0),
+            height: t.track.dimensions().map(|d| d.1),
+            sample_rate: t.track.sample_rate(),
+            channels: t.track.channels(),
+            timescale: t.track.timescale,
+            bitrate: t.bitrate().unwrap_or(0),
+        });
+        probe.tracks.push(SegmentTrack {
+            kind,
+            t: t.base_media_decode_time,
+            d: t.duration,
+            init: content_version(&init),
+        });
+    }
+    Some(probe)
+}
+
+impl SegmentProbe {
+    /// The tracks' timings moved into the epoch of `media_start` (the unwrapped first PTS).
+    pub fn tracks_at(&self, media_start: u64) -> Vec<SegmentTrack> {
+        let epoch = media_start.saturating_sub(self.pts);
+        self.tracks
+            .iter()
+            .zip(&self.info)
+            .map(|(t, info)| {
+                let shift = rescale(epoch, 90_000, info.timescale).unwrap_or(0);
+                SegmentTrack {
+                    t: t.t + shift,
+                    ..t.clone()
+                }
+            })
+            .collect()
+    }
+}
