@@ -5,6 +5,7 @@
 pub mod access;
 pub mod api;
 pub mod auth;
+pub mod dash;
 pub mod error;
 pub mod failover;
 pub mod hls;

@@ -1,3 +1,5 @@
 //! Packaging: what each endpoint protocol makes of the channel's timelines.
 
+pub mod group;
 pub mod probe;
+pub mod reps;

@@ -1,0 +1,274 @@
+//! The Media Presentation Description (ISO/IEC 23009-1 5.3), written with quick-xml.
+//! Every value is given by the caller; nothing here reads a clock.
+
+use crate::packaging::probe::Kind;
+use crate::time::iso8601_ms;
+use quick_xml::events::{BytesDecl, Event};
+use quick_xml::Writer;
+use std::io;
+
+/// `MPD@type` and the attributes that go with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MpdType {
+    Dynamic {
+        publish_time_ms: i64,
+        min_update_period_s: u64,
+        time_shift_buffer_depth_s: u64,
+        suggested_presentation_delay_s: u64,
+    },
+    Static {
+        duration_ms: u64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mpd {
+    pub mpd_type: MpdType,
+    pub min_buffer_time_s: u64,
+    /// `UTCTiming` (urn:mpeg:dash:utc:http-iso:2014) source, served by the origin itself.
+    pub utc_timing_url: Option<String>,
+    pub periods: Vec<Period>,
+}
+
+/// A Period; its start is wall-clock time since `availabilityStartTime` (the Unix epoch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Period {
+    pub id: String,
+    pub start_ms: i64,
+    pub adaptation_sets: Vec<AdaptationSet>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdaptationSet {
+    pub id: u32,
+    pub kind: Kind,
+    pub lang: Option<String>,
+    pub representations: Vec<Representation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Representation {
+    pub id: String,
+    pub bandwidth: u64,
+    pub codecs: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// `@frameRate` as text (e.g. `30` or `30000/1001`).
+    pub frame_rate: Option<String>,
+    pub sample_rate: Option<u32>,
+    pub channels: Option<u8>,
+    pub timescale: u32,
+    /// Media time at the Period's start (`SegmentTemplate@presentationTimeOffset`).
+    pub presentation_time_offset: u64,
+    /// `SegmentTemplate@initialization`.
+    pub initialization: String,
+    /// `SegmentTemplate@media`, with `$Number$`.
+    pub media: String,
+    pub start_number: u64,
+    /// `(t, d)` of each segment, in `timescale` units.
+    pub segments: Vec<(u64, u64)>,
+}
+
+/// `availabilityStartTime`: the Unix epoch, so Period starts are wall-clock times.
+const AVAILABILITY_START: &str = "1970-01-01T00:00:00Z";
+
+/// Writes the MPD document.
+pub fn write_mpd(mpd: &Mpd) -> String {
+    let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
+    // Writing to a Vec cannot fail.
+    let _ = write(&mut w, mpd);
+    let mut out = String::from_utf8(w.into_inner()).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+fn write(w: &mut Writer<Vec<u8>>, mpd: &Mpd) -> io::Result<()> {
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    let min_buffer = duration(mpd.min_buffer_time_s * 1000);
+    let mut root = w
+        .create_element("MPD")
+        .with_attribute(("xmlns", "urn:mpeg:dash:schema:mpd:2011"))
+        .with_attribute((
+            "profiles",
+            "urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019",
+        ))
+        .with_attribute(("minBufferTime", min_buffer.as_str()));
+    let (kind, extra): (&str, Vec<(&str, String)>) = match &mpd.mpd_type {
+        MpdType::Dynamic {
+            publish_time_ms,
+            min_update_period_s,
+            time_shift_buffer_depth_s,
+            suggested_presentation_delay_s,
+        } => (
+            "dynamic",
+            vec![
+                ("availabilityStartTime", AVAILABILITY_START.to_owned()),
+                ("publishTime", iso8601_ms(*publish_time_ms)),
+                ("minimumUpdatePeriod", duration(min_update_period_s * 1000)),
+                (
+                    "timeShiftBufferDepth",
+                    duration(time_shift_buffer_depth_s * 1000),
+                ),
+                (
+                    "suggestedPresentationDelay",
+                    duration(suggested_presentation_delay_s * 1000),
+                ),
+            ],
+        ),
+        MpdType::Static { duration_ms } => (
+            "static",
+            vec![("mediaPresentationDuration", duration(*duration_ms))],
+        ),
+    };
+    root = root.with_attribute(("type", kind));
+    for (k, v) in &extra {
+        root = root.with_attribute((*k, v.as_str()));
+    }
+    root.write_inner_content(|w| {
+        for p in &mpd.periods {
+            write_period(w, p, matches!(mpd.mpd_type, MpdType::Dynamic { .. }))?;
+        }
+        if let Some(url) = &mpd.utc_timing_url {
+            w.create_element("UTCTiming")
+                .with_attribute(("schemeIdUri", "urn:mpeg:dash:utc:http-iso:2014"))
+                .with_attribute(("value", url.as_str()))
+                .write_empty()?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn write_period(w: &mut Writer<Vec<u8>>, p: &Period, dynamic: bool) -> io::Result<()> {
+    let start = if dynamic {
+        duration_signed(p.start_ms)
+    } else {
+        duration(0)
+    };
+    w.create_element("Period")
+        .with_attribute(("id", p.id.as_str()))
+        .with_attribute(("start", start.as_str()))
+        .write_inner_content(|w| {
+            for a in &p.adaptation_sets {
+                write_adaptation_set(w, a)?;
+            }
+            Ok(())
+        })?;
+    Ok(())
+}
+
+fn write_adaptation_set(w: &mut Writer<Vec<u8>>, a: &AdaptationSet) -> io::Result<()> {
+    let id = a.id.to_string();
+    let (content_type, mime) = match a.kind {
+        Kind::Video => ("video", "video/mp4"),
+        Kind::Audio => ("audio", "audio/mp4"),
+    };
+    let mut el = w
+        .create_element("AdaptationSet")
+        .with_attribute(("id", id.as_str()))
+        .with_attribute(("contentType", content_type))
+        .with_attribute(("mimeType", mime))
+        .with_attribute(("segmentAlignment", "true"))
+        .with_attribute(("startWithSAP", "1"));
+    if let Some(l) = &a.lang {
+        el = el.with_attribute(("lang", l.as_str()));
+    }
+    el.write_inner_content(|w| {
+        for r in &a.representations {
+            write_representation(w, r)?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn write_representation(w: &mut Writer<Vec<u8>>, r: &Representation) -> io::Result<()> {
+    let bandwidth = r.bandwidth.to_string();
+    let mut el = w
+        .create_element("Representation")
+        .with_attribute(("id", r.id.as_str()))
+        .with_attribute(("bandwidth", bandwidth.as_str()))
+        .with_attribute(("codecs", r.codecs.as_str()));
+    let numbers: Vec<(&str, String)> = [
+        ("width", r.width.map(|v| v.to_string())),
+        ("height", r.height.map(|v| v.to_string())),
+        ("frameRate", r.frame_rate.clone()),
+        ("audioSamplingRate", r.sample_rate.map(|v| v.to_string())),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k, v?)))
+    .collect();
+    for (k, v) in &numbers {
+        el = el.with_attribute((*k, v.as_str()));
+    }
+    el.write_inner_content(|w| {
+        if let Some(ch) = r.channels {
+            w.create_element("AudioChannelConfiguration")
+                .with_attribute((
+                    "schemeIdUri",
+                    "urn:mpeg:dash:23003:3:audio_channel_configuration:2011",
+                ))
+                .with_attribute(("value", ch.to_string().as_str()))
+                .write_empty()?;
+        }
+        let timescale = r.timescale.to_string();
+        let pto = r.presentation_time_offset.to_string();
+        let start = r.start_number.to_string();
+        w.create_element("SegmentTemplate")
+            .with_attribute(("timescale", timescale.as_str()))
+            .with_attribute(("presentationTimeOffset", pto.as_str()))
+            .with_attribute(("initialization", r.initialization.as_str()))
+            .with_attribute(("media", r.media.as_str()))
+            .with_attribute(("startNumber", start.as_str()))
+            .write_inner_content(|w| {
+                w.create_element("SegmentTimeline")
+                    .write_inner_content(|w| write_timeline(w, &r.segments))?;
+                Ok(())
+            })?;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// `S` elements: `@t` where the timeline is not contiguous, `@r` for repeated durations.
+fn write_timeline(w: &mut Writer<Vec<u8>>, segments: &[(u64, u64)]) -> io::Result<()> {
+    let mut i = 0;
+    let mut expected: Option<u64> = None;
+    while i < segments.len() {
+        let (t, d) = segments[i];
+        let mut repeat = 0;
+        while let Some(&(tn, dn)) = segments.get(i + repeat + 1) {
+            if dn != d || tn != t + d * (repeat as u64 + 1) {
+                break;
+            }
+            repeat += 1;
+        }
+        let mut el = w.create_element("S");
+        let t_text = t.to_string();
+        if expected != Some(t) {
+            el = el.with_attribute(("t", t_text.as_str()));
+        }
+        let d_text = d.to_string();
+        el = el.with_attribute(("d", d_text.as_str()));
+        let r_text = repeat.to_string();
+        if repeat > 0 {
+            el = el.with_attribute(("r", r_text.as_str()));
+        }
+        el.write_empty()?;
+        expected = Some(t + d * (repeat as u64 + 1));
+        i += repeat + 1;
+    }
+    Ok(())
+}
+
+/// An `xs:duration` in seconds with millisecond precision.
+fn duration(ms: u64) -> String {
+    format!("PT{}.{:03}S", ms / 1000, ms % 1000)
+}
+
+fn duration_signed(ms: i64) -> String {
+    duration(u64::try_from(ms).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests;
