@@ -5,7 +5,7 @@
 //! never sees a partial file. Bodies without `Content-Length` (chunked, as ffmpeg sends) work.
 
 use edgepack::MAX_BODY_BYTES;
-use worker::js_sys::{Reflect, Uint8Array};
+use worker::js_sys::{Error, Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::web_sys::{ReadableStream, ReadableStreamDefaultReader};
@@ -73,5 +73,13 @@ pub async fn read(
 }
 
 fn incomplete(what: &str, e: JsValue) -> BodyError {
-    BodyError::Incomplete(format!("{what}: {e:?}"))
+    BodyError::Incomplete(format!("{what}: {}", js_message(&e)))
+}
+
+/// The message of a thrown JS value (an `Error`'s `message`, or the value itself).
+fn js_message(e: &JsValue) -> String {
+    match e.dyn_ref::<Error>() {
+        Some(error) => String::from(error.message()),
+        None => e.as_string().unwrap_or_else(|| format!("{e:?}")),
+    }
 }

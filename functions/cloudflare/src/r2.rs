@@ -3,7 +3,10 @@
 use crate::kv::failed;
 use edgepack::store::{Metadata, Object, ObjectInfo, ObjectStore, StoreResult};
 use std::collections::HashMap;
-use worker::{Bucket, Include};
+use worker::{Bucket, Conditional, Include};
+
+/// R2's `etagDoesNotMatch` wildcard: the write happens only if the key is absent.
+const ANY_ETAG: &str = "*";
 
 pub struct R2Objects(Bucket);
 
@@ -15,37 +18,47 @@ impl R2Objects {
 
 impl ObjectStore for R2Objects {
     async fn get(&self, key: &str) -> StoreResult<Option<Object>> {
-        let Some(object) = self
-            .0
-            .get(key)
-            .execute()
-            .await
-            .map_err(|e| failed("r2 get", key, e))?
-        else {
-            return Ok(None);
-        };
-        let metadata = metadata(&object).map_err(|e| failed("r2 get metadata", key, e))?;
-        let body = object
-            .body()
-            .ok_or_else(|| failed("r2 get", key, "object without body"))?
-            .bytes()
-            .await
-            .map_err(|e| failed("r2 get body", key, e))?;
-        Ok(Some(Object { body, metadata }))
+        Ok(self.get_with_etag(key).await?.map(|(object, _)| object))
     }
 
     async fn put(&self, key: &str, body: &[u8], metadata: &Metadata) -> StoreResult<()> {
-        let custom: HashMap<String, String> = metadata
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
         self.0
             .put(key, body.to_vec())
-            .custom_metadata(custom)
+            .custom_metadata(custom_metadata(metadata))
             .execute()
             .await
             .map(|_| ())
             .map_err(|e| failed("r2 put", key, e))
+    }
+
+    /// The version tag is R2's etag, so [`ObjectStore::put_if_version`] is atomic.
+    async fn get_versioned(&self, key: &str) -> StoreResult<Option<(Object, String)>> {
+        self.get_with_etag(key).await
+    }
+
+    /// An R2 conditional put (`onlyIf`): `etagMatches` the expected version, or, to create,
+    /// `etagDoesNotMatch: "*"`. R2 answers `null` when the condition fails.
+    async fn put_if_version(
+        &self,
+        key: &str,
+        body: &[u8],
+        metadata: &Metadata,
+        expected: Option<&str>,
+    ) -> StoreResult<bool> {
+        let condition = Conditional {
+            etag_matches: expected.map(str::to_owned),
+            etag_does_not_match: expected.is_none().then(|| ANY_ETAG.to_owned()),
+            uploaded_before: None,
+            uploaded_after: None,
+        };
+        self.0
+            .put(key, body.to_vec())
+            .custom_metadata(custom_metadata(metadata))
+            .only_if(condition)
+            .execute()
+            .await
+            .map(|written| written.is_some())
+            .map_err(|e| failed("r2 conditional put", key, e))
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
@@ -91,6 +104,36 @@ impl ObjectStore for R2Objects {
             }
         }
     }
+}
+
+impl R2Objects {
+    async fn get_with_etag(&self, key: &str) -> StoreResult<Option<(Object, String)>> {
+        let Some(object) = self
+            .0
+            .get(key)
+            .execute()
+            .await
+            .map_err(|e| failed("r2 get", key, e))?
+        else {
+            return Ok(None);
+        };
+        let metadata = metadata(&object).map_err(|e| failed("r2 get metadata", key, e))?;
+        let etag = object.etag();
+        let body = object
+            .body()
+            .ok_or_else(|| failed("r2 get", key, "object without body"))?
+            .bytes()
+            .await
+            .map_err(|e| failed("r2 get body", key, e))?;
+        Ok(Some((Object { body, metadata }, etag)))
+    }
+}
+
+fn custom_metadata(metadata: &Metadata) -> HashMap<String, String> {
+    metadata
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 fn metadata(object: &worker::Object) -> worker::Result<Metadata> {
