@@ -31,6 +31,12 @@ fn tracks_and_codec_strings() {
     assert!(video.starts_with_sync_sample);
     // ffmpeg starts DTS at 1.4 s.
     assert_eq!(video.base_media_decode_time, 126_000);
+    // Two B-frames: the IDR is shown two frames after it is decoded.
+    assert_eq!(video.presentation_start, 132_000);
+    assert_eq!(
+        Some(video.presentation_start),
+        first_pts(SEG0).map(|t| t.get())
+    );
     assert_eq!(video.duration, 60 * 3000);
     assert_eq!(audio.track.codec_string(), "mp4a.40.2");
     assert_eq!(audio.track.sample_rate(), Some(48_000));
@@ -84,6 +90,12 @@ fn consecutive_segments_continue_each_other() {
         assert_eq!(
             ta.base_media_decode_time + ta.duration,
             tb.base_media_decode_time,
+            "{:?}",
+            ta.track.kind()
+        );
+        assert_eq!(
+            ta.presentation_start + ta.duration,
+            tb.presentation_start,
             "{:?}",
             ta.track.kind()
         );

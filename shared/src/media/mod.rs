@@ -17,7 +17,8 @@
 //! * [`remux::RemuxedSegment`]: `tracks` (video first, then audio) and `warnings` (damage that
 //!   was skipped). Each [`remux::RemuxedTrack`] has the [`mp4::Track`] (codec string,
 //!   dimensions, sample rate, channels, timescale), the media segment bytes
-//!   (`styp`+`moof`+`mdat`), `base_media_decode_time`, `duration` (track timescale),
+//!   (`styp`+`moof`+`mdat`), `base_media_decode_time`, `presentation_start` (earliest PTS),
+//!   `duration` (track timescale),
 //!   `sample_count`, `starts_with_sync_sample` and `bitrate()`.
 //! * Timescales: video 90 000 (TS clock), audio its sample rate. `tfdt` is the unwrapped DTS,
 //!   so consecutive segments continue each other with no state kept between requests.

@@ -55,6 +55,9 @@ pub struct RemuxedTrack {
     pub segment: Vec<u8>,
     /// `tfdt` of the segment, in `track.timescale` units.
     pub base_media_decode_time: u64,
+    /// Earliest presentation time of the segment (smallest decode time + composition
+    /// offset), in `track.timescale` units: the segment's start on a DASH SegmentTimeline.
+    pub presentation_start: u64,
     /// Sum of the sample durations, in `track.timescale` units.
     pub duration: u64,
     pub sample_count: u32,
@@ -344,6 +347,13 @@ impl BuiltTrack {
             },
         )?;
         let duration = self.samples.iter().map(|s| u64::from(s.duration)).sum();
+        let mut decode_time = self.base_media_decode_time;
+        let mut presentation_start = u64::MAX;
+        for s in &self.samples {
+            let pts = decode_time.saturating_add_signed(i64::from(s.composition_offset));
+            presentation_start = presentation_start.min(pts);
+            decode_time = decode_time.saturating_add(u64::from(s.duration));
+        }
         Ok(RemuxedTrack {
             pid,
             starts_with_sync_sample: self.samples.first().is_some_and(|s| s.is_sync),
@@ -352,6 +362,7 @@ impl BuiltTrack {
             track: self.track,
             segment,
             base_media_decode_time: self.base_media_decode_time,
+            presentation_start,
             duration,
         })
     }
