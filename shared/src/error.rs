@@ -35,6 +35,8 @@ pub enum OriginError {
     UnsupportedMediaType(String),
     /// The deployment is missing a setting (e.g. the admin token secret).
     NotConfigured(&'static str),
+    /// A stored segment could not be packaged (the remux refused it).
+    Media(String),
     /// The platform's random source failed.
     Random(String),
     Storage(StoreError),
@@ -54,7 +56,7 @@ impl OriginError {
             OriginError::Conflict(_) => 409,
             OriginError::PayloadTooLarge { .. } => 413,
             OriginError::UnsupportedMediaType(_) => 415,
-            OriginError::NotConfigured(_) | OriginError::Random(_) => 500,
+            OriginError::NotConfigured(_) | OriginError::Random(_) | OriginError::Media(_) => 500,
             OriginError::Storage(_) => 503,
         }
     }
@@ -118,6 +120,7 @@ impl fmt::Display for OriginError {
             OriginError::UnsupportedMediaType(m) => write!(f, "unsupported file type: {m}"),
             OriginError::NotConfigured(what) => write!(f, "deployment not configured: {what}"),
             OriginError::Random(m) => write!(f, "random source failed: {m}"),
+            OriginError::Media(m) => write!(f, "segment could not be packaged: {m}"),
             OriginError::Storage(e) => write!(f, "{e}"),
         }
     }

@@ -42,6 +42,15 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let response = match parts.as_slice() {
             ["healthz"] => Ok(Response::new(200).with_body("text/plain", "ok")),
+            // The DASH UTCTiming source (urn:mpeg:dash:utc:http-iso:2014).
+            ["time"] => Ok(crate::playback::with_cors(
+                Response::new(200)
+                    .with_body(
+                        "text/plain",
+                        crate::time::iso8601_ms(i64::try_from(now_ms).unwrap_or(i64::MAX)),
+                    )
+                    .with_header("cache-control", "no-store"),
+            )),
             ["api", "v1", route @ ..] => self.api(&req, route, now_ms).await,
             ["in", "v1", route @ ..] => self.ingest(&req, route, now_ms).await,
             ["out", "v1", ..] if req.method == Method::Options => Ok(cors_preflight()),

@@ -67,9 +67,26 @@ impl SwitchRecord {
     }
 }
 
+/// Where an output run (a stretch of continuous media time) starts: DASH Periods are built
+/// from these, so their start never changes once written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Anchor {
+    /// First output number of the run.
+    pub from_seq: u64,
+    /// Wall-clock time (Unix ms) of the run's first media time.
+    pub start_ms: i64,
+    /// The run's first media time (90 kHz, unwrapped first PTS).
+    pub media_time: u64,
+}
+
+/// Anchors kept (each is tiny; older ones only describe content past retention).
+pub const MAX_ANCHORS: usize = 64;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SwitchLog {
     pub records: Vec<SwitchRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub anchors: Vec<Anchor>,
 }
 
 impl SwitchLog {
@@ -86,6 +103,7 @@ impl SwitchLog {
                 reason: format!("input {} delivered the first segments", input.number()),
                 bases: BTreeMap::new(),
             }],
+            anchors: Vec::new(),
         }
     }
 
@@ -103,6 +121,31 @@ impl SwitchLog {
             &self.records[i],
             self.records.get(i + 1).map(|r| r.from_seq),
         ))
+    }
+
+    /// The anchor of the run holding output `n`.
+    pub fn anchor_for(&self, n: u64) -> Option<&Anchor> {
+        let i = self
+            .anchors
+            .partition_point(|a| a.from_seq <= n)
+            .checked_sub(1)?;
+        self.anchors.get(i)
+    }
+
+    /// Starts a new run at `anchor.from_seq` unless one already starts there or later.
+    /// Returns whether the log changed.
+    pub fn add_anchor(&mut self, anchor: Anchor) -> bool {
+        if self
+            .anchors
+            .last()
+            .is_some_and(|a| a.from_seq >= anchor.from_seq)
+        {
+            return false;
+        }
+        self.anchors.push(anchor);
+        let excess = self.anchors.len().saturating_sub(MAX_ANCHORS);
+        self.anchors.drain(..excess);
+        true
     }
 
     pub fn push(&mut self, record: SwitchRecord) {

@@ -21,6 +21,7 @@ pub struct MasterEntry<'a> {
 /// by its stream order; audio renditions whose group some variant still uses.
 pub fn render_master(
     endpoint: &Endpoint,
+    version: u8,
     independent_segments: bool,
     variants: &[MasterEntry<'_>],
     audio: &[(&AudioMedia, Option<String>)],
@@ -41,7 +42,7 @@ pub fn render_master(
     if chosen.is_empty() {
         return None;
     }
-    let mut out = String::from("#EXTM3U\n#EXT-X-VERSION:3\n");
+    let mut out = format!("#EXTM3U\n#EXT-X-VERSION:{version}\n");
     if independent_segments {
         out.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
     }
@@ -99,6 +100,8 @@ pub fn render_master(
 
 /// The segments of a live media playlist and the state needed to number them.
 pub struct MediaWindow<'a> {
+    /// EXT-X-VERSION: 3 for TS, 7 for fMP4 (EXT-X-MAP in a media playlist).
+    pub version: u8,
     pub target_duration: u64,
     /// Discontinuity tags on output segments before the first one listed.
     pub discontinuity_sequence: u64,
@@ -122,17 +125,19 @@ pub fn live_window<'a>(
     &all[start..]
 }
 
-/// Writes a media playlist; `uri` names each segment, `pdt_interval_s` (0 = off) spaces
+/// Writes a media playlist; `uri` names each segment, `map` its init segment (EXT-X-MAP,
+/// written where it changes and after discontinuities), `pdt_interval_s` (0 = off) spaces
 /// EXT-X-PROGRAM-DATE-TIME tags, which also follow every discontinuity.
 pub fn render_media(
     window: &MediaWindow<'_>,
     pdt_interval_s: u64,
     uri: impl Fn(&OutputSegment<'_>) -> String,
+    map: impl Fn(&OutputSegment<'_>) -> Option<String>,
 ) -> String {
     let first = window.segments.first().map_or(0, |s| s.seq);
     let mut out = format!(
-        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:{first}\n",
-        window.target_duration
+        "#EXTM3U\n#EXT-X-VERSION:{}\n#EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:{first}\n",
+        window.version, window.target_duration
     );
     if window.discontinuity_sequence > 0 {
         let _ = writeln!(
@@ -143,10 +148,17 @@ pub fn render_media(
     }
     let interval_ms = i64::try_from(pdt_interval_s.saturating_mul(1000)).unwrap_or(i64::MAX);
     let mut last_pdt: Option<i64> = None;
+    let mut last_map: Option<String> = None;
     for s in window.segments {
         let pdt_ms = s.segment.pdt_ms;
         if s.discontinuity {
             out.push_str("#EXT-X-DISCONTINUITY\n");
+        }
+        if let Some(m) = map(s) {
+            if s.discontinuity || last_map.as_deref() != Some(m.as_str()) {
+                let _ = writeln!(out, "#EXT-X-MAP:URI=\"{m}\"");
+                last_map = Some(m);
+            }
         }
         let due = match last_pdt {
             None => true,

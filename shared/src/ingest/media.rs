@@ -156,7 +156,8 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             )
             .await?;
         }
-        self.consider_switch(channel, input, rendition, now_ms)
+        let added = &timeline.segments[timeline.segments.len().saturating_sub(added)..];
+        self.consider_switch(channel, input, rendition, added, now_ms)
             .await?;
         Ok(super::Response::new(201))
     }

@@ -1,45 +1,78 @@
 //! The failover decision, taken by the ingest of the input that is delivering (DESIGN.md 6):
-//! when the active input is unhealthy, append a switch record to this input.
+//! when the active input is unhealthy, append a switch record to this input. The same write
+//! records where output runs start (anchors for DASH Periods).
 
 use super::media::Heartbeat;
 use crate::error::OriginResult;
-use crate::failover::{plan_switch, policy, SwitchLog};
+use crate::failover::{plan_switch, policy, Anchor, SwitchLog, SwitchRecord};
 use crate::keys;
 use crate::model::{Channel, InputId};
 use crate::origin::Origin;
+use crate::packaging::probe::Kind;
 use crate::repo;
 use crate::store::{KvStore, Metadata, ObjectStore};
+use crate::timeline::Segment;
 
 impl<K: KvStore, O: ObjectStore> Origin<K, O> {
-    /// Called after `input` committed new segments of `rendition`.
+    /// Called after `input` committed `added` (new segments of `rendition`).
     pub(super) async fn consider_switch(
         &self,
         channel: &Channel,
         input: InputId,
         rendition: &str,
+        added: &[Segment],
         now_ms: u64,
     ) -> OriginResult<()> {
         let key = keys::switch_log(&channel.id);
-        let Some((object, version)) = self.objects.get_versioned(&key).await? else {
+        let (mut log, version) = match self.objects.get_versioned(&key).await? {
+            Some((object, version)) => {
+                let log: SwitchLog =
+                    serde_json::from_slice(&object.body).map_err(|e| repo::corrupt(&key, &e))?;
+                (log, Some(version))
+            }
             // The first input with content becomes active; a racing first write loses harmlessly.
-            let log = SwitchLog::starting_with(input, now_ms);
-            self.put_log(&key, &log, None).await?;
-            return Ok(());
+            None => (SwitchLog::starting_with(input, now_ms), None),
         };
-        let log: SwitchLog =
-            serde_json::from_slice(&object.body).map_err(|e| repo::corrupt(&key, &e))?;
+        let mut changed = version.is_none();
+        if let Some(record) = self
+            .switch_to(channel, &log, input, rendition, now_ms)
+            .await?
+        {
+            changed = true;
+            log.push(record);
+        }
+        changed |= anchor_new_runs(&mut log, input, added);
+        if changed {
+            // A lost race means another request already recorded a decision: keep it.
+            let body = serde_json::to_vec(&log).map_err(|e| repo::corrupt(&key, &e))?;
+            self.objects
+                .put_if_version(&key, &body, &Metadata::new(), version.as_deref())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A switch record to `input` when the active input is confirmed unhealthy.
+    async fn switch_to(
+        &self,
+        channel: &Channel,
+        log: &SwitchLog,
+        input: InputId,
+        rendition: &str,
+        now_ms: u64,
+    ) -> OriginResult<Option<SwitchRecord>> {
         let Some(active) = log.active().map(|r| r.input_id()) else {
-            return Ok(());
+            return Ok(None);
         };
         if active == input {
-            return Ok(());
+            return Ok(None);
         }
         // Cheap check first: the active input's heartbeat (KV, possibly seconds stale).
         let heartbeat: Option<Heartbeat> =
             repo::kv_get(&self.kv, &keys::heartbeat(&channel.id, active, rendition)).await?;
         let max = channel.max_segment_duration;
         if policy::is_healthy(heartbeat.map(|h| h.arrived_ms), now_ms, max) {
-            return Ok(());
+            return Ok(None);
         }
         // Confirm on the timelines (strongly consistent): a stale heartbeat never switches.
         let renditions = repo::all_timelines(&self.objects, &channel.id).await?;
@@ -49,36 +82,47 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             .map(|s| s.arrived_ms)
             .max();
         if policy::is_healthy(newest, now_ms, max) {
-            return Ok(());
+            return Ok(None);
         }
-        let silent_s = newest.map(|t| now_ms.saturating_sub(t) / 1000);
-        let reason = match silent_s {
+        let reason = match newest.map(|t| now_ms.saturating_sub(t) / 1000) {
             Some(s) => format!(
                 "input {} delivered nothing for {s} s (max_segment_duration {max} s)",
                 active.number()
             ),
             None => format!("input {} has no content", active.number()),
         };
-        let Some(record) = plan_switch(&log, input, &renditions, now_ms, reason) else {
-            return Ok(());
-        };
-        let mut log = log;
-        log.push(record);
-        // A lost race means another request already recorded a decision: keep it.
-        self.put_log(&key, &log, Some(&version)).await?;
-        Ok(())
+        Ok(plan_switch(log, input, &renditions, now_ms, reason))
     }
+}
 
-    async fn put_log(
-        &self,
-        key: &str,
-        log: &SwitchLog,
-        expected: Option<&str>,
-    ) -> OriginResult<bool> {
-        let body = serde_json::to_vec(log).map_err(|e| repo::corrupt(key, &e))?;
-        Ok(self
-            .objects
-            .put_if_version(key, &body, &Metadata::new(), expected)
-            .await?)
+/// Records a new output run where the active input's new segments start one: the channel's
+/// first segment, a discontinuity, or the first segment a discontinuous switch maps in.
+/// Only segments with video anchor runs (audio PTS lead video by a fraction of a frame).
+fn anchor_new_runs(log: &mut SwitchLog, input: InputId, added: &[Segment]) -> bool {
+    let Some(active) = log.active().cloned() else {
+        return false;
+    };
+    if active.input_id() != input {
+        return false;
     }
+    let mut changed = false;
+    for s in added {
+        let (Some(media_time), Some(out)) = (s.media_start, active.output_seq(s.seq)) else {
+            continue;
+        };
+        if s.track(Kind::Video).is_none() || out < active.from_seq {
+            continue;
+        }
+        let first_ever = log.anchors.is_empty();
+        let switched_here = active.discontinuity && out == active.from_seq;
+        if first_ever || s.discontinuity || switched_here {
+            let from_seq = if first_ever { 0 } else { out };
+            changed |= log.add_anchor(Anchor {
+                from_seq,
+                start_ms: s.pdt_ms,
+                media_time,
+            });
+        }
+    }
+    changed
 }

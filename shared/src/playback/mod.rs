@@ -1,27 +1,69 @@
-//! Playback: `/out/v1/{group}/{channel}/{endpoint}/...`. The master is `{manifest_name}.m3u8`;
-//! below it each rendition has `{rendition}/media.m3u8` and segments `{rendition}/{seq}.ts`.
-//! Segment URLs are numbered by our timeline, so they are stable across requests and edges.
+//! Playback: `/out/v1/{group}/{channel}/{endpoint}/...`, packaged per request from the
+//! channel's timelines (file names in [`route`]). Segment URLs are numbered by the output
+//! timeline, so they are stable across requests, edges and failover.
 
+mod cmaf;
+mod dash;
 mod headers;
+mod route;
+mod ts;
 
 pub use headers::{cors_preflight, with_cors, CacheControl};
+pub use route::{Route, MEDIA_PLAYLIST};
 
 use crate::access::{self, TOKEN_PARAM};
 use crate::error::{OriginError, OriginResult};
-use crate::failover::{discontinuities_through, output_segments};
-use crate::hls::master::{rendition_id, MasterInfo, Variant};
-use crate::hls::{carry_query, live_window, render_master, render_media, MasterEntry, MediaWindow};
+use crate::failover::{discontinuities_through, output_segments, SwitchLog};
+use crate::hls::carry_query;
+use crate::hls::master::MasterInfo;
 use crate::http::{Method, Request, Response};
 use crate::keys;
 use crate::model::{Channel, Endpoint, InputId};
 use crate::names::Name;
 use crate::origin::Origin;
+use crate::packaging::group::{group, join_factor, Group};
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
-use crate::timeline::{Timeline, TIMESCALE};
+use crate::timeline::Timeline;
 
-/// File name of every rendition playlist below its rendition directory.
-pub const MEDIA_PLAYLIST: &str = "media.m3u8";
+/// One rendition's output: the switch log and both inputs' timelines.
+pub(crate) struct RenditionData {
+    pub log: SwitchLog,
+    pub timelines: [Option<Timeline>; 2],
+}
+
+impl RenditionData {
+    pub fn refs(&self) -> [Option<&Timeline>; 2] {
+        [self.timelines[0].as_ref(), self.timelines[1].as_ref()]
+    }
+
+    /// The input's target duration (the longer of the two inputs').
+    pub fn target_duration(&self) -> u64 {
+        self.refs()
+            .iter()
+            .flatten()
+            .map(|t| t.target_duration)
+            .max()
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// Output segments as the endpoint's `segment_duration` groups them, and the factor.
+    pub fn groups(&self, endpoint: &Endpoint) -> (Vec<Group<'_>>, u64) {
+        let k = join_factor(endpoint.segment_duration, self.target_duration());
+        (group(&output_segments(&self.log, self.refs()), k), k)
+    }
+
+    /// EXT-X-DISCONTINUITY-SEQUENCE of a playlist whose first segment is `first`.
+    pub fn discontinuity_sequence(&self, rendition: &str, first: Option<&Group<'_>>) -> u64 {
+        let before = first
+            .and_then(|g| g.members.first())
+            .and_then(|m| m.seq.checked_sub(1));
+        before.map_or(0, |b| {
+            discontinuities_through(&self.log, self.refs(), rendition, b)
+        })
+    }
+}
 
 impl<K: KvStore, O: ObjectStore> Origin<K, O> {
     pub(crate) async fn playback(
@@ -48,32 +90,73 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             .check(req, &endpoint.path_prefix(), now_ms)
             .map_err(|d| OriginError::Forbidden(d.0))?;
         let channel = repo::channel(&self.kv, g.as_str(), c.as_str()).await?;
-        let master_file = endpoint.manifest_file();
+        let route = Route::parse(&endpoint, rest)?;
         // Query parameters a manifest carries onto every URI it references.
         let carried = match access::query_param(&req.query, TOKEN_PARAM) {
             Some(t) if endpoint.access.signs_urls() => format!("{TOKEN_PARAM}={t}"),
             _ => String::new(),
         };
-        let (text, cache) = match rest {
-            [file] if *file == master_file => self.master(&channel, &endpoint).await?,
-            [dirs @ .., file] if !dirs.is_empty() => {
-                let rendition = dirs.join("/");
-                if *file == MEDIA_PLAYLIST {
-                    self.media_playlist(&channel, &endpoint, &rendition).await?
-                } else if let Some(seq) = file.strip_suffix(".ts").and_then(|n| n.parse().ok()) {
-                    return self.segment(&channel, &rendition, seq).await;
-                } else {
-                    return Err(OriginError::NotFound((*file).to_owned()));
-                }
-            }
-            _ => return Err(OriginError::NotFound("playback file".into())),
+        let manifest = |(text, cache, content_type): (String, CacheControl, &str)| {
+            Response::new(200)
+                .with_body(content_type, carry_query(&text, &carried))
+                .with_header("cache-control", cache.value())
         };
-        Ok(Response::new(200)
-            .with_body(
-                "application/vnd.apple.mpegurl",
-                carry_query(&text, &carried),
-            )
-            .with_header("cache-control", cache.value()))
+        let origin = self
+            .config
+            .public_base_url
+            .as_deref()
+            .unwrap_or(&req.origin);
+        match route {
+            Route::Manifest => match endpoint.protocol {
+                crate::model::OutputProtocol::Hls => {
+                    Ok(manifest(self.ts_master(&channel, &endpoint).await?))
+                }
+                crate::model::OutputProtocol::HlsCmaf => {
+                    Ok(manifest(self.cmaf_master(&channel, &endpoint).await?))
+                }
+                crate::model::OutputProtocol::Dash => {
+                    let time_url = format!("{}/time", origin.trim_end_matches('/'));
+                    let (text, cache, ct) = self.mpd(&channel, &endpoint, &time_url).await?;
+                    // An MPD's segment URLs are templates: the token goes on each of them.
+                    Ok(Response::new(200)
+                        .with_body(ct, dash::carry_on_templates(&text, &carried))
+                        .with_header("cache-control", cache.value()))
+                }
+            },
+            Route::TsPlaylist { rendition } => Ok(manifest(
+                self.ts_playlist(&channel, &endpoint, &rendition).await?,
+            )),
+            Route::TsSegment { rendition, seq } => {
+                self.ts_segment(&channel, &endpoint, &rendition, seq).await
+            }
+            Route::CmafPlaylist { rendition, kind } => Ok(manifest(
+                self.cmaf_playlist(&channel, &endpoint, &rendition, kind)
+                    .await?,
+            )),
+            Route::Init {
+                rendition,
+                kind,
+                version,
+            } => self.cmaf_init(&channel, &rendition, kind, &version).await,
+            Route::CmafSegment {
+                rendition,
+                kind,
+                seq,
+            } => {
+                self.cmaf_segment(&channel, &endpoint, &rendition, kind, |g| g.seq == seq)
+                    .await
+            }
+            Route::DashSegment {
+                rendition,
+                kind,
+                time,
+            } => {
+                self.cmaf_segment(&channel, &endpoint, &rendition, kind, |g| {
+                    dash::segment_time(g, kind) == Some(time)
+                })
+                .await
+            }
+        }
     }
 
     /// Renditions with content on either input, in key order.
@@ -85,140 +168,44 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         Ok(all)
     }
 
-    async fn master(
-        &self,
-        channel: &Channel,
-        endpoint: &Endpoint,
-    ) -> OriginResult<(String, CacheControl)> {
-        let available = self.renditions(channel).await?;
-        if available.is_empty() {
-            return Err(OriginError::NotFound(
-                "no content has been ingested yet".into(),
-            ));
-        }
-        // The active input's master, else the other's, else one made from the timelines.
-        let log = repo::switch_log(&self.objects, &channel.id).await?;
-        let active = log.active().map_or(InputId::PRIMARY, |r| r.input_id());
-        let mut info: Option<MasterInfo> = None;
-        for input in [active, other(active)] {
-            if info.is_none() {
-                info = repo::object_get(&self.objects, &keys::master(&channel.id, input)).await?;
-            }
-        }
-        let info = match info {
-            Some(info) => info,
-            None => self.synthesized_master(channel, &available).await?,
-        };
-        let uri = |r: &str| format!("{r}/{MEDIA_PLAYLIST}");
-        let has = |r: &str| available.iter().any(|a| a == r);
-        let variants: Vec<MasterEntry<'_>> = info
-            .variants
-            .iter()
-            .filter(|v| has(&v.rendition))
-            .map(|v| MasterEntry {
-                variant: v,
-                uri: uri(&v.rendition),
-            })
-            .collect();
-        let audio: Vec<_> = info
-            .audio
-            .iter()
-            .filter(|m| m.rendition.as_deref().is_none_or(has))
-            .map(|m| (m, m.rendition.as_deref().map(uri)))
-            .collect();
-        let text = render_master(endpoint, info.independent_segments, &variants, &audio)
-            .ok_or_else(|| {
-                OriginError::NotFound("no rendition within the endpoint's bitrate range".into())
-            })?;
-        Ok((text, CacheControl::Master))
-    }
-
-    /// A master for an encoder that sent only media playlists: peak bitrates from the timelines.
-    async fn synthesized_master(
-        &self,
-        channel: &Channel,
-        renditions: &[String],
-    ) -> OriginResult<MasterInfo> {
-        let mut info = MasterInfo::default();
-        for r in renditions {
-            let timelines = repo::rendition_timelines(&self.objects, &channel.id, r).await?;
-            let peak = timelines
-                .iter()
-                .flatten()
-                .flat_map(|t| &t.segments)
-                .filter(|s| s.duration > 0)
-                .map(|s| s.size * 8 * TIMESCALE / s.duration)
-                .max()
-                .unwrap_or(0);
-            info.variants.push(Variant {
-                rendition: rendition_id(r).to_owned(),
-                bandwidth: peak,
-                average_bandwidth: None,
-                codecs: None,
-                resolution: None,
-                frame_rate: None,
-                audio: None,
-            });
-        }
-        Ok(info)
-    }
-
-    async fn media_playlist(
-        &self,
-        channel: &Channel,
-        endpoint: &Endpoint,
-        rendition: &str,
-    ) -> OriginResult<(String, CacheControl)> {
+    async fn rendition(&self, channel: &Channel, rendition: &str) -> OriginResult<RenditionData> {
         let log = repo::switch_log(&self.objects, &channel.id).await?;
         let timelines = repo::rendition_timelines(&self.objects, &channel.id, rendition).await?;
-        let refs = [timelines[0].as_ref(), timelines[1].as_ref()];
-        let all = output_segments(&log, refs);
-        if all.is_empty() {
+        if timelines.iter().all(Option::is_none) {
             return Err(OriginError::NotFound(format!("rendition {rendition}")));
         }
-        let target_duration = refs
-            .iter()
-            .flatten()
-            .map(|t| t.target_duration)
-            .max()
-            .unwrap_or(1);
-        let segments = live_window(&all, target_duration, endpoint.segment_count);
-        let discontinuity_sequence = segments
-            .first()
-            .and_then(|s| s.seq.checked_sub(1))
-            .map_or(0, |before| {
-                discontinuities_through(&log, refs, rendition, before)
-            });
-        let window = MediaWindow {
-            target_duration,
-            discontinuity_sequence,
-            segments,
-        };
-        let text = render_media(&window, endpoint.program_date_time_interval, |s| {
-            format!("{}.ts", s.seq)
-        });
-        Ok((text, CacheControl::Media { target_duration }))
+        Ok(RenditionData { log, timelines })
     }
 
-    async fn segment(
+    /// The active input's master, else the other's.
+    async fn master_info(
         &self,
         channel: &Channel,
-        rendition: &str,
-        seq: u64,
-    ) -> OriginResult<Response> {
-        let missing = || OriginError::NotFound(format!("segment {rendition}/{seq}"));
-        let log = repo::switch_log(&self.objects, &channel.id).await?;
-        let (record, _) = log.record_for(seq).ok_or_else(missing)?;
-        let input_seq = record.input_seq(seq).ok_or_else(missing)?;
-        let key = keys::timeline(&channel.id, record.input_id(), rendition);
-        let timeline: Timeline = repo::object_get(&self.objects, &key)
-            .await?
-            .ok_or_else(missing)?;
-        let entry = timeline.find(input_seq).ok_or_else(missing)?;
-        let object = self.objects.get(&entry.key).await?.ok_or_else(missing)?;
-        Ok(Response::new(200)
-            .with_body("video/mp2t", object.body)
-            .with_header("cache-control", CacheControl::Segment.value()))
+        log: &SwitchLog,
+    ) -> OriginResult<Option<MasterInfo>> {
+        let active = log.active().map_or(InputId::PRIMARY, |r| r.input_id());
+        for input in [active, other(active)] {
+            let info = repo::object_get(&self.objects, &keys::master(&channel.id, input)).await?;
+            if info.is_some() {
+                return Ok(info);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The stored input segments of an output segment, in order.
+    async fn group_bytes(&self, channel: &Channel, g: &Group<'_>) -> OriginResult<Vec<Vec<u8>>> {
+        let _ = channel;
+        let mut parts = Vec::with_capacity(g.members.len());
+        for m in &g.members {
+            let object = self
+                .objects
+                .get(&m.segment.key)
+                .await?
+                .ok_or_else(|| OriginError::NotFound(format!("segment {} (expired)", g.seq)))?;
+            parts.push(object.body);
+        }
+        Ok(parts)
     }
 }
 

@@ -1,0 +1,265 @@
+//! HLS with CMAF segments (and the init and media segments DASH shares): each input rendition's
+//! tracks are remuxed per request into one CMAF track per file.
+
+use super::ts::PLAYLIST_TYPE;
+use super::CacheControl;
+use crate::error::{OriginError, OriginResult};
+use crate::failover::{output_segments, SwitchLog};
+use crate::hls::master::{AudioMedia, MasterInfo, Variant};
+use crate::hls::{live_window, render_master, render_media, MasterEntry, MediaWindow};
+use crate::http::Response;
+use crate::media::remux::{ts_parts_to_cmaf, RemuxOptions, RemuxedTrack, TrackKind};
+use crate::model::{Channel, Endpoint};
+use crate::origin::Origin;
+use crate::packaging::group::{target_duration, Group};
+use crate::packaging::probe::{Kind, TrackInfo};
+use crate::packaging::reps::representations;
+use crate::repo;
+use crate::store::{KvStore, ObjectStore};
+use crate::timeline::{Segment, Timeline};
+use std::collections::BTreeMap;
+
+/// Everything a channel-wide manifest (HLS-CMAF master, MPD) is built from.
+pub(super) struct ChannelData {
+    pub log: SwitchLog,
+    pub renditions: BTreeMap<String, [Option<Timeline>; 2]>,
+    pub master: Option<MasterInfo>,
+}
+
+impl ChannelData {
+    /// Each rendition's tracks, as the active input (else the other) last probed them.
+    pub fn tracks(&self) -> BTreeMap<String, Vec<TrackInfo>> {
+        let active = self.log.active().map_or(0, |r| r.input_id().index());
+        self.renditions
+            .iter()
+            .filter_map(|(r, t)| {
+                let timeline = t[active]
+                    .as_ref()
+                    .filter(|t| !t.tracks.is_empty())
+                    .or(t[1 - active].as_ref())?;
+                (!timeline.tracks.is_empty()).then(|| (r.clone(), timeline.tracks.clone()))
+            })
+            .collect()
+    }
+}
+
+/// File names of a track below its rendition.
+pub(super) fn init_name(kind: Kind, version: &str) -> String {
+    format!("{}_init_{version}.mp4", kind.name())
+}
+
+fn content_type(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Video => "video/mp4",
+        Kind::Audio => "audio/mp4",
+    }
+}
+
+impl<K: KvStore, O: ObjectStore> Origin<K, O> {
+    pub(super) async fn channel_data(&self, channel: &Channel) -> OriginResult<ChannelData> {
+        let log = repo::switch_log(&self.objects, &channel.id).await?;
+        let renditions = repo::all_timelines(&self.objects, &channel.id).await?;
+        if renditions.is_empty() {
+            return Err(OriginError::NotFound(
+                "no content has been ingested yet".into(),
+            ));
+        }
+        let master = self.master_info(channel, &log).await?;
+        Ok(ChannelData {
+            log,
+            renditions,
+            master,
+        })
+    }
+
+    pub(super) async fn cmaf_master(
+        &self,
+        channel: &Channel,
+        endpoint: &Endpoint,
+    ) -> OriginResult<(String, CacheControl, &'static str)> {
+        let data = self.channel_data(channel).await?;
+        let tracks = data.tracks();
+        let (video, audio) = representations(&tracks, data.master.as_ref(), endpoint);
+        let audio_codec = audio.first().map(|a| a.info.codec.clone());
+        let variants: Vec<Variant> = video
+            .iter()
+            .map(|v| Variant {
+                rendition: v.rendition.to_owned(),
+                bandwidth: v.bandwidth,
+                average_bandwidth: None,
+                codecs: Some(match &audio_codec {
+                    Some(a) => format!("{},{a}", v.info.codec),
+                    None => v.info.codec.clone(),
+                }),
+                resolution: v
+                    .info
+                    .width
+                    .zip(v.info.height)
+                    .map(|(w, h)| (u64::from(w), u64::from(h))),
+                frame_rate: v.frame_rate,
+                audio: (!audio.is_empty()).then(|| "audio".to_owned()),
+            })
+            .collect();
+        let entries: Vec<MasterEntry<'_>> = variants
+            .iter()
+            .map(|v| MasterEntry {
+                variant: v,
+                uri: format!("{}/video.m3u8", v.rendition),
+            })
+            .collect();
+        let media: Vec<AudioMedia> = audio
+            .iter()
+            .map(|a| AudioMedia {
+                rendition: Some(a.rendition.to_owned()),
+                group_id: "audio".into(),
+                name: a.name.clone(),
+                language: a.language.clone(),
+                default: a.default,
+                autoselect: true,
+                channels: a.info.channels.map(|c| c.to_string()),
+            })
+            .collect();
+        let audio_entries: Vec<_> = media
+            .iter()
+            .map(|m| (m, m.rendition.as_ref().map(|r| format!("{r}/audio.m3u8"))))
+            .collect();
+        let independent = data.master.as_ref().is_some_and(|m| m.independent_segments);
+        let text = if entries.is_empty() {
+            None
+        } else {
+            render_master(endpoint, 7, independent, &entries, &audio_entries)
+        }
+        .ok_or_else(|| {
+            OriginError::NotFound("no video rendition within the endpoint's bitrate range".into())
+        })?;
+        Ok((text, CacheControl::Master, PLAYLIST_TYPE))
+    }
+
+    pub(super) async fn cmaf_playlist(
+        &self,
+        channel: &Channel,
+        endpoint: &Endpoint,
+        rendition: &str,
+        kind: Kind,
+    ) -> OriginResult<(String, CacheControl, &'static str)> {
+        let data = self.rendition(channel, rendition).await?;
+        let (mut groups, k) = data.groups(endpoint);
+        groups.retain(|g| g.segment.track(kind).is_some());
+        if groups.is_empty() {
+            return Err(OriginError::NotFound(format!(
+                "{} track of {rendition}",
+                kind.name()
+            )));
+        }
+        let target = target_duration(&groups, data.target_duration(), k);
+        let outputs: Vec<_> = groups.iter().map(Group::output).collect();
+        let segments = live_window(&outputs, target, endpoint.segment_count);
+        let first = groups
+            .iter()
+            .find(|g| Some(g.seq) == segments.first().map(|s| s.seq));
+        let window = MediaWindow {
+            version: 7,
+            target_duration: target,
+            discontinuity_sequence: data.discontinuity_sequence(rendition, first),
+            segments,
+        };
+        let text = render_media(
+            &window,
+            endpoint.program_date_time_interval,
+            |s| format!("{}_{}.m4s", kind.name(), s.seq),
+            |s| s.segment.track(kind).map(|t| init_name(kind, &t.init)),
+        );
+        Ok((
+            text,
+            CacheControl::Media {
+                target_duration: target,
+            },
+            PLAYLIST_TYPE,
+        ))
+    }
+
+    /// The init segment whose version tag is `version`, from the newest segment that has it.
+    pub(super) async fn cmaf_init(
+        &self,
+        channel: &Channel,
+        rendition: &str,
+        kind: Kind,
+        version: &str,
+    ) -> OriginResult<Response> {
+        let data = self.rendition(channel, rendition).await?;
+        let all = output_segments(&data.log, data.refs());
+        let source = all
+            .iter()
+            .rev()
+            .find(|s| s.segment.track(kind).is_some_and(|t| t.init == version))
+            .ok_or_else(|| OriginError::NotFound(format!("init segment {version}")))?;
+        let object = self
+            .objects
+            .get(&source.segment.key)
+            .await?
+            .ok_or_else(|| OriginError::NotFound(format!("init segment {version} (expired)")))?;
+        let track = remux(&[&object.body], source.segment, source.segment, 1, kind)?;
+        let body = track
+            .init_segment()
+            .map_err(|e| OriginError::Media(e.to_string()))?;
+        Ok(Response::new(200)
+            .with_body(content_type(kind), body)
+            .with_header("cache-control", CacheControl::Segment.value()))
+    }
+
+    /// The CMAF media segment of `kind` for the output segment `select` picks.
+    pub(super) async fn cmaf_segment(
+        &self,
+        channel: &Channel,
+        endpoint: &Endpoint,
+        rendition: &str,
+        kind: Kind,
+        select: impl Fn(&Group<'_>) -> bool,
+    ) -> OriginResult<Response> {
+        let data = self.rendition(channel, rendition).await?;
+        let (groups, _) = data.groups(endpoint);
+        let g = groups
+            .iter()
+            .find(|g| select(g))
+            .ok_or_else(|| OriginError::NotFound(format!("segment of {rendition}")))?;
+        let parts = self.group_bytes(channel, g).await?;
+        let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        let (first, last) = match (g.members.first(), g.members.last()) {
+            (Some(f), Some(l)) => (f.segment, l.segment),
+            _ => return Err(OriginError::NotFound(format!("segment {}", g.seq))),
+        };
+        let sequence = u32::try_from(g.seq % u64::from(u32::MAX)).unwrap_or(0) + 1;
+        let track = remux(&refs, first, last, sequence, kind)?;
+        Ok(Response::new(200)
+            .with_body(content_type(kind), track.segment)
+            .with_header("cache-control", CacheControl::Segment.value()))
+    }
+}
+
+/// Remuxes input segments `first..=last` (as `parts`) and keeps the track of `kind`.
+fn remux(
+    parts: &[&[u8]],
+    first: &Segment,
+    last: &Segment,
+    sequence: u32,
+    kind: Kind,
+) -> OriginResult<RemuxedTrack> {
+    let options = RemuxOptions {
+        time_reference: first.media_start,
+        next_segment_start: last.media_start.map(|m| m + last.duration),
+        sequence_number: sequence,
+    };
+    let remuxed =
+        ts_parts_to_cmaf(parts, &options).map_err(|e| OriginError::Media(e.to_string()))?;
+    let wanted = match kind {
+        Kind::Video => TrackKind::Video,
+        Kind::Audio => TrackKind::Audio,
+    };
+    remuxed
+        .tracks
+        .into_iter()
+        .find(|t| t.track.kind() == wanted)
+        .ok_or_else(|| {
+            OriginError::NotFound(format!("no {} track in segment {}", kind.name(), first.seq))
+        })
+}

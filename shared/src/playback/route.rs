@@ -1,0 +1,111 @@
+//! Playback file names below an endpoint.
+//!
+//! | protocol | file | route |
+//! |---|---|---|
+//! | all | `{manifest_name}.m3u8` / `.mpd` | master playlist / MPD |
+//! | HLS | `{rendition}/media.m3u8`, `{rendition}/{n}.ts` | TS playlist, segment |
+//! | HLS-CMAF | `{rendition}/{video,audio}.m3u8`, `{rendition}/{kind}_{n}.m4s` | playlist, segment |
+//! | HLS-CMAF, DASH | `{rendition}/{kind}_init_{version}.mp4` | init segment |
+//! | DASH | `{rendition}/{kind}_t{time}.m4s` | segment by media time (`$Time$`) |
+
+use crate::error::{OriginError, OriginResult};
+use crate::model::{Endpoint, OutputProtocol};
+use crate::packaging::probe::Kind;
+
+/// File name of TS rendition playlists.
+pub const MEDIA_PLAYLIST: &str = "media.m3u8";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Manifest,
+    TsPlaylist {
+        rendition: String,
+    },
+    TsSegment {
+        rendition: String,
+        seq: u64,
+    },
+    CmafPlaylist {
+        rendition: String,
+        kind: Kind,
+    },
+    Init {
+        rendition: String,
+        kind: Kind,
+        version: String,
+    },
+    CmafSegment {
+        rendition: String,
+        kind: Kind,
+        seq: u64,
+    },
+    DashSegment {
+        rendition: String,
+        kind: Kind,
+        time: u64,
+    },
+}
+
+impl Route {
+    pub fn parse(endpoint: &Endpoint, rest: &[&str]) -> OriginResult<Route> {
+        let not_found = || OriginError::NotFound(format!("playback file {}", rest.join("/")));
+        let (file, dirs) = rest.split_last().ok_or_else(not_found)?;
+        if dirs.is_empty() {
+            return (*file == endpoint.manifest_file())
+                .then_some(Route::Manifest)
+                .ok_or_else(not_found);
+        }
+        let rendition = dirs.join("/");
+        let protocol = endpoint.protocol;
+        let kind_prefixed = |suffix: &str| -> Option<(Kind, String)> {
+            let stem = file.strip_suffix(suffix)?;
+            let (kind, rest) = stem.split_once('_').unwrap_or((stem, ""));
+            Some((Kind::parse(kind)?, rest.to_owned()))
+        };
+        let route = match protocol {
+            OutputProtocol::Hls => {
+                if *file == MEDIA_PLAYLIST {
+                    Some(Route::TsPlaylist { rendition })
+                } else {
+                    file.strip_suffix(".ts")
+                        .and_then(|n| n.parse().ok())
+                        .map(|seq| Route::TsSegment { rendition, seq })
+                }
+            }
+            OutputProtocol::HlsCmaf | OutputProtocol::Dash => {
+                if let Some((kind, v)) = kind_prefixed(".mp4") {
+                    v.strip_prefix("init_").map(|v| Route::Init {
+                        rendition,
+                        kind,
+                        version: v.to_owned(),
+                    })
+                } else if let Some((kind, n)) = kind_prefixed(".m4s") {
+                    match n.strip_prefix('t') {
+                        Some(t) if protocol == OutputProtocol::Dash => {
+                            t.parse().ok().map(|time| Route::DashSegment {
+                                rendition,
+                                kind,
+                                time,
+                            })
+                        }
+                        _ if protocol == OutputProtocol::HlsCmaf => {
+                            n.parse().ok().map(|seq| Route::CmafSegment {
+                                rendition,
+                                kind,
+                                seq,
+                            })
+                        }
+                        _ => None,
+                    }
+                } else if protocol == OutputProtocol::HlsCmaf {
+                    file.strip_suffix(".m3u8")
+                        .and_then(Kind::parse)
+                        .map(|kind| Route::CmafPlaylist { rendition, kind })
+                } else {
+                    None
+                }
+            }
+        };
+        route.ok_or_else(not_found)
+    }
+}

@@ -1,0 +1,146 @@
+//! HLS with MPEG-TS segments: the encoder's segments served as they are (joined when the
+//! endpoint's `segment_duration` asks for longer ones).
+
+use super::{CacheControl, MEDIA_PLAYLIST};
+use crate::error::{OriginError, OriginResult};
+use crate::hls::master::{rendition_id, MasterInfo, Variant};
+use crate::hls::{live_window, render_master, render_media, MasterEntry, MediaWindow};
+use crate::http::Response;
+use crate::model::{Channel, Endpoint};
+use crate::origin::Origin;
+use crate::packaging::group::target_duration;
+use crate::repo;
+use crate::store::{KvStore, ObjectStore};
+use crate::timeline::TIMESCALE;
+
+pub(super) const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
+
+impl<K: KvStore, O: ObjectStore> Origin<K, O> {
+    pub(super) async fn ts_master(
+        &self,
+        channel: &Channel,
+        endpoint: &Endpoint,
+    ) -> OriginResult<(String, CacheControl, &'static str)> {
+        let available = self.renditions(channel).await?;
+        if available.is_empty() {
+            return Err(OriginError::NotFound(
+                "no content has been ingested yet".into(),
+            ));
+        }
+        let log = repo::switch_log(&self.objects, &channel.id).await?;
+        let info = match self.master_info(channel, &log).await? {
+            Some(info) => info,
+            None => self.synthesized_master(channel, &available).await?,
+        };
+        let uri = |r: &str| format!("{r}/{MEDIA_PLAYLIST}");
+        let has = |r: &str| available.iter().any(|a| a == r);
+        let variants: Vec<MasterEntry<'_>> = info
+            .variants
+            .iter()
+            .filter(|v| has(&v.rendition))
+            .map(|v| MasterEntry {
+                variant: v,
+                uri: uri(&v.rendition),
+            })
+            .collect();
+        let audio: Vec<_> = info
+            .audio
+            .iter()
+            .filter(|m| m.rendition.as_deref().is_none_or(has))
+            .map(|m| (m, m.rendition.as_deref().map(uri)))
+            .collect();
+        let text = render_master(endpoint, 3, info.independent_segments, &variants, &audio)
+            .ok_or_else(|| {
+                OriginError::NotFound("no rendition within the endpoint's bitrate range".into())
+            })?;
+        Ok((text, CacheControl::Master, PLAYLIST_TYPE))
+    }
+
+    /// A master for an encoder that sent only media playlists: peak bitrates from the timelines.
+    async fn synthesized_master(
+        &self,
+        channel: &Channel,
+        renditions: &[String],
+    ) -> OriginResult<MasterInfo> {
+        let mut info = MasterInfo::default();
+        for r in renditions {
+            let timelines = repo::rendition_timelines(&self.objects, &channel.id, r).await?;
+            let peak = timelines
+                .iter()
+                .flatten()
+                .flat_map(|t| &t.segments)
+                .filter(|s| s.duration > 0)
+                .map(|s| s.size * 8 * TIMESCALE / s.duration)
+                .max()
+                .unwrap_or(0);
+            info.variants.push(Variant {
+                rendition: rendition_id(r).to_owned(),
+                bandwidth: peak,
+                average_bandwidth: None,
+                codecs: None,
+                resolution: None,
+                frame_rate: None,
+                audio: None,
+            });
+        }
+        Ok(info)
+    }
+
+    pub(super) async fn ts_playlist(
+        &self,
+        channel: &Channel,
+        endpoint: &Endpoint,
+        rendition: &str,
+    ) -> OriginResult<(String, CacheControl, &'static str)> {
+        let data = self.rendition(channel, rendition).await?;
+        let (groups, k) = data.groups(endpoint);
+        if groups.is_empty() {
+            return Err(OriginError::NotFound(format!("rendition {rendition}")));
+        }
+        let target = target_duration(&groups, data.target_duration(), k);
+        let outputs: Vec<_> = groups.iter().map(|g| g.output()).collect();
+        let segments = live_window(&outputs, target, endpoint.segment_count);
+        let first = groups
+            .iter()
+            .find(|g| Some(g.seq) == segments.first().map(|s| s.seq));
+        let window = MediaWindow {
+            version: 3,
+            target_duration: target,
+            discontinuity_sequence: data.discontinuity_sequence(rendition, first),
+            segments,
+        };
+        let text = render_media(
+            &window,
+            endpoint.program_date_time_interval,
+            |s| format!("{}.ts", s.seq),
+            |_| None,
+        );
+        Ok((
+            text,
+            CacheControl::Media {
+                target_duration: target,
+            },
+            PLAYLIST_TYPE,
+        ))
+    }
+
+    pub(super) async fn ts_segment(
+        &self,
+        channel: &Channel,
+        endpoint: &Endpoint,
+        rendition: &str,
+        seq: u64,
+    ) -> OriginResult<Response> {
+        let data = self.rendition(channel, rendition).await?;
+        let (groups, _) = data.groups(endpoint);
+        let g = groups
+            .iter()
+            .find(|g| g.seq == seq)
+            .ok_or_else(|| OriginError::NotFound(format!("segment {rendition}/{seq}")))?;
+        // Transport streams join by concatenation.
+        let body = self.group_bytes(channel, g).await?.concat();
+        Ok(Response::new(200)
+            .with_body("video/mp2t", body)
+            .with_header("cache-control", CacheControl::Segment.value()))
+    }
+}

@@ -1,0 +1,272 @@
+//! HLS-CMAF and DASH endpoints over real TS segments: golden manifests, init and media
+//! segments decoded by ffprobe, segment joining.
+
+mod common;
+
+use common::*;
+use edgepack::Method;
+use serde_json::json;
+use std::process::{Command, Stdio};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/media");
+    std::fs::read(dir.join(name)).unwrap()
+}
+
+/// A channel fed the two consecutive fixture segments on rendition `v`, with an endpoint per
+/// protocol.
+fn channel() -> TestOrigin {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    for (name, body) in [
+        ("cmaf", json!({"name": "cmaf", "protocol": "HLS_CMAF"})),
+        ("dash", json!({"name": "dash", "protocol": "DASH"})),
+    ] {
+        let (s, v) = api(
+            &o,
+            Method::Post,
+            "/api/v1/groups/demo/channels/live/endpoints",
+            Some(body),
+        );
+        assert_eq!(s, 201, "{name}: {v}");
+    }
+    for (i, name) in ["h264_aac_0.ts", "h264_aac_1.ts"].iter().enumerate() {
+        let now = T0 + i as u64 * 2000;
+        assert_eq!(
+            put(&o, 1, &c, &format!("v/seg{i}.ts"), &fixture(name), now).status,
+            201
+        );
+        let pl = media_playlist(0, i as u64 + 1);
+        assert_eq!(
+            put(&o, 1, &c, "v/index.m3u8", pl.as_bytes(), now + 10).status,
+            201
+        );
+    }
+    o
+}
+
+fn ok_text(o: &TestOrigin, path: &str) -> String {
+    let r = get(o, path, T0 + 5000);
+    assert_eq!(r.status, 200, "{path}: {}", text(&r));
+    text(&r).to_owned()
+}
+
+/// ffprobe over `bytes`: (decoded frames, first frame's pts_time, codec).
+fn ffprobe(bytes: &[u8]) -> (u64, f64, String) {
+    let mut child = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_entries",
+            "stream=codec_name,nb_read_frames:frame=pts_time",
+            "-of",
+            "json",
+            "-i",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ffprobe is installed (apt-get install ffmpeg)");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(bytes).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "ffprobe: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stream = &v["streams"][0];
+    let frames: u64 = stream["nb_read_frames"].as_str().unwrap().parse().unwrap();
+    let first: f64 = v["frames"][0]["pts_time"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (
+        frames,
+        first,
+        stream["codec_name"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn hls_cmaf_manifests_golden() {
+    let o = channel();
+    golden(
+        "cmaf_master.m3u8",
+        &ok_text(&o, "/out/v1/demo/live/cmaf/manifest.m3u8"),
+    );
+    golden(
+        "cmaf_video.m3u8",
+        &ok_text(&o, "/out/v1/demo/live/cmaf/v/index/video.m3u8"),
+    );
+    golden(
+        "cmaf_audio.m3u8",
+        &ok_text(&o, "/out/v1/demo/live/cmaf/v/index/audio.m3u8"),
+    );
+}
+
+#[test]
+fn dash_mpd_golden() {
+    let o = channel();
+    let r = get(&o, "/out/v1/demo/live/dash/manifest.mpd", T0 + 5000);
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert_eq!(r.header("content-type"), Some("application/dash+xml"));
+    golden("live.mpd", text(&r));
+}
+
+#[test]
+fn cmaf_segments_decode_with_source_timing() {
+    let o = channel();
+    let playlist = ok_text(&o, "/out/v1/demo/live/cmaf/v/index/video.m3u8");
+    let init_uri = playlist
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\""))
+        .unwrap()
+        .trim_end_matches('"');
+    let init = get(
+        &o,
+        &format!("/out/v1/demo/live/cmaf/v/index/{init_uri}"),
+        T0,
+    );
+    assert_eq!(
+        (init.status, init.header("content-type")),
+        (200, Some("video/mp4"))
+    );
+    for (i, seg) in playlist.lines().filter(|l| l.ends_with(".m4s")).enumerate() {
+        let r = get(&o, &format!("/out/v1/demo/live/cmaf/v/index/{seg}"), T0);
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.header("cache-control"),
+            Some("public, max-age=31536000, immutable")
+        );
+        let mut file = init.body.clone();
+        file.extend_from_slice(&r.body);
+        let (frames, first, codec) = ffprobe(&file);
+        assert_eq!((frames, codec.as_str()), (60, "h264"), "segment {i}");
+        // The fixtures start at PTS 1.4 s plus the B-frame delay; each segment is 2 s later.
+        let expected = 1.4 + 2.0 * i as f64;
+        assert!(
+            (first - expected).abs() < 0.1,
+            "segment {i} starts at {first}"
+        );
+        // Byte-identical on every request.
+        assert_eq!(
+            get(
+                &o,
+                &format!("/out/v1/demo/live/cmaf/v/index/{seg}"),
+                T0 + 99
+            )
+            .body,
+            r.body
+        );
+    }
+    let audio = ok_text(&o, "/out/v1/demo/live/cmaf/v/index/audio.m3u8");
+    let init_uri = audio
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\""))
+        .unwrap()
+        .trim_end_matches('"');
+    let mut file = get(
+        &o,
+        &format!("/out/v1/demo/live/cmaf/v/index/{init_uri}"),
+        T0,
+    )
+    .body;
+    let seg = audio.lines().find(|l| l.ends_with(".m4s")).unwrap();
+    file.extend(get(&o, &format!("/out/v1/demo/live/cmaf/v/index/{seg}"), T0).body);
+    let (frames, _, codec) = ffprobe(&file);
+    assert_eq!(codec, "aac");
+    // As many AAC frames as the source segment carries (`ffprobe -count_frames` on it: 92).
+    assert_eq!(frames, 92);
+}
+
+#[test]
+fn dash_segments_resolve_by_time() {
+    let o = channel();
+    let mpd = ok_text(&o, "/out/v1/demo/live/dash/manifest.mpd");
+    let t: u64 = mpd
+        .split("<S t=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let r = get(
+        &o,
+        &format!("/out/v1/demo/live/dash/v/index/video_t{t}.m4s"),
+        T0,
+    );
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let cmaf = ok_text(&o, "/out/v1/demo/live/cmaf/v/index/video.m3u8");
+    let first = cmaf.lines().find(|l| l.ends_with(".m4s")).unwrap();
+    assert_eq!(
+        get(&o, &format!("/out/v1/demo/live/cmaf/v/index/{first}"), T0).body,
+        r.body,
+        "same CMAF bytes for HLS and DASH"
+    );
+    assert_eq!(
+        get(
+            &o,
+            &format!("/out/v1/demo/live/dash/v/index/video_t{}.m4s", t + 1),
+            T0
+        )
+        .status,
+        404
+    );
+    let time = get(&o, "/time", T0 + 1234);
+    assert_eq!(text(&time), "2026-11-23T12:00:01.234Z");
+}
+
+#[test]
+fn joined_segments_for_longer_output_durations() {
+    let o = channel();
+    let (s, _) = api(
+        &o,
+        Method::Patch,
+        "/api/v1/groups/demo/channels/live/endpoints/cmaf",
+        Some(json!({"segment_duration": 4})),
+    );
+    assert_eq!(s, 200);
+    let playlist = ok_text(&o, "/out/v1/demo/live/cmaf/v/index/video.m3u8");
+    assert!(playlist.contains("#EXT-X-TARGETDURATION:4\n"), "{playlist}");
+    assert!(
+        playlist.contains("#EXTINF:4.000,\nvideo_0.m4s\n"),
+        "{playlist}"
+    );
+    let init_uri = playlist
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\""))
+        .unwrap()
+        .trim_end_matches('"');
+    let mut file = get(
+        &o,
+        &format!("/out/v1/demo/live/cmaf/v/index/{init_uri}"),
+        T0,
+    )
+    .body;
+    file.extend(get(&o, "/out/v1/demo/live/cmaf/v/index/video_0.m4s", T0).body);
+    let (frames, _, _) = ffprobe(&file);
+    assert_eq!(frames, 120);
+    // TS endpoints join by concatenation.
+    let (s, _) = api(
+        &o,
+        Method::Patch,
+        "/api/v1/groups/demo/channels/live/endpoints/hls",
+        Some(json!({"segment_duration": 4})),
+    );
+    assert_eq!(s, 200);
+    let r = get(&o, "/out/v1/demo/live/hls/v/index/0.ts", T0);
+    let mut both = fixture("h264_aac_0.ts");
+    both.extend(fixture("h264_aac_1.ts"));
+    assert_eq!(r.body, both);
+}
