@@ -80,11 +80,12 @@ fn render(log: &SwitchLog, t: &Timeline, count: u64, pdt: u64) -> String {
     let all = output_segments(log, [Some(t), None]);
     let segments = live_window(&all, t.target_duration, count);
     let window = MediaWindow {
+        version: 3,
         target_duration: t.target_duration,
         discontinuity_sequence: 0,
         segments,
     };
-    render_media(&window, pdt, |s| format!("{}.ts", s.seq))
+    render_media(&window, pdt, |s| format!("{}.ts", s.seq), |_| None)
 }
 
 fn bench(c: &mut Criterion) {
@@ -137,9 +138,9 @@ fn bench(c: &mut Criterion) {
     let audio_list = [(&audio, Some("stream_5/index/media.m3u8".to_owned()))];
     let mut g = c.benchmark_group("master_6_renditions");
     g.bench_function("edgepack", |b| {
-        b.iter(|| render_master(black_box(&ep), false, &entries, &audio_list))
+        b.iter(|| render_master(black_box(&ep), 3, false, &entries, &audio_list))
     });
-    let master_text = render_master(&ep, false, &entries, &audio_list).unwrap();
+    let master_text = render_master(&ep, 3, false, &entries, &audio_list).unwrap();
     let reference = match m3u8_rs::parse_playlist_res(master_text.as_bytes()) {
         Ok(m3u8_rs::Playlist::MasterPlaylist(m)) => m,
         _ => panic!("our master must parse as a master playlist"),
