@@ -362,3 +362,75 @@ fn random_bytes_never_panic() {
         let _ = first_pts(&ts);
     }
 }
+
+/// Packetizes one PES packet on `pid` (ISO/IEC 13818-1 2.4.3.2), stuffing the last packet
+/// through its adaptation field.
+fn packetize(out: &mut Vec<u8>, pid: u16, cc: &mut u8, pes: &[u8]) {
+    for (i, chunk) in pes.chunks(184).enumerate() {
+        let pusi = if i == 0 { 0x40 } else { 0 };
+        out.extend_from_slice(&[0x47, pusi | (pid >> 8) as u8, pid as u8]);
+        if chunk.len() == 184 {
+            out.push(0x10 | *cc);
+        } else {
+            let af_len = 183 - chunk.len();
+            out.push(0x30 | *cc);
+            out.push(af_len as u8);
+            if af_len > 0 {
+                out.push(0);
+                out.extend(std::iter::repeat_n(0xFF, af_len - 1));
+            }
+        }
+        out.extend_from_slice(chunk);
+        *cc = (*cc + 1) & 0xF;
+    }
+}
+
+fn timestamp(prefix: u8, ts: u64) -> [u8; 5] {
+    [
+        (prefix << 4) | (((ts >> 30) as u8 & 0x07) << 1) | 1,
+        (ts >> 22) as u8,
+        ((ts >> 15) as u8) << 1 | 1,
+        (ts >> 7) as u8,
+        (ts as u8) << 1 | 1,
+    ]
+}
+
+#[test]
+fn pictures_split_over_several_pes_packets() {
+    use edgepack::media::ts::{Demuxer, TsEvent};
+    // Re-multiplex the fixture's video with every picture split into PES packets of at most
+    // 500 payload bytes, the continuations without PTS (as some muxers do).
+    let mut demux = Demuxer::new();
+    demux.push(SEG0);
+    demux.finish();
+    let first_on = |pid| SEG0.chunks(PACKET_SIZE).find(|p| pid_of(p) == pid).unwrap();
+    let mut ts: Vec<u8> = [first_on(0), first_on(0x1000)].concat();
+    let mut cc = 0;
+    let mut split = 0;
+    while let Some(event) = demux.poll() {
+        let TsEvent::Pes(pes) = event else { continue };
+        if pes.pid != 0x100 {
+            continue;
+        }
+        for (i, part) in pes.payload().chunks(500).enumerate() {
+            let mut p = vec![0, 0, 1, 0xE0, 0, 0, 0x80];
+            if i == 0 {
+                p.extend_from_slice(&[0xC0, 10]);
+                p.extend_from_slice(&timestamp(3, pes.pts().unwrap().get()));
+                p.extend_from_slice(&timestamp(1, pes.dts().unwrap().get()));
+            } else {
+                p.extend_from_slice(&[0x00, 0]);
+                split += 1;
+            }
+            let len = u16::try_from(p.len() - 6 + part.len()).unwrap();
+            p[4..6].copy_from_slice(&len.to_be_bytes());
+            p.extend_from_slice(part);
+            packetize(&mut ts, 0x100, &mut cc, &p);
+        }
+    }
+    assert!(split > 20, "the fixture has pictures above 500 bytes");
+    let out = ts_to_cmaf(&ts, &RemuxOptions::default()).unwrap();
+    let original = ts_to_cmaf(SEG0, &RemuxOptions::default()).unwrap();
+    assert_eq!(out.tracks.len(), 1, "the audio PID carries nothing here");
+    assert_eq!(out.tracks[0], original.tracks[0]);
+}

@@ -6,13 +6,14 @@ use crate::media::codec::aac::{AacConfig, AdtsFrames, SAMPLES_PER_FRAME};
 use crate::media::mp4::{CodecConfig, MuxError, SampleInfo, Track};
 use crate::media::time::{rescale, Unwrapper, TS_TIMESCALE};
 use crate::media::ts::Pes;
+use std::borrow::Cow;
 
-pub(super) fn build(
+pub(super) fn build<'a>(
     pid: u16,
-    pes: &[Pes],
+    pes: &'a [Pes],
     mut unwrapper: Unwrapper,
     warnings: &mut Vec<RemuxWarning>,
-) -> Result<BuiltTrack, RemuxError> {
+) -> Result<BuiltTrack<'a>, RemuxError> {
     let mut config: Option<AacConfig> = None;
     let mut samples: Vec<SampleInfo> = Vec::with_capacity(pes.len() * 2);
     let mut times: Vec<u64> = Vec::with_capacity(pes.len() * 2);
@@ -71,7 +72,7 @@ pub(super) fn build(
                 })
             })?;
             chunks.push(Chunk {
-                pes: index,
+                unit: index,
                 start: raw_offset,
                 end: raw_offset + frame.raw.len(),
             });
@@ -106,6 +107,7 @@ pub(super) fn build(
         }
     }
     Ok(BuiltTrack {
+        units: pes.iter().map(|p| Cow::Borrowed(p.payload())).collect(),
         track: Track {
             timescale: config.sample_rate(),
             codec: CodecConfig::Aac(config),

@@ -19,6 +19,7 @@ use crate::media::codec::CodecError;
 use crate::media::mp4::{write_media_segment, MuxError, SampleInfo};
 use crate::media::time::Unwrapper;
 use crate::media::ts::{Demuxer, Pes, Pmt, StreamKind, TsError, TsEvent, TsWarning};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Options of one remux call.
@@ -209,7 +210,7 @@ pub fn ts_parts_to_cmaf(
             StreamKind::AacAdts => audio::build(stream.pid, &stream.pes, unwrapper, &mut warnings),
             StreamKind::Unsupported(_) => continue,
         };
-        match built.and_then(|b| b.into_track(stream.pid, &stream.pes, options.sequence_number)) {
+        match built.and_then(|b| b.into_track(stream.pid, options.sequence_number)) {
             Ok(track) => tracks.push(track),
             // One broken stream does not take the others down (audio renditions keep
             // playing when the video of a segment is damaged); it is reported.
@@ -291,16 +292,18 @@ fn demux_all(parts: &[&[u8]]) -> Result<Demuxed, RemuxError> {
     Ok(Demuxed { streams, warnings })
 }
 
-/// Where a sample's bytes are: a range of one PES packet's payload.
+/// Where a sample's bytes are: a range of one of the track's units (PES payloads, or access
+/// units joined from several PES packets).
 #[derive(Debug, Clone, Copy)]
 struct Chunk {
-    pes: usize,
+    unit: usize,
     start: usize,
     end: usize,
 }
 
 /// A track's samples before muxing.
-struct BuiltTrack {
+struct BuiltTrack<'a> {
+    units: Vec<Cow<'a, [u8]>>,
     track: Track,
     samples: Vec<SampleInfo>,
     /// Sample bytes in decode order (a sample may span several chunks).
@@ -310,13 +313,8 @@ struct BuiltTrack {
     base_media_decode_time: u64,
 }
 
-impl BuiltTrack {
-    fn into_track(
-        self,
-        pid: u16,
-        pes: &[Pes],
-        sequence_number: u32,
-    ) -> Result<RemuxedTrack, RemuxError> {
+impl BuiltTrack<'_> {
+    fn into_track(self, pid: u16, sequence_number: u32) -> Result<RemuxedTrack, RemuxError> {
         let declared: u64 = self.samples.iter().map(|s| u64::from(s.size)).sum();
         let mut segment = Vec::with_capacity(
             usize::try_from(declared)
@@ -324,6 +322,7 @@ impl BuiltTrack {
                 .saturating_add(64 + 16 * self.samples.len()),
         );
         let chunks = &self.chunks;
+        let units = &self.units;
         let length_prefixed = self.length_prefixed;
         write_media_segment(
             &mut segment,
@@ -332,7 +331,7 @@ impl BuiltTrack {
             &self.samples,
             |mdat| {
                 for c in chunks {
-                    let Some(bytes) = pes.get(c.pes).and_then(|p| p.payload().get(c.start..c.end))
+                    let Some(bytes) = units.get(c.unit).and_then(|u| u.get(c.start..c.end))
                     else {
                         continue;
                     };

@@ -9,6 +9,7 @@ use crate::media::codec::{h264, hevc, CodecError};
 use crate::media::mp4::{CodecConfig, MuxError, SampleInfo, Track};
 use crate::media::time::{Unwrapper, TS_TIMESCALE};
 use crate::media::ts::Pes;
+use std::borrow::Cow;
 
 /// Duration given to the last sample of a segment of a single picture when nothing else says
 /// how long it lasts: one frame at 30 fps.
@@ -78,20 +79,36 @@ struct Timed {
     pts: u64,
 }
 
-pub(super) fn build(
+/// Groups PES packets into access units: a PES packet without a PTS continues the access unit
+/// of the previous one (muxers that bound `PES_packet_length` split large pictures so).
+fn access_units(pes: &[Pes]) -> Vec<(&Pes, Cow<'_, [u8]>)> {
+    let mut units: Vec<(&Pes, Cow<'_, [u8]>)> = Vec::with_capacity(pes.len());
+    for packet in pes {
+        match units.last_mut() {
+            Some((_, unit)) if packet.pts().is_none() => {
+                unit.to_mut().extend_from_slice(packet.payload());
+            }
+            _ => units.push((packet, Cow::Borrowed(packet.payload()))),
+        }
+    }
+    units
+}
+
+pub(super) fn build<'a>(
     codec: VideoCodec,
     pid: u16,
-    pes: &[Pes],
+    pes: &'a [Pes],
     mut unwrapper: Unwrapper,
     options: &RemuxOptions,
     warnings: &mut Vec<RemuxWarning>,
-) -> Result<BuiltTrack, RemuxError> {
+) -> Result<BuiltTrack<'a>, RemuxError> {
+    let units = access_units(pes);
     let mut config: Option<CodecConfig> = None;
     let mut sets = ParameterSets::default();
     let mut samples: Vec<SampleInfo> = Vec::with_capacity(pes.len());
     let mut times: Vec<Timed> = Vec::with_capacity(pes.len());
     let mut chunks = Vec::with_capacity(pes.len() * 4);
-    for (index, packet) in pes.iter().enumerate() {
+    for (index, (packet, payload)) in units.iter().enumerate() {
         let time = match (packet.dts(), packet.pts()) {
             (Some(dts), Some(pts)) => {
                 let dts = unwrapper.unwrap(dts);
@@ -111,7 +128,6 @@ pub(super) fn build(
         let first_chunk = chunks.len();
         let mut size: u64 = 0;
         let mut is_sync = false;
-        let payload = packet.payload();
         for (start, nal) in NalUnits::new(payload) {
             let (keep, sync) = codec.classify(nal, &mut sets);
             is_sync |= sync;
@@ -119,7 +135,7 @@ pub(super) fn build(
                 continue;
             }
             chunks.push(Chunk {
-                pes: index,
+                unit: index,
                 start,
                 end: start + nal.len(),
             });
@@ -205,6 +221,7 @@ pub(super) fn build(
         });
     }
     Ok(BuiltTrack {
+        units: units.into_iter().map(|(_, u)| u).collect(),
         track: Track {
             timescale: TS_TIMESCALE,
             codec: config,
