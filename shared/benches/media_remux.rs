@@ -7,7 +7,8 @@
 //!
 //! The same program built for `wasm32-wasip1` measures the remux in WebAssembly (without the
 //! ffmpeg comparison): `node shared/benches/media_remux_wasm.mjs` builds and runs it under
-//! V8, the engine of Cloudflare Workers.
+//! V8 (the engine of Cloudflare Workers), `shared/benches/media_remux_wasmtime.py` under
+//! wasmtime (the engine of Spin).
 
 use edgepack::media::remux::{ts_to_cmaf, RemuxOptions};
 use std::hint::black_box;
