@@ -434,3 +434,22 @@ fn pictures_split_over_several_pes_packets() {
     assert_eq!(out.tracks.len(), 1, "the audio PID carries nothing here");
     assert_eq!(out.tracks[0], original.tracks[0]);
 }
+
+#[test]
+fn corrupt_psi_sections_are_reported() {
+    // Flip a bit in every PAT section: the CRC check rejects them all.
+    let mut ts = SEG0.to_vec();
+    for p in ts.chunks_mut(PACKET_SIZE).filter(|p| pid_of(p) == 0) {
+        p[12] ^= 0x01;
+    }
+    let err = ts_to_cmaf(&ts, &RemuxOptions::default()).unwrap_err();
+    assert_eq!(err, RemuxError::Ts(TsError::MissingPat));
+    // Same for the PMT: the PAT points to a PID with no valid program map.
+    let mut ts = SEG0.to_vec();
+    for p in ts.chunks_mut(PACKET_SIZE).filter(|p| pid_of(p) == 0x1000) {
+        p[20] ^= 0x80;
+    }
+    let err = ts_to_cmaf(&ts, &RemuxOptions::default()).unwrap_err();
+    assert_eq!(err, RemuxError::Ts(TsError::MissingPmt { pid: 0x1000 }));
+    assert!(!err.to_string().is_empty());
+}
