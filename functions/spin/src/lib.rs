@@ -1,0 +1,54 @@
+//! Fermyon Spin adapter: maps the Spin (wasi:http) request to the core's request, gives the core
+//! Spin key-value storage, a clock and randomness, and maps the core's response back. No routing
+//! or logic here.
+
+mod config;
+mod http;
+mod kv;
+mod objects;
+
+use edgepack::Origin;
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
+use spin_sdk::http_component;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The Spin key-value store (declared in spin.toml) holding configuration, indexes and segments.
+const STORE_LABEL: &str = "default";
+
+#[http_component]
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    let is_head = matches!(req.method(), spin_sdk::http::Method::Head);
+    let response = match spin_sdk::key_value::Store::open(STORE_LABEL) {
+        Ok(store) => match http::to_core_request(req).await {
+            Ok(core_req) => {
+                let store = std::rc::Rc::new(store);
+                let origin = Origin::new(
+                    kv::SpinKv::new(store.clone()),
+                    objects::KvObjects::new(store),
+                    config::from_variables(),
+                    random,
+                );
+                origin.handle(core_req, now_ms()).await
+            }
+            Err(rejection) => rejection,
+        },
+        Err(e) => {
+            eprintln!("key-value store {STORE_LABEL}: {e}");
+            http::error_response(500, "key-value store is not configured")
+        }
+    };
+    http::send(out, response, is_head).await;
+}
+
+/// Wall-clock time (WASI `wall-clock`) in Unix milliseconds.
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// The platform CSPRNG (`wasi:random/random` through getrandom's wasip2 backend).
+fn random(buf: &mut [u8]) -> Result<(), String> {
+    getrandom::fill(buf).map_err(|e| e.to_string())
+}
