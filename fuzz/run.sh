@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every fuzz target briefly: ./run.sh [seconds per target, default 30].
+# Runs every fuzz target (`cargo fuzz list`) briefly: ./run.sh [seconds per target, default 30].
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-30}"
@@ -9,7 +9,7 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
 fi
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-for target in ts_demux remux codec; do
+for target in $(cargo +nightly fuzz list); do
   echo "== $target (${seconds}s)"
   if ! cargo +nightly fuzz run -O "$target" -- -max_total_time="$seconds" -max_len=200000 \
       >"$log" 2>&1; then
