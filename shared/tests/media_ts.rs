@@ -220,3 +220,21 @@ fn garbage_run_is_one_lost_sync_warning() {
     let chunks: Vec<&[u8]> = data.chunks(100).collect();
     assert_eq!(demux(&chunks), events);
 }
+
+#[test]
+fn scrambled_and_errored_packets_are_dropped_with_warnings() {
+    let mut bad = SEG0.to_vec();
+    let mut video = bad
+        .chunks_mut(PACKET_SIZE)
+        .filter(|p| u16::from_be_bytes([p[1] & 0x1F, p[2]]) == 0x100);
+    video.nth(30).unwrap()[3] |= 0x80; // transport_scrambling_control = '10'
+    video.nth(10).unwrap()[1] |= 0x80; // transport_error_indicator
+    let events = demux(&[&bad]);
+    let w = warnings(&events);
+    assert!(w
+        .iter()
+        .any(|w| matches!(w, TsWarning::Scrambled { pid: 0x100, .. })));
+    assert!(w
+        .iter()
+        .any(|w| matches!(w, TsWarning::TransportError { pid: 0x100, .. })));
+}

@@ -331,8 +331,7 @@ impl BuiltTrack<'_> {
             &self.samples,
             |mdat| {
                 for c in chunks {
-                    let Some(bytes) = units.get(c.unit).and_then(|u| u.get(c.start..c.end))
-                    else {
+                    let Some(bytes) = units.get(c.unit).and_then(|u| u.get(c.start..c.end)) else {
                         continue;
                     };
                     if length_prefixed {

@@ -201,6 +201,9 @@ impl Demuxer {
         if packet.transport_error_indicator() {
             return self.warn(TsWarning::TransportError { pid, offset });
         }
+        if packet.transport_scrambling_control() != 0 && packet.has_payload() {
+            return self.warn(TsWarning::Scrambled { pid, offset });
+        }
         if let Err(error) = self.dispatch(packet, offset) {
             self.warn(TsWarning::Error { offset, error });
         }

@@ -14,6 +14,7 @@ pub mod pmt;
 mod probe;
 pub mod psi;
 
+pub use crc::crc32_mpeg2;
 pub use demux::{Demuxer, MAX_PES_BYTES};
 pub use packet::{Packet, PACKET_SIZE};
 pub use pes::{Pes, PesHeader};
@@ -118,6 +119,9 @@ pub enum TsWarning {
     UnsupportedStream { pid: u16, stream_type: u8 },
     /// `transport_error_indicator` set: the packet was dropped.
     TransportError { pid: u16, offset: u64 },
+    /// `transport_scrambling_control` set (2.4.3.3): the packet was dropped; encrypted
+    /// transport streams are not supported.
+    Scrambled { pid: u16, offset: u64 },
     /// A structure at `offset` was malformed and dropped.
     Error { offset: u64, error: TsError },
 }
@@ -144,6 +148,10 @@ impl fmt::Display for TsWarning {
             TsWarning::TransportError { pid, offset } => write!(
                 f,
                 "PID 0x{pid:04x}: transport_error_indicator set at byte {offset}"
+            ),
+            TsWarning::Scrambled { pid, offset } => write!(
+                f,
+                "PID 0x{pid:04x}: scrambled packet dropped at byte {offset}"
             ),
             TsWarning::Error { offset, error } => write!(f, "at byte {offset}: {error}"),
         }
