@@ -21,6 +21,7 @@ const TABLE: [u32; 256] = {
     table
 };
 
+/// CRC_32 of a PSI section (the bytes before the CRC_32 field).
 pub fn crc32_mpeg2(data: &[u8]) -> u32 {
     data.iter().fold(0xFFFF_FFFF, |crc, &b| {
         (crc << 8) ^ TABLE[usize::from(crc.to_be_bytes()[0] ^ b)]
