@@ -104,6 +104,32 @@ fn consecutive_segments_continue_each_other() {
 }
 
 #[test]
+fn audio_at_44100_hz_continues_across_segments() {
+    // 1024 samples at 44.1 kHz are 2089.8 ticks of 90 kHz: the TS PTS are rounded, the track
+    // timescale is exact, and consecutive segments must still meet sample-exactly.
+    let next = first_pts(MONO44_1).map(|t| t.get());
+    let a = ts_to_cmaf(MONO44_0, &options(next)).unwrap();
+    let b = ts_to_cmaf(MONO44_1, &options(None)).unwrap();
+    assert!(a.warnings.is_empty() && b.warnings.is_empty());
+    let (va, aa) = (&a.tracks[0], &a.tracks[1]);
+    assert_eq!(va.track.codec_string(), "avc1.4d400c");
+    assert_eq!(va.sample_count, 50);
+    assert_eq!(va.duration, 50 * 3600);
+    assert_eq!(aa.track.timescale, 44_100);
+    assert_eq!(aa.track.channels(), Some(1));
+    assert_eq!(aa.duration, u64::from(aa.sample_count) * 1024);
+    for (ta, tb) in a.tracks.iter().zip(&b.tracks) {
+        assert_eq!(
+            ta.base_media_decode_time + ta.duration,
+            tb.base_media_decode_time
+        );
+    }
+    // No B-frames: no composition offsets, so trun version 0 without them.
+    let (moof, _) = check_segment(&va.segment);
+    assert!(moof.traf[0].trun[0].entries.iter().all(|e| e.cts.is_none()));
+}
+
+#[test]
 fn joined_segments_equal_one_longer_segment() {
     let joined = ts_parts_to_cmaf(&[SEG0, SEG1], &RemuxOptions::default()).unwrap();
     let whole: Vec<u8> = [SEG0, SEG1].concat();

@@ -8,6 +8,8 @@ pub const SEG0: &[u8] = include_bytes!("../fixtures/media/h264_aac_0.ts");
 pub const SEG1: &[u8] = include_bytes!("../fixtures/media/h264_aac_1.ts");
 pub const WRAP: &[u8] = include_bytes!("../fixtures/media/h264_aac_wrap.ts");
 pub const HEVC: &[u8] = include_bytes!("../fixtures/media/h265_aac.ts");
+pub const MONO44_0: &[u8] = include_bytes!("../fixtures/media/h264_aac44_mono_0.ts");
+pub const MONO44_1: &[u8] = include_bytes!("../fixtures/media/h264_aac44_mono_1.ts");
 
 /// Container boxes whose bodies are boxes (ISO/IEC 14496-12), with the bytes to skip first.
 fn children_offset(box_type: &[u8]) -> Option<usize> {
