@@ -15,11 +15,12 @@
 //!   90 kHz first PTS of the next segment: exact last video duration), `sequence_number`
 //!   (`mfhd`).
 //! * [`remux::RemuxedSegment`]: `tracks` (video first, then audio) and `warnings` (damage that
-//!   was skipped). Each [`remux::RemuxedTrack`] has the [`mp4::Track`] (codec string,
+//!   was skipped; a stream that cannot be remuxed is dropped with
+//!   `RemuxWarning::TrackDropped` while the others are kept; only when none is left is the call
+//!   an error). Each [`remux::RemuxedTrack`] has the [`mp4::Track`] (codec string,
 //!   dimensions, sample rate, channels, timescale), the media segment bytes
 //!   (`styp`+`moof`+`mdat`), `base_media_decode_time`, `presentation_start` (earliest PTS),
-//!   `duration` (track timescale),
-//!   `sample_count`, `starts_with_sync_sample` and `bitrate()`.
+//!   `duration` (track timescale), `sample_count`, `starts_with_sync_sample`, `bitrate()`.
 //! * Timescales: video 90 000 (TS clock), audio its sample rate. `tfdt` is the unwrapped DTS,
 //!   so consecutive segments continue each other with no state kept between requests.
 //! * Output is a pure function of the input bytes and options: byte-identical everywhere.
@@ -30,9 +31,11 @@
 //! # Layers
 //!
 //! * [`ts`]: transport stream packets, PAT/PMT, PES reassembly ([`ts::Demuxer`], push/poll).
-//! * [`codec`]: H.264 (Annex B, SPS, `avcC`) and AAC (ADTS, AudioSpecificConfig).
+//! * [`codec`]: H.264 / H.265 (Annex B, SPS, `avcC` / `hvcC`) and AAC (ADTS,
+//!   AudioSpecificConfig).
 //! * [`mp4`]: box writer and the CMAF init and media segment boxes.
-//! * [`remux`]: glue from PES packets to CMAF samples.
+//! * [`remux`]: glue from PES packets to CMAF samples (one access unit per PES packet; a PES
+//!   packet without PTS continues the previous access unit).
 //! * [`time`]: the 33-bit timestamp and integer rescaling.
 
 pub mod codec;
