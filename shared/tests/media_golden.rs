@@ -62,5 +62,8 @@ fn h264_aac_0_segments() {
 #[test]
 fn h265_aac_video_init() {
     let out = ts_to_cmaf(HEVC, &RemuxOptions::default()).unwrap();
-    golden("h265_aac.video.init.mp4", &out.tracks[0].init_segment().unwrap());
+    golden(
+        "h265_aac.video.init.mp4",
+        &out.tracks[0].init_segment().unwrap(),
+    );
 }
