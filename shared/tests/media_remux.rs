@@ -479,3 +479,14 @@ fn corrupt_psi_sections_are_reported() {
     assert_eq!(err, RemuxError::Ts(TsError::MissingPmt { pid: 0x1000 }));
     assert!(!err.to_string().is_empty());
 }
+
+#[test]
+fn parameter_set_change_is_reported() {
+    // Two unrelated streams back to back: High profile 320x180, then Main profile.
+    let out = ts_parts_to_cmaf(&[SEG0, MONO44_0], &RemuxOptions::default()).unwrap();
+    assert!(out.warnings.contains(&RemuxWarning::Stream {
+        pid: 0x100,
+        what: "parameter sets change inside the segment; the first ones are used"
+    }));
+    assert_eq!(out.tracks[0].track.codec_string(), "avc1.64000d");
+}

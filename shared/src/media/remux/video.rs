@@ -31,6 +31,16 @@ struct ParameterSets<'a> {
     vps: Option<&'a [u8]>,
     sps: Option<&'a [u8]>,
     pps: Option<&'a [u8]>,
+    /// A later parameter set differed from the kept one.
+    changed: bool,
+}
+
+/// Keeps the first parameter set of a kind and notes when a different one follows.
+fn note<'a>(slot: &mut Option<&'a [u8]>, nal: &'a [u8], changed: &mut bool) {
+    match slot {
+        Some(first) => *changed |= *first != nal,
+        None => *slot = Some(nal),
+    }
 }
 
 impl VideoCodec {
@@ -40,8 +50,8 @@ impl VideoCodec {
             VideoCodec::H264 => {
                 let t = h264::nal_unit_type(nal);
                 match t {
-                    h264::nal_type::SPS => _ = sets.sps.get_or_insert(nal),
-                    h264::nal_type::PPS => _ = sets.pps.get_or_insert(nal),
+                    h264::nal_type::SPS => note(&mut sets.sps, nal, &mut sets.changed),
+                    h264::nal_type::PPS => note(&mut sets.pps, nal, &mut sets.changed),
                     _ => {}
                 }
                 (h264::keep_in_sample(t), t == h264::nal_type::IDR_SLICE)
@@ -49,9 +59,9 @@ impl VideoCodec {
             VideoCodec::H265 => {
                 let t = hevc::nal_unit_type(nal);
                 match t {
-                    hevc::nal_type::VPS => _ = sets.vps.get_or_insert(nal),
-                    hevc::nal_type::SPS => _ = sets.sps.get_or_insert(nal),
-                    hevc::nal_type::PPS => _ = sets.pps.get_or_insert(nal),
+                    hevc::nal_type::VPS => note(&mut sets.vps, nal, &mut sets.changed),
+                    hevc::nal_type::SPS => note(&mut sets.sps, nal, &mut sets.changed),
+                    hevc::nal_type::PPS => note(&mut sets.pps, nal, &mut sets.changed),
                     _ => {}
                 }
                 (hevc::keep_in_sample(t), hevc::is_irap(t))
@@ -213,6 +223,12 @@ pub(super) fn build<'a>(
     }
     if let Some(s) = samples.last_mut() {
         s.duration = from_next.unwrap_or(previous);
+    }
+    if sets.changed {
+        warnings.push(RemuxWarning::Stream {
+            pid,
+            what: "parameter sets change inside the segment; the first ones are used",
+        });
     }
     if samples.first().is_some_and(|s| !s.is_sync) {
         warnings.push(RemuxWarning::Stream {
