@@ -1,0 +1,174 @@
+//! The control API's JSON input through `Origin` over memory stores. The first byte picks the
+//! request (POST/PATCH of a channel or an endpoint, a signed URL, a group); the rest is its body.
+//! Never panics; every answer is 2xx or 4xx; a refused request changes nothing; an accepted
+//! resource reads back, and PATCHing it with its own GET body is accepted and changes nothing;
+//! playback of the endpoint still answers 200, 403 or 404.
+#![no_main]
+
+use edgepack::store::{MemoryKv, MemoryObjects};
+use edgepack::{Config, Method, Origin, Request, Response};
+use libfuzzer_sys::fuzz_target;
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+type TestOrigin = Origin<MemoryKv, MemoryObjects>;
+
+const TOKEN: &str = "fuzz-admin-token";
+/// 2026-11-23T12:00:00Z
+const T0: u64 = 1_795_435_200_000;
+const GROUP: &str = "/api/v1/groups/g";
+const CHANNELS: &str = "/api/v1/groups/g/channels";
+const CHANNEL: &str = "/api/v1/groups/g/channels/c";
+const ENDPOINTS: &str = "/api/v1/groups/g/channels/c/endpoints";
+const ENDPOINT: &str = "/api/v1/groups/g/channels/c/endpoints/e";
+const MASTER: &str = "/out/v1/g/c/e/manifest.m3u8";
+
+fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("memory-store future must not wait"),
+    }
+}
+
+thread_local!(static NEXT: Cell<u64> = const { Cell::new(1) });
+
+/// Deterministic "randomness", reset per input so a crash reproduces.
+fn counter_random(buf: &mut [u8]) -> Result<(), String> {
+    for b in buf.iter_mut() {
+        let n = NEXT.with(|c| c.replace(c.get() + 1));
+        *b = (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8;
+    }
+    Ok(())
+}
+
+fn send(o: &TestOrigin, req: Request) -> Response {
+    let what = format!("{:?} {}", req.method, req.path);
+    let r = block_on(o.handle(req, T0));
+    assert!(
+        (200..500).contains(&r.status),
+        "{what}: status {} body {}",
+        r.status,
+        String::from_utf8_lossy(&r.body)
+    );
+    r
+}
+
+fn api(o: &TestOrigin, m: Method, path: &str, body: &[u8]) -> Response {
+    let req = Request::new(m, path)
+        .with_header("authorization", &format!("Bearer {TOKEN}"))
+        .with_body(body.to_vec());
+    send(o, req)
+}
+
+fn read(o: &TestOrigin, path: &str) -> Vec<u8> {
+    let r = api(o, Method::Get, path, b"");
+    assert_eq!(r.status, 200, "GET {path}");
+    r.body
+}
+
+/// The value of `?token=` in a signed-url answer (no JSON crate in this crate).
+fn signed_path(json: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(json).ok()?;
+    let start = text.find("\"url\":\"")? + 7;
+    let url = &text[start..start + text[start..].find('"')?];
+    Some(url.strip_prefix("http://127.0.0.1:8787")?.to_owned())
+}
+
+fn setup() -> TestOrigin {
+    NEXT.with(|c| c.set(1));
+    let config = Config {
+        admin_token: Some(TOKEN.into()),
+        ..Config::default()
+    };
+    let o = Origin::new(
+        MemoryKv::default(),
+        MemoryObjects::default(),
+        config,
+        counter_random,
+    );
+    assert_eq!(
+        api(&o, Method::Post, "/api/v1/groups", br#"{"name":"g"}"#).status,
+        201
+    );
+    assert_eq!(
+        api(&o, Method::Post, CHANNELS, br#"{"name":"c"}"#).status,
+        201
+    );
+    assert_eq!(
+        api(&o, Method::Post, ENDPOINTS, br#"{"name":"e"}"#).status,
+        201
+    );
+    o
+}
+
+/// Every stored resource, as the API shows it.
+fn state(o: &TestOrigin) -> Vec<Vec<u8>> {
+    ["/api/v1/groups", CHANNELS, ENDPOINTS]
+        .iter()
+        .map(|p| read(o, p))
+        .collect()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&op, body)) = data.split_first() else {
+        return;
+    };
+    let o = setup();
+    let (method, path, resource) = match op % 6 {
+        0 => (Method::Post, CHANNELS, None),
+        1 => (Method::Patch, CHANNEL, Some(CHANNEL)),
+        2 => (Method::Post, ENDPOINTS, None),
+        3 => (Method::Patch, ENDPOINT, Some(ENDPOINT)),
+        4 => (Method::Post, "/api/v1/groups", None),
+        _ => (Method::Patch, ENDPOINT, Some(ENDPOINT)),
+    };
+    let before = state(&o);
+    let r = api(&o, method, path, body);
+    if r.status >= 400 {
+        let text = String::from_utf8_lossy(&r.body);
+        assert!(
+            text.starts_with('{') && text.contains("\"error\":"),
+            "error body: {text}"
+        );
+        assert_eq!(state(&o), before, "a refused request changed stored state");
+        return;
+    }
+    if let Some(resource) = resource {
+        // A GET body echoed back is accepted and changes nothing.
+        let shown = read(&o, resource);
+        let again = api(&o, Method::Patch, resource, &shown);
+        assert_eq!(
+            again.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&again.body)
+        );
+        assert_eq!(read(&o, resource), shown, "echoing a GET body changed it");
+    }
+    let _ = read(&o, GROUP);
+    let p = send(&o, Request::new(Method::Get, MASTER));
+    assert!(matches!(p.status, 200 | 403 | 404), "playback {}", p.status);
+    if p.status == 403 {
+        assert!(p.header("x-edgepack-denied").is_some() && p.body.is_empty());
+    }
+    if op % 6 == 5 && r.status == 200 {
+        // A signed URL of whatever the endpoint now holds; it must verify at the edge
+        // unless another control refuses first.
+        let s = api(&o, Method::Post, &format!("{ENDPOINT}/signed-url"), b"{}");
+        if s.status == 200 {
+            let path = signed_path(&s.body).expect("signed url");
+            let (p, q) = path.split_once('?').expect("query");
+            let mut req = Request::new(Method::Get, p);
+            req.query = q.to_owned();
+            let g = send(&o, req);
+            let reason = g.header("x-edgepack-denied").unwrap_or_default();
+            assert!(
+                !reason.starts_with("token"),
+                "own signed URL refused: {reason}"
+            );
+        }
+    }
+});
