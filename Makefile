@@ -1,7 +1,9 @@
 # edgepack: build, run and test.
 #   make dev     run the Worker locally (wrangler + workerd, local KV/R2) with a demo channel
-#   make test    native unit tests, then the end-to-end suite against the built Worker
+#                (PLATFORM=spin: the Spin component in the local wasmtime host instead)
+#   make test    native unit tests, then the end-to-end suites (the built Worker, the Spin build)
 #   make worker  build the Worker (functions/cloudflare/build/worker/shim.mjs + wasm)
+#   make spin    build the Spin component (the .wasm spin.toml names) and the local host
 #   make lint    rustfmt and clippy (native members, and the Worker crate on wasm32)
 #   make tools   install the toolchain pieces (idempotent)
 
@@ -25,10 +27,20 @@ WORKER_SHIM := $(WORKER_DIR)/build/worker/shim.mjs
 # Everything the Worker is built from; `make worker` is a no-op when none changed.
 WORKER_INPUTS := Cargo.toml Cargo.lock $(shell find shared $(WORKER_DIR)/src $(WORKER_DIR)/Cargo.toml -type f 2>/dev/null)
 
-.PHONY: help tools worker dev test lint clean
+# Spin: the component (source = in spin.toml) and the wasmtime host that runs it locally.
+SPIN_WASM := functions/spin/build/edgepack_spin.wasm
+SPIN_HOST := functions/spin-host/build/edgepack-spin-host
+SPIN_INPUTS := Cargo.toml Cargo.lock $(shell find shared functions/spin/src functions/spin/Cargo.toml -type f 2>/dev/null)
+SPIN_HOST_INPUTS := Cargo.toml Cargo.lock $(shell find functions/spin-host/src functions/spin-host/wit functions/spin-host/Cargo.toml -type f 2>/dev/null)
+CARGO_OUT := $(or $(CARGO_TARGET_DIR),target)
+# The host is a native test tool, never shipped: the size-tuned LTO release profile would only
+# add minutes to its wasmtime build.
+SPIN_HOST_PROFILE := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=2
+
+.PHONY: help tools worker spin dev test lint clean
 
 help:
-	@sed -n '2,7s/^#//p' Makefile
+	@sed -n '2,9s/^#//p' Makefile
 
 tools:
 	@scripts/tools.sh
@@ -39,17 +51,32 @@ $(WORKER_SHIM): $(WORKER_INPUTS)
 	cd $(WORKER_DIR) && worker-build --release
 	@scripts/wasm-size.sh $(WORKER_DIR)/build
 
-dev:
-	@scripts/dev.sh
+spin: tools $(SPIN_WASM) $(SPIN_HOST)
 
-test: tools worker
-	cargo test --workspace --exclude edgepack-cloudflare
+# Two cargo invocations: the component (wasm32-wasip2) and the host (native) never share one.
+$(SPIN_WASM): $(SPIN_INPUTS)
+	cargo build --release -p edgepack-spin --target wasm32-wasip2
+	mkdir -p $(@D) && cp $(CARGO_OUT)/wasm32-wasip2/release/edgepack_spin.wasm $@
+	@printf 'spin component: %s: %d bytes, %d bytes gzip\n' $@ $$(stat -c %s $@) $$(gzip -9 -c $@ | wc -c)
+
+$(SPIN_HOST): $(SPIN_HOST_INPUTS)
+	$(SPIN_HOST_PROFILE) cargo build --release -p edgepack-spin-host
+	mkdir -p $(@D) && cp $(CARGO_OUT)/release/edgepack-spin-host $@
+
+dev:
+	@$(if $(filter spin,$(PLATFORM)),functions/spin-host/dev.sh,scripts/dev.sh)
+
+test: tools worker spin
+	cargo test --workspace --exclude edgepack-cloudflare --exclude edgepack-spin --exclude edgepack-spin-host
+	$(SPIN_HOST_PROFILE) cargo test --release -p edgepack-spin-host
 	cd tests && node --test --test-concurrency=1 e2e/
 
 lint: tools
 	cargo fmt --all --check
-	cargo clippy --workspace --exclude edgepack-cloudflare --all-targets -- -D warnings
+	cargo clippy --workspace --exclude edgepack-cloudflare --exclude edgepack-spin --exclude edgepack-spin-host --all-targets -- -D warnings
 	cargo clippy -p edgepack-cloudflare --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy --release -p edgepack-spin --target wasm32-wasip2 -- -D warnings
+	$(SPIN_HOST_PROFILE) cargo clippy --release -p edgepack-spin-host --all-targets -- -D warnings
 
 clean:
-	rm -rf $(WORKER_DIR)/build
+	rm -rf $(WORKER_DIR)/build functions/spin/build functions/spin-host/build
