@@ -270,3 +270,70 @@ fn joined_segments_for_longer_output_durations() {
     both.extend(fixture("h264_aac_1.ts"));
     assert_eq!(r.body, both);
 }
+
+/// ffprobe's stream codec names of a TS body.
+fn ts_streams(bytes: &[u8]) -> Vec<String> {
+    let mut child = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name",
+            "-of",
+            "json",
+            "-i",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("ffprobe is installed");
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(bytes).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["codec_name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn hls_audio_separation_makes_audio_its_own_rendition() {
+    let o = channel();
+    let (s, v) = api(
+        &o,
+        Method::Patch,
+        "/api/v1/groups/demo/channels/live/endpoints/hls",
+        Some(json!({"audio_separation": true})),
+    );
+    assert_eq!(s, 200, "{v}");
+    let master = ok_text(&o, "/out/v1/demo/live/hls/manifest.m3u8");
+    golden("ts_separated_master.m3u8", &master);
+    let video = ok_text(&o, "/out/v1/demo/live/hls/v/index/video.m3u8");
+    assert!(
+        video.contains("#EXT-X-VERSION:3\n")
+            && video.contains("video_1.ts\n")
+            && !video.contains("EXT-X-MAP"),
+        "{video}"
+    );
+    let audio = ok_text(&o, "/out/v1/demo/live/hls/v/index/audio.m3u8");
+    assert!(audio.contains("audio_0.ts\n"), "{audio}");
+    let v = get(&o, "/out/v1/demo/live/hls/v/index/video_0.ts", T0);
+    let a = get(&o, "/out/v1/demo/live/hls/v/index/audio_0.ts", T0);
+    assert_eq!((v.status, a.status), (200, 200));
+    assert_eq!(ts_streams(&v.body), vec!["h264"]);
+    assert_eq!(ts_streams(&a.body), vec!["aac"]);
+    // Every frame of each part decodes and nothing is lost.
+    assert_eq!(ffprobe(&v.body).0, 60);
+    assert_eq!(ffprobe(&a.body).0, 92);
+    // The combined TS stays available at its usual URL.
+    assert_eq!(
+        get(&o, "/out/v1/demo/live/hls/v/index/0.ts", T0).body,
+        fixture("h264_aac_0.ts")
+    );
+}

@@ -10,7 +10,7 @@ use crate::origin::Origin;
 use crate::packaging::probe::{SegmentProbe, PROBE_METADATA};
 use crate::repo;
 use crate::store::{KvStore, ObjectInfo, ObjectStore};
-use crate::timeline::{plan_append, ticks_from_seconds, Plan, Segment, Timeline, TIMESCALE};
+use crate::timeline::{plan_append, Plan, Segment, Timeline, TIMESCALE};
 use m3u8_rs::MediaPlaylist;
 use serde::{Deserialize, Serialize};
 
@@ -51,9 +51,10 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         input: InputId,
         file: &str,
         pl: &MediaPlaylist,
+        durations: &[u64],
         now_ms: u64,
     ) -> OriginResult<super::Response> {
-        let incoming = check(file, pl)?;
+        let incoming = check(file, pl, durations)?;
         let rendition = rendition_id(file);
         let key = keys::timeline(&channel.id, input, rendition);
         let mut timeline: Timeline = match repo::object_get(&self.objects, &key).await? {
@@ -181,10 +182,21 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
 }
 
 /// Validates every segment of the playlist before anything is committed.
-fn check<'a>(file: &str, pl: &'a MediaPlaylist) -> OriginResult<Vec<Incoming<'a>>> {
+fn check<'a>(
+    file: &str,
+    pl: &'a MediaPlaylist,
+    durations: &[u64],
+) -> OriginResult<Vec<Incoming<'a>>> {
     if pl.segments.len() > MAX_PLAYLIST_SEGMENTS {
         return Err(OriginError::MalformedPlaylist(format!(
             "{} segments; at most {MAX_PLAYLIST_SEGMENTS} are accepted",
+            pl.segments.len()
+        )));
+    }
+    if durations.len() != pl.segments.len() {
+        return Err(OriginError::MalformedPlaylist(format!(
+            "{} #EXTINF tags for {} segment URIs",
+            durations.len(),
             pl.segments.len()
         )));
     }
@@ -195,12 +207,9 @@ fn check<'a>(file: &str, pl: &'a MediaPlaylist) -> OriginResult<Vec<Incoming<'a>
     }
     let mut out = Vec::with_capacity(pl.segments.len());
     for (i, s) in pl.segments.iter().enumerate() {
-        let duration = ticks_from_seconds(s.duration).ok_or_else(|| {
-            OriginError::MalformedPlaylist(format!(
-                "segment {i}: EXTINF {} is not a duration in (0, 3600] seconds",
-                s.duration
-            ))
-        })?;
+        let duration = *durations
+            .get(i)
+            .ok_or_else(|| OriginError::MalformedPlaylist(format!("segment {i} has no #EXTINF")))?;
         if s.byte_range.is_some() {
             return Err(OriginError::MalformedPlaylist(
                 "EXT-X-BYTERANGE segments are not supported".into(),

@@ -1,6 +1,7 @@
 //! Ingest: `PUT /in/v1/{group}/{channel}/{1|2}/{path...}` from an encoder, with Basic auth.
 //! Segments are stored whole; media playlists commit them to the input's timeline.
 
+mod extinf;
 mod media;
 pub mod path;
 mod switch;
@@ -125,7 +126,11 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 Ok(Response::new(201))
             }
             Playlist::MediaPlaylist(pl) => {
-                self.ingest_media(channel, input, file, &pl, now_ms).await
+                // UTF-8 was checked above; durations are read strictly from the text.
+                let text = String::from_utf8_lossy(body);
+                let durations = extinf::durations(&text)?;
+                self.ingest_media(channel, input, file, &pl, &durations, now_ms)
+                    .await
             }
         }
     }

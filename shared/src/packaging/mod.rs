@@ -3,3 +3,4 @@
 pub mod group;
 pub mod probe;
 pub mod reps;
+pub mod ts_filter;

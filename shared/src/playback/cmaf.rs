@@ -9,7 +9,7 @@ use crate::hls::master::{AudioMedia, MasterInfo, Variant};
 use crate::hls::{live_window, render_master, render_media, MasterEntry, MediaWindow};
 use crate::http::Response;
 use crate::media::remux::{ts_parts_to_cmaf, RemuxOptions, RemuxedTrack, TrackKind};
-use crate::model::{Channel, Endpoint};
+use crate::model::{Channel, Endpoint, OutputProtocol};
 use crate::origin::Origin;
 use crate::packaging::group::{target_duration, Group};
 use crate::packaging::probe::{Kind, TrackInfo};
@@ -124,10 +124,15 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             .map(|m| (m, m.rendition.as_ref().map(|r| format!("{r}/audio.m3u8"))))
             .collect();
         let independent = data.master.as_ref().is_some_and(|m| m.independent_segments);
+        let version = if endpoint.protocol == OutputProtocol::Hls {
+            3
+        } else {
+            7
+        };
         let text = if entries.is_empty() {
             None
         } else {
-            render_master(endpoint, 7, independent, &entries, &audio_entries)
+            render_master(endpoint, version, independent, &entries, &audio_entries)
         }
         .ok_or_else(|| {
             OriginError::NotFound("no video rendition within the endpoint's bitrate range".into())
@@ -157,17 +162,23 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         let first = groups
             .iter()
             .find(|g| Some(g.seq) == segments.first().map(|s| s.seq));
+        // Separated HLS keeps TS segments with one kind of stream; HLS-CMAF has fMP4.
+        let ts = endpoint.protocol == OutputProtocol::Hls;
         let window = MediaWindow {
-            version: 7,
+            version: if ts { 3 } else { 7 },
             target_duration: target,
             discontinuity_sequence: data.discontinuity_sequence(rendition, first),
             segments,
         };
+        let extension = if ts { "ts" } else { "m4s" };
         let text = render_media(
             &window,
             endpoint.program_date_time_interval,
-            |s| format!("{}_{}.m4s", kind.name(), s.seq),
-            |s| s.segment.track(kind).map(|t| init_name(kind, &t.init)),
+            |s| format!("{}_{}.{extension}", kind.name(), s.seq),
+            |s| {
+                let track = s.segment.track(kind).filter(|_| !ts)?;
+                Some(init_name(kind, &track.init))
+            },
         );
         Ok((
             text,

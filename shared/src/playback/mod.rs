@@ -108,6 +108,9 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             .unwrap_or(&req.origin);
         match route {
             Route::Manifest => match endpoint.protocol {
+                crate::model::OutputProtocol::Hls if endpoint.audio_separation => {
+                    Ok(manifest(self.cmaf_master(&channel, &endpoint).await?))
+                }
                 crate::model::OutputProtocol::Hls => {
                     Ok(manifest(self.ts_master(&channel, &endpoint).await?))
                 }
@@ -127,7 +130,16 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 self.ts_playlist(&channel, &endpoint, &rendition).await?,
             )),
             Route::TsSegment { rendition, seq } => {
-                self.ts_segment(&channel, &endpoint, &rendition, seq).await
+                self.ts_segment(&channel, &endpoint, &rendition, seq, None)
+                    .await
+            }
+            Route::TsTrackSegment {
+                rendition,
+                kind,
+                seq,
+            } => {
+                self.ts_segment(&channel, &endpoint, &rendition, seq, Some(kind))
+                    .await
             }
             Route::CmafPlaylist { rendition, kind } => Ok(manifest(
                 self.cmaf_playlist(&channel, &endpoint, &rendition, kind)

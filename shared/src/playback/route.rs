@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | all | `{manifest_name}.m3u8` / `.mpd` | master playlist / MPD |
 //! | HLS | `{rendition}/media.m3u8`, `{rendition}/{n}.ts` | TS playlist, segment |
+//! | HLS, audio separated | `{rendition}/{video,audio}.m3u8`, `{rendition}/{kind}_{n}.ts` | playlist, segment |
 //! | HLS-CMAF | `{rendition}/{video,audio}.m3u8`, `{rendition}/{kind}_{n}.m4s` | playlist, segment |
 //! | HLS-CMAF, DASH | `{rendition}/{kind}_init_{version}.mp4` | init segment |
 //! | DASH | `{rendition}/{kind}_t{time}.m4s` | segment by media time (`$Time$`) |
@@ -25,6 +26,13 @@ pub enum Route {
         rendition: String,
         seq: u64,
     },
+    /// A TS segment with one kind of stream (HLS with audio separation).
+    TsTrackSegment {
+        rendition: String,
+        kind: Kind,
+        seq: u64,
+    },
+    /// A track's playlist: CMAF for HLS-CMAF, TS with one kind of stream for separated HLS.
     CmafPlaylist {
         rendition: String,
         kind: Kind,
@@ -66,6 +74,14 @@ impl Route {
             OutputProtocol::Hls => {
                 if *file == MEDIA_PLAYLIST {
                     Some(Route::TsPlaylist { rendition })
+                } else if let Some(kind) = file.strip_suffix(".m3u8").and_then(Kind::parse) {
+                    Some(Route::CmafPlaylist { rendition, kind })
+                } else if let Some((kind, n)) = kind_prefixed(".ts") {
+                    n.parse().ok().map(|seq| Route::TsTrackSegment {
+                        rendition,
+                        kind,
+                        seq,
+                    })
                 } else {
                     file.strip_suffix(".ts")
                         .and_then(|n| n.parse().ok())

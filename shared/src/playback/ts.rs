@@ -9,6 +9,8 @@ use crate::http::Response;
 use crate::model::{Channel, Endpoint};
 use crate::origin::Origin;
 use crate::packaging::group::target_duration;
+use crate::packaging::probe::Kind;
+use crate::packaging::ts_filter::keep_only;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::TIMESCALE;
@@ -130,6 +132,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         endpoint: &Endpoint,
         rendition: &str,
         seq: u64,
+        only: Option<Kind>,
     ) -> OriginResult<Response> {
         let data = self.rendition(channel, rendition).await?;
         let (groups, _) = data.groups(endpoint);
@@ -137,8 +140,14 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             .iter()
             .find(|g| g.seq == seq)
             .ok_or_else(|| OriginError::NotFound(format!("segment {rendition}/{seq}")))?;
+        let mut parts = self.group_bytes(channel, g).await?;
+        if let Some(kind) = only {
+            for part in &mut parts {
+                *part = keep_only(part, kind).map_err(|e| OriginError::Media(e.to_string()))?;
+            }
+        }
         // Transport streams join by concatenation.
-        let body = self.group_bytes(channel, g).await?.concat();
+        let body = parts.concat();
         Ok(Response::new(200)
             .with_body("video/mp2t", body)
             .with_header("cache-control", CacheControl::Segment.value()))

@@ -156,17 +156,5 @@ pub fn rounded_seconds(ticks: u64) -> u64 {
     (ticks + TIMESCALE / 2) / TIMESCALE
 }
 
-/// EXTINF seconds (a float from the playlist parser) to ticks; `None` when not a usable duration.
-pub fn ticks_from_seconds(seconds: f32) -> Option<u64> {
-    /// Longest segment accepted: an hour.
-    const MAX_SECONDS: f64 = 3600.0;
-    let s = f64::from(seconds);
-    if !s.is_finite() || s <= 0.0 || s > MAX_SECONDS {
-        return None;
-    }
-    // In range (0, 3.24e8], so the conversion is exact enough and cannot overflow.
-    Some((s * TIMESCALE as f64).round() as u64)
-}
-
 #[cfg(test)]
 mod tests;
