@@ -4,6 +4,9 @@ use edgepack::store::{KvStore, StoreError, StoreResult};
 use std::fmt::Display;
 use worker::console_error;
 
+/// Shortest expiry Workers KV accepts, seconds.
+const MIN_TTL_S: u64 = 60;
+
 pub struct WorkersKv(worker::kv::KvStore);
 
 impl WorkersKv {
@@ -25,6 +28,17 @@ impl KvStore for WorkersKv {
         self.0
             .put_bytes(key, value)
             .map_err(|e| failed("kv put", key, e))?
+            .execute()
+            .await
+            .map_err(|e| failed("kv put", key, e))
+    }
+
+    /// Workers KV drops the value after `ttl_s` (60 s at the least).
+    async fn put_expiring(&self, key: &str, value: &[u8], ttl_s: u64) -> StoreResult<()> {
+        self.0
+            .put_bytes(key, value)
+            .map_err(|e| failed("kv put", key, e))?
+            .expiration_ttl(ttl_s.max(MIN_TTL_S))
             .execute()
             .await
             .map_err(|e| failed("kv put", key, e))
