@@ -488,4 +488,23 @@ mod reported {
         );
         assert!(later.segments.len() > before.segments.len());
     }
+
+    /// Failed logins are counted per exact address. One IPv6 client holds a /64 (2^64
+    /// addresses), so it guesses passwords without ever meeting the 429.
+    #[test]
+    #[ignore = "reported: login throttling counts IPv6 clients per address, not per /64"]
+    fn failed_logins_are_throttled_per_ipv6_prefix() {
+        let (o, c, _) = baseline();
+        let statuses: Vec<u16> = (0..=20u16)
+            .map(|i| {
+                let mut req =
+                    edgepack::Request::new(edgepack::Method::Put, "/in/v1/demo/live/1/v/x.ts")
+                        .with_header("authorization", &basic(&c.0, "guess"))
+                        .with_body(ts(1, 0));
+                req.client_ip = format!("2001:db8:0:1::{i:x}").parse().ok();
+                send(&o, req, NOW).status
+            })
+            .collect();
+        assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    }
 }
