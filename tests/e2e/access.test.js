@@ -10,6 +10,7 @@
 import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startOrigin } from './lib/origin.js';
@@ -519,6 +520,50 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
       timeoutMs: 12_000,
     });
     t.diagnostic(`statuses ${statuses.join(',')}; encoder's playlist went on from segment ${before} to ${after}`);
+  });
+
+  /** A PUT whose connection is dropped after `part` of the body (raw HTTP/1.1). */
+  function cutOffPut(url, headers, head, part) {
+    const u = new URL(url);
+    return new Promise((resolve) => {
+      const sock = connect(Number(u.port), u.hostname, () => {
+        const lines = Object.entries({ host: u.host, ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+        sock.write(`PUT ${u.pathname} HTTP/1.1\r\n${lines}\r\n${head}`);
+        sock.write(part);
+        // Give the origin the partial body, then drop the connection.
+        setTimeout(() => {
+          sock.destroy();
+          resolve();
+        }, 300);
+      });
+      sock.on('error', () => resolve());
+    });
+  }
+
+  it('ingest: an upload cut off mid-body (declared length or chunked) stores nothing', async (t) => {
+    const input = need('input');
+    need('segmentPath');
+    const auth = basicAuth(input.username, input.password);
+    const packets = Buffer.alloc(188 * 20, 0xff);
+    for (let i = 0; i < packets.length; i += 188) packets.set([0x47, 0x1f, 0xff, 0x10], i);
+    const before = await request(`${origin.url}${PREFIX('open')}${ctx.renditionPath}`);
+    await cutOffPut(`${input.url}stream_0/cutoff_a.ts`, { authorization: auth, 'content-length': String(packets.length) }, '', packets.subarray(0, 300));
+    await cutOffPut(
+      `${input.url}stream_0/cutoff_b.ts`,
+      { authorization: auth, 'transfer-encoding': 'chunked' },
+      `${packets.length.toString(16)}\r\n`,
+      packets.subarray(0, 300),
+    );
+    await sleep(500);
+    const stored = (await origin.r2Keys()).filter((k) => k.includes('cutoff'));
+    assert.deepEqual(stored, [], 'a cut-off upload must not be stored');
+    // The same files sent whole are stored: the refusal above was about the cut.
+    const whole = await request(`${input.url}stream_0/cutoff_a.ts`, { method: 'PUT', headers: { authorization: auth }, body: packets });
+    assert.equal(whole.status, 201, whole.describe());
+    const after = await request(`${origin.url}${PREFIX('open')}${ctx.renditionPath}`);
+    assert.equal(after.status, 200, after.describe());
+    assert.ok(parseMedia(after.text).mediaSequence >= parseMedia(before.text).mediaSequence);
+    t.diagnostic(`R2 keys with "cutoff" after two dropped uploads: ${stored.length}; after a whole one: ${(await origin.r2Keys()).filter((k) => k.includes('cutoff')).length}`);
   });
 
   // --- real players on the allowed path --------------------------------------------------------
