@@ -83,6 +83,8 @@ fn render(log: &SwitchLog, t: &Timeline, count: u64, pdt: u64) -> String {
         version: 3,
         target_duration: t.target_duration,
         discontinuity_sequence: 0,
+        playlist_type: None,
+        end_list: false,
         segments,
     };
     render_media(&window, pdt, |s| format!("{}.ts", s.seq), |_| None)

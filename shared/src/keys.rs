@@ -72,3 +72,27 @@ pub fn switch_log(channel_id: &str) -> String {
 pub fn failed_logins(ip: &str, minute: u64) -> String {
     format!("throttle/{minute}/{ip}")
 }
+
+/// Archived segments of one rendition of one input whose program date time falls in the
+/// bucket starting at `bucket_ms` (Unix ms, a multiple of the bucket length).
+pub fn archive(channel_id: &str, input: InputId, rendition: &str, bucket_ms: i64) -> String {
+    format!(
+        "{}{bucket_ms:013}.json",
+        archives(channel_id, input, rendition)
+    )
+}
+
+/// Prefix of one rendition's archive buckets (`@` cannot occur in a rendition id).
+pub fn archives(channel_id: &str, input: InputId, rendition: &str) -> String {
+    format!("arc/{channel_id}/{}/{rendition}@", input.number())
+}
+
+/// Prefix of every archive bucket of one input.
+pub fn archives_of_input(channel_id: &str, input: InputId) -> String {
+    format!("arc/{channel_id}/{}/", input.number())
+}
+
+/// The bucket start of an archive key.
+pub fn archive_bucket(key: &str) -> Option<i64> {
+    key.rsplit_once('@')?.1.strip_suffix(".json")?.parse().ok()
+}

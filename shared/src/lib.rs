@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod api;
+pub mod archive;
 pub mod auth;
 pub mod dash;
 pub mod error;

@@ -36,6 +36,14 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         }
     }
 
+    /// The periodic work (a Cloudflare cron trigger): expires archived content past retention.
+    pub async fn scheduled(
+        &self,
+        now_ms: u64,
+    ) -> Result<crate::archive::ExpiryReport, OriginError> {
+        crate::archive::expire(&self.kv, &self.objects, now_ms).await
+    }
+
     /// Handles one request at wall-clock time `now_ms` (Unix milliseconds).
     pub async fn handle(&self, req: Request, now_ms: u64) -> Response {
         let path = req.path.split('?').next().unwrap_or_default();

@@ -49,6 +49,14 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         };
         let m = req.method;
         match route {
+            ["maintenance", "expire"] => match m {
+                // For schedulers outside Cloudflare (Spin): the cron trigger's work.
+                Method::Post => {
+                    let report = crate::archive::expire(&self.kv, &self.objects, now_ms).await?;
+                    Ok(ok(serde_json::to_value(report).unwrap_or_default()))
+                }
+                _ => Err(OriginError::MethodNotAllowed),
+            },
             ["groups"] => match m {
                 Method::Get => self.list_groups().await,
                 Method::Post => self.create_group(req, now_ms).await,
@@ -134,6 +142,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                         self.kv
                             .delete(&keys::endpoint(g.as_str(), c.as_str(), e.as_str()))
                             .await?;
+                        self.refresh_retention(&g, &c, &e, None).await?;
                         Ok(Response::new(204))
                     }
                     _ => Err(OriginError::MethodNotAllowed),
@@ -226,6 +235,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             group: g.clone(),
             name: c.clone(),
             id: random_token(self.random, 16).map_err(OriginError::Random)?,
+            archive_retention_s: 0,
             protocol: InputProtocol::Hls,
             max_segment_duration: 15,
             max_playlist_duration: 600,
@@ -345,6 +355,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             )));
         }
         kv_put(&self.kv, &key, &endpoint).await?;
+        self.refresh_retention(g, c, &e, Some(&endpoint)).await?;
         Ok(created(views::endpoint(&endpoint, bases)))
     }
 
@@ -367,9 +378,43 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             &endpoint,
         )
         .await?;
+        self.refresh_retention(g, c, e, Some(&endpoint)).await?;
         Ok(ok(views::endpoint(&endpoint, bases)))
     }
+
+    /// Sets the channel's archive retention to its endpoints' longest time-shift. `changed`
+    /// is the endpoint just written or deleted (`deleted`): KV listings may lag behind it.
+    async fn refresh_retention(
+        &self,
+        g: &Name,
+        c: &Name,
+        changed: &Name,
+        written: Option<&Endpoint>,
+    ) -> OriginResult<()> {
+        let mut longest = written.map_or(0, |e| e.time_shift_days * SECONDS_PER_DAY);
+        let own_key = keys::endpoint(g.as_str(), c.as_str(), changed.as_str());
+        for key in self
+            .kv
+            .list(&keys::endpoints(g.as_str(), c.as_str()))
+            .await?
+        {
+            if key == own_key {
+                continue;
+            }
+            if let Some(e) = kv_get::<Endpoint>(&self.kv, &key).await? {
+                longest = longest.max(e.time_shift_days * SECONDS_PER_DAY);
+            }
+        }
+        let mut channel = repo::channel(&self.kv, g.as_str(), c.as_str()).await?;
+        if channel.archive_retention_s != longest {
+            channel.archive_retention_s = longest;
+            kv_put(&self.kv, &keys::channel(g.as_str(), c.as_str()), &channel).await?;
+        }
+        Ok(())
+    }
 }
+
+const SECONDS_PER_DAY: u64 = 86_400;
 
 /// Allowed `expires_in` of a signed URL, seconds: a minute to a year.
 const SIGNED_URL_LIFETIME: std::ops::RangeInclusive<u64> = 60..=31_536_000;

@@ -33,6 +33,7 @@ pub fn channel(c: &Channel, bases: &Bases<'_>) -> Value {
         "protocol": c.protocol,
         "max_segment_duration": c.max_segment_duration,
         "max_playlist_duration": c.max_playlist_duration,
+        "archive_retention": c.archive_retention_s,
         "inputs": inputs,
         "created_at": created(c.created_at_ms),
     })
@@ -52,6 +53,7 @@ pub fn endpoint(e: &Endpoint, bases: &Bases<'_>) -> Value {
         "max_video_bitrate": e.max_video_bitrate,
         "segment_duration": e.segment_duration,
         "audio_separation": e.audio_separation,
+        "time_shift_days": e.time_shift_days,
         "manifest_window": e.manifest_window,
         "min_buffer_time": e.min_buffer_time,
         "min_update_period": e.min_update_period,

@@ -105,6 +105,10 @@ pub struct MediaWindow<'a> {
     pub target_duration: u64,
     /// Discontinuity tags on output segments before the first one listed.
     pub discontinuity_sequence: u64,
+    /// `EXT-X-PLAYLIST-TYPE` (`VOD`, `EVENT`) for time-shifted playlists.
+    pub playlist_type: Option<&'static str>,
+    /// The playlist is complete (`EXT-X-ENDLIST`).
+    pub end_list: bool,
     pub segments: &'a [OutputSegment<'a>],
 }
 
@@ -139,6 +143,9 @@ pub fn render_media(
         "#EXTM3U\n#EXT-X-VERSION:{}\n#EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:{first}\n",
         window.version, window.target_duration
     );
+    if let Some(t) = window.playlist_type {
+        let _ = writeln!(out, "#EXT-X-PLAYLIST-TYPE:{t}");
+    }
     if window.discontinuity_sequence > 0 {
         let _ = writeln!(
             out,
@@ -176,6 +183,9 @@ pub fn render_media(
             millis % 1000,
             uri(s)
         );
+    }
+    if window.end_list {
+        out.push_str("#EXT-X-ENDLIST\n");
     }
     out
 }

@@ -139,8 +139,12 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         }
         let removed = timeline.prune(channel.max_playlist_duration * TIMESCALE);
         repo::object_put(&self.objects, &key, &timeline).await?;
-        for s in &removed {
-            self.objects.delete(&s.key).await?;
+        if channel.archive_retention_s > 0 {
+            crate::archive::append(&self.objects, channel, input, rendition, removed).await?;
+        } else {
+            for s in &removed {
+                self.objects.delete(&s.key).await?;
+            }
         }
         if let Some(last) = timeline.last() {
             let heartbeat = Heartbeat {

@@ -67,6 +67,10 @@ pub struct Channel {
     pub max_segment_duration: u64,
     pub max_playlist_duration: u64,
     pub inputs: [InputAuth; 2],
+    /// How long segments stay archived after leaving the live timelines, seconds: the largest
+    /// `time_shift_days` of the channel's endpoints (kept up to date by the API).
+    #[serde(default)]
+    pub archive_retention_s: u64,
     pub created_at_ms: u64,
 }
 
@@ -94,7 +98,7 @@ impl Channel {
             MAX_PLAYLIST_DURATION,
             &mut self.max_playlist_duration,
         )?;
-        fields.read_only(&["group", "inputs", "created_at"]);
+        fields.read_only(&["group", "inputs", "created_at", "archive_retention"]);
         Ok(())
     }
 }

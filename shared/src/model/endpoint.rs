@@ -21,6 +21,8 @@ pub const MIN_BUFFER_TIME: RangeInclusive<u64> = 1..=30;
 pub const MIN_UPDATE_PERIOD: RangeInclusive<u64> = 1..=3600;
 /// Allowed DASH `suggested_presentation_delay` in seconds.
 pub const PRESENTATION_DELAY: RangeInclusive<u64> = 0..=3600;
+/// Allowed `time_shift_days`: how long content stays playable by time-shift (0 = off).
+pub const TIME_SHIFT_DAYS: RangeInclusive<u64> = 0..=30;
 /// Allowed DASH `manifest_window` (timeShiftBufferDepth) in seconds.
 pub const MANIFEST_WINDOW: RangeInclusive<u64> = 1..=3600;
 
@@ -97,6 +99,9 @@ pub struct Endpoint {
     /// HLS: audio as its own rendition with audio-only segments.
     #[serde(default)]
     pub audio_separation: bool,
+    /// Days of content kept for time-shifted playback and harvest (0 = off).
+    #[serde(default)]
+    pub time_shift_days: u64,
     /// DASH `timeShiftBufferDepth`, seconds.
     #[serde(default = "default_manifest_window")]
     pub manifest_window: u64,
@@ -129,6 +134,7 @@ impl Endpoint {
             max_video_bitrate: *VIDEO_BITRATE.end(),
             segment_duration: 0,
             audio_separation: false,
+            time_shift_days: 0,
             manifest_window: default_manifest_window(),
             min_buffer_time: default_min_buffer_time(),
             min_update_period: default_min_update_period(),
@@ -181,6 +187,11 @@ impl Endpoint {
             &mut self.segment_duration,
         )?;
         fields.boolean("audio_separation", &mut self.audio_separation)?;
+        fields.uint(
+            "time_shift_days",
+            TIME_SHIFT_DAYS,
+            &mut self.time_shift_days,
+        )?;
         fields.uint(
             "manifest_window",
             MANIFEST_WINDOW,

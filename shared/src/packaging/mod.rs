@@ -3,4 +3,5 @@
 pub mod group;
 pub mod probe;
 pub mod reps;
+pub mod timeshift;
 pub mod ts_filter;

@@ -3,13 +3,14 @@
 
 use super::ts::PLAYLIST_TYPE;
 use super::CacheControl;
+use super::{media_window, Ctx};
 use crate::error::{OriginError, OriginResult};
 use crate::failover::{output_segments, SwitchLog};
 use crate::hls::master::{AudioMedia, MasterInfo, Variant};
-use crate::hls::{live_window, render_master, render_media, MasterEntry, MediaWindow};
+use crate::hls::{render_master, render_media, MasterEntry};
 use crate::http::Response;
 use crate::media::remux::{ts_parts_to_cmaf, RemuxOptions, RemuxedTrack, TrackKind};
-use crate::model::{Channel, Endpoint, OutputProtocol};
+use crate::model::{Channel, OutputProtocol};
 use crate::origin::Origin;
 use crate::packaging::group::{target_duration, Group};
 use crate::packaging::probe::{Kind, TrackInfo};
@@ -74,9 +75,9 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
 
     pub(super) async fn cmaf_master(
         &self,
-        channel: &Channel,
-        endpoint: &Endpoint,
+        cx: &Ctx<'_>,
     ) -> OriginResult<(String, CacheControl, &'static str)> {
+        let (channel, endpoint) = (cx.channel, cx.endpoint);
         let data = self.channel_data(channel).await?;
         let tracks = data.tracks();
         let (video, audio) = representations(&tracks, data.master.as_ref(), endpoint);
@@ -142,12 +143,12 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
 
     pub(super) async fn cmaf_playlist(
         &self,
-        channel: &Channel,
-        endpoint: &Endpoint,
+        cx: &Ctx<'_>,
         rendition: &str,
         kind: Kind,
     ) -> OriginResult<(String, CacheControl, &'static str)> {
-        let data = self.rendition(channel, rendition).await?;
+        let endpoint = cx.endpoint;
+        let data = self.rendition(cx, rendition).await?;
         let (mut groups, k) = data.groups(endpoint);
         groups.retain(|g| g.segment.track(kind).is_some());
         if groups.is_empty() {
@@ -158,18 +159,10 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         }
         let target = target_duration(&groups, data.target_duration(), k);
         let outputs: Vec<_> = groups.iter().map(Group::output).collect();
-        let segments = live_window(&outputs, target, endpoint.segment_count);
-        let first = groups
-            .iter()
-            .find(|g| Some(g.seq) == segments.first().map(|s| s.seq));
         // Separated HLS keeps TS segments with one kind of stream; HLS-CMAF has fMP4.
         let ts = endpoint.protocol == OutputProtocol::Hls;
-        let window = MediaWindow {
-            version: if ts { 3 } else { 7 },
-            target_duration: target,
-            discontinuity_sequence: data.discontinuity_sequence(rendition, first),
-            segments,
-        };
+        let version = if ts { 3 } else { 7 };
+        let window = media_window(cx, &data, rendition, &groups, &outputs, target, version)?;
         let extension = if ts { "ts" } else { "m4s" };
         let text = render_media(
             &window,
@@ -192,12 +185,12 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
     /// The init segment whose version tag is `version`, from the newest segment that has it.
     pub(super) async fn cmaf_init(
         &self,
-        channel: &Channel,
+        cx: &Ctx<'_>,
         rendition: &str,
         kind: Kind,
         version: &str,
     ) -> OriginResult<Response> {
-        let data = self.rendition(channel, rendition).await?;
+        let data = self.rendition(cx, rendition).await?;
         let all = output_segments(&data.log, data.refs());
         let source = all
             .iter()
@@ -221,13 +214,13 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
     /// The CMAF media segment of `kind` for the output segment `select` picks.
     pub(super) async fn cmaf_segment(
         &self,
-        channel: &Channel,
-        endpoint: &Endpoint,
+        cx: &Ctx<'_>,
         rendition: &str,
         kind: Kind,
         select: impl Fn(&Group<'_>) -> bool,
     ) -> OriginResult<Response> {
-        let data = self.rendition(channel, rendition).await?;
+        let (channel, endpoint) = (cx.channel, cx.endpoint);
+        let data = self.rendition(cx, rendition).await?;
         let (groups, _) = data.groups(endpoint);
         let g = groups
             .iter()

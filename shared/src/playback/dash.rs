@@ -3,12 +3,11 @@
 //! representation. Media and init segments are the CMAF ones.
 
 use super::cmaf::init_name;
-use super::CacheControl;
+use super::{CacheControl, Ctx};
 use crate::dash::{write_mpd, AdaptationSet, Mpd, MpdType, Period, Representation};
 use crate::error::{OriginError, OriginResult};
 use crate::failover::{output_segments, Anchor};
 use crate::media::time::rescale;
-use crate::model::{Channel, Endpoint};
 use crate::origin::Origin;
 use crate::packaging::group::{group, join_factor, newest_within, Group};
 use crate::packaging::probe::Kind;
@@ -44,10 +43,10 @@ fn frame_rate(f: f64) -> String {
 impl<K: KvStore, O: ObjectStore> Origin<K, O> {
     pub(super) async fn mpd(
         &self,
-        channel: &Channel,
-        endpoint: &Endpoint,
+        cx: &Ctx<'_>,
         time_url: &str,
     ) -> OriginResult<(String, CacheControl, &'static str)> {
+        let (channel, endpoint) = (cx.channel, cx.endpoint);
         let data = self.channel_data(channel).await?;
         let tracks = data.tracks();
         let (video, audio) = representations(&tracks, data.master.as_ref(), endpoint);

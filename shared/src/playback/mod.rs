@@ -13,15 +13,17 @@ pub use route::{Route, MEDIA_PLAYLIST};
 
 use crate::access::{self, TOKEN_PARAM};
 use crate::error::{OriginError, OriginResult};
-use crate::failover::{discontinuities_through, output_segments, SwitchLog};
+use crate::failover::{discontinuities_through, output_segments, OutputSegment, SwitchLog};
 use crate::hls::carry_query;
 use crate::hls::master::MasterInfo;
+use crate::hls::{live_window, MediaWindow};
 use crate::http::{Method, Request, Response};
 use crate::keys;
 use crate::model::{Channel, Endpoint, InputId};
 use crate::names::Name;
 use crate::origin::Origin;
 use crate::packaging::group::{group, join_factor, Group};
+use crate::packaging::timeshift::{carried_params, select, Selection, TimeShift};
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::Timeline;
@@ -65,6 +67,57 @@ impl RenditionData {
     }
 }
 
+/// What every playback handler needs about the request.
+pub(crate) struct Ctx<'a> {
+    pub channel: &'a Channel,
+    pub endpoint: &'a Endpoint,
+    pub shift: Option<&'a TimeShift>,
+    pub now_ms: u64,
+}
+
+/// The window of a rendition playlist: the live one, or what a time-shift selects.
+pub(crate) fn media_window<'s>(
+    cx: &Ctx<'_>,
+    data: &RenditionData,
+    rendition: &str,
+    groups: &[Group<'_>],
+    outputs: &'s [OutputSegment<'s>],
+    target: u64,
+    version: u8,
+) -> OriginResult<MediaWindow<'s>> {
+    let (endpoint, shift, now_ms) = (cx.endpoint, cx.shift, cx.now_ms);
+    let live = |s: &'s [OutputSegment<'s>]| live_window(s, target, endpoint.segment_count);
+    let selection = match shift {
+        Some(shift) => select(
+            outputs,
+            shift,
+            i64::try_from(now_ms).unwrap_or(i64::MAX),
+            live,
+        )?,
+        None => Selection {
+            segments: live(outputs),
+            playlist_type: None,
+            end_list: false,
+        },
+    };
+    let first = groups
+        .iter()
+        .find(|g| Some(g.seq) == selection.segments.first().map(|s| s.seq));
+    // A playlist with a fixed start keeps one discontinuity sequence: it never slides.
+    let discontinuity_sequence = match selection.playlist_type {
+        Some(_) => 0,
+        None => data.discontinuity_sequence(rendition, first),
+    };
+    Ok(MediaWindow {
+        version,
+        target_duration: target,
+        discontinuity_sequence,
+        playlist_type: selection.playlist_type,
+        end_list: selection.end_list,
+        segments: selection.segments,
+    })
+}
+
 impl<K: KvStore, O: ObjectStore> Origin<K, O> {
     pub(crate) async fn playback(
         &self,
@@ -91,11 +144,22 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             .map_err(|d| OriginError::Forbidden(d.0))?;
         let channel = repo::channel(&self.kv, g.as_str(), c.as_str()).await?;
         let route = Route::parse(&endpoint, rest)?;
-        // Query parameters a manifest carries onto every URI it references.
-        let carried = match access::query_param(&req.query, TOKEN_PARAM) {
-            Some(t) if endpoint.access.signs_urls() => format!("{TOKEN_PARAM}={t}"),
-            _ => String::new(),
+        let shift = TimeShift::parse(&req.query)?;
+        let cx = Ctx {
+            channel: &channel,
+            endpoint: &endpoint,
+            shift: shift.as_ref(),
+            now_ms,
         };
+        let shift = shift.as_ref();
+        // Query parameters a manifest carries onto every URI it references.
+        let mut carried = carried_params(&req.query);
+        if let Some(t) =
+            access::query_param(&req.query, TOKEN_PARAM).filter(|_| endpoint.access.signs_urls())
+        {
+            carried.push(format!("{TOKEN_PARAM}={t}"));
+        }
+        let carried = carried.join("&");
         let manifest = |(text, cache, content_type): (String, CacheControl, &str)| {
             Response::new(200)
                 .with_body(content_type, carry_query(&text, &carried))
@@ -109,53 +173,49 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         match route {
             Route::Manifest => match endpoint.protocol {
                 crate::model::OutputProtocol::Hls if endpoint.audio_separation => {
-                    Ok(manifest(self.cmaf_master(&channel, &endpoint).await?))
+                    Ok(manifest(self.cmaf_master(&cx).await?))
                 }
-                crate::model::OutputProtocol::Hls => {
-                    Ok(manifest(self.ts_master(&channel, &endpoint).await?))
-                }
-                crate::model::OutputProtocol::HlsCmaf => {
-                    Ok(manifest(self.cmaf_master(&channel, &endpoint).await?))
+                crate::model::OutputProtocol::Hls => Ok(manifest(self.ts_master(&cx).await?)),
+                crate::model::OutputProtocol::HlsCmaf => Ok(manifest(self.cmaf_master(&cx).await?)),
+                crate::model::OutputProtocol::Dash if shift.is_some() => {
+                    Err(OriginError::BadRequest(
+                        "time-shift parameters are not supported on DASH endpoints yet".into(),
+                    ))
                 }
                 crate::model::OutputProtocol::Dash => {
                     let time_url = format!("{}/time", origin.trim_end_matches('/'));
-                    let (text, cache, ct) = self.mpd(&channel, &endpoint, &time_url).await?;
+                    let (text, cache, ct) = self.mpd(&cx, &time_url).await?;
                     // An MPD's segment URLs are templates: the token goes on each of them.
                     Ok(Response::new(200)
                         .with_body(ct, dash::carry_on_templates(&text, &carried))
                         .with_header("cache-control", cache.value()))
                 }
             },
-            Route::TsPlaylist { rendition } => Ok(manifest(
-                self.ts_playlist(&channel, &endpoint, &rendition).await?,
-            )),
+            Route::TsPlaylist { rendition } => {
+                Ok(manifest(self.ts_playlist(&cx, &rendition).await?))
+            }
             Route::TsSegment { rendition, seq } => {
-                self.ts_segment(&channel, &endpoint, &rendition, seq, None)
-                    .await
+                self.ts_segment(&cx, &rendition, seq, None).await
             }
             Route::TsTrackSegment {
                 rendition,
                 kind,
                 seq,
-            } => {
-                self.ts_segment(&channel, &endpoint, &rendition, seq, Some(kind))
-                    .await
+            } => self.ts_segment(&cx, &rendition, seq, Some(kind)).await,
+            Route::CmafPlaylist { rendition, kind } => {
+                Ok(manifest(self.cmaf_playlist(&cx, &rendition, kind).await?))
             }
-            Route::CmafPlaylist { rendition, kind } => Ok(manifest(
-                self.cmaf_playlist(&channel, &endpoint, &rendition, kind)
-                    .await?,
-            )),
             Route::Init {
                 rendition,
                 kind,
                 version,
-            } => self.cmaf_init(&channel, &rendition, kind, &version).await,
+            } => self.cmaf_init(&cx, &rendition, kind, &version).await,
             Route::CmafSegment {
                 rendition,
                 kind,
                 seq,
             } => {
-                self.cmaf_segment(&channel, &endpoint, &rendition, kind, |g| g.seq == seq)
+                self.cmaf_segment(&cx, &rendition, kind, |g| g.seq == seq)
                     .await
             }
             Route::DashSegment {
@@ -163,7 +223,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 kind,
                 time,
             } => {
-                self.cmaf_segment(&channel, &endpoint, &rendition, kind, |g| {
+                self.cmaf_segment(&cx, &rendition, kind, |g| {
                     dash::segment_time(g, kind) == Some(time)
                 })
                 .await
@@ -180,9 +240,33 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         Ok(all)
     }
 
-    async fn rendition(&self, channel: &Channel, rendition: &str) -> OriginResult<RenditionData> {
+    /// A rendition's switch log and timelines; with a time-shift, archived segments of the
+    /// window are put back in front of the live ones.
+    async fn rendition(&self, cx: &Ctx<'_>, rendition: &str) -> OriginResult<RenditionData> {
+        let (channel, shift, now_ms) = (cx.channel, cx.shift, cx.now_ms);
         let log = repo::switch_log(&self.objects, &channel.id).await?;
-        let timelines = repo::rendition_timelines(&self.objects, &channel.id, rendition).await?;
+        let mut timelines =
+            repo::rendition_timelines(&self.objects, &channel.id, rendition).await?;
+        if let Some(shift) = shift.filter(|_| channel.archive_retention_s > 0) {
+            let retention = i64::try_from(channel.archive_retention_s * 1000).unwrap_or(i64::MAX);
+            let (from, to) = shift.range(i64::try_from(now_ms).unwrap_or(i64::MAX), retention);
+            for input in InputId::ALL {
+                let archived =
+                    crate::archive::read(&self.objects, &channel.id, input, rendition, from, to)
+                        .await?;
+                if archived.is_empty() {
+                    continue;
+                }
+                let t = timelines[input.index()].get_or_insert_with(Timeline::default);
+                let first_live = t.segments.first().map_or(u64::MAX, |s| s.seq);
+                let mut merged: Vec<_> = archived
+                    .into_iter()
+                    .filter(|s| s.seq < first_live)
+                    .collect();
+                merged.append(&mut t.segments);
+                t.segments = merged;
+            }
+        }
         if timelines.iter().all(Option::is_none) {
             return Err(OriginError::NotFound(format!("rendition {rendition}")));
         }

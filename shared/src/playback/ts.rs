@@ -1,12 +1,13 @@
 //! HLS with MPEG-TS segments: the encoder's segments served as they are (joined when the
 //! endpoint's `segment_duration` asks for longer ones).
 
+use super::{media_window, Ctx};
 use super::{CacheControl, MEDIA_PLAYLIST};
 use crate::error::{OriginError, OriginResult};
 use crate::hls::master::{rendition_id, MasterInfo, Variant};
-use crate::hls::{live_window, render_master, render_media, MasterEntry, MediaWindow};
+use crate::hls::{render_master, render_media, MasterEntry};
 use crate::http::Response;
-use crate::model::{Channel, Endpoint};
+use crate::model::Channel;
 use crate::origin::Origin;
 use crate::packaging::group::target_duration;
 use crate::packaging::probe::Kind;
@@ -20,9 +21,9 @@ pub(super) const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 impl<K: KvStore, O: ObjectStore> Origin<K, O> {
     pub(super) async fn ts_master(
         &self,
-        channel: &Channel,
-        endpoint: &Endpoint,
+        cx: &Ctx<'_>,
     ) -> OriginResult<(String, CacheControl, &'static str)> {
+        let (channel, endpoint) = (cx.channel, cx.endpoint);
         let available = self.renditions(channel).await?;
         if available.is_empty() {
             return Err(OriginError::NotFound(
@@ -90,27 +91,18 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
 
     pub(super) async fn ts_playlist(
         &self,
-        channel: &Channel,
-        endpoint: &Endpoint,
+        cx: &Ctx<'_>,
         rendition: &str,
     ) -> OriginResult<(String, CacheControl, &'static str)> {
-        let data = self.rendition(channel, rendition).await?;
+        let endpoint = cx.endpoint;
+        let data = self.rendition(cx, rendition).await?;
         let (groups, k) = data.groups(endpoint);
         if groups.is_empty() {
             return Err(OriginError::NotFound(format!("rendition {rendition}")));
         }
         let target = target_duration(&groups, data.target_duration(), k);
         let outputs: Vec<_> = groups.iter().map(|g| g.output()).collect();
-        let segments = live_window(&outputs, target, endpoint.segment_count);
-        let first = groups
-            .iter()
-            .find(|g| Some(g.seq) == segments.first().map(|s| s.seq));
-        let window = MediaWindow {
-            version: 3,
-            target_duration: target,
-            discontinuity_sequence: data.discontinuity_sequence(rendition, first),
-            segments,
-        };
+        let window = media_window(cx, &data, rendition, &groups, &outputs, target, 3)?;
         let text = render_media(
             &window,
             endpoint.program_date_time_interval,
@@ -128,13 +120,13 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
 
     pub(super) async fn ts_segment(
         &self,
-        channel: &Channel,
-        endpoint: &Endpoint,
+        cx: &Ctx<'_>,
         rendition: &str,
         seq: u64,
         only: Option<Kind>,
     ) -> OriginResult<Response> {
-        let data = self.rendition(channel, rendition).await?;
+        let (channel, endpoint) = (cx.channel, cx.endpoint);
+        let data = self.rendition(cx, rendition).await?;
         let (groups, _) = data.groups(endpoint);
         let g = groups
             .iter()

@@ -1,0 +1,79 @@
+//! Retention: archive buckets older than the channel's retention are deleted with their
+//! segments, in bounded batches (a scheduled run, or the maintenance route for schedulers
+//! outside Cloudflare).
+
+use super::BUCKET_MS;
+use crate::error::OriginResult;
+use crate::keys;
+use crate::model::{Channel, InputId};
+use crate::repo;
+use crate::store::{KvStore, ObjectStore};
+use crate::timeline::Segment;
+use serde::Serialize;
+
+/// Object deletions one run may make (Workers allow 1,000 binding operations per request).
+pub const MAX_DELETES_PER_RUN: usize = 500;
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ExpiryReport {
+    pub channels: usize,
+    pub buckets_deleted: usize,
+    pub segments_deleted: usize,
+    /// More expired content is left for the next run.
+    pub more: bool,
+}
+
+/// Deletes expired archive buckets of every channel. A bucket expires once its newest
+/// possible segment is older than the retention plus the channel's live playlist duration,
+/// so no segment a time-shifted manifest may still list is deleted.
+pub async fn expire(
+    kv: &impl KvStore,
+    objects: &impl ObjectStore,
+    now_ms: u64,
+) -> OriginResult<ExpiryReport> {
+    let mut report = ExpiryReport::default();
+    let mut budget = MAX_DELETES_PER_RUN;
+    let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
+    for group_key in kv.list(keys::GROUPS).await? {
+        let Some(group) = group_key.strip_prefix(keys::GROUPS) else {
+            continue;
+        };
+        for channel_key in kv.list(&keys::channels(group)).await? {
+            let Some(channel): Option<Channel> = repo::kv_get(kv, &channel_key).await? else {
+                continue;
+            };
+            report.channels += 1;
+            let keep_ms =
+                i64::try_from((channel.archive_retention_s + channel.max_playlist_duration) * 1000)
+                    .unwrap_or(i64::MAX);
+            for input in InputId::ALL {
+                for o in objects
+                    .list(&keys::archives_of_input(&channel.id, input))
+                    .await?
+                {
+                    let Some(bucket) = keys::archive_bucket(&o.key) else {
+                        continue;
+                    };
+                    if bucket + BUCKET_MS > now.saturating_sub(keep_ms) {
+                        continue;
+                    }
+                    let segments: Vec<Segment> =
+                        repo::object_get(objects, &o.key).await?.unwrap_or_default();
+                    if segments.len() + 1 > budget {
+                        report.more = true;
+                        return Ok(report);
+                    }
+                    for s in &segments {
+                        objects.delete(&s.key).await?;
+                    }
+                    objects.delete(&o.key).await?;
+                    budget -= segments.len() + 1;
+                    report.segments_deleted += segments.len();
+                    report.buckets_deleted += 1;
+                }
+            }
+        }
+    }
+    Ok(report)
+}

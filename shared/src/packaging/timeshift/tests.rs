@@ -1,0 +1,141 @@
+use super::*;
+use crate::failover::{output_segments, SwitchLog};
+use crate::model::InputId;
+use crate::timeline::{Segment, Timeline};
+
+const T0: i64 = 1_795_435_200_000; // 2026-11-23T12:00:00Z
+
+fn timeline(n: u64) -> Timeline {
+    let mut t = Timeline::default();
+    for i in 0..n {
+        t.push(Segment {
+            seq: i,
+            enc_seq: i,
+            uri: format!("{i}.ts"),
+            key: format!("k{i}"),
+            duration: 2 * TIMESCALE,
+            size: 1,
+            pdt_ms: T0 + i as i64 * 2000,
+            media_start: None,
+            arrived_ms: 0,
+            discontinuity: false,
+            tracks: Vec::new(),
+        });
+    }
+    t
+}
+
+fn seqs(sel: &Selection<'_, '_>) -> Vec<u64> {
+    sel.segments.iter().map(|s| s.seq).collect()
+}
+
+#[test]
+fn parses_and_refuses() {
+    assert_eq!(TimeShift::parse("").unwrap(), None);
+    assert_eq!(TimeShift::parse("token=x").unwrap(), None);
+    assert_eq!(
+        TimeShift::parse(
+            "start=2026-11-23T12:00:10Z&vodend=2026-11-23T12:00:30Z&end=2026-11-23T13:00:00Z"
+        )
+        .unwrap(),
+        Some(TimeShift::Window {
+            start_ms: T0 + 10_000,
+            end_ms: Some(T0 + 30_000),
+            vod: true
+        })
+    );
+    assert_eq!(
+        TimeShift::parse("start=2026-11-23T12%3A00%3A10Z").unwrap(),
+        Some(TimeShift::Window {
+            start_ms: T0 + 10_000,
+            end_ms: None,
+            vod: false
+        })
+    );
+    assert_eq!(
+        TimeShift::parse("offset=30").unwrap(),
+        Some(TimeShift::Offset {
+            offset_s: 30,
+            end_ms: None
+        })
+    );
+    for bad in [
+        "start=2026-11-23T12:00:00Z&offset=5",
+        "start=yesterday",
+        "offset=-5",
+        "vodend=2026-11-23T12:00:00Z",
+        "start=2026-11-23T12:00:10Z&end=2026-11-23T12:00:00Z",
+    ] {
+        assert!(TimeShift::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn windows_select_overlapping_segments() {
+    let t = timeline(100); // 200 s from T0
+    let log = SwitchLog::starting_with(InputId::PRIMARY, 0);
+    let all = output_segments(&log, [Some(&t), None]);
+    let now = T0 + 200_000;
+    // 20 s from T0 + 11 s: segments 5 (10-12 s) .. 15 (30-32 s).
+    let shift = TimeShift::Window {
+        start_ms: T0 + 11_000,
+        end_ms: Some(T0 + 31_000),
+        vod: true,
+    };
+    let sel = select(&all, &shift, now, |s| s).unwrap();
+    assert_eq!(seqs(&sel), (5..=15).collect::<Vec<_>>());
+    assert_eq!((sel.playlist_type, sel.end_list), (Some("VOD"), true));
+    // An open window runs to the live edge as an EVENT playlist.
+    let shift = TimeShift::Window {
+        start_ms: T0 + 190_000,
+        end_ms: None,
+        vod: false,
+    };
+    let sel = select(&all, &shift, now, |s| s).unwrap();
+    assert_eq!(
+        (seqs(&sel), sel.playlist_type, sel.end_list),
+        (vec![95, 96, 97, 98, 99], Some("EVENT"), false)
+    );
+    // Offset: the live window (here the last 3) ending 60 s behind the edge.
+    let sel = select(
+        &all,
+        &TimeShift::Offset {
+            offset_s: 60,
+            end_ms: None,
+        },
+        now,
+        |s| &s[s.len() - 3..],
+    )
+    .unwrap();
+    assert_eq!(seqs(&sel), vec![67, 68, 69]);
+    // Outside what is retained: 404 naming the retained range.
+    let early = TimeShift::Window {
+        start_ms: T0 - 100_000,
+        end_ms: Some(T0 - 50_000),
+        vod: true,
+    };
+    let err = select(&all, &early, now, |s| s).err().unwrap();
+    assert_eq!(err.status(), 404);
+    assert!(
+        err.to_string().contains("2026-11-23T12:00:00.000Z"),
+        "{err}"
+    );
+    assert!(select(
+        &all,
+        &TimeShift::Offset {
+            offset_s: 500,
+            end_ms: None
+        },
+        now,
+        |s| s
+    )
+    .is_err());
+}
+
+#[test]
+fn carried_params_keep_the_window() {
+    assert_eq!(
+        carried_params("token=t&start=2026-11-23T12:00:00Z&x=1&offset=3"),
+        vec!["start=2026-11-23T12:00:00Z", "offset=3"]
+    );
+}

@@ -1,0 +1,207 @@
+//! Time-shift: archive at prune, `start`/`end`/`vodend`/`offset` playback, expiry.
+
+mod common;
+
+use common::*;
+use edgepack::{Method, Request};
+use serde_json::json;
+
+const PL: &str = "/out/v1/demo/live/hls/s/index/media.m3u8";
+
+/// 80 s of 2 s segments with a 30 s live timeline and a day of time-shift.
+fn archived() -> TestOrigin {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls", "time_shift_days": 1}));
+    let (s, ch) = api(
+        &o,
+        Method::Patch,
+        "/api/v1/groups/demo/channels/live",
+        Some(json!({"max_playlist_duration": 30})),
+    );
+    assert_eq!(s, 200);
+    assert_eq!(ch["archive_retention"], 86_400);
+    push_live(&o, 1, &c, "s", 40);
+    o
+}
+
+fn at(o: &TestOrigin, path_query: &str, now: u64) -> edgepack::Response {
+    let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
+    let mut req = Request::new(Method::Get, path);
+    req.query = query.to_owned();
+    send(o, req, now)
+}
+
+/// Segment numbers listed by a playlist.
+fn listed(body: &str) -> Vec<u64> {
+    body.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split(['.', '?']).next().unwrap().parse().unwrap())
+        .collect()
+}
+
+const NOW: u64 = T0 + 80_000;
+
+#[test]
+fn retention_follows_the_endpoints() {
+    let o = archived();
+    let ep = "/api/v1/groups/demo/channels/live/endpoints";
+    assert_eq!(
+        api(
+            &o,
+            Method::Post,
+            ep,
+            Some(json!({"name": "long", "time_shift_days": 7}))
+        )
+        .0,
+        201
+    );
+    assert_eq!(
+        api(&o, Method::Get, "/api/v1/groups/demo/channels/live", None).1["archive_retention"],
+        7 * 86_400
+    );
+    assert_eq!(
+        api(
+            &o,
+            Method::Post,
+            ep,
+            Some(json!({"name": "x", "time_shift_days": 31}))
+        )
+        .0,
+        400
+    );
+    assert_eq!(api(&o, Method::Delete, &format!("{ep}/long"), None).0, 204);
+    assert_eq!(
+        api(&o, Method::Get, "/api/v1/groups/demo/channels/live", None).1["archive_retention"],
+        86_400
+    );
+}
+
+#[test]
+fn pruned_segments_go_to_the_archive() {
+    let o = archived();
+    let keys = o.objects.keys();
+    assert_eq!(
+        keys.iter().filter(|k| k.starts_with("seg/")).count(),
+        40,
+        "nothing deleted"
+    );
+    assert!(keys.iter().any(|k| k.starts_with("arc/")));
+    // The live playlist is unchanged by time-shift.
+    let live = text(&at(&o, PL, NOW)).to_owned();
+    assert!(!live.contains("PLAYLIST-TYPE") && !live.contains("ENDLIST"));
+    assert_eq!(listed(&live).last(), Some(&39));
+}
+
+#[test]
+fn vod_window_from_the_archive() {
+    let o = archived();
+    // Segment i starts at T0 - 1.99 s + 2 s * i (program date time from arrival).
+    let q = "start=2026-11-23T12:00:10Z&vodend=2026-11-23T12:00:30Z";
+    let r = at(&o, &format!("{PL}?{q}"), NOW);
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let body = text(&r);
+    assert!(
+        body.contains("#EXT-X-PLAYLIST-TYPE:VOD\n") && body.ends_with("#EXT-X-ENDLIST\n"),
+        "{body}"
+    );
+    // 5 overlaps the start; 15 is the last to begin before vodend (16 begins 10 ms after).
+    assert_eq!(listed(body), (5..=15).collect::<Vec<_>>());
+    assert!(
+        body.lines()
+            .filter(|l| !l.starts_with('#'))
+            .all(|l| l.ends_with(&format!("?{q}"))),
+        "{body}"
+    );
+    // Archived segments serve their bytes under the window's URLs.
+    let seg = at(&o, &format!("/out/v1/demo/live/hls/s/index/6.ts?{q}"), NOW);
+    assert_eq!((seg.status, seg.body.clone()), (200, ts(2, 6)));
+    // The master carries the window too.
+    let master = text(&at(
+        &o,
+        &format!("/out/v1/demo/live/hls/manifest.m3u8?{q}"),
+        NOW,
+    ))
+    .to_owned();
+    assert!(
+        master.contains(&format!("s/index/media.m3u8?{q}")),
+        "{master}"
+    );
+}
+
+#[test]
+fn offset_and_event_windows() {
+    let o = archived();
+    let body = text(&at(&o, &format!("{PL}?offset=60"), NOW)).to_owned();
+    let seqs = listed(&body);
+    assert_eq!(seqs.last(), Some(&9), "{body}");
+    assert!(!body.contains("ENDLIST"));
+    let body = text(&at(&o, &format!("{PL}?start=2026-11-23T12:01:10Z"), NOW)).to_owned();
+    assert!(
+        body.contains("#EXT-X-PLAYLIST-TYPE:EVENT\n") && !body.contains("ENDLIST"),
+        "{body}"
+    );
+    assert_eq!(listed(&body).last(), Some(&39));
+}
+
+#[test]
+fn bad_and_outside_windows() {
+    let o = archived();
+    let r = at(
+        &o,
+        &format!("{PL}?start=2026-11-23T12:00:10Z&offset=5"),
+        NOW,
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(at(&o, &format!("{PL}?start=noon"), NOW).status, 400);
+    let r = at(
+        &o,
+        &format!("{PL}?start=2026-11-22T12:00:00Z&vodend=2026-11-22T12:10:00Z"),
+        NOW,
+    );
+    assert_eq!(r.status, 404);
+    assert!(text(&r).contains("retained from"), "{}", text(&r));
+    let (s, _) = api(
+        &o,
+        Method::Post,
+        "/api/v1/groups/demo/channels/live/endpoints",
+        Some(json!({"name": "dash", "protocol": "DASH"})),
+    );
+    assert_eq!(s, 201);
+    let r = at(
+        &o,
+        "/out/v1/demo/live/dash/manifest.mpd?start=2026-11-23T12:00:10Z",
+        NOW,
+    );
+    assert_eq!(r.status, 400);
+}
+
+#[test]
+fn expiry_removes_archived_content_past_retention_only() {
+    let o = archived();
+    let run = |now: u64| {
+        let req = Request::new(Method::Post, "/api/v1/maintenance/expire")
+            .with_header("authorization", &format!("Bearer {TOKEN}"));
+        let r = send(&o, req, now);
+        assert_eq!(r.status, 200);
+        serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()
+    };
+    // Within retention nothing goes.
+    assert_eq!(run(NOW + 3_600_000)["segments_deleted"], 0);
+    let report = run(NOW + 2 * 86_400_000);
+    assert_eq!(report["segments_deleted"], 25, "{report}");
+    let keys = o.objects.keys();
+    assert!(!keys.iter().any(|k| k.starts_with("arc/")));
+    assert_eq!(
+        keys.iter().filter(|k| k.starts_with("seg/")).count(),
+        15,
+        "live segments stay"
+    );
+    assert_eq!(at(&o, PL, NOW).status, 200);
+    // The origin's scheduled entry point does the same work.
+    assert_eq!(
+        block_on(o.scheduled(NOW + 3 * 86_400_000))
+            .unwrap()
+            .segments_deleted,
+        0
+    );
+}
