@@ -1,6 +1,7 @@
 // A recorded ffmpeg HLS push (files on disk) replayed to an origin's input as a live encoder
 // would PUT it: each segment, then its media playlist grown by one entry. Replays are
-// deterministic, so two platforms fed the same recording must serve the same bytes.
+// deterministic (program date times included: they are written into the playlists from a fixed
+// start, not taken from arrival), so two platforms fed the same recording serve the same bytes.
 import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -34,6 +35,19 @@ export async function record(dir, seconds) {
   return recording;
 }
 
+/** Program date time of the first segment of every replay. */
+export const REPLAY_START = Date.UTC(2026, 0, 1, 0, 0, 0);
+
+/** The entries with an EXT-X-PROGRAM-DATE-TIME before each, from REPLAY_START. */
+function withDateTimes(entries) {
+  let t = REPLAY_START;
+  return entries.map(([extinf, uri]) => {
+    const tag = `#EXT-X-PROGRAM-DATE-TIME:${new Date(t).toISOString()}`;
+    t += Math.round(Number(/#EXTINF:([0-9.]+)/.exec(extinf)?.[1] ?? 0) * 1000);
+    return [tag, extinf, uri];
+  });
+}
+
 /** PUTs the recording to `input` ({ url, username, password } from the channel's inputs). */
 export async function replay(recording, input) {
   const auth = { authorization: basicAuth(input.username, input.password) };
@@ -46,7 +60,7 @@ export async function replay(recording, input) {
   for (let i = 0; i < count; i++) {
     for (const r of recording.renditions) {
       await put(`${r.path}/${r.playlist.entries[i][1]}`, r.segments[i]);
-      const lines = [...r.playlist.header, ...r.playlist.entries.slice(0, i + 1).flat(), ''];
+      const lines = [...r.playlist.header, ...withDateTimes(r.playlist.entries.slice(0, i + 1)).flat(), ''];
       await put(`${r.path}/index.m3u8`, lines.join('\n'));
     }
     if (i === 0) await put('master.m3u8', recording.master);

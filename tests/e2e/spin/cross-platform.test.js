@@ -14,6 +14,8 @@ import { tempDir } from '../lib/paths.js';
 /** Recorded seconds: 4 segments of 2 s per rendition. */
 const RECORD_SECONDS = 8;
 const NAMES = { group: 'x-group', channel: 'x-channel', endpoint: 'x-hls' };
+/** Packaged endpoints compared beside the HLS (TS) one. */
+const PACKAGED = { cmaf: { name: 'x-cmaf', protocol: 'HLS_CMAF' }, dash: { name: 'x-dash', protocol: 'DASH' } };
 const CHANNEL = `/api/v1/groups/${NAMES.group}/channels/${NAMES.channel}`;
 /** Response headers that must agree (Date and the like are the runtime's own). */
 const COMPARED_HEADERS = ['content-type', 'cache-control', 'access-control-allow-origin', 'www-authenticate'];
@@ -57,6 +59,7 @@ describe('cross-platform: Worker and Spin answer the same requests with the same
     await call('POST', '/api/v1/groups', { name: NAMES.group });
     const channel = await call('POST', `/api/v1/groups/${NAMES.group}/channels`, { name: NAMES.channel, max_segment_duration: 6 });
     await call('POST', `${CHANNEL}/endpoints`, { name: NAMES.endpoint, segment_count: 3, stream_order: 'descending' });
+    for (const e of Object.values(PACKAGED)) await call('POST', `${CHANNEL}/endpoints`, e);
     await call('POST', `${CHANNEL}/endpoints`, { name: 'bad', segment_count: 101 });
     await call('GET', '/api/v1/groups', undefined, { token: 'wrong' });
     await call('DELETE', CHANNEL);
@@ -70,16 +73,17 @@ describe('cross-platform: Worker and Spin answer the same requests with the same
     return { answers, input: channel.json.inputs[0] };
   }
 
-  /** Every manifest and segment of the endpoint, normalized, plus a few error answers. */
-  async function readEndpoint(origin) {
-    const masterUrl = `${origin.url}/out/v1/${NAMES.group}/${NAMES.channel}/${NAMES.endpoint}/manifest.m3u8`;
+  /** Every manifest and segment of an HLS endpoint, normalized, plus a few error answers. */
+  async function readEndpoint(origin, endpoint = NAMES.endpoint) {
+    const masterUrl = `${origin.url}/out/v1/${NAMES.group}/${NAMES.channel}/${endpoint}/manifest.m3u8`;
     const out = { master: normalized(await get(masterUrl), origin.url) };
     const { renditions } = await readMaster(masterUrl);
     out.renditions = [];
     for (const url of new Set(renditions.map((r) => r.url))) {
       const playlist = await get(url);
       const segments = [];
-      for (const line of playlist.text.split('\n').filter((l) => l && !l.startsWith('#'))) {
+      const uris = playlist.text.split('\n').flatMap((l) => (l.startsWith('#') ? [...l.matchAll(/URI="([^"]+)"/g)].map((m) => m[1]) : l ? [l] : []));
+      for (const line of uris) {
         segments.push(normalized(await get(new URL(line, url).href), origin.url));
       }
       out.renditions.push({ url: url.replace(origin.url, 'ORIGIN'), playlist: normalized(playlist, origin.url), segments });
@@ -90,8 +94,8 @@ describe('cross-platform: Worker and Spin answer the same requests with the same
 
   it('control API answers agree', async () => {
     const [w, s] = await Promise.all([setUp(worker), setUp(spin)]);
-    assert.deepEqual(s.answers, w.answers);
     inputs = { worker: w.input, spin: s.input };
+    assert.deepEqual(s.answers, w.answers, 'both builds must come from the same tree: run `make worker spin`');
   });
 
   it('manifests, segments and errors agree after the same ingest', async () => {
@@ -106,5 +110,18 @@ describe('cross-platform: Worker and Spin answer the same requests with the same
       assert.equal(s.renditions[i].playlist.body, r.playlist.body, `rendition playlist ${r.url}`);
     }
     assert.deepEqual(s, w, 'every answer (status, compared headers, body)');
+  });
+
+  it('HLS-CMAF manifests, init and media segments, and the DASH MPD agree', async () => {
+    assert.ok(inputs, 'precondition: API set up and ingest replayed');
+    const [w, s] = [await readEndpoint(worker, PACKAGED.cmaf.name), await readEndpoint(spin, PACKAGED.cmaf.name)];
+    assert.ok(w.renditions.length === 3 && w.renditions.every((r) => r.segments.length >= 4), `CMAF renditions with init + media segments: ${w.master.body}`);
+    assert.deepEqual(s, w, 'every HLS-CMAF answer (status, compared headers, body)');
+    const mpd = (origin) => get(`${origin.url}/out/v1/${NAMES.group}/${NAMES.channel}/${PACKAGED.dash.name}/manifest.mpd`);
+    const [wm, sm] = [normalized(await mpd(worker), worker.url), normalized(await mpd(spin), spin.url)];
+    assert.equal(wm.status, 200, wm.body.slice(0, 300));
+    // publishTime is the time of the request (DASH-IF IOP): the two requests differ in time.
+    for (const m of [wm, sm]) m.body = m.body.replace(/publishTime="[^"]*"/, 'publishTime="…"');
+    assert.deepEqual(sm, wm, 'DASH MPD');
   });
 });
