@@ -34,8 +34,8 @@ SPIN_INPUTS := Cargo.toml Cargo.lock $(shell find shared functions/spin/src func
 SPIN_HOST_INPUTS := Cargo.toml Cargo.lock $(shell find functions/spin-host/src functions/spin-host/wit functions/spin-host/Cargo.toml -type f 2>/dev/null)
 CARGO_OUT := $(or $(CARGO_TARGET_DIR),target)
 # The host is a native test tool, never shipped: the size-tuned LTO release profile would only
-# add minutes to its wasmtime build.
-SPIN_HOST_PROFILE := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=2
+# add minutes to its wasmtime build. Unwind, as `cargo test` needs: build and tests share deps.
+SPIN_HOST_PROFILE := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=2 CARGO_PROFILE_RELEASE_PANIC=unwind
 
 .PHONY: help tools worker spin dev test lint clean
 
