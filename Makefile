@@ -56,12 +56,13 @@ spin: tools $(SPIN_WASM) $(SPIN_HOST)
 # Two cargo invocations: the component (wasm32-wasip2) and the host (native) never share one.
 $(SPIN_WASM): $(SPIN_INPUTS)
 	cargo build --release -p edgepack-spin --target wasm32-wasip2
-	mkdir -p $(@D) && cp $(CARGO_OUT)/wasm32-wasip2/release/edgepack_spin.wasm $@
+	mkdir -p $(@D) && cp $(CARGO_OUT)/wasm32-wasip2/release/edgepack_spin.wasm $@.tmp && mv -f $@.tmp $@
 	@printf 'spin component: %s: %d bytes, %d bytes gzip\n' $@ $$(stat -c %s $@) $$(gzip -9 -c $@ | wc -c)
 
+# Renamed into place: a running host keeps its file (cp onto it fails: text file busy).
 $(SPIN_HOST): $(SPIN_HOST_INPUTS)
 	$(SPIN_HOST_PROFILE) cargo build --release -p edgepack-spin-host
-	mkdir -p $(@D) && cp $(CARGO_OUT)/release/edgepack-spin-host $@
+	mkdir -p $(@D) && cp $(CARGO_OUT)/release/edgepack-spin-host $@.tmp && mv -f $@.tmp $@
 
 dev:
 	@$(if $(filter spin,$(PLATFORM)),functions/spin-host/dev.sh,scripts/dev.sh)
