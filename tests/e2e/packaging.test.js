@@ -7,11 +7,11 @@ import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startOrigin } from './lib/origin.js';
-import { startEncoder, tail, FPS, RENDITIONS } from './lib/encoder.js';
+import { startEncoder, basicAuth, tail, FPS, RENDITIONS } from './lib/encoder.js';
 import { startPlayers, summary, MIN_ADVANCE_SECONDS } from './lib/players.js';
 import { probeFmp4, probeTs } from './lib/probe.js';
 import { checkMaster, checkMedia } from './lib/m3u8.js';
-import { get, readMaster } from './lib/endpoint.js';
+import { get, readMaster, readMedia } from './lib/endpoint.js';
 import { tempDir } from './lib/paths.js';
 import { failureTracker } from './lib/run.js';
 import { waitFor } from './lib/wait.js';
@@ -19,7 +19,7 @@ import { createChannel } from './lib/packaging-channel.js';
 import { readCmafMedia, renditionDir, endpointBase } from './lib/packaging-hls.js';
 import { readBoxes, findBox, checkCodec } from './lib/packaging-codecs.js';
 import {
-  readMpd, checkMpd, checkMpdUpdate, representations, segmentUrl, parseDateTime,
+  readMpd, checkMpd, checkMpdUpdate, representations, segmentUrl, parseDateTime, parseDuration,
 } from './lib/packaging-mpd.js';
 
 const { track, cleanup } = failureTracker();
@@ -48,6 +48,10 @@ const CLOCK_SKEW_MS = 2000;
 /** Newest DASH segments per representation checked against ffprobe and the HLS-CMAF bytes. */
 const DASH_SEGMENTS_CHECKED = 2;
 const PAGE_ORIGIN = 'http://127.0.0.1:9';
+/** Segments replayed to the second channel; the one before the last is late. */
+const GAP_REPLAY_SEGMENTS = 6;
+/** Period boundaries may differ by a frame between audio and video (one AAC frame is 21 ms). */
+const PERIOD_TOLERANCE_S = 0.05;
 
 const NAMES = { group: 'pk-group', channel: 'pk-channel' };
 /** Endpoint settings; the DASH ones differ from the defaults so the MPD must carry them. */
@@ -420,6 +424,64 @@ describe('packaging: HLS-CMAF and DASH endpoints on the Worker', { timeout: 300_
     lines.push(`hls.js: ${playDiagnostic(r)}`);
     t.diagnostic(lines.join('\n'));
     assertPlayed(r);
+  });
+
+  // --- (d) a discontinuity: Periods in order -------------------------------------------------------
+
+  it('a segment listed before its upload completes: the MPD\'s Periods do not overlap', async (t) => {
+    need('ready');
+    // Six consecutive segments of the live push (the TS as stored), replayed to a second channel
+    // as an encoder catching up would send them: at once, and segment 4's body completing just
+    // after the playlist that lists it and segment 5 (ffmpeg does this at the end of a push).
+    const tsBase = need('bases').ts;
+    const source = {};
+    let first = 0;
+    for (const r of RENDITIONS) {
+      const rendition = `stream_${r.id}/index`;
+      source[rendition] = (await readMedia(`${tsBase}${rendition}/media.m3u8`)).playlist.segments;
+      first = Math.max(first, source[rendition][0].sequence);
+    }
+    for (const [rendition, segments] of Object.entries(source)) {
+      const run = segments.filter((x) => x.sequence >= first).slice(0, GAP_REPLAY_SEGMENTS);
+      assert.equal(run.length, GAP_REPLAY_SEGMENTS, `${rendition}: ${GAP_REPLAY_SEGMENTS} segments from ${first}`);
+      for (const x of run) x.body = (await fetchOk(`${tsBase}${rendition}/${x.uri}`)).body;
+      source[rendition] = run;
+    }
+    const made = await createChannel(origin, { group: 'pk-gap', channel: 'pk-gap', endpoints: [{ name: 'dash', protocol: 'DASH' }] });
+    const auth = { authorization: basicAuth(made.input.username, made.input.password) };
+    const put = async (path, body) => {
+      const res = await fetch(made.input.url + path, { method: 'PUT', headers: auth, body });
+      const text = await res.text();
+      assert.ok(res.status >= 200 && res.status < 300, `PUT ${made.input.url}${path} -> ${res.status} ${text}`);
+    };
+    const playlistOf = (run, n) => ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:2', '#EXT-X-MEDIA-SEQUENCE:0',
+      ...run.slice(0, n).flatMap((x, i) => [`#EXTINF:${x.duration.toFixed(6)},`, `seg_${i}.ts`]), ''].join('\n');
+    const late = GAP_REPLAY_SEGMENTS - 2;
+    for (let i = 0; i < late; i++) {
+      for (const [r, run] of Object.entries(source)) {
+        await put(`${r}/seg_${i}.ts`, run[i].body);
+        await put(`${r}/index.m3u8`, playlistOf(run, i + 1));
+      }
+    }
+    for (const [r, run] of Object.entries(source)) {
+      await put(`${r}/seg_${late + 1}.ts`, run[late + 1].body);
+      await put(`${r}/index.m3u8`, playlistOf(run, late + 2));
+    }
+    for (const [r, run] of Object.entries(source)) await put(`${r}/seg_${late}.ts`, run[late].body);
+
+    const res = await fetchOk(made.endpoints.dash.url);
+    t.diagnostic(`replayed output segments ${first}..${first + GAP_REPLAY_SEGMENTS - 1} of the live push, segment ${late} late; ${made.endpoints.dash.url}:\n${res.text.trim()}`);
+    const mpd = readMpd(res.text);
+    assert.deepEqual(checkMpd(mpd, made.endpoints.dash), [], res.text);
+    const violations = [];
+    for (let i = 0; i + 1 < mpd.periods.length; i++) {
+      const [p, q] = [mpd.periods[i], mpd.periods[i + 1]];
+      const end = parseDuration(p.start) + Math.max(...p.sets.flatMap((s) => s.reps.map((r) => (r.segments.at(-1).t + r.segments.at(-1).d - r.pto) / r.timescale)));
+      if (parseDuration(q.start) + PERIOD_TOLERANCE_S < end) {
+        violations.push(`Period ${q.id} starts at ${q.start} (${parseDuration(q.start)} s) but Period ${p.id} (start ${p.start}) lists media up to ${end.toFixed(3)} s: ${(end - parseDuration(q.start)).toFixed(3)} s of ${p.id} would never be presented (ISO/IEC 23009-1 5.3.2.1: a Period lasts until the next starts)`);
+      }
+    }
+    assert.deepEqual(violations, [], res.text);
   });
 });
 
