@@ -188,32 +188,27 @@ fn a_segment_never_uploaded_is_skipped_with_a_discontinuity() {
     let o = origin();
     let c = setup(&o, json!({"name": "hls"}));
     push_live(&o, 1, &c, "s", 2);
-    // seg2 never arrives; seg3 does.
+    // seg2 never arrives; seg3, seg4, seg5 do.
     let now = T0 + 8000;
-    assert_eq!(put(&o, 1, &c, "s/seg3.ts", &ts(2, 3), now).status, 201);
-    // While seg2 is the last entry, it is waited for.
+    for n in 3..=5 {
+        assert_eq!(
+            put(&o, 1, &c, &format!("s/seg{n}.ts"), &ts(2, n as u8), now).status,
+            201
+        );
+    }
+    // While seg2 is among the playlist's newest three, it is waited for.
+    let pl = |n| media_playlist(0, n);
     assert_eq!(
-        put(
-            &o,
-            1,
-            &c,
-            "s/index.m3u8",
-            media_playlist(0, 3).as_bytes(),
-            now
-        )
-        .status,
+        put(&o, 1, &c, "s/index.m3u8", pl(4).as_bytes(), now).status,
         200
     );
     assert_eq!(
-        put(
-            &o,
-            1,
-            &c,
-            "s/index.m3u8",
-            media_playlist(0, 4).as_bytes(),
-            now
-        )
-        .status,
+        put(&o, 1, &c, "s/index.m3u8", pl(5).as_bytes(), now).status,
+        200
+    );
+    // Then it is given up.
+    assert_eq!(
+        put(&o, 1, &c, "s/index.m3u8", pl(6).as_bytes(), now).status,
         201
     );
     let body = get(&o, "/out/v1/demo/live/hls/s/index/media.m3u8", now);
@@ -230,6 +225,47 @@ fn a_segment_never_uploaded_is_skipped_with_a_discontinuity() {
     assert_eq!(
         get(&o, "/out/v1/demo/live/hls/s/index/2.ts", now).status,
         404
+    );
+}
+
+#[test]
+fn an_upload_overtaken_by_its_playlist_is_still_used() {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    push_live(&o, 1, &c, "s", 2);
+    let now = T0 + 6000;
+    // seg3 and the playlist listing seg2 and seg3 arrive before seg2's upload finishes.
+    assert_eq!(put(&o, 1, &c, "s/seg3.ts", &ts(2, 3), now).status, 201);
+    assert_eq!(
+        put(
+            &o,
+            1,
+            &c,
+            "s/index.m3u8",
+            media_playlist(0, 4).as_bytes(),
+            now
+        )
+        .status,
+        200
+    );
+    assert_eq!(put(&o, 1, &c, "s/seg2.ts", &ts(2, 2), now + 6).status, 201);
+    assert_eq!(
+        put(
+            &o,
+            1,
+            &c,
+            "s/index.m3u8",
+            media_playlist(0, 4).as_bytes(),
+            now + 10
+        )
+        .status,
+        201
+    );
+    let body = get(&o, "/out/v1/demo/live/hls/s/index/media.m3u8", now + 20);
+    let body = text(&body);
+    assert!(
+        !body.contains("DISCONTINUITY") && body.contains("2.ts\n#EXTINF:2.000,\n3.ts\n"),
+        "{body}"
     );
 }
 

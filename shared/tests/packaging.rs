@@ -337,3 +337,125 @@ fn hls_audio_separation_makes_audio_its_own_rendition() {
         fixture("h264_aac_0.ts")
     );
 }
+
+/// `n` consecutive 2 s HLS segments (320x180 H.264 + AAC) made by ffmpeg into a temp dir.
+fn encoded_segments(n: usize) -> Vec<Vec<u8>> {
+    let dir = std::env::temp_dir().join(format!("edgepack-segs-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let status = Command::new("ffmpeg")
+        .current_dir(&dir)
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=30",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:r=48000",
+        ])
+        .args([
+            "-t",
+            &(2 * n).to_string(),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "60",
+            "-keyint_min",
+            "60",
+            "-sc_threshold",
+            "0",
+        ])
+        .args([
+            "-c:a",
+            "aac",
+            "-f",
+            "hls",
+            "-hls_time",
+            "2",
+            "-hls_list_size",
+            "0",
+            "-hls_segment_filename",
+            "s%d.ts",
+            "index.m3u8",
+        ])
+        .status()
+        .expect("ffmpeg is installed (apt-get install ffmpeg)");
+    assert!(status.success());
+    let segs = (0..n)
+        .map(|i| std::fs::read(dir.join(format!("s{i}.ts"))).unwrap())
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    segs
+}
+
+/// `(id, start seconds)` of each DASH Period.
+fn periods(mpd: &str) -> Vec<(String, f64)> {
+    mpd.split("<Period id=\"")
+        .skip(1)
+        .map(|p| {
+            let id = p.split('"').next().unwrap().to_owned();
+            let start = p
+                .split("start=\"PT")
+                .nth(1)
+                .unwrap()
+                .split('S')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            (id, start)
+        })
+        .collect()
+}
+
+#[test]
+fn dash_periods_after_discontinuities_never_overlap() {
+    let segs = encoded_segments(6);
+    for gap in [false, true] {
+        let o = origin();
+        let c = setup(&o, json!({"name": "dash", "protocol": "DASH"}));
+        // Uploads arrive in a burst (no encoder PDT): program date times come from arrival.
+        let now = T0;
+        let mut listed = String::from(
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n",
+        );
+        for (i, seg) in segs.iter().enumerate() {
+            if !(gap && i == 2) {
+                assert_eq!(
+                    put(&o, 1, &c, &format!("v/s{i}.ts"), seg, now + i as u64).status,
+                    201
+                );
+            }
+            if i == 2 && !gap {
+                // The encoder declares a discontinuity though its clock goes on.
+                listed.push_str("#EXT-X-DISCONTINUITY\n");
+            }
+            listed.push_str(&format!("#EXTINF:2.000000,\ns{i}.ts\n"));
+            put(
+                &o,
+                1,
+                &c,
+                "v/index.m3u8",
+                listed.as_bytes(),
+                now + i as u64 + 1,
+            );
+        }
+        let mpd = ok_text(&o, "/out/v1/demo/live/dash/manifest.mpd");
+        let p = periods(&mpd);
+        assert_eq!(p.len(), 2, "{mpd}");
+        // Period 0 holds 4 s (segments 0 and 1); the next may not start before that ends, and
+        // with a continuous clock starts exactly there.
+        let offset = p[1].1 - p[0].1;
+        if gap {
+            assert!(offset >= 4.0, "gap: {offset}\n{mpd}");
+        } else {
+            assert!((offset - 4.0).abs() < 0.002, "continuous: {offset}\n{mpd}");
+        }
+    }
+}

@@ -17,6 +17,10 @@ use serde::{Deserialize, Serialize};
 /// Most renditions (media playlists) one input may carry.
 pub const MAX_RENDITIONS_PER_INPUT: usize = 32;
 
+/// A listed segment not uploaded yet is waited for while it is among the playlist's newest
+/// this many (uploads of one encoder can overtake each other).
+pub const UPLOAD_WAIT_SEGMENTS: usize = 3;
+
 /// Most segments accepted in one media playlist.
 pub const MAX_PLAYLIST_SEGMENTS: usize = 2000;
 
@@ -80,12 +84,13 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         let mut added = 0usize;
         for (i, s) in incoming.iter().enumerate().skip(from) {
             let Some(upload) = self.latest_upload(channel, input, &s.path, now_ms).await? else {
-                // Not uploaded (yet): a missing last segment is retried with the next playlist;
-                // a missing one in the middle is skipped and the next one marks the gap.
-                discontinuity = true;
-                if i + 1 == incoming.len() {
+                // Not uploaded (yet): encoders upload in parallel, so a segment among the
+                // newest few is waited for (nothing after it is committed); an older one is
+                // given up, and the next segment marks the gap.
+                if incoming.len() - i <= UPLOAD_WAIT_SEGMENTS {
                     break;
                 }
+                discontinuity = true;
                 continue;
             };
             if plan == Plan::Resync && timeline.segments.iter().any(|t| t.key == upload.key) {
@@ -161,8 +166,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             )
             .await?;
         }
-        let added = &timeline.segments[timeline.segments.len().saturating_sub(added)..];
-        self.consider_switch(channel, input, rendition, added, now_ms)
+        self.consider_switch(channel, input, rendition, &timeline.segments, added, now_ms)
             .await?;
         Ok(super::Response::new(201))
     }

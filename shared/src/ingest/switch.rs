@@ -4,23 +4,24 @@
 
 use super::media::Heartbeat;
 use crate::error::OriginResult;
-use crate::failover::{plan_switch, policy, Anchor, SwitchLog, SwitchRecord};
+use crate::failover::{plan_switch, policy, Anchor, SwitchLog, SwitchRecord, ALIGNMENT_TOLERANCE};
 use crate::keys;
 use crate::model::{Channel, InputId};
 use crate::origin::Origin;
 use crate::packaging::probe::Kind;
 use crate::repo;
 use crate::store::{KvStore, Metadata, ObjectStore};
-use crate::timeline::Segment;
+use crate::timeline::{Segment, TIMESCALE};
 
 impl<K: KvStore, O: ObjectStore> Origin<K, O> {
-    /// Called after `input` committed `added` (new segments of `rendition`).
+    /// Called after `input` committed its `added` newest `segments` of `rendition`.
     pub(super) async fn consider_switch(
         &self,
         channel: &Channel,
         input: InputId,
         rendition: &str,
-        added: &[Segment],
+        segments: &[Segment],
+        added: usize,
         now_ms: u64,
     ) -> OriginResult<()> {
         let key = keys::switch_log(&channel.id);
@@ -41,7 +42,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             changed = true;
             log.push(record);
         }
-        changed |= anchor_new_runs(&mut log, input, added);
+        changed |= anchor_new_runs(&mut log, input, segments, added);
         if changed {
             // A lost race means another request already recorded a decision: keep it.
             let body = serde_json::to_vec(&log).map_err(|e| repo::corrupt(&key, &e))?;
@@ -98,7 +99,14 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
 /// Records a new output run where the active input's new segments start one: the channel's
 /// first segment, a discontinuity, or the first segment a discontinuous switch maps in.
 /// Only segments with video anchor runs (audio PTS lead video by a fraction of a frame).
-fn anchor_new_runs(log: &mut SwitchLog, input: InputId, added: &[Segment]) -> bool {
+/// A run never starts before the previous run's content ends; when media time simply goes on
+/// (a gap, not a new clock), it starts exactly there, so DASH Periods never overlap.
+fn anchor_new_runs(
+    log: &mut SwitchLog,
+    input: InputId,
+    segments: &[Segment],
+    added: usize,
+) -> bool {
     let Some(active) = log.active().cloned() else {
         return false;
     };
@@ -106,7 +114,8 @@ fn anchor_new_runs(log: &mut SwitchLog, input: InputId, added: &[Segment]) -> bo
         return false;
     }
     let mut changed = false;
-    for s in added {
+    for i in segments.len().saturating_sub(added)..segments.len() {
+        let s = &segments[i];
         let (Some(media_time), Some(out)) = (s.media_start, active.output_seq(s.seq)) else {
             continue;
         };
@@ -115,14 +124,39 @@ fn anchor_new_runs(log: &mut SwitchLog, input: InputId, added: &[Segment]) -> bo
         }
         let first_ever = log.anchors.is_empty();
         let switched_here = active.discontinuity && out == active.from_seq;
-        if first_ever || s.discontinuity || switched_here {
-            let from_seq = if first_ever { 0 } else { out };
-            changed |= log.add_anchor(Anchor {
-                from_seq,
-                start_ms: s.pdt_ms,
-                media_time,
-            });
+        if !(first_ever || s.discontinuity || switched_here) {
+            continue;
         }
+        let previous_end = i
+            .checked_sub(1)
+            .and_then(|p| segments.get(p))
+            .zip(log.anchors.last())
+            .and_then(|(p, a)| {
+                Some((
+                    p.media_start? + p.duration,
+                    run_end_ms(a, p.media_start? + p.duration),
+                ))
+            });
+        let start_ms = match previous_end {
+            Some((end_media, end_ms)) if end_media.abs_diff(media_time) <= ALIGNMENT_TOLERANCE => {
+                end_ms
+            }
+            Some((_, end_ms)) => s.pdt_ms.max(end_ms),
+            None => s.pdt_ms,
+        };
+        let from_seq = if first_ever { 0 } else { out };
+        changed |= log.add_anchor(Anchor {
+            from_seq,
+            start_ms,
+            media_time,
+        });
     }
     changed
+}
+
+/// Wall-clock time at which media time `end` of the run anchored at `a` falls.
+fn run_end_ms(a: &Anchor, end: u64) -> i64 {
+    let elapsed = i128::from(end) - i128::from(a.media_time);
+    let ms = i128::from(a.start_ms) + elapsed * 1000 / i128::from(TIMESCALE);
+    i64::try_from(ms).unwrap_or(i64::MAX)
 }
