@@ -144,8 +144,7 @@ export function pushArgs({ source, base, auth, tsOffset = 0, seek = 0 }) {
 }
 
 /**
- * Starts a pushing ffmpeg. Returns { pid, args, logFile, startedMs, done, kill, killOn, alive,
- * log }. `kill(signal)` signals this PID only; `done` resolves with { code, signal } once the
+ * Starts a pushing ffmpeg. Returns { pid, args, logFile, startedMs, done, kill, alive, log }. `kill(signal)` signals this PID only; `done` resolves with { code, signal } once the
  * log is flushed. The process is SIGKILLed after `maxSeconds` plus a grace period in any case.
  */
 export function startPush({ logFile, maxSeconds, ...opts }) {
@@ -156,19 +155,6 @@ export function startPush({ logFile, maxSeconds, ...opts }) {
   const startedMs = Date.now();
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr.pipe(log);
-  // killOn(): lines are matched as they arrive, so the kill lands before ffmpeg moves on.
-  const triggers = [];
-  let partial = '';
-  child.stderr.on('data', (chunk) => {
-    const lines = (partial + chunk.toString('utf8')).split('\n');
-    partial = lines.pop();
-    for (const line of lines) {
-      for (const trigger of triggers.filter((x) => x.re.test(line))) {
-        triggers.splice(triggers.indexOf(trigger), 1);
-        trigger.resolve({ line, killed: kill(trigger.signal), killedMs: Date.now() });
-      }
-    }
-  });
   const alive = () => child.exitCode === null && child.signalCode === null;
   function kill(signal = 'SIGKILL') {
     if (!alive()) return false;
@@ -194,10 +180,6 @@ export function startPush({ logFile, maxSeconds, ...opts }) {
     await logClosed;
     return r;
   });
-  /** Kills this encoder as soon as it logs a line matching `re`; resolves with that line. */
-  function killOn(re, signal = 'SIGKILL') {
-    return new Promise((resolve) => triggers.push({ re, signal, resolve }));
-  }
   return {
     pid: child.pid,
     args,
@@ -205,7 +187,6 @@ export function startPush({ logFile, maxSeconds, ...opts }) {
     startedMs,
     done,
     kill,
-    killOn,
     alive,
     log: () => readFileSync(logFile, 'utf8'),
   };
