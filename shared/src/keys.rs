@@ -68,9 +68,9 @@ pub fn switch_log(channel_id: &str) -> String {
     format!("switch/{channel_id}.json")
 }
 
-/// Failed ingest logins from one address during one minute (Unix minutes).
-pub fn failed_logins(ip: &str, minute: u64) -> String {
-    format!("throttle/{minute}/{ip}")
+/// Failed ingest logins from one client (address or IPv6 /64) during one minute (Unix minutes).
+pub fn failed_logins(client: &str, minute: u64) -> String {
+    format!("throttle/{minute}/{client}")
 }
 
 /// Archived segments of one rendition of one input whose program date time falls in the

@@ -84,6 +84,12 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 "`{file}` is not an MPEG-TS segment (expected sync byte 0x47 and at least {TS_PACKET} bytes)"
             )));
         }
+        if !body.len().is_multiple_of(TS_PACKET) {
+            return Err(OriginError::BadRequest(format!(
+                "`{file}` is cut off: {} bytes is not a whole number of {TS_PACKET}-byte packets",
+                body.len()
+            )));
+        }
         let key = keys::segment(&channel.id, input, file, now_ms);
         let mut metadata = Metadata::new();
         if let Some(probe) = crate::packaging::probe::probe(body) {
@@ -145,7 +151,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             return denied;
         };
         let minute = now_ms / 60_000;
-        let key = keys::failed_logins(&ip.to_string(), minute);
+        let key = keys::failed_logins(&client_block(ip), minute);
         let count: u64 = match repo::kv_get(&self.kv, &key).await {
             Ok(c) => c.unwrap_or(0),
             Err(_) => return denied,
@@ -166,6 +172,21 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             Ok(()) => denied,
             Err(_) => retry,
         }
+    }
+}
+
+/// The unit failed logins are counted per: an IPv4 address, or an IPv6 /64 (one subscriber's
+/// allocation, inside which a client can pick any address).
+fn client_block(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let net = std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1));
+                format!("{net}/64")
+            }
+        },
     }
 }
 

@@ -67,9 +67,9 @@ pub struct Timeline {
     pub target_duration: u64,
     /// Discontinuities carried by segments that have been pruned.
     pub discontinuity_sequence: u64,
-    /// `seq - enc_seq` of the current encoder run.
+    /// `seq - enc_seq` of the current encoder run (encoder numbers span all of `u64`).
     #[serde(default)]
-    pub seq_offset: i64,
+    pub seq_offset: i128,
     /// The tracks of the newest probed segment, with peak bitrates.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tracks: Vec<TrackInfo>,
@@ -83,14 +83,14 @@ impl Timeline {
 
     /// Our number for the encoder's `enc_seq`; after a resync the offset is moved first.
     pub fn seq_for(&self, enc_seq: u64) -> u64 {
-        enc_seq.saturating_add_signed(self.seq_offset)
+        let seq = i128::from(enc_seq) + self.seq_offset;
+        u64::try_from(seq.max(0)).unwrap_or(u64::MAX)
     }
 
     /// Re-anchors numbering so that `enc_seq` follows the last segment directly.
     pub fn resync(&mut self, enc_seq: u64) {
         if let Some(last) = self.last() {
-            let next = i128::from(last.seq) + 1;
-            self.seq_offset = i64::try_from(next - i128::from(enc_seq)).unwrap_or(i64::MAX);
+            self.seq_offset = i128::from(last.seq) + 1 - i128::from(enc_seq);
         }
     }
 

@@ -33,8 +33,16 @@ pub fn plan_append(timeline: &Timeline, media_sequence: u64, uris: &[&str]) -> P
         }
         return Plan::Resync;
     }
+    if media_sequence - last.enc_seq > MAX_SEQUENCE_JUMP {
+        // No encoder skips that many segments: it restarted with another numbering.
+        return Plan::Resync;
+    }
     Plan::Continue {
         from: 0,
         gap: media_sequence != last.enc_seq + 1,
     }
 }
+
+/// The largest forward jump of EXT-X-MEDIA-SEQUENCE taken as skipped segments (a day of 2 s
+/// segments); a larger one is a restart with a new numbering, and our numbers stay dense.
+pub const MAX_SEQUENCE_JUMP: u64 = 43_200;
