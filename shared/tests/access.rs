@@ -318,3 +318,56 @@ fn failed_logins_are_throttled_per_address_without_locking_out_the_encoder() {
     assert_eq!(attempt(&bad, "198.51.100.8", T0 + 300).status, 401);
     assert_eq!(attempt(&bad, "198.51.100.7", T0 + 60_000).status, 401);
 }
+
+#[test]
+fn per_client_answers_are_private_and_mapped_rules_match() {
+    let o = live();
+    // Open endpoints are cacheable by CDNs.
+    let r = fetch(&o, MANIFEST, "127.0.0.1", &[]);
+    assert!(r.header("cache-control").unwrap().starts_with("public"));
+    // An IPv4-mapped IPv6 rule is the IPv4 block it maps.
+    let (s, v) = patch(&o, json!({"ip_blocklist": ["::ffff:127.0.0.0/104"]}));
+    assert_eq!(
+        (s, v["ip_blocklist"].clone()),
+        (200, json!(["127.0.0.0/8"]))
+    );
+    assert_eq!(denied(&fetch(&o, MANIFEST, "127.0.0.1", &[])), "ip blocked");
+    // Answers that depend on the client's address or headers stay out of shared caches.
+    let r = fetch(&o, MANIFEST, "198.51.100.1", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("cache-control"), Some("private, max-age=2"));
+    let seg = fetch(
+        &o,
+        "/out/v1/demo/live/hls/v/index/1.ts",
+        "198.51.100.1",
+        &[],
+    );
+    assert_eq!(
+        seg.header("cache-control"),
+        Some("private, max-age=31536000, immutable")
+    );
+    assert!(r
+        .header("access-control-expose-headers")
+        .unwrap()
+        .contains("x-edgepack-denied"));
+    // Signed URLs alone keep public caching: the token is part of the URL.
+    assert_eq!(
+        patch(
+            &o,
+            json!({"ip_blocklist": [], "signing_keys": [{"id": "k", "secret": "0123456789abcdef"}]})
+        )
+        .0,
+        200
+    );
+    let (_, v) = api(&o, Method::Post, &format!("{EP}/signed-url"), None);
+    let path = v["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("http://127.0.0.1:8787")
+        .unwrap()
+        .to_owned();
+    assert!(fetch(&o, &path, "::1", &[])
+        .header("cache-control")
+        .unwrap()
+        .starts_with("public"));
+}

@@ -27,7 +27,6 @@ import { sleep, waitFor } from './lib/wait.js';
 const { track, cleanup } = failureTracker();
 const it = (name, fn) => nodeIt(name, track(fn));
 /** A check of a reported, not yet fixed origin bug: runs and reports, does not fail the run. */
-const itTodo = (name, bug, fn) => nodeIt(name, { todo: bug }, fn);
 const before = (fn) => nodeBefore(track(fn));
 
 /** The live push: covers the readiness wait, the IPv6 side run, the checks and both players. */
@@ -327,7 +326,7 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
     t.diagnostic(`${cases.length} IPv4 rule sets x 3 URLs from peer 127.0.0.1`);
   });
 
-  itTodo('an IPv4-mapped IPv6 rule is matched as IPv4 or refused at write time, never stored and ignored', 'reported to the lead: ::ffff:a.b.c.d/n rules are stored and never match', async (t) => {
+  it('an IPv4-mapped IPv6 rule is matched as IPv4 or refused at write time, never stored and ignored', async (t) => {
     need('segmentPath');
     // Client addresses in ::ffff:a.b.c.d form are matched as IPv4 (ip.rs); a rule written in
     // that form must then match the IPv4 client too, or be refused, not be kept and never match.
@@ -344,7 +343,7 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
     }
   });
 
-  itTodo('a response opened by a request credential is not offered to shared caches for everyone', 'reported to the lead: Cache-Control public without Vary on credential-gated endpoints', async (t) => {
+  it('a response opened by a request credential is not offered to shared caches for everyone', async (t) => {
     need('segmentPath');
     // RFC 9111 3.5: `public` lets a shared cache (the CDN in front, PUBLIC_BASE_URL) store a
     // response to a request with Authorization and serve it to any later request for the URL.

@@ -32,6 +32,15 @@ impl IpNet {
                 .filter(|p| *p <= max)
                 .ok_or_else(|| format!("`{s}`: prefix length must be 0-{max}"))?,
         };
+        // An IPv4-mapped IPv6 block (`::ffff:a.b.c.d/n`, n >= 96) is the IPv4 block it maps:
+        // client addresses are matched in that form.
+        let (addr, prefix) = match addr {
+            IpAddr::V6(v6) if prefix >= 96 => match v6.to_ipv4_mapped() {
+                Some(v4) => (IpAddr::V4(v4), prefix - 96),
+                None => (addr, prefix),
+            },
+            _ => (addr, prefix),
+        };
         let net = IpNet { addr, prefix };
         if net.masked() != addr {
             return Err(format!(
@@ -136,6 +145,10 @@ mod tests {
         assert_eq!(one.to_string(), "::1");
         assert!(IpNet::parse("0.0.0.0/0").unwrap().is_everything());
         assert!(IpNet::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+        let mapped = IpNet::parse("::ffff:127.0.0.0/104").unwrap();
+        assert_eq!(mapped.to_string(), "127.0.0.0/8");
+        assert!(mapped.contains(ip("127.0.0.1")));
+        assert!(mapped.contains(ip("::ffff:127.0.0.1")));
     }
 
     #[test]

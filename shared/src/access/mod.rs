@@ -47,6 +47,16 @@ pub struct AccessControl {
 pub struct Denial(pub &'static str);
 
 impl AccessControl {
+    /// Whether the answer depends on who asks (headers or address), so shared caches must not
+    /// keep it. Signed tokens travel in the URL (part of any cache key) and the CDN header is
+    /// the CDN's own: neither makes a response private.
+    pub fn per_client(&self) -> bool {
+        self.authorization_code.is_some()
+            || !self.ip_allowlist.is_empty()
+            || !self.ip_blocklist.is_empty()
+            || !self.referer_allowlist.is_empty()
+    }
+
     /// Whether a token must be carried on the URLs a manifest references.
     pub fn signs_urls(&self) -> bool {
         !self.signing_keys.is_empty()

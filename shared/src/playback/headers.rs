@@ -39,7 +39,7 @@ pub fn with_cors(response: Response) -> Response {
         .with_header("access-control-allow-origin", "*")
         .with_header(
             "access-control-expose-headers",
-            "content-length, content-type, date, age",
+            "content-length, content-type, date, age, x-edgepack-denied",
         )
 }
 
@@ -52,4 +52,15 @@ pub fn cors_preflight() -> Response {
             "authorization, x-tencent-package, range, content-type",
         )
         .with_header("access-control-max-age", "86400")
+}
+
+/// Marks a response for the requesting client only (RFC 9111 5.2.2.7): endpoints whose access
+/// depends on request headers or the client address must not be served from shared caches.
+pub fn private(mut response: Response) -> Response {
+    for (k, v) in &mut response.headers {
+        if k == "cache-control" {
+            *v = v.replace("public", "private");
+        }
+    }
+    response
 }

@@ -170,7 +170,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             .public_base_url
             .as_deref()
             .unwrap_or(&req.origin);
-        match route {
+        let response = match route {
             Route::Manifest => match endpoint.protocol {
                 crate::model::OutputProtocol::Hls if endpoint.audio_separation => {
                     Ok(manifest(self.cmaf_master(&cx).await?))
@@ -228,6 +228,11 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 })
                 .await
             }
+        };
+        // Access that depends on the client: no shared cache may keep the answer.
+        match response {
+            Ok(r) if endpoint.access.per_client() => Ok(headers::private(r)),
+            other => other,
         }
     }
 
