@@ -206,3 +206,20 @@ fn both_down_stops_advancing_and_recovery_marks_a_discontinuity() {
     let (_, disc_seq, segs) = playlist(&c.o, T0 + 90_000);
     assert_eq!((disc_seq, segs[0].0), (1, 12), "{segs:?}");
 }
+
+#[test]
+fn status_before_content_reports_no_active_input() {
+    let mut c = channel(0);
+    let s = status(&c.o, T0);
+    assert_eq!(
+        (s["active_input"].clone(), s["switches"].clone()),
+        (json!(null), json!([])),
+        "{s}"
+    );
+    // Input 2 delivers first: it becomes active, and the record says so.
+    c.two.push(&c.o, T0 + 1000);
+    let s = status(&c.o, T0 + 2000);
+    assert_eq!(s["active_input"], 2);
+    assert_eq!(s["switches"][0]["input"], 2);
+    assert_eq!(s["switches"].as_array().unwrap().len(), 1);
+}

@@ -1,7 +1,7 @@
 //! `GET .../channels/{channel}/status`: input health, heartbeats and the switch history.
 
 use crate::error::OriginResult;
-use crate::failover::policy;
+use crate::failover::{policy, SwitchLog};
 use crate::ingest::Heartbeat;
 use crate::keys;
 use crate::model::{Channel, InputId};
@@ -17,7 +17,10 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         channel: &Channel,
         now_ms: u64,
     ) -> OriginResult<Value> {
-        let log = repo::switch_log(&self.objects, &channel.id).await?;
+        // Before any content there is no log: no active input and no switch to report.
+        let log: SwitchLog = repo::object_get(&self.objects, &keys::switch_log(&channel.id))
+            .await?
+            .unwrap_or_default();
         let active = log.active().map(|r| r.input);
         let mut inputs = Vec::new();
         for input in InputId::ALL {

@@ -10,7 +10,7 @@ mod decide;
 mod output;
 pub mod policy;
 
-pub use decide::{plan_switch, SwitchPlan, ALIGNMENT_TOLERANCE};
+pub use decide::{plan_switch, SwitchPlan, ALIGNMENT_TOLERANCE, RELATED_WINDOW};
 pub use output::{discontinuities_through, output_segments, OutputSegment};
 
 use crate::model::InputId;

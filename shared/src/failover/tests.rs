@@ -88,9 +88,10 @@ fn misaligned_switch_marks_a_discontinuity_and_counts_it() {
     let b = timeline(0, 20, 5_000, T0 + 1000);
     let rs = one("v", Some(a), Some(b));
     let rec = plan_switch(&log, InputId::BACKUP, &rs, T0 + 40_000, "test".into()).unwrap();
-    // Input 1's last segment arrived at T0 + 18 s; input 2's first later one is its 9.
+    // Same clock, other boundaries: input 2's first segment starting after what was served
+    // (2_700_000) is its 15 (2_705_000): never earlier media.
     assert_eq!((rec.from_seq, rec.discontinuity), (110, true));
-    assert_eq!(rec.input_seq(110), Some(9));
+    assert_eq!(rec.input_seq(110), Some(15));
     let mut log = log;
     log.push(rec);
     let out = output_segments(&log, refs(&rs["v"]));
@@ -178,4 +179,64 @@ fn log_keeps_a_bounded_history() {
     }
     assert_eq!(log.records.len(), MAX_RECORDS);
     assert_eq!(log.records.last().unwrap().from_seq, 100);
+}
+
+#[test]
+fn unrelated_clocks_continue_with_what_arrived_after() {
+    let log = SwitchLog::starting_with(InputId::PRIMARY, T0);
+    let a = timeline(100, 10, 900_000, T0);
+    // Input 2's clock is 1000 s away: arrival decides.
+    let b = timeline(0, 20, 90_000_000, T0 + 1000);
+    let rs = one("v", Some(a), Some(b));
+    let rec = plan_switch(&log, InputId::BACKUP, &rs, T0 + 40_000, "test".into()).unwrap();
+    // Input 1's last segment arrived at T0 + 18 s; input 2's first later one is its 9.
+    assert_eq!(
+        (rec.from_seq, rec.discontinuity, rec.input_seq(110)),
+        (110, true, Some(9))
+    );
+}
+
+#[test]
+fn a_lagging_backup_on_the_same_clock_is_waited_for() {
+    let log = SwitchLog::starting_with(InputId::PRIMARY, T0);
+    // Input 1 served up to media 900_000 + 10 segments; input 2 is 4 segments behind.
+    let a = timeline(0, 10, 900_000, T0);
+    let b = timeline(50, 6, 900_000, T0 + 9000);
+    let rs = one("v", Some(a.clone()), Some(b));
+    assert!(plan_switch(&log, InputId::BACKUP, &rs, T0 + 40_000, "test".into()).is_none());
+    // Once it has caught up, the switch is aligned.
+    let rs = one("v", Some(a), Some(timeline(50, 12, 900_000, T0 + 9000)));
+    let rec = plan_switch(&log, InputId::BACKUP, &rs, T0 + 44_000, "test".into()).unwrap();
+    assert_eq!(
+        (rec.from_seq, rec.discontinuity, rec.input_seq(10)),
+        (10, false, Some(60))
+    );
+}
+
+#[test]
+fn renditions_cut_at_different_points_continue_without_gaps() {
+    let log = SwitchLog::starting_with(InputId::PRIMARY, T0);
+    // Input 1 died mid-burst: rendition "a" got segment 6, "b" only up to 5.
+    let rs = BTreeMap::from([
+        (
+            "a".to_owned(),
+            [Some(timeline(0, 7, 0, T0)), Some(timeline(0, 12, 0, T0))],
+        ),
+        (
+            "b".to_owned(),
+            [Some(timeline(0, 6, 0, T0)), Some(timeline(0, 12, 0, T0))],
+        ),
+    ]);
+    let rec = plan_switch(&log, InputId::BACKUP, &rs, T0 + 40_000, "test".into()).unwrap();
+    assert_eq!((rec.from_seq, rec.discontinuity), (6, false));
+    let mut log = log;
+    log.push(rec);
+    for (r, t) in &rs {
+        let out = output_segments(&log, refs(t));
+        let seqs: Vec<u64> = out.iter().map(|s| s.seq).collect();
+        assert_eq!(seqs, (0..12).collect::<Vec<_>>(), "{r}");
+        // Output 6 of both renditions is input 2's segment at the same media time.
+        assert_eq!(out[6].input, InputId::BACKUP, "{r}");
+        assert_eq!(out[6].segment.media_start, Some(6 * SEG));
+    }
 }
