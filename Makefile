@@ -1,7 +1,9 @@
 # edgepack: build, run and test.
 #   make dev     run the Worker locally (wrangler + workerd, local KV/R2) with a demo channel
 #                (PLATFORM=spin: the Spin component in the local wasmtime host instead)
-#   make test    native unit tests, then the end-to-end suites (the built Worker, the Spin build)
+#   make test    native unit tests, then the end-to-end suites (the built Worker, the Spin build),
+#                then every fuzz target for FUZZ_SECONDS (default 10)
+#   make fuzz    every fuzz target for FUZZ_SECONDS (e.g. make fuzz FUZZ_SECONDS=600)
 #   make worker  build the Worker (functions/cloudflare/build/worker/shim.mjs + wasm)
 #   make spin    build the Spin component (the .wasm spin.toml names) and the local host
 #   make lint    rustfmt and clippy (native members, and the Worker crate on wasm32)
@@ -37,10 +39,10 @@ CARGO_OUT := $(or $(CARGO_TARGET_DIR),target)
 # add minutes to its wasmtime build. Unwind, as `cargo test` needs: build and tests share deps.
 SPIN_HOST_PROFILE := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=2 CARGO_PROFILE_RELEASE_PANIC=unwind
 
-.PHONY: help tools worker spin dev test lint clean
+.PHONY: help tools worker spin dev test lint clean fuzz
 
 help:
-	@sed -n '2,9s/^#//p' Makefile
+	@sed -n '2,11s/^#//p' Makefile
 
 tools:
 	@scripts/tools.sh
@@ -71,6 +73,14 @@ test: tools worker spin
 	cargo test --workspace --exclude edgepack-cloudflare --exclude edgepack-spin --exclude edgepack-spin-host
 	$(SPIN_HOST_PROFILE) cargo test --release -p edgepack-spin-host
 	cd tests && node --test --test-concurrency=1 e2e/
+	scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
+
+# Seconds each fuzz target runs in `make test` (fuzz/run.sh runs longer campaigns).
+FUZZ_SECONDS ?= 10
+
+# A longer campaign: make fuzz FUZZ_SECONDS=600
+fuzz:
+	scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
 
 lint: tools
 	cargo fmt --all --check
