@@ -8,7 +8,9 @@ mod kv;
 mod r2;
 
 use edgepack::Origin;
-use worker::{console_error, event, Context, Date, Env};
+use worker::{
+    console_error, console_log, event, Context, Date, Env, ScheduleContext, ScheduledEvent,
+};
 
 /// KV namespace binding: small state (configuration, heartbeats).
 const KV_BINDING: &str = "EDGEPACK_KV";
@@ -28,6 +30,25 @@ async fn fetch(req: worker::Request, env: Env, _ctx: Context) -> worker::Result<
         Err(unavailable) => unavailable,
     };
     http::to_worker_response(response)
+}
+
+/// Cron trigger (`[triggers]` in wrangler.toml): archive expiry, in bounded batches.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let Ok((kv, objects)) = bindings(&env) else {
+        return;
+    };
+    let origin = Origin::new(kv, objects, config::from_env(&env), random);
+    match origin.scheduled(Date::now().as_millis()).await {
+        Ok(report) => console_log!(
+            "expiry: {} channels, {} buckets and {} segments deleted, more: {}",
+            report.channels,
+            report.buckets_deleted,
+            report.segments_deleted,
+            report.more
+        ),
+        Err(e) => console_error!("expiry failed: {e}"),
+    }
 }
 
 fn bindings(env: &Env) -> Result<(kv::WorkersKv, r2::R2Objects), edgepack::Response> {
