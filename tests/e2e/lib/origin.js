@@ -43,7 +43,7 @@ function checkBuild(buildDir, shim) {
 }
 
 /**
- * Starts the Worker. Returns { url, api, kv, bucket, r2Keys, kvKeys, logFile, dir, dispose }.
+ * Starts the Worker. Returns { url, api, kv, bucket, r2Keys, kvKeys, logFile, dir, dispose, mf }.
  * `url` is the base URL without a trailing slash.
  */
 export async function startOrigin({
@@ -145,5 +145,5 @@ export async function startOrigin({
     log.end();
   }
 
-  return { url, api, kv, bucket, r2Keys, kvKeys, logFile, dir, dispose };
+  return { url, api, kv, bucket, r2Keys, kvKeys, logFile, dir, dispose, mf };
 }
