@@ -201,22 +201,6 @@ pub fn golden(name: &str, actual: &str) {
     assert_eq!(actual, expected, "golden {name} differs");
 }
 
-/// CRC-32/MPEG-2 (ISO/IEC 13818-1 Annex A).
-fn crc32_mpeg2(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b) << 24;
-        for _ in 0..8 {
-            crc = if crc & 0x8000_0000 != 0 {
-                (crc << 1) ^ 0x04C1_1DB7
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc
-}
-
 /// One 188-byte packet: `pid`, payload-unit start, payload padded with 0xff.
 fn packet(pid: u16, start: bool, payload: &[u8]) -> Vec<u8> {
     let mut p = vec![
@@ -231,7 +215,7 @@ fn packet(pid: u16, start: bool, payload: &[u8]) -> Vec<u8> {
 }
 
 fn section(mut body: Vec<u8>) -> Vec<u8> {
-    let crc = crc32_mpeg2(&body);
+    let crc = edgepack::media::ts::crc32_mpeg2(&body);
     body.extend_from_slice(&crc.to_be_bytes());
     let mut payload = vec![0u8]; // pointer_field
     payload.extend(body);
