@@ -219,14 +219,14 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         kind: Kind,
         select: impl Fn(&Group<'_>) -> bool,
     ) -> OriginResult<Response> {
-        let (channel, endpoint) = (cx.channel, cx.endpoint);
+        let endpoint = cx.endpoint;
         let data = self.rendition(cx, rendition).await?;
         let (groups, _) = data.groups(endpoint);
         let g = groups
             .iter()
             .find(|g| select(g))
             .ok_or_else(|| OriginError::NotFound(format!("segment of {rendition}")))?;
-        let parts = self.group_bytes(channel, g).await?;
+        let parts = self.group_bytes(g).await?;
         let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
         let (first, last) = match (g.members.first(), g.members.last()) {
             (Some(f), Some(l)) => (f.segment, l.segment),

@@ -295,8 +295,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
     }
 
     /// The stored input segments of an output segment, in order.
-    async fn group_bytes(&self, channel: &Channel, g: &Group<'_>) -> OriginResult<Vec<Vec<u8>>> {
-        let _ = channel;
+    async fn group_bytes(&self, g: &Group<'_>) -> OriginResult<Vec<Vec<u8>>> {
         let mut parts = Vec::with_capacity(g.members.len());
         for m in &g.members {
             let object = self

@@ -125,14 +125,14 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         seq: u64,
         only: Option<Kind>,
     ) -> OriginResult<Response> {
-        let (channel, endpoint) = (cx.channel, cx.endpoint);
+        let endpoint = cx.endpoint;
         let data = self.rendition(cx, rendition).await?;
         let (groups, _) = data.groups(endpoint);
         let g = groups
             .iter()
             .find(|g| g.seq == seq)
             .ok_or_else(|| OriginError::NotFound(format!("segment {rendition}/{seq}")))?;
-        let mut parts = self.group_bytes(channel, g).await?;
+        let mut parts = self.group_bytes(g).await?;
         if let Some(kind) = only {
             for part in &mut parts {
                 *part = keep_only(part, kind).map_err(|e| OriginError::Media(e.to_string()))?;
