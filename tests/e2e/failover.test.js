@@ -31,7 +31,7 @@ const MAX_SEGMENT_DURATION = 4;
 /** Endpoint window (segments): 12 s, so a discontinuity leaves it soon after the switch. */
 const SEGMENT_COUNT = 6;
 /** Source length (s): covers scenario A's push, kill, restart and hold. */
-const SOURCE_SECONDS = 90;
+const SOURCE_SECONDS = 120;
 /** Segments every output rendition lists before players start (3 target durations). */
 const READY_SEGMENTS = 3;
 /** Players play this long before encoder 1 is killed (scenario A; B needs less). */

@@ -228,7 +228,9 @@ export function renditionSequences(status, input) {
  * same last segment (the last one caught up, or all moved on together): the encoder's next
  * uploads are then about one segment away. Returns the sequences seen then.
  */
-export async function waitForLevelUploads(origin, path, input, { timeoutMs = 15_000, intervalMs = 100 } = {}) {
+// The window is wide: a rendition whose upload is overtaken by its playlist commits one
+// playlist later, so renditions are level only at some segment boundaries.
+export async function waitForLevelUploads(origin, path, input, { timeoutMs = 45_000, intervalMs = 50 } = {}) {
   const deadline = Date.now() + timeoutMs;
   let wasSkewed = false;
   let level = null;
