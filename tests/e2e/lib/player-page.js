@@ -31,8 +31,10 @@
     state.fatal.push(`media element error ${e && e.code}: ${e && e.message}`);
   });
 
+  let playbackRate = 1;
   function playMuted() {
     video.muted = true;
+    video.playbackRate = playbackRate;
     const p = video.play();
     if (p && p.catch) p.catch((e) => state.warnings.push(`play(): ${e}`));
   }
@@ -97,7 +99,12 @@
     window.player = player;
   }
 
-  window.startPlayer = async function ({ player, url, headers = {} }) {
+  window.startPlayer = async function ({ player, url, headers = {}, rate = 1 }) {
+    playbackRate = rate;
+    // Players may reset the rate on load: keep asking for it.
+    video.addEventListener('playing', () => {
+      if (video.playbackRate !== playbackRate) video.playbackRate = playbackRate;
+    });
     try {
       if (player === 'hls.js') startHls(url, headers);
       else if (player === 'shaka') {
@@ -117,6 +124,8 @@
     for (let i = 0; i < video.buffered.length; i++) buffered.push([video.buffered.start(i), video.buffered.end(i)]);
     return {
       currentTime: video.currentTime,
+      duration: video.duration,
+      ended: video.ended,
       paused: video.paused,
       readyState: video.readyState,
       videoWidth: video.videoWidth,

@@ -70,9 +70,14 @@ export async function startPlayers() {
   /**
    * Plays `url` with `player` ('hls.js' | 'shaka' | 'dash.js') until currentTime has advanced
    * `minAdvance` seconds past the first `playing` event, a fatal error, or `timeoutMs`.
-   * Never throws on playback problems: the result carries the evidence for assertions.
+   * With `untilEnded`, plays on until the media element reports `ended` instead (VOD), at
+   * `rate` times real time. Never throws on playback problems: the result carries the evidence
+   * for assertions.
    */
-  async function play({ player, url, headers = {}, minAdvance = MIN_ADVANCE_SECONDS, timeoutMs = 30_000 }) {
+  async function play({
+    player, url, headers = {}, minAdvance = MIN_ADVANCE_SECONDS, timeoutMs = 30_000,
+    untilEnded = false, rate = 1,
+  }) {
     const context = await browser.newContext();
     const page = await context.newPage();
     const consoleLines = [];
@@ -90,11 +95,12 @@ export async function startPlayers() {
     let timedOut = false;
     try {
       await page.goto(`${pages.url}/player.html`);
-      await page.evaluate((cfg) => window.startPlayer(cfg), { player, url, headers });
+      await page.evaluate((cfg) => window.startPlayer(cfg), { player, url, headers, rate });
       for (;;) {
         state = await page.evaluate(() => window.playerState());
         const advanced = state.startCurrentTime === null ? 0 : state.currentTime - state.startCurrentTime;
-        if (state.fatal.length > 0 || advanced >= minAdvance) break;
+        const done = untilEnded ? state.ended : advanced >= minAdvance;
+        if (state.fatal.length > 0 || done) break;
         if (Date.now() - t0 > timeoutMs) {
           timedOut = true;
           break;
@@ -129,10 +135,10 @@ export async function startPlayers() {
 
 /** A compact description of a play() result for assertion messages. */
 export function summary(r) {
-  const { player, url, advanced, timedOut, elapsedMs, currentTime, startCurrentTime, frames, droppedFrames } = r;
+  const { player, url, advanced, timedOut, elapsedMs, currentTime, startCurrentTime, frames, droppedFrames, duration, ended } = r;
   return JSON.stringify(
     {
-      player, url, advanced, timedOut, elapsedMs, currentTime, startCurrentTime, frames, droppedFrames,
+      player, url, advanced, timedOut, elapsedMs, currentTime, startCurrentTime, frames, droppedFrames, duration, ended,
       videoSize: `${r.videoWidth}x${r.videoHeight}`, buffered: r.buffered, fatal: r.fatal,
       warnings: r.warnings, events: r.events, httpErrors: r.httpErrors, console: r.console,
       requests: r.requests,
