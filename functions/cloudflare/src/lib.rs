@@ -34,12 +34,17 @@ async fn fetch(req: worker::Request, env: Env, _ctx: Context) -> worker::Result<
 
 /// Cron trigger (`[triggers]` in wrangler.toml): archive expiry, in bounded batches.
 #[event(scheduled)]
-async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let Ok((kv, objects)) = bindings(&env) else {
         return;
     };
     let origin = Origin::new(kv, objects, config::from_env(&env), random);
-    match origin.scheduled(Date::now().as_millis()).await {
+    // The tick's own time (`scheduledTime`): the same for every retry of one tick.
+    let now_ms = match event.schedule() {
+        t if t.is_finite() && t > 0.0 => t as u64,
+        _ => Date::now().as_millis(),
+    };
+    match origin.scheduled(now_ms).await {
         Ok(report) => console_log!(
             "expiry: {} channels, {} buckets and {} segments deleted, more: {}",
             report.channels,
