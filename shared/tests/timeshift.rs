@@ -160,6 +160,20 @@ fn bad_and_outside_windows() {
     );
     assert_eq!(r.status, 404);
     assert!(text(&r).contains("retained from"), "{}", text(&r));
+    // The master answers as its playlists do.
+    let r = at(
+        &o,
+        "/out/v1/demo/live/hls/manifest.m3u8?start=2026-11-22T12:00:00Z&vodend=2026-11-22T12:10:00Z",
+        NOW,
+    );
+    assert_eq!(r.status, 404);
+    assert!(text(&r).contains("retained from"), "{}", text(&r));
+    let r = at(
+        &o,
+        "/out/v1/demo/live/hls/manifest.m3u8?start=2026-11-23T12:00:10Z&vodend=2026-11-23T12:00:30Z",
+        NOW,
+    );
+    assert_eq!(r.status, 200, "{}", text(&r));
     let (s, _) = api(
         &o,
         Method::Post,

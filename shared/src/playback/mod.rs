@@ -170,6 +170,9 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             .public_base_url
             .as_deref()
             .unwrap_or(&req.origin);
+        if route == Route::Manifest && endpoint.protocol != crate::model::OutputProtocol::Dash {
+            self.check_window(&cx).await?;
+        }
         let response = match route {
             Route::Manifest => match endpoint.protocol {
                 crate::model::OutputProtocol::Hls if endpoint.audio_separation => {
@@ -276,6 +279,21 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             return Err(OriginError::NotFound(format!("rendition {rendition}")));
         }
         Ok(RenditionData { log, timelines })
+    }
+
+    /// A time-shifted master answers as its playlists would: 404 naming the retained range when
+    /// the window holds no content (checked on the first rendition).
+    async fn check_window(&self, cx: &Ctx<'_>) -> OriginResult<()> {
+        let Some(shift) = cx.shift else {
+            return Ok(());
+        };
+        let Some(rendition) = self.renditions(cx.channel).await?.into_iter().next() else {
+            return Ok(());
+        };
+        let data = self.rendition(cx, &rendition).await?;
+        let outputs = output_segments(&data.log, data.refs());
+        let now_ms = i64::try_from(cx.now_ms).unwrap_or(i64::MAX);
+        select(&outputs, shift, now_ms, |s| s).map(|_| ())
     }
 
     /// The active input's master, else the other's.
