@@ -45,7 +45,8 @@ export async function startLiveChannel({ group, channel, endpoints, seconds = 40
 }
 
 /**
- * The segments of an HLS media playlist with their program date times:
+ * The segments of an HLS media playlist (of an endpoint with `program_date_time_interval`) with
+ * their program date times:
  * [{ uri, duration, pdtMs }] (pdtMs carried forward from the last EXT-X-PROGRAM-DATE-TIME).
  */
 export async function programDateTimes(playlistUrl) {
@@ -63,6 +64,9 @@ export async function programDateTimes(playlistUrl) {
       if (pdt !== null && duration !== null) pdt += Math.round(duration * 1000);
       duration = null;
     }
+  }
+  if (out.length > 0 && out[0].pdtMs === null) {
+    throw new Error(`${playlistUrl} has no EXT-X-PROGRAM-DATE-TIME: give the endpoint program_date_time_interval`);
   }
   return { text, playlist: parseMedia(text), segments: out };
 }
