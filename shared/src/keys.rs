@@ -96,3 +96,44 @@ pub fn archives_of_input(channel_id: &str, input: InputId) -> String {
 pub fn archive_bucket(key: &str) -> Option<i64> {
     key.rsplit_once('@')?.1.strip_suffix(".json")?.parse().ok()
 }
+
+/// A harvest job's state (replaced only by conditional puts).
+pub fn harvest_job(channel_id: &str, job_id: &str) -> String {
+    format!("{}{job_id}.json", harvest_jobs(channel_id))
+}
+
+/// Prefix of a channel's harvest jobs.
+pub fn harvest_jobs(channel_id: &str) -> String {
+    format!("hv/job/{channel_id}/")
+}
+
+/// A harvest job's file list, written once.
+pub fn harvest_plan(job_id: &str) -> String {
+    format!("hv/plan/{job_id}.json")
+}
+
+/// The claim on a harvest job's next batch.
+pub fn harvest_lease(job_id: &str) -> String {
+    format!("hv/lease/{job_id}")
+}
+
+/// Prefix of the index of unfinished harvest jobs (what scheduled runs advance).
+pub const HARVEST_ACTIVE: &str = "hv/active/";
+
+/// One unfinished job in the index: `hv/active/{channel_id}/{job_id}`.
+pub fn harvest_active(channel_id: &str, job_id: &str) -> String {
+    format!("{HARVEST_ACTIVE}{channel_id}/{job_id}")
+}
+
+/// Prefix of a channel's unfinished harvest jobs.
+pub fn harvest_active_of(channel_id: &str) -> String {
+    format!("{HARVEST_ACTIVE}{channel_id}/")
+}
+
+/// A file of a harvested VOD asset (`vod/{destination}/{job_id}/{path}`), served at
+/// `/vod/v1/{destination}/{job_id}/{path}`.
+pub fn vod(path: &str) -> String {
+    format!("{VOD}{path}")
+}
+
+pub const VOD: &str = "vod/";

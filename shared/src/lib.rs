@@ -9,6 +9,7 @@ pub mod auth;
 pub mod dash;
 pub mod error;
 pub mod failover;
+pub mod harvest;
 pub mod hls;
 pub mod http;
 pub mod ingest;

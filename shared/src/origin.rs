@@ -36,12 +36,16 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         }
     }
 
-    /// The periodic work (a Cloudflare cron trigger): expires archived content past retention.
+    /// The periodic work (a Cloudflare cron trigger): expires archived content past retention,
+    /// then advances unfinished harvest jobs within their share of the invocation's budget.
     pub async fn scheduled(
         &self,
         now_ms: u64,
     ) -> Result<crate::archive::ExpiryReport, OriginError> {
-        crate::archive::expire(&self.kv, &self.objects, now_ms).await
+        let expiry = crate::archive::expire(&self.kv, &self.objects, now_ms).await;
+        self.run_harvests(now_ms, crate::harvest::SCHEDULED_OP_BUDGET)
+            .await?;
+        expiry
     }
 
     /// Handles one request at wall-clock time `now_ms` (Unix milliseconds).
@@ -65,6 +69,22 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             ["out", "v1", route @ ..] => {
                 let r = self
                     .playback(&req, route, now_ms)
+                    .await
+                    .unwrap_or_else(|e| {
+                        let not_found = e.status() == 404;
+                        let r = e.into_response();
+                        if not_found {
+                            with_cache(r, CacheControl::NotFound)
+                        } else {
+                            r
+                        }
+                    });
+                Ok(crate::playback::with_cors(r))
+            }
+            ["vod", "v1", ..] if req.method == Method::Options => Ok(cors_preflight()),
+            // Harvested VOD assets (the same layout as `vod/` in the object store).
+            ["vod", "v1", rest @ ..] => {
+                let r = crate::harvest::serve(&self.objects, &req, rest)
                     .await
                     .unwrap_or_else(|e| {
                         let not_found = e.status() == 404;

@@ -1,6 +1,6 @@
 //! The control API: `/api/v1/groups[/{group}[/channels[/{channel}[/endpoints[/{endpoint}]]]]]`
-//! and `.../channels/{channel}/inputs/{1|2}/rotate-credentials`. JSON in and out, admin bearer
-//! token on every route.
+//! and `.../channels/{channel}/inputs/{1|2}/rotate-credentials`, `.../channels/{channel}/
+//! harvest-jobs[/{id}]`. JSON in and out, admin bearer token on every route.
 
 mod status;
 mod views;
@@ -57,6 +57,60 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 }
                 _ => Err(OriginError::MethodNotAllowed),
             },
+            ["maintenance", "harvest"] => match m {
+                // For schedulers outside Cloudflare (Spin): advances unfinished harvest jobs.
+                Method::Post => {
+                    let report = self
+                        .run_harvests(now_ms, crate::harvest::SCHEDULED_OP_BUDGET)
+                        .await?;
+                    Ok(ok(serde_json::to_value(report).unwrap_or_default()))
+                }
+                _ => Err(OriginError::MethodNotAllowed),
+            },
+            ["groups", g, "channels", c, "harvest-jobs"] => {
+                let (g, c) = (name(g, "group")?, name(c, "channel")?);
+                match m {
+                    Method::Get => {
+                        let channel = repo::channel(&self.kv, g.as_str(), c.as_str()).await?;
+                        let jobs: Vec<Value> = self
+                            .list_harvests(&channel)
+                            .await?
+                            .iter()
+                            .map(|j| j.view(bases.playback))
+                            .collect();
+                        Ok(ok(json!({ "harvest_jobs": jobs })))
+                    }
+                    Method::Post => {
+                        let body = json_body(req)?;
+                        self.create_harvest(&g, &c, &body, bases.playback, now_ms)
+                            .await
+                    }
+                    _ => Err(OriginError::MethodNotAllowed),
+                }
+            }
+            ["groups", g, "channels", c, "harvest-jobs", id] => {
+                let (g, c) = (name(g, "group")?, name(c, "channel")?);
+                let channel = repo::channel(&self.kv, g.as_str(), c.as_str()).await?;
+                let id = Name::parse(id)
+                    .ok_or_else(|| OriginError::NotFound(format!("harvest job {id}")))?;
+                match m {
+                    Method::Get => Ok(ok(self
+                        .get_harvest(&channel, id.as_str(), now_ms)
+                        .await
+                        .map_err(|e| match e {
+                            OriginError::NotFound(_) => {
+                                OriginError::NotFound(format!("harvest job {id}"))
+                            }
+                            e => e,
+                        })?
+                        .view(bases.playback))),
+                    Method::Delete => {
+                        self.delete_harvest(&channel, id.as_str()).await?;
+                        Ok(Response::new(204))
+                    }
+                    _ => Err(OriginError::MethodNotAllowed),
+                }
+            }
             ["groups"] => match m {
                 Method::Get => self.list_groups().await,
                 Method::Post => self.create_group(req, now_ms).await,
