@@ -104,8 +104,8 @@ fn vod_window_from_the_archive() {
         body.contains("#EXT-X-PLAYLIST-TYPE:VOD\n") && body.ends_with("#EXT-X-ENDLIST\n"),
         "{body}"
     );
-    // 5 overlaps the start; 15 is the last to begin before vodend (16 begins 10 ms after).
-    assert_eq!(listed(body), (5..=15).collect::<Vec<_>>());
+    // The segments whose middle is in the window: 6 (10.01-12.01 s) .. 15 (28.01-30.01 s).
+    assert_eq!(listed(body), (6..=15).collect::<Vec<_>>());
     assert!(
         body.lines()
             .filter(|l| !l.starts_with('#'))

@@ -8,6 +8,7 @@ use crate::error::{OriginError, OriginResult};
 use crate::failover::OutputSegment;
 use crate::time::{iso8601_ms, parse_iso8601_ms};
 use crate::timeline::TIMESCALE;
+use std::ops::RangeInclusive;
 
 /// Most segments one time-shifted playlist lists (a 4-hour window of 2 s segments).
 pub const MAX_WINDOW_SEGMENTS: usize = 7200;
@@ -121,6 +122,10 @@ fn end_of(s: &OutputSegment<'_>) -> i64 {
     s.segment.pdt_ms + i64::try_from(s.segment.duration * 1000 / TIMESCALE).unwrap_or(0)
 }
 
+fn middle_of(s: &OutputSegment<'_>) -> i64 {
+    (s.segment.pdt_ms + end_of(s)) / 2
+}
+
 /// Selects the segments of a time-shifted playlist from `all` (in order); `live` picks the
 /// usual live window from a slice.
 pub fn select<'s, 'a>(
@@ -149,19 +154,16 @@ pub fn select<'s, 'a>(
             end_ms,
             vod,
         } => {
-            let from = all.partition_point(|s| end_of(s) <= start_ms);
-            let to = end_ms.map_or(all.len(), |e| all.partition_point(|s| s.segment.pdt_ms < e));
+            // By midpoint: renditions whose program date times differ by less than half a
+            // segment (each is its own arrival time) select the same segments.
+            let from = all.partition_point(|s| middle_of(s) < start_ms);
+            let to = end_ms.map_or(all.len(), |e| all.partition_point(|s| middle_of(s) < e));
             if from >= to {
                 return Err(outside());
             }
-            let complete =
-                end_ms.is_some_and(|e| all.last().is_some_and(|l| end_of(l) >= e) || e <= now_ms);
             let slice = &all[from..to.min(from + MAX_WINDOW_SEGMENTS)];
-            if vod {
-                (slice, Some("VOD"), true)
-            } else {
-                (slice, Some("EVENT"), complete)
-            }
+            let (playlist_type, end_list) = window_type(all, end_ms, vod, now_ms);
+            (slice, playlist_type, end_list)
         }
         TimeShift::Offset { offset_s, end_ms } => {
             let edge = now_ms - i64::try_from(offset_s * 1000).unwrap_or(i64::MAX);
@@ -182,6 +184,69 @@ pub fn select<'s, 'a>(
     };
     Ok(Selection {
         segments,
+        playlist_type,
+        end_list,
+    })
+}
+
+/// `EXT-X-PLAYLIST-TYPE` and `EXT-X-ENDLIST` of a window: VOD, or an EVENT complete once its
+/// end has passed or is covered.
+fn window_type(
+    all: &[OutputSegment<'_>],
+    end_ms: Option<i64>,
+    vod: bool,
+    now_ms: i64,
+) -> (Option<&'static str>, bool) {
+    if vod {
+        return (Some("VOD"), true);
+    }
+    let complete =
+        end_ms.is_some_and(|e| all.last().is_some_and(|l| end_of(l) >= e) || e <= now_ms);
+    (Some("EVENT"), complete)
+}
+
+/// The output sequence numbers a window selects on the reference rendition (see
+/// [`select_like`]); `None` for shifts that are not a fixed window. An error when the window
+/// holds no content, as [`select`].
+pub fn window_seqs(
+    all: &[OutputSegment<'_>],
+    shift: &TimeShift,
+    now_ms: i64,
+) -> OriginResult<Option<RangeInclusive<u64>>> {
+    let sel = select(all, shift, now_ms, |s| s)?;
+    if !matches!(shift, TimeShift::Window { .. }) {
+        return Ok(None);
+    }
+    Ok(match (sel.segments.first(), sel.segments.last()) {
+        (Some(f), Some(l)) => Some(f.seq..=l.seq),
+        _ => None,
+    })
+}
+
+/// A window's selection on a rendition other than the reference: the same output sequence
+/// numbers (`seqs`, from [`window_seqs`]), so every rendition of a window has one duration
+/// although each rendition's program date times are its own arrival times.
+pub fn select_like<'s, 'a>(
+    all: &'s [OutputSegment<'a>],
+    seqs: &RangeInclusive<u64>,
+    shift: &TimeShift,
+    now_ms: i64,
+) -> OriginResult<Selection<'s, 'a>> {
+    let TimeShift::Window { end_ms, vod, .. } = *shift else {
+        return select(all, shift, now_ms, |s| s);
+    };
+    let from = all.partition_point(|s| s.seq < *seqs.start());
+    let to = all.partition_point(|s| s.seq <= *seqs.end());
+    if from >= to {
+        return Err(OriginError::NotFound(format!(
+            "this rendition has none of the window's segments {}-{}",
+            seqs.start(),
+            seqs.end()
+        )));
+    }
+    let (playlist_type, end_list) = window_type(all, end_ms, vod, now_ms);
+    Ok(Selection {
+        segments: &all[from..to],
         playlist_type,
         end_list,
     })

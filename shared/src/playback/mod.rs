@@ -23,10 +23,13 @@ use crate::model::{Channel, Endpoint, InputId};
 use crate::names::Name;
 use crate::origin::Origin;
 use crate::packaging::group::{group, join_factor, Group};
-use crate::packaging::timeshift::{carried_params, select, Selection, TimeShift};
+use crate::packaging::timeshift::{
+    carried_params, select, select_like, window_seqs, Selection, TimeShift,
+};
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::Timeline;
+use std::ops::RangeInclusive;
 
 /// One rendition's output: the switch log and both inputs' timelines.
 pub(crate) struct RenditionData {
@@ -73,6 +76,8 @@ pub(crate) struct Ctx<'a> {
     pub endpoint: &'a Endpoint,
     pub shift: Option<&'a TimeShift>,
     pub now_ms: u64,
+    /// A fixed window's output sequence numbers, chosen on the reference rendition.
+    pub window: Option<RangeInclusive<u64>>,
 }
 
 /// The window of a rendition playlist: the live one, or what a time-shift selects.
@@ -87,14 +92,11 @@ pub(crate) fn media_window<'s>(
 ) -> OriginResult<MediaWindow<'s>> {
     let (endpoint, shift, now_ms) = (cx.endpoint, cx.shift, cx.now_ms);
     let live = |s: &'s [OutputSegment<'s>]| live_window(s, target, endpoint.segment_count);
-    let selection = match shift {
-        Some(shift) => select(
-            outputs,
-            shift,
-            i64::try_from(now_ms).unwrap_or(i64::MAX),
-            live,
-        )?,
-        None => Selection {
+    let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
+    let selection = match (shift, &cx.window) {
+        (Some(shift), Some(seqs)) => select_like(outputs, seqs, shift, now)?,
+        (Some(shift), None) => select(outputs, shift, now, live)?,
+        (None, _) => Selection {
             segments: live(outputs),
             playlist_type: None,
             end_list: false,
@@ -145,12 +147,17 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         let channel = repo::channel(&self.kv, g.as_str(), c.as_str()).await?;
         let route = Route::parse(&endpoint, rest)?;
         let shift = TimeShift::parse(&req.query)?;
-        let cx = Ctx {
+        let mut cx = Ctx {
             channel: &channel,
             endpoint: &endpoint,
             shift: shift.as_ref(),
             now_ms,
+            window: None,
         };
+        let hls = endpoint.protocol != crate::model::OutputProtocol::Dash;
+        if hls && route.is_manifest() {
+            cx.window = self.window_reference(&cx).await?;
+        }
         let shift = shift.as_ref();
         // Query parameters a manifest carries onto every URI it references.
         let mut carried = carried_params(&req.query);
@@ -170,9 +177,6 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             .public_base_url
             .as_deref()
             .unwrap_or(&req.origin);
-        if route == Route::Manifest && endpoint.protocol != crate::model::OutputProtocol::Dash {
-            self.check_window(&cx).await?;
-        }
         let response = match route {
             Route::Manifest => match endpoint.protocol {
                 crate::model::OutputProtocol::Hls if endpoint.audio_separation => {
@@ -281,19 +285,20 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         Ok(RenditionData { log, timelines })
     }
 
-    /// A time-shifted master answers as its playlists would: 404 naming the retained range when
-    /// the window holds no content (checked on the first rendition).
-    async fn check_window(&self, cx: &Ctx<'_>) -> OriginResult<()> {
+    /// A time-shifted manifest's window on the reference rendition (the first in key order):
+    /// its output sequence numbers for fixed windows, so that every rendition lists the same
+    /// segments; a 404 naming the retained range when the window holds no content.
+    async fn window_reference(&self, cx: &Ctx<'_>) -> OriginResult<Option<RangeInclusive<u64>>> {
         let Some(shift) = cx.shift else {
-            return Ok(());
+            return Ok(None);
         };
         let Some(rendition) = self.renditions(cx.channel).await?.into_iter().next() else {
-            return Ok(());
+            return Ok(None);
         };
         let data = self.rendition(cx, &rendition).await?;
         let outputs = output_segments(&data.log, data.refs());
         let now_ms = i64::try_from(cx.now_ms).unwrap_or(i64::MAX);
-        select(&outputs, shift, now_ms, |s| s).map(|_| ())
+        window_seqs(&outputs, shift, now_ms)
     }
 
     /// The active input's master, else the other's.

@@ -55,6 +55,14 @@ pub enum Route {
 }
 
 impl Route {
+    /// A master or rendition playlist (the files a time-shift window shapes).
+    pub fn is_manifest(&self) -> bool {
+        matches!(
+            self,
+            Route::Manifest | Route::TsPlaylist { .. } | Route::CmafPlaylist { .. }
+        )
+    }
+
     pub fn parse(endpoint: &Endpoint, rest: &[&str]) -> OriginResult<Route> {
         let not_found = || OriginError::NotFound(format!("playback file {}", rest.join("/")));
         let (file, dirs) = rest.split_last().ok_or_else(not_found)?;

@@ -76,14 +76,52 @@ fn windows_select_overlapping_segments() {
     let log = SwitchLog::starting_with(InputId::PRIMARY, 0);
     let all = output_segments(&log, [Some(&t), None]);
     let now = T0 + 200_000;
-    // 20 s from T0 + 11 s: segments 5 (10-12 s) .. 15 (30-32 s).
+    // 20 s from T0 + 11 s: the segments whose middle is inside, 5 (10-12 s) .. 14 (28-30 s).
     let shift = TimeShift::Window {
         start_ms: T0 + 11_000,
         end_ms: Some(T0 + 31_000),
         vod: true,
     };
     let sel = select(&all, &shift, now, |s| s).unwrap();
-    assert_eq!(seqs(&sel), (5..=15).collect::<Vec<_>>());
+    assert_eq!(seqs(&sel), (5..=14).collect::<Vec<_>>());
+    // Another rendition's program date times (its own arrival times) are off: by its own
+    // times it would select other segments (6..=15 at -900 ms); taking the reference's sequence
+    // numbers it lists the same ones, so all renditions of a window have one duration.
+    let reference = window_seqs(&all, &shift, now).unwrap().unwrap();
+    assert_eq!(reference, 5..=14);
+    for skew in [-900, -40, 40, 900] {
+        let mut other = timeline(100);
+        for s in &mut other.segments {
+            s.pdt_ms += skew;
+        }
+        let all_other = output_segments(&log, [Some(&other), None]);
+        let sel_other = select_like(&all_other, &reference, &shift, now).unwrap();
+        assert_eq!(seqs(&sel_other), seqs(&sel), "skew {skew} ms");
+        assert_eq!((sel_other.playlist_type, sel_other.end_list), (Some("VOD"), true));
+    }
+    let mut skewed = timeline(100);
+    for s in &mut skewed.segments {
+        s.pdt_ms -= 900;
+    }
+    let all_skewed = output_segments(&log, [Some(&skewed), None]);
+    let own = select(&all_skewed, &shift, now, |s| s).unwrap();
+    assert_eq!(seqs(&own), (6..=15).collect::<Vec<_>>());
+    // A rendition without the window's segments is a 404.
+    assert!(select_like(&all, &(200..=210), &shift, now).is_err());
+    // Offsets are no fixed window: no reference numbers.
+    let offset = TimeShift::Offset {
+        offset_s: 60,
+        end_ms: None,
+    };
+    assert_eq!(window_seqs(&all, &offset, now).unwrap(), None);
+    // A window starting on a segment's program date time starts with that segment.
+    let on_boundary = TimeShift::Window {
+        start_ms: T0 + 10_000,
+        end_ms: Some(T0 + 30_000),
+        vod: true,
+    };
+    let sel = select(&all, &on_boundary, now, |s| s).unwrap();
+    assert_eq!(seqs(&sel), (5..=14).collect::<Vec<_>>());
     assert_eq!((sel.playlist_type, sel.end_list), (Some("VOD"), true));
     // An open window runs to the live edge as an EVENT playlist.
     let shift = TimeShift::Window {
