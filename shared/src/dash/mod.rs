@@ -1,5 +1,8 @@
-//! MPEG-DASH output (ISO/IEC 23009-1, DASH-IF IOP live profile): the MPD writer.
+//! MPEG-DASH output (ISO/IEC 23009-1, DASH-IF IOP live profile): the MPD writer and the
+//! selection of listed segments.
 
 mod mpd;
+mod window;
 
 pub use mpd::{write_mpd, AdaptationSet, Mpd, MpdType, Period, Representation};
+pub use window::{availability_shift_ms, is_vod, select_mpd, MpdSelection};

@@ -11,9 +11,15 @@ use std::io;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MpdType {
     Dynamic {
+        /// Unix ms of the MPD timeline's zero point: 0 (the epoch) for live, later for a
+        /// presentation shifted behind the live edge.
+        availability_start_ms: i64,
         publish_time_ms: i64,
-        min_update_period_s: u64,
-        time_shift_buffer_depth_s: u64,
+        /// `None` once the presentation is final (DASH-IF timing model, "End of live
+        /// content": no `minimumUpdatePeriod`, the last Period has a duration).
+        min_update_period_s: Option<u64>,
+        /// `None`: an infinite time-shift buffer (a final presentation keeps all it lists).
+        time_shift_buffer_depth_ms: Option<u64>,
         suggested_presentation_delay_s: u64,
     },
     Static {
@@ -30,11 +36,14 @@ pub struct Mpd {
     pub periods: Vec<Period>,
 }
 
-/// A Period; its start is wall-clock time since `availabilityStartTime` (the Unix epoch).
+/// A Period. Dynamic: its start is wall-clock time since the epoch; static: time since the
+/// start of the presentation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Period {
     pub id: String,
     pub start_ms: i64,
+    /// `Period@duration`: only on the last Period of a final dynamic presentation.
+    pub duration_ms: Option<u64>,
     pub adaptation_sets: Vec<AdaptationSet>,
 }
 
@@ -62,15 +71,23 @@ pub struct Representation {
     pub presentation_time_offset: u64,
     /// `SegmentTemplate@initialization`.
     pub initialization: String,
-    /// `SegmentTemplate@media`, with `$Number$`.
+    /// `SegmentTemplate@media`, with `$Time$`.
     pub media: String,
     pub start_number: u64,
     /// `(t, d)` of each segment, in `timescale` units.
     pub segments: Vec<(u64, u64)>,
 }
 
-/// `availabilityStartTime`: the Unix epoch, so Period starts are wall-clock times.
+/// `availabilityStartTime` of live MPDs: the Unix epoch, so Period starts are wall-clock times.
 const AVAILABILITY_START: &str = "1970-01-01T00:00:00Z";
+
+fn availability_start(ms: i64) -> String {
+    if ms == 0 {
+        AVAILABILITY_START.to_owned()
+    } else {
+        iso8601_ms(ms)
+    }
+}
 
 /// Writes the MPD document.
 pub fn write_mpd(mpd: &Mpd) -> String {
@@ -95,25 +112,35 @@ fn write(w: &mut Writer<Vec<u8>>, mpd: &Mpd) -> io::Result<()> {
         .with_attribute(("minBufferTime", min_buffer.as_str()));
     let (kind, extra): (&str, Vec<(&str, String)>) = match &mpd.mpd_type {
         MpdType::Dynamic {
+            availability_start_ms,
             publish_time_ms,
             min_update_period_s,
-            time_shift_buffer_depth_s,
+            time_shift_buffer_depth_ms,
             suggested_presentation_delay_s,
         } => (
             "dynamic",
-            vec![
-                ("availabilityStartTime", AVAILABILITY_START.to_owned()),
-                ("publishTime", iso8601_ms(*publish_time_ms)),
-                ("minimumUpdatePeriod", duration(min_update_period_s * 1000)),
+            [
+                (
+                    "availabilityStartTime",
+                    Some(availability_start(*availability_start_ms)),
+                ),
+                ("publishTime", Some(iso8601_ms(*publish_time_ms))),
+                (
+                    "minimumUpdatePeriod",
+                    min_update_period_s.map(|s| duration(s * 1000)),
+                ),
                 (
                     "timeShiftBufferDepth",
-                    duration(time_shift_buffer_depth_s * 1000),
+                    time_shift_buffer_depth_ms.map(duration),
                 ),
                 (
                     "suggestedPresentationDelay",
-                    duration(suggested_presentation_delay_s * 1000),
+                    Some(duration(suggested_presentation_delay_s * 1000)),
                 ),
-            ],
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v?)))
+            .collect(),
         ),
         MpdType::Static { duration_ms } => (
             "static",
@@ -126,7 +153,7 @@ fn write(w: &mut Writer<Vec<u8>>, mpd: &Mpd) -> io::Result<()> {
     }
     root.write_inner_content(|w| {
         for p in &mpd.periods {
-            write_period(w, p, matches!(mpd.mpd_type, MpdType::Dynamic { .. }))?;
+            write_period(w, p)?;
         }
         if let Some(url) = &mpd.utc_timing_url {
             w.create_element("UTCTiming")
@@ -139,21 +166,22 @@ fn write(w: &mut Writer<Vec<u8>>, mpd: &Mpd) -> io::Result<()> {
     Ok(())
 }
 
-fn write_period(w: &mut Writer<Vec<u8>>, p: &Period, dynamic: bool) -> io::Result<()> {
-    let start = if dynamic {
-        duration_signed(p.start_ms)
-    } else {
-        duration(0)
-    };
-    w.create_element("Period")
+fn write_period(w: &mut Writer<Vec<u8>>, p: &Period) -> io::Result<()> {
+    let start = duration_signed(p.start_ms);
+    let length = p.duration_ms.map(duration);
+    let mut el = w
+        .create_element("Period")
         .with_attribute(("id", p.id.as_str()))
-        .with_attribute(("start", start.as_str()))
-        .write_inner_content(|w| {
-            for a in &p.adaptation_sets {
-                write_adaptation_set(w, a)?;
-            }
-            Ok(())
-        })?;
+        .with_attribute(("start", start.as_str()));
+    if let Some(d) = &length {
+        el = el.with_attribute(("duration", d.as_str()));
+    }
+    el.write_inner_content(|w| {
+        for a in &p.adaptation_sets {
+            write_adaptation_set(w, a)?;
+        }
+        Ok(())
+    })?;
     Ok(())
 }
 

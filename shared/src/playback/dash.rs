@@ -1,17 +1,39 @@
 //! DASH: a dynamic MPD with one Period per output run (anchored in the switch log, so Period
 //! ids and starts never change), SegmentTemplate `$Time$` addressing and a SegmentTimeline per
 //! representation. Media and init segments are the CMAF ones.
+//!
+//! Time-shift (the parameters of [`crate::packaging::timeshift`]) lists the same segments as
+//! HLS does for the same parameters, with archived segments merged back in:
+//! - `start` + `vodend`: a static MPD (ISO/IEC 23009-1 5.3.1.2) for VOD and harvest: no
+//!   `availabilityStartTime`, `publishTime` or `UTCTiming`; the first listed segment plays at
+//!   0 (`Period@start` 0, `presentationTimeOffset` = its media time), later runs start at
+//!   their wall-clock distance from it; `mediaPresentationDuration` ends with the last listed
+//!   segment. Relative `$Time$` URLs below the endpoint, as live.
+//! - `start` (+ `end`): the live MPD's Periods (same ids, wall-clock starts) listing from the
+//!   window's first segment on, with `timeShiftBufferDepth` reaching back to it.
+//! - `offset`: the live MPD with `availabilityStartTime` moved `offset` seconds past the epoch:
+//!   the whole presentation sits `offset` later on the wall clock, so its live edge is
+//!   `now - offset` for clients that compute it from the clock (dash.js) and from the newest
+//!   segment (Shaka, which derives the edge from the SegmentTimeline) alike.
+//! - `end` in the past: the window is final. Following the DASH-IF timing model ("End of live
+//!   content"), the MPD stays dynamic with the same timeline, loses `minimumUpdatePeriod` and
+//!   `timeShiftBufferDepth` (infinite: all it lists stays playable) and gives its last Period
+//!   a duration, so clients stop polling and play to the end.
 
 use super::cmaf::init_name;
 use super::{CacheControl, Ctx};
-use crate::dash::{write_mpd, AdaptationSet, Mpd, MpdType, Period, Representation};
+use crate::dash::{
+    availability_shift_ms, is_vod, select_mpd, write_mpd, AdaptationSet, Mpd, MpdType, Period,
+    Representation,
+};
 use crate::error::{OriginError, OriginResult};
 use crate::failover::{output_segments, Anchor};
 use crate::media::time::rescale;
 use crate::origin::Origin;
-use crate::packaging::group::{group, join_factor, newest_within, Group};
+use crate::packaging::group::{group, join_factor, Group};
 use crate::packaging::probe::Kind;
 use crate::packaging::reps::{representations, Rep};
+use crate::packaging::timeshift::TimeShift;
 use crate::store::{KvStore, ObjectStore};
 use std::collections::BTreeMap;
 
@@ -40,18 +62,65 @@ fn frame_rate(f: f64) -> String {
     }
 }
 
+/// `Cache-Control` of an MPD whose window is over and complete: it never changes again. A day
+/// keeps CDN copies from outliving the archive's retention (whole days) by more than a day.
+const FINISHED_MPD_MAX_AGE: u64 = 86_400;
+
+/// One representation and the output segments its MPD lists.
+type Listed<'a> = (Rep<'a>, Vec<Group<'a>>);
+
+/// An output run (one Period): its anchor and each representation's groups in it.
+type Run<'r, 'a> = (Anchor, Vec<(&'r Rep<'a>, Vec<&'r Group<'a>>)>);
+
+/// Where a run's media sits in the MPD: `Period@start` and the media time (90 kHz) at it.
+#[derive(Debug, Clone, Copy)]
+struct PeriodOrigin {
+    start_ms: i64,
+    media_time: u64,
+}
+
+/// Wall-clock Unix ms of media time `m` (90 kHz) in the run anchored at `a`.
+fn wall_clock_ms(a: &Anchor, m: u64) -> i64 {
+    let delta = i128::from(m) - i128::from(a.media_time);
+    i64::try_from(i128::from(a.start_ms) + delta / 90).unwrap_or(i64::MAX)
+}
+
+/// End of a segment list in 90 kHz ticks (its last `t + d`, rescaled).
+fn end_ticks(segments: &[(u64, u64)], timescale: u32) -> Option<u64> {
+    let (t, d) = segments.last()?;
+    rescale(t + d, timescale, 90_000)
+}
+
+/// Milliseconds from 90 kHz ticks, rounded up (a duration never cuts content short).
+fn ceil_ms(ticks: u64) -> u64 {
+    ticks.div_ceil(90)
+}
+
 impl<K: KvStore, O: ObjectStore> Origin<K, O> {
+    /// The MPD: live, or time-shifted (see the module docs). Returns the document, its
+    /// `Cache-Control` value and content type.
     pub(super) async fn mpd(
         &self,
         cx: &Ctx<'_>,
         time_url: &str,
-    ) -> OriginResult<(String, CacheControl, &'static str)> {
-        let (channel, endpoint) = (cx.channel, cx.endpoint);
-        let data = self.channel_data(channel).await?;
+    ) -> OriginResult<(String, String, &'static str)> {
+        let (channel, endpoint, shift) = (cx.channel, cx.endpoint, cx.shift);
+        let now_ms = i64::try_from(cx.now_ms).unwrap_or(i64::MAX);
+        let mut data = self.channel_data(channel).await?;
+        if shift.is_some() {
+            // Archived segments of the window go back in front of the live ones.
+            let names: Vec<String> = data.renditions.keys().cloned().collect();
+            for r in names {
+                let merged = self.rendition(cx, &r).await?;
+                data.renditions.insert(r, merged.timelines);
+            }
+        }
         let tracks = data.tracks();
         let (video, audio) = representations(&tracks, data.master.as_ref(), endpoint);
-        // Each representation's segments inside the manifest window.
-        let mut listed: Vec<(Rep<'_>, Vec<Group<'_>>)> = Vec::new();
+        // Each representation's segments inside the window.
+        let mut listed: Vec<Listed<'_>> = Vec::new();
+        let mut outside = None;
+        let (mut finished, mut complete) = (true, true);
         for rep in video.into_iter().chain(audio) {
             let Some(t) = data.renditions.get(rep.rendition) else {
                 continue;
@@ -66,16 +135,28 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             let k = join_factor(endpoint.segment_duration, target);
             let mut groups = group(&output_segments(&data.log, refs), k);
             groups.retain(|g| segment_entry(g, rep.kind()).is_some());
-            let keep = newest_within(&groups, endpoint.manifest_window);
-            groups.drain(..groups.len() - keep);
+            let outputs: Vec<_> = groups.iter().map(Group::output).collect();
+            let selection = select_mpd(&outputs, shift, now_ms, endpoint.manifest_window);
+            drop(outputs);
+            let selection = match selection {
+                Ok(s) => s,
+                Err(e) => {
+                    outside.get_or_insert(e);
+                    continue;
+                }
+            };
+            finished &= selection.finished;
+            complete &= selection.complete;
+            groups.truncate(selection.range.end);
+            groups.drain(..selection.range.start);
             if !groups.is_empty() {
                 listed.push((rep, groups));
             }
         }
-        let first = listed
-            .first()
-            .and_then(|(_, g)| g.first())
-            .ok_or_else(|| OriginError::NotFound("no content has been ingested yet".into()))?;
+        let first = listed.first().and_then(|(_, g)| g.first()).ok_or_else(|| {
+            outside
+                .unwrap_or_else(|| OriginError::NotFound("no content has been ingested yet".into()))
+        })?;
         // Channels anchored before anchors existed: one run from the first listed segment.
         let fallback = Anchor {
             from_seq: 0,
@@ -89,39 +170,36 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 .copied()
                 .unwrap_or(fallback)
         };
-        let mut periods: BTreeMap<u64, (Anchor, Vec<AdaptationSet>)> = BTreeMap::new();
+        // Output runs (one Period each), with each representation's groups in the run.
+        let mut runs: BTreeMap<u64, Run<'_, '_>> = BTreeMap::new();
         for (rep, groups) in &listed {
-            let mut runs: BTreeMap<u64, (Anchor, Vec<&Group<'_>>)> = BTreeMap::new();
             for g in groups {
                 let a = anchor(g);
-                runs.entry(a.from_seq).or_insert((a, Vec::new())).1.push(g);
+                let reps = &mut runs.entry(a.from_seq).or_insert((a, Vec::new())).1;
+                match reps.iter_mut().find(|(r, _)| r.id() == rep.id()) {
+                    Some((_, gs)) => gs.push(g),
+                    None => reps.push((rep, vec![g])),
+                }
             }
-            for (from, (a, gs)) in runs {
+        }
+        let vod = shift.is_some_and(is_vod);
+        let origins = period_origins(&runs, vod);
+        let mut periods: Vec<Period> = Vec::new();
+        let mut presentation_end_ms = 0u64;
+        for (from, (_, reps)) in &runs {
+            let origin = origins.get(from).copied().unwrap_or(PeriodOrigin {
+                start_ms: 0,
+                media_time: 0,
+            });
+            let mut sets: Vec<AdaptationSet> = Vec::new();
+            let mut period_end_ms = 0u64;
+            for (rep, gs) in reps {
+                let representation = representation(rep, gs, origin.media_time);
+                if let Some(end) = end_ticks(&representation.segments, representation.timescale) {
+                    period_end_ms =
+                        period_end_ms.max(ceil_ms(end.saturating_sub(origin.media_time)));
+                }
                 let kind = rep.kind();
-                let info = rep.info;
-                let init = gs[0]
-                    .segment
-                    .track(kind)
-                    .map(|t| t.init.clone())
-                    .unwrap_or_default();
-                let representation = Representation {
-                    id: rep.id(),
-                    bandwidth: rep.bandwidth,
-                    codecs: info.codec.clone(),
-                    width: info.width,
-                    height: info.height,
-                    frame_rate: rep.frame_rate.map(frame_rate),
-                    sample_rate: info.sample_rate,
-                    channels: info.channels,
-                    timescale: info.timescale,
-                    presentation_time_offset: rescale(a.media_time, 90_000, info.timescale)
-                        .unwrap_or(0),
-                    initialization: format!("{}/{}", rep.rendition, init_name(kind, &init)),
-                    media: format!("{}/{}_t$Time$.m4s", rep.rendition, kind.name()),
-                    start_number: gs[0].seq,
-                    segments: gs.iter().filter_map(|g| segment_entry(g, kind)).collect(),
-                };
-                let sets = &mut periods.entry(from).or_insert((a, Vec::new())).1;
                 let set_id = match kind {
                     Kind::Video => 1,
                     Kind::Audio => 2,
@@ -136,37 +214,137 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                     }),
                 }
             }
+            sets.sort_by_key(|s| s.id);
+            let start = u64::try_from(origin.start_ms).unwrap_or(0);
+            presentation_end_ms = presentation_end_ms.max(start + period_end_ms);
+            periods.push(Period {
+                id: format!("p{from}"),
+                start_ms: origin.start_ms,
+                duration_ms: Some(period_end_ms),
+                adaptation_sets: sets,
+            });
+        }
+        // Only the last Period of a finished dynamic presentation carries a duration.
+        let last = periods.len().saturating_sub(1);
+        for (i, p) in periods.iter_mut().enumerate() {
+            if vod || !finished || i != last {
+                p.duration_ms = None;
+            }
         }
         let publish_time_ms = listed
             .iter()
             .filter_map(|(_, g)| g.last()?.members.last().map(|m| m.segment.arrived_ms))
             .max()
             .map_or(0, |ms| i64::try_from(ms).unwrap_or(i64::MAX));
-        let mpd = Mpd {
-            mpd_type: MpdType::Dynamic {
+        let (mpd_type, utc_timing_url) = if vod {
+            let mpd_type = MpdType::Static {
+                duration_ms: presentation_end_ms,
+            };
+            (mpd_type, None)
+        } else {
+            let tsb_ms = match shift {
+                // A final presentation keeps everything it lists (infinite buffer).
+                Some(_) if finished => None,
+                // From the first listed segment to now, for as long as this MPD is valid.
+                Some(TimeShift::Window { .. }) => {
+                    let first_ms = runs
+                        .values()
+                        .next()
+                        .and_then(|(a, reps)| {
+                            reps.iter()
+                                .filter_map(|(_, gs)| gs.first()?.segment.media_start)
+                                .min()
+                                .map(|m| wall_clock_ms(a, m))
+                        })
+                        .unwrap_or(now_ms);
+                    let span = u64::try_from(now_ms.saturating_sub(first_ms)).unwrap_or(0);
+                    Some(span.div_ceil(1000) * 1000 + endpoint.min_update_period * 1000)
+                }
+                _ => Some(endpoint.manifest_window * 1000),
+            };
+            let mpd_type = MpdType::Dynamic {
+                availability_start_ms: shift.map_or(0, availability_shift_ms),
                 publish_time_ms,
-                min_update_period_s: endpoint.min_update_period,
-                time_shift_buffer_depth_s: endpoint.manifest_window,
+                min_update_period_s: (!finished || shift.is_none())
+                    .then_some(endpoint.min_update_period),
+                time_shift_buffer_depth_ms: tsb_ms,
                 suggested_presentation_delay_s: endpoint.suggested_presentation_delay,
-            },
-            min_buffer_time_s: endpoint.min_buffer_time,
-            utc_timing_url: Some(time_url.to_owned()),
-            periods: periods
-                .into_iter()
-                .map(|(from, (a, mut sets))| {
-                    sets.sort_by_key(|s| s.id);
-                    Period {
-                        id: format!("p{from}"),
-                        start_ms: a.start_ms,
-                        adaptation_sets: sets,
-                    }
-                })
-                .collect(),
+            };
+            (mpd_type, Some(time_url.to_owned()))
         };
-        let cache = CacheControl::Media {
-            target_duration: endpoint.min_update_period,
+        let mpd = Mpd {
+            mpd_type,
+            min_buffer_time_s: endpoint.min_buffer_time,
+            utc_timing_url,
+            periods,
+        };
+        let cache = if shift.is_some() && finished && complete {
+            format!("public, max-age={FINISHED_MPD_MAX_AGE}")
+        } else {
+            CacheControl::Media {
+                target_duration: endpoint.min_update_period,
+            }
+            .value()
         };
         Ok((write_mpd(&mpd), cache, MPD_TYPE))
+    }
+}
+
+/// Each run's Period origin. Dynamic: the run's anchor (wall-clock `Period@start`, the run's
+/// first media time as `presentationTimeOffset`), as in the live MPD, so Periods never move.
+/// Static: the presentation starts at the first listed segment (time 0); each later Period
+/// starts at its first listed segment, placed by wall-clock distance from the first.
+fn period_origins(runs: &BTreeMap<u64, Run<'_, '_>>, vod: bool) -> BTreeMap<u64, PeriodOrigin> {
+    let mut zero: Option<i64> = None;
+    runs.iter()
+        .map(|(from, (a, reps))| {
+            if !vod {
+                let origin = PeriodOrigin {
+                    start_ms: a.start_ms,
+                    media_time: a.media_time,
+                };
+                return (*from, origin);
+            }
+            let media_time = reps
+                .iter()
+                .filter_map(|(_, gs)| gs.first()?.segment.media_start)
+                .min()
+                .unwrap_or(a.media_time);
+            let wall = wall_clock_ms(a, media_time);
+            let zero = *zero.get_or_insert(wall);
+            let origin = PeriodOrigin {
+                start_ms: wall.saturating_sub(zero).max(0),
+                media_time,
+            };
+            (*from, origin)
+        })
+        .collect()
+}
+
+/// A Representation listing `gs`, with `presentationTimeOffset` at `origin` (90 kHz).
+fn representation(rep: &Rep<'_>, gs: &[&Group<'_>], origin: u64) -> Representation {
+    let kind = rep.kind();
+    let info = rep.info;
+    let init = gs
+        .first()
+        .and_then(|g| g.segment.track(kind))
+        .map(|t| t.init.clone())
+        .unwrap_or_default();
+    Representation {
+        id: rep.id(),
+        bandwidth: rep.bandwidth,
+        codecs: info.codec.clone(),
+        width: info.width,
+        height: info.height,
+        frame_rate: rep.frame_rate.map(frame_rate),
+        sample_rate: info.sample_rate,
+        channels: info.channels,
+        timescale: info.timescale,
+        presentation_time_offset: rescale(origin, 90_000, info.timescale).unwrap_or(0),
+        initialization: format!("{}/{}", rep.rendition, init_name(kind, &init)),
+        media: format!("{}/{}_t$Time$.m4s", rep.rendition, kind.name()),
+        start_number: gs.first().map_or(0, |g| g.seq),
+        segments: gs.iter().filter_map(|g| segment_entry(g, kind)).collect(),
     }
 }
 
@@ -175,6 +353,12 @@ pub(super) fn carry_on_templates(mpd: &str, query: &str) -> String {
     if query.is_empty() {
         return mpd.to_owned();
     }
+    // The query goes into XML attribute values.
+    let query = query
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;");
+    let query = query.as_str();
     let mut out = mpd.to_owned();
     for attr in ["initialization=\"", "media=\""] {
         let mut from = 0;

@@ -158,7 +158,6 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         if hls && route.is_manifest() {
             cx.window = self.window_reference(&cx).await?;
         }
-        let shift = shift.as_ref();
         // Query parameters a manifest carries onto every URI it references.
         let mut carried = carried_params(&req.query);
         if let Some(t) =
@@ -184,18 +183,14 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 }
                 crate::model::OutputProtocol::Hls => Ok(manifest(self.ts_master(&cx).await?)),
                 crate::model::OutputProtocol::HlsCmaf => Ok(manifest(self.cmaf_master(&cx).await?)),
-                crate::model::OutputProtocol::Dash if shift.is_some() => {
-                    Err(OriginError::BadRequest(
-                        "time-shift parameters are not supported on DASH endpoints yet".into(),
-                    ))
-                }
                 crate::model::OutputProtocol::Dash => {
                     let time_url = format!("{}/time", origin.trim_end_matches('/'));
                     let (text, cache, ct) = self.mpd(&cx, &time_url).await?;
-                    // An MPD's segment URLs are templates: the token goes on each of them.
+                    // An MPD's segment URLs are templates: the token and the time-shift
+                    // parameters go on each of them.
                     Ok(Response::new(200)
                         .with_body(ct, dash::carry_on_templates(&text, &carried))
-                        .with_header("cache-control", cache.value()))
+                        .with_header("cache-control", cache))
                 }
             },
             Route::TsPlaylist { rendition } => {

@@ -40,9 +40,10 @@ fn mpd() -> Mpd {
     };
     Mpd {
         mpd_type: MpdType::Dynamic {
+            availability_start_ms: 0,
             publish_time_ms: 1_795_435_210_500,
-            min_update_period_s: 2,
-            time_shift_buffer_depth_s: 60,
+            min_update_period_s: Some(2),
+            time_shift_buffer_depth_ms: Some(60_000),
             suggested_presentation_delay_s: 6,
         },
         min_buffer_time_s: 4,
@@ -50,6 +51,7 @@ fn mpd() -> Mpd {
         periods: vec![Period {
             id: "5".into(),
             start_ms: 1_795_435_200_000,
+            duration_ms: None,
             adaptation_sets: vec![
                 AdaptationSet {
                     id: 1,
@@ -122,9 +124,42 @@ fn static_mpd_for_vod() {
     m.mpd_type = MpdType::Static {
         duration_ms: 20_000,
     };
+    m.utc_timing_url = None;
+    m.periods[0].start_ms = 0;
     let text = write_mpd(&m);
     assert!(text.contains(r#"type="static""#));
     assert!(text.contains(r#"mediaPresentationDuration="PT20.000S""#));
-    assert!(text.contains(r#"start="PT0.000S""#));
-    assert!(!text.contains("availabilityStartTime"));
+    assert!(
+        text.contains(r#"<Period id="5" start="PT0.000S">"#),
+        "{text}"
+    );
+    for live in [
+        "availabilityStartTime",
+        "publishTime",
+        "minimumUpdatePeriod",
+        "UTCTiming",
+    ] {
+        assert!(!text.contains(live), "{live}: {text}");
+    }
+}
+
+#[test]
+fn final_and_shifted_dynamic_mpds() {
+    let mut m = mpd();
+    m.mpd_type = MpdType::Dynamic {
+        availability_start_ms: 60_000,
+        publish_time_ms: 1_795_435_210_500,
+        min_update_period_s: None,
+        time_shift_buffer_depth_ms: Some(75_250),
+        suggested_presentation_delay_s: 6,
+    };
+    m.periods[0].duration_ms = Some(8_000);
+    let text = write_mpd(&m);
+    assert!(
+        text.contains(r#"availabilityStartTime="1970-01-01T00:01:00.000Z""#),
+        "{text}"
+    );
+    assert!(!text.contains("minimumUpdatePeriod"), "{text}");
+    assert!(text.contains(r#"timeShiftBufferDepth="PT75.250S""#));
+    assert!(text.contains(r#"start="PT1795435200.000S" duration="PT8.000S""#));
 }
