@@ -8,6 +8,7 @@
 //! remux::init_segment(&Track) -> Result<Vec<u8>, MuxError>      (also RemuxedTrack::init_segment)
 //! ts::first_pts(ts: &[u8]) -> Option<Timestamp33>               (ingest probe: first video PTS)
 //! ts::probe_streams(ts: &[u8]) -> Vec<PmtStream>
+//! remux::clip::ClipWriter::new(bytes).push(&ClipPart) ... .finish() -> progressive MP4
 //! ```
 //!
 //! * [`remux::RemuxOptions`]: `time_reference` (an unwrapped 90 kHz time near the segment, e.g.
@@ -25,6 +26,9 @@
 //!   so consecutive segments continue each other with no state kept between requests.
 //! * Output is a pure function of the input bytes and options: byte-identical everywhere.
 //! * Several consecutive input segments joined into one output segment: `ts_parts_to_cmaf`.
+//! * A window of segments as one progressive MP4 (video + audio track, `moov` before `mdat`):
+//!   [`remux::clip::ClipWriter`] over [`mp4::ProgressiveMp4`]; samples before muxing come
+//!   from [`remux::demux_ts`] + [`remux::DemuxedTs::samples`].
 //! * Codecs: H.264 (`avc1`), H.265 (`hvc1`), AAC in ADTS (`mp4a`); other streams are skipped
 //!   with a warning.
 //!
@@ -33,7 +37,7 @@
 //! * [`ts`]: transport stream packets, PAT/PMT, PES reassembly ([`ts::Demuxer`], push/poll).
 //! * [`codec`]: H.264 / H.265 (Annex B, SPS, `avcC` / `hvcC`) and AAC (ADTS,
 //!   AudioSpecificConfig).
-//! * [`mp4`]: box writer and the CMAF init and media segment boxes.
+//! * [`mp4`]: box writer, the CMAF init and media segment boxes, progressive files.
 //! * [`remux`]: glue from PES packets to CMAF samples (one access unit per PES packet; a PES
 //!   packet without PTS continues the previous access unit).
 //! * [`time`]: the 33-bit timestamp and integer rescaling.

@@ -1,15 +1,18 @@
 //! CMAF (ISO/IEC 23000-19) track files in ISO base media file format (ISO/IEC 14496-12):
 //! one track per file, an init segment (`ftyp` + `moov`) and media segments
-//! (`styp` + `moof` + `mdat`).
+//! (`styp` + `moof` + `mdat`); and progressive (non-fragmented) files with several tracks
+//! ([`progressive`]).
 
 mod fragment;
 mod ftyp;
 mod moov;
+pub mod progressive;
 mod sample_entry;
 pub mod writer;
 
 pub use fragment::{write_media_segment, SampleInfo};
 pub use moov::init_segment;
+pub use progressive::{ProgressiveMp4, TrackIndex};
 
 use crate::media::codec::aac::AacConfig;
 use crate::media::codec::h264::AvcConfig;

@@ -1,5 +1,6 @@
-//! The CMAF header's movie box for a single fragmented track (ISO/IEC 14496-12 8.2 `moov`,
-//! 8.3 `trak`, 8.4 `mdia`, 8.5 `stbl`, 8.8.1 `mvex`; ISO/IEC 23000-19 7.3.2).
+//! Movie boxes (ISO/IEC 14496-12 8.2 `moov`, 8.3 `trak`, 8.4 `mdia`, 8.5 `stbl`): the CMAF
+//! header's, for a single fragmented track (8.8.1 `mvex`; ISO/IEC 23000-19 7.3.2), and the
+//! parts a progressive file's movie box shares with it ([`super::progressive`]).
 
 use super::ftyp::write_ftyp;
 use super::sample_entry::write_sample_entry;
@@ -8,8 +9,8 @@ use super::{MuxError, Track, TrackKind, TRACK_ID};
 
 /// The unity transformation matrix (14496-12 8.2.2.3).
 const MATRIX: [u32; 9] = [0x0001_0000, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000];
-/// `mvhd.timescale`: the movie timeline is unused by fragments; milliseconds by convention.
-const MOVIE_TIMESCALE: u32 = 1000;
+/// `mvhd.timescale`: milliseconds by convention (the movie timeline is unused by fragments).
+pub(super) const MOVIE_TIMESCALE: u32 = 1000;
 /// ISO-639-2/T "und" packed as three 5-bit letters (14496-12 8.4.2.3).
 const LANGUAGE_UND: u16 = (21 << 10) | (14 << 5) | 4;
 
@@ -19,40 +20,94 @@ pub fn init_segment(track: &Track) -> Result<Vec<u8>, MuxError> {
     let mut w = BoxWriter::new(&mut out);
     write_ftyp(&mut w)?;
     w.boxed(b"moov", |w| {
-        write_mvhd(w)?;
-        write_trak(w, track)?;
+        write_mvhd(w, 0, TRACK_ID + 1)?;
+        let trak = Trak {
+            track_id: TRACK_ID,
+            duration: 0,
+            media_duration: 0,
+        };
+        write_trak(w, track, &trak, |_| Ok(()), empty_sample_tables)?;
         write_mvex(w)
     })?;
     Ok(out)
 }
 
-/// `mvhd` (8.2.2), version 0, zero times and duration (fragmented).
-fn write_mvhd(w: &mut BoxWriter<'_>) -> Result<(), MuxError> {
-    w.full_box(b"mvhd", 0, 0, |w| {
-        w.u32(0); // creation_time
-        w.u32(0); // modification_time
-        w.u32(MOVIE_TIMESCALE);
-        w.u32(0); // duration
+/// The times of a `trak`: zero in a fragmented file (the fragments carry them).
+pub(super) struct Trak {
+    pub track_id: u32,
+    /// `tkhd.duration`: the edits' total, in [`MOVIE_TIMESCALE`] units.
+    pub duration: u64,
+    /// `mdhd.duration`: the samples' total, in the track's timescale.
+    pub media_duration: u64,
+}
+
+/// Version 1 (64-bit times) only when a duration does not fit version 0's 32 bits.
+fn time_version(duration: u64) -> u8 {
+    u8::from(duration > u64::from(u32::MAX))
+}
+
+/// Zero creation and modification times (deterministic output), then a duration, in the
+/// width of `version`; `timescale` sits between them when given (`mvhd`, `mdhd`).
+fn times(w: &mut BoxWriter<'_>, version: u8, timescale: Option<u32>, duration: u64) {
+    if version == 1 {
+        w.u64(0); // creation_time
+        w.u64(0); // modification_time
+        timescale.into_iter().for_each(|t| w.u32(t));
+        w.u64(duration);
+    } else {
+        w.u32(0);
+        w.u32(0);
+        timescale.into_iter().for_each(|t| w.u32(t));
+        // time_version chose version 0: the duration fits.
+        w.u32(u32::try_from(duration).unwrap_or(u32::MAX));
+    }
+}
+
+/// `mvhd` (8.2.2): zero times, `duration` in [`MOVIE_TIMESCALE`] units.
+pub(super) fn write_mvhd(
+    w: &mut BoxWriter<'_>,
+    duration: u64,
+    next_track_id: u32,
+) -> Result<(), MuxError> {
+    let version = time_version(duration);
+    w.full_box(b"mvhd", version, 0, |w| {
+        times(w, version, Some(MOVIE_TIMESCALE), duration);
         w.u32(0x0001_0000); // rate 1.0
         w.u16(0x0100); // volume 1.0
         w.zeros(2 + 8); // reserved
         MATRIX.iter().for_each(|&m| w.u32(m));
         w.zeros(24); // pre_defined
-        w.u32(TRACK_ID + 1); // next_track_ID
+        w.u32(next_track_id);
         Ok(())
     })
 }
 
-/// `trak` (8.3.1) with `tkhd` (8.3.2) and `mdia`.
-fn write_trak(w: &mut BoxWriter<'_>, track: &Track) -> Result<(), MuxError> {
+/// `trak` (8.3.1) with `tkhd` (8.3.2), what `edts` writes (an edit list, or nothing), and
+/// `mdia` whose `stbl` gets the sample description and then what `tables` writes.
+pub(super) fn write_trak(
+    w: &mut BoxWriter<'_>,
+    track: &Track,
+    trak: &Trak,
+    edts: impl FnOnce(&mut BoxWriter<'_>) -> Result<(), MuxError>,
+    tables: impl FnOnce(&mut BoxWriter<'_>) -> Result<(), MuxError>,
+) -> Result<(), MuxError> {
     w.boxed(b"trak", |w| {
+        let version = time_version(trak.duration);
         // flags: track_enabled | track_in_movie.
-        w.full_box(b"tkhd", 0, 0x3, |w| {
-            w.u32(0); // creation_time
-            w.u32(0); // modification_time
-            w.u32(TRACK_ID);
-            w.u32(0); // reserved
-            w.u32(0); // duration
+        w.full_box(b"tkhd", version, 0x3, |w| {
+            if version == 1 {
+                w.u64(0); // creation_time
+                w.u64(0); // modification_time
+                w.u32(trak.track_id);
+                w.u32(0); // reserved
+                w.u64(trak.duration);
+            } else {
+                w.u32(0);
+                w.u32(0);
+                w.u32(trak.track_id);
+                w.u32(0);
+                w.u32(u32::try_from(trak.duration).unwrap_or(u32::MAX));
+            }
             w.zeros(8); // reserved
             w.u16(0); // layer
             w.u16(0); // alternate_group
@@ -75,18 +130,22 @@ fn write_trak(w: &mut BoxWriter<'_>, track: &Track) -> Result<(), MuxError> {
             w.u32(fixed(height)?);
             Ok(())
         })?;
-        write_mdia(w, track)
+        edts(w)?;
+        write_mdia(w, track, trak.media_duration, tables)
     })
 }
 
 /// `mdia` (8.4.1): `mdhd` (8.4.2), `hdlr` (8.4.3), `minf` (8.4.4).
-fn write_mdia(w: &mut BoxWriter<'_>, track: &Track) -> Result<(), MuxError> {
+fn write_mdia(
+    w: &mut BoxWriter<'_>,
+    track: &Track,
+    duration: u64,
+    tables: impl FnOnce(&mut BoxWriter<'_>) -> Result<(), MuxError>,
+) -> Result<(), MuxError> {
     w.boxed(b"mdia", |w| {
-        w.full_box(b"mdhd", 0, 0, |w| {
-            w.u32(0); // creation_time
-            w.u32(0); // modification_time
-            w.u32(track.timescale);
-            w.u32(0); // duration
+        let version = time_version(duration);
+        w.full_box(b"mdhd", version, 0, |w| {
+            times(w, version, Some(track.timescale), duration);
             w.u16(LANGUAGE_UND);
             w.u16(0); // pre_defined
             Ok(())
@@ -116,7 +175,7 @@ fn write_mdia(w: &mut BoxWriter<'_>, track: &Track) -> Result<(), MuxError> {
                 })?,
             }
             write_dinf(w)?;
-            write_stbl(w, track)
+            write_stbl(w, track, tables)
         })
     })
 }
@@ -131,25 +190,33 @@ fn write_dinf(w: &mut BoxWriter<'_>) -> Result<(), MuxError> {
     })
 }
 
-/// `stbl` (8.5.1): the sample entry in `stsd` (8.5.2) and empty sample tables, as samples
-/// live in fragments.
-fn write_stbl(w: &mut BoxWriter<'_>, track: &Track) -> Result<(), MuxError> {
+/// `stbl` (8.5.1): the sample entry in `stsd` (8.5.2), then the sample tables.
+fn write_stbl(
+    w: &mut BoxWriter<'_>,
+    track: &Track,
+    tables: impl FnOnce(&mut BoxWriter<'_>) -> Result<(), MuxError>,
+) -> Result<(), MuxError> {
     w.boxed(b"stbl", |w| {
         w.full_box(b"stsd", 0, 0, |w| {
             w.u32(1); // entry_count
             write_sample_entry(w, &track.codec)
         })?;
-        for box_type in [b"stts", b"stsc", b"stco"] {
-            w.full_box(box_type, 0, 0, |w| {
-                w.u32(0); // entry_count
-                Ok(())
-            })?;
-        }
-        w.full_box(b"stsz", 0, 0, |w| {
-            w.u32(0); // sample_size
-            w.u32(0); // sample_count
+        tables(w)
+    })
+}
+
+/// Empty sample tables: the samples of a fragmented file live in fragments.
+fn empty_sample_tables(w: &mut BoxWriter<'_>) -> Result<(), MuxError> {
+    for box_type in [b"stts", b"stsc", b"stco"] {
+        w.full_box(box_type, 0, 0, |w| {
+            w.u32(0); // entry_count
             Ok(())
-        })
+        })?;
+    }
+    w.full_box(b"stsz", 0, 0, |w| {
+        w.u32(0); // sample_size
+        w.u32(0); // sample_count
+        Ok(())
     })
 }
 

@@ -18,6 +18,7 @@ pub(super) fn build<'a>(
     let mut samples: Vec<SampleInfo> = Vec::with_capacity(pes.len() * 2);
     let mut times: Vec<u64> = Vec::with_capacity(pes.len() * 2);
     let mut chunks = Vec::with_capacity(pes.len() * 2);
+    let mut sample_chunks = Vec::with_capacity(pes.len() * 2);
     // Decode time of the frame after the last one taken, in the sample-rate timescale.
     let mut next_time: Option<u64> = None;
     let mut first_error = None;
@@ -71,6 +72,7 @@ pub(super) fn build<'a>(
                     field: "sample size",
                 })
             })?;
+            sample_chunks.push(chunks.len());
             chunks.push(Chunk {
                 unit: index,
                 start: raw_offset,
@@ -115,6 +117,7 @@ pub(super) fn build<'a>(
         base_media_decode_time: first,
         samples,
         chunks,
+        sample_chunks,
         length_prefixed: false,
     })
 }

@@ -11,6 +11,7 @@
 //! time, so consecutive segments of one stream continue each other without any state.
 
 mod audio;
+pub mod clip;
 mod video;
 
 pub use crate::media::mp4::{init_segment, CodecConfig, Track, TrackKind};
@@ -21,6 +22,7 @@ use crate::media::time::Unwrapper;
 use crate::media::ts::{Demuxer, Pes, Pmt, StreamKind, TsError, TsEvent, TsWarning};
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
 /// Options of one remux call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,46 +179,18 @@ pub fn ts_parts_to_cmaf(
     parts: &[&[u8]],
     options: &RemuxOptions,
 ) -> Result<RemuxedSegment, RemuxError> {
-    let demuxed = demux_all(parts)?;
-    let mut warnings = demuxed.warnings;
-    let reference = match options.time_reference {
-        Some(r) => r,
-        None => demuxed
-            .streams
-            .iter()
-            .find_map(|s| s.pes.iter().find_map(Pes::pts))
-            .map_or(0, |t| t.get()),
-    };
+    let demuxed = demux_ts(parts)?;
+    let samples = demuxed.samples(options)?;
+    let mut warnings = samples.warnings;
     let mut tracks = Vec::new();
     let mut first_error = None;
-    for stream in &demuxed.streams {
-        let unwrapper = Unwrapper::new(reference);
-        let built = match stream.kind {
-            StreamKind::H264 | StreamKind::H265 => {
-                let codec = if stream.kind == StreamKind::H264 {
-                    video::VideoCodec::H264
-                } else {
-                    video::VideoCodec::H265
-                };
-                video::build(
-                    codec,
-                    stream.pid,
-                    &stream.pes,
-                    unwrapper,
-                    options,
-                    &mut warnings,
-                )
-            }
-            StreamKind::AacAdts => audio::build(stream.pid, &stream.pes, unwrapper, &mut warnings),
-            StreamKind::Unsupported(_) => continue,
-        };
-        match built.and_then(|b| b.into_track(stream.pid, options.sequence_number)) {
+    for t in samples.tracks {
+        let pid = t.pid;
+        match t.built.into_track(pid, options.sequence_number) {
             Ok(track) => tracks.push(track),
-            // One broken stream does not take the others down (audio renditions keep
-            // playing when the video of a segment is damaged); it is reported.
             Err(error) => {
                 warnings.push(RemuxWarning::TrackDropped {
-                    pid: stream.pid,
+                    pid,
                     error: error.clone(),
                 });
                 first_error.get_or_insert(error);
@@ -226,8 +200,118 @@ pub fn ts_parts_to_cmaf(
     if tracks.is_empty() {
         return Err(first_error.unwrap_or(RemuxError::NoTracks));
     }
-    tracks.sort_by_key(|t| (t.track.kind(), t.pid));
     Ok(RemuxedSegment { tracks, warnings })
+}
+
+/// The elementary streams of TS input, demuxed once: the source of [`DemuxedTs::samples`].
+pub struct DemuxedTs {
+    streams: Vec<StreamPes>,
+    warnings: Vec<RemuxWarning>,
+}
+
+/// Runs the demuxer over consecutive TS `parts` (see [`DemuxedTs::samples`]).
+pub fn demux_ts(parts: &[&[u8]]) -> Result<DemuxedTs, RemuxError> {
+    demux_all(parts)
+}
+
+/// The samples of each track of some TS input, before any box is written: what a CMAF
+/// fragment or a progressive MP4 is made of. Video first, then audio, each in PID order.
+pub struct SampleSegment<'a> {
+    pub tracks: Vec<SampleTrack<'a>>,
+    pub warnings: Vec<RemuxWarning>,
+}
+
+/// One track's samples, borrowing the demuxed payloads.
+pub struct SampleTrack<'a> {
+    /// The elementary stream's PID in the source.
+    pub pid: u16,
+    built: BuiltTrack<'a>,
+}
+
+impl SampleTrack<'_> {
+    pub fn track(&self) -> &Track {
+        &self.built.track
+    }
+
+    /// Sample durations, sizes, sync flags and composition offsets, in decode order.
+    pub fn samples(&self) -> &[SampleInfo] {
+        &self.built.samples
+    }
+
+    /// Decode time of the first sample, unwrapped, in the track's timescale.
+    pub fn base_media_decode_time(&self) -> u64 {
+        self.built.base_media_decode_time
+    }
+
+    /// Appends the bytes of the samples in `range` (MP4 sample format: length-prefixed NAL
+    /// units, raw AAC frames), in decode order; their sizes are `samples()[range]`'s.
+    pub fn write_samples(&self, range: Range<usize>, out: &mut Vec<u8>) {
+        self.built.write_samples(range, out);
+    }
+}
+
+impl DemuxedTs {
+    /// Builds each supported stream's samples; `options.time_reference` picks the timestamp
+    /// epoch and `options.next_segment_start` the last video sample's duration. A stream that
+    /// cannot be built is dropped with [`RemuxWarning::TrackDropped`]; only when none is left
+    /// is the call an error.
+    pub fn samples(&self, options: &RemuxOptions) -> Result<SampleSegment<'_>, RemuxError> {
+        let mut warnings = self.warnings.clone();
+        let reference = match options.time_reference {
+            Some(r) => r,
+            None => self
+                .streams
+                .iter()
+                .find_map(|s| s.pes.iter().find_map(Pes::pts))
+                .map_or(0, |t| t.get()),
+        };
+        let mut tracks = Vec::new();
+        let mut first_error = None;
+        for stream in &self.streams {
+            let unwrapper = Unwrapper::new(reference);
+            let built = match stream.kind {
+                StreamKind::H264 | StreamKind::H265 => {
+                    let codec = if stream.kind == StreamKind::H264 {
+                        video::VideoCodec::H264
+                    } else {
+                        video::VideoCodec::H265
+                    };
+                    video::build(
+                        codec,
+                        stream.pid,
+                        &stream.pes,
+                        unwrapper,
+                        options,
+                        &mut warnings,
+                    )
+                }
+                StreamKind::AacAdts => {
+                    audio::build(stream.pid, &stream.pes, unwrapper, &mut warnings)
+                }
+                StreamKind::Unsupported(_) => continue,
+            };
+            match built {
+                Ok(built) => tracks.push(SampleTrack {
+                    pid: stream.pid,
+                    built,
+                }),
+                // One broken stream does not take the others down (audio renditions keep
+                // playing when the video of a segment is damaged); it is reported.
+                Err(error) => {
+                    warnings.push(RemuxWarning::TrackDropped {
+                        pid: stream.pid,
+                        error: error.clone(),
+                    });
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        if tracks.is_empty() {
+            return Err(first_error.unwrap_or(RemuxError::NoTracks));
+        }
+        tracks.sort_by_key(|t| (t.built.track.kind(), t.pid));
+        Ok(SampleSegment { tracks, warnings })
+    }
 }
 
 /// The PES packets of one elementary stream.
@@ -237,14 +321,9 @@ struct StreamPes {
     pes: Vec<Pes>,
 }
 
-struct Demuxed {
-    streams: Vec<StreamPes>,
-    warnings: Vec<RemuxWarning>,
-}
-
 /// Runs the demuxer over all parts and groups the PES packets of the first program's
 /// supported streams.
-fn demux_all(parts: &[&[u8]]) -> Result<Demuxed, RemuxError> {
+fn demux_all(parts: &[&[u8]]) -> Result<DemuxedTs, RemuxError> {
     let mut demux = Demuxer::new();
     let mut program: Option<Pmt> = None;
     let mut streams: Vec<StreamPes> = Vec::new();
@@ -289,7 +368,7 @@ fn demux_all(parts: &[&[u8]]) -> Result<Demuxed, RemuxError> {
         let pid = demux.missing_pmts().next().unwrap_or(0);
         return Err(RemuxError::Ts(TsError::MissingPmt { pid }));
     }
-    Ok(Demuxed { streams, warnings })
+    Ok(DemuxedTs { streams, warnings })
 }
 
 /// Where a sample's bytes are: a range of one of the track's units (PES payloads, or access
@@ -308,12 +387,38 @@ struct BuiltTrack<'a> {
     samples: Vec<SampleInfo>,
     /// Sample bytes in decode order (a sample may span several chunks).
     chunks: Vec<Chunk>,
+    /// Index in `chunks` of each sample's first chunk.
+    sample_chunks: Vec<usize>,
     /// Write a 4-byte length before each chunk (ISO/IEC 14496-15 NAL unit samples).
     length_prefixed: bool,
     base_media_decode_time: u64,
 }
 
 impl BuiltTrack<'_> {
+    /// Appends the bytes of the samples in `range`, in decode order.
+    fn write_samples(&self, range: Range<usize>, out: &mut Vec<u8>) {
+        // A sample's chunks follow each other, from its first chunk to the next sample's.
+        let first_chunk = |i: usize| {
+            self.sample_chunks
+                .get(i)
+                .copied()
+                .unwrap_or(self.chunks.len())
+        };
+        let chunks = first_chunk(range.start)..first_chunk(range.end);
+        for c in self.chunks.get(chunks).unwrap_or_default() {
+            let Some(bytes) = self.units.get(c.unit).and_then(|u| u.get(c.start..c.end)) else {
+                continue;
+            };
+            if self.length_prefixed {
+                // Sizes were checked against u32 when the sample was built; a mismatch here
+                // would surface as MuxError::SampleSizeMismatch.
+                let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+                out.extend_from_slice(&len.to_be_bytes());
+            }
+            out.extend_from_slice(bytes);
+        }
+    }
+
     fn into_track(self, pid: u16, sequence_number: u32) -> Result<RemuxedTrack, RemuxError> {
         let declared: u64 = self.samples.iter().map(|s| u64::from(s.size)).sum();
         let mut segment = Vec::with_capacity(
@@ -321,28 +426,12 @@ impl BuiltTrack<'_> {
                 .unwrap_or(0)
                 .saturating_add(64 + 16 * self.samples.len()),
         );
-        let chunks = &self.chunks;
-        let units = &self.units;
-        let length_prefixed = self.length_prefixed;
         write_media_segment(
             &mut segment,
             sequence_number,
             self.base_media_decode_time,
             &self.samples,
-            |mdat| {
-                for c in chunks {
-                    let Some(bytes) = units.get(c.unit).and_then(|u| u.get(c.start..c.end)) else {
-                        continue;
-                    };
-                    if length_prefixed {
-                        // Sizes were checked against u32 when the sample was built; a
-                        // mismatch here would surface as MuxError::SampleSizeMismatch.
-                        let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-                        mdat.extend_from_slice(&len.to_be_bytes());
-                    }
-                    mdat.extend_from_slice(bytes);
-                }
-            },
+            |mdat| self.write_samples(0..self.samples.len(), mdat),
         )?;
         let duration = self.samples.iter().map(|s| u64::from(s.duration)).sum();
         let mut decode_time = self.base_media_decode_time;

@@ -118,6 +118,7 @@ pub(super) fn build<'a>(
     let mut samples: Vec<SampleInfo> = Vec::with_capacity(pes.len());
     let mut times: Vec<Timed> = Vec::with_capacity(pes.len());
     let mut chunks = Vec::with_capacity(pes.len() * 4);
+    let mut sample_chunks = Vec::with_capacity(pes.len());
     for (index, (packet, payload)) in units.iter().enumerate() {
         let time = match (packet.dts(), packet.pts()) {
             (Some(dts), Some(pts)) => {
@@ -168,6 +169,7 @@ pub(super) fn build<'a>(
                 config = Some(c.map_err(|error| RemuxError::Codec { pid, error })?);
             }
         }
+        sample_chunks.push(first_chunk);
         samples.push(SampleInfo {
             duration: 0,
             size,
@@ -245,6 +247,7 @@ pub(super) fn build<'a>(
         base_media_decode_time: first.dts,
         samples,
         chunks,
+        sample_chunks,
         length_prefixed: true,
     })
 }
