@@ -1,0 +1,89 @@
+// Time-shifted HLS playback on the Worker in workerd (issue 7): ffmpeg pushes ~40 s live, then
+// a `vodend` window of 20 s is played to its end by hls.js and Shaka in Chromium, on an HLS (TS)
+// and an HLS-CMAF endpoint; its duration must match the window within one segment.
+import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startLiveChannel, programDateTimes } from './lib/live-archive.js';
+import { startPlayers, summary } from './lib/players.js';
+import { get, readMaster, readMedia } from './lib/endpoint.js';
+import { failureTracker } from './lib/run.js';
+import { HLS_TIME } from './lib/encoder.js';
+
+const { track, cleanup } = failureTracker();
+const it = (name, fn) => nodeIt(name, track(fn));
+const before = (fn) => nodeBefore(track(fn));
+
+const WINDOW_S = 20;
+
+describe('time-shifted HLS windows (workerd, ffmpeg, hls.js, Shaka)', () => {
+  let live;
+  let players;
+  let window;
+
+  before(async () => {
+    live = await startLiveChannel({
+      group: 'tsh',
+      channel: 'ch',
+      endpoints: [
+        { name: 'hls', time_shift_days: 1, program_date_time_interval: 2 },
+        { name: 'cmaf', protocol: 'HLS_CMAF', time_shift_days: 1 },
+      ],
+      seconds: 40,
+    });
+    // A window that starts 4 s into the recording, on a segment's program date time; the
+    // recording's segments are those of an EVENT playlist from the push's start.
+    const { renditions } = await readMaster(`${live.endpoints.hls.url}?start=${new Date(live.pushStartMs).toISOString()}`);
+    const { segments } = await programDateTimes(renditions[0].url);
+    assert.ok(segments.length >= 14, `the recording has ${segments.length} segments`);
+    const startMs = segments[2].pdtMs;
+    window = { start: new Date(startMs).toISOString(), end: new Date(startMs + WINDOW_S * 1000).toISOString() };
+    players = await startPlayers();
+  });
+
+  after(async () => {
+    await players?.close();
+    await live?.dispose();
+    await cleanup();
+  });
+
+  const vodUrl = (name) => `${live.endpoints[name].url}?start=${window.start}&vodend=${window.end}`;
+
+  for (const name of ['hls', 'cmaf']) {
+    it(`${name}: a vodend window is a VOD playlist of the window's duration`, async () => {
+      const { renditions, text } = await readMaster(vodUrl(name));
+      assert.ok(renditions.length >= 2, text);
+      for (const r of renditions) {
+        assert.match(r.url, /vodend=/, `${r.url} carries the window`);
+        const { playlist, text: media } = await readMedia(r.url);
+        assert.ok(playlist.endList, media);
+        assert.match(media, /#EXT-X-PLAYLIST-TYPE:VOD/);
+        const total = playlist.segments.reduce((s, x) => s + x.duration, 0);
+        assert.ok(Math.abs(total - WINDOW_S) <= HLS_TIME, `${r.url}: ${total} s for a ${WINDOW_S} s window\n${media}`);
+        for (const s of playlist.segments) {
+          assert.match(s.uri, /vodend=/, `${s.uri} carries the window`);
+          const res = await get(new URL(s.uri, r.url).href);
+          assert.equal(res.status, 200, res.describe());
+        }
+      }
+    });
+
+    for (const player of ['hls.js', 'shaka']) {
+      it(`${name}: ${player} plays the window to its end`, async (t) => {
+        const r = await players.play({ player, url: vodUrl(name), untilEnded: true, rate: 4, timeoutMs: 45_000 });
+        t.diagnostic(`${player} ${name}: duration ${r.duration} s, ended at ${r.currentTime} s, ${r.frames} frames`);
+        assert.deepEqual(r.fatal, [], summary(r));
+        assert.ok(r.ended, `not ended: ${summary(r)}`);
+        assert.ok(Math.abs(r.duration - WINDOW_S) <= HLS_TIME, `duration ${r.duration}: ${summary(r)}`);
+        assert.ok(r.currentTime >= r.duration - 0.5, summary(r));
+      });
+    }
+  }
+
+  it('start and offset together are refused; a window outside retention is a 404 naming the range', async () => {
+    const both = await get(`${live.endpoints.hls.url}?start=${window.start}&offset=10`);
+    assert.equal(both.status, 400, both.describe());
+    const old = new Date(Date.now() - 3 * 86_400_000).toISOString();
+    const outside = await get(`${live.endpoints.hls.url}?start=${old}&vodend=${new Date(Date.parse(old) + 20_000).toISOString()}`);
+    assert.equal(outside.status, 404, outside.describe());
+  });
+});
