@@ -2,6 +2,7 @@
 //! channel's timelines (file names in [`route`]). Segment URLs are numbered by the output
 //! timeline, so they are stable across requests, edges and failover.
 
+mod clip;
 mod cmaf;
 mod dash;
 mod headers;
@@ -193,6 +194,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                         .with_header("cache-control", cache))
                 }
             },
+            Route::Clip => self.clip(&cx, &req.query).await,
             Route::TsPlaylist { rendition } => {
                 Ok(manifest(self.ts_playlist(&cx, &rendition).await?))
             }

@@ -8,6 +8,7 @@
 //! | HLS-CMAF | `{rendition}/{video,audio}.m3u8`, `{rendition}/{kind}_{n}.m4s` | playlist, segment |
 //! | HLS-CMAF, DASH | `{rendition}/{kind}_init_{version}.mp4` | init segment |
 //! | DASH | `{rendition}/{kind}_t{time}.m4s` | segment by media time (`$Time$`) |
+//! | all | `clip.mp4?start=&end=` | a window as one progressive MP4 ([`super::clip`]) |
 
 use crate::error::{OriginError, OriginResult};
 use crate::model::{Endpoint, OutputProtocol};
@@ -19,6 +20,8 @@ pub const MEDIA_PLAYLIST: &str = "media.m3u8";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Manifest,
+    /// A window as one progressive MP4 download.
+    Clip,
     TsPlaylist {
         rendition: String,
     },
@@ -67,9 +70,13 @@ impl Route {
         let not_found = || OriginError::NotFound(format!("playback file {}", rest.join("/")));
         let (file, dirs) = rest.split_last().ok_or_else(not_found)?;
         if dirs.is_empty() {
-            return (*file == endpoint.manifest_file())
-                .then_some(Route::Manifest)
-                .ok_or_else(not_found);
+            return if *file == endpoint.manifest_file() {
+                Ok(Route::Manifest)
+            } else if *file == super::clip::CLIP_FILE {
+                Ok(Route::Clip)
+            } else {
+                Err(not_found())
+            };
         }
         let rendition = dirs.join("/");
         let protocol = endpoint.protocol;

@@ -1,0 +1,240 @@
+//! `clip.mp4?start=ISO&end=ISO[&rendition=NAME]` beside an endpoint's manifest: the window as
+//! one progressive MP4 (`moov` before `mdat`, video + audio track) for download into an editor.
+//!
+//! The window selects the same segments a `?start=&vodend=` HLS playlist lists (whole
+//! segments, numbered on the reference rendition: the clip starts with the first segment that
+//! overlaps `start` and ends with the last one that begins before `end`). Video comes from the highest-bandwidth rendition the
+//! endpoint's bitrate filters allow (or `rendition`), audio from that rendition when it muxes
+//! audio, else from the endpoint's first audio rendition, paired by segment number.
+//! Work is bounded: [`MAX_CLIP_SECONDS`] of window and [`MAX_CLIP_BYTES`] of output (413
+//! beyond, pointing at harvest jobs); one input segment per track is held at a time.
+
+use super::{CacheControl, Ctx};
+use crate::access::query_param;
+use crate::error::{OriginError, OriginResult};
+use crate::failover::{output_segments, OutputSegment};
+use crate::http::Response;
+use crate::media::remux::clip::{ClipPart, ClipWriter};
+use crate::origin::Origin;
+use crate::packaging::group::Group;
+use crate::packaging::probe::Kind;
+use crate::packaging::reps::representations;
+use crate::packaging::timeshift::{select, select_like, TimeShift};
+use crate::store::{KvStore, ObjectStore};
+use crate::time::iso8601_ms;
+use std::collections::BTreeMap;
+
+/// The file name of the clip below an endpoint.
+pub const CLIP_FILE: &str = "clip.mp4";
+/// Longest window one clip may cover: 10 minutes (300 segments of 2 s, two renditions: ~600
+/// object reads, within a Worker's 1,000 subrequests).
+pub const MAX_CLIP_SECONDS: i64 = 600;
+/// Largest clip: 48 MiB, so the output, one input segment per track and the runtime fit a
+/// Worker's 128 MB. Checked against the stored segment sizes before any media is read, and
+/// against the output while it is written.
+pub const MAX_CLIP_BYTES: u64 = 48 << 20;
+
+/// The 413 answer for a window too long or too large; harvest jobs make longer VOD assets.
+fn too_large(what: String) -> Response {
+    let body = serde_json::json!({
+        "error": format!(
+            "{what}; clips are limited to {MAX_CLIP_SECONDS} s and {} MiB: use a harvest job \
+             (POST .../channels/{{channel}}/harvest-jobs) for longer windows",
+            MAX_CLIP_BYTES >> 20
+        )
+    });
+    Response::new(413)
+        .with_body("application/json", body.to_string())
+        .with_header("cache-control", "no-store")
+}
+
+/// `2026-11-23T12:00:10.000Z` → `20261123T120010Z` (milliseconds kept when not zero).
+fn compact_time(ms: i64) -> String {
+    let iso = iso8601_ms(ms).replace(".000Z", "Z");
+    iso.chars().filter(|c| *c != '-' && *c != ':').collect()
+}
+
+/// A query value with `%2F` (a rendition path's `/`) decoded.
+fn rendition_param(query: &str) -> Option<String> {
+    query_param(query, "rendition").map(|v| v.replace("%2F", "/").replace("%2f", "/"))
+}
+
+/// The window's input segments of one rendition, in order.
+fn members<'a>(groups: &'a [Group<'a>], chosen: &[OutputSegment<'_>]) -> Vec<OutputSegment<'a>> {
+    let (Some(first), Some(last)) = (chosen.first(), chosen.last()) else {
+        return Vec::new();
+    };
+    groups
+        .iter()
+        .filter(|g| (first.seq..=last.seq).contains(&g.seq))
+        .flat_map(|g| g.members.iter().copied())
+        .collect()
+}
+
+impl<K: KvStore, O: ObjectStore> Origin<K, O> {
+    pub(super) async fn clip(&self, cx: &Ctx<'_>, query: &str) -> OriginResult<Response> {
+        let missing = |name: &str| OriginError::BadRequest(format!("`{name}` is required"));
+        let (start_ms, end_ms) = match cx.shift {
+            Some(TimeShift::Window {
+                start_ms,
+                end_ms: Some(end_ms),
+                ..
+            }) => (*start_ms, *end_ms),
+            Some(TimeShift::Window { .. }) => return Err(missing("end")),
+            _ => return Err(missing("start")),
+        };
+        if end_ms - start_ms > MAX_CLIP_SECONDS * 1000 {
+            return Ok(too_large(format!(
+                "the window lasts {} s",
+                (end_ms - start_ms) / 1000
+            )));
+        }
+        let shift = TimeShift::Window {
+            start_ms,
+            end_ms: Some(end_ms),
+            vod: true,
+        };
+        let mut cx = Ctx {
+            channel: cx.channel,
+            endpoint: cx.endpoint,
+            shift: Some(&shift),
+            now_ms: cx.now_ms,
+            window: None,
+        };
+        // The window's segment numbers, chosen on the reference rendition as for a `vodend`
+        // playlist (404 naming the retained range when it holds nothing).
+        cx.window = self.window_reference(&cx).await?;
+        let now = i64::try_from(cx.now_ms).unwrap_or(i64::MAX);
+
+        // Which renditions: the endpoint's video representations, and audio.
+        let channel_data = self.channel_data(cx.channel).await?;
+        let tracks = channel_data.tracks();
+        let (video_reps, audio_reps) =
+            representations(&tracks, channel_data.master.as_ref(), cx.endpoint);
+        let video_rendition = match rendition_param(query) {
+            Some(name) => video_reps
+                .iter()
+                .find(|r| r.rendition == name)
+                .map(|r| r.rendition.to_owned())
+                .ok_or_else(|| {
+                    let names: Vec<&str> = video_reps.iter().map(|r| r.rendition).collect();
+                    OriginError::NotFound(format!(
+                        "video rendition `{name}` (this endpoint offers: {})",
+                        names.join(", ")
+                    ))
+                })?,
+            None => video_reps
+                .iter()
+                .rev()
+                .max_by_key(|r| r.bandwidth)
+                .map(|r| r.rendition.to_owned())
+                .ok_or_else(|| {
+                    OriginError::NotFound(
+                        "no video rendition within the endpoint's bitrate range".into(),
+                    )
+                })?,
+        };
+        let muxed_audio = tracks
+            .get(&video_rendition)
+            .is_some_and(|t| t.iter().any(|i| i.kind == Kind::Audio));
+        let audio_rendition = (!muxed_audio)
+            .then(|| audio_reps.first().map(|a| a.rendition.to_owned()))
+            .flatten();
+
+        // The segments: as the `vodend` playlist of the video rendition lists them.
+        let video_data = self.rendition(&cx, &video_rendition).await?;
+        let (groups, _) = video_data.groups(cx.endpoint);
+        let outputs: Vec<_> = groups.iter().map(Group::output).collect();
+        let selection = match &cx.window {
+            Some(seqs) => select_like(&outputs, seqs, &shift, now)?,
+            None => select(&outputs, &shift, now, |s| s)?,
+        };
+        let video = members(&groups, selection.segments);
+        let audio_data = match &audio_rendition {
+            Some(r) => Some(self.rendition(&cx, r).await?),
+            None => None,
+        };
+        let audio_all = audio_data
+            .as_ref()
+            .map(|d| output_segments(&d.log, d.refs()))
+            .unwrap_or_default();
+        let audio: BTreeMap<u64, &OutputSegment<'_>> =
+            audio_all.iter().map(|s| (s.seq, s)).collect();
+
+        let estimate: u64 = video
+            .iter()
+            .map(|v| v.segment.size + audio.get(&v.seq).map_or(0, |a| a.segment.size))
+            .sum();
+        if estimate > MAX_CLIP_BYTES {
+            return Ok(too_large(format!(
+                "the window holds {} MiB of media",
+                estimate.div_ceil(1 << 20)
+            )));
+        }
+
+        let mut writer = ClipWriter::new(usize::try_from(estimate).unwrap_or(0));
+        for (i, v) in video.iter().enumerate() {
+            let next = video.get(i + 1);
+            let next_video_start = next
+                .filter(|n| n.seq == v.seq + 1 && !n.discontinuity)
+                .and_then(|n| n.segment.media_start);
+            let video_bytes = self.segment_bytes(v).await?;
+            let a = audio.get(&v.seq);
+            let audio_bytes = match a {
+                Some(a) => Some(self.segment_bytes(a).await?),
+                None => None,
+            };
+            writer
+                .push(&ClipPart {
+                    video: &video_bytes,
+                    audio: audio_bytes.as_deref(),
+                    video_reference: v.segment.media_start,
+                    audio_reference: a.and_then(|a| a.segment.media_start),
+                    next_video_start,
+                    last: next.is_none(),
+                })
+                .map_err(|e| OriginError::Media(format!("segment {}: {e}", v.seq)))?;
+            if writer.media_len() > MAX_CLIP_BYTES {
+                return Ok(too_large("the clip's media passes the limit".into()));
+            }
+        }
+        let body = writer
+            .finish()
+            .map_err(|e| OriginError::Media(e.to_string()))?;
+
+        // Content cannot change once the window ended longer ago than a segment may take to
+        // arrive (the channel's max segment duration).
+        let settled = end_ms.saturating_add(
+            i64::try_from(cx.channel.max_segment_duration * 1000).unwrap_or(i64::MAX),
+        ) <= now;
+        let cache = if settled {
+            CacheControl::Segment
+        } else {
+            CacheControl::Media {
+                target_duration: video_data.target_duration(),
+            }
+        };
+        let filename = format!(
+            "{}-{}.mp4",
+            cx.channel.name.as_str(),
+            compact_time(start_ms)
+        );
+        Ok(Response::new(200)
+            .with_body("video/mp4", body)
+            .with_header("cache-control", cache.value())
+            .with_header(
+                "content-disposition",
+                format!("attachment; filename=\"{filename}\""),
+            ))
+    }
+
+    /// The stored bytes of one input segment.
+    async fn segment_bytes(&self, s: &OutputSegment<'_>) -> OriginResult<Vec<u8>> {
+        Ok(self
+            .objects
+            .get(&s.segment.key)
+            .await?
+            .ok_or_else(|| OriginError::NotFound(format!("segment {} (expired)", s.seq)))?
+            .body)
+    }
+}
