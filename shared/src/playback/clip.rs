@@ -6,6 +6,8 @@
 //! overlaps `start` and ends with the last one that begins before `end`). Video comes from the highest-bandwidth rendition the
 //! endpoint's bitrate filters allow (or `rendition`), audio from that rendition when it muxes
 //! audio, else from the endpoint's first audio rendition, paired by segment number.
+//! `rendition` is a rendition id as in the endpoint's playlist paths (`stream_1/index`) or its
+//! first part (`stream_1`) when that is unambiguous.
 //! Work is bounded: [`MAX_CLIP_SECONDS`] of window and [`MAX_CLIP_BYTES`] of output (413
 //! beyond, pointing at harvest jobs); one input segment per track is held at a time.
 
@@ -18,7 +20,7 @@ use crate::media::remux::clip::{ClipPart, ClipWriter};
 use crate::origin::Origin;
 use crate::packaging::group::Group;
 use crate::packaging::probe::Kind;
-use crate::packaging::reps::representations;
+use crate::packaging::reps::{representations, Rep};
 use crate::packaging::timeshift::{select, select_like, TimeShift};
 use crate::store::{KvStore, ObjectStore};
 use crate::time::iso8601_ms;
@@ -57,6 +59,20 @@ fn compact_time(ms: i64) -> String {
 /// A query value with `%2F` (a rendition path's `/`) decoded.
 fn rendition_param(query: &str) -> Option<String> {
     query_param(query, "rendition").map(|v| v.replace("%2F", "/").replace("%2f", "/"))
+}
+
+/// The rendition named `name`: its id (`stream_0/index`), or the first part of one id
+/// (`stream_0`) when no other rendition shares it.
+fn find_rendition(reps: &[Rep<'_>], name: &str) -> Option<String> {
+    let exact = reps.iter().find(|r| r.rendition == name);
+    let mut prefixed = reps
+        .iter()
+        .filter(|r| r.rendition.split('/').next() == Some(name));
+    let unique = match (prefixed.next(), prefixed.next()) {
+        (Some(r), None) => Some(r),
+        _ => None,
+    };
+    exact.or(unique).map(|r| r.rendition.to_owned())
 }
 
 /// The window's input segments of one rendition, in order.
@@ -112,17 +128,13 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         let (video_reps, audio_reps) =
             representations(&tracks, channel_data.master.as_ref(), cx.endpoint);
         let video_rendition = match rendition_param(query) {
-            Some(name) => video_reps
-                .iter()
-                .find(|r| r.rendition == name)
-                .map(|r| r.rendition.to_owned())
-                .ok_or_else(|| {
-                    let names: Vec<&str> = video_reps.iter().map(|r| r.rendition).collect();
-                    OriginError::NotFound(format!(
-                        "video rendition `{name}` (this endpoint offers: {})",
-                        names.join(", ")
-                    ))
-                })?,
+            Some(name) => find_rendition(&video_reps, &name).ok_or_else(|| {
+                let names: Vec<&str> = video_reps.iter().map(|r| r.rendition).collect();
+                OriginError::NotFound(format!(
+                    "video rendition `{name}` (this endpoint offers: {})",
+                    names.join(", ")
+                ))
+            })?,
             None => video_reps
                 .iter()
                 .rev()
