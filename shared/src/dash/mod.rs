@@ -5,4 +5,4 @@ mod mpd;
 mod window;
 
 pub use mpd::{write_mpd, AdaptationSet, Mpd, MpdType, Period, Representation};
-pub use window::{availability_shift_ms, is_vod, select_mpd, MpdSelection};
+pub use window::{availability_shift_ms, is_vod, select_mpd, window_of, MpdSelection};

@@ -3,8 +3,9 @@
 
 use crate::error::OriginResult;
 use crate::failover::OutputSegment;
-use crate::packaging::timeshift::{select, TimeShift};
+use crate::packaging::timeshift::{select, select_like, TimeShift};
 use crate::timeline::TIMESCALE;
+use std::ops::RangeInclusive;
 
 /// The output segments an MPD lists for one representation, as a range of `all`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,12 +34,16 @@ fn newest_within(all: &[OutputSegment<'_>], window_s: u64) -> usize {
 
 /// Selects one representation's segments from `all` (in order): the live window of
 /// `window_s` seconds without a time-shift, otherwise what [`select`] picks for HLS, so a
-/// DASH and an HLS endpoint list the same segments for the same parameters.
+/// DASH and an HLS endpoint list the same segments for the same parameters. `like`: the
+/// output numbers a fixed window selected on the first representation; every other one lists
+/// the same numbers (program date times are each rendition's own arrival times, and the
+/// representations of an adaptation set must stay segment-aligned).
 pub fn select_mpd(
     all: &[OutputSegment<'_>],
     shift: Option<&TimeShift>,
     now_ms: i64,
     window_s: u64,
+    like: Option<&RangeInclusive<u64>>,
 ) -> OriginResult<MpdSelection> {
     let Some(shift) = shift else {
         let keep = newest_within(all, window_s);
@@ -49,7 +54,10 @@ pub fn select_mpd(
         });
     };
     let live = |s: &'_ [OutputSegment<'_>]| s.len() - newest_within(s, window_s);
-    let selection = select(all, shift, now_ms, |s| &s[live(s)..])?;
+    let selection = match like {
+        Some(seqs) => select_like(all, seqs, shift, now_ms)?,
+        None => select(all, shift, now_ms, |s| &s[live(s)..])?,
+    };
     let from = selection
         .segments
         .first()
@@ -60,6 +68,19 @@ pub fn select_mpd(
         finished: selection.end_list,
         complete: selection.end_list && to < all.len(),
     })
+}
+
+/// The output numbers a fixed window (`start`) listed, for [`select_mpd`]'s `like`.
+pub fn window_of(
+    all: &[OutputSegment<'_>],
+    selection: &MpdSelection,
+    shift: &TimeShift,
+) -> Option<RangeInclusive<u64>> {
+    if !matches!(shift, TimeShift::Window { .. }) {
+        return None;
+    }
+    let listed = all.get(selection.range.clone())?;
+    Some(listed.first()?.seq..=listed.last()?.seq)
 }
 
 /// A static MPD (`vodend`) rather than a dynamic one.

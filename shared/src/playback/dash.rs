@@ -23,8 +23,8 @@
 use super::cmaf::init_name;
 use super::{CacheControl, Ctx};
 use crate::dash::{
-    availability_shift_ms, is_vod, select_mpd, write_mpd, AdaptationSet, Mpd, MpdType, Period,
-    Representation,
+    availability_shift_ms, is_vod, select_mpd, window_of, write_mpd, AdaptationSet, Mpd, MpdType,
+    Period, Representation,
 };
 use crate::error::{OriginError, OriginResult};
 use crate::failover::{output_segments, Anchor};
@@ -121,6 +121,8 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         let mut listed: Vec<Listed<'_>> = Vec::new();
         let mut outside = None;
         let (mut finished, mut complete) = (true, true);
+        // A fixed window's output numbers on the first representation: all list the same.
+        let mut reference = None;
         for rep in video.into_iter().chain(audio) {
             let Some(t) = data.renditions.get(rep.rendition) else {
                 continue;
@@ -136,8 +138,8 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             let mut groups = group(&output_segments(&data.log, refs), k);
             groups.retain(|g| segment_entry(g, rep.kind()).is_some());
             let outputs: Vec<_> = groups.iter().map(Group::output).collect();
-            let selection = select_mpd(&outputs, shift, now_ms, endpoint.manifest_window);
-            drop(outputs);
+            let window = endpoint.manifest_window;
+            let selection = select_mpd(&outputs, shift, now_ms, window, reference.as_ref());
             let selection = match selection {
                 Ok(s) => s,
                 Err(e) => {
@@ -145,6 +147,10 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                     continue;
                 }
             };
+            if reference.is_none() {
+                reference = shift.and_then(|shift| window_of(&outputs, &selection, shift));
+            }
+            drop(outputs);
             finished &= selection.finished;
             complete &= selection.complete;
             groups.truncate(selection.range.end);

@@ -35,7 +35,7 @@ fn seqs(all: &[OutputSegment<'_>], s: &MpdSelection) -> Vec<u64> {
 fn at(t: &Timeline, shift: Option<TimeShift>, now: i64) -> OriginResult<(Vec<u64>, bool, bool)> {
     let log = SwitchLog::starting_with(InputId::PRIMARY, 0);
     let all = output_segments(&log, [Some(t), None]);
-    let s = select_mpd(&all, shift.as_ref(), now, 60)?;
+    let s = select_mpd(&all, shift.as_ref(), now, 60, None)?;
     Ok((seqs(&all, &s), s.finished, s.complete))
 }
 
@@ -72,11 +72,46 @@ fn lists_what_hls_lists_for_the_same_window() {
             .iter()
             .map(|s| s.seq)
             .collect();
-        let dash = select_mpd(&all, Some(&shift), now, 60).unwrap();
+        let dash = select_mpd(&all, Some(&shift), now, 60, None).unwrap();
         assert_eq!(seqs(&all, &dash), hls, "{shift:?}");
         // A start-over window is not cut to the manifest window.
         assert!(dash.range.len() <= 30 || !vod);
     }
+}
+
+#[test]
+fn other_representations_list_the_reference_numbers() {
+    let t = timeline(100);
+    let log = SwitchLog::starting_with(InputId::PRIMARY, 0);
+    let all = output_segments(&log, [Some(&t), None]);
+    let now = T0 + 200_000;
+    let shift = TimeShift::Window {
+        start_ms: T0 + 10_000,
+        end_ms: Some(T0 + 30_000),
+        vod: true,
+    };
+    let reference = select_mpd(&all, Some(&shift), now, 60, None).unwrap();
+    let seqs = window_of(&all, &reference, &shift).unwrap();
+    // A rendition whose program date times (its own arrival times) run 900 ms late.
+    let mut late = timeline(100);
+    for s in &mut late.segments {
+        s.pdt_ms += 900;
+    }
+    let late_all = output_segments(&log, [Some(&late), None]);
+    let other = select_mpd(&late_all, Some(&shift), now, 60, Some(&seqs)).unwrap();
+    assert_eq!(seqs_of(&late_all, &other), seqs_of(&all, &reference));
+    assert!(other.finished && other.complete);
+    // Offsets follow the clock: there is no reference.
+    let offset = TimeShift::Offset {
+        offset_s: 10,
+        end_ms: None,
+    };
+    let s = select_mpd(&all, Some(&offset), now, 60, None).unwrap();
+    assert_eq!(window_of(&all, &s, &offset), None);
+}
+
+fn seqs_of(all: &[OutputSegment<'_>], s: &MpdSelection) -> Vec<u64> {
+    seqs(all, s)
 }
 
 #[test]
