@@ -16,7 +16,7 @@ use std::task::{Context, Poll, Waker};
 const JOBS: &str = "/api/v1/groups/demo/channels/live/harvest-jobs";
 /// 80 s of 2 s segments were pushed from T0; 20 s later every window below has settled.
 const NOW: u64 = T0 + 100_000;
-/// Segment i starts at T0 - 1.99 s + 2 s * i: this window holds segments 1..=35.
+/// Segment i starts at T0 - 1.99 s + 2 s * i: this window holds 34 segments.
 const START: &str = "2026-11-23T12:00:01Z";
 const END: &str = "2026-11-23T12:01:09Z";
 
@@ -104,9 +104,9 @@ fn job_copies_the_window_in_batches_and_the_asset_plays() {
     let o = archived();
     let (s, job) = create(&o, job_body(START, END), NOW);
     assert_eq!(s, 201, "{job}");
-    // 35 segments: the POST copies the first batch.
+    // 34 segments: the POST copies the first batch.
     assert_eq!(job["status"], "IN_PROGRESS", "{job}");
-    assert_eq!(job["progress"]["segments_total"], 35);
+    assert_eq!(job["progress"]["segments_total"], 34);
     assert_eq!(
         job["progress"]["segments_done"],
         edgepack::harvest::MAX_FILES_PER_BATCH as u64
@@ -131,7 +131,7 @@ fn job_copies_the_window_in_batches_and_the_asset_plays() {
 
     let job = poll(&o, &id, NOW + 1000);
     assert_eq!(job["status"], "SUCCEEDED", "{job}");
-    assert_eq!(job["progress"]["segments_done"], 35);
+    assert_eq!(job["progress"]["segments_done"], 34);
     assert!(job["finished_at"].is_string());
     // Finished jobs stay as they are.
     assert_eq!(poll(&o, &id, NOW + 2000), job);
@@ -176,8 +176,8 @@ fn every_asset_file_equals_what_vodend_playback_serves() {
     let id = job["id"].as_str().unwrap();
     assert_eq!(poll(&o, id, NOW)["status"], "SUCCEEDED");
     let files = asset_files(&o, &asset_dir(&job));
-    // 35 segments, the playlist and the master.
-    assert_eq!(files.len(), 37);
+    // 34 segments, the playlist and the master.
+    assert_eq!(files.len(), 36);
     let q = format!("start={START}&vodend={END}").replace("Z", ".000Z");
     for (path, body) in files {
         let live = get_q(&o, &format!("/out/v1/demo/live/hls/{path}"), &q, NOW);
@@ -212,7 +212,7 @@ fn two_jobs_make_two_assets_and_are_listed() {
         b["status"], "SUCCEEDED",
         "a short window finishes in the POST: {b}"
     );
-    assert_eq!(b["progress"]["segments_total"], 11);
+    assert_eq!(b["progress"]["segments_total"], 10);
     poll(&o, a["id"].as_str().unwrap(), NOW);
     for job in [&a, &b] {
         let r = get(&o, &path_of(job["asset_url"].as_str().unwrap()), NOW);
@@ -398,7 +398,7 @@ fn a_recent_window_waits_for_its_last_segment() {
     assert_eq!(poll(&o, id, now + 5_000)["status"], "PENDING");
     let done = poll(&o, id, now + 10_000);
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
-    assert_eq!(done["progress"]["segments_total"], 8);
+    assert_eq!(done["progress"]["segments_total"], 7);
 }
 
 #[test]
@@ -446,7 +446,7 @@ fn scheduled_runs_and_the_maintenance_route_advance_jobs() {
     let report = json_of(&r);
     assert_eq!(
         report,
-        json!({"jobs": 1, "segments_copied": 10, "finished": 1, "more": false})
+        json!({"jobs": 1, "segments_copied": 9, "finished": 1, "more": false})
     );
     assert_eq!(
         poll(&o, b["id"].as_str().unwrap(), NOW)["status"],
@@ -468,7 +468,7 @@ fn job_keeps_the_endpoint_settings_it_was_made_with() {
     assert_eq!(s, 200);
     let done = poll(&o, job["id"].as_str().unwrap(), NOW);
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
-    assert_eq!(asset_files(&o, &asset_dir(&job)).len(), 37);
+    assert_eq!(asset_files(&o, &asset_dir(&job)).len(), 36);
 }
 
 #[test]
@@ -632,9 +632,9 @@ fn concurrent_advancers_neither_double_copy_nor_lose_progress() {
     let r = both(o.handle(admin_get(&path), NOW + 10_000), async {}).0;
     last = if r.status == 200 { json_of(&r) } else { last };
     assert_eq!(last["status"], "SUCCEEDED", "{last}");
-    assert_eq!(last["progress"]["segments_done"], 35);
-    // 35 segments and 2 manifests, each written once.
-    assert_eq!(o.objects.asset_writes.get(), 37);
+    assert_eq!(last["progress"]["segments_done"], 34);
+    // 34 segments and 2 manifests, each written once.
+    assert_eq!(o.objects.asset_writes.get(), 36);
 }
 
 fn admin_get(path: &str) -> Request {

@@ -332,6 +332,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 continue;
             }
             let key = keys::harvest_job(channel_id, id);
+            budget.spend(1);
             let before = repo::object_get::<Job>(&self.objects, &key).await?;
             let Some(before) = before else {
                 // Deleted job: drop it from the index.
