@@ -183,10 +183,13 @@ fn bad_and_outside_windows() {
     assert_eq!(s, 201);
     let r = at(
         &o,
-        "/out/v1/demo/live/dash/manifest.mpd?start=2026-11-23T12:00:10Z",
+        "/out/v1/demo/live/dash/manifest.mpd?start=2026-11-22T12:00:00Z&vodend=2026-11-22T12:10:00Z",
         NOW,
     );
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status, 404, "{}", text(&r));
+    // An offset of any size is a clear answer, never an overflow.
+    let r = at(&o, &format!("{PL}?offset=18446744073709551615"), NOW);
+    assert_eq!(r.status, 404, "{}", text(&r));
 }
 
 #[test]

@@ -102,7 +102,9 @@ impl TimeShift {
                 start_ms, end_ms, ..
             } => (start_ms, end_ms.unwrap_or(now_ms).min(now_ms)),
             TimeShift::Offset { offset_s, .. } => {
-                let edge = now_ms - i64::try_from(offset_s * 1000).unwrap_or(i64::MAX);
+                let edge = now_ms.saturating_sub(
+                    i64::try_from(offset_s.saturating_mul(1000)).unwrap_or(i64::MAX),
+                );
                 (edge.saturating_sub(retention_ms.min(3_600_000)), edge)
             }
             TimeShift::Until { end_ms } => (now_ms.saturating_sub(3_600_000), end_ms.min(now_ms)),
@@ -166,7 +168,8 @@ pub fn select<'s, 'a>(
             (slice, playlist_type, end_list)
         }
         TimeShift::Offset { offset_s, end_ms } => {
-            let edge = now_ms - i64::try_from(offset_s * 1000).unwrap_or(i64::MAX);
+            let edge = now_ms
+                .saturating_sub(i64::try_from(offset_s.saturating_mul(1000)).unwrap_or(i64::MAX));
             let edge = end_ms.map_or(edge, |e| edge.min(e));
             let to = all.partition_point(|s| end_of(s) <= edge);
             if to == 0 || all.first().is_some_and(|f| f.segment.pdt_ms > edge) {
