@@ -640,3 +640,61 @@ fn concurrent_advancers_neither_double_copy_nor_lose_progress() {
 fn admin_get(path: &str) -> Request {
     Request::new(Method::Get, path).with_header("authorization", &format!("Bearer {TOKEN}"))
 }
+
+#[test]
+fn dash_asset_is_a_static_mpd_with_every_segment_of_its_timeline() {
+    let o = origin();
+    let c = setup(
+        &o,
+        json!({"name": "dash", "protocol": "DASH", "time_shift_days": 1}),
+    );
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/media");
+    for (i, name) in ["h264_aac_0.ts", "h264_aac_1.ts"].iter().enumerate() {
+        let now = T0 + i as u64 * 2000;
+        let body = std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(
+            put(&o, 1, &c, &format!("v/seg{i}.ts"), &body, now).status,
+            201
+        );
+        let pl = media_playlist(0, i as u64 + 1);
+        assert!(put(&o, 1, &c, "v/index.m3u8", pl.as_bytes(), now + 10).status < 300);
+    }
+    let now = T0 + 30_000;
+    let body = json!({"endpoint": "dash", "start": "2026-11-23T11:59:58Z", "end": "2026-11-23T12:00:02.500Z", "destination": "dash"});
+    let (s, job) = create(&o, body, now);
+    assert_eq!(s, 201, "{job}");
+    assert_eq!(job["status"], "SUCCEEDED", "{job}");
+    assert!(job["asset_url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/manifest.mpd"));
+    let mpd = get(&o, &path_of(job["asset_url"].as_str().unwrap()), now);
+    assert_eq!(mpd.status, 200);
+    assert_eq!(mpd.header("content-type"), Some("application/dash+xml"));
+    let text = text(&mpd).to_owned();
+    assert!(
+        text.contains(r#"type="static""#) && !text.contains("vodend"),
+        "{text}"
+    );
+    let files = asset_files(&o, &format!("dash/{}/", job["id"].as_str().unwrap()));
+    let names: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        names.iter().filter(|n| n.contains("_init_")).count(),
+        2,
+        "{names:?}"
+    );
+    assert_eq!(
+        names.iter().filter(|n| n.ends_with(".m4s")).count(),
+        4,
+        "{names:?}"
+    );
+    let q = "start=2026-11-23T11:59:58.000Z&vodend=2026-11-23T12:00:02.500Z";
+    for (path, body) in &files {
+        if path.ends_with(".mpd") {
+            continue;
+        }
+        let live = get_q(&o, &format!("/out/v1/demo/live/dash/{path}"), q, now);
+        assert_eq!(live.status, 200, "{path}");
+        assert_eq!(body, &live.body, "{path}");
+    }
+}
