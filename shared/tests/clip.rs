@@ -3,9 +3,11 @@
 //! `vodend` playlist of the same window. Needs `ffmpeg`/`ffprobe` on PATH (fails without).
 
 mod common;
+mod media_support;
 
 use common::*;
 use edgepack::{Method, Request, Response};
+use media_support::{number as num, stream};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::Command;
@@ -131,22 +133,6 @@ fn probe(file: &[u8]) -> Value {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && err.trim().is_empty(), "{err}");
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn stream<'a>(p: &'a Value, kind: &str) -> &'a Value {
-    p["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["codec_type"] == kind)
-        .unwrap_or_else(|| panic!("no {kind} stream: {p}"))
-}
-
-fn num(v: &Value) -> f64 {
-    v.as_str()
-        .and_then(|s| s.parse().ok())
-        .or(v.as_f64())
-        .unwrap()
 }
 
 /// The segment numbers and total duration (s) a `vodend` playlist lists.

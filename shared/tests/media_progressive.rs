@@ -63,22 +63,6 @@ fn decodes_cleanly(path: &str) {
     assert!(err.trim().is_empty(), "decode errors: {err}");
 }
 
-fn stream<'a>(probe: &'a Value, codec_type: &str) -> &'a Value {
-    probe["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["codec_type"] == codec_type)
-        .unwrap_or_else(|| panic!("no {codec_type} stream: {probe}"))
-}
-
-fn number(v: &Value) -> f64 {
-    v.as_str()
-        .and_then(|s| s.parse().ok())
-        .or_else(|| v.as_f64())
-        .unwrap_or_else(|| panic!("not a number: {v}"))
-}
-
 /// Packet PTS (90 kHz) of the source's `stream` (`v` or `a`).
 fn source_pts(path: &str, stream: &str) -> Vec<i64> {
     let (out, _) = run(Command::new("ffprobe").args([

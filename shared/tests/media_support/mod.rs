@@ -113,3 +113,21 @@ pub fn check_segment(segment: &[u8]) -> (mp4_atom::Moof, Vec<u8>) {
     );
     (moof, mdat.data)
 }
+
+/// The first stream of `codec_type` in ffprobe's `-show_streams -of json` output.
+pub fn stream<'a>(probe: &'a serde_json::Value, codec_type: &str) -> &'a serde_json::Value {
+    probe["streams"]
+        .as_array()
+        .expect("ffprobe streams")
+        .iter()
+        .find(|s| s["codec_type"] == codec_type)
+        .unwrap_or_else(|| panic!("no {codec_type} stream: {probe}"))
+}
+
+/// A number ffprobe's JSON gives as a string or a number.
+pub fn number(v: &serde_json::Value) -> f64 {
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| v.as_f64())
+        .unwrap_or_else(|| panic!("not a number: {v}"))
+}
