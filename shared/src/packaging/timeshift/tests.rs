@@ -97,7 +97,10 @@ fn windows_select_overlapping_segments() {
         let all_other = output_segments(&log, [Some(&other), None]);
         let sel_other = select_like(&all_other, &reference, &shift, now).unwrap();
         assert_eq!(seqs(&sel_other), seqs(&sel), "skew {skew} ms");
-        assert_eq!((sel_other.playlist_type, sel_other.end_list), (Some("VOD"), true));
+        assert_eq!(
+            (sel_other.playlist_type, sel_other.end_list),
+            (Some("VOD"), true)
+        );
     }
     let mut skewed = timeline(100);
     for s in &mut skewed.segments {
