@@ -25,14 +25,18 @@ describe('time-shifted HLS windows (workerd, ffmpeg, hls.js, Shaka)', () => {
       group: 'tsh',
       channel: 'ch',
       endpoints: [
-        { name: 'hls', time_shift_days: 1, program_date_time_interval: 2 },
+        // Shaka stalls ~0.2 s before the end of a TS VOD playlist that starts mid-stream and
+        // carries EXT-X-PROGRAM-DATE-TIME (reproduced with ffmpeg's own files): the played TS
+        // endpoint has none; `pdt` gives the program date times to choose the window from.
+        { name: 'hls', time_shift_days: 1 },
+        { name: 'pdt', time_shift_days: 1, program_date_time_interval: 2 },
         { name: 'cmaf', protocol: 'HLS_CMAF', time_shift_days: 1 },
       ],
       seconds: 40,
     });
     // A window that starts 4 s into the recording, on a segment's program date time; the
     // recording's segments are those of an EVENT playlist from the push's start.
-    const { renditions } = await readMaster(`${live.endpoints.hls.url}?start=${new Date(live.pushStartMs).toISOString()}`);
+    const { renditions } = await readMaster(`${live.endpoints.pdt.url}?start=${new Date(live.pushStartMs).toISOString()}`);
     const { segments } = await programDateTimes(renditions[0].url);
     assert.ok(segments.length >= 14, `the recording has ${segments.length} segments`);
     const startMs = segments[2].pdtMs;
@@ -78,6 +82,14 @@ describe('time-shifted HLS windows (workerd, ffmpeg, hls.js, Shaka)', () => {
       });
     }
   }
+
+  it('pdt: hls.js plays a window whose playlists carry program date times to its end', async (t) => {
+    const r = await players.play({ player: 'hls.js', url: vodUrl('pdt'), untilEnded: true, rate: 4, timeoutMs: 45_000 });
+    t.diagnostic(`hls.js pdt: duration ${r.duration} s, ended at ${r.currentTime} s, ${r.frames} frames`);
+    assert.deepEqual(r.fatal, [], summary(r));
+    assert.ok(r.ended, `not ended: ${summary(r)}`);
+    assert.ok(Math.abs(r.duration - WINDOW_S) <= HLS_TIME, `duration ${r.duration}: ${summary(r)}`);
+  });
 
   it('start and offset together are refused; a window outside retention is a 404 naming the range', async () => {
     const both = await get(`${live.endpoints.hls.url}?start=${window.start}&offset=10`);
