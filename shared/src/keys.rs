@@ -137,3 +137,30 @@ pub fn vod(path: &str) -> String {
 }
 
 pub const VOD: &str = "vod/";
+
+/// Marker of a deleted channel whose stored data the scheduled runs remove.
+pub fn deleted_channel(channel_id: &str) -> String {
+    format!("{DELETED_CHANNELS}{channel_id}")
+}
+
+/// Prefix of every deleted-channel marker.
+pub const DELETED_CHANNELS: &str = "gone/";
+
+/// Prefixes of everything stored for one channel id in the object store (the harvested
+/// assets under `vod/` are products of their own and stay).
+pub fn channel_data(channel_id: &str) -> [String; 7] {
+    [
+        format!("seg/{channel_id}/"),
+        format!("idx/{channel_id}/"),
+        format!("arc/{channel_id}/"),
+        format!("master/{channel_id}/"),
+        switch_log(channel_id),
+        harvest_jobs(channel_id),
+        harvest_active_of(channel_id),
+    ]
+}
+
+/// Prefix of one channel's heartbeats in the key-value store.
+pub fn heartbeats(channel_id: &str) -> String {
+    format!("hb/{channel_id}/")
+}

@@ -222,3 +222,95 @@ fn expiry_removes_archived_content_past_retention_only() {
         0
     );
 }
+
+#[test]
+fn a_deleted_channel_leaves_storage_in_scheduled_runs() {
+    let o = archived();
+    // A second channel whose data must stay.
+    let (s, ch) = api(
+        &o,
+        Method::Post,
+        "/api/v1/groups/demo/channels",
+        Some(json!({"name": "other"})),
+    );
+    assert_eq!(s, 201, "{ch}");
+    let other_id = channel_id(&o, "other");
+    for key in [
+        format!("seg/{other_id}/1/v/seg0.ts@0000000000001"),
+        format!("idx/{other_id}/1/v.json"),
+        "vod/shows/job/manifest.m3u8".to_owned(),
+    ] {
+        block_on(edgepack::store::ObjectStore::put(
+            &o.objects,
+            &key,
+            b"x",
+            &Default::default(),
+        ))
+        .unwrap();
+    }
+    let keys_of = |o: &TestOrigin, id: &str| -> Vec<String> {
+        o.objects
+            .keys()
+            .into_iter()
+            .filter(|k| k.contains(id))
+            .collect()
+    };
+    let id = channel_id(&o, "live");
+    assert!(keys_of(&o, &id).len() > 40, "{:?}", keys_of(&o, &id));
+    let before_others: Vec<String> = o
+        .objects
+        .keys()
+        .into_iter()
+        .filter(|k| !k.contains(&id))
+        .collect();
+    let (s, _) = api(
+        &o,
+        Method::Delete,
+        "/api/v1/groups/demo/channels/live/endpoints/hls",
+        None,
+    );
+    assert_eq!(s, 204);
+    let req = Request::new(Method::Delete, "/api/v1/groups/demo/channels/live")
+        .with_header("authorization", &format!("Bearer {TOKEN}"));
+    assert_eq!(send(&o, req, NOW).status, 204);
+    // Runs delete in bounded batches until nothing of the channel is left but its marker.
+    let mut runs = 0;
+    loop {
+        let report = block_on(o.scheduled(NOW + 60_000)).unwrap();
+        runs += 1;
+        assert!(report.deleted_channel_objects <= 250, "{report:?}");
+        if report.deleted_channel_objects == 0 {
+            break;
+        }
+        assert!(runs < 10, "{report:?}");
+    }
+    assert_eq!(keys_of(&o, &id), vec![format!("gone/{id}")]);
+    let heartbeats = block_on(edgepack::store::KvStore::list(&o.kv, &format!("hb/{id}/"))).unwrap();
+    assert!(heartbeats.is_empty(), "heartbeats go: {heartbeats:?}");
+    // The marker outlives the grace period (late uploads from other locations), then goes.
+    let report = block_on(o.scheduled(NOW + 3_600_000)).unwrap();
+    assert_eq!(report.deleted_channels_purged, 1, "{report:?}");
+    assert!(keys_of(&o, &id).is_empty());
+    let after_others: Vec<String> = o
+        .objects
+        .keys()
+        .into_iter()
+        .filter(|k| !k.contains(&id))
+        .collect();
+    assert_eq!(
+        after_others, before_others,
+        "other channels keep their data"
+    );
+}
+
+/// The internal id of a channel of group `demo` (its storage key prefix).
+fn channel_id(o: &TestOrigin, channel: &str) -> String {
+    let raw = block_on(edgepack::store::KvStore::get(
+        &o.kv,
+        &format!("cfg/c/demo/{channel}"),
+    ))
+    .unwrap()
+    .unwrap();
+    let config: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    config["id"].as_str().unwrap().to_owned()
+}

@@ -70,6 +70,25 @@ impl ObjectStore for R2Objects {
 
     /// Pages through `truncated`/`cursor`; R2 lists keys in lexicographic order. Metadata is
     /// requested explicitly (R2 omits it from listings otherwise), which can shorten pages.
+    async fn list_first(&self, prefix: &str, max: usize) -> StoreResult<Vec<String>> {
+        // One page: R2 returns at most 1,000 keys per list call.
+        let limit = u32::try_from(max.clamp(1, 1000)).unwrap_or(1000);
+        let page = self
+            .0
+            .list()
+            .prefix(prefix)
+            .limit(limit)
+            .execute()
+            .await
+            .map_err(|e| failed("r2 list", prefix, e))?;
+        Ok(page
+            .objects()
+            .into_iter()
+            .map(|o| o.key())
+            .take(max)
+            .collect())
+    }
+
     async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>> {
         let mut infos = Vec::new();
         let mut cursor: Option<String> = None;

@@ -140,7 +140,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                         Ok(ok(views::channel(&channel, &bases)))
                     }
                     Method::Patch => self.patch_channel(&g, &c, req, &bases).await,
-                    Method::Delete => self.delete_channel(&g, &c).await,
+                    Method::Delete => self.delete_channel(&g, &c, now_ms).await,
                     _ => Err(OriginError::MethodNotAllowed),
                 }
             }
@@ -328,8 +328,8 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         Ok(ok(views::channel(&channel, bases)))
     }
 
-    async fn delete_channel(&self, g: &Name, c: &Name) -> OriginResult<Response> {
-        repo::channel(&self.kv, g.as_str(), c.as_str()).await?;
+    async fn delete_channel(&self, g: &Name, c: &Name, now_ms: u64) -> OriginResult<Response> {
+        let channel = repo::channel(&self.kv, g.as_str(), c.as_str()).await?;
         let endpoints = self
             .kv
             .list(&keys::endpoints(g.as_str(), c.as_str()))
@@ -343,6 +343,8 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         self.kv
             .delete(&keys::channel(g.as_str(), c.as_str()))
             .await?;
+        // Its stored media and indexes go in the scheduled runs (archive::purge).
+        crate::archive::purge::mark(&self.objects, &channel.id, now_ms).await?;
         Ok(Response::new(204))
     }
 

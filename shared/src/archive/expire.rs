@@ -20,6 +20,9 @@ pub struct ExpiryReport {
     pub channels: usize,
     pub buckets_deleted: usize,
     pub segments_deleted: usize,
+    /// Objects and heartbeats of deleted channels removed, and channels now fully removed.
+    pub deleted_channel_objects: usize,
+    pub deleted_channels_purged: usize,
     /// More expired content is left for the next run.
     pub more: bool,
 }
@@ -33,7 +36,12 @@ pub async fn expire(
     now_ms: u64,
 ) -> OriginResult<ExpiryReport> {
     let mut report = ExpiryReport::default();
-    let mut budget = MAX_DELETES_PER_RUN;
+    // Deleted channels first, with at most half of the run's deletions.
+    let purged = super::purge::purge(kv, objects, now_ms, MAX_DELETES_PER_RUN / 2).await?;
+    report.deleted_channel_objects = purged.objects;
+    report.deleted_channels_purged = purged.channels;
+    report.more = purged.more;
+    let mut budget = MAX_DELETES_PER_RUN - purged.objects;
     let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
     for group_key in kv.list(keys::GROUPS).await? {
         let Some(group) = group_key.strip_prefix(keys::GROUPS) else {

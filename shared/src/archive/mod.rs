@@ -72,5 +72,6 @@ pub async fn read(
 }
 
 mod expire;
+pub mod purge;
 
 pub use expire::{expire, ExpiryReport, MAX_DELETES_PER_RUN};

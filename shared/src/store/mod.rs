@@ -64,6 +64,14 @@ pub trait ObjectStore {
     /// Every object whose key starts with `prefix`, in lexicographic key order, with metadata.
     async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>>;
 
+    /// The first `max` keys that start with `prefix`, in order: a bounded listing for batch
+    /// work. Platforms that page their listings override it to read one page only.
+    async fn list_first(&self, prefix: &str, max: usize) -> StoreResult<Vec<String>> {
+        let mut all = self.list(prefix).await?;
+        all.truncate(max);
+        Ok(all.into_iter().map(|o| o.key).collect())
+    }
+
     /// The object with a version tag for [`ObjectStore::put_if_version`]. Platforms with
     /// conditional writes (R2 etags) override both methods together; the default tag is a hash
     /// of the body.
