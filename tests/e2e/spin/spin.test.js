@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { startSpinOrigin } from '../lib/spin-host.js';
 import { startEncoder, basicAuth, tail, FPS } from '../lib/encoder.js';
 import { startPlayers, summary, MIN_ADVANCE_SECONDS } from '../lib/players.js';
-import { probeTs } from '../lib/probe.js';
+import { writeFile } from 'node:fs/promises';
+import { probeTs, probeFile } from '../lib/probe.js';
 import { checkMedia } from '../lib/m3u8.js';
 import { get, readMaster, readMedia, monitorLive } from '../lib/endpoint.js';
 import { tempDir } from '../lib/paths.js';
@@ -21,6 +22,8 @@ const PUSH_SECONDS = 55;
 const BAD_PUSH_SECONDS = 6;
 /** Segments every rendition must list before the live checks start (3 target durations). */
 const READY_SEGMENTS = 3;
+/** The time-shift window on Spin (seconds). */
+const WINDOW_S = 16;
 /** EXTINF may be rounded by the origin; allow one video frame either way. */
 const VIDEO_FRAME_TOLERANCE = 1;
 
@@ -81,7 +84,7 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
       assert.ok(input.url.startsWith(`${origin.url}/in/v1/`) && input.url.endsWith('/'), `ingest URL on the request's host: ${show(c)}`);
       assert.ok(input.username && input.password.length >= 32, `credentials: ${show(c)}`);
     }
-    const e = await origin.api('POST', P.endpoints, { name: NAMES.endpoint, protocol: 'HLS' });
+    const e = await origin.api('POST', P.endpoints, { name: NAMES.endpoint, protocol: 'HLS', time_shift_days: 1 });
     assert.equal(e.status, 201, show(e));
     assert.match(e.json?.url ?? '', /^http:\/\/127\.0\.0\.1:\d+\/out\/v1\/.+\.m3u8$/, `endpoint URL: ${show(e)}`);
     ctx.packaged = {};
@@ -142,6 +145,7 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
   it('an ffmpeg push with Basic auth reaches the endpoint', async () => {
     const input = need('input');
     const masterUrl = need('masterUrl');
+    ctx.pushStartMs = Date.now();
     ctx.encoder = startEncoder({
       base: input.url,
       seconds: PUSH_SECONDS,
@@ -275,6 +279,53 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
       const last = list.at(-1).segments.at(-1).sequence;
       assert.ok(last - first >= 4, `${url} advanced only from segment ${first} to ${last} during the push`);
     }
+  });
+
+  // Issue 7 on Spin, which has no cron: the maintenance routes drive harvest and expiry.
+  it('time-shift on Spin: a vodend window, a harvest job driven by the maintenance route, clip.mp4', async () => {
+    need('pushDone');
+    const masterUrl = need('masterUrl');
+    const startMs = need('pushStartMs') + 12_000;
+    const window = { start: new Date(startMs).toISOString(), end: new Date(startMs + WINDOW_S * 1000).toISOString() };
+    const q = `start=${window.start}&vodend=${window.end}`;
+    const { renditions } = await readMaster(`${masterUrl}?${q}`);
+    for (const r of renditions) {
+      const { playlist, text } = await readMedia(r.url);
+      assert.ok(playlist.endList, text);
+      const total = playlist.segments.reduce((sum, x) => sum + x.duration, 0);
+      assert.ok(Math.abs(total - WINDOW_S) <= 2, `${r.url}: ${total} s for ${WINDOW_S} s\n${text}`);
+    }
+
+    const job = await origin.api('POST', `${P.channel}/harvest-jobs`, {
+      endpoint: NAMES.endpoint, start: window.start, end: window.end, destination: 'spin/e2e',
+    });
+    assert.equal(job.status, 201, show(job));
+    let state = job.json;
+    for (let i = 0; i < 30 && state.status !== 'SUCCEEDED' && state.status !== 'FAILED'; i++) {
+      const run = await origin.api('POST', '/api/v1/maintenance/harvest');
+      assert.equal(run.status, 200, show(run));
+      state = (await origin.api('GET', `${P.channel}/harvest-jobs/${state.id}`)).json;
+    }
+    assert.equal(state.status, 'SUCCEEDED', JSON.stringify(state));
+    assert.equal(state.progress.segments_done, state.progress.segments_total, JSON.stringify(state));
+    const r = await players.play({ player: 'hls.js', url: state.asset_url, untilEnded: true, rate: 4, timeoutMs: 30_000 });
+    assert.deepEqual(r.fatal, [], summary(r));
+    assert.ok(r.ended && Math.abs(r.duration - WINDOW_S) <= 2, summary(r));
+
+    const clip = await get(`${masterUrl.replace(/[^/]+$/, 'clip.mp4')}?start=${window.start}&end=${window.end}`);
+    assert.equal(clip.status, 200, clip.describe());
+    const file = join(dir, 'clip.mp4');
+    await writeFile(file, clip.body);
+    const probe = await probeFile(file);
+    assert.equal(probe.errors, '', probe.errors);
+    const duration = Number(probe.format?.duration);
+    assert.ok(Math.abs(duration - WINDOW_S) <= 2, `clip duration ${duration}`);
+    const video = probe.streams.find((x) => x.codec_type === 'video');
+    assert.equal(Number(video?.nb_read_frames), Math.round(Number(video?.duration) * FPS), JSON.stringify(video));
+
+    const expire = await origin.api('POST', '/api/v1/maintenance/expire');
+    assert.equal(expire.status, 200, show(expire));
+    assert.equal(expire.json.segments_deleted, 0, 'nothing within retention expires');
   });
 
   it('a restart of the host keeps the channel and its content', async () => {
