@@ -1,5 +1,6 @@
 //! The control API's JSON input through `Origin` over memory stores. The first byte picks the
-//! request (POST/PATCH of a channel or an endpoint, a signed URL, a group); the rest is its body.
+//! request (POST/PATCH of a channel or an endpoint, a signed URL, a group, a harvest job); the
+//! rest is its body.
 //! Never panics; every answer is 2xx or 4xx; a refused request changes nothing; an accepted
 //! resource reads back, and PATCHing it with its own GET body is accepted and changes nothing;
 //! playback of the endpoint still answers 200, 403 or 404.
@@ -24,6 +25,7 @@ const CHANNEL: &str = "/api/v1/groups/g/channels/c";
 const ENDPOINTS: &str = "/api/v1/groups/g/channels/c/endpoints";
 const ENDPOINT: &str = "/api/v1/groups/g/channels/c/endpoints/e";
 const MASTER: &str = "/out/v1/g/c/e/manifest.m3u8";
+const HARVEST_JOBS: &str = "/api/v1/groups/g/channels/c/harvest-jobs";
 
 fn block_on<F: Future>(f: F) -> F::Output {
     let mut f = pin!(f);
@@ -117,12 +119,13 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let o = setup();
-    let (method, path, resource) = match op % 6 {
+    let (method, path, resource) = match op % 7 {
         0 => (Method::Post, CHANNELS, None),
         1 => (Method::Patch, CHANNEL, Some(CHANNEL)),
         2 => (Method::Post, ENDPOINTS, None),
         3 => (Method::Patch, ENDPOINT, Some(ENDPOINT)),
         4 => (Method::Post, "/api/v1/groups", None),
+        6 => (Method::Post, HARVEST_JOBS, None),
         _ => (Method::Patch, ENDPOINT, Some(ENDPOINT)),
     };
     let before = state(&o);
@@ -154,7 +157,7 @@ fuzz_target!(|data: &[u8]| {
     if p.status == 403 {
         assert!(p.header("x-edgepack-denied").is_some() && p.body.is_empty());
     }
-    if op % 6 == 5 && r.status == 200 {
+    if op % 7 == 5 && r.status == 200 {
         // A signed URL of whatever the endpoint now holds; it must verify at the edge
         // unless another control refuses first.
         let s = api(&o, Method::Post, &format!("{ENDPOINT}/signed-url"), b"{}");
