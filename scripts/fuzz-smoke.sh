@@ -12,6 +12,7 @@ if ! rustup toolchain list | grep -q '^nightly'; then
 fi
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
   echo "fuzz: cargo install cargo-fuzz" >&2
-  cargo install cargo-fuzz
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install cargo-fuzz
 fi
 exec "$root/fuzz/run.sh" "$seconds"
