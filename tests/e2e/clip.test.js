@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startLiveChannel, programDateTimes } from './lib/live-archive.js';
+import { startLiveChannel, recordedWindow } from './lib/live-archive.js';
 import { get, readMaster, readMedia } from './lib/endpoint.js';
 import { probeFile } from './lib/probe.js';
 import { failureTracker } from './lib/run.js';
@@ -54,11 +54,7 @@ describe('clip.mp4 progressive download (workerd, ffmpeg, ffprobe)', () => {
       ],
       seconds: 40,
     });
-    const { renditions } = await readMaster(`${live.endpoints.hls.url}?start=${new Date(live.pushStartMs).toISOString()}`);
-    const { segments } = await programDateTimes(renditions[0].url);
-    assert.ok(segments.length >= 14, `the recording has ${segments.length} segments`);
-    const startMs = segments[2].pdtMs;
-    window = { start: new Date(startMs).toISOString(), end: new Date(startMs + WINDOW_S * 1000).toISOString() };
+    window = await recordedWindow(live, 'hls', { seconds: WINDOW_S });
   });
 
   after(async () => {

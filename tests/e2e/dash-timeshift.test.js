@@ -4,9 +4,9 @@
 // presentation moved behind the edge, plays in Shaka.
 import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startLiveChannel, programDateTimes } from './lib/live-archive.js';
+import { startLiveChannel, recordedWindow } from './lib/live-archive.js';
 import { startPlayers, summary } from './lib/players.js';
-import { get, readMaster } from './lib/endpoint.js';
+import { get } from './lib/endpoint.js';
 import { failureTracker } from './lib/run.js';
 import { HLS_TIME } from './lib/encoder.js';
 
@@ -72,11 +72,7 @@ describe('time-shifted DASH (workerd, ffmpeg, Shaka, dash.js)', () => {
       ],
       seconds: 40,
     });
-    const { renditions } = await readMaster(`${live.endpoints.hls.url}?start=${new Date(live.pushStartMs).toISOString()}`);
-    const { segments } = await programDateTimes(renditions[0].url);
-    assert.ok(segments.length >= 14, `the recording has ${segments.length} segments`);
-    const startMs = segments[2].pdtMs;
-    window = { start: new Date(startMs).toISOString(), end: new Date(startMs + WINDOW_S * 1000).toISOString() };
+    window = await recordedWindow(live, 'hls', { seconds: WINDOW_S });
     players = await startPlayers();
   });
 

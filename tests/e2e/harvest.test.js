@@ -5,7 +5,7 @@
 import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startLiveChannel, programDateTimes } from './lib/live-archive.js';
+import { startLiveChannel, recordedWindow } from './lib/live-archive.js';
 import { startPlayers, summary } from './lib/players.js';
 import { get, readMaster, readMedia } from './lib/endpoint.js';
 import { probeTs, probeFmp4 } from './lib/probe.js';
@@ -41,11 +41,7 @@ describe('harvest jobs: live-to-VOD assets (workerd, ffmpeg, ffprobe, hls.js, Sh
       ],
       seconds: 40,
     });
-    const { renditions } = await readMaster(`${live.endpoints.pdt.url}?start=${new Date(live.pushStartMs).toISOString()}`);
-    const { segments } = await programDateTimes(renditions[0].url);
-    assert.ok(segments.length >= 14, `the recording has ${segments.length} segments`);
-    const startMs = segments[2].pdtMs;
-    window = { start: new Date(startMs).toISOString(), end: new Date(startMs + WINDOW_S * 1000).toISOString() };
+    window = await recordedWindow(live, 'pdt', { seconds: WINDOW_S });
     players = await startPlayers();
   });
 

@@ -3,7 +3,7 @@
 // and an HLS-CMAF endpoint; its duration must match the window within one segment.
 import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startLiveChannel, programDateTimes } from './lib/live-archive.js';
+import { startLiveChannel, recordedWindow } from './lib/live-archive.js';
 import { startPlayers, summary } from './lib/players.js';
 import { get, readMaster, readMedia } from './lib/endpoint.js';
 import { failureTracker } from './lib/run.js';
@@ -36,11 +36,7 @@ describe('time-shifted HLS windows (workerd, ffmpeg, hls.js, Shaka)', () => {
     });
     // A window that starts 4 s into the recording, on a segment's program date time; the
     // recording's segments are those of an EVENT playlist from the push's start.
-    const { renditions } = await readMaster(`${live.endpoints.pdt.url}?start=${new Date(live.pushStartMs).toISOString()}`);
-    const { segments } = await programDateTimes(renditions[0].url);
-    assert.ok(segments.length >= 14, `the recording has ${segments.length} segments`);
-    const startMs = segments[2].pdtMs;
-    window = { start: new Date(startMs).toISOString(), end: new Date(startMs + WINDOW_S * 1000).toISOString() };
+    window = await recordedWindow(live, 'pdt', { seconds: WINDOW_S });
     players = await startPlayers();
   });
 

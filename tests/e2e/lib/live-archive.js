@@ -6,7 +6,7 @@ import { startOrigin } from './origin.js';
 import { startEncoder, tail } from './encoder.js';
 import { createChannel } from './packaging-channel.js';
 import { tempDir } from './paths.js';
-import { parseMedia } from './m3u8.js';
+import { parseMedia, parseMaster } from './m3u8.js';
 
 /**
  * Starts everything and waits for the push to finish. Returns { origin, dir, channel, input,
@@ -69,4 +69,24 @@ export async function programDateTimes(playlistUrl) {
     throw new Error(`${playlistUrl} has no EXT-X-PROGRAM-DATE-TIME: give the endpoint program_date_time_interval`);
   }
   return { text, playlist: parseMedia(text), segments: out };
+}
+
+/**
+ * A window of `seconds` that starts on the program date time of the recording's segment
+ * `skip`, read from an EVENT playlist (from the push's start) of `endpoint`, which must write
+ * program date times. Returns { start, end } as ISO 8601 strings.
+ */
+export async function recordedWindow(live, endpoint, { seconds = 20, skip = 2 } = {}) {
+  const masterUrl = `${live.endpoints[endpoint].url}?start=${new Date(live.pushStartMs).toISOString()}`;
+  const res = await fetch(masterUrl);
+  if (!res.ok) throw new Error(`GET ${masterUrl} -> ${res.status}`);
+  const [first] = parseMaster(await res.text()).variants;
+  if (!first) throw new Error(`${masterUrl} lists no variant`);
+  const { segments } = await programDateTimes(new URL(first.uri, masterUrl).href);
+  const needed = skip + Math.ceil(seconds / 2) + 2;
+  if (segments.length < needed) {
+    throw new Error(`the recording has ${segments.length} segments; the window needs ${needed}`);
+  }
+  const startMs = segments[skip].pdtMs;
+  return { start: new Date(startMs).toISOString(), end: new Date(startMs + seconds * 1000).toISOString() };
 }
