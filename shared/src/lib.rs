@@ -27,4 +27,4 @@ pub mod timeline;
 
 pub use error::OriginError;
 pub use http::{Method, Request, Response, MAX_BODY_BYTES};
-pub use origin::{Config, Origin, Random};
+pub use origin::{Config, Origin, Random, OPENAPI};

@@ -5,6 +5,9 @@ use crate::http::{Method, Request, Response};
 use crate::playback::{cors_preflight, CacheControl};
 use crate::store::{KvStore, ObjectStore};
 
+/// The control API in OpenAPI 3.1 (`shared/openapi.json`), served at `/api/v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
 /// Fills a buffer from the platform's CSPRNG.
 pub type Random = fn(&mut [u8]) -> Result<(), String>;
 
@@ -63,6 +66,10 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                     )
                     .with_header("cache-control", "no-store"),
             )),
+            // The control API's description: public, it holds no secret.
+            ["api", "v1", "openapi.json"] if req.method == Method::Get => Ok(Response::new(200)
+                .with_body("application/json", OPENAPI)
+                .with_header("cache-control", "public, max-age=300")),
             ["api", "v1", route @ ..] => self.api(&req, route, now_ms).await,
             ["in", "v1", route @ ..] => self.ingest(&req, route, now_ms).await,
             ["out", "v1", ..] if req.method == Method::Options => Ok(cors_preflight()),
