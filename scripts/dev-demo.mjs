@@ -98,7 +98,8 @@ async function main() {
   const channels = `${groups}/${GROUP}/channels`;
   const channel = await ensure(channels, { name: CHANNEL, protocol: 'HLS' });
   const endpoints = `${channels}/${CHANNEL}/endpoints`;
-  const endpoint = await ensure(endpoints, { name: ENDPOINT, protocol: 'HLS' });
+  // A day of time-shift, so windows, clips and harvest jobs work on the demo channel.
+  const endpoint = await ensure(endpoints, { name: ENDPOINT, protocol: 'HLS', time_shift_days: 1 });
 
   const input = channel?.inputs?.find((i) => i.id === 1);
   if (!input?.url || !input.username || !input.password) {
@@ -115,6 +116,9 @@ async function main() {
       `    username: ${input.username}`,
       `    password: ${input.password}`,
       `  playback: ${endpoint.url}`,
+      `  a past window: ${endpoint.url}?start=<ISO 8601 time>&vodend=<ISO 8601 time>`,
+      `    as one MP4: ${endpoint.url.replace(/[^/]+$/, 'clip.mp4')}?start=<time>&end=<time>`,
+      `    as a VOD asset: POST ${base}${endpoints.replace(/endpoints$/, 'harvest-jobs')} (README: Harvest jobs)`,
       '',
       'Push a test stream (two video renditions and an audio group):',
       '',
