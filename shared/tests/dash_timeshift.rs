@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use edgepack::{Method, Request, Response};
 use serde_json::json;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 
 const MPD: &str = "/out/v1/demo/live/dash/manifest.mpd";
@@ -150,26 +150,7 @@ fn reps(mpd: &str) -> Vec<Rep> {
 
 /// ffprobe over `bytes`: decoded frames of the first stream.
 fn decoded_frames(bytes: &[u8]) -> u64 {
-    let mut child = Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-show_entries"])
-        .args(["stream=nb_read_frames", "-of", "json", "-i", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ffprobe is installed (apt-get install ffmpeg)");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(bytes).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success() && out.stderr.is_empty(),
-        "ffprobe: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = ffprobe_frames(bytes, "stream=nb_read_frames");
     v["streams"][0]["nb_read_frames"]
         .as_str()
         .unwrap()

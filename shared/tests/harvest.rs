@@ -478,17 +478,7 @@ fn hls_cmaf_asset_has_init_and_fragments_equal_to_playback() {
         &o,
         json!({"name": "cmaf", "protocol": "HLS_CMAF", "time_shift_days": 1}),
     );
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/media");
-    for (i, name) in ["h264_aac_0.ts", "h264_aac_1.ts"].iter().enumerate() {
-        let now = T0 + i as u64 * 2000;
-        let body = std::fs::read(dir.join(name)).unwrap();
-        assert_eq!(
-            put(&o, 1, &c, &format!("v/seg{i}.ts"), &body, now).status,
-            201
-        );
-        let pl = media_playlist(0, i as u64 + 1);
-        assert!(put(&o, 1, &c, "v/index.m3u8", pl.as_bytes(), now + 10).status < 300);
-    }
+    push_fixture_segments(&o, &c);
     let now = T0 + 30_000;
     let body = json!({"endpoint": "cmaf", "start": "2026-11-23T11:59:58Z", "end": "2026-11-23T12:00:02.500Z", "destination": "clips"});
     let (s, job) = create(&o, body, now);
@@ -648,17 +638,7 @@ fn dash_asset_is_a_static_mpd_with_every_segment_of_its_timeline() {
         &o,
         json!({"name": "dash", "protocol": "DASH", "time_shift_days": 1}),
     );
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/media");
-    for (i, name) in ["h264_aac_0.ts", "h264_aac_1.ts"].iter().enumerate() {
-        let now = T0 + i as u64 * 2000;
-        let body = std::fs::read(dir.join(name)).unwrap();
-        assert_eq!(
-            put(&o, 1, &c, &format!("v/seg{i}.ts"), &body, now).status,
-            201
-        );
-        let pl = media_playlist(0, i as u64 + 1);
-        assert!(put(&o, 1, &c, "v/index.m3u8", pl.as_bytes(), now + 10).status < 300);
-    }
+    push_fixture_segments(&o, &c);
     let now = T0 + 30_000;
     let body = json!({"endpoint": "dash", "start": "2026-11-23T11:59:58Z", "end": "2026-11-23T12:00:02.500Z", "destination": "dash"});
     let (s, job) = create(&o, body, now);

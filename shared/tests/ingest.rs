@@ -326,12 +326,10 @@ fn heartbeat_is_written_once_per_new_segment() {
 fn media_start_is_read_from_the_segments_and_unwrapped() {
     let o = origin();
     let c = setup(&o, json!({"name": "hls"}));
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/media");
     for (i, name) in ["h264_aac_0.ts", "h264_aac_1.ts"].iter().enumerate() {
-        let bytes = std::fs::read(dir.join(name)).unwrap();
         let now = T0 + i as u64 * 2000;
         assert_eq!(
-            put(&o, 1, &c, &format!("v/seg{i}.ts"), &bytes, now).status,
+            put(&o, 1, &c, &format!("v/seg{i}.ts"), &fixture(name), now).status,
             201
         );
     }

@@ -8,11 +8,6 @@ use edgepack::Method;
 use serde_json::json;
 use std::process::{Command, Stdio};
 
-fn fixture(name: &str) -> Vec<u8> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/media");
-    std::fs::read(dir.join(name)).unwrap()
-}
-
 /// A channel fed the two consecutive fixture segments on rendition `v`, with an endpoint per
 /// protocol.
 fn channel() -> TestOrigin {
@@ -30,18 +25,7 @@ fn channel() -> TestOrigin {
         );
         assert_eq!(s, 201, "{name}: {v}");
     }
-    for (i, name) in ["h264_aac_0.ts", "h264_aac_1.ts"].iter().enumerate() {
-        let now = T0 + i as u64 * 2000;
-        assert_eq!(
-            put(&o, 1, &c, &format!("v/seg{i}.ts"), &fixture(name), now).status,
-            201
-        );
-        let pl = media_playlist(0, i as u64 + 1);
-        assert_eq!(
-            put(&o, 1, &c, "v/index.m3u8", pl.as_bytes(), now + 10).status,
-            201
-        );
-    }
+    push_fixture_segments(&o, &c);
     o
 }
 
@@ -53,35 +37,7 @@ fn ok_text(o: &TestOrigin, path: &str) -> String {
 
 /// ffprobe over `bytes`: (decoded frames, first frame's pts_time, codec).
 fn ffprobe(bytes: &[u8]) -> (u64, f64, String) {
-    let mut child = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-show_entries",
-            "stream=codec_name,nb_read_frames:frame=pts_time",
-            "-of",
-            "json",
-            "-i",
-            "-",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ffprobe is installed (apt-get install ffmpeg)");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(bytes).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success() && out.stderr.is_empty(),
-        "ffprobe: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = ffprobe_frames(bytes, "stream=codec_name,nb_read_frames:frame=pts_time");
     let stream = &v["streams"][0];
     let frames: u64 = stream["nb_read_frames"].as_str().unwrap().parse().unwrap();
     let first: f64 = v["frames"][0]["pts_time"]

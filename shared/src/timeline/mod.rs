@@ -156,5 +156,28 @@ pub fn rounded_seconds(ticks: u64) -> u64 {
     (ticks + TIMESCALE / 2) / TIMESCALE
 }
 
+/// A test timeline of `n` 2 s segments: segment `i` is `{i}.ts`, starts at program date time
+/// `t0_ms + 2i s` and at media time `2i s`.
+#[cfg(test)]
+pub(crate) fn two_second_segments(n: u64, t0_ms: i64) -> Timeline {
+    let mut t = Timeline::default();
+    for i in 0..n {
+        t.push(Segment {
+            seq: i,
+            enc_seq: i,
+            uri: format!("{i}.ts"),
+            key: format!("k{i}"),
+            duration: 2 * TIMESCALE,
+            size: 1,
+            pdt_ms: t0_ms + i as i64 * 2000,
+            media_start: Some(i * 2 * TIMESCALE),
+            arrived_ms: 0,
+            discontinuity: false,
+            tracks: Vec::new(),
+        });
+    }
+    t
+}
+
 #[cfg(test)]
 mod tests;

@@ -156,6 +156,53 @@ pub fn media_playlist(first: u64, count: u64) -> String {
     s
 }
 
+/// The bytes of a real ffmpeg segment in `tests/fixtures/media`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/media");
+    std::fs::read(dir.join(name)).unwrap()
+}
+
+/// ffprobe over `bytes` (on stdin), decoding every frame: its JSON for `entries`
+/// (`-show_entries`). The run must be clean: exit 0 and nothing on stderr.
+pub fn ffprobe_frames(bytes: &[u8], entries: &str) -> Value {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-show_entries", entries])
+        .args(["-of", "json", "-i", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ffprobe is installed (apt-get install ffmpeg)");
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "ffprobe: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Feeds rendition `v` of input 1 the two consecutive fixture segments (`h264_aac_0.ts`,
+/// `h264_aac_1.ts`) as `seg0.ts` and `seg1.ts`, 2 s apart from `T0`, each followed by the
+/// playlist that lists it.
+pub fn push_fixture_segments(o: &TestOrigin, creds: &(String, String)) {
+    for (i, name) in ["h264_aac_0.ts", "h264_aac_1.ts"].iter().enumerate() {
+        let now = T0 + i as u64 * 2000;
+        assert_eq!(
+            put(o, 1, creds, &format!("v/seg{i}.ts"), &fixture(name), now).status,
+            201
+        );
+        let pl = media_playlist(0, i as u64 + 1);
+        assert_eq!(
+            put(o, 1, creds, "v/index.m3u8", pl.as_bytes(), now + 10).status,
+            201
+        );
+    }
+}
+
 /// Pushes segments `0..n` of rendition `dir` like an encoder: each segment, then the playlist
 /// (a sliding window of 6), 2 s apart starting at `T0`.
 pub fn push_live(o: &TestOrigin, input: u8, creds: &(String, String), dir: &str, n: u64) {

@@ -1,28 +1,12 @@
 use super::*;
 use crate::failover::{output_segments, SwitchLog};
 use crate::model::InputId;
-use crate::timeline::{Segment, Timeline};
+use crate::timeline::Timeline;
 
 const T0: i64 = 1_795_435_200_000; // 2026-11-23T12:00:00Z
 
 fn timeline(n: u64) -> Timeline {
-    let mut t = Timeline::default();
-    for i in 0..n {
-        t.push(Segment {
-            seq: i,
-            enc_seq: i,
-            uri: format!("{i}.ts"),
-            key: format!("k{i}"),
-            duration: 2 * TIMESCALE,
-            size: 1,
-            pdt_ms: T0 + i as i64 * 2000,
-            media_start: None,
-            arrived_ms: 0,
-            discontinuity: false,
-            tracks: Vec::new(),
-        });
-    }
-    t
+    crate::timeline::two_second_segments(n, T0)
 }
 
 fn seqs(sel: &Selection<'_, '_>) -> Vec<u64> {
