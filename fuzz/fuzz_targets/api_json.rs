@@ -6,15 +6,11 @@
 //! playback of the endpoint still answers 200, 403 or 404.
 #![no_main]
 
-use edgepack::store::{MemoryKv, MemoryObjects};
-use edgepack::{Config, Method, Origin, Request, Response};
+use edgepack::testing::{block_on, memory_origin, reset_counter_random, MemoryOrigin};
+use edgepack::{Method, Request, Response};
 use libfuzzer_sys::fuzz_target;
-use std::cell::Cell;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
-type TestOrigin = Origin<MemoryKv, MemoryObjects>;
+type TestOrigin = MemoryOrigin;
 
 const TOKEN: &str = "fuzz-admin-token";
 /// 2026-11-23T12:00:00Z
@@ -27,24 +23,7 @@ const ENDPOINT: &str = "/api/v1/groups/g/channels/c/endpoints/e";
 const MASTER: &str = "/out/v1/g/c/e/manifest.m3u8";
 const HARVEST_JOBS: &str = "/api/v1/groups/g/channels/c/harvest-jobs";
 
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("memory-store future must not wait"),
-    }
-}
 
-thread_local!(static NEXT: Cell<u64> = const { Cell::new(1) });
-
-/// Deterministic "randomness", reset per input so a crash reproduces.
-fn counter_random(buf: &mut [u8]) -> Result<(), String> {
-    for b in buf.iter_mut() {
-        let n = NEXT.with(|c| c.replace(c.get() + 1));
-        *b = (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8;
-    }
-    Ok(())
-}
 
 fn send(o: &TestOrigin, req: Request) -> Response {
     let what = format!("{:?} {}", req.method, req.path);
@@ -80,17 +59,8 @@ fn signed_path(json: &[u8]) -> Option<String> {
 }
 
 fn setup() -> TestOrigin {
-    NEXT.with(|c| c.set(1));
-    let config = Config {
-        admin_token: Some(TOKEN.into()),
-        ..Config::default()
-    };
-    let o = Origin::new(
-        MemoryKv::default(),
-        MemoryObjects::default(),
-        config,
-        counter_random,
-    );
+    reset_counter_random();
+    let o = memory_origin(TOKEN);
     assert_eq!(
         api(&o, Method::Post, "/api/v1/groups", br#"{"name":"g"}"#).status,
         201

@@ -4,39 +4,18 @@
 //! 2xx or 4xx; a refused playlist leaves the served rendition playlist byte-identical.
 #![no_main]
 
-use edgepack::store::{MemoryKv, MemoryObjects};
-use edgepack::{Config, Method, Origin, Request, Response};
+use edgepack::testing::{block_on, memory_origin, reset_counter_random, MemoryOrigin};
+use edgepack::{Method, Request, Response};
 use libfuzzer_sys::fuzz_target;
-use std::cell::Cell;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
-type TestOrigin = Origin<MemoryKv, MemoryObjects>;
+type TestOrigin = MemoryOrigin;
 
 const TOKEN: &str = "fuzz-admin-token";
 /// 2026-11-23T12:00:00Z
 const T0: u64 = 1_795_435_200_000;
 const MEDIA: &str = "/out/v1/g/c/e/v/index/media.m3u8";
 
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("memory-store future must not wait"),
-    }
-}
 
-thread_local!(static NEXT: Cell<u64> = const { Cell::new(1) });
-
-/// Deterministic "randomness", reset per input so a crash reproduces.
-fn counter_random(buf: &mut [u8]) -> Result<(), String> {
-    for b in buf.iter_mut() {
-        let n = NEXT.with(|c| c.replace(c.get() + 1));
-        *b = (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8;
-    }
-    Ok(())
-}
 
 fn send(o: &TestOrigin, req: Request, now: u64) -> Response {
     let r = block_on(o.handle(req, now));
@@ -112,17 +91,8 @@ fn field<'a>(json: &'a str, name: &str) -> &'a str {
 }
 
 fn setup() -> (TestOrigin, String) {
-    NEXT.with(|c| c.set(1));
-    let config = Config {
-        admin_token: Some(TOKEN.into()),
-        ..Config::default()
-    };
-    let o = Origin::new(
-        MemoryKv::default(),
-        MemoryObjects::default(),
-        config,
-        counter_random,
-    );
+    reset_counter_random();
+    let o = memory_origin(TOKEN);
     assert_eq!(
         api(&o, Method::Post, "/api/v1/groups", r#"{"name":"g"}"#).status,
         201

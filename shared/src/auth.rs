@@ -1,7 +1,23 @@
-//! Secrets: constant-time comparison, HTTP Basic and Bearer credentials, credential generation.
+//! Secrets: constant-time comparison, HTTP Basic and Bearer credentials, credential generation
+//! from the platform's random source.
 
-use crate::origin::Random;
 use base64::Engine;
+use std::fmt;
+
+/// Fills a buffer from the platform's CSPRNG (the adapter supplies it).
+pub type Random = fn(&mut [u8]) -> Result<(), RandomError>;
+
+/// The platform's random source failed; the text is the platform's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RandomError(pub String);
+
+impl fmt::Display for RandomError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RandomError {}
 
 /// Compares two secrets in time that depends only on their lengths.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -39,7 +55,7 @@ const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn
 pub const PASSWORD_LEN: usize = 32;
 
 /// A uniformly random base62 string of `len` characters (rejection sampling, no modulo bias).
-pub fn random_token(random: Random, len: usize) -> Result<String, String> {
+pub fn random_token(random: Random, len: usize) -> Result<String, RandomError> {
     let mut out = String::with_capacity(len);
     let mut buf = [0u8; 64];
     while out.len() < len {
@@ -84,7 +100,7 @@ mod tests {
 
     #[test]
     fn tokens_are_base62_of_requested_length() {
-        fn counter(buf: &mut [u8]) -> Result<(), String> {
+        fn counter(buf: &mut [u8]) -> Result<(), RandomError> {
             for (i, b) in buf.iter_mut().enumerate() {
                 *b = (i * 7) as u8;
             }

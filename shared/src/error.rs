@@ -1,6 +1,7 @@
 //! The origin-level error: every failure the core reports maps to one HTTP status and a JSON body.
 //! Messages never contain secrets.
 
+use crate::auth::RandomError;
 use crate::http::Response;
 use crate::store::StoreError;
 use std::fmt;
@@ -38,7 +39,7 @@ pub enum OriginError {
     /// A stored segment could not be packaged (the remux refused it).
     Media(String),
     /// The platform's random source failed.
-    Random(String),
+    Random(RandomError),
     Storage(StoreError),
 }
 

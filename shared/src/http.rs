@@ -117,12 +117,12 @@ impl Response {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+}
 
-    /// The answer an adapter gives when a body exceeds [`MAX_BODY_BYTES`].
-    pub fn payload_too_large() -> Response {
-        crate::error::OriginError::PayloadTooLarge {
-            limit: MAX_BODY_BYTES,
-        }
-        .into_response()
-    }
+/// The first value of `name` in a raw query string (tokens need no percent-decoding).
+pub fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then_some(v)
+    })
 }

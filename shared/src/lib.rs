@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod adapter;
 pub mod api;
 pub mod archive;
 pub mod auth;
@@ -22,9 +23,12 @@ pub mod packaging;
 pub mod playback;
 mod repo;
 pub mod store;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 pub mod time;
 pub mod timeline;
 
+pub use auth::{Random, RandomError};
 pub use error::OriginError;
 pub use http::{Method, Request, Response, MAX_BODY_BYTES};
-pub use origin::{Config, Origin, Random, OPENAPI};
+pub use origin::{Config, Origin, OPENAPI};

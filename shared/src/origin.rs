@@ -1,5 +1,6 @@
 //! The entry point: one request in, one response out.
 
+use crate::auth::Random;
 use crate::error::OriginError;
 use crate::http::{Method, Request, Response};
 use crate::playback::{cors_preflight, CacheControl};
@@ -7,9 +8,6 @@ use crate::store::{KvStore, ObjectStore};
 
 /// The control API in OpenAPI 3.1 (`shared/openapi.json`), served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("../openapi.json");
-
-/// Fills a buffer from the platform's CSPRNG.
-pub type Random = fn(&mut [u8]) -> Result<(), String>;
 
 /// Deployment settings, read by the adapter from platform variables and secrets.
 #[derive(Debug, Clone, Default)]

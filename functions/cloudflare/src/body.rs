@@ -4,7 +4,7 @@
 //! silently when the client aborts; here an aborted or failing body is an error, so the core
 //! never sees a partial file. Bodies without `Content-Length` (chunked, as ffmpeg sends) work.
 
-use edgepack::MAX_BODY_BYTES;
+use edgepack::adapter::MAX_BODY_BYTES;
 use worker::js_sys::{Error, Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;

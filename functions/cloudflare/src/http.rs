@@ -1,6 +1,7 @@
 //! Conversion between the Workers request/response and the core's.
 
 use crate::body::{self, BodyError};
+use edgepack::adapter::{error_response, null_body_status, payload_too_large};
 use std::net::IpAddr;
 use worker::{console_error, Headers, ResponseBuilder};
 
@@ -32,7 +33,7 @@ pub async fn to_core_request(
 
     let body = match body::read(req.inner().body(), declared_len).await {
         Ok(body) => body,
-        Err(BodyError::TooLarge) => return Err(edgepack::Response::payload_too_large()),
+        Err(BodyError::TooLarge) => return Err(payload_too_large()),
         Err(BodyError::Incomplete(detail)) => {
             console_error!("request body: {detail}");
             return Err(error_response(400, "request body incomplete"));
@@ -69,20 +70,8 @@ pub fn to_worker_response(resp: edgepack::Response) -> worker::Result<worker::Re
     })
 }
 
-/// A JSON error in the core's shape, for failures found before the core runs.
-pub fn error_response(status: u16, message: &str) -> edgepack::Response {
-    // `message` is one of this crate's fixed strings; no escaping needed beyond quotes.
-    let body = format!("{{\"error\":\"{}\"}}", message.replace('"', "'"));
-    edgepack::Response::new(status).with_body("application/json", body)
-}
-
 fn plain_500() -> worker::Result<worker::Response> {
     Ok(ResponseBuilder::new()
         .with_status(500)
         .fixed(b"internal error".to_vec()))
-}
-
-/// Fetch "null body status" (101, 103, 204, 205, 304).
-fn null_body_status(status: u16) -> bool {
-    matches!(status, 101 | 103 | 204 | 205 | 304)
 }

@@ -68,10 +68,10 @@ fn bindings(env: &Env) -> Result<(kv::WorkersKv, r2::R2Objects), edgepack::Respo
 
 fn missing_binding(name: &str, detail: impl std::fmt::Display) -> edgepack::Response {
     console_error!("binding {name}: {detail}");
-    http::error_response(500, &format!("binding {name} is not configured"))
+    edgepack::adapter::error_response(500, &format!("binding {name} is not configured"))
 }
 
 /// The platform CSPRNG (`crypto.getRandomValues` through getrandom's `wasm_js` backend).
-fn random(buf: &mut [u8]) -> Result<(), String> {
-    getrandom::fill(buf).map_err(|e| e.to_string())
+fn random(buf: &mut [u8]) -> Result<(), edgepack::RandomError> {
+    getrandom::fill(buf).map_err(|e| edgepack::RandomError(e.to_string()))
 }

@@ -1,6 +1,6 @@
 //! Conversion between the Spin (wasi:http 0.2) request/response and the core's.
 
-use edgepack::MAX_BODY_BYTES;
+use edgepack::adapter::{error_response, null_body_status, payload_too_large, MAX_BODY_BYTES};
 use futures::StreamExt;
 use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam, Scheme};
 use std::net::{IpAddr, SocketAddr};
@@ -60,7 +60,7 @@ async fn read_body(
 ) -> Result<Vec<u8>, edgepack::Response> {
     let limit = u64::try_from(MAX_BODY_BYTES).unwrap_or(u64::MAX);
     if declared_len.is_some_and(|n| n > limit) {
-        return Err(edgepack::Response::payload_too_large());
+        return Err(payload_too_large());
     }
     let capacity = declared_len
         .and_then(|n| usize::try_from(n).ok())
@@ -73,7 +73,7 @@ async fn read_body(
             error_response(400, "request body incomplete")
         })?;
         if body.len().saturating_add(chunk.len()) > MAX_BODY_BYTES {
-            return Err(edgepack::Response::payload_too_large());
+            return Err(payload_too_large());
         }
         body.extend_from_slice(&chunk);
     }
@@ -151,16 +151,4 @@ fn fields(resp: &edgepack::Response, no_body: bool) -> Result<Fields, String> {
         ));
     }
     Fields::from_list(&entries).map_err(|e| format!("{e:?}"))
-}
-
-/// A JSON error in the core's shape, for failures found before the core runs.
-pub fn error_response(status: u16, message: &str) -> edgepack::Response {
-    // `message` is one of this crate's fixed strings; no escaping needed beyond quotes.
-    let body = format!("{{\"error\":\"{}\"}}", message.replace('"', "'"));
-    edgepack::Response::new(status).with_body("application/json", body)
-}
-
-/// Fetch "null body status" (101, 103, 204, 205, 304).
-fn null_body_status(status: u16) -> bool {
-    matches!(status, 101 | 103 | 204 | 205 | 304)
 }

@@ -34,7 +34,7 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
         },
         Err(e) => {
             eprintln!("key-value store {STORE_LABEL}: {e}");
-            http::error_response(500, "key-value store is not configured")
+            edgepack::adapter::error_response(500, "key-value store is not configured")
         }
     };
     http::send(out, response, is_head).await;
@@ -49,6 +49,6 @@ fn now_ms() -> u64 {
 }
 
 /// The platform CSPRNG (`wasi:random/random` through getrandom's wasip2 backend).
-fn random(buf: &mut [u8]) -> Result<(), String> {
-    getrandom::fill(buf).map_err(|e| e.to_string())
+fn random(buf: &mut [u8]) -> Result<(), edgepack::RandomError> {
+    getrandom::fill(buf).map_err(|e| edgepack::RandomError(e.to_string()))
 }

@@ -62,7 +62,7 @@ impl KvObjects {
     fn chunks(&self, key: &str, header: &Header) -> StoreResult<Option<Vec<u8>>> {
         let capacity = usize::try_from(header.size)
             .unwrap_or(usize::MAX)
-            .min(edgepack::MAX_BODY_BYTES);
+            .min(edgepack::adapter::MAX_BODY_BYTES);
         let mut body = Vec::with_capacity(capacity);
         for index in 0..header.chunks {
             let chunk_key = chunk_key(&header.generation, index);

@@ -9,7 +9,7 @@ pub use ip::{IpNet, IP_RULE};
 pub use token::{SigningKey, TOKEN_PARAM};
 
 use crate::auth::constant_time_eq;
-use crate::http::Request;
+use crate::http::{query_param, Request};
 use serde::{Deserialize, Serialize};
 
 /// Most entries in one IP list.
@@ -105,14 +105,6 @@ impl AccessControl {
         }
         Ok(())
     }
-}
-
-/// The first value of `name` in a raw query string (tokens need no percent-decoding).
-pub fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
-    query.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=')?;
-        (k == name).then_some(v)
-    })
 }
 
 /// The lower-cased host of a Referer URL.

@@ -12,9 +12,9 @@
 //! beyond, pointing at harvest jobs); one input segment per track is held at a time.
 
 use super::{CacheControl, Ctx};
-use crate::access::query_param;
 use crate::error::{OriginError, OriginResult};
 use crate::failover::{output_segments, OutputSegment};
+use crate::http::query_param;
 use crate::http::Response;
 use crate::media::remux::clip::{ClipPart, ClipWriter};
 use crate::origin::Origin;

@@ -161,8 +161,8 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         }
         // Query parameters a manifest carries onto every URI it references.
         let mut carried = carried_params(&req.query);
-        if let Some(t) =
-            access::query_param(&req.query, TOKEN_PARAM).filter(|_| endpoint.access.signs_urls())
+        if let Some(t) = crate::http::query_param(&req.query, TOKEN_PARAM)
+            .filter(|_| endpoint.access.signs_urls())
         {
             carried.push(format!("{TOKEN_PARAM}={t}"));
         }

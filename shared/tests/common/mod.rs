@@ -1,50 +1,19 @@
 //! Test harness: the core over in-memory stores, driven without an async runtime.
 #![allow(dead_code)]
 
-use edgepack::store::{MemoryKv, MemoryObjects};
-use edgepack::{Config, Method, Origin, Request, Response};
+pub use edgepack::testing::block_on;
+use edgepack::testing::{memory_origin, MemoryOrigin};
+use edgepack::{Method, Request, Response};
 use serde_json::Value;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 pub const TOKEN: &str = "test-admin-token";
 /// 2026-11-23T12:00:00Z
 pub const T0: u64 = 1_795_435_200_000;
 
-pub type TestOrigin = Origin<MemoryKv, MemoryObjects>;
-
-/// Polls a future that never waits (the memory stores complete at once).
-pub fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    match f.as_mut().poll(&mut cx) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("memory-store future must not wait"),
-    }
-}
-
-fn counter_random(buf: &mut [u8]) -> Result<(), String> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    for b in buf.iter_mut() {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        *b = (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8;
-    }
-    Ok(())
-}
+pub type TestOrigin = MemoryOrigin;
 
 pub fn origin() -> TestOrigin {
-    let config = Config {
-        admin_token: Some(TOKEN.into()),
-        ..Config::default()
-    };
-    Origin::new(
-        MemoryKv::default(),
-        MemoryObjects::default(),
-        config,
-        counter_random,
-    )
+    memory_origin(TOKEN)
 }
 
 pub fn send(o: &TestOrigin, req: Request, now_ms: u64) -> Response {
