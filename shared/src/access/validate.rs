@@ -6,7 +6,7 @@ use super::{
     MAX_SIGNING_KEYS,
 };
 use crate::error::{OriginError, OriginResult};
-use crate::model::Fields;
+use crate::fields::Fields;
 use serde_json::Value;
 
 const CODE_RULE: &str = "null, or 8-256 visible ASCII characters";

@@ -7,9 +7,10 @@ mod views;
 
 use crate::auth::{bearer_token, constant_time_eq, random_token, PASSWORD_LEN};
 use crate::error::{OriginError, OriginResult};
+use crate::fields::Fields;
 use crate::http::{Method, Request, Response};
 use crate::keys;
-use crate::model::{Channel, Endpoint, Fields, Group, InputAuth, InputId, InputProtocol};
+use crate::model::{Channel, Endpoint, Group, InputAuth, InputId, InputProtocol};
 use crate::names::Name;
 use crate::origin::Origin;
 use crate::repo::{self, kv_get, kv_put};

@@ -1,7 +1,7 @@
 //! The Media Presentation Description (ISO/IEC 23009-1 5.3), written with quick-xml.
 //! Every value is given by the caller; nothing here reads a clock.
 
-use crate::packaging::probe::Kind;
+use crate::media::mp4::TrackKind;
 use crate::time::iso8601_ms;
 use quick_xml::events::{BytesDecl, Event};
 use quick_xml::Writer;
@@ -50,7 +50,7 @@ pub struct Period {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdaptationSet {
     pub id: u32,
-    pub kind: Kind,
+    pub kind: TrackKind,
     pub lang: Option<String>,
     pub representations: Vec<Representation>,
 }
@@ -188,8 +188,8 @@ fn write_period(w: &mut Writer<Vec<u8>>, p: &Period) -> io::Result<()> {
 fn write_adaptation_set(w: &mut Writer<Vec<u8>>, a: &AdaptationSet) -> io::Result<()> {
     let id = a.id.to_string();
     let (content_type, mime) = match a.kind {
-        Kind::Video => ("video", "video/mp4"),
-        Kind::Audio => ("audio", "audio/mp4"),
+        TrackKind::Video => ("video", "video/mp4"),
+        TrackKind::Audio => ("audio", "audio/mp4"),
     };
     let mut el = w
         .create_element("AdaptationSet")

@@ -15,12 +15,13 @@ mod refs;
 mod snapshot;
 
 pub use job::{parse_destination, Job, ManifestFile, Plan, Status, DESTINATION_RULE};
-pub use refs::{dir_of, resolve};
+pub use refs::resolve;
 
 use crate::error::{OriginError, OriginResult};
+use crate::fields::Fields;
 use crate::http::{Method, Request, Response};
 use crate::keys;
-use crate::model::{Channel, Fields, OutputProtocol};
+use crate::model::{Channel, OutputProtocol};
 use crate::names::Name;
 use crate::origin::Origin;
 use crate::packaging::timeshift::MAX_WINDOW_SEGMENTS;

@@ -2,6 +2,7 @@
 //! (RFC 8216bis 4.4), DASH through quick-xml with `SegmentTemplate` + `SegmentTimeline`
 //! expanded (ISO/IEC 23009-1 5.3.9.4, 5.3.9.6).
 
+use crate::paths::{self, dir_of};
 use m3u8_rs::Playlist;
 use quick_xml::events::{BytesStart, Event};
 use std::collections::BTreeSet;
@@ -18,41 +19,18 @@ pub struct HlsRefs {
     pub media: Vec<String>,
 }
 
-/// The directory part of `path` (with its trailing `/`), or empty.
-pub fn dir_of(path: &str) -> &str {
-    path.rfind('/').map_or("", |i| &path[..=i])
-}
-
-/// `uri` resolved against the directory `dir` (RFC 3986 5.2 for relative paths). Absolute
-/// URLs, absolute paths, queries and paths that leave the asset are refused.
+/// `uri` resolved against the directory `dir` ([`paths::resolve_reference`]). Queries and
+/// paths longer than [`MAX_PATH_LEN`] are refused too.
 pub fn resolve(dir: &str, uri: &str) -> Result<String, String> {
-    let refused = |why: &str| format!("manifest reference `{uri}` {why}");
-    if uri.contains("://") || uri.starts_with('/') {
-        return Err(refused("is not relative"));
-    }
+    let refused = |why: &dyn std::fmt::Display| format!("manifest reference `{uri}` {why}");
     if uri.contains(['?', '#']) {
-        return Err(refused("has a query"));
+        return Err(refused(&"has a query"));
     }
-    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
-    for part in uri.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop().ok_or_else(|| refused("leaves the asset"))?;
-            }
-            p if p.bytes().all(is_path_byte) => parts.push(p),
-            _ => return Err(refused("has characters outside A-Z a-z 0-9 . _ -")),
-        }
-    }
-    let path = parts.join("/");
-    if path.is_empty() || path.len() > MAX_PATH_LEN {
-        return Err(refused("is empty or too long"));
+    let path = paths::resolve_reference(dir, uri).map_err(|e| refused(&e))?;
+    if path.len() > MAX_PATH_LEN {
+        return Err(refused(&"is too long"));
     }
     Ok(path)
-}
-
-fn is_path_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
 }
 
 fn push_unique(out: &mut Vec<String>, seen: &mut BTreeSet<String>, path: String) {

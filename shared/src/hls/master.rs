@@ -2,7 +2,7 @@
 //! (RFC 8216bis 4.4.6).
 
 use crate::error::{OriginError, OriginResult};
-use crate::ingest::path;
+use crate::paths::{self, rendition_id};
 use m3u8_rs::{AlternativeMediaType, MasterPlaylist};
 use serde::{Deserialize, Serialize};
 
@@ -56,14 +56,6 @@ pub struct MasterInfo {
     pub audio: Vec<AudioMedia>,
 }
 
-/// The rendition id of a media playlist path.
-pub fn rendition_id(playlist_path: &str) -> &str {
-    playlist_path
-        .strip_suffix(".m3u8")
-        .or_else(|| playlist_path.strip_suffix(".M3U8"))
-        .unwrap_or(playlist_path)
-}
-
 impl MasterInfo {
     pub fn from_playlist(master_path: &str, pl: &MasterPlaylist) -> OriginResult<MasterInfo> {
         if pl.variants.len() + pl.alternatives.len() > MAX_RENDITIONS {
@@ -72,8 +64,8 @@ impl MasterInfo {
             )));
         }
         let rendition = |uri: &str| -> OriginResult<String> {
-            let p = path::resolve(master_path, uri)?;
-            if path::extension(&p) != "m3u8" {
+            let p = paths::resolve(master_path, uri)?;
+            if paths::extension(&p) != "m3u8" {
                 return Err(OriginError::MalformedPlaylist(format!(
                     "variant URI `{p}` is not a .m3u8 media playlist"
                 )));

@@ -1,16 +1,16 @@
 //! A media playlist from the encoder: commit its new segments to the input's timeline.
 
-use super::path;
 use crate::error::{OriginError, OriginResult};
-use crate::hls::master::rendition_id;
 use crate::keys;
 use crate::media::time::Timestamp33;
 use crate::model::{Channel, InputId};
 use crate::origin::Origin;
-use crate::packaging::probe::{SegmentProbe, PROBE_METADATA};
+use crate::paths;
+use crate::paths::rendition_id;
 use crate::repo;
 use crate::store::{KvStore, ObjectInfo, ObjectStore};
 use crate::timeline::{plan_append, Plan, Segment, Timeline, TIMESCALE};
+use crate::timeline::{SegmentProbe, PROBE_METADATA};
 use m3u8_rs::MediaPlaylist;
 use serde::{Deserialize, Serialize};
 
@@ -228,7 +228,7 @@ fn check<'a>(
                 OriginError::MalformedPlaylist("EXT-X-MEDIA-SEQUENCE overflows".into())
             })?,
             uri: &s.uri,
-            path: path::resolve(file, &s.uri)?,
+            path: paths::resolve(file, &s.uri)?,
             duration,
             pdt_ms: s.program_date_time.map(|t| t.timestamp_millis()),
             discontinuity: s.discontinuity,

@@ -3,8 +3,7 @@
 
 mod extinf;
 mod media;
-pub mod path;
-mod switch;
+pub mod switch;
 
 pub use media::Heartbeat;
 
@@ -16,9 +15,10 @@ use crate::keys;
 use crate::model::{Channel, InputId};
 use crate::names::Name;
 use crate::origin::Origin;
-use crate::packaging::probe::PROBE_METADATA;
+use crate::paths;
 use crate::repo;
 use crate::store::{KvStore, Metadata, ObjectStore};
+use crate::timeline::PROBE_METADATA;
 use m3u8_rs::Playlist;
 
 /// Largest playlist accepted.
@@ -49,14 +49,14 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         if let Err(e) = check_basic(req, &channel, input) {
             return Err(self.failed_login(req, now_ms, e).await);
         }
-        let file = path::validate(&rest.join("/"))?.to_owned();
+        let file = paths::validate(&rest.join("/"))?.to_owned();
         match req.method {
             Method::Put | Method::Post => {}
             // Retention is the origin's: an encoder's delete is acknowledged and ignored.
             Method::Delete => return Ok(Response::new(204)),
             _ => return Err(OriginError::MethodNotAllowed),
         }
-        match path::extension(&file).as_str() {
+        match paths::extension(&file).as_str() {
             "m3u8" => {
                 self.ingest_playlist(&channel, input, &file, &req.body, now_ms)
                     .await
@@ -92,7 +92,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         }
         let key = keys::segment(&channel.id, input, file, now_ms);
         let mut metadata = Metadata::new();
-        if let Some(probe) = crate::packaging::probe::probe(body) {
+        if let Some(probe) = crate::timeline::probe(body) {
             metadata.insert(PTS_METADATA.to_owned(), probe.pts.to_string());
             if let Ok(json) = serde_json::to_string(&probe) {
                 metadata.insert(PROBE_METADATA.to_owned(), json);

@@ -6,9 +6,9 @@ use super::media::Heartbeat;
 use crate::error::OriginResult;
 use crate::failover::{plan_switch, policy, Anchor, SwitchLog, SwitchRecord, ALIGNMENT_TOLERANCE};
 use crate::keys;
+use crate::media::mp4::TrackKind;
 use crate::model::{Channel, InputId};
 use crate::origin::Origin;
-use crate::packaging::probe::Kind;
 use crate::repo;
 use crate::store::{KvStore, Metadata, ObjectStore};
 use crate::timeline::{Segment, TIMESCALE};
@@ -119,7 +119,7 @@ fn anchor_new_runs(
         let (Some(media_time), Some(out)) = (s.media_start, active.output_seq(s.seq)) else {
             continue;
         };
-        if s.track(Kind::Video).is_none() || out < active.from_seq {
+        if s.track(TrackKind::Video).is_none() || out < active.from_seq {
             continue;
         }
         let first_ever = log.anchors.is_empty();

@@ -1,7 +1,7 @@
 //! A channel: one live program with two redundant inputs.
 
-use super::Fields;
 use crate::error::OriginResult;
+use crate::fields::Fields;
 use crate::names::Name;
 use serde::{Deserialize, Serialize};
 

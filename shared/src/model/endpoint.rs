@@ -1,8 +1,8 @@
 //! An endpoint: one packaging of a channel (protocol, window, filters).
 
-use super::Fields;
 use crate::access::AccessControl;
 use crate::error::{OriginError, OriginResult};
+use crate::fields::Fields;
 use crate::names::{Name, NAME_RULE};
 use serde::{Deserialize, Serialize};
 use std::ops::RangeInclusive;

@@ -2,11 +2,9 @@
 
 mod channel;
 mod endpoint;
-mod fields;
 
 pub use channel::{Channel, InputAuth, InputId, InputProtocol};
 pub use endpoint::{Endpoint, OutputProtocol, StreamOrder};
-pub use fields::Fields;
 
 use crate::names::Name;
 use serde::{Deserialize, Serialize};

@@ -7,9 +7,9 @@
 //! only at discontinuities or gaps). The newest group is published once complete or once a
 //! later segment exists.
 
-use super::probe::SegmentTrack;
 use crate::failover::OutputSegment;
 use crate::model::InputId;
+use crate::timeline::SegmentTrack;
 use crate::timeline::{rounded_seconds, Segment, TIMESCALE};
 
 /// One output segment and the input segments it is made of.

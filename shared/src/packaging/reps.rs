@@ -2,9 +2,10 @@
 //! rendition with video, and audio representations from the input's audio-only renditions or,
 //! when it has none, the audio of its first video rendition. One track per CMAF file.
 
-use super::probe::{Kind, TrackInfo};
 use crate::hls::master::MasterInfo;
+use crate::media::mp4::TrackKind;
 use crate::model::{Endpoint, StreamOrder};
+use crate::timeline::TrackInfo;
 use std::collections::BTreeMap;
 
 /// One representation: a track of a rendition.
@@ -22,7 +23,7 @@ pub struct Rep<'a> {
 }
 
 impl Rep<'_> {
-    pub fn kind(&self) -> Kind {
+    pub fn kind(&self) -> TrackKind {
         self.info.kind
     }
 
@@ -42,7 +43,7 @@ pub fn representations<'a>(
     master: Option<&'a MasterInfo>,
     endpoint: &Endpoint,
 ) -> (Vec<Rep<'a>>, Vec<Rep<'a>>) {
-    let find = |r: &str, k: Kind| tracks.get(r).and_then(|t| t.iter().find(|i| i.kind == k));
+    let find = |r: &str, k: TrackKind| tracks.get(r).and_then(|t| t.iter().find(|i| i.kind == k));
     // Renditions in the encoder's master order first, then any others in key order.
     let mut order: Vec<&'a str> = Vec::new();
     if let Some(m) = master {
@@ -59,8 +60,8 @@ pub fn representations<'a>(
     });
 
     let mut audio: Vec<Rep<'a>> = Vec::new();
-    for r in order.iter().filter(|r| find(r, Kind::Video).is_none()) {
-        if let Some(info) = find(r, Kind::Audio) {
+    for r in order.iter().filter(|r| find(r, TrackKind::Video).is_none()) {
+        if let Some(info) = find(r, TrackKind::Audio) {
             let declared =
                 master.and_then(|m| m.audio.iter().find(|a| a.rendition.as_deref() == Some(*r)));
             audio.push(Rep {
@@ -75,7 +76,10 @@ pub fn representations<'a>(
         }
     }
     if audio.is_empty() {
-        if let Some((r, info)) = order.iter().find_map(|r| Some((*r, find(r, Kind::Audio)?))) {
+        if let Some((r, info)) = order
+            .iter()
+            .find_map(|r| Some((*r, find(r, TrackKind::Audio)?)))
+        {
             audio.push(Rep {
                 rendition: r,
                 info,
@@ -92,7 +96,7 @@ pub fn representations<'a>(
     let mut video: Vec<Rep<'a>> = order
         .iter()
         .filter_map(|r| {
-            let info = find(r, Kind::Video)?;
+            let info = find(r, TrackKind::Video)?;
             let declared = master.and_then(|m| m.variants.iter().find(|v| v.rendition == *r));
             Some(Rep {
                 rendition: r,

@@ -4,7 +4,7 @@
 //! is dropped. Timestamps and continuity counters are untouched, so consecutive filtered
 //! segments continue each other.
 
-use super::probe::Kind;
+use crate::media::mp4::TrackKind;
 use crate::media::ts::pat::{parse_pat, PAT_PID};
 use crate::media::ts::pmt::parse_pmt;
 use crate::media::ts::psi::Section;
@@ -19,7 +19,7 @@ pub enum FilterError {
     /// No PAT and PMT that fit in single packets before the media.
     NoProgram,
     /// The program has no stream of the wanted kind.
-    NoStream(Kind),
+    NoStream(TrackKind),
 }
 
 impl std::fmt::Display for FilterError {
@@ -31,15 +31,15 @@ impl std::fmt::Display for FilterError {
     }
 }
 
-fn wanted(stream: &PmtStream, kind: Kind) -> bool {
+fn wanted(stream: &PmtStream, kind: TrackKind) -> bool {
     match kind {
-        Kind::Video => stream.kind().is_video(),
-        Kind::Audio => stream.kind().is_audio(),
+        TrackKind::Video => stream.kind().is_video(),
+        TrackKind::Audio => stream.kind().is_audio(),
     }
 }
 
 /// The packets of `ts` that carry streams of `kind`, with a PMT that lists only those.
-pub fn keep_only(ts: &[u8], kind: Kind) -> Result<Vec<u8>, FilterError> {
+pub fn keep_only(ts: &[u8], kind: TrackKind) -> Result<Vec<u8>, FilterError> {
     let mut pmt_pid: Option<u16> = None;
     let mut keep: Vec<u16> = Vec::new();
     let mut out = Vec::with_capacity(ts.len() / 2);
@@ -86,7 +86,7 @@ fn section<'a>(packet: &Packet<'a>) -> Option<Section<'a>> {
 }
 
 /// The PMT packet listing only the streams of `kind`, and their PIDs.
-fn rewrite_pmt(packet: &Packet<'_>, kind: Kind) -> Option<(Vec<u8>, Vec<u16>)> {
+fn rewrite_pmt(packet: &Packet<'_>, kind: TrackKind) -> Option<(Vec<u8>, Vec<u16>)> {
     let s = section(packet)?;
     let pmt = parse_pmt(&s, packet.pid()).ok()?;
     let kept: Vec<&PmtStream> = pmt.streams.iter().filter(|st| wanted(st, kind)).collect();
@@ -148,11 +148,11 @@ mod tests {
     #[test]
     fn keeps_one_kind_with_a_consistent_pmt() {
         let ts = fixture();
-        let audio = keep_only(&ts, Kind::Audio).unwrap();
+        let audio = keep_only(&ts, TrackKind::Audio).unwrap();
         let streams = probe_streams(&audio);
         assert_eq!(streams.len(), 1);
         assert!(streams[0].kind().is_audio());
-        let video = keep_only(&ts, Kind::Video).unwrap();
+        let video = keep_only(&ts, TrackKind::Video).unwrap();
         let streams = probe_streams(&video);
         assert_eq!(streams.len(), 1);
         assert!(streams[0].kind().is_video());
@@ -164,14 +164,17 @@ mod tests {
     #[test]
     fn refuses_what_it_cannot_filter() {
         assert_eq!(
-            keep_only(&[0x47; 188 * 3], Kind::Audio),
+            keep_only(&[0x47; 188 * 3], TrackKind::Audio),
             Err(FilterError::NoProgram)
         );
-        let video_only = keep_only(&fixture(), Kind::Video).unwrap();
+        let video_only = keep_only(&fixture(), TrackKind::Video).unwrap();
         assert_eq!(
-            keep_only(&video_only, Kind::Audio),
-            Err(FilterError::NoStream(Kind::Audio))
+            keep_only(&video_only, TrackKind::Audio),
+            Err(FilterError::NoStream(TrackKind::Audio))
         );
-        assert_eq!(keep_only(&[], Kind::Video), Err(FilterError::NoProgram));
+        assert_eq!(
+            keep_only(&[], TrackKind::Video),
+            Err(FilterError::NoProgram)
+        );
     }
 }

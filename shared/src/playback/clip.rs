@@ -16,10 +16,10 @@ use crate::error::{OriginError, OriginResult};
 use crate::failover::{output_segments, OutputSegment};
 use crate::http::query_param;
 use crate::http::Response;
+use crate::media::mp4::TrackKind;
 use crate::media::remux::clip::{ClipPart, ClipWriter};
 use crate::origin::Origin;
 use crate::packaging::group::Group;
-use crate::packaging::probe::Kind;
 use crate::packaging::reps::{representations, Rep};
 use crate::packaging::timeshift::{select, select_like, TimeShift};
 use crate::store::{KvStore, ObjectStore};
@@ -148,7 +148,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         };
         let muxed_audio = tracks
             .get(&video_rendition)
-            .is_some_and(|t| t.iter().any(|i| i.kind == Kind::Audio));
+            .is_some_and(|t| t.iter().any(|i| i.kind == TrackKind::Audio));
         let audio_rendition = (!muxed_audio)
             .then(|| audio_reps.first().map(|a| a.rendition.to_owned()))
             .flatten();

@@ -13,10 +13,10 @@ use crate::media::remux::{ts_parts_to_cmaf, RemuxOptions, RemuxedTrack, TrackKin
 use crate::model::{Channel, OutputProtocol};
 use crate::origin::Origin;
 use crate::packaging::group::{target_duration, Group};
-use crate::packaging::probe::{Kind, TrackInfo};
 use crate::packaging::reps::representations;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
+use crate::timeline::TrackInfo;
 use crate::timeline::{Segment, Timeline};
 use std::collections::BTreeMap;
 
@@ -45,14 +45,14 @@ impl ChannelData {
 }
 
 /// File names of a track below its rendition.
-pub(super) fn init_name(kind: Kind, version: &str) -> String {
+pub(super) fn init_name(kind: TrackKind, version: &str) -> String {
     format!("{}_init_{version}.mp4", kind.name())
 }
 
-fn content_type(kind: Kind) -> &'static str {
+fn content_type(kind: TrackKind) -> &'static str {
     match kind {
-        Kind::Video => "video/mp4",
-        Kind::Audio => "audio/mp4",
+        TrackKind::Video => "video/mp4",
+        TrackKind::Audio => "audio/mp4",
     }
 }
 
@@ -145,7 +145,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         &self,
         cx: &Ctx<'_>,
         rendition: &str,
-        kind: Kind,
+        kind: TrackKind,
     ) -> OriginResult<(String, CacheControl, &'static str)> {
         let endpoint = cx.endpoint;
         let data = self.rendition(cx, rendition).await?;
@@ -187,7 +187,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         &self,
         cx: &Ctx<'_>,
         rendition: &str,
-        kind: Kind,
+        kind: TrackKind,
         version: &str,
     ) -> OriginResult<Response> {
         let data = self.rendition(cx, rendition).await?;
@@ -216,7 +216,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         &self,
         cx: &Ctx<'_>,
         rendition: &str,
-        kind: Kind,
+        kind: TrackKind,
         select: impl Fn(&Group<'_>) -> bool,
     ) -> OriginResult<Response> {
         let endpoint = cx.endpoint;
@@ -246,7 +246,7 @@ fn remux(
     first: &Segment,
     last: &Segment,
     sequence: u32,
-    kind: Kind,
+    kind: TrackKind,
 ) -> OriginResult<RemuxedTrack> {
     let options = RemuxOptions {
         time_reference: first.media_start,
@@ -255,14 +255,10 @@ fn remux(
     };
     let remuxed =
         ts_parts_to_cmaf(parts, &options).map_err(|e| OriginError::Media(e.to_string()))?;
-    let wanted = match kind {
-        Kind::Video => TrackKind::Video,
-        Kind::Audio => TrackKind::Audio,
-    };
     remuxed
         .tracks
         .into_iter()
-        .find(|t| t.track.kind() == wanted)
+        .find(|t| t.track.kind() == kind)
         .ok_or_else(|| {
             OriginError::NotFound(format!("no {} track in segment {}", kind.name(), first.seq))
         })

@@ -28,10 +28,10 @@ use crate::dash::{
 };
 use crate::error::{OriginError, OriginResult};
 use crate::failover::{output_segments, Anchor};
+use crate::media::mp4::TrackKind;
 use crate::media::time::rescale;
 use crate::origin::Origin;
 use crate::packaging::group::{group, join_factor, Group};
-use crate::packaging::probe::Kind;
 use crate::packaging::reps::{representations, Rep};
 use crate::packaging::timeshift::TimeShift;
 use crate::store::{KvStore, ObjectStore};
@@ -41,14 +41,14 @@ const MPD_TYPE: &str = "application/dash+xml";
 
 /// The `$Time$` of an output segment's track: the video's earliest presentation time (its
 /// first PTS; CMAF fragments carry composition offsets and no edit list), the audio's `tfdt`.
-pub(super) fn segment_time(g: &Group<'_>, kind: Kind) -> Option<u64> {
+pub(super) fn segment_time(g: &Group<'_>, kind: TrackKind) -> Option<u64> {
     match kind {
-        Kind::Video => g.segment.media_start,
-        Kind::Audio => g.segment.track(Kind::Audio).map(|t| t.t),
+        TrackKind::Video => g.segment.media_start,
+        TrackKind::Audio => g.segment.track(TrackKind::Audio).map(|t| t.t),
     }
 }
 
-fn segment_entry(g: &Group<'_>, kind: Kind) -> Option<(u64, u64)> {
+fn segment_entry(g: &Group<'_>, kind: TrackKind) -> Option<(u64, u64)> {
     Some((segment_time(g, kind)?, g.segment.track(kind)?.d))
 }
 
@@ -207,8 +207,8 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 }
                 let kind = rep.kind();
                 let set_id = match kind {
-                    Kind::Video => 1,
-                    Kind::Audio => 2,
+                    TrackKind::Video => 1,
+                    TrackKind::Audio => 2,
                 };
                 match sets.iter_mut().find(|s| s.id == set_id) {
                     Some(set) => set.representations.push(representation),

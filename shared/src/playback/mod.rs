@@ -12,7 +12,7 @@ mod ts;
 pub use headers::{cors_preflight, with_cors, CacheControl};
 pub use route::{Route, MEDIA_PLAYLIST};
 
-use crate::access::{self, TOKEN_PARAM};
+use crate::access::TOKEN_PARAM;
 use crate::error::{OriginError, OriginResult};
 use crate::failover::{discontinuities_through, output_segments, OutputSegment, SwitchLog};
 use crate::hls::carry_query;

@@ -11,8 +11,8 @@
 //! | all | `clip.mp4?start=&end=` | a window as one progressive MP4 ([`super::clip`]) |
 
 use crate::error::{OriginError, OriginResult};
+use crate::media::mp4::TrackKind;
 use crate::model::{Endpoint, OutputProtocol};
-use crate::packaging::probe::Kind;
 
 /// File name of TS rendition playlists.
 pub const MEDIA_PLAYLIST: &str = "media.m3u8";
@@ -32,27 +32,27 @@ pub enum Route {
     /// A TS segment with one kind of stream (HLS with audio separation).
     TsTrackSegment {
         rendition: String,
-        kind: Kind,
+        kind: TrackKind,
         seq: u64,
     },
     /// A track's playlist: CMAF for HLS-CMAF, TS with one kind of stream for separated HLS.
     CmafPlaylist {
         rendition: String,
-        kind: Kind,
+        kind: TrackKind,
     },
     Init {
         rendition: String,
-        kind: Kind,
+        kind: TrackKind,
         version: String,
     },
     CmafSegment {
         rendition: String,
-        kind: Kind,
+        kind: TrackKind,
         seq: u64,
     },
     DashSegment {
         rendition: String,
-        kind: Kind,
+        kind: TrackKind,
         time: u64,
     },
 }
@@ -80,16 +80,16 @@ impl Route {
         }
         let rendition = dirs.join("/");
         let protocol = endpoint.protocol;
-        let kind_prefixed = |suffix: &str| -> Option<(Kind, String)> {
+        let kind_prefixed = |suffix: &str| -> Option<(TrackKind, String)> {
             let stem = file.strip_suffix(suffix)?;
             let (kind, rest) = stem.split_once('_').unwrap_or((stem, ""));
-            Some((Kind::parse(kind)?, rest.to_owned()))
+            Some((TrackKind::parse(kind)?, rest.to_owned()))
         };
         let route = match protocol {
             OutputProtocol::Hls => {
                 if *file == MEDIA_PLAYLIST {
                     Some(Route::TsPlaylist { rendition })
-                } else if let Some(kind) = file.strip_suffix(".m3u8").and_then(Kind::parse) {
+                } else if let Some(kind) = file.strip_suffix(".m3u8").and_then(TrackKind::parse) {
                     Some(Route::CmafPlaylist { rendition, kind })
                 } else if let Some((kind, n)) = kind_prefixed(".ts") {
                     n.parse().ok().map(|seq| Route::TsTrackSegment {
@@ -130,7 +130,7 @@ impl Route {
                     }
                 } else if protocol == OutputProtocol::HlsCmaf {
                     file.strip_suffix(".m3u8")
-                        .and_then(Kind::parse)
+                        .and_then(TrackKind::parse)
                         .map(|kind| Route::CmafPlaylist { rendition, kind })
                 } else {
                     None

@@ -4,14 +4,15 @@
 use super::{media_window, Ctx};
 use super::{CacheControl, MEDIA_PLAYLIST};
 use crate::error::{OriginError, OriginResult};
-use crate::hls::master::{rendition_id, MasterInfo, Variant};
+use crate::hls::master::{MasterInfo, Variant};
 use crate::hls::{render_master, render_media, MasterEntry};
 use crate::http::Response;
+use crate::media::mp4::TrackKind;
 use crate::model::Channel;
 use crate::origin::Origin;
 use crate::packaging::group::target_duration;
-use crate::packaging::probe::Kind;
 use crate::packaging::ts_filter::keep_only;
+use crate::paths::rendition_id;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::TIMESCALE;
@@ -123,7 +124,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         cx: &Ctx<'_>,
         rendition: &str,
         seq: u64,
-        only: Option<Kind>,
+        only: Option<TrackKind>,
     ) -> OriginResult<Response> {
         let endpoint = cx.endpoint;
         let data = self.rendition(cx, rendition).await?;

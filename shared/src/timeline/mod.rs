@@ -3,10 +3,13 @@
 //! segments (DESIGN.md section 6, "one writer per key").
 
 mod plan;
+mod tracks;
 
 pub use plan::{plan_append, Plan};
 
-use crate::packaging::probe::{Kind, SegmentTrack, TrackInfo};
+pub use tracks::{probe, SegmentProbe, SegmentTrack, TrackInfo, PROBE_METADATA};
+
+use crate::media::mp4::TrackKind;
 use serde::{Deserialize, Serialize};
 
 /// MPEG-TS clock: timeline durations are integer 90 kHz ticks.
@@ -52,7 +55,7 @@ pub struct Segment {
 }
 
 impl Segment {
-    pub fn track(&self, kind: Kind) -> Option<&SegmentTrack> {
+    pub fn track(&self, kind: TrackKind) -> Option<&SegmentTrack> {
         self.tracks.iter().find(|t| t.kind == kind)
     }
 }
@@ -106,7 +109,8 @@ impl Timeline {
 
     /// Records the tracks a new segment carries, keeping each kind's peak bitrate.
     pub fn update_tracks(&mut self, info: &[TrackInfo]) {
-        let peaks: Vec<(Kind, u64)> = self.tracks.iter().map(|t| (t.kind, t.bitrate)).collect();
+        let peaks: Vec<(TrackKind, u64)> =
+            self.tracks.iter().map(|t| (t.kind, t.bitrate)).collect();
         self.tracks = info.to_vec();
         for t in &mut self.tracks {
             if let Some((_, peak)) = peaks.iter().find(|(k, _)| *k == t.kind) {
@@ -115,7 +119,7 @@ impl Timeline {
         }
     }
 
-    pub fn track(&self, kind: Kind) -> Option<&TrackInfo> {
+    pub fn track(&self, kind: TrackKind) -> Option<&TrackInfo> {
         self.tracks.iter().find(|t| t.kind == kind)
     }
 

@@ -55,13 +55,13 @@ fn mpd() -> Mpd {
             adaptation_sets: vec![
                 AdaptationSet {
                     id: 1,
-                    kind: Kind::Video,
+                    kind: TrackKind::Video,
                     lang: None,
                     representations: vec![video],
                 },
                 AdaptationSet {
                     id: 2,
-                    kind: Kind::Audio,
+                    kind: TrackKind::Audio,
                     lang: Some("en".into()),
                     representations: vec![audio],
                 },

@@ -17,6 +17,7 @@ pub use progressive::{ProgressiveMp4, TrackIndex};
 use crate::media::codec::aac::AacConfig;
 use crate::media::codec::h264::AvcConfig;
 use crate::media::codec::hevc::HevcConfig;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The `track_ID` of the single track of every CMAF track file we write.
@@ -63,11 +64,32 @@ pub enum CodecConfig {
     Aac(AacConfig),
 }
 
-/// `handler_type` family of a track.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// `handler_type` family of a track (`vide`, `soun`; ISO/IEC 14496-12 8.4.3). Stored in
+/// segment indexes as `"v"` / `"a"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum TrackKind {
+    #[serde(rename = "v")]
     Video,
+    #[serde(rename = "a")]
     Audio,
+}
+
+impl TrackKind {
+    /// The word used in URLs and file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            TrackKind::Video => "video",
+            TrackKind::Audio => "audio",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TrackKind> {
+        match s {
+            "video" => Some(TrackKind::Video),
+            "audio" => Some(TrackKind::Audio),
+            _ => None,
+        }
+    }
 }
 
 /// A CMAF track: what the init segment describes and what manifests advertise.

@@ -12,36 +12,11 @@ use serde::{Deserialize, Serialize};
 /// Object metadata key holding a segment's probe (compact JSON, well under R2's 2 KiB).
 pub const PROBE_METADATA: &str = "probe";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Kind {
-    #[serde(rename = "v")]
-    Video,
-    #[serde(rename = "a")]
-    Audio,
-}
-
-impl Kind {
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Video => "video",
-            Kind::Audio => "audio",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Kind> {
-        match s {
-            "video" => Some(Kind::Video),
-            "audio" => Some(Kind::Audio),
-            _ => None,
-        }
-    }
-}
-
 /// A track's description, for manifests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrackInfo {
     #[serde(rename = "k")]
-    pub kind: Kind,
+    pub kind: TrackKind,
     #[serde(rename = "c")]
     pub codec: String,
     #[serde(rename = "w", default, skip_serializing_if = "Option::is_none")]
@@ -63,7 +38,7 @@ pub struct TrackInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SegmentTrack {
     #[serde(rename = "k")]
-    pub kind: Kind,
+    pub kind: TrackKind,
     /// `tfdt` (base media decode time) the remux gives this segment.
     #[serde(rename = "t")]
     pub t: u64,
@@ -97,10 +72,7 @@ pub fn probe(ts: &[u8]) -> Option<SegmentProbe> {
         tracks: Vec::new(),
     };
     for t in &remuxed.tracks {
-        let kind = match t.track.kind() {
-            TrackKind::Video => Kind::Video,
-            TrackKind::Audio => Kind::Audio,
-        };
+        let kind = t.track.kind();
         // One track of each kind: the first video and the first audio stream.
         if probe.info.iter().any(|i| i.kind == kind) {
             continue;
