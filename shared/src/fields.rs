@@ -1,8 +1,10 @@
-//! Applies a JSON object of settings onto a resource, field by field, with range checks.
-//! Unknown fields are refused so that a typo never passes silently.
+//! JSON of the control API: request bodies, settings applied onto a resource field by field with
+//! range checks (unknown fields are refused so that a typo never passes silently), responses.
 
 use crate::error::{OriginError, OriginResult};
-use serde_json::{Map, Value};
+use crate::http::{Request, Response};
+use crate::names::Name;
+use serde_json::{json, Map, Value};
 use std::ops::RangeInclusive;
 
 pub struct Fields<'a> {
@@ -112,4 +114,34 @@ impl<'a> Fields<'a> {
             None => Ok(()),
         }
     }
+}
+
+/// A resource name from the URL path; one that cannot exist is a 404 naming it.
+pub fn path_name(s: &str, what: &str) -> OriginResult<Name> {
+    Name::parse(s).ok_or_else(|| OriginError::NotFound(format!("{what} {s}")))
+}
+
+/// The request's JSON body (`{}` when empty).
+pub fn json_body(req: &Request) -> OriginResult<Value> {
+    if req.body.is_empty() {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(&req.body)
+        .map_err(|e| OriginError::BadRequest(format!("invalid JSON: {e}")))
+}
+
+/// A `200` JSON answer (never cached).
+pub fn ok(v: Value) -> Response {
+    json_response(200, v)
+}
+
+/// A `201` JSON answer (never cached).
+pub fn created(v: Value) -> Response {
+    json_response(201, v)
+}
+
+fn json_response(status: u16, v: Value) -> Response {
+    Response::new(status)
+        .with_body("application/json", v.to_string())
+        .with_header("cache-control", "no-store")
 }

@@ -7,6 +7,7 @@ pub mod adapter;
 pub mod api;
 pub mod archive;
 pub mod auth;
+pub mod context;
 pub mod dash;
 pub mod error;
 pub mod failover;
@@ -31,6 +32,7 @@ pub mod time;
 pub mod timeline;
 
 pub use auth::{Random, RandomError};
+pub use context::{Config, Ctx};
 pub use error::OriginError;
 pub use http::{Method, Request, Response, MAX_BODY_BYTES};
-pub use origin::{Config, Origin, OPENAPI};
+pub use origin::{Origin, OPENAPI};

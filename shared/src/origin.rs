@@ -1,25 +1,21 @@
-//! The entry point: one request in, one response out.
+//! The entry point and router: one request in, one response out. The only module that knows
+//! every handler (`api`, `harvest`, `ingest`, `playback`); each takes a [`Ctx`] and calls down.
 
+use crate::archive::ExpiryReport;
 use crate::auth::Random;
+use crate::context::{Config, Ctx};
 use crate::error::OriginError;
+use crate::fields::ok;
+use crate::harvest::{HarvestReport, SCHEDULED_OP_BUDGET};
 use crate::http::{Method, Request, Response};
-use crate::playback::{cors_preflight, CacheControl};
+use crate::playback::{cors_preflight, with_cors, CacheControl};
 use crate::store::{KvStore, ObjectStore};
+use crate::{api, archive, harvest, ingest, playback};
 
 /// The control API in OpenAPI 3.1 (`shared/openapi.json`), served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
-/// Deployment settings, read by the adapter from platform variables and secrets.
-#[derive(Debug, Clone, Default)]
-pub struct Config {
-    /// Bearer token for the control API. `None`: every control request is refused.
-    pub admin_token: Option<String>,
-    /// Base of absolute playback URLs (a CDN domain); default: the host the request came to.
-    pub public_base_url: Option<String>,
-    /// Base of absolute ingest URLs; default: the host the request came to.
-    pub ingest_base_url: Option<String>,
-}
-
+/// The origin of one invocation: the platform's stores, settings and randomness.
 pub struct Origin<K, O> {
     pub kv: K,
     pub objects: O,
@@ -37,26 +33,41 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         }
     }
 
+    fn cx(&self) -> Ctx<'_, K, O> {
+        Ctx {
+            kv: &self.kv,
+            objects: &self.objects,
+            config: &self.config,
+            random: self.random,
+        }
+    }
+
     /// The periodic work (a Cloudflare cron trigger): expires archived content past retention,
     /// then advances unfinished harvest jobs within their share of the invocation's budget.
-    pub async fn scheduled(
+    pub async fn scheduled(&self, now_ms: u64) -> Result<ExpiryReport, OriginError> {
+        let expiry = archive::expire(&self.kv, &self.objects, now_ms).await;
+        self.run_harvests(now_ms, SCHEDULED_OP_BUDGET).await?;
+        expiry
+    }
+
+    /// Advances unfinished harvest jobs until `budget` store operations are spent.
+    pub async fn run_harvests(
         &self,
         now_ms: u64,
-    ) -> Result<crate::archive::ExpiryReport, OriginError> {
-        let expiry = crate::archive::expire(&self.kv, &self.objects, now_ms).await;
-        self.run_harvests(now_ms, crate::harvest::SCHEDULED_OP_BUDGET)
-            .await?;
-        expiry
+        budget: usize,
+    ) -> Result<HarvestReport, OriginError> {
+        harvest::run_harvests(&self.cx(), now_ms, budget).await
     }
 
     /// Handles one request at wall-clock time `now_ms` (Unix milliseconds).
     pub async fn handle(&self, req: Request, now_ms: u64) -> Response {
+        let cx = self.cx();
         let path = req.path.split('?').next().unwrap_or_default();
         let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let response = match parts.as_slice() {
             ["healthz"] => Ok(Response::new(200).with_body("text/plain", "ok")),
             // The DASH UTCTiming source (urn:mpeg:dash:utc:http-iso:2014).
-            ["time"] => Ok(crate::playback::with_cors(
+            ["time"] => Ok(with_cors(
                 Response::new(200)
                     .with_body(
                         "text/plain",
@@ -68,39 +79,20 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             ["api", "v1", "openapi.json"] if req.method == Method::Get => Ok(Response::new(200)
                 .with_body("application/json", OPENAPI)
                 .with_header("cache-control", "public, max-age=300")),
-            ["api", "v1", route @ ..] => self.api(&req, route, now_ms).await,
-            ["in", "v1", route @ ..] => self.ingest(&req, route, now_ms).await,
-            ["out", "v1", ..] if req.method == Method::Options => Ok(cors_preflight()),
-            ["out", "v1", route @ ..] => {
-                let r = self
-                    .playback(&req, route, now_ms)
-                    .await
-                    .unwrap_or_else(|e| {
-                        let not_found = e.status() == 404;
-                        let r = e.into_response();
-                        if not_found {
-                            with_cache(r, CacheControl::NotFound)
-                        } else {
-                            r
-                        }
-                    });
-                Ok(crate::playback::with_cors(r))
+            ["api", "v1", route @ ..] => match api::authorize(&cx, &req) {
+                Ok(()) => control(&cx, &req, route, now_ms).await,
+                Err(e) => Err(e),
+            },
+            ["in", "v1", route @ ..] => ingest::ingest(&cx, &req, route, now_ms).await,
+            ["out", "v1", ..] | ["vod", "v1", ..] if req.method == Method::Options => {
+                Ok(cors_preflight())
             }
-            ["vod", "v1", ..] if req.method == Method::Options => Ok(cors_preflight()),
+            ["out", "v1", route @ ..] => Ok(media_answer(
+                playback::playback(&cx, &req, route, now_ms).await,
+            )),
             // Harvested VOD assets (the same layout as `vod/` in the object store).
             ["vod", "v1", rest @ ..] => {
-                let r = crate::harvest::serve(&self.objects, &req, rest)
-                    .await
-                    .unwrap_or_else(|e| {
-                        let not_found = e.status() == 404;
-                        let r = e.into_response();
-                        if not_found {
-                            with_cache(r, CacheControl::NotFound)
-                        } else {
-                            r
-                        }
-                    });
-                Ok(crate::playback::with_cors(r))
+                Ok(media_answer(harvest::serve(cx.objects, &req, rest).await))
             }
             _ => Err(OriginError::NotFound(path.to_owned())),
         };
@@ -112,6 +104,50 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         }
         response
     }
+}
+
+/// The control API below `/api/v1`, after the admin check.
+async fn control<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    req: &Request,
+    route: &[&str],
+    now_ms: u64,
+) -> Result<Response, OriginError> {
+    match route {
+        // For schedulers outside Cloudflare (Spin): the cron trigger's work, one route each.
+        ["maintenance", "expire"] => match req.method {
+            Method::Post => {
+                let report = archive::expire(cx.kv, cx.objects, now_ms).await?;
+                Ok(ok(serde_json::to_value(report).unwrap_or_default()))
+            }
+            _ => Err(OriginError::MethodNotAllowed),
+        },
+        ["maintenance", "harvest"] => match req.method {
+            Method::Post => {
+                let report = harvest::run_harvests(cx, now_ms, SCHEDULED_OP_BUDGET).await?;
+                Ok(ok(serde_json::to_value(report).unwrap_or_default()))
+            }
+            _ => Err(OriginError::MethodNotAllowed),
+        },
+        ["groups", g, "channels", c, "harvest-jobs", rest @ ..] => {
+            harvest::handle(cx, req, (g, c), rest, now_ms).await
+        }
+        _ => api::handle(cx, req, route, now_ms).await,
+    }
+}
+
+/// A playback or asset answer with CORS; a 404 is cached briefly ([`CacheControl::NotFound`]).
+fn media_answer(result: Result<Response, OriginError>) -> Response {
+    let response = result.unwrap_or_else(|e| {
+        let not_found = e.status() == 404;
+        let r = e.into_response();
+        if not_found {
+            with_cache(r, CacheControl::NotFound)
+        } else {
+            r
+        }
+    });
+    with_cors(response)
 }
 
 fn with_cache(mut r: Response, cache: CacheControl) -> Response {

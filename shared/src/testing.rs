@@ -2,7 +2,8 @@
 //! over in-memory stores, driven without an async runtime, with deterministic randomness.
 
 use crate::auth::RandomError;
-use crate::origin::{Config, Origin};
+use crate::context::Config;
+use crate::origin::Origin;
 use crate::store::{MemoryKv, MemoryObjects};
 use std::cell::Cell;
 use std::future::Future;

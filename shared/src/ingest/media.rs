@@ -1,10 +1,11 @@
 //! A media playlist from the encoder: commit its new segments to the input's timeline.
 
+use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
+use crate::ingest::switch::consider_switch;
 use crate::keys;
 use crate::media::time::Timestamp33;
 use crate::model::{Channel, InputId};
-use crate::origin::Origin;
 use crate::paths;
 use crate::paths::rendition_id;
 use crate::repo;
@@ -48,145 +49,151 @@ struct Incoming<'a> {
     discontinuity: bool,
 }
 
-impl<K: KvStore, O: ObjectStore> Origin<K, O> {
-    pub(super) async fn ingest_media(
-        &self,
-        channel: &Channel,
-        input: InputId,
-        file: &str,
-        pl: &MediaPlaylist,
-        durations: &[u64],
-        now_ms: u64,
-    ) -> OriginResult<super::Response> {
-        let incoming = check(file, pl, durations)?;
-        let rendition = rendition_id(file);
-        let key = keys::timeline(&channel.id, input, rendition);
-        let mut timeline: Timeline = match repo::object_get(&self.objects, &key).await? {
-            Some(t) => t,
-            None => {
-                let existing = repo::renditions(&self.objects, &channel.id, input).await?;
-                if existing.len() >= MAX_RENDITIONS_PER_INPUT {
-                    return Err(OriginError::Conflict(format!(
-                        "input {} already has {MAX_RENDITIONS_PER_INPUT} renditions; a new media playlist is refused",
-                        input.number()
-                    )));
-                }
-                Timeline::default()
+pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    input: InputId,
+    file: &str,
+    pl: &MediaPlaylist,
+    durations: &[u64],
+    now_ms: u64,
+) -> OriginResult<super::Response> {
+    let incoming = check(file, pl, durations)?;
+    let rendition = rendition_id(file);
+    let key = keys::timeline(&channel.id, input, rendition);
+    let mut timeline: Timeline = match repo::object_get(cx.objects, &key).await? {
+        Some(t) => t,
+        None => {
+            let existing = repo::renditions(cx.objects, &channel.id, input).await?;
+            if existing.len() >= MAX_RENDITIONS_PER_INPUT {
+                return Err(OriginError::Conflict(format!(
+                    "input {} already has {MAX_RENDITIONS_PER_INPUT} renditions; a new media playlist is refused",
+                    input.number()
+                )));
             }
+            Timeline::default()
+        }
+    };
+    let uris: Vec<&str> = incoming.iter().map(|s| s.uri).collect();
+    let plan = plan_append(&timeline, pl.media_sequence, &uris);
+    let (from, mut discontinuity) = match plan {
+        Plan::Continue { from, gap } => (from, gap),
+        Plan::Resync => (0, true),
+    };
+    let mut resync = plan == Plan::Resync;
+    let mut added = 0usize;
+    for (i, s) in incoming.iter().enumerate().skip(from) {
+        let Some(upload) = latest_upload(cx, channel, input, &s.path, now_ms).await? else {
+            // Not uploaded (yet): encoders upload in parallel, so a segment among the
+            // newest few is waited for (nothing after it is committed); an older one is
+            // given up, and the next segment marks the gap.
+            if incoming.len() - i <= UPLOAD_WAIT_SEGMENTS {
+                break;
+            }
+            discontinuity = true;
+            continue;
         };
-        let uris: Vec<&str> = incoming.iter().map(|s| s.uri).collect();
-        let plan = plan_append(&timeline, pl.media_sequence, &uris);
-        let (from, mut discontinuity) = match plan {
-            Plan::Continue { from, gap } => (from, gap),
-            Plan::Resync => (0, true),
+        if plan == Plan::Resync && timeline.segments.iter().any(|t| t.key == upload.key) {
+            continue;
+        }
+        if std::mem::take(&mut resync) {
+            timeline.resync(s.enc_seq);
+        }
+        let seq = timeline.seq_for(s.enc_seq);
+        if timeline.last().is_some_and(|l| seq <= l.seq) {
+            // Sequence numbers that go backwards within one encoder run: ignored.
+            continue;
+        }
+        let previous = timeline.last();
+        let continuous = !(discontinuity || s.discontinuity);
+        let pdt_ms = s.pdt_ms.unwrap_or_else(|| match previous {
+            Some(p) if continuous => p.pdt_ms + ms(p.duration),
+            _ => i64::try_from(now_ms).unwrap_or(i64::MAX) - ms(s.duration),
+        });
+        let media_start = media_start(&upload, previous);
+        let probe: Option<SegmentProbe> = upload
+            .metadata
+            .get(PROBE_METADATA)
+            .and_then(|j| serde_json::from_str(j).ok());
+        let tracks = match (&probe, media_start) {
+            (Some(p), Some(m)) => p.tracks_at(m),
+            _ => Vec::new(),
         };
-        let mut resync = plan == Plan::Resync;
-        let mut added = 0usize;
-        for (i, s) in incoming.iter().enumerate().skip(from) {
-            let Some(upload) = self.latest_upload(channel, input, &s.path, now_ms).await? else {
-                // Not uploaded (yet): encoders upload in parallel, so a segment among the
-                // newest few is waited for (nothing after it is committed); an older one is
-                // given up, and the next segment marks the gap.
-                if incoming.len() - i <= UPLOAD_WAIT_SEGMENTS {
-                    break;
-                }
-                discontinuity = true;
-                continue;
-            };
-            if plan == Plan::Resync && timeline.segments.iter().any(|t| t.key == upload.key) {
-                continue;
-            }
-            if std::mem::take(&mut resync) {
-                timeline.resync(s.enc_seq);
-            }
-            let seq = timeline.seq_for(s.enc_seq);
-            if timeline.last().is_some_and(|l| seq <= l.seq) {
-                // Sequence numbers that go backwards within one encoder run: ignored.
-                continue;
-            }
-            let previous = timeline.last();
-            let continuous = !(discontinuity || s.discontinuity);
-            let pdt_ms = s.pdt_ms.unwrap_or_else(|| match previous {
-                Some(p) if continuous => p.pdt_ms + ms(p.duration),
-                _ => i64::try_from(now_ms).unwrap_or(i64::MAX) - ms(s.duration),
-            });
-            let media_start = media_start(&upload, previous);
-            let probe: Option<SegmentProbe> = upload
-                .metadata
-                .get(PROBE_METADATA)
-                .and_then(|j| serde_json::from_str(j).ok());
-            let tracks = match (&probe, media_start) {
-                (Some(p), Some(m)) => p.tracks_at(m),
-                _ => Vec::new(),
-            };
-            let segment = Segment {
-                seq,
-                enc_seq: s.enc_seq,
-                uri: s.uri.to_owned(),
-                key: upload.key,
-                duration: s.duration,
-                size: upload.size,
-                pdt_ms,
-                media_start,
-                arrived_ms: now_ms,
-                discontinuity: previous.is_some() && !continuous,
-                tracks,
-            };
-            if let Some(p) = &probe {
-                timeline.update_tracks(&p.info);
-            }
-            timeline.push(segment);
-            discontinuity = false;
-            added += 1;
+        let segment = Segment {
+            seq,
+            enc_seq: s.enc_seq,
+            uri: s.uri.to_owned(),
+            key: upload.key,
+            duration: s.duration,
+            size: upload.size,
+            pdt_ms,
+            media_start,
+            arrived_ms: now_ms,
+            discontinuity: previous.is_some() && !continuous,
+            tracks,
+        };
+        if let Some(p) = &probe {
+            timeline.update_tracks(&p.info);
         }
-        if added == 0 {
-            return Ok(super::Response::new(200));
-        }
-        let removed = timeline.prune(channel.max_playlist_duration * TIMESCALE);
-        repo::object_put(&self.objects, &key, &timeline).await?;
-        if channel.archive_retention_s > 0 {
-            crate::archive::append(&self.objects, channel, input, rendition, removed).await?;
-        } else {
-            for s in &removed {
-                self.objects.delete(&s.key).await?;
-            }
-        }
-        if let Some(last) = timeline.last() {
-            let heartbeat = Heartbeat {
-                arrived_ms: now_ms,
-                last_seq: last.seq,
-                last_pdt_ms: last.pdt_ms,
-                media_end: last.media_start.map(|m| m + last.duration),
-                bitrate: last.size.saturating_mul(8 * TIMESCALE) / last.duration.max(1),
-            };
-            repo::kv_put(
-                &self.kv,
-                &keys::heartbeat(&channel.id, input, rendition),
-                &heartbeat,
-            )
-            .await?;
-        }
-        self.consider_switch(channel, input, rendition, &timeline.segments, added, now_ms)
-            .await?;
-        Ok(super::Response::new(201))
+        timeline.push(segment);
+        discontinuity = false;
+        added += 1;
     }
+    if added == 0 {
+        return Ok(super::Response::new(200));
+    }
+    let removed = timeline.prune(channel.max_playlist_duration * TIMESCALE);
+    repo::object_put(cx.objects, &key, &timeline).await?;
+    if channel.archive_retention_s > 0 {
+        crate::archive::append(cx.objects, channel, input, rendition, removed).await?;
+    } else {
+        for s in &removed {
+            cx.objects.delete(&s.key).await?;
+        }
+    }
+    if let Some(last) = timeline.last() {
+        let heartbeat = Heartbeat {
+            arrived_ms: now_ms,
+            last_seq: last.seq,
+            last_pdt_ms: last.pdt_ms,
+            media_end: last.media_start.map(|m| m + last.duration),
+            bitrate: last.size.saturating_mul(8 * TIMESCALE) / last.duration.max(1),
+        };
+        repo::kv_put(
+            cx.kv,
+            &keys::heartbeat(&channel.id, input, rendition),
+            &heartbeat,
+        )
+        .await?;
+    }
+    consider_switch(
+        cx,
+        channel,
+        input,
+        rendition,
+        &timeline.segments,
+        added,
+        now_ms,
+    )
+    .await?;
+    Ok(super::Response::new(201))
+}
 
-    /// The newest stored upload of an encoder file that arrived by `now_ms`.
-    async fn latest_upload(
-        &self,
-        channel: &Channel,
-        input: InputId,
-        file: &str,
-        now_ms: u64,
-    ) -> OriginResult<Option<ObjectInfo>> {
-        let prefix = keys::segment_uploads(&channel.id, input, file);
-        let uploads = self.objects.list(&prefix).await?;
-        Ok(uploads.into_iter().rev().find(|o| {
-            o.key[prefix.len()..]
-                .parse::<u64>()
-                .is_ok_and(|arrived| arrived <= now_ms)
-        }))
-    }
+/// The newest stored upload of an encoder file that arrived by `now_ms`.
+async fn latest_upload<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    input: InputId,
+    file: &str,
+    now_ms: u64,
+) -> OriginResult<Option<ObjectInfo>> {
+    let prefix = keys::segment_uploads(&channel.id, input, file);
+    let uploads = cx.objects.list(&prefix).await?;
+    Ok(uploads.into_iter().rev().find(|o| {
+        o.key[prefix.len()..]
+            .parse::<u64>()
+            .is_ok_and(|arrived| arrived <= now_ms)
+    }))
 }
 
 /// Validates every segment of the playlist before anything is committed.

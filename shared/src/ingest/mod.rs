@@ -8,13 +8,14 @@ pub mod switch;
 pub use media::Heartbeat;
 
 use crate::auth::{basic_credentials, constant_time_eq};
+use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
 use crate::hls::master::MasterInfo;
 use crate::http::{Method, Request, Response};
+use crate::ingest::media::ingest_media;
 use crate::keys;
 use crate::model::{Channel, InputId};
 use crate::names::Name;
-use crate::origin::Origin;
 use crate::paths;
 use crate::repo;
 use crate::store::{KvStore, Metadata, ObjectStore};
@@ -28,150 +29,144 @@ pub const PTS_METADATA: &str = "pts";
 /// Smallest plausible MPEG-TS segment: one packet.
 const TS_PACKET: usize = 188;
 
-impl<K: KvStore, O: ObjectStore> Origin<K, O> {
-    pub(crate) async fn ingest(
-        &self,
-        req: &Request,
-        route: &[&str],
-        now_ms: u64,
-    ) -> OriginResult<Response> {
-        let [g, c, n, rest @ ..] = route else {
-            return Err(OriginError::NotFound("ingest route".into()));
-        };
-        let not_found = || OriginError::NotFound(format!("channel {g}/{c}"));
-        let (g, c) = (
-            Name::parse(g).ok_or_else(not_found)?,
-            Name::parse(c).ok_or_else(not_found)?,
-        );
-        let input = InputId::parse(n)
-            .ok_or_else(|| OriginError::NotFound(format!("input {n} (1 or 2)")))?;
-        let channel = repo::channel(&self.kv, g.as_str(), c.as_str()).await?;
-        if let Err(e) = check_basic(req, &channel, input) {
-            return Err(self.failed_login(req, now_ms, e).await);
-        }
-        let file = paths::validate(&rest.join("/"))?.to_owned();
-        match req.method {
-            Method::Put | Method::Post => {}
-            // Retention is the origin's: an encoder's delete is acknowledged and ignored.
-            Method::Delete => return Ok(Response::new(204)),
-            _ => return Err(OriginError::MethodNotAllowed),
-        }
-        match paths::extension(&file).as_str() {
-            "m3u8" => {
-                self.ingest_playlist(&channel, input, &file, &req.body, now_ms)
-                    .await
-            }
-            "ts" => {
-                self.ingest_segment(&channel, input, &file, &req.body, now_ms)
-                    .await
-            }
-            other => Err(OriginError::UnsupportedMediaType(format!(
-                "`.{other}`; an HLS input takes .m3u8 playlists and .ts segments"
-            ))),
-        }
+pub(crate) async fn ingest<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    req: &Request,
+    route: &[&str],
+    now_ms: u64,
+) -> OriginResult<Response> {
+    let [g, c, n, rest @ ..] = route else {
+        return Err(OriginError::NotFound("ingest route".into()));
+    };
+    let not_found = || OriginError::NotFound(format!("channel {g}/{c}"));
+    let (g, c) = (
+        Name::parse(g).ok_or_else(not_found)?,
+        Name::parse(c).ok_or_else(not_found)?,
+    );
+    let input =
+        InputId::parse(n).ok_or_else(|| OriginError::NotFound(format!("input {n} (1 or 2)")))?;
+    let channel = repo::channel(cx.kv, g.as_str(), c.as_str()).await?;
+    if let Err(e) = check_basic(req, &channel, input) {
+        return Err(failed_login(cx, req, now_ms, e).await);
     }
-
-    async fn ingest_segment(
-        &self,
-        channel: &Channel,
-        input: InputId,
-        file: &str,
-        body: &[u8],
-        now_ms: u64,
-    ) -> OriginResult<Response> {
-        if body.len() < TS_PACKET || body[0] != 0x47 {
-            return Err(OriginError::BadRequest(format!(
-                "`{file}` is not an MPEG-TS segment (expected sync byte 0x47 and at least {TS_PACKET} bytes)"
-            )));
-        }
-        if !body.len().is_multiple_of(TS_PACKET) {
-            return Err(OriginError::BadRequest(format!(
-                "`{file}` is cut off: {} bytes is not a whole number of {TS_PACKET}-byte packets",
-                body.len()
-            )));
-        }
-        let key = keys::segment(&channel.id, input, file, now_ms);
-        let mut metadata = Metadata::new();
-        if let Some(probe) = crate::timeline::probe(body) {
-            metadata.insert(PTS_METADATA.to_owned(), probe.pts.to_string());
-            if let Ok(json) = serde_json::to_string(&probe) {
-                metadata.insert(PROBE_METADATA.to_owned(), json);
-            }
-        } else if let Some(pts) = crate::media::ts::first_pts(body) {
-            metadata.insert(PTS_METADATA.to_owned(), pts.get().to_string());
-        }
-        self.objects.put(&key, body, &metadata).await?;
-        Ok(Response::new(201))
+    let file = paths::validate(&rest.join("/"))?.to_owned();
+    match req.method {
+        Method::Put | Method::Post => {}
+        // Retention is the origin's: an encoder's delete is acknowledged and ignored.
+        Method::Delete => return Ok(Response::new(204)),
+        _ => return Err(OriginError::MethodNotAllowed),
     }
+    match paths::extension(&file).as_str() {
+        "m3u8" => ingest_playlist(cx, &channel, input, &file, &req.body, now_ms).await,
+        "ts" => ingest_segment(cx, &channel, input, &file, &req.body, now_ms).await,
+        other => Err(OriginError::UnsupportedMediaType(format!(
+            "`.{other}`; an HLS input takes .m3u8 playlists and .ts segments"
+        ))),
+    }
+}
 
-    async fn ingest_playlist(
-        &self,
-        channel: &Channel,
-        input: InputId,
-        file: &str,
-        body: &[u8],
-        now_ms: u64,
-    ) -> OriginResult<Response> {
-        if body.len() > MAX_PLAYLIST_BYTES {
-            return Err(OriginError::PayloadTooLarge {
-                limit: MAX_PLAYLIST_BYTES,
-            });
+async fn ingest_segment<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    input: InputId,
+    file: &str,
+    body: &[u8],
+    now_ms: u64,
+) -> OriginResult<Response> {
+    if body.len() < TS_PACKET || body[0] != 0x47 {
+        return Err(OriginError::BadRequest(format!(
+            "`{file}` is not an MPEG-TS segment (expected sync byte 0x47 and at least {TS_PACKET} bytes)"
+        )));
+    }
+    if !body.len().is_multiple_of(TS_PACKET) {
+        return Err(OriginError::BadRequest(format!(
+            "`{file}` is cut off: {} bytes is not a whole number of {TS_PACKET}-byte packets",
+            body.len()
+        )));
+    }
+    let key = keys::segment(&channel.id, input, file, now_ms);
+    let mut metadata = Metadata::new();
+    if let Some(probe) = crate::timeline::probe(body) {
+        metadata.insert(PTS_METADATA.to_owned(), probe.pts.to_string());
+        if let Ok(json) = serde_json::to_string(&probe) {
+            metadata.insert(PROBE_METADATA.to_owned(), json);
         }
-        std::str::from_utf8(body)
-            .map_err(|e| OriginError::MalformedPlaylist(format!("not UTF-8: {e}")))?;
-        if !body.starts_with(b"#EXTM3U") {
-            return Err(OriginError::MalformedPlaylist(
-                "does not start with #EXTM3U".into(),
-            ));
+    } else if let Some(pts) = crate::media::ts::first_pts(body) {
+        metadata.insert(PTS_METADATA.to_owned(), pts.get().to_string());
+    }
+    cx.objects.put(&key, body, &metadata).await?;
+    Ok(Response::new(201))
+}
+
+async fn ingest_playlist<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    input: InputId,
+    file: &str,
+    body: &[u8],
+    now_ms: u64,
+) -> OriginResult<Response> {
+    if body.len() > MAX_PLAYLIST_BYTES {
+        return Err(OriginError::PayloadTooLarge {
+            limit: MAX_PLAYLIST_BYTES,
+        });
+    }
+    std::str::from_utf8(body)
+        .map_err(|e| OriginError::MalformedPlaylist(format!("not UTF-8: {e}")))?;
+    if !body.starts_with(b"#EXTM3U") {
+        return Err(OriginError::MalformedPlaylist(
+            "does not start with #EXTM3U".into(),
+        ));
+    }
+    let playlist = m3u8_rs::parse_playlist_res(body).map_err(|e| parse_error(body, e))?;
+    match playlist {
+        Playlist::MasterPlaylist(pl) => {
+            let info = MasterInfo::from_playlist(file, &pl)?;
+            repo::object_put(cx.objects, &keys::master(&channel.id, input), &info).await?;
+            Ok(Response::new(201))
         }
-        let playlist = m3u8_rs::parse_playlist_res(body).map_err(|e| parse_error(body, e))?;
-        match playlist {
-            Playlist::MasterPlaylist(pl) => {
-                let info = MasterInfo::from_playlist(file, &pl)?;
-                repo::object_put(&self.objects, &keys::master(&channel.id, input), &info).await?;
-                Ok(Response::new(201))
-            }
-            Playlist::MediaPlaylist(pl) => {
-                // UTF-8 was checked above; durations are read strictly from the text.
-                let text = String::from_utf8_lossy(body);
-                let durations = extinf::durations(&text)?;
-                self.ingest_media(channel, input, file, &pl, &durations, now_ms)
-                    .await
-            }
+        Playlist::MediaPlaylist(pl) => {
+            // UTF-8 was checked above; durations are read strictly from the text.
+            let text = String::from_utf8_lossy(body);
+            let durations = extinf::durations(&text)?;
+            ingest_media(cx, channel, input, file, &pl, &durations, now_ms).await
         }
     }
 }
 
-impl<K: KvStore, O: ObjectStore> Origin<K, O> {
-    /// Counts a failed login from the client's address; past [`MAX_FAILED_LOGINS`] in a
-    /// minute the answer becomes 429. Valid credentials are never throttled, so an encoder on
-    /// either input keeps working beside an attacker at the same address.
-    async fn failed_login(&self, req: &Request, now_ms: u64, denied: OriginError) -> OriginError {
-        let Some(ip) = req.client_ip else {
-            return denied;
-        };
-        let minute = now_ms / 60_000;
-        let key = keys::failed_logins(&client_block(ip), minute);
-        let count: u64 = match repo::kv_get(&self.kv, &key).await {
-            Ok(c) => c.unwrap_or(0),
-            Err(_) => return denied,
-        };
-        let retry = OriginError::TooManyAttempts {
-            retry_after_s: 60 - (now_ms / 1000) % 60,
-        };
-        if count >= MAX_FAILED_LOGINS {
-            return retry;
-        }
-        // KV refuses more than one write per second per key: a flood is throttled too.
-        let value = (count + 1).to_string();
-        match self
-            .kv
-            .put_expiring(&key, value.as_bytes(), THROTTLE_TTL_S)
-            .await
-        {
-            Ok(()) => denied,
-            Err(_) => retry,
-        }
+/// Counts a failed login from the client's address; past [`MAX_FAILED_LOGINS`] in a
+/// minute the answer becomes 429. Valid credentials are never throttled, so an encoder on
+/// either input keeps working beside an attacker at the same address.
+async fn failed_login<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    req: &Request,
+    now_ms: u64,
+    denied: OriginError,
+) -> OriginError {
+    let Some(ip) = req.client_ip else {
+        return denied;
+    };
+    let minute = now_ms / 60_000;
+    let key = keys::failed_logins(&client_block(ip), minute);
+    let count: u64 = match repo::kv_get(cx.kv, &key).await {
+        Ok(c) => c.unwrap_or(0),
+        Err(_) => return denied,
+    };
+    let retry = OriginError::TooManyAttempts {
+        retry_after_s: 60 - (now_ms / 1000) % 60,
+    };
+    if count >= MAX_FAILED_LOGINS {
+        return retry;
+    }
+    // KV refuses more than one write per second per key: a flood is throttled too.
+    let value = (count + 1).to_string();
+    match cx
+        .kv
+        .put_expiring(&key, value.as_bytes(), THROTTLE_TTL_S)
+        .await
+    {
+        Ok(()) => denied,
+        Err(_) => retry,
     }
 }
 

@@ -3,97 +3,92 @@
 //! records where output runs start (anchors for DASH Periods).
 
 use super::media::Heartbeat;
+use crate::context::Ctx;
 use crate::error::OriginResult;
 use crate::failover::{plan_switch, policy, Anchor, SwitchLog, SwitchRecord, ALIGNMENT_TOLERANCE};
 use crate::keys;
 use crate::media::mp4::TrackKind;
 use crate::model::{Channel, InputId};
-use crate::origin::Origin;
 use crate::repo;
 use crate::store::{KvStore, Metadata, ObjectStore};
 use crate::timeline::{Segment, TIMESCALE};
 
-impl<K: KvStore, O: ObjectStore> Origin<K, O> {
-    /// Called after `input` committed its `added` newest `segments` of `rendition`.
-    pub(super) async fn consider_switch(
-        &self,
-        channel: &Channel,
-        input: InputId,
-        rendition: &str,
-        segments: &[Segment],
-        added: usize,
-        now_ms: u64,
-    ) -> OriginResult<()> {
-        let key = keys::switch_log(&channel.id);
-        let (mut log, version) = match self.objects.get_versioned(&key).await? {
-            Some((object, version)) => {
-                let log: SwitchLog =
-                    serde_json::from_slice(&object.body).map_err(|e| repo::corrupt(&key, &e))?;
-                (log, Some(version))
-            }
-            // The first input with content becomes active; a racing first write loses harmlessly.
-            None => (SwitchLog::starting_with(input, now_ms), None),
-        };
-        let mut changed = version.is_none();
-        if let Some(record) = self
-            .switch_to(channel, &log, input, rendition, now_ms)
-            .await?
-        {
-            changed = true;
-            log.push(record);
+/// Called after `input` committed its `added` newest `segments` of `rendition`.
+pub(super) async fn consider_switch<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    input: InputId,
+    rendition: &str,
+    segments: &[Segment],
+    added: usize,
+    now_ms: u64,
+) -> OriginResult<()> {
+    let key = keys::switch_log(&channel.id);
+    let (mut log, version) = match cx.objects.get_versioned(&key).await? {
+        Some((object, version)) => {
+            let log: SwitchLog =
+                serde_json::from_slice(&object.body).map_err(|e| repo::corrupt(&key, &e))?;
+            (log, Some(version))
         }
-        changed |= anchor_new_runs(&mut log, input, segments, added);
-        if changed {
-            // A lost race means another request already recorded a decision: keep it.
-            let body = serde_json::to_vec(&log).map_err(|e| repo::corrupt(&key, &e))?;
-            self.objects
-                .put_if_version(&key, &body, &Metadata::new(), version.as_deref())
-                .await?;
-        }
-        Ok(())
+        // The first input with content becomes active; a racing first write loses harmlessly.
+        None => (SwitchLog::starting_with(input, now_ms), None),
+    };
+    let mut changed = version.is_none();
+    if let Some(record) = switch_to(cx, channel, &log, input, rendition, now_ms).await? {
+        changed = true;
+        log.push(record);
     }
+    changed |= anchor_new_runs(&mut log, input, segments, added);
+    if changed {
+        // A lost race means another request already recorded a decision: keep it.
+        let body = serde_json::to_vec(&log).map_err(|e| repo::corrupt(&key, &e))?;
+        cx.objects
+            .put_if_version(&key, &body, &Metadata::new(), version.as_deref())
+            .await?;
+    }
+    Ok(())
+}
 
-    /// A switch record to `input` when the active input is confirmed unhealthy.
-    async fn switch_to(
-        &self,
-        channel: &Channel,
-        log: &SwitchLog,
-        input: InputId,
-        rendition: &str,
-        now_ms: u64,
-    ) -> OriginResult<Option<SwitchRecord>> {
-        let Some(active) = log.active().map(|r| r.input_id()) else {
-            return Ok(None);
-        };
-        if active == input {
-            return Ok(None);
-        }
-        // Cheap check first: the active input's heartbeat (KV, possibly seconds stale).
-        let heartbeat: Option<Heartbeat> =
-            repo::kv_get(&self.kv, &keys::heartbeat(&channel.id, active, rendition)).await?;
-        let max = channel.max_segment_duration;
-        if policy::is_healthy(heartbeat.map(|h| h.arrived_ms), now_ms, max) {
-            return Ok(None);
-        }
-        // Confirm on the timelines (strongly consistent): a stale heartbeat never switches.
-        let renditions = repo::all_timelines(&self.objects, &channel.id).await?;
-        let newest = renditions
-            .values()
-            .filter_map(|t| t[active.index()].as_ref()?.last())
-            .map(|s| s.arrived_ms)
-            .max();
-        if policy::is_healthy(newest, now_ms, max) {
-            return Ok(None);
-        }
-        let reason = match newest.map(|t| now_ms.saturating_sub(t) / 1000) {
-            Some(s) => format!(
-                "input {} delivered nothing for {s} s (max_segment_duration {max} s)",
-                active.number()
-            ),
-            None => format!("input {} has no content", active.number()),
-        };
-        Ok(plan_switch(log, input, &renditions, now_ms, reason))
+/// A switch record to `input` when the active input is confirmed unhealthy.
+async fn switch_to<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    log: &SwitchLog,
+    input: InputId,
+    rendition: &str,
+    now_ms: u64,
+) -> OriginResult<Option<SwitchRecord>> {
+    let Some(active) = log.active().map(|r| r.input_id()) else {
+        return Ok(None);
+    };
+    if active == input {
+        return Ok(None);
     }
+    // Cheap check first: the active input's heartbeat (KV, possibly seconds stale).
+    let heartbeat: Option<Heartbeat> =
+        repo::kv_get(cx.kv, &keys::heartbeat(&channel.id, active, rendition)).await?;
+    let max = channel.max_segment_duration;
+    if policy::is_healthy(heartbeat.map(|h| h.arrived_ms), now_ms, max) {
+        return Ok(None);
+    }
+    // Confirm on the timelines (strongly consistent): a stale heartbeat never switches.
+    let renditions = repo::all_timelines(cx.objects, &channel.id).await?;
+    let newest = renditions
+        .values()
+        .filter_map(|t| t[active.index()].as_ref()?.last())
+        .map(|s| s.arrived_ms)
+        .max();
+    if policy::is_healthy(newest, now_ms, max) {
+        return Ok(None);
+    }
+    let reason = match newest.map(|t| now_ms.saturating_sub(t) / 1000) {
+        Some(s) => format!(
+            "input {} delivered nothing for {s} s (max_segment_duration {max} s)",
+            active.number()
+        ),
+        None => format!("input {} has no content", active.number()),
+    };
+    Ok(plan_switch(log, input, &renditions, now_ms, reason))
 }
 
 /// Records a new output run where the active input's new segments start one: the channel's

@@ -11,17 +11,20 @@
 //! Work is bounded: [`MAX_CLIP_SECONDS`] of window and [`MAX_CLIP_BYTES`] of output (413
 //! beyond, pointing at harvest jobs); one input segment per track is held at a time.
 
-use super::{CacheControl, Ctx};
+use super::{CacheControl, Play};
+use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
 use crate::failover::{output_segments, OutputSegment};
 use crate::http::query_param;
 use crate::http::Response;
 use crate::media::mp4::TrackKind;
 use crate::media::remux::clip::{ClipPart, ClipWriter};
-use crate::origin::Origin;
 use crate::packaging::group::Group;
 use crate::packaging::reps::{representations, Rep};
 use crate::packaging::timeshift::{select, select_like, TimeShift};
+use crate::playback::cmaf::channel_data;
+use crate::playback::rendition_data;
+use crate::playback::window_reference;
 use crate::store::{KvStore, ObjectStore};
 use crate::time::iso8601_ms;
 use std::collections::BTreeMap;
@@ -87,166 +90,170 @@ fn members<'a>(groups: &'a [Group<'a>], chosen: &[OutputSegment<'_>]) -> Vec<Out
         .collect()
 }
 
-impl<K: KvStore, O: ObjectStore> Origin<K, O> {
-    pub(super) async fn clip(&self, cx: &Ctx<'_>, query: &str) -> OriginResult<Response> {
-        let missing = |name: &str| OriginError::BadRequest(format!("`{name}` is required"));
-        let (start_ms, end_ms) = match cx.shift {
-            Some(TimeShift::Window {
-                start_ms,
-                end_ms: Some(end_ms),
-                ..
-            }) => (*start_ms, *end_ms),
-            Some(TimeShift::Window { .. }) => return Err(missing("end")),
-            _ => return Err(missing("start")),
-        };
-        if end_ms - start_ms > MAX_CLIP_SECONDS * 1000 {
-            return Ok(too_large(format!(
-                "the window lasts {} s",
-                (end_ms - start_ms) / 1000
-            )));
-        }
-        let shift = TimeShift::Window {
+pub(super) async fn clip<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    query: &str,
+) -> OriginResult<Response> {
+    let missing = |name: &str| OriginError::BadRequest(format!("`{name}` is required"));
+    let (start_ms, end_ms) = match play.shift {
+        Some(TimeShift::Window {
             start_ms,
             end_ms: Some(end_ms),
-            vod: true,
-        };
-        let mut cx = Ctx {
-            channel: cx.channel,
-            endpoint: cx.endpoint,
-            shift: Some(&shift),
-            now_ms: cx.now_ms,
-            window: None,
-        };
-        // The window's segment numbers, chosen on the reference rendition as for a `vodend`
-        // playlist (404 naming the retained range when it holds nothing).
-        cx.window = self.window_reference(&cx).await?;
-        let now = i64::try_from(cx.now_ms).unwrap_or(i64::MAX);
+            ..
+        }) => (*start_ms, *end_ms),
+        Some(TimeShift::Window { .. }) => return Err(missing("end")),
+        _ => return Err(missing("start")),
+    };
+    if end_ms - start_ms > MAX_CLIP_SECONDS * 1000 {
+        return Ok(too_large(format!(
+            "the window lasts {} s",
+            (end_ms - start_ms) / 1000
+        )));
+    }
+    let shift = TimeShift::Window {
+        start_ms,
+        end_ms: Some(end_ms),
+        vod: true,
+    };
+    let mut play = Play {
+        channel: play.channel,
+        endpoint: play.endpoint,
+        shift: Some(&shift),
+        now_ms: play.now_ms,
+        window: None,
+    };
+    // The window's segment numbers, chosen on the reference rendition as for a `vodend`
+    // playlist (404 naming the retained range when it holds nothing).
+    play.window = window_reference(cx, &play).await?;
+    let now = i64::try_from(play.now_ms).unwrap_or(i64::MAX);
 
-        // Which renditions: the endpoint's video representations, and audio.
-        let channel_data = self.channel_data(cx.channel).await?;
-        let tracks = channel_data.tracks();
-        let (video_reps, audio_reps) =
-            representations(&tracks, channel_data.master.as_ref(), cx.endpoint);
-        let video_rendition = match rendition_param(query) {
-            Some(name) => find_rendition(&video_reps, &name).ok_or_else(|| {
-                let names: Vec<&str> = video_reps.iter().map(|r| r.rendition).collect();
-                OriginError::NotFound(format!(
-                    "video rendition `{name}` (this endpoint offers: {})",
-                    names.join(", ")
-                ))
+    // Which renditions: the endpoint's video representations, and audio.
+    let channel_data = channel_data(cx, play.channel).await?;
+    let tracks = channel_data.tracks();
+    let (video_reps, audio_reps) =
+        representations(&tracks, channel_data.master.as_ref(), play.endpoint);
+    let video_rendition = match rendition_param(query) {
+        Some(name) => find_rendition(&video_reps, &name).ok_or_else(|| {
+            let names: Vec<&str> = video_reps.iter().map(|r| r.rendition).collect();
+            OriginError::NotFound(format!(
+                "video rendition `{name}` (this endpoint offers: {})",
+                names.join(", ")
+            ))
+        })?,
+        None => video_reps
+            .iter()
+            .rev()
+            .max_by_key(|r| r.bandwidth)
+            .map(|r| r.rendition.to_owned())
+            .ok_or_else(|| {
+                OriginError::NotFound(
+                    "no video rendition within the endpoint's bitrate range".into(),
+                )
             })?,
-            None => video_reps
-                .iter()
-                .rev()
-                .max_by_key(|r| r.bandwidth)
-                .map(|r| r.rendition.to_owned())
-                .ok_or_else(|| {
-                    OriginError::NotFound(
-                        "no video rendition within the endpoint's bitrate range".into(),
-                    )
-                })?,
-        };
-        let muxed_audio = tracks
-            .get(&video_rendition)
-            .is_some_and(|t| t.iter().any(|i| i.kind == TrackKind::Audio));
-        let audio_rendition = (!muxed_audio)
-            .then(|| audio_reps.first().map(|a| a.rendition.to_owned()))
-            .flatten();
+    };
+    let muxed_audio = tracks
+        .get(&video_rendition)
+        .is_some_and(|t| t.iter().any(|i| i.kind == TrackKind::Audio));
+    let audio_rendition = (!muxed_audio)
+        .then(|| audio_reps.first().map(|a| a.rendition.to_owned()))
+        .flatten();
 
-        // The segments: as the `vodend` playlist of the video rendition lists them.
-        let video_data = self.rendition(&cx, &video_rendition).await?;
-        let (groups, _) = video_data.groups(cx.endpoint);
-        let outputs: Vec<_> = groups.iter().map(Group::output).collect();
-        let selection = match &cx.window {
-            Some(seqs) => select_like(&outputs, seqs, &shift, now)?,
-            None => select(&outputs, &shift, now, |s| s)?,
-        };
-        let video = members(&groups, selection.segments);
-        let audio_data = match &audio_rendition {
-            Some(r) => Some(self.rendition(&cx, r).await?),
+    // The segments: as the `vodend` playlist of the video rendition lists them.
+    let video_data = rendition_data(cx, &play, &video_rendition).await?;
+    let (groups, _) = video_data.groups(play.endpoint);
+    let outputs: Vec<_> = groups.iter().map(Group::output).collect();
+    let selection = match &play.window {
+        Some(seqs) => select_like(&outputs, seqs, &shift, now)?,
+        None => select(&outputs, &shift, now, |s| s)?,
+    };
+    let video = members(&groups, selection.segments);
+    let audio_data = match &audio_rendition {
+        Some(r) => Some(rendition_data(cx, &play, r).await?),
+        None => None,
+    };
+    let audio_all = audio_data
+        .as_ref()
+        .map(|d| output_segments(&d.log, d.refs()))
+        .unwrap_or_default();
+    let audio: BTreeMap<u64, &OutputSegment<'_>> = audio_all.iter().map(|s| (s.seq, s)).collect();
+
+    let estimate: u64 = video
+        .iter()
+        .map(|v| v.segment.size + audio.get(&v.seq).map_or(0, |a| a.segment.size))
+        .sum();
+    if estimate > MAX_CLIP_BYTES {
+        return Ok(too_large(format!(
+            "the window holds {} MiB of media",
+            estimate.div_ceil(1 << 20)
+        )));
+    }
+
+    let mut writer = ClipWriter::new(usize::try_from(estimate).unwrap_or(0));
+    for (i, v) in video.iter().enumerate() {
+        let next = video.get(i + 1);
+        let next_video_start = next
+            .filter(|n| n.seq == v.seq + 1 && !n.discontinuity)
+            .and_then(|n| n.segment.media_start);
+        let video_bytes = segment_bytes(cx, v).await?;
+        let a = audio.get(&v.seq);
+        let audio_bytes = match a {
+            Some(a) => Some(segment_bytes(cx, a).await?),
             None => None,
         };
-        let audio_all = audio_data
-            .as_ref()
-            .map(|d| output_segments(&d.log, d.refs()))
-            .unwrap_or_default();
-        let audio: BTreeMap<u64, &OutputSegment<'_>> =
-            audio_all.iter().map(|s| (s.seq, s)).collect();
-
-        let estimate: u64 = video
-            .iter()
-            .map(|v| v.segment.size + audio.get(&v.seq).map_or(0, |a| a.segment.size))
-            .sum();
-        if estimate > MAX_CLIP_BYTES {
-            return Ok(too_large(format!(
-                "the window holds {} MiB of media",
-                estimate.div_ceil(1 << 20)
-            )));
+        writer
+            .push(&ClipPart {
+                video: &video_bytes,
+                audio: audio_bytes.as_deref(),
+                video_reference: v.segment.media_start,
+                audio_reference: a.and_then(|a| a.segment.media_start),
+                next_video_start,
+                last: next.is_none(),
+            })
+            .map_err(|e| OriginError::Media(format!("segment {}: {e}", v.seq)))?;
+        if writer.media_len() > MAX_CLIP_BYTES {
+            return Ok(too_large("the clip's media passes the limit".into()));
         }
+    }
+    let body = writer
+        .finish()
+        .map_err(|e| OriginError::Media(e.to_string()))?;
 
-        let mut writer = ClipWriter::new(usize::try_from(estimate).unwrap_or(0));
-        for (i, v) in video.iter().enumerate() {
-            let next = video.get(i + 1);
-            let next_video_start = next
-                .filter(|n| n.seq == v.seq + 1 && !n.discontinuity)
-                .and_then(|n| n.segment.media_start);
-            let video_bytes = self.segment_bytes(v).await?;
-            let a = audio.get(&v.seq);
-            let audio_bytes = match a {
-                Some(a) => Some(self.segment_bytes(a).await?),
-                None => None,
-            };
-            writer
-                .push(&ClipPart {
-                    video: &video_bytes,
-                    audio: audio_bytes.as_deref(),
-                    video_reference: v.segment.media_start,
-                    audio_reference: a.and_then(|a| a.segment.media_start),
-                    next_video_start,
-                    last: next.is_none(),
-                })
-                .map_err(|e| OriginError::Media(format!("segment {}: {e}", v.seq)))?;
-            if writer.media_len() > MAX_CLIP_BYTES {
-                return Ok(too_large("the clip's media passes the limit".into()));
-            }
+    // Content cannot change once the window ended longer ago than a segment may take to
+    // arrive (the channel's max segment duration).
+    let settled = end_ms.saturating_add(
+        i64::try_from(play.channel.max_segment_duration * 1000).unwrap_or(i64::MAX),
+    ) <= now;
+    let cache = if settled {
+        CacheControl::Segment
+    } else {
+        CacheControl::Media {
+            target_duration: video_data.target_duration(),
         }
-        let body = writer
-            .finish()
-            .map_err(|e| OriginError::Media(e.to_string()))?;
+    };
+    let filename = format!(
+        "{}-{}.mp4",
+        play.channel.name.as_str(),
+        compact_time(start_ms)
+    );
+    Ok(Response::new(200)
+        .with_body("video/mp4", body)
+        .with_header("cache-control", cache.value())
+        .with_header(
+            "content-disposition",
+            format!("attachment; filename=\"{filename}\""),
+        ))
+}
 
-        // Content cannot change once the window ended longer ago than a segment may take to
-        // arrive (the channel's max segment duration).
-        let settled = end_ms.saturating_add(
-            i64::try_from(cx.channel.max_segment_duration * 1000).unwrap_or(i64::MAX),
-        ) <= now;
-        let cache = if settled {
-            CacheControl::Segment
-        } else {
-            CacheControl::Media {
-                target_duration: video_data.target_duration(),
-            }
-        };
-        let filename = format!(
-            "{}-{}.mp4",
-            cx.channel.name.as_str(),
-            compact_time(start_ms)
-        );
-        Ok(Response::new(200)
-            .with_body("video/mp4", body)
-            .with_header("cache-control", cache.value())
-            .with_header(
-                "content-disposition",
-                format!("attachment; filename=\"{filename}\""),
-            ))
-    }
-
-    /// The stored bytes of one input segment.
-    async fn segment_bytes(&self, s: &OutputSegment<'_>) -> OriginResult<Vec<u8>> {
-        Ok(self
-            .objects
-            .get(&s.segment.key)
-            .await?
-            .ok_or_else(|| OriginError::NotFound(format!("segment {} (expired)", s.seq)))?
-            .body)
-    }
+/// The stored bytes of one input segment.
+async fn segment_bytes<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    s: &OutputSegment<'_>,
+) -> OriginResult<Vec<u8>> {
+    Ok(cx
+        .objects
+        .get(&s.segment.key)
+        .await?
+        .ok_or_else(|| OriginError::NotFound(format!("segment {} (expired)", s.seq)))?
+        .body)
 }

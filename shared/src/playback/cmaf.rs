@@ -3,7 +3,8 @@
 
 use super::ts::PLAYLIST_TYPE;
 use super::CacheControl;
-use super::{media_window, Ctx};
+use super::{media_window, Play};
+use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
 use crate::failover::{output_segments, SwitchLog};
 use crate::hls::master::{AudioMedia, MasterInfo, Variant};
@@ -11,9 +12,11 @@ use crate::hls::{render_master, render_media, MasterEntry};
 use crate::http::Response;
 use crate::media::remux::{ts_parts_to_cmaf, RemuxOptions, RemuxedTrack, TrackKind};
 use crate::model::{Channel, OutputProtocol};
-use crate::origin::Origin;
 use crate::packaging::group::{target_duration, Group};
 use crate::packaging::reps::representations;
+use crate::playback::group_bytes;
+use crate::playback::master_info;
+use crate::playback::rendition_data;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::TrackInfo;
@@ -56,188 +59,189 @@ fn content_type(kind: TrackKind) -> &'static str {
     }
 }
 
-impl<K: KvStore, O: ObjectStore> Origin<K, O> {
-    pub(super) async fn channel_data(&self, channel: &Channel) -> OriginResult<ChannelData> {
-        let log = repo::switch_log(&self.objects, &channel.id).await?;
-        let renditions = repo::all_timelines(&self.objects, &channel.id).await?;
-        if renditions.is_empty() {
-            return Err(OriginError::NotFound(
-                "no content has been ingested yet".into(),
-            ));
-        }
-        let master = self.master_info(channel, &log).await?;
-        Ok(ChannelData {
-            log,
-            renditions,
-            master,
+pub(super) async fn channel_data<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+) -> OriginResult<ChannelData> {
+    let log = repo::switch_log(cx.objects, &channel.id).await?;
+    let renditions = repo::all_timelines(cx.objects, &channel.id).await?;
+    if renditions.is_empty() {
+        return Err(OriginError::NotFound(
+            "no content has been ingested yet".into(),
+        ));
+    }
+    let master = master_info(cx, channel, &log).await?;
+    Ok(ChannelData {
+        log,
+        renditions,
+        master,
+    })
+}
+
+pub(super) async fn cmaf_master<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+) -> OriginResult<(String, CacheControl, &'static str)> {
+    let (channel, endpoint) = (play.channel, play.endpoint);
+    let data = channel_data(cx, channel).await?;
+    let tracks = data.tracks();
+    let (video, audio) = representations(&tracks, data.master.as_ref(), endpoint);
+    let audio_codec = audio.first().map(|a| a.info.codec.clone());
+    let variants: Vec<Variant> = video
+        .iter()
+        .map(|v| Variant {
+            rendition: v.rendition.to_owned(),
+            bandwidth: v.bandwidth,
+            average_bandwidth: None,
+            codecs: Some(match &audio_codec {
+                Some(a) => format!("{},{a}", v.info.codec),
+                None => v.info.codec.clone(),
+            }),
+            resolution: v
+                .info
+                .width
+                .zip(v.info.height)
+                .map(|(w, h)| (u64::from(w), u64::from(h))),
+            frame_rate: v.frame_rate,
+            audio: (!audio.is_empty()).then(|| "audio".to_owned()),
         })
+        .collect();
+    let entries: Vec<MasterEntry<'_>> = variants
+        .iter()
+        .map(|v| MasterEntry {
+            variant: v,
+            uri: format!("{}/video.m3u8", v.rendition),
+        })
+        .collect();
+    let media: Vec<AudioMedia> = audio
+        .iter()
+        .map(|a| AudioMedia {
+            rendition: Some(a.rendition.to_owned()),
+            group_id: "audio".into(),
+            name: a.name.clone(),
+            language: a.language.clone(),
+            default: a.default,
+            autoselect: true,
+            channels: a.info.channels.map(|c| c.to_string()),
+        })
+        .collect();
+    let audio_entries: Vec<_> = media
+        .iter()
+        .map(|m| (m, m.rendition.as_ref().map(|r| format!("{r}/audio.m3u8"))))
+        .collect();
+    let independent = data.master.as_ref().is_some_and(|m| m.independent_segments);
+    let version = if endpoint.protocol == OutputProtocol::Hls {
+        3
+    } else {
+        7
+    };
+    let text = if entries.is_empty() {
+        None
+    } else {
+        render_master(endpoint, version, independent, &entries, &audio_entries)
     }
+    .ok_or_else(|| {
+        OriginError::NotFound("no video rendition within the endpoint's bitrate range".into())
+    })?;
+    Ok((text, CacheControl::Master, PLAYLIST_TYPE))
+}
 
-    pub(super) async fn cmaf_master(
-        &self,
-        cx: &Ctx<'_>,
-    ) -> OriginResult<(String, CacheControl, &'static str)> {
-        let (channel, endpoint) = (cx.channel, cx.endpoint);
-        let data = self.channel_data(channel).await?;
-        let tracks = data.tracks();
-        let (video, audio) = representations(&tracks, data.master.as_ref(), endpoint);
-        let audio_codec = audio.first().map(|a| a.info.codec.clone());
-        let variants: Vec<Variant> = video
-            .iter()
-            .map(|v| Variant {
-                rendition: v.rendition.to_owned(),
-                bandwidth: v.bandwidth,
-                average_bandwidth: None,
-                codecs: Some(match &audio_codec {
-                    Some(a) => format!("{},{a}", v.info.codec),
-                    None => v.info.codec.clone(),
-                }),
-                resolution: v
-                    .info
-                    .width
-                    .zip(v.info.height)
-                    .map(|(w, h)| (u64::from(w), u64::from(h))),
-                frame_rate: v.frame_rate,
-                audio: (!audio.is_empty()).then(|| "audio".to_owned()),
-            })
-            .collect();
-        let entries: Vec<MasterEntry<'_>> = variants
-            .iter()
-            .map(|v| MasterEntry {
-                variant: v,
-                uri: format!("{}/video.m3u8", v.rendition),
-            })
-            .collect();
-        let media: Vec<AudioMedia> = audio
-            .iter()
-            .map(|a| AudioMedia {
-                rendition: Some(a.rendition.to_owned()),
-                group_id: "audio".into(),
-                name: a.name.clone(),
-                language: a.language.clone(),
-                default: a.default,
-                autoselect: true,
-                channels: a.info.channels.map(|c| c.to_string()),
-            })
-            .collect();
-        let audio_entries: Vec<_> = media
-            .iter()
-            .map(|m| (m, m.rendition.as_ref().map(|r| format!("{r}/audio.m3u8"))))
-            .collect();
-        let independent = data.master.as_ref().is_some_and(|m| m.independent_segments);
-        let version = if endpoint.protocol == OutputProtocol::Hls {
-            3
-        } else {
-            7
-        };
-        let text = if entries.is_empty() {
-            None
-        } else {
-            render_master(endpoint, version, independent, &entries, &audio_entries)
-        }
-        .ok_or_else(|| {
-            OriginError::NotFound("no video rendition within the endpoint's bitrate range".into())
-        })?;
-        Ok((text, CacheControl::Master, PLAYLIST_TYPE))
+pub(super) async fn cmaf_playlist<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    rendition: &str,
+    kind: TrackKind,
+) -> OriginResult<(String, CacheControl, &'static str)> {
+    let endpoint = play.endpoint;
+    let data = rendition_data(cx, play, rendition).await?;
+    let (mut groups, k) = data.groups(endpoint);
+    groups.retain(|g| g.segment.track(kind).is_some());
+    if groups.is_empty() {
+        return Err(OriginError::NotFound(format!(
+            "{} track of {rendition}",
+            kind.name()
+        )));
     }
+    let target = target_duration(&groups, data.target_duration(), k);
+    let outputs: Vec<_> = groups.iter().map(Group::output).collect();
+    // Separated HLS keeps TS segments with one kind of stream; HLS-CMAF has fMP4.
+    let ts = endpoint.protocol == OutputProtocol::Hls;
+    let version = if ts { 3 } else { 7 };
+    let window = media_window(play, &data, rendition, &groups, &outputs, target, version)?;
+    let extension = if ts { "ts" } else { "m4s" };
+    let text = render_media(
+        &window,
+        endpoint.program_date_time_interval,
+        |s| format!("{}_{}.{extension}", kind.name(), s.seq),
+        |s| {
+            let track = s.segment.track(kind).filter(|_| !ts)?;
+            Some(init_name(kind, &track.init))
+        },
+    );
+    Ok((
+        text,
+        CacheControl::Media {
+            target_duration: target,
+        },
+        PLAYLIST_TYPE,
+    ))
+}
 
-    pub(super) async fn cmaf_playlist(
-        &self,
-        cx: &Ctx<'_>,
-        rendition: &str,
-        kind: TrackKind,
-    ) -> OriginResult<(String, CacheControl, &'static str)> {
-        let endpoint = cx.endpoint;
-        let data = self.rendition(cx, rendition).await?;
-        let (mut groups, k) = data.groups(endpoint);
-        groups.retain(|g| g.segment.track(kind).is_some());
-        if groups.is_empty() {
-            return Err(OriginError::NotFound(format!(
-                "{} track of {rendition}",
-                kind.name()
-            )));
-        }
-        let target = target_duration(&groups, data.target_duration(), k);
-        let outputs: Vec<_> = groups.iter().map(Group::output).collect();
-        // Separated HLS keeps TS segments with one kind of stream; HLS-CMAF has fMP4.
-        let ts = endpoint.protocol == OutputProtocol::Hls;
-        let version = if ts { 3 } else { 7 };
-        let window = media_window(cx, &data, rendition, &groups, &outputs, target, version)?;
-        let extension = if ts { "ts" } else { "m4s" };
-        let text = render_media(
-            &window,
-            endpoint.program_date_time_interval,
-            |s| format!("{}_{}.{extension}", kind.name(), s.seq),
-            |s| {
-                let track = s.segment.track(kind).filter(|_| !ts)?;
-                Some(init_name(kind, &track.init))
-            },
-        );
-        Ok((
-            text,
-            CacheControl::Media {
-                target_duration: target,
-            },
-            PLAYLIST_TYPE,
-        ))
-    }
+/// The init segment whose version tag is `version`, from the newest segment that has it.
+pub(super) async fn cmaf_init<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    rendition: &str,
+    kind: TrackKind,
+    version: &str,
+) -> OriginResult<Response> {
+    let data = rendition_data(cx, play, rendition).await?;
+    let all = output_segments(&data.log, data.refs());
+    let source = all
+        .iter()
+        .rev()
+        .find(|s| s.segment.track(kind).is_some_and(|t| t.init == version))
+        .ok_or_else(|| OriginError::NotFound(format!("init segment {version}")))?;
+    let object = cx
+        .objects
+        .get(&source.segment.key)
+        .await?
+        .ok_or_else(|| OriginError::NotFound(format!("init segment {version} (expired)")))?;
+    let track = remux(&[&object.body], source.segment, source.segment, 1, kind)?;
+    let body = track
+        .init_segment()
+        .map_err(|e| OriginError::Media(e.to_string()))?;
+    Ok(Response::new(200)
+        .with_body(content_type(kind), body)
+        .with_header("cache-control", CacheControl::Segment.value()))
+}
 
-    /// The init segment whose version tag is `version`, from the newest segment that has it.
-    pub(super) async fn cmaf_init(
-        &self,
-        cx: &Ctx<'_>,
-        rendition: &str,
-        kind: TrackKind,
-        version: &str,
-    ) -> OriginResult<Response> {
-        let data = self.rendition(cx, rendition).await?;
-        let all = output_segments(&data.log, data.refs());
-        let source = all
-            .iter()
-            .rev()
-            .find(|s| s.segment.track(kind).is_some_and(|t| t.init == version))
-            .ok_or_else(|| OriginError::NotFound(format!("init segment {version}")))?;
-        let object = self
-            .objects
-            .get(&source.segment.key)
-            .await?
-            .ok_or_else(|| OriginError::NotFound(format!("init segment {version} (expired)")))?;
-        let track = remux(&[&object.body], source.segment, source.segment, 1, kind)?;
-        let body = track
-            .init_segment()
-            .map_err(|e| OriginError::Media(e.to_string()))?;
-        Ok(Response::new(200)
-            .with_body(content_type(kind), body)
-            .with_header("cache-control", CacheControl::Segment.value()))
-    }
-
-    /// The CMAF media segment of `kind` for the output segment `select` picks.
-    pub(super) async fn cmaf_segment(
-        &self,
-        cx: &Ctx<'_>,
-        rendition: &str,
-        kind: TrackKind,
-        select: impl Fn(&Group<'_>) -> bool,
-    ) -> OriginResult<Response> {
-        let endpoint = cx.endpoint;
-        let data = self.rendition(cx, rendition).await?;
-        let (groups, _) = data.groups(endpoint);
-        let g = groups
-            .iter()
-            .find(|g| select(g))
-            .ok_or_else(|| OriginError::NotFound(format!("segment of {rendition}")))?;
-        let parts = self.group_bytes(g).await?;
-        let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-        let (first, last) = match (g.members.first(), g.members.last()) {
-            (Some(f), Some(l)) => (f.segment, l.segment),
-            _ => return Err(OriginError::NotFound(format!("segment {}", g.seq))),
-        };
-        let sequence = u32::try_from(g.seq % u64::from(u32::MAX)).unwrap_or(0) + 1;
-        let track = remux(&refs, first, last, sequence, kind)?;
-        Ok(Response::new(200)
-            .with_body(content_type(kind), track.segment)
-            .with_header("cache-control", CacheControl::Segment.value()))
-    }
+/// The CMAF media segment of `kind` for the output segment `select` picks.
+pub(super) async fn cmaf_segment<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    rendition: &str,
+    kind: TrackKind,
+    select: impl Fn(&Group<'_>) -> bool,
+) -> OriginResult<Response> {
+    let endpoint = play.endpoint;
+    let data = rendition_data(cx, play, rendition).await?;
+    let (groups, _) = data.groups(endpoint);
+    let g = groups
+        .iter()
+        .find(|g| select(g))
+        .ok_or_else(|| OriginError::NotFound(format!("segment of {rendition}")))?;
+    let parts = group_bytes(cx, g).await?;
+    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    let (first, last) = match (g.members.first(), g.members.last()) {
+        (Some(f), Some(l)) => (f.segment, l.segment),
+        _ => return Err(OriginError::NotFound(format!("segment {}", g.seq))),
+    };
+    let sequence = u32::try_from(g.seq % u64::from(u32::MAX)).unwrap_or(0) + 1;
+    let track = remux(&refs, first, last, sequence, kind)?;
+    Ok(Response::new(200)
+        .with_body(content_type(kind), track.segment)
+        .with_header("cache-control", CacheControl::Segment.value()))
 }
 
 /// Remuxes input segments `first..=last` (as `parts`) and keeps the track of `kind`.

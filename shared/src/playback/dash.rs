@@ -21,7 +21,8 @@
 //!   a duration, so clients stop polling and play to the end.
 
 use super::cmaf::init_name;
-use super::{CacheControl, Ctx};
+use super::{CacheControl, Play};
+use crate::context::Ctx;
 use crate::dash::{
     availability_shift_ms, is_vod, select_mpd, window_of, write_mpd, AdaptationSet, Mpd, MpdType,
     Period, Representation,
@@ -30,10 +31,11 @@ use crate::error::{OriginError, OriginResult};
 use crate::failover::{output_segments, Anchor};
 use crate::media::mp4::TrackKind;
 use crate::media::time::rescale;
-use crate::origin::Origin;
 use crate::packaging::group::{group, join_factor, Group};
 use crate::packaging::reps::{representations, Rep};
 use crate::packaging::timeshift::TimeShift;
+use crate::playback::cmaf::channel_data;
+use crate::playback::rendition_data;
 use crate::store::{KvStore, ObjectStore};
 use std::collections::BTreeMap;
 
@@ -96,204 +98,200 @@ fn ceil_ms(ticks: u64) -> u64 {
     ticks.div_ceil(90)
 }
 
-impl<K: KvStore, O: ObjectStore> Origin<K, O> {
-    /// The MPD: live, or time-shifted (see the module docs). Returns the document, its
-    /// `Cache-Control` value and content type.
-    pub(super) async fn mpd(
-        &self,
-        cx: &Ctx<'_>,
-        time_url: &str,
-    ) -> OriginResult<(String, String, &'static str)> {
-        let (channel, endpoint, shift) = (cx.channel, cx.endpoint, cx.shift);
-        let now_ms = i64::try_from(cx.now_ms).unwrap_or(i64::MAX);
-        let mut data = self.channel_data(channel).await?;
-        if shift.is_some() {
-            // Archived segments of the window go back in front of the live ones.
-            let names: Vec<String> = data.renditions.keys().cloned().collect();
-            for r in names {
-                let merged = self.rendition(cx, &r).await?;
-                data.renditions.insert(r, merged.timelines);
-            }
+/// The MPD: live, or time-shifted (see the module docs). Returns the document, its
+/// `Cache-Control` value and content type.
+pub(super) async fn mpd<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    time_url: &str,
+) -> OriginResult<(String, String, &'static str)> {
+    let (channel, endpoint, shift) = (play.channel, play.endpoint, play.shift);
+    let now_ms = i64::try_from(play.now_ms).unwrap_or(i64::MAX);
+    let mut data = channel_data(cx, channel).await?;
+    if shift.is_some() {
+        // Archived segments of the window go back in front of the live ones.
+        let names: Vec<String> = data.renditions.keys().cloned().collect();
+        for r in names {
+            let merged = rendition_data(cx, play, &r).await?;
+            data.renditions.insert(r, merged.timelines);
         }
-        let tracks = data.tracks();
-        let (video, audio) = representations(&tracks, data.master.as_ref(), endpoint);
-        // Each representation's segments inside the window.
-        let mut listed: Vec<Listed<'_>> = Vec::new();
-        let mut outside = None;
-        let (mut finished, mut complete) = (true, true);
-        // A fixed window's output numbers on the first representation: all list the same.
-        let mut reference = None;
-        for rep in video.into_iter().chain(audio) {
-            let Some(t) = data.renditions.get(rep.rendition) else {
-                continue;
-            };
-            let refs = [t[0].as_ref(), t[1].as_ref()];
-            let target = refs
-                .iter()
-                .flatten()
-                .map(|t| t.target_duration)
-                .max()
-                .unwrap_or(1);
-            let k = join_factor(endpoint.segment_duration, target);
-            let mut groups = group(&output_segments(&data.log, refs), k);
-            groups.retain(|g| segment_entry(g, rep.kind()).is_some());
-            let outputs: Vec<_> = groups.iter().map(Group::output).collect();
-            let window = endpoint.manifest_window;
-            let selection = select_mpd(&outputs, shift, now_ms, window, reference.as_ref());
-            let selection = match selection {
-                Ok(s) => s,
-                Err(e) => {
-                    outside.get_or_insert(e);
-                    continue;
-                }
-            };
-            if reference.is_none() {
-                reference = shift.and_then(|shift| window_of(&outputs, &selection, shift));
-            }
-            drop(outputs);
-            finished &= selection.finished;
-            complete &= selection.complete;
-            groups.truncate(selection.range.end);
-            groups.drain(..selection.range.start);
-            if !groups.is_empty() {
-                listed.push((rep, groups));
-            }
-        }
-        let first = listed.first().and_then(|(_, g)| g.first()).ok_or_else(|| {
-            outside
-                .unwrap_or_else(|| OriginError::NotFound("no content has been ingested yet".into()))
-        })?;
-        // Channels anchored before anchors existed: one run from the first listed segment.
-        let fallback = Anchor {
-            from_seq: 0,
-            start_ms: first.segment.pdt_ms,
-            media_time: first.segment.media_start.unwrap_or(0),
-        };
-        let anchor = |g: &Group<'_>| {
-            g.members
-                .first()
-                .and_then(|m| data.log.anchor_for(m.seq))
-                .copied()
-                .unwrap_or(fallback)
-        };
-        // Output runs (one Period each), with each representation's groups in the run.
-        let mut runs: BTreeMap<u64, Run<'_, '_>> = BTreeMap::new();
-        for (rep, groups) in &listed {
-            for g in groups {
-                let a = anchor(g);
-                let reps = &mut runs.entry(a.from_seq).or_insert((a, Vec::new())).1;
-                match reps.iter_mut().find(|(r, _)| r.id() == rep.id()) {
-                    Some((_, gs)) => gs.push(g),
-                    None => reps.push((rep, vec![g])),
-                }
-            }
-        }
-        let vod = shift.is_some_and(is_vod);
-        let origins = period_origins(&runs, vod);
-        let mut periods: Vec<Period> = Vec::new();
-        let mut presentation_end_ms = 0u64;
-        for (from, (_, reps)) in &runs {
-            let origin = origins.get(from).copied().unwrap_or(PeriodOrigin {
-                start_ms: 0,
-                media_time: 0,
-            });
-            let mut sets: Vec<AdaptationSet> = Vec::new();
-            let mut period_end_ms = 0u64;
-            for (rep, gs) in reps {
-                let representation = representation(rep, gs, origin.media_time);
-                if let Some(end) = end_ticks(&representation.segments, representation.timescale) {
-                    period_end_ms =
-                        period_end_ms.max(ceil_ms(end.saturating_sub(origin.media_time)));
-                }
-                let kind = rep.kind();
-                let set_id = match kind {
-                    TrackKind::Video => 1,
-                    TrackKind::Audio => 2,
-                };
-                match sets.iter_mut().find(|s| s.id == set_id) {
-                    Some(set) => set.representations.push(representation),
-                    None => sets.push(AdaptationSet {
-                        id: set_id,
-                        kind,
-                        lang: rep.language.clone(),
-                        representations: vec![representation],
-                    }),
-                }
-            }
-            sets.sort_by_key(|s| s.id);
-            let start = u64::try_from(origin.start_ms).unwrap_or(0);
-            presentation_end_ms = presentation_end_ms.max(start + period_end_ms);
-            periods.push(Period {
-                id: format!("p{from}"),
-                start_ms: origin.start_ms,
-                duration_ms: Some(period_end_ms),
-                adaptation_sets: sets,
-            });
-        }
-        // Only the last Period of a finished dynamic presentation carries a duration.
-        let last = periods.len().saturating_sub(1);
-        for (i, p) in periods.iter_mut().enumerate() {
-            if vod || !finished || i != last {
-                p.duration_ms = None;
-            }
-        }
-        let publish_time_ms = listed
-            .iter()
-            .filter_map(|(_, g)| g.last()?.members.last().map(|m| m.segment.arrived_ms))
-            .max()
-            .map_or(0, |ms| i64::try_from(ms).unwrap_or(i64::MAX));
-        let (mpd_type, utc_timing_url) = if vod {
-            let mpd_type = MpdType::Static {
-                duration_ms: presentation_end_ms,
-            };
-            (mpd_type, None)
-        } else {
-            let tsb_ms = match shift {
-                // A final presentation keeps everything it lists (infinite buffer).
-                Some(_) if finished => None,
-                // From the first listed segment to now, for as long as this MPD is valid.
-                Some(TimeShift::Window { .. }) => {
-                    let first_ms = runs
-                        .values()
-                        .next()
-                        .and_then(|(a, reps)| {
-                            reps.iter()
-                                .filter_map(|(_, gs)| gs.first()?.segment.media_start)
-                                .min()
-                                .map(|m| wall_clock_ms(a, m))
-                        })
-                        .unwrap_or(now_ms);
-                    let span = u64::try_from(now_ms.saturating_sub(first_ms)).unwrap_or(0);
-                    Some(span.div_ceil(1000) * 1000 + endpoint.min_update_period * 1000)
-                }
-                _ => Some(endpoint.manifest_window * 1000),
-            };
-            let mpd_type = MpdType::Dynamic {
-                availability_start_ms: shift.map_or(0, availability_shift_ms),
-                publish_time_ms,
-                min_update_period_s: (!finished || shift.is_none())
-                    .then_some(endpoint.min_update_period),
-                time_shift_buffer_depth_ms: tsb_ms,
-                suggested_presentation_delay_s: endpoint.suggested_presentation_delay,
-            };
-            (mpd_type, Some(time_url.to_owned()))
-        };
-        let mpd = Mpd {
-            mpd_type,
-            min_buffer_time_s: endpoint.min_buffer_time,
-            utc_timing_url,
-            periods,
-        };
-        let cache = if shift.is_some() && finished && complete {
-            format!("public, max-age={FINISHED_MPD_MAX_AGE}")
-        } else {
-            CacheControl::Media {
-                target_duration: endpoint.min_update_period,
-            }
-            .value()
-        };
-        Ok((write_mpd(&mpd), cache, MPD_TYPE))
     }
+    let tracks = data.tracks();
+    let (video, audio) = representations(&tracks, data.master.as_ref(), endpoint);
+    // Each representation's segments inside the window.
+    let mut listed: Vec<Listed<'_>> = Vec::new();
+    let mut outside = None;
+    let (mut finished, mut complete) = (true, true);
+    // A fixed window's output numbers on the first representation: all list the same.
+    let mut reference = None;
+    for rep in video.into_iter().chain(audio) {
+        let Some(t) = data.renditions.get(rep.rendition) else {
+            continue;
+        };
+        let refs = [t[0].as_ref(), t[1].as_ref()];
+        let target = refs
+            .iter()
+            .flatten()
+            .map(|t| t.target_duration)
+            .max()
+            .unwrap_or(1);
+        let k = join_factor(endpoint.segment_duration, target);
+        let mut groups = group(&output_segments(&data.log, refs), k);
+        groups.retain(|g| segment_entry(g, rep.kind()).is_some());
+        let outputs: Vec<_> = groups.iter().map(Group::output).collect();
+        let window = endpoint.manifest_window;
+        let selection = select_mpd(&outputs, shift, now_ms, window, reference.as_ref());
+        let selection = match selection {
+            Ok(s) => s,
+            Err(e) => {
+                outside.get_or_insert(e);
+                continue;
+            }
+        };
+        if reference.is_none() {
+            reference = shift.and_then(|shift| window_of(&outputs, &selection, shift));
+        }
+        drop(outputs);
+        finished &= selection.finished;
+        complete &= selection.complete;
+        groups.truncate(selection.range.end);
+        groups.drain(..selection.range.start);
+        if !groups.is_empty() {
+            listed.push((rep, groups));
+        }
+    }
+    let first = listed.first().and_then(|(_, g)| g.first()).ok_or_else(|| {
+        outside.unwrap_or_else(|| OriginError::NotFound("no content has been ingested yet".into()))
+    })?;
+    // Channels anchored before anchors existed: one run from the first listed segment.
+    let fallback = Anchor {
+        from_seq: 0,
+        start_ms: first.segment.pdt_ms,
+        media_time: first.segment.media_start.unwrap_or(0),
+    };
+    let anchor = |g: &Group<'_>| {
+        g.members
+            .first()
+            .and_then(|m| data.log.anchor_for(m.seq))
+            .copied()
+            .unwrap_or(fallback)
+    };
+    // Output runs (one Period each), with each representation's groups in the run.
+    let mut runs: BTreeMap<u64, Run<'_, '_>> = BTreeMap::new();
+    for (rep, groups) in &listed {
+        for g in groups {
+            let a = anchor(g);
+            let reps = &mut runs.entry(a.from_seq).or_insert((a, Vec::new())).1;
+            match reps.iter_mut().find(|(r, _)| r.id() == rep.id()) {
+                Some((_, gs)) => gs.push(g),
+                None => reps.push((rep, vec![g])),
+            }
+        }
+    }
+    let vod = shift.is_some_and(is_vod);
+    let origins = period_origins(&runs, vod);
+    let mut periods: Vec<Period> = Vec::new();
+    let mut presentation_end_ms = 0u64;
+    for (from, (_, reps)) in &runs {
+        let origin = origins.get(from).copied().unwrap_or(PeriodOrigin {
+            start_ms: 0,
+            media_time: 0,
+        });
+        let mut sets: Vec<AdaptationSet> = Vec::new();
+        let mut period_end_ms = 0u64;
+        for (rep, gs) in reps {
+            let representation = representation(rep, gs, origin.media_time);
+            if let Some(end) = end_ticks(&representation.segments, representation.timescale) {
+                period_end_ms = period_end_ms.max(ceil_ms(end.saturating_sub(origin.media_time)));
+            }
+            let kind = rep.kind();
+            let set_id = match kind {
+                TrackKind::Video => 1,
+                TrackKind::Audio => 2,
+            };
+            match sets.iter_mut().find(|s| s.id == set_id) {
+                Some(set) => set.representations.push(representation),
+                None => sets.push(AdaptationSet {
+                    id: set_id,
+                    kind,
+                    lang: rep.language.clone(),
+                    representations: vec![representation],
+                }),
+            }
+        }
+        sets.sort_by_key(|s| s.id);
+        let start = u64::try_from(origin.start_ms).unwrap_or(0);
+        presentation_end_ms = presentation_end_ms.max(start + period_end_ms);
+        periods.push(Period {
+            id: format!("p{from}"),
+            start_ms: origin.start_ms,
+            duration_ms: Some(period_end_ms),
+            adaptation_sets: sets,
+        });
+    }
+    // Only the last Period of a finished dynamic presentation carries a duration.
+    let last = periods.len().saturating_sub(1);
+    for (i, p) in periods.iter_mut().enumerate() {
+        if vod || !finished || i != last {
+            p.duration_ms = None;
+        }
+    }
+    let publish_time_ms = listed
+        .iter()
+        .filter_map(|(_, g)| g.last()?.members.last().map(|m| m.segment.arrived_ms))
+        .max()
+        .map_or(0, |ms| i64::try_from(ms).unwrap_or(i64::MAX));
+    let (mpd_type, utc_timing_url) = if vod {
+        let mpd_type = MpdType::Static {
+            duration_ms: presentation_end_ms,
+        };
+        (mpd_type, None)
+    } else {
+        let tsb_ms = match shift {
+            // A final presentation keeps everything it lists (infinite buffer).
+            Some(_) if finished => None,
+            // From the first listed segment to now, for as long as this MPD is valid.
+            Some(TimeShift::Window { .. }) => {
+                let first_ms = runs
+                    .values()
+                    .next()
+                    .and_then(|(a, reps)| {
+                        reps.iter()
+                            .filter_map(|(_, gs)| gs.first()?.segment.media_start)
+                            .min()
+                            .map(|m| wall_clock_ms(a, m))
+                    })
+                    .unwrap_or(now_ms);
+                let span = u64::try_from(now_ms.saturating_sub(first_ms)).unwrap_or(0);
+                Some(span.div_ceil(1000) * 1000 + endpoint.min_update_period * 1000)
+            }
+            _ => Some(endpoint.manifest_window * 1000),
+        };
+        let mpd_type = MpdType::Dynamic {
+            availability_start_ms: shift.map_or(0, availability_shift_ms),
+            publish_time_ms,
+            min_update_period_s: (!finished || shift.is_none())
+                .then_some(endpoint.min_update_period),
+            time_shift_buffer_depth_ms: tsb_ms,
+            suggested_presentation_delay_s: endpoint.suggested_presentation_delay,
+        };
+        (mpd_type, Some(time_url.to_owned()))
+    };
+    let mpd = Mpd {
+        mpd_type,
+        min_buffer_time_s: endpoint.min_buffer_time,
+        utc_timing_url,
+        periods,
+    };
+    let cache = if shift.is_some() && finished && complete {
+        format!("public, max-age={FINISHED_MPD_MAX_AGE}")
+    } else {
+        CacheControl::Media {
+            target_duration: endpoint.min_update_period,
+        }
+        .value()
+    };
+    Ok((write_mpd(&mpd), cache, MPD_TYPE))
 }
 
 /// Each run's Period origin. Dynamic: the run's anchor (wall-clock `Period@start`, the run's

@@ -13,6 +13,7 @@ pub use headers::{cors_preflight, with_cors, CacheControl};
 pub use route::{Route, MEDIA_PLAYLIST};
 
 use crate::access::TOKEN_PARAM;
+use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
 use crate::failover::{discontinuities_through, output_segments, OutputSegment, SwitchLog};
 use crate::hls::carry_query;
@@ -22,11 +23,19 @@ use crate::http::{Method, Request, Response};
 use crate::keys;
 use crate::model::{Channel, Endpoint, InputId};
 use crate::names::Name;
-use crate::origin::Origin;
 use crate::packaging::group::{group, join_factor, Group};
 use crate::packaging::timeshift::{
     carried_params, select, select_like, window_seqs, Selection, TimeShift,
 };
+use crate::playback::clip::clip;
+use crate::playback::cmaf::cmaf_init;
+use crate::playback::cmaf::cmaf_master;
+use crate::playback::cmaf::cmaf_playlist;
+use crate::playback::cmaf::cmaf_segment;
+use crate::playback::dash::mpd;
+use crate::playback::ts::ts_master;
+use crate::playback::ts::ts_playlist;
+use crate::playback::ts::ts_segment;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::Timeline;
@@ -72,7 +81,7 @@ impl RenditionData {
 }
 
 /// What every playback handler needs about the request.
-pub(crate) struct Ctx<'a> {
+pub(crate) struct Play<'a> {
     pub channel: &'a Channel,
     pub endpoint: &'a Endpoint,
     pub shift: Option<&'a TimeShift>,
@@ -83,7 +92,7 @@ pub(crate) struct Ctx<'a> {
 
 /// The window of a rendition playlist: the live one, or what a time-shift selects.
 pub(crate) fn media_window<'s>(
-    cx: &Ctx<'_>,
+    play: &Play<'_>,
     data: &RenditionData,
     rendition: &str,
     groups: &[Group<'_>],
@@ -91,10 +100,10 @@ pub(crate) fn media_window<'s>(
     target: u64,
     version: u8,
 ) -> OriginResult<MediaWindow<'s>> {
-    let (endpoint, shift, now_ms) = (cx.endpoint, cx.shift, cx.now_ms);
+    let (endpoint, shift, now_ms) = (play.endpoint, play.shift, play.now_ms);
     let live = |s: &'s [OutputSegment<'s>]| live_window(s, target, endpoint.segment_count);
     let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
-    let selection = match (shift, &cx.window) {
+    let selection = match (shift, &play.window) {
         (Some(shift), Some(seqs)) => select_like(outputs, seqs, shift, now)?,
         (Some(shift), None) => select(outputs, shift, now, live)?,
         (None, _) => Selection {
@@ -121,212 +130,210 @@ pub(crate) fn media_window<'s>(
     })
 }
 
-impl<K: KvStore, O: ObjectStore> Origin<K, O> {
-    pub(crate) async fn playback(
-        &self,
-        req: &Request,
-        route: &[&str],
-        now_ms: u64,
-    ) -> OriginResult<Response> {
-        if !matches!(req.method, Method::Get | Method::Head) {
-            return Err(OriginError::MethodNotAllowed);
-        }
-        let [g, c, e, rest @ ..] = route else {
-            return Err(OriginError::NotFound("playback route".into()));
-        };
-        let not_found = || OriginError::NotFound(format!("endpoint {g}/{c}/{e}"));
-        let (g, c, e) = (
-            Name::parse(g).ok_or_else(not_found)?,
-            Name::parse(c).ok_or_else(not_found)?,
-            Name::parse(e).ok_or_else(not_found)?,
-        );
-        let endpoint = repo::endpoint(&self.kv, g.as_str(), c.as_str(), e.as_str()).await?;
-        endpoint
-            .access
-            .check(req, &endpoint.path_prefix(), now_ms)
-            .map_err(|d| OriginError::Forbidden(d.0))?;
-        let channel = repo::channel(&self.kv, g.as_str(), c.as_str()).await?;
-        let route = Route::parse(&endpoint, rest)?;
-        let shift = TimeShift::parse(&req.query)?;
-        let mut cx = Ctx {
-            channel: &channel,
-            endpoint: &endpoint,
-            shift: shift.as_ref(),
-            now_ms,
-            window: None,
-        };
-        let hls = endpoint.protocol != crate::model::OutputProtocol::Dash;
-        if hls && route.is_manifest() {
-            cx.window = self.window_reference(&cx).await?;
-        }
-        // Query parameters a manifest carries onto every URI it references.
-        let mut carried = carried_params(&req.query);
-        if let Some(t) = crate::http::query_param(&req.query, TOKEN_PARAM)
-            .filter(|_| endpoint.access.signs_urls())
-        {
-            carried.push(format!("{TOKEN_PARAM}={t}"));
-        }
-        let carried = carried.join("&");
-        let manifest = |(text, cache, content_type): (String, CacheControl, &str)| {
-            Response::new(200)
-                .with_body(content_type, carry_query(&text, &carried))
-                .with_header("cache-control", cache.value())
-        };
-        let origin = self
-            .config
-            .public_base_url
-            .as_deref()
-            .unwrap_or(&req.origin);
-        let response = match route {
-            Route::Manifest => match endpoint.protocol {
-                crate::model::OutputProtocol::Hls if endpoint.audio_separation => {
-                    Ok(manifest(self.cmaf_master(&cx).await?))
-                }
-                crate::model::OutputProtocol::Hls => Ok(manifest(self.ts_master(&cx).await?)),
-                crate::model::OutputProtocol::HlsCmaf => Ok(manifest(self.cmaf_master(&cx).await?)),
-                crate::model::OutputProtocol::Dash => {
-                    let time_url = format!("{}/time", origin.trim_end_matches('/'));
-                    let (text, cache, ct) = self.mpd(&cx, &time_url).await?;
-                    // An MPD's segment URLs are templates: the token and the time-shift
-                    // parameters go on each of them.
-                    Ok(Response::new(200)
-                        .with_body(ct, dash::carry_on_templates(&text, &carried))
-                        .with_header("cache-control", cache))
-                }
-            },
-            Route::Clip => self.clip(&cx, &req.query).await,
-            Route::TsPlaylist { rendition } => {
-                Ok(manifest(self.ts_playlist(&cx, &rendition).await?))
-            }
-            Route::TsSegment { rendition, seq } => {
-                self.ts_segment(&cx, &rendition, seq, None).await
-            }
-            Route::TsTrackSegment {
-                rendition,
-                kind,
-                seq,
-            } => self.ts_segment(&cx, &rendition, seq, Some(kind)).await,
-            Route::CmafPlaylist { rendition, kind } => {
-                Ok(manifest(self.cmaf_playlist(&cx, &rendition, kind).await?))
-            }
-            Route::Init {
-                rendition,
-                kind,
-                version,
-            } => self.cmaf_init(&cx, &rendition, kind, &version).await,
-            Route::CmafSegment {
-                rendition,
-                kind,
-                seq,
-            } => {
-                self.cmaf_segment(&cx, &rendition, kind, |g| g.seq == seq)
-                    .await
-            }
-            Route::DashSegment {
-                rendition,
-                kind,
-                time,
-            } => {
-                self.cmaf_segment(&cx, &rendition, kind, |g| {
-                    dash::segment_time(g, kind) == Some(time)
-                })
-                .await
-            }
-        };
-        // Access that depends on the client: no shared cache may keep the answer.
-        match response {
-            Ok(r) if endpoint.access.per_client() => Ok(headers::private(r)),
-            other => other,
-        }
+pub(crate) async fn playback<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    req: &Request,
+    route: &[&str],
+    now_ms: u64,
+) -> OriginResult<Response> {
+    if !matches!(req.method, Method::Get | Method::Head) {
+        return Err(OriginError::MethodNotAllowed);
     }
+    let [g, c, e, rest @ ..] = route else {
+        return Err(OriginError::NotFound("playback route".into()));
+    };
+    let not_found = || OriginError::NotFound(format!("endpoint {g}/{c}/{e}"));
+    let (g, c, e) = (
+        Name::parse(g).ok_or_else(not_found)?,
+        Name::parse(c).ok_or_else(not_found)?,
+        Name::parse(e).ok_or_else(not_found)?,
+    );
+    let endpoint = repo::endpoint(cx.kv, g.as_str(), c.as_str(), e.as_str()).await?;
+    endpoint
+        .access
+        .check(req, &endpoint.path_prefix(), now_ms)
+        .map_err(|d| OriginError::Forbidden(d.0))?;
+    let channel = repo::channel(cx.kv, g.as_str(), c.as_str()).await?;
+    let route = Route::parse(&endpoint, rest)?;
+    let shift = TimeShift::parse(&req.query)?;
+    let mut play = Play {
+        channel: &channel,
+        endpoint: &endpoint,
+        shift: shift.as_ref(),
+        now_ms,
+        window: None,
+    };
+    let hls = endpoint.protocol != crate::model::OutputProtocol::Dash;
+    if hls && route.is_manifest() {
+        play.window = window_reference(cx, &play).await?;
+    }
+    // Query parameters a manifest carries onto every URI it references.
+    let mut carried = carried_params(&req.query);
+    if let Some(t) =
+        crate::http::query_param(&req.query, TOKEN_PARAM).filter(|_| endpoint.access.signs_urls())
+    {
+        carried.push(format!("{TOKEN_PARAM}={t}"));
+    }
+    let carried = carried.join("&");
+    let manifest = |(text, cache, content_type): (String, CacheControl, &str)| {
+        Response::new(200)
+            .with_body(content_type, carry_query(&text, &carried))
+            .with_header("cache-control", cache.value())
+    };
+    let origin = cx.config.public_base_url.as_deref().unwrap_or(&req.origin);
+    let response = match route {
+        Route::Manifest => match endpoint.protocol {
+            crate::model::OutputProtocol::Hls if endpoint.audio_separation => {
+                Ok(manifest(cmaf_master(cx, &play).await?))
+            }
+            crate::model::OutputProtocol::Hls => Ok(manifest(ts_master(cx, &play).await?)),
+            crate::model::OutputProtocol::HlsCmaf => Ok(manifest(cmaf_master(cx, &play).await?)),
+            crate::model::OutputProtocol::Dash => {
+                let time_url = format!("{}/time", origin.trim_end_matches('/'));
+                let (text, cache, ct) = mpd(cx, &play, &time_url).await?;
+                // An MPD's segment URLs are templates: the token and the time-shift
+                // parameters go on each of them.
+                Ok(Response::new(200)
+                    .with_body(ct, dash::carry_on_templates(&text, &carried))
+                    .with_header("cache-control", cache))
+            }
+        },
+        Route::Clip => clip(cx, &play, &req.query).await,
+        Route::TsPlaylist { rendition } => Ok(manifest(ts_playlist(cx, &play, &rendition).await?)),
+        Route::TsSegment { rendition, seq } => ts_segment(cx, &play, &rendition, seq, None).await,
+        Route::TsTrackSegment {
+            rendition,
+            kind,
+            seq,
+        } => ts_segment(cx, &play, &rendition, seq, Some(kind)).await,
+        Route::CmafPlaylist { rendition, kind } => {
+            Ok(manifest(cmaf_playlist(cx, &play, &rendition, kind).await?))
+        }
+        Route::Init {
+            rendition,
+            kind,
+            version,
+        } => cmaf_init(cx, &play, &rendition, kind, &version).await,
+        Route::CmafSegment {
+            rendition,
+            kind,
+            seq,
+        } => cmaf_segment(cx, &play, &rendition, kind, |g| g.seq == seq).await,
+        Route::DashSegment {
+            rendition,
+            kind,
+            time,
+        } => {
+            cmaf_segment(cx, &play, &rendition, kind, |g| {
+                dash::segment_time(g, kind) == Some(time)
+            })
+            .await
+        }
+    };
+    // Access that depends on the client: no shared cache may keep the answer.
+    match response {
+        Ok(r) if endpoint.access.per_client() => Ok(headers::private(r)),
+        other => other,
+    }
+}
 
-    /// Renditions with content on either input, in key order.
-    async fn renditions(&self, channel: &Channel) -> OriginResult<Vec<String>> {
-        let mut all = repo::renditions(&self.objects, &channel.id, InputId::PRIMARY).await?;
-        all.extend(repo::renditions(&self.objects, &channel.id, InputId::BACKUP).await?);
-        all.sort();
-        all.dedup();
-        Ok(all)
-    }
+/// Renditions with content on either input, in key order.
+async fn renditions<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+) -> OriginResult<Vec<String>> {
+    let mut all = repo::renditions(cx.objects, &channel.id, InputId::PRIMARY).await?;
+    all.extend(repo::renditions(cx.objects, &channel.id, InputId::BACKUP).await?);
+    all.sort();
+    all.dedup();
+    Ok(all)
+}
 
-    /// A rendition's switch log and timelines; with a time-shift, archived segments of the
-    /// window are put back in front of the live ones.
-    async fn rendition(&self, cx: &Ctx<'_>, rendition: &str) -> OriginResult<RenditionData> {
-        let (channel, shift, now_ms) = (cx.channel, cx.shift, cx.now_ms);
-        let log = repo::switch_log(&self.objects, &channel.id).await?;
-        let mut timelines =
-            repo::rendition_timelines(&self.objects, &channel.id, rendition).await?;
-        if let Some(shift) = shift.filter(|_| channel.archive_retention_s > 0) {
-            let retention = i64::try_from(channel.archive_retention_s * 1000).unwrap_or(i64::MAX);
-            let (from, to) = shift.range(i64::try_from(now_ms).unwrap_or(i64::MAX), retention);
-            for input in InputId::ALL {
-                let archived =
-                    crate::archive::read(&self.objects, &channel.id, input, rendition, from, to)
-                        .await?;
-                if archived.is_empty() {
-                    continue;
-                }
-                let t = timelines[input.index()].get_or_insert_with(Timeline::default);
-                let first_live = t.segments.first().map_or(u64::MAX, |s| s.seq);
-                let mut merged: Vec<_> = archived
-                    .into_iter()
-                    .filter(|s| s.seq < first_live)
-                    .collect();
-                merged.append(&mut t.segments);
-                t.segments = merged;
+/// A rendition's switch log and timelines; with a time-shift, archived segments of the
+/// window are put back in front of the live ones.
+async fn rendition_data<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    rendition: &str,
+) -> OriginResult<RenditionData> {
+    let (channel, shift, now_ms) = (play.channel, play.shift, play.now_ms);
+    let log = repo::switch_log(cx.objects, &channel.id).await?;
+    let mut timelines = repo::rendition_timelines(cx.objects, &channel.id, rendition).await?;
+    if let Some(shift) = shift.filter(|_| channel.archive_retention_s > 0) {
+        let retention = i64::try_from(channel.archive_retention_s * 1000).unwrap_or(i64::MAX);
+        let (from, to) = shift.range(i64::try_from(now_ms).unwrap_or(i64::MAX), retention);
+        for input in InputId::ALL {
+            let archived =
+                crate::archive::read(cx.objects, &channel.id, input, rendition, from, to).await?;
+            if archived.is_empty() {
+                continue;
             }
+            let t = timelines[input.index()].get_or_insert_with(Timeline::default);
+            let first_live = t.segments.first().map_or(u64::MAX, |s| s.seq);
+            let mut merged: Vec<_> = archived
+                .into_iter()
+                .filter(|s| s.seq < first_live)
+                .collect();
+            merged.append(&mut t.segments);
+            t.segments = merged;
         }
-        if timelines.iter().all(Option::is_none) {
-            return Err(OriginError::NotFound(format!("rendition {rendition}")));
-        }
-        Ok(RenditionData { log, timelines })
     }
+    if timelines.iter().all(Option::is_none) {
+        return Err(OriginError::NotFound(format!("rendition {rendition}")));
+    }
+    Ok(RenditionData { log, timelines })
+}
 
-    /// A time-shifted manifest's window on the reference rendition (the first in key order):
-    /// its output sequence numbers for fixed windows, so that every rendition lists the same
-    /// segments; a 404 naming the retained range when the window holds no content.
-    async fn window_reference(&self, cx: &Ctx<'_>) -> OriginResult<Option<RangeInclusive<u64>>> {
-        let Some(shift) = cx.shift else {
-            return Ok(None);
-        };
-        let Some(rendition) = self.renditions(cx.channel).await?.into_iter().next() else {
-            return Ok(None);
-        };
-        let data = self.rendition(cx, &rendition).await?;
-        let outputs = output_segments(&data.log, data.refs());
-        let now_ms = i64::try_from(cx.now_ms).unwrap_or(i64::MAX);
-        window_seqs(&outputs, shift, now_ms)
-    }
+/// A time-shifted manifest's window on the reference rendition (the first in key order):
+/// its output sequence numbers for fixed windows, so that every rendition lists the same
+/// segments; a 404 naming the retained range when the window holds no content.
+async fn window_reference<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+) -> OriginResult<Option<RangeInclusive<u64>>> {
+    let Some(shift) = play.shift else {
+        return Ok(None);
+    };
+    let Some(rendition) = renditions(cx, play.channel).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    let data = rendition_data(cx, play, &rendition).await?;
+    let outputs = output_segments(&data.log, data.refs());
+    let now_ms = i64::try_from(play.now_ms).unwrap_or(i64::MAX);
+    window_seqs(&outputs, shift, now_ms)
+}
 
-    /// The active input's master, else the other's.
-    async fn master_info(
-        &self,
-        channel: &Channel,
-        log: &SwitchLog,
-    ) -> OriginResult<Option<MasterInfo>> {
-        let active = log.active().map_or(InputId::PRIMARY, |r| r.input_id());
-        for input in [active, other(active)] {
-            let info = repo::object_get(&self.objects, &keys::master(&channel.id, input)).await?;
-            if info.is_some() {
-                return Ok(info);
-            }
+/// The active input's master, else the other's.
+async fn master_info<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    log: &SwitchLog,
+) -> OriginResult<Option<MasterInfo>> {
+    let active = log.active().map_or(InputId::PRIMARY, |r| r.input_id());
+    for input in [active, other(active)] {
+        let info = repo::object_get(cx.objects, &keys::master(&channel.id, input)).await?;
+        if info.is_some() {
+            return Ok(info);
         }
-        Ok(None)
     }
+    Ok(None)
+}
 
-    /// The stored input segments of an output segment, in order.
-    async fn group_bytes(&self, g: &Group<'_>) -> OriginResult<Vec<Vec<u8>>> {
-        let mut parts = Vec::with_capacity(g.members.len());
-        for m in &g.members {
-            let object = self
-                .objects
-                .get(&m.segment.key)
-                .await?
-                .ok_or_else(|| OriginError::NotFound(format!("segment {} (expired)", g.seq)))?;
-            parts.push(object.body);
-        }
-        Ok(parts)
+/// The stored input segments of an output segment, in order.
+async fn group_bytes<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    g: &Group<'_>,
+) -> OriginResult<Vec<Vec<u8>>> {
+    let mut parts = Vec::with_capacity(g.members.len());
+    for m in &g.members {
+        let object = cx
+            .objects
+            .get(&m.segment.key)
+            .await?
+            .ok_or_else(|| OriginError::NotFound(format!("segment {} (expired)", g.seq)))?;
+        parts.push(object.body);
     }
+    Ok(parts)
 }
 
 fn other(input: InputId) -> InputId {

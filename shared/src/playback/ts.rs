@@ -1,148 +1,150 @@
 //! HLS with MPEG-TS segments: the encoder's segments served as they are (joined when the
 //! endpoint's `segment_duration` asks for longer ones).
 
-use super::{media_window, Ctx};
+use super::{media_window, Play};
 use super::{CacheControl, MEDIA_PLAYLIST};
+use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
 use crate::hls::master::{MasterInfo, Variant};
 use crate::hls::{render_master, render_media, MasterEntry};
 use crate::http::Response;
 use crate::media::mp4::TrackKind;
 use crate::model::Channel;
-use crate::origin::Origin;
 use crate::packaging::group::target_duration;
 use crate::packaging::ts_filter::keep_only;
 use crate::paths::rendition_id;
+use crate::playback::group_bytes;
+use crate::playback::master_info;
+use crate::playback::rendition_data;
+use crate::playback::renditions;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::TIMESCALE;
 
 pub(super) const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 
-impl<K: KvStore, O: ObjectStore> Origin<K, O> {
-    pub(super) async fn ts_master(
-        &self,
-        cx: &Ctx<'_>,
-    ) -> OriginResult<(String, CacheControl, &'static str)> {
-        let (channel, endpoint) = (cx.channel, cx.endpoint);
-        let available = self.renditions(channel).await?;
-        if available.is_empty() {
-            return Err(OriginError::NotFound(
-                "no content has been ingested yet".into(),
-            ));
-        }
-        let log = repo::switch_log(&self.objects, &channel.id).await?;
-        let info = match self.master_info(channel, &log).await? {
-            Some(info) => info,
-            None => self.synthesized_master(channel, &available).await?,
-        };
-        let uri = |r: &str| format!("{r}/{MEDIA_PLAYLIST}");
-        let has = |r: &str| available.iter().any(|a| a == r);
-        let variants: Vec<MasterEntry<'_>> = info
-            .variants
-            .iter()
-            .filter(|v| has(&v.rendition))
-            .map(|v| MasterEntry {
-                variant: v,
-                uri: uri(&v.rendition),
-            })
-            .collect();
-        let audio: Vec<_> = info
-            .audio
-            .iter()
-            .filter(|m| m.rendition.as_deref().is_none_or(has))
-            .map(|m| (m, m.rendition.as_deref().map(uri)))
-            .collect();
-        let text = render_master(endpoint, 3, info.independent_segments, &variants, &audio)
-            .ok_or_else(|| {
-                OriginError::NotFound("no rendition within the endpoint's bitrate range".into())
-            })?;
-        Ok((text, CacheControl::Master, PLAYLIST_TYPE))
+pub(super) async fn ts_master<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+) -> OriginResult<(String, CacheControl, &'static str)> {
+    let (channel, endpoint) = (play.channel, play.endpoint);
+    let available = renditions(cx, channel).await?;
+    if available.is_empty() {
+        return Err(OriginError::NotFound(
+            "no content has been ingested yet".into(),
+        ));
     }
+    let log = repo::switch_log(cx.objects, &channel.id).await?;
+    let info = match master_info(cx, channel, &log).await? {
+        Some(info) => info,
+        None => synthesized_master(cx, channel, &available).await?,
+    };
+    let uri = |r: &str| format!("{r}/{MEDIA_PLAYLIST}");
+    let has = |r: &str| available.iter().any(|a| a == r);
+    let variants: Vec<MasterEntry<'_>> = info
+        .variants
+        .iter()
+        .filter(|v| has(&v.rendition))
+        .map(|v| MasterEntry {
+            variant: v,
+            uri: uri(&v.rendition),
+        })
+        .collect();
+    let audio: Vec<_> = info
+        .audio
+        .iter()
+        .filter(|m| m.rendition.as_deref().is_none_or(has))
+        .map(|m| (m, m.rendition.as_deref().map(uri)))
+        .collect();
+    let text = render_master(endpoint, 3, info.independent_segments, &variants, &audio)
+        .ok_or_else(|| {
+            OriginError::NotFound("no rendition within the endpoint's bitrate range".into())
+        })?;
+    Ok((text, CacheControl::Master, PLAYLIST_TYPE))
+}
 
-    /// A master for an encoder that sent only media playlists: peak bitrates from the timelines.
-    async fn synthesized_master(
-        &self,
-        channel: &Channel,
-        renditions: &[String],
-    ) -> OriginResult<MasterInfo> {
-        let mut info = MasterInfo::default();
-        for r in renditions {
-            let timelines = repo::rendition_timelines(&self.objects, &channel.id, r).await?;
-            let peak = timelines
-                .iter()
-                .flatten()
-                .flat_map(|t| &t.segments)
-                .filter(|s| s.duration > 0)
-                .map(|s| s.size * 8 * TIMESCALE / s.duration)
-                .max()
-                .unwrap_or(0);
-            info.variants.push(Variant {
-                rendition: rendition_id(r).to_owned(),
-                bandwidth: peak,
-                average_bandwidth: None,
-                codecs: None,
-                resolution: None,
-                frame_rate: None,
-                audio: None,
-            });
-        }
-        Ok(info)
-    }
-
-    pub(super) async fn ts_playlist(
-        &self,
-        cx: &Ctx<'_>,
-        rendition: &str,
-    ) -> OriginResult<(String, CacheControl, &'static str)> {
-        let endpoint = cx.endpoint;
-        let data = self.rendition(cx, rendition).await?;
-        let (groups, k) = data.groups(endpoint);
-        if groups.is_empty() {
-            return Err(OriginError::NotFound(format!("rendition {rendition}")));
-        }
-        let target = target_duration(&groups, data.target_duration(), k);
-        let outputs: Vec<_> = groups.iter().map(|g| g.output()).collect();
-        let window = media_window(cx, &data, rendition, &groups, &outputs, target, 3)?;
-        let text = render_media(
-            &window,
-            endpoint.program_date_time_interval,
-            |s| format!("{}.ts", s.seq),
-            |_| None,
-        );
-        Ok((
-            text,
-            CacheControl::Media {
-                target_duration: target,
-            },
-            PLAYLIST_TYPE,
-        ))
-    }
-
-    pub(super) async fn ts_segment(
-        &self,
-        cx: &Ctx<'_>,
-        rendition: &str,
-        seq: u64,
-        only: Option<TrackKind>,
-    ) -> OriginResult<Response> {
-        let endpoint = cx.endpoint;
-        let data = self.rendition(cx, rendition).await?;
-        let (groups, _) = data.groups(endpoint);
-        let g = groups
+/// A master for an encoder that sent only media playlists: peak bitrates from the timelines.
+async fn synthesized_master<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    renditions: &[String],
+) -> OriginResult<MasterInfo> {
+    let mut info = MasterInfo::default();
+    for r in renditions {
+        let timelines = repo::rendition_timelines(cx.objects, &channel.id, r).await?;
+        let peak = timelines
             .iter()
-            .find(|g| g.seq == seq)
-            .ok_or_else(|| OriginError::NotFound(format!("segment {rendition}/{seq}")))?;
-        let mut parts = self.group_bytes(g).await?;
-        if let Some(kind) = only {
-            for part in &mut parts {
-                *part = keep_only(part, kind).map_err(|e| OriginError::Media(e.to_string()))?;
-            }
-        }
-        // Transport streams join by concatenation.
-        let body = parts.concat();
-        Ok(Response::new(200)
-            .with_body("video/mp2t", body)
-            .with_header("cache-control", CacheControl::Segment.value()))
+            .flatten()
+            .flat_map(|t| &t.segments)
+            .filter(|s| s.duration > 0)
+            .map(|s| s.size * 8 * TIMESCALE / s.duration)
+            .max()
+            .unwrap_or(0);
+        info.variants.push(Variant {
+            rendition: rendition_id(r).to_owned(),
+            bandwidth: peak,
+            average_bandwidth: None,
+            codecs: None,
+            resolution: None,
+            frame_rate: None,
+            audio: None,
+        });
     }
+    Ok(info)
+}
+
+pub(super) async fn ts_playlist<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    rendition: &str,
+) -> OriginResult<(String, CacheControl, &'static str)> {
+    let endpoint = play.endpoint;
+    let data = rendition_data(cx, play, rendition).await?;
+    let (groups, k) = data.groups(endpoint);
+    if groups.is_empty() {
+        return Err(OriginError::NotFound(format!("rendition {rendition}")));
+    }
+    let target = target_duration(&groups, data.target_duration(), k);
+    let outputs: Vec<_> = groups.iter().map(|g| g.output()).collect();
+    let window = media_window(play, &data, rendition, &groups, &outputs, target, 3)?;
+    let text = render_media(
+        &window,
+        endpoint.program_date_time_interval,
+        |s| format!("{}.ts", s.seq),
+        |_| None,
+    );
+    Ok((
+        text,
+        CacheControl::Media {
+            target_duration: target,
+        },
+        PLAYLIST_TYPE,
+    ))
+}
+
+pub(super) async fn ts_segment<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    rendition: &str,
+    seq: u64,
+    only: Option<TrackKind>,
+) -> OriginResult<Response> {
+    let endpoint = play.endpoint;
+    let data = rendition_data(cx, play, rendition).await?;
+    let (groups, _) = data.groups(endpoint);
+    let g = groups
+        .iter()
+        .find(|g| g.seq == seq)
+        .ok_or_else(|| OriginError::NotFound(format!("segment {rendition}/{seq}")))?;
+    let mut parts = group_bytes(cx, g).await?;
+    if let Some(kind) = only {
+        for part in &mut parts {
+            *part = keep_only(part, kind).map_err(|e| OriginError::Media(e.to_string()))?;
+        }
+    }
+    // Transport streams join by concatenation.
+    let body = parts.concat();
+    Ok(Response::new(200)
+        .with_body("video/mp2t", body)
+        .with_header("cache-control", CacheControl::Segment.value()))
 }

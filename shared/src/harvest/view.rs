@@ -1,0 +1,104 @@
+//! The endpoint's playback of a job's window, read through the snapshot stores.
+
+use super::job::Job;
+use super::snapshot::{CachedObjects, PinnedKv};
+use crate::auth::Random;
+use crate::context::Config;
+use crate::context::Ctx;
+use crate::error::{OriginError, OriginResult};
+use crate::http::{Method, Request, Response};
+use crate::keys;
+use crate::store::{KvStore, ObjectStore};
+use crate::time::iso8601_ms;
+use std::cell::Cell;
+
+/// Removes the carried time-shift query from every URI of a manifest (HLS and MPD forms).
+fn strip_query(text: &str, query: &str) -> Result<String, String> {
+    let escaped = query.replace('&', "&amp;");
+    let mut out = text.to_owned();
+    for q in [escaped.as_str(), query] {
+        for sep in ["?", "&amp;", "&"] {
+            out = out.replace(&format!("{sep}{q}"), "");
+        }
+    }
+    if out.contains("vodend=") {
+        return Err("a manifest still carries time-shift parameters".into());
+    }
+    Ok(out)
+}
+
+/// The endpoint's playback of the job's window, through read-only store views.
+pub(super) struct View<'a, K, O> {
+    kv: PinnedKv<'a, K>,
+    objects: CachedObjects<'a, O>,
+    config: &'a Config,
+    random: Random,
+    job: &'a Job,
+    query: String,
+}
+
+impl<'a, K: KvStore, O: ObjectStore> View<'a, K, O> {
+    pub(super) fn new(cx: &Ctx<'a, K, O>, job: &'a Job, ops: &'a Cell<usize>) -> Self {
+        let settings = serde_json::to_vec(&job.settings).unwrap_or_default();
+        let key = keys::endpoint(
+            job.group.as_str(),
+            job.channel.as_str(),
+            job.endpoint.as_str(),
+        );
+        View {
+            kv: PinnedKv::new(cx.kv, key, settings, ops),
+            objects: CachedObjects::new(cx.objects, ops),
+            config: cx.config,
+            random: cx.random,
+            job,
+            query: format!(
+                "start={}&vodend={}",
+                iso8601_ms(job.start_ms),
+                iso8601_ms(job.end_ms)
+            ),
+        }
+    }
+
+    /// The playback answer for `path` below the endpoint, with the window's query.
+    pub(super) async fn fetch(&self, path: &str, now_ms: u64) -> OriginResult<Response> {
+        let job = self.job;
+        let mut req = Request::new(
+            Method::Get,
+            &format!(
+                "/out/v1/{}/{}/{}/{path}",
+                job.group, job.channel, job.endpoint
+            ),
+        );
+        req.query = self.query.clone();
+        let mut route = vec![
+            job.group.as_str(),
+            job.channel.as_str(),
+            job.endpoint.as_str(),
+        ];
+        route.extend(path.split('/'));
+        let cx = Ctx {
+            kv: &self.kv,
+            objects: &self.objects,
+            config: self.config,
+            random: self.random,
+        };
+        let response = crate::playback::playback(&cx, &req, &route, now_ms).await?;
+        if response.status != 200 {
+            return Err(OriginError::NotFound(format!(
+                "{path} (status {})",
+                response.status
+            )));
+        }
+        Ok(response)
+    }
+
+    /// A manifest's text without the window's query, and its content type.
+    pub(super) async fn manifest(&self, path: &str, now_ms: u64) -> OriginResult<(String, String)> {
+        let r = self.fetch(path, now_ms).await?;
+        let ct = r.header("content-type").unwrap_or("text/plain").to_owned();
+        let text = String::from_utf8(r.body)
+            .map_err(|_| OriginError::Media(format!("manifest {path} is not UTF-8")))?;
+        let text = strip_query(&text, &self.query).map_err(OriginError::Media)?;
+        Ok((text, ct))
+    }
+}
