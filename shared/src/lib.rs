@@ -9,6 +9,7 @@ pub mod archive;
 pub mod auth;
 pub mod context;
 pub mod dash;
+pub mod datetime;
 pub mod error;
 pub mod failover;
 pub mod fields;
@@ -21,15 +22,15 @@ pub mod media;
 pub mod model;
 pub mod names;
 mod origin;
-pub mod packaging;
+pub mod output;
 pub mod paths;
 pub mod playback;
 mod repo;
 pub mod store;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
-pub mod time;
 pub mod timeline;
+pub mod timeshift;
 
 pub use auth::{Random, RandomError};
 pub use context::{Config, Ctx};

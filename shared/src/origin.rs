@@ -71,7 +71,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 Response::new(200)
                     .with_body(
                         "text/plain",
-                        crate::time::iso8601_ms(i64::try_from(now_ms).unwrap_or(i64::MAX)),
+                        crate::datetime::iso8601_ms(i64::try_from(now_ms).unwrap_or(i64::MAX)),
                     )
                     .with_header("cache-control", "no-store"),
             )),

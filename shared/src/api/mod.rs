@@ -445,7 +445,7 @@ fn signed_url(ep: &Endpoint, req: &Request, bases: &Bases<'_>, now_ms: u64) -> O
         "url": format!("{}?{}={token}", views::endpoint_url(ep, bases), crate::access::TOKEN_PARAM),
         "token": token,
         "key_id": key.id,
-        "expires_at": crate::time::iso8601_ms(i64::try_from(expires * 1000).unwrap_or(i64::MAX)),
+        "expires_at": crate::datetime::iso8601_ms(i64::try_from(expires * 1000).unwrap_or(i64::MAX)),
     }))
 }
 

@@ -1,14 +1,14 @@
 //! `GET .../channels/{channel}/status`: input health, heartbeats and the switch history.
 
 use crate::context::Ctx;
+use crate::datetime::iso8601_ms;
 use crate::error::OriginResult;
+use crate::failover::policy::Heartbeat;
 use crate::failover::{policy, SwitchLog};
-use crate::ingest::Heartbeat;
 use crate::keys;
 use crate::model::{Channel, InputId};
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
-use crate::time::iso8601_ms;
 use serde_json::{json, Value};
 
 pub(super) async fn channel_status<K: KvStore, O: ObjectStore>(

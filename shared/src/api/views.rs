@@ -1,7 +1,7 @@
 //! JSON representations returned by the control API.
 
+use crate::datetime::iso8601_ms;
 use crate::model::{Channel, Endpoint, Group, InputId};
-use crate::time::iso8601_ms;
 use serde_json::{json, Value};
 
 /// Absolute URL bases for the views.

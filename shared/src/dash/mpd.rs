@@ -1,8 +1,8 @@
 //! The Media Presentation Description (ISO/IEC 23009-1 5.3), written with quick-xml.
 //! Every value is given by the caller; nothing here reads a clock.
 
+use crate::datetime::iso8601_ms;
 use crate::media::mp4::TrackKind;
-use crate::time::iso8601_ms;
 use quick_xml::events::{BytesDecl, Event};
 use quick_xml::Writer;
 use std::io;

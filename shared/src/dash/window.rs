@@ -1,10 +1,10 @@
 //! Which segments a DASH MPD lists: the live window, or a time-shift window chosen exactly as
-//! for HLS ([`crate::packaging::timeshift::select`]).
+//! for HLS ([`crate::timeshift::select`]).
 
 use crate::error::OriginResult;
 use crate::failover::OutputSegment;
-use crate::packaging::timeshift::{select, select_like, TimeShift};
 use crate::timeline::TIMESCALE;
+use crate::timeshift::{select, select_like, TimeShift};
 use std::ops::RangeInclusive;
 
 /// The output segments an MPD lists for one representation, as a range of `all`.

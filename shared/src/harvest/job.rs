@@ -1,8 +1,8 @@
 //! A harvest job's stored state and its JSON view.
 
+use crate::datetime::iso8601_ms;
 use crate::model::Endpoint;
 use crate::names::Name;
-use crate::time::iso8601_ms;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 

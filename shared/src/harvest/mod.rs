@@ -10,15 +10,15 @@
 //! consistent) and changes only by conditional put; a lease object stops two advancers from
 //! copying the same batch.
 
-mod api;
 mod job;
+mod jobs;
 mod refs;
 mod run;
 mod serve;
 mod snapshot;
 mod view;
 
-pub(crate) use api::handle;
+pub(crate) use jobs::handle;
 pub use run::run_harvests;
 pub(crate) use serve::serve;
 

@@ -9,9 +9,9 @@ use super::{
 use crate::http::Response;
 use crate::keys;
 use crate::model::OutputProtocol;
-use crate::packaging::timeshift::MAX_WINDOW_SEGMENTS;
 use crate::repo;
 use crate::store::Metadata;
+use crate::timeshift::MAX_WINDOW_SEGMENTS;
 
 use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};

@@ -5,11 +5,11 @@ use super::snapshot::{CachedObjects, PinnedKv};
 use crate::auth::Random;
 use crate::context::Config;
 use crate::context::Ctx;
+use crate::datetime::iso8601_ms;
 use crate::error::{OriginError, OriginResult};
 use crate::http::{Method, Request, Response};
 use crate::keys;
 use crate::store::{KvStore, ObjectStore};
-use crate::time::iso8601_ms;
 use std::cell::Cell;
 
 /// Removes the carried time-shift query from every URI of a manifest (HLS and MPD forms).

@@ -2,9 +2,9 @@
 //! so every edge renders the same bytes.
 
 use super::master::{AudioMedia, Variant};
+use crate::datetime::iso8601_ms;
 use crate::failover::OutputSegment;
 use crate::model::{Endpoint, StreamOrder};
-use crate::time::iso8601_ms;
 use crate::timeline::TIMESCALE;
 use std::fmt::Write;
 

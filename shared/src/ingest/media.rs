@@ -2,6 +2,7 @@
 
 use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
+use crate::failover::policy::Heartbeat;
 use crate::ingest::switch::consider_switch;
 use crate::keys;
 use crate::media::time::Timestamp33;
@@ -10,10 +11,9 @@ use crate::paths;
 use crate::paths::rendition_id;
 use crate::repo;
 use crate::store::{KvStore, ObjectInfo, ObjectStore};
-use crate::timeline::{plan_append, Plan, Segment, Timeline, TIMESCALE};
+use crate::timeline::{plan_append, AppendPlan, Segment, Timeline, TIMESCALE};
 use crate::timeline::{SegmentProbe, PROBE_METADATA};
 use m3u8_rs::MediaPlaylist;
-use serde::{Deserialize, Serialize};
 
 /// Most renditions (media playlists) one input may carry.
 pub const MAX_RENDITIONS_PER_INPUT: usize = 32;
@@ -24,20 +24,6 @@ pub const UPLOAD_WAIT_SEGMENTS: usize = 3;
 
 /// Most segments accepted in one media playlist.
 pub const MAX_PLAYLIST_SEGMENTS: usize = 2000;
-
-/// Liveness of one rendition of one input, written once per playlist that brought segments.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Heartbeat {
-    pub arrived_ms: u64,
-    pub last_seq: u64,
-    pub last_pdt_ms: i64,
-    /// End of the last segment in media time (90 kHz), when its PTS was read.
-    #[serde(default)]
-    pub media_end: Option<u64>,
-    /// Bitrate of the last segment, bits per second.
-    #[serde(default)]
-    pub bitrate: u64,
-}
 
 /// A segment of the incoming playlist, checked.
 struct Incoming<'a> {
@@ -77,10 +63,10 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
     let uris: Vec<&str> = incoming.iter().map(|s| s.uri).collect();
     let plan = plan_append(&timeline, pl.media_sequence, &uris);
     let (from, mut discontinuity) = match plan {
-        Plan::Continue { from, gap } => (from, gap),
-        Plan::Resync => (0, true),
+        AppendPlan::Continue { from, gap } => (from, gap),
+        AppendPlan::Resync => (0, true),
     };
-    let mut resync = plan == Plan::Resync;
+    let mut resync = plan == AppendPlan::Resync;
     let mut added = 0usize;
     for (i, s) in incoming.iter().enumerate().skip(from) {
         let Some(upload) = latest_upload(cx, channel, input, &s.path, now_ms).await? else {
@@ -93,7 +79,7 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
             discontinuity = true;
             continue;
         };
-        if plan == Plan::Resync && timeline.segments.iter().any(|t| t.key == upload.key) {
+        if plan == AppendPlan::Resync && timeline.segments.iter().any(|t| t.key == upload.key) {
             continue;
         }
         if std::mem::take(&mut resync) {

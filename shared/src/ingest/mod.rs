@@ -5,8 +5,6 @@ mod extinf;
 mod media;
 pub mod switch;
 
-pub use media::Heartbeat;
-
 use crate::auth::{basic_credentials, constant_time_eq};
 use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};

@@ -2,9 +2,9 @@
 //! when the active input is unhealthy, append a switch record to this input. The same write
 //! records where output runs start (anchors for DASH Periods).
 
-use super::media::Heartbeat;
 use crate::context::Ctx;
 use crate::error::OriginResult;
+use crate::failover::policy::Heartbeat;
 use crate::failover::{plan_switch, policy, Anchor, SwitchLog, SwitchRecord, ALIGNMENT_TOLERANCE};
 use crate::keys;
 use crate::media::mp4::TrackKind;

@@ -2,7 +2,7 @@
 //! ids and starts never change), SegmentTemplate `$Time$` addressing and a SegmentTimeline per
 //! representation. Media and init segments are the CMAF ones.
 //!
-//! Time-shift (the parameters of [`crate::packaging::timeshift`]) lists the same segments as
+//! Time-shift (the parameters of [`crate::timeshift`]) lists the same segments as
 //! HLS does for the same parameters, with archived segments merged back in:
 //! - `start` + `vodend`: a static MPD (ISO/IEC 23009-1 5.3.1.2) for VOD and harvest: no
 //!   `availabilityStartTime`, `publishTime` or `UTCTiming`; the first listed segment plays at
@@ -31,12 +31,12 @@ use crate::error::{OriginError, OriginResult};
 use crate::failover::{output_segments, Anchor};
 use crate::media::mp4::TrackKind;
 use crate::media::time::rescale;
-use crate::packaging::group::{group, join_factor, Group};
-use crate::packaging::reps::{representations, Rep};
-use crate::packaging::timeshift::TimeShift;
+use crate::output::group::{group, join_factor, Group};
+use crate::output::representations::{representations, Rep};
 use crate::playback::cmaf::channel_data;
 use crate::playback::rendition_data;
 use crate::store::{KvStore, ObjectStore};
+use crate::timeshift::TimeShift;
 use std::collections::BTreeMap;
 
 const MPD_TYPE: &str = "application/dash+xml";

@@ -2,7 +2,7 @@
 //! channel's timelines (file names in [`route`]). Segment URLs are numbered by the output
 //! timeline, so they are stable across requests, edges and failover.
 
-mod clip;
+mod clip_mp4;
 mod cmaf;
 mod dash;
 mod headers;
@@ -23,11 +23,8 @@ use crate::http::{Method, Request, Response};
 use crate::keys;
 use crate::model::{Channel, Endpoint, InputId};
 use crate::names::Name;
-use crate::packaging::group::{group, join_factor, Group};
-use crate::packaging::timeshift::{
-    carried_params, select, select_like, window_seqs, Selection, TimeShift,
-};
-use crate::playback::clip::clip;
+use crate::output::group::{group, join_factor, Group};
+use crate::playback::clip_mp4::clip;
 use crate::playback::cmaf::cmaf_init;
 use crate::playback::cmaf::cmaf_master;
 use crate::playback::cmaf::cmaf_playlist;
@@ -39,6 +36,7 @@ use crate::playback::ts::ts_segment;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::Timeline;
+use crate::timeshift::{carried_params, select, select_like, window_seqs, Selection, TimeShift};
 use std::ops::RangeInclusive;
 
 /// One rendition's output: the switch log and both inputs' timelines.

@@ -72,7 +72,7 @@ impl Route {
         if dirs.is_empty() {
             return if *file == endpoint.manifest_file() {
                 Ok(Route::Manifest)
-            } else if *file == super::clip::CLIP_FILE {
+            } else if *file == super::clip_mp4::CLIP_FILE {
                 Ok(Route::Clip)
             } else {
                 Err(not_found())

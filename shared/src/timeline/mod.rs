@@ -2,10 +2,10 @@
 //! built from. Only that input's ingest writes it, once per media playlist that brings new
 //! segments (DESIGN.md section 6, "one writer per key").
 
-mod plan;
+mod append;
 mod tracks;
 
-pub use plan::{plan_append, Plan};
+pub use append::{plan_append, AppendPlan};
 
 pub use tracks::{probe, SegmentProbe, SegmentTrack, TrackInfo, PROBE_METADATA};
 

@@ -29,7 +29,7 @@ fn first_playlist_takes_everything() {
     let t = Timeline::default();
     assert_eq!(
         plan_append(&t, 5, &["a", "b"]),
-        Plan::Continue {
+        AppendPlan::Continue {
             from: 0,
             gap: false
         }
@@ -41,7 +41,7 @@ fn continues_after_last_known_segment() {
     let t = timeline(3); // s0..s2
     assert_eq!(
         plan_append(&t, 1, &["s1.ts", "s2.ts", "s3.ts"]),
-        Plan::Continue {
+        AppendPlan::Continue {
             from: 2,
             gap: false
         }
@@ -49,7 +49,7 @@ fn continues_after_last_known_segment() {
     // The same playlist again brings nothing new.
     assert_eq!(
         plan_append(&t, 0, &["s0.ts", "s1.ts", "s2.ts"]),
-        Plan::Continue {
+        AppendPlan::Continue {
             from: 3,
             gap: false
         }
@@ -61,14 +61,14 @@ fn sequence_jump_is_a_gap() {
     let t = timeline(3);
     assert_eq!(
         plan_append(&t, 3, &["s3.ts"]),
-        Plan::Continue {
+        AppendPlan::Continue {
             from: 0,
             gap: false
         }
     );
     assert_eq!(
         plan_append(&t, 7, &["s7.ts"]),
-        Plan::Continue { from: 0, gap: true }
+        AppendPlan::Continue { from: 0, gap: true }
     );
 }
 
@@ -76,9 +76,9 @@ fn sequence_jump_is_a_gap() {
 fn restart_with_reused_names_resyncs() {
     let t = timeline(3);
     // Encoder restarted at 0: s0.ts is a new file with an old name.
-    assert_eq!(plan_append(&t, 0, &["s0.ts"]), Plan::Resync);
+    assert_eq!(plan_append(&t, 0, &["s0.ts"]), AppendPlan::Resync);
     // Same sequence number, different URI.
-    assert_eq!(plan_append(&t, 2, &["other.ts"]), Plan::Resync);
+    assert_eq!(plan_append(&t, 2, &["other.ts"]), AppendPlan::Resync);
 }
 
 #[test]

@@ -3,10 +3,10 @@
 //! `offset` (seconds behind the live edge). `start` and `offset` together are refused;
 //! `vodend` wins over `end`.
 
+use crate::datetime::{iso8601_ms, parse_iso8601_ms};
 use crate::error::{OriginError, OriginResult};
 use crate::failover::OutputSegment;
 use crate::http::query_param;
-use crate::time::{iso8601_ms, parse_iso8601_ms};
 use crate::timeline::TIMESCALE;
 use std::ops::RangeInclusive;
 

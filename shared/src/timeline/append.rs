@@ -4,7 +4,7 @@ use super::Timeline;
 
 /// Where the new segments of an incoming playlist start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
+pub enum AppendPlan {
     /// Segments from this index on follow the timeline's last segment; `gap` when the encoder's
     /// numbering skipped segments we never saw.
     Continue { from: usize, gap: bool },
@@ -15,9 +15,9 @@ pub enum Plan {
 
 /// Decides from the encoder's numbering and URIs alone; the caller then confirms each
 /// candidate against storage.
-pub fn plan_append(timeline: &Timeline, media_sequence: u64, uris: &[&str]) -> Plan {
+pub fn plan_append(timeline: &Timeline, media_sequence: u64, uris: &[&str]) -> AppendPlan {
     let Some(last) = timeline.last() else {
-        return Plan::Continue {
+        return AppendPlan::Continue {
             from: 0,
             gap: false,
         };
@@ -25,19 +25,19 @@ pub fn plan_append(timeline: &Timeline, media_sequence: u64, uris: &[&str]) -> P
     if let Some(offset) = last.enc_seq.checked_sub(media_sequence) {
         if let Ok(i) = usize::try_from(offset) {
             if uris.get(i) == Some(&last.uri.as_str()) {
-                return Plan::Continue {
+                return AppendPlan::Continue {
                     from: i + 1,
                     gap: false,
                 };
             }
         }
-        return Plan::Resync;
+        return AppendPlan::Resync;
     }
     if media_sequence - last.enc_seq > MAX_SEQUENCE_JUMP {
         // No encoder skips that many segments: it restarted with another numbering.
-        return Plan::Resync;
+        return AppendPlan::Resync;
     }
-    Plan::Continue {
+    AppendPlan::Continue {
         from: 0,
         gap: media_sequence != last.enc_seq + 1,
     }

@@ -13,20 +13,20 @@
 
 use super::{CacheControl, Play};
 use crate::context::Ctx;
+use crate::datetime::iso8601_ms;
 use crate::error::{OriginError, OriginResult};
 use crate::failover::{output_segments, OutputSegment};
 use crate::http::query_param;
 use crate::http::Response;
 use crate::media::mp4::TrackKind;
 use crate::media::remux::clip::{ClipPart, ClipWriter};
-use crate::packaging::group::Group;
-use crate::packaging::reps::{representations, Rep};
-use crate::packaging::timeshift::{select, select_like, TimeShift};
+use crate::output::group::Group;
+use crate::output::representations::{representations, Rep};
 use crate::playback::cmaf::channel_data;
 use crate::playback::rendition_data;
 use crate::playback::window_reference;
 use crate::store::{KvStore, ObjectStore};
-use crate::time::iso8601_ms;
+use crate::timeshift::{select, select_like, TimeShift};
 use std::collections::BTreeMap;
 
 /// The file name of the clip below an endpoint.

@@ -4,13 +4,13 @@
 use super::job::{parse_destination, Job, Status, DESTINATION_RULE};
 use super::run::{advance_harvest, plan, store_plan};
 use super::{Budget, ID_LEN, MAX_ACTIVE_PER_CHANNEL, MAX_LISTED, MAX_WINDOW_MS, REQUEST_OP_BUDGET};
+use crate::datetime::{iso8601_ms, parse_iso8601_ms};
 use crate::fields::Fields;
 use crate::keys;
 use crate::model::Channel;
 use crate::names::Name;
 use crate::repo;
 use crate::store::Metadata;
-use crate::time::{iso8601_ms, parse_iso8601_ms};
 
 use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
