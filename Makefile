@@ -6,7 +6,9 @@
 #   make fuzz    every fuzz target for FUZZ_SECONDS (e.g. make fuzz FUZZ_SECONDS=600)
 #   make worker  build the Worker (functions/cloudflare/build/worker/shim.mjs + wasm)
 #   make spin    build the Spin component (the .wasm spin.toml names) and the local host
-#   make lint    rustfmt and clippy (native members, and the Worker crate on wasm32)
+#   make lint    rustfmt, clippy (native members, the Worker and Spin crates on wasm32), the
+#                module-graph check and the docs' link check
+#   make check   the inner loop: rustfmt, clippy and the core tests that need no ffmpeg
 #   make tools   install the toolchain pieces (idempotent)
 
 SHELL := bash
@@ -39,10 +41,10 @@ CARGO_OUT := $(or $(CARGO_TARGET_DIR),target)
 # add minutes to its wasmtime build. Unwind, as `cargo test` needs: build and tests share deps.
 SPIN_HOST_PROFILE := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=2 CARGO_PROFILE_RELEASE_PANIC=unwind
 
-.PHONY: help tools worker spin dev test lint clean fuzz
+.PHONY: help tools worker spin dev test lint check clean fuzz
 
 help:
-	@sed -n '2,11s/^#//p' Makefile
+	@sed -n '2,13s/^#//p' Makefile
 
 tools:
 	@scripts/tools.sh
@@ -84,10 +86,22 @@ fuzz:
 
 lint: tools
 	cargo fmt --all --check
+	cargo test -p edgepack --test module_graph
+	python3 scripts/check-links.py .
 	cargo clippy --workspace --exclude edgepack-cloudflare --exclude edgepack-spin --exclude edgepack-spin-host --all-targets -- -D warnings
 	cargo clippy -p edgepack-cloudflare --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy --release -p edgepack-spin --target wasm32-wasip2 -- -D warnings
 	$(SPIN_HOST_PROFILE) cargo clippy --release -p edgepack-spin-host --all-targets -- -D warnings
+
+# Core test targets that run ffprobe (the rest run anywhere cargo does).
+FFPROBE_TESTS := clip dash_timeshift media_ffprobe media_progressive packaging
+CHECK_TESTS := $(filter-out $(FFPROBE_TESTS),$(basename $(notdir $(wildcard shared/tests/*.rs))))
+
+# No tools, no wasm targets, no ffmpeg: fmt, clippy and the core tests that need nothing else.
+check:
+	cargo fmt --all --check
+	cargo clippy -p edgepack --all-targets -- -D warnings
+	cargo test -p edgepack --lib $(addprefix --test ,$(CHECK_TESTS))
 
 clean:
 	rm -rf $(WORKER_DIR)/build functions/spin/build functions/spin-host/build

@@ -78,7 +78,7 @@ async function ensure(collection, body) {
 
 function ffmpegCommand(ingestBase, username, password) {
   const auth = Buffer.from(`${username}:${password}`).toString('base64');
-  // DESIGN.md section 8: two video renditions and an audio group, pushed by PUT with Basic auth.
+  // As the e2e encoder (docs/testing.md, "End-to-end suites"): two video renditions and an audio group, pushed by PUT with Basic auth.
   return [
     'ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -re -f lavfi -i sine=f=440:r=48000 \\',
     `  -filter_complex '[0:v]split=2[va][vb];[vb]scale=640:360[vbs]' -map '[va]' -map '[vbs]' -map 1:a \\`,

@@ -1,4 +1,4 @@
-//! Redundant inputs on one output timeline (DESIGN.md section 6).
+//! Redundant inputs on one output timeline (docs/timeline.md, "The switch log").
 //!
 //! Each input keeps its own timelines. A channel-wide switch log decides which input serves
 //! which output sequence numbers: output segment `n` is segment `n - seq_delta` of the input of

@@ -1,5 +1,6 @@
-//! The failover decision, taken by the ingest of the input that is delivering (DESIGN.md 6):
-//! when the active input is unhealthy, append a switch record to this input. The same write
+//! The failover decision, taken by the ingest of the input that is delivering
+//! (docs/timeline.md, "The failover decision"): when the active input is unhealthy, append a
+//! switch record to this input. The same write
 //! records where output runs start (anchors for DASH Periods).
 
 use crate::context::Ctx;

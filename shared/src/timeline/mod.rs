@@ -1,6 +1,6 @@
 //! The timeline of one rendition of one input: the append-only segment index that manifests are
 //! built from. Only that input's ingest writes it, once per media playlist that brings new
-//! segments (DESIGN.md section 6, "one writer per key").
+//! segments (docs/storage.md, "One writer per key, at most once per segment").
 
 mod append;
 mod tracks;
