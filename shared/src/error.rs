@@ -3,6 +3,9 @@
 
 use crate::auth::RandomError;
 use crate::http::Response;
+use crate::media::mp4::MuxError;
+use crate::media::remux::RemuxError;
+use crate::media::ts::filter::FilterError;
 use crate::store::StoreError;
 use std::fmt;
 
@@ -36,8 +39,8 @@ pub enum OriginError {
     UnsupportedMediaType(String),
     /// The deployment is missing a setting (e.g. the admin token secret).
     NotConfigured(&'static str),
-    /// A stored segment could not be packaged (the remux refused it).
-    Media(String),
+    /// Stored media could not be packaged: which, where and why ([`MediaError`]).
+    Media(Box<MediaError>),
     /// The platform's random source failed.
     Random(RandomError),
     Storage(StoreError),
@@ -121,9 +124,110 @@ impl fmt::Display for OriginError {
             OriginError::UnsupportedMediaType(m) => write!(f, "unsupported file type: {m}"),
             OriginError::NotConfigured(what) => write!(f, "deployment not configured: {what}"),
             OriginError::Random(m) => write!(f, "random source failed: {m}"),
-            OriginError::Media(m) => write!(f, "segment could not be packaged: {m}"),
+            OriginError::Media(e) => write!(f, "segment could not be packaged: {e}"),
             OriginError::Storage(e) => write!(f, "{e}"),
         }
+    }
+}
+
+impl std::error::Error for OriginError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            OriginError::Media(e) => Some(e.as_ref()),
+            OriginError::Random(e) => Some(e),
+            OriginError::Storage(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Why stored media could not be packaged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaCause {
+    /// The TS segment did not remux (demux, codec or mux failure).
+    Remux(RemuxError),
+    /// A box could not be written.
+    Mux(MuxError),
+    /// Audio separation found no stream to keep.
+    Filter(FilterError),
+    /// A manifest rendered for a harvest could not be turned into the asset's.
+    Manifest { path: String, problem: &'static str },
+}
+
+impl fmt::Display for MediaCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MediaCause::Remux(e) => e.fmt(f),
+            MediaCause::Mux(e) => e.fmt(f),
+            MediaCause::Filter(e) => e.fmt(f),
+            MediaCause::Manifest { path, problem } => write!(f, "manifest {path}: {problem}"),
+        }
+    }
+}
+
+/// Stored media the packager could not use, with what it concerns: the rendition, the output
+/// sequence number and the storage key of the input segment. The message
+/// names the rendition and the segment (both public in URLs), never the storage key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaError {
+    pub rendition: Option<String>,
+    pub sequence: Option<u64>,
+    pub key: Option<String>,
+    pub cause: MediaCause,
+}
+
+impl MediaError {
+    pub fn new(cause: MediaCause) -> MediaError {
+        MediaError {
+            rendition: None,
+            sequence: None,
+            key: None,
+            cause,
+        }
+    }
+
+    pub fn rendition(mut self, rendition: &str) -> MediaError {
+        self.rendition = Some(rendition.to_owned());
+        self
+    }
+
+    pub fn sequence(mut self, sequence: u64) -> MediaError {
+        self.sequence = Some(sequence);
+        self
+    }
+
+    pub fn key(mut self, key: &str) -> MediaError {
+        self.key = Some(key.to_owned());
+        self
+    }
+}
+
+impl fmt::Display for MediaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.rendition, self.sequence) {
+            (Some(r), Some(n)) => write!(f, "rendition {r}, segment {n}: ")?,
+            (Some(r), None) => write!(f, "rendition {r}: ")?,
+            (None, Some(n)) => write!(f, "segment {n}: ")?,
+            (None, None) => {}
+        }
+        self.cause.fmt(f)
+    }
+}
+
+impl std::error::Error for MediaError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.cause {
+            MediaCause::Remux(e) => Some(e),
+            MediaCause::Mux(e) => Some(e),
+            MediaCause::Filter(e) => Some(e),
+            MediaCause::Manifest { .. } => None,
+        }
+    }
+}
+
+impl From<MediaError> for OriginError {
+    fn from(e: MediaError) -> Self {
+        OriginError::Media(Box::new(e))
     }
 }
 
@@ -134,3 +238,57 @@ impl From<StoreError> for OriginError {
 }
 
 pub type OriginResult<T> = Result<T, OriginError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::ts::TsError;
+    use std::error::Error;
+
+    #[test]
+    fn a_media_error_keeps_its_context_and_cause() {
+        let remux = RemuxError::Ts(TsError::MissingPat);
+        let e: OriginError = MediaError::new(MediaCause::Remux(remux.clone()))
+            .rendition("stream_0/index")
+            .sequence(42)
+            .key("seg/c1/1/stream_0/seg42.ts@0001795435200000")
+            .into();
+        assert_eq!(e.status(), 500);
+        let text = e.to_string();
+        assert_eq!(
+            text,
+            format!("segment could not be packaged: rendition stream_0/index, segment 42: {remux}")
+        );
+        assert!(
+            !text.contains("seg/c1"),
+            "the storage key stays out of answers"
+        );
+        let media = e.source().expect("the media error");
+        let OriginError::Media(m) = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            m.key.as_deref(),
+            Some("seg/c1/1/stream_0/seg42.ts@0001795435200000")
+        );
+        let cause = media.source().expect("the remux error");
+        assert_eq!(cause.to_string(), remux.to_string());
+        assert_eq!(
+            cause.source().map(ToString::to_string),
+            Some(TsError::MissingPat.to_string())
+        );
+    }
+
+    #[test]
+    fn storage_and_random_failures_keep_their_cause() {
+        let e = OriginError::from(StoreError("r2 down".into()));
+        assert_eq!(
+            e.source().map(ToString::to_string).as_deref(),
+            Some("storage: r2 down")
+        );
+        let e = OriginError::Random(RandomError("no entropy".into()));
+        assert_eq!(e.to_string(), "random source failed: no entropy");
+        assert!(e.source().is_some());
+        assert!(OriginError::MethodNotAllowed.source().is_none());
+    }
+}

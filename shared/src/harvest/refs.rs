@@ -2,10 +2,77 @@
 //! (RFC 8216bis 4.4), DASH through quick-xml with `SegmentTemplate` + `SegmentTimeline`
 //! expanded (ISO/IEC 23009-1 5.3.9.4, 5.3.9.6).
 
-use crate::paths::{self, dir_of};
+use crate::paths::{self, dir_of, ReferenceError};
 use m3u8_rs::Playlist;
 use quick_xml::events::{BytesStart, Event};
 use std::collections::BTreeSet;
+use std::fmt;
+
+/// Why a rendered manifest could not be turned into the asset's file list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefError {
+    /// A reference that is not a file path inside the asset.
+    Reference {
+        reference: String,
+        problem: RefProblem,
+    },
+    /// The manifest does not parse; `detail` is the parser's.
+    Unparsable { manifest: String, detail: String },
+    /// A live manifest (no `EXT-X-ENDLIST`, an MPD that is not static) where a VOD is needed.
+    NotVod { manifest: String },
+    /// MPD content outside what the harvest expands; `context` names where.
+    Mpd {
+        context: String,
+        problem: &'static str,
+    },
+}
+
+/// What is wrong with one reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefProblem {
+    Path(ReferenceError),
+    Query,
+    TooLong,
+}
+
+impl fmt::Display for RefError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RefError::Reference { reference, problem } => {
+                write!(f, "manifest reference `{reference}` ")?;
+                match problem {
+                    RefProblem::Path(e) => e.fmt(f),
+                    RefProblem::Query => f.write_str("has a query"),
+                    RefProblem::TooLong => f.write_str("is too long"),
+                }
+            }
+            RefError::Unparsable { manifest, detail } => {
+                write!(f, "{manifest} does not parse: {detail}")
+            }
+            RefError::NotVod { manifest } => write!(f, "{manifest} is not a VOD"),
+            RefError::Mpd { context, problem } => write!(f, "MPD {context}: {problem}"),
+        }
+    }
+}
+
+impl std::error::Error for RefError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RefError::Reference {
+                problem: RefProblem::Path(e),
+                ..
+            } => Some(e),
+            _ => None,
+        }
+    }
+}
+
+fn mpd_error(context: impl Into<String>, problem: &'static str) -> RefError {
+    RefError::Mpd {
+        context: context.into(),
+        problem,
+    }
+}
 
 /// Longest relative path an asset file may have.
 pub const MAX_PATH_LEN: usize = 512;
@@ -21,14 +88,17 @@ pub struct HlsRefs {
 
 /// `uri` resolved against the directory `dir` ([`paths::resolve_reference`]). Queries and
 /// paths longer than [`MAX_PATH_LEN`] are refused too.
-pub fn resolve(dir: &str, uri: &str) -> Result<String, String> {
-    let refused = |why: &dyn std::fmt::Display| format!("manifest reference `{uri}` {why}");
+pub fn resolve(dir: &str, uri: &str) -> Result<String, RefError> {
+    let refused = |problem| RefError::Reference {
+        reference: uri.to_owned(),
+        problem,
+    };
     if uri.contains(['?', '#']) {
-        return Err(refused(&"has a query"));
+        return Err(refused(RefProblem::Query));
     }
-    let path = paths::resolve_reference(dir, uri).map_err(|e| refused(&e))?;
+    let path = paths::resolve_reference(dir, uri).map_err(|e| refused(RefProblem::Path(e)))?;
     if path.len() > MAX_PATH_LEN {
-        return Err(refused(&"is too long"));
+        return Err(refused(RefProblem::TooLong));
     }
     Ok(path)
 }
@@ -40,10 +110,14 @@ fn push_unique(out: &mut Vec<String>, seen: &mut BTreeSet<String>, path: String)
 }
 
 /// The references of the playlist at `path`.
-pub fn hls(path: &str, text: &str) -> Result<HlsRefs, String> {
+pub fn hls(path: &str, text: &str) -> Result<HlsRefs, RefError> {
     let dir = dir_of(path);
-    let playlist = m3u8_rs::parse_playlist_res(text.as_bytes())
-        .map_err(|_| format!("playlist {path} does not parse"))?;
+    let playlist =
+        m3u8_rs::parse_playlist_res(text.as_bytes()).map_err(|_| RefError::Unparsable {
+            manifest: format!("playlist {path}"),
+            // nom's error would quote the rest of the input.
+            detail: "not an m3u8 playlist".to_owned(),
+        })?;
     let mut refs = HlsRefs::default();
     let mut seen = BTreeSet::new();
     match playlist {
@@ -59,7 +133,9 @@ pub fn hls(path: &str, text: &str) -> Result<HlsRefs, String> {
         }
         Playlist::MediaPlaylist(p) => {
             if !p.end_list {
-                return Err(format!("playlist {path} has no EXT-X-ENDLIST"));
+                return Err(RefError::NotVod {
+                    manifest: format!("playlist {path} (no EXT-X-ENDLIST)"),
+                });
             }
             for s in &p.segments {
                 if let Some(map) = &s.map {
@@ -85,24 +161,24 @@ struct Template {
     timeline: Vec<(Option<u64>, u64, i64)>,
 }
 
-fn attr(e: &BytesStart<'_>, name: &str) -> Result<Option<String>, String> {
+fn attr(e: &BytesStart<'_>, name: &str) -> Result<Option<String>, RefError> {
     for a in e.attributes() {
-        let a = a.map_err(|e| format!("MPD attribute: {e}"))?;
+        let a = a.map_err(|_| mpd_error("attribute", "malformed"))?;
         if a.key.as_ref() == name.as_bytes() {
             let v = a
                 .unescape_value()
-                .map_err(|e| format!("MPD attribute {name}: {e}"))?;
+                .map_err(|_| mpd_error(format!("attribute {name}"), "bad escape"))?;
             return Ok(Some(v.into_owned()));
         }
     }
     Ok(None)
 }
 
-fn num<T: std::str::FromStr>(e: &BytesStart<'_>, name: &str) -> Result<Option<T>, String> {
+fn num<T: std::str::FromStr>(e: &BytesStart<'_>, name: &str) -> Result<Option<T>, RefError> {
     attr(e, name)?
         .map(|v| {
             v.parse()
-                .map_err(|_| format!("MPD attribute {name}=\"{v}\" is not a number"))
+                .map_err(|_| mpd_error(format!("attribute {name}=\"{v}\""), "not a number"))
         })
         .transpose()
 }
@@ -114,7 +190,7 @@ fn expand(
     bandwidth: &str,
     number: u64,
     time: u64,
-) -> Result<String, String> {
+) -> Result<String, RefError> {
     let mut out = String::with_capacity(template.len() + 16);
     let mut rest = template;
     while let Some(i) = rest.find('$') {
@@ -122,7 +198,7 @@ fn expand(
         let after = &rest[i + 1..];
         let j = after
             .find('$')
-            .ok_or_else(|| format!("template `{template}` has an unclosed `$`"))?;
+            .ok_or_else(|| mpd_error(format!("template `{template}`"), "unclosed `$`"))?;
         let ident = &after[..j];
         let (name, width) = match ident.split_once("%0") {
             Some((n, w)) => {
@@ -130,7 +206,7 @@ fn expand(
                     .strip_suffix('d')
                     .and_then(|w| w.parse::<usize>().ok())
                     .filter(|w| *w <= 20)
-                    .ok_or_else(|| format!("template `{template}`: bad width"))?;
+                    .ok_or_else(|| mpd_error(format!("template `{template}`"), "bad width"))?;
                 (n, w)
             }
             None => (ident, 0),
@@ -142,8 +218,9 @@ fn expand(
             "Number" => out.push_str(&format!("{number:0width$}")),
             "Time" => out.push_str(&format!("{time:0width$}")),
             _ => {
-                return Err(format!(
-                    "template `{template}`: unknown identifier `{name}`"
+                return Err(mpd_error(
+                    format!("template `{template}`, identifier `{name}`"),
+                    "unknown identifier",
                 ))
             }
         }
@@ -154,7 +231,7 @@ fn expand(
 }
 
 /// Every init and media segment of a static MPD at `path`, per Representation in order.
-pub fn mpd(path: &str, text: &str) -> Result<Vec<String>, String> {
+pub fn mpd(path: &str, text: &str) -> Result<Vec<String>, RefError> {
     let dir = dir_of(path);
     let mut reader = quick_xml::Reader::from_str(text);
     let mut out = Vec::new();
@@ -163,9 +240,10 @@ pub fn mpd(path: &str, text: &str) -> Result<Vec<String>, String> {
     let mut rep: Option<(String, String, Option<Template>)> = None;
     let mut is_static = false;
     loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| format!("MPD {path} does not parse: {e}"))?;
+        let event = reader.read_event().map_err(|e| RefError::Unparsable {
+            manifest: format!("MPD {path}"),
+            detail: e.to_string(),
+        })?;
         let (e, empty) = match &event {
             Event::Eof => break,
             Event::Start(e) => (e, false),
@@ -174,9 +252,9 @@ pub fn mpd(path: &str, text: &str) -> Result<Vec<String>, String> {
                 match end.name().as_ref() {
                     b"Representation" => {
                         let (id, bandwidth, own) = rep.take().unwrap_or_default();
-                        let template = own
-                            .or_else(|| set_template.clone())
-                            .ok_or_else(|| format!("Representation {id} has no SegmentTemplate"))?;
+                        let template = own.or_else(|| set_template.clone()).ok_or_else(|| {
+                            mpd_error(format!("Representation {id}"), "no SegmentTemplate")
+                        })?;
                         for file in template_files(&template, &id, &bandwidth)? {
                             push_unique(&mut out, &mut seen, resolve(dir, &file)?);
                         }
@@ -190,14 +268,14 @@ pub fn mpd(path: &str, text: &str) -> Result<Vec<String>, String> {
         };
         match e.name().as_ref() {
             b"MPD" => is_static = attr(e, "type")?.as_deref() == Some("static"),
-            b"BaseURL" => return Err(format!("MPD {path}: BaseURL is not supported")),
+            b"BaseURL" => return Err(mpd_error(path, "BaseURL is not supported")),
             b"Representation" => {
                 let id = attr(e, "id")?.unwrap_or_default();
                 let bandwidth = attr(e, "bandwidth")?.unwrap_or_default();
                 if empty {
-                    let template = set_template
-                        .clone()
-                        .ok_or_else(|| format!("Representation {id} has no SegmentTemplate"))?;
+                    let template = set_template.clone().ok_or_else(|| {
+                        mpd_error(format!("Representation {id}"), "no SegmentTemplate")
+                    })?;
                     for file in template_files(&template, &id, &bandwidth)? {
                         push_unique(&mut out, &mut seen, resolve(dir, &file)?);
                     }
@@ -228,7 +306,7 @@ pub fn mpd(path: &str, text: &str) -> Result<Vec<String>, String> {
                     _ => set_template.as_mut(),
                 };
                 target
-                    .ok_or_else(|| format!("MPD {path}: S outside a SegmentTemplate"))?
+                    .ok_or_else(|| mpd_error(path, "S outside a SegmentTemplate"))?
                     .timeline
                     .push(s);
             }
@@ -236,21 +314,25 @@ pub fn mpd(path: &str, text: &str) -> Result<Vec<String>, String> {
         }
     }
     if !is_static {
-        return Err(format!("MPD {path} is not static"));
+        return Err(RefError::NotVod {
+            manifest: format!("MPD {path} (not static)"),
+        });
     }
     Ok(out)
 }
 
 /// The init and media file names of one Representation.
-fn template_files(t: &Template, id: &str, bandwidth: &str) -> Result<Vec<String>, String> {
+fn template_files(t: &Template, id: &str, bandwidth: &str) -> Result<Vec<String>, RefError> {
     let mut files = Vec::new();
     if let Some(init) = &t.initialization {
         files.push(expand(init, id, bandwidth, 0, 0)?);
     }
-    let media = t
-        .media
-        .as_deref()
-        .ok_or_else(|| format!("Representation {id}: SegmentTemplate without @media"))?;
+    let media = t.media.as_deref().ok_or_else(|| {
+        mpd_error(
+            format!("Representation {id}"),
+            "SegmentTemplate without @media",
+        )
+    })?;
     let mut time = 0u64;
     let mut number = t.start_number;
     let mut count = 0u64;
@@ -258,15 +340,22 @@ fn template_files(t: &Template, id: &str, bandwidth: &str) -> Result<Vec<String>
         if let Some(t0) = t0 {
             time = t0;
         }
-        let r = u64::try_from(r)
-            .map_err(|_| format!("Representation {id}: open-ended S@r in a static MPD"))?;
+        let r = u64::try_from(r).map_err(|_| {
+            mpd_error(
+                format!("Representation {id}"),
+                "open-ended S@r in a static MPD",
+            )
+        })?;
         if d == 0 {
-            return Err(format!("Representation {id}: S without @d"));
+            return Err(mpd_error(format!("Representation {id}"), "S without @d"));
         }
         for _ in 0..=r {
             count += 1;
             if count > MAX_TIMELINE_SEGMENTS {
-                return Err(format!("Representation {id}: too many segments"));
+                return Err(mpd_error(
+                    format!("Representation {id}"),
+                    "too many segments",
+                ));
             }
             files.push(expand(media, id, bandwidth, number, time)?);
             time = time.saturating_add(d);

@@ -305,12 +305,14 @@ pub(super) async fn plan<K: KvStore, O: ObjectStore>(
     budget: &Budget,
 ) -> OriginResult<Plan> {
     let view = View::new(cx, job, &budget.ops);
-    let bad = |m: String| OriginError::BadRequest(format!("harvest of {}: {m}", job.manifest));
+    let bad = |m: &dyn std::fmt::Display| {
+        OriginError::BadRequest(format!("harvest of {}: {m}", job.manifest))
+    };
     let mut plan = Plan::default();
     let (master, ct) = view.manifest(&job.manifest, now_ms).await?;
     match job.settings.protocol {
         OutputProtocol::Hls | OutputProtocol::HlsCmaf => {
-            let refs = refs::hls(&job.manifest, &master).map_err(bad)?;
+            let refs = refs::hls(&job.manifest, &master).map_err(|e| bad(&e))?;
             plan.manifests.push(ManifestFile {
                 path: job.manifest.clone(),
                 content_type: ct,
@@ -318,7 +320,7 @@ pub(super) async fn plan<K: KvStore, O: ObjectStore>(
             });
             for playlist in refs.playlists {
                 let (text, ct) = view.manifest(&playlist, now_ms).await?;
-                let media = refs::hls(&playlist, &text).map_err(bad)?.media;
+                let media = refs::hls(&playlist, &text).map_err(|e| bad(&e))?.media;
                 if media.len() >= MAX_WINDOW_SEGMENTS {
                     return Err(OriginError::invalid(
                         "end",
@@ -339,7 +341,7 @@ pub(super) async fn plan<K: KvStore, O: ObjectStore>(
             plan.manifests.rotate_left(1);
         }
         OutputProtocol::Dash => {
-            plan.files = refs::mpd(&job.manifest, &master).map_err(bad)?;
+            plan.files = refs::mpd(&job.manifest, &master).map_err(|e| bad(&e))?;
             plan.manifests.push(ManifestFile {
                 path: job.manifest.clone(),
                 content_type: ct,
@@ -350,7 +352,7 @@ pub(super) async fn plan<K: KvStore, O: ObjectStore>(
     let mut seen = std::collections::BTreeSet::new();
     plan.files.retain(|f| seen.insert(f.clone()));
     if plan.files.is_empty() {
-        return Err(bad("the window holds no segments".into()));
+        return Err(bad(&"the window holds no segments"));
     }
     if plan.files.len() > MAX_FILES {
         return Err(OriginError::invalid(

@@ -6,14 +6,14 @@ use crate::auth::Random;
 use crate::context::Config;
 use crate::context::Ctx;
 use crate::datetime::iso8601_ms;
-use crate::error::{OriginError, OriginResult};
+use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
 use crate::http::{Method, Request, Response};
 use crate::keys;
 use crate::store::{KvStore, ObjectStore};
 use std::cell::Cell;
 
 /// Removes the carried time-shift query from every URI of a manifest (HLS and MPD forms).
-fn strip_query(text: &str, query: &str) -> Result<String, String> {
+fn strip_query(text: &str, query: &str) -> Option<String> {
     let escaped = query.replace('&', "&amp;");
     let mut out = text.to_owned();
     for q in [escaped.as_str(), query] {
@@ -21,10 +21,15 @@ fn strip_query(text: &str, query: &str) -> Result<String, String> {
             out = out.replace(&format!("{sep}{q}"), "");
         }
     }
-    if out.contains("vodend=") {
-        return Err("a manifest still carries time-shift parameters".into());
-    }
-    Ok(out)
+    (!out.contains("vodend=")).then_some(out)
+}
+
+fn manifest_error(path: &str, what: &'static str) -> OriginError {
+    MediaError::new(MediaCause::Manifest {
+        path: path.to_owned(),
+        problem: what,
+    })
+    .into()
 }
 
 /// The endpoint's playback of the job's window, through read-only store views.
@@ -97,8 +102,10 @@ impl<'a, K: KvStore, O: ObjectStore> View<'a, K, O> {
         let r = self.fetch(path, now_ms).await?;
         let ct = r.header("content-type").unwrap_or("text/plain").to_owned();
         let text = String::from_utf8(r.body)
-            .map_err(|_| OriginError::Media(format!("manifest {path} is not UTF-8")))?;
-        let text = strip_query(&text, &self.query).map_err(OriginError::Media)?;
+            .map_err(|_| manifest_error(path, "the manifest is not UTF-8"))?;
+        let text = strip_query(&text, &self.query).ok_or_else(|| {
+            manifest_error(path, "a manifest still carries time-shift parameters")
+        })?;
         Ok((text, ct))
     }
 }

@@ -14,7 +14,7 @@
 use super::{CacheControl, Play};
 use crate::context::Ctx;
 use crate::datetime::iso8601_ms;
-use crate::error::{OriginError, OriginResult};
+use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
 use crate::failover::{output_segments, OutputSegment};
 use crate::http::query_param;
 use crate::http::Response;
@@ -210,14 +210,19 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
                 next_video_start,
                 last: next.is_none(),
             })
-            .map_err(|e| OriginError::Media(format!("segment {}: {e}", v.seq)))?;
+            .map_err(|e| {
+                MediaError::new(MediaCause::Remux(e))
+                    .rendition(&video_rendition)
+                    .sequence(v.seq)
+                    .key(&v.segment.key)
+            })?;
         if writer.media_len() > MAX_CLIP_BYTES {
             return Ok(too_large("the clip's media passes the limit".into()));
         }
     }
     let body = writer
         .finish()
-        .map_err(|e| OriginError::Media(e.to_string()))?;
+        .map_err(|e| MediaError::new(MediaCause::Mux(e)))?;
 
     // Content cannot change once the window ended longer ago than a segment may take to
     // arrive (the channel's max segment duration).

@@ -5,7 +5,7 @@ use super::ts::PLAYLIST_TYPE;
 use super::CacheControl;
 use super::{media_window, Play};
 use crate::context::Ctx;
-use crate::error::{OriginError, OriginResult};
+use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
 use crate::failover::{output_segments, SwitchLog};
 use crate::hls::master::{AudioMedia, MasterInfo, Variant};
 use crate::hls::{render_master, render_media, MasterEntry};
@@ -207,10 +207,14 @@ pub(super) async fn cmaf_init<K: KvStore, O: ObjectStore>(
         .get(&source.segment.key)
         .await?
         .ok_or_else(|| OriginError::NotFound(format!("init segment {version} (expired)")))?;
-    let track = remux(&[&object.body], source.segment, source.segment, 1, kind)?;
-    let body = track
-        .init_segment()
-        .map_err(|e| OriginError::Media(e.to_string()))?;
+    let at = (rendition, source.seq);
+    let track = remux(&[&object.body], source.segment, source.segment, 1, kind, at)?;
+    let body = track.init_segment().map_err(|e| {
+        MediaError::new(MediaCause::Mux(e))
+            .rendition(rendition)
+            .sequence(source.seq)
+            .key(&source.segment.key)
+    })?;
     Ok(Response::new(200)
         .with_body(content_type(kind), body)
         .with_header("cache-control", CacheControl::Segment.value()))
@@ -238,27 +242,33 @@ pub(super) async fn cmaf_segment<K: KvStore, O: ObjectStore>(
         _ => return Err(OriginError::NotFound(format!("segment {}", g.seq))),
     };
     let sequence = u32::try_from(g.seq % u64::from(u32::MAX)).unwrap_or(0) + 1;
-    let track = remux(&refs, first, last, sequence, kind)?;
+    let track = remux(&refs, first, last, sequence, kind, (rendition, g.seq))?;
     Ok(Response::new(200)
         .with_body(content_type(kind), track.segment)
         .with_header("cache-control", CacheControl::Segment.value()))
 }
 
-/// Remuxes input segments `first..=last` (as `parts`) and keeps the track of `kind`.
+/// Remuxes input segments `first..=last` (as `parts`) and keeps the track of `kind`; `at` is
+/// the rendition and output sequence number a failure names.
 fn remux(
     parts: &[&[u8]],
     first: &Segment,
     last: &Segment,
     sequence: u32,
     kind: TrackKind,
+    (rendition, seq): (&str, u64),
 ) -> OriginResult<RemuxedTrack> {
     let options = RemuxOptions {
         time_reference: first.media_start,
         next_segment_start: last.media_start.map(|m| m + last.duration),
         sequence_number: sequence,
     };
-    let remuxed =
-        ts_parts_to_cmaf(parts, &options).map_err(|e| OriginError::Media(e.to_string()))?;
+    let remuxed = ts_parts_to_cmaf(parts, &options).map_err(|e| {
+        MediaError::new(MediaCause::Remux(e))
+            .rendition(rendition)
+            .sequence(seq)
+            .key(&first.key)
+    })?;
     remuxed
         .tracks
         .into_iter()

@@ -4,7 +4,7 @@
 use super::{media_window, Play};
 use super::{CacheControl, MEDIA_PLAYLIST};
 use crate::context::Ctx;
-use crate::error::{OriginError, OriginResult};
+use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
 use crate::hls::master::{MasterInfo, Variant};
 use crate::hls::{render_master, render_media, MasterEntry};
 use crate::http::Response;
@@ -139,7 +139,11 @@ pub(super) async fn ts_segment<K: KvStore, O: ObjectStore>(
     let mut parts = group_bytes(cx, g).await?;
     if let Some(kind) = only {
         for part in &mut parts {
-            *part = keep_only(part, kind).map_err(|e| OriginError::Media(e.to_string()))?;
+            *part = keep_only(part, kind).map_err(|e| {
+                MediaError::new(MediaCause::Filter(e))
+                    .rendition(rendition)
+                    .sequence(seq)
+            })?;
         }
     }
     // Transport streams join by concatenation.

@@ -161,7 +161,16 @@ impl fmt::Display for RemuxError {
     }
 }
 
-impl std::error::Error for RemuxError {}
+impl std::error::Error for RemuxError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RemuxError::Ts(e) => Some(e),
+            RemuxError::Codec { error, .. } => Some(error),
+            RemuxError::Mux(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 impl From<MuxError> for RemuxError {
     fn from(e: MuxError) -> Self {

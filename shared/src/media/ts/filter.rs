@@ -31,6 +31,8 @@ impl std::fmt::Display for FilterError {
     }
 }
 
+impl std::error::Error for FilterError {}
+
 fn wanted(stream: &PmtStream, kind: TrackKind) -> bool {
     match kind {
         TrackKind::Video => stream.kind().is_video(),
