@@ -10,6 +10,7 @@ use edgepack::hls::{live_window, render_master, render_media, MasterEntry, Media
 use edgepack::model::Endpoint;
 use edgepack::model::InputId;
 use edgepack::names::Name;
+use edgepack::names::Rendition;
 use edgepack::timeline::{Segment, Timeline, TIMESCALE};
 use std::hint::black_box;
 
@@ -63,7 +64,7 @@ fn m3u8_rs_media(t: &Timeline) -> m3u8_rs::MediaPlaylist {
 fn variants() -> Vec<Variant> {
     (0..5)
         .map(|i| Variant {
-            rendition: format!("stream_{i}/index"),
+            rendition: Rendition::parse(&format!("stream_{i}/index")).expect("valid id"),
             bandwidth: 800_000 * (i + 1),
             average_bandwidth: Some(700_000 * (i + 1)),
             codecs: Some("avc1.64001f,mp4a.40.2".into()),
@@ -122,7 +123,7 @@ fn bench(c: &mut Criterion) {
 
     let vs = variants();
     let audio = AudioMedia {
-        rendition: Some("stream_5/index".into()),
+        rendition: Rendition::parse("stream_5/index"),
         group_id: "aud".into(),
         name: "audio_0".into(),
         language: None,

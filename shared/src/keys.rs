@@ -3,31 +3,32 @@
 //! never sees its predecessor's content.
 
 use crate::model::InputId;
+use crate::names::{Name, Rendition};
 
-pub fn group(g: &str) -> String {
+pub fn group(g: &Name) -> String {
     format!("cfg/g/{g}")
 }
 
 pub const GROUPS: &str = "cfg/g/";
 
-pub fn channel(g: &str, c: &str) -> String {
+pub fn channel(g: &Name, c: &Name) -> String {
     format!("cfg/c/{g}/{c}")
 }
 
-pub fn channels(g: &str) -> String {
+pub fn channels(g: &Name) -> String {
     format!("cfg/c/{g}/")
 }
 
-pub fn endpoint(g: &str, c: &str, e: &str) -> String {
+pub fn endpoint(g: &Name, c: &Name, e: &Name) -> String {
     format!("cfg/e/{g}/{c}/{e}")
 }
 
-pub fn endpoints(g: &str, c: &str) -> String {
+pub fn endpoints(g: &Name, c: &Name) -> String {
     format!("cfg/e/{g}/{c}/")
 }
 
 /// Heartbeat of one rendition of one input: written once per ingested media playlist.
-pub fn heartbeat(channel_id: &str, input: InputId, rendition: &str) -> String {
+pub fn heartbeat(channel_id: &str, input: InputId, rendition: &Rendition) -> String {
     format!("hb/{channel_id}/{}/{rendition}", input.number())
 }
 
@@ -45,7 +46,7 @@ pub fn segment_uploads(channel_id: &str, input: InputId, path: &str) -> String {
 }
 
 /// The timeline (segment index) of one rendition of one input.
-pub fn timeline(channel_id: &str, input: InputId, rendition: &str) -> String {
+pub fn timeline(channel_id: &str, input: InputId, rendition: &Rendition) -> String {
     format!("{}{rendition}.json", timelines(channel_id, input))
 }
 
@@ -54,8 +55,8 @@ pub fn timelines(channel_id: &str, input: InputId) -> String {
 }
 
 /// The rendition a timeline key belongs to.
-pub fn rendition_of_timeline<'a>(prefix: &str, key: &'a str) -> Option<&'a str> {
-    key.strip_prefix(prefix)?.strip_suffix(".json")
+pub fn rendition_of_timeline(prefix: &str, key: &str) -> Option<Rendition> {
+    Rendition::parse(key.strip_prefix(prefix)?.strip_suffix(".json")?)
 }
 
 /// The last master playlist an input received, as parsed JSON.
@@ -75,7 +76,7 @@ pub fn failed_logins(client: &str, minute: u64) -> String {
 
 /// Archived segments of one rendition of one input whose program date time falls in the
 /// bucket starting at `bucket_ms` (Unix ms, a multiple of the bucket length).
-pub fn archive(channel_id: &str, input: InputId, rendition: &str, bucket_ms: i64) -> String {
+pub fn archive(channel_id: &str, input: InputId, rendition: &Rendition, bucket_ms: i64) -> String {
     format!(
         "{}{bucket_ms:013}.json",
         archives(channel_id, input, rendition)
@@ -83,7 +84,7 @@ pub fn archive(channel_id: &str, input: InputId, rendition: &str, bucket_ms: i64
 }
 
 /// Prefix of one rendition's archive buckets (`@` cannot occur in a rendition id).
-pub fn archives(channel_id: &str, input: InputId, rendition: &str) -> String {
+pub fn archives(channel_id: &str, input: InputId, rendition: &Rendition) -> String {
     format!("arc/{channel_id}/{}/{rendition}@", input.number())
 }
 

@@ -1,7 +1,9 @@
-//! Resource names: the safe character set that appears in URLs and storage keys.
+//! Names that appear in URLs and storage keys, in a safe character set: resource names and
+//! rendition ids.
 
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
+use std::ops::Deref;
 
 /// Longest resource name accepted.
 pub const MAX_NAME_LEN: usize = 64;
@@ -43,9 +45,108 @@ impl<'de> Deserialize<'de> for Name {
     }
 }
 
+/// Longest path accepted below an input's base URL (and so the longest rendition id).
+pub const MAX_PATH_LEN: usize = 256;
+/// Deepest directory nesting of such a path.
+pub const MAX_PATH_DEPTH: usize = 6;
+
+/// Whether `path` is a relative path of at most [`MAX_PATH_DEPTH`] parts and [`MAX_PATH_LEN`]
+/// bytes, each part of `A-Z a-z 0-9 . _ -` and none `.` or `..` (no percent-encoding tricks).
+pub fn is_safe_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.len() <= MAX_PATH_LEN
+        && path.split('/').count() <= MAX_PATH_DEPTH
+        && path.split('/').all(is_safe_part)
+}
+
+fn is_safe_part(p: &str) -> bool {
+    !p.is_empty() && p != "." && p != ".." && p.bytes().all(is_path_byte)
+}
+
+/// The bytes allowed in a path part.
+pub fn is_path_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
+}
+
+/// A rendition id: the path of an encoder's media playlist below the input base, without
+/// `.m3u8` (`stream_0/index`). Always a [safe path](is_safe_path), so it can go into storage
+/// keys and URLs as it is.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Rendition(String);
+
+/// Why a rendition id was refused.
+pub const RENDITION_RULE: &str =
+    "a relative path of at most 6 parts and 256 bytes of A-Z a-z 0-9 . _ - and /";
+
+impl Rendition {
+    pub fn parse(s: &str) -> Option<Rendition> {
+        is_safe_path(s).then(|| Rendition(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for Rendition {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for Rendition {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+/// Maps keyed by rendition can be read with a `&str`.
+impl std::borrow::Borrow<str> for Rendition {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Rendition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Rendition {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Rendition, D::Error> {
+        let s = String::deserialize(d)?;
+        Rendition::parse(&s).ok_or_else(|| serde::de::Error::custom(RENDITION_RULE))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renditions_are_safe_paths() {
+        for ok in ["index", "stream_0/index", "a/b/c/d/e/f"] {
+            assert_eq!(Rendition::parse(ok).map(|r| r.to_string()), Some(ok.into()));
+        }
+        for bad in [
+            "",
+            "/a",
+            "a//b",
+            "../a",
+            "a/./b",
+            "a%2Fb",
+            "a b",
+            "a/b/c/d/e/f/g",
+        ] {
+            assert!(Rendition::parse(bad).is_none(), "{bad}");
+        }
+        assert!(Rendition::parse(&"a".repeat(257)).is_none());
+        assert!(serde_json::from_str::<Rendition>("\"../x\"").is_err());
+    }
 
     #[test]
     fn accepts_safe_names() {

@@ -5,21 +5,14 @@
 use crate::error::{OriginError, OriginResult};
 use std::fmt;
 
-/// Longest accepted path below the input base.
-pub const MAX_PATH_LEN: usize = 256;
-/// Deepest accepted directory nesting.
-pub const MAX_PATH_DEPTH: usize = 6;
+use crate::names::{is_path_byte, is_safe_path, Rendition};
+pub use crate::names::{MAX_PATH_DEPTH, MAX_PATH_LEN};
 
 const PATH_RULE: &str = "relative paths of at most 6 parts and 256 bytes, each part of A-Z a-z 0-9 . _ -, no `.` or `..` parts";
 
 /// Validates a path (raw, as in the URL): only the safe set, so no percent-encoding tricks.
 pub fn validate(path: &str) -> OriginResult<&str> {
-    let parts: Vec<&str> = path.split('/').collect();
-    let ok = !path.is_empty()
-        && path.len() <= MAX_PATH_LEN
-        && parts.len() <= MAX_PATH_DEPTH
-        && parts.iter().all(|p| valid_part(p));
-    if ok {
+    if is_safe_path(path) {
         Ok(path)
     } else {
         Err(OriginError::BadRequest(format!(
@@ -27,14 +20,6 @@ pub fn validate(path: &str) -> OriginResult<&str> {
             truncate(path)
         )))
     }
-}
-
-fn valid_part(p: &str) -> bool {
-    !p.is_empty() && p != "." && p != ".." && p.bytes().all(is_path_byte)
-}
-
-fn is_path_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
 }
 
 /// Why a relative reference was refused.
@@ -114,12 +99,14 @@ pub fn resolve(playlist_path: &str, uri: &str) -> OriginResult<String> {
     Ok(joined)
 }
 
-/// The rendition id of a media playlist path: the path without `.m3u8`.
-pub fn rendition_id(playlist_path: &str) -> &str {
-    playlist_path
+/// The rendition id of a media playlist path: the path without `.m3u8`; `None` when nothing
+/// safe is left (the path was not validated, or was only `.m3u8`).
+pub fn rendition_id(playlist_path: &str) -> Option<Rendition> {
+    let id = playlist_path
         .strip_suffix(".m3u8")
         .or_else(|| playlist_path.strip_suffix(".M3U8"))
-        .unwrap_or(playlist_path)
+        .unwrap_or(playlist_path);
+    Rendition::parse(id)
 }
 
 /// The file extension, lower-cased.

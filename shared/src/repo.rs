@@ -4,6 +4,7 @@ use crate::error::{OriginError, OriginResult};
 use crate::failover::SwitchLog;
 use crate::keys;
 use crate::model::{Channel, Endpoint, InputId};
+use crate::names::{Name, Rendition};
 use crate::store::{KvStore, Metadata, ObjectStore};
 use crate::timeline::Timeline;
 use serde::de::DeserializeOwned;
@@ -45,13 +46,13 @@ pub async fn object_put<T: Serialize>(
     Ok(objects.put(key, &bytes, &Metadata::new()).await?)
 }
 
-pub async fn channel(kv: &impl KvStore, g: &str, c: &str) -> OriginResult<Channel> {
+pub async fn channel(kv: &impl KvStore, g: &Name, c: &Name) -> OriginResult<Channel> {
     kv_get(kv, &keys::channel(g, c))
         .await?
         .ok_or_else(|| OriginError::NotFound(format!("channel {g}/{c}")))
 }
 
-pub async fn endpoint(kv: &impl KvStore, g: &str, c: &str, e: &str) -> OriginResult<Endpoint> {
+pub async fn endpoint(kv: &impl KvStore, g: &Name, c: &Name, e: &Name) -> OriginResult<Endpoint> {
     kv_get(kv, &keys::endpoint(g, c, e))
         .await?
         .ok_or_else(|| OriginError::NotFound(format!("endpoint {g}/{c}/{e}")))
@@ -62,13 +63,12 @@ pub async fn renditions(
     objects: &impl ObjectStore,
     channel_id: &str,
     input: InputId,
-) -> OriginResult<Vec<String>> {
+) -> OriginResult<Vec<Rendition>> {
     let prefix = keys::timelines(channel_id, input);
     let list = objects.list(&prefix).await?;
     Ok(list
         .iter()
         .filter_map(|o| keys::rendition_of_timeline(&prefix, &o.key))
-        .map(str::to_owned)
         .collect())
 }
 
@@ -76,7 +76,7 @@ pub async fn renditions(
 pub async fn rendition_timelines(
     objects: &impl ObjectStore,
     channel_id: &str,
-    rendition: &str,
+    rendition: &Rendition,
 ) -> OriginResult<[Option<Timeline>; 2]> {
     let [a, b] = InputId::ALL;
     Ok([
@@ -89,7 +89,7 @@ pub async fn rendition_timelines(
 pub async fn all_timelines(
     objects: &impl ObjectStore,
     channel_id: &str,
-) -> OriginResult<BTreeMap<String, [Option<Timeline>; 2]>> {
+) -> OriginResult<BTreeMap<Rendition, [Option<Timeline>; 2]>> {
     let mut names = BTreeSet::new();
     for input in InputId::ALL {
         names.extend(renditions(objects, channel_id, input).await?);

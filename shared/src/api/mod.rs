@@ -73,7 +73,7 @@ pub(crate) async fn handle<K: KvStore, O: ObjectStore>(
             let (g, c) = (name(g, "group")?, name(c, "channel")?);
             match m {
                 Method::Get => {
-                    let channel = repo::channel(cx.kv, g.as_str(), c.as_str()).await?;
+                    let channel = repo::channel(cx.kv, &g, &c).await?;
                     Ok(ok(views::channel(&channel, &bases)))
                 }
                 Method::Patch => patch_channel(cx, &g, &c, req, &bases).await,
@@ -85,7 +85,7 @@ pub(crate) async fn handle<K: KvStore, O: ObjectStore>(
             let (g, c) = (name(g, "group")?, name(c, "channel")?);
             match m {
                 Method::Get => {
-                    let channel = repo::channel(cx.kv, g.as_str(), c.as_str()).await?;
+                    let channel = repo::channel(cx.kv, &g, &c).await?;
                     Ok(ok(channel_status(cx, &channel, now_ms).await?))
                 }
                 _ => Err(OriginError::MethodNotAllowed),
@@ -112,7 +112,7 @@ pub(crate) async fn handle<K: KvStore, O: ObjectStore>(
             let (g, c, e) = (name(g, "group")?, name(c, "channel")?, name(e, "endpoint")?);
             match m {
                 Method::Post => {
-                    let ep = repo::endpoint(cx.kv, g.as_str(), c.as_str(), e.as_str()).await?;
+                    let ep = repo::endpoint(cx.kv, &g, &c, &e).await?;
                     Ok(ok(signed_url(&ep, req, &bases, now_ms)?))
                 }
                 _ => Err(OriginError::MethodNotAllowed),
@@ -122,15 +122,13 @@ pub(crate) async fn handle<K: KvStore, O: ObjectStore>(
             let (g, c, e) = (name(g, "group")?, name(c, "channel")?, name(e, "endpoint")?);
             match m {
                 Method::Get => {
-                    let ep = repo::endpoint(cx.kv, g.as_str(), c.as_str(), e.as_str()).await?;
+                    let ep = repo::endpoint(cx.kv, &g, &c, &e).await?;
                     Ok(ok(views::endpoint(&ep, &bases)))
                 }
                 Method::Patch => patch_endpoint(cx, &g, &c, &e, req, &bases).await,
                 Method::Delete => {
-                    repo::endpoint(cx.kv, g.as_str(), c.as_str(), e.as_str()).await?;
-                    cx.kv
-                        .delete(&keys::endpoint(g.as_str(), c.as_str(), e.as_str()))
-                        .await?;
+                    repo::endpoint(cx.kv, &g, &c, &e).await?;
+                    cx.kv.delete(&keys::endpoint(&g, &c, &e)).await?;
                     refresh_retention(cx, &g, &c, &e, None).await?;
                     Ok(Response::new(204))
                 }
@@ -156,7 +154,7 @@ fn check_admin<K, O>(cx: &Ctx<'_, K, O>, req: &Request) -> OriginResult<()> {
 }
 
 async fn group<K: KvStore, O: ObjectStore>(cx: &Ctx<'_, K, O>, g: &Name) -> OriginResult<Group> {
-    kv_get(cx.kv, &keys::group(g.as_str()))
+    kv_get(cx.kv, &keys::group(g))
         .await?
         .ok_or_else(|| OriginError::NotFound(format!("group {g}")))
 }
@@ -180,7 +178,7 @@ async fn create_group<K: KvStore, O: ObjectStore>(
     let mut fields = Fields::new(&body)?;
     let g = new_name(&mut fields)?;
     fields.finish()?;
-    let key = keys::group(g.as_str());
+    let key = keys::group(&g);
     if cx.kv.get(&key).await?.is_some() {
         return Err(OriginError::Conflict(format!("group {g} already exists")));
     }
@@ -197,12 +195,12 @@ async fn delete_group<K: KvStore, O: ObjectStore>(
     g: &Name,
 ) -> OriginResult<Response> {
     group(cx, g).await?;
-    if !cx.kv.list(&keys::channels(g.as_str())).await?.is_empty() {
+    if !cx.kv.list(&keys::channels(g)).await?.is_empty() {
         return Err(OriginError::Conflict(format!(
             "group {g} still has channels; delete them first"
         )));
     }
-    cx.kv.delete(&keys::group(g.as_str())).await?;
+    cx.kv.delete(&keys::group(g)).await?;
     Ok(Response::new(204))
 }
 
@@ -213,7 +211,7 @@ async fn list_channels<K: KvStore, O: ObjectStore>(
 ) -> OriginResult<Response> {
     group(cx, g).await?;
     let mut channels = Vec::new();
-    for key in cx.kv.list(&keys::channels(g.as_str())).await? {
+    for key in cx.kv.list(&keys::channels(g)).await? {
         if let Some(c) = kv_get::<Channel>(cx.kv, &key).await? {
             channels.push(views::channel(&c, bases));
         }
@@ -248,7 +246,7 @@ async fn create_channel<K: KvStore, O: ObjectStore>(
     channel.apply(&mut fields)?;
     fields.finish()?;
     group(cx, g).await?;
-    let key = keys::channel(g.as_str(), c.as_str());
+    let key = keys::channel(g, &c);
     if cx.kv.get(&key).await?.is_some() {
         return Err(OriginError::Conflict(format!(
             "channel {g}/{c} already exists"
@@ -265,12 +263,12 @@ async fn patch_channel<K: KvStore, O: ObjectStore>(
     req: &Request,
     bases: &Bases<'_>,
 ) -> OriginResult<Response> {
-    let mut channel = repo::channel(cx.kv, g.as_str(), c.as_str()).await?;
+    let mut channel = repo::channel(cx.kv, g, c).await?;
     let body = json_body(req)?;
     let mut fields = Fields::new(&body)?;
     channel.apply(&mut fields)?;
     fields.finish()?;
-    kv_put(cx.kv, &keys::channel(g.as_str(), c.as_str()), &channel).await?;
+    kv_put(cx.kv, &keys::channel(g, c), &channel).await?;
     Ok(ok(views::channel(&channel, bases)))
 }
 
@@ -280,15 +278,15 @@ async fn delete_channel<K: KvStore, O: ObjectStore>(
     c: &Name,
     now_ms: u64,
 ) -> OriginResult<Response> {
-    let channel = repo::channel(cx.kv, g.as_str(), c.as_str()).await?;
-    let endpoints = cx.kv.list(&keys::endpoints(g.as_str(), c.as_str())).await?;
+    let channel = repo::channel(cx.kv, g, c).await?;
+    let endpoints = cx.kv.list(&keys::endpoints(g, c)).await?;
     if !endpoints.is_empty() {
         return Err(OriginError::Conflict(format!(
             "channel {g}/{c} still has {} endpoint(s); delete them first",
             endpoints.len()
         )));
     }
-    cx.kv.delete(&keys::channel(g.as_str(), c.as_str())).await?;
+    cx.kv.delete(&keys::channel(g, c)).await?;
     // Its stored media and indexes go in the scheduled runs (archive::purge).
     crate::archive::purge::mark(cx.objects, &channel.id, now_ms).await?;
     Ok(Response::new(204))
@@ -301,9 +299,9 @@ async fn rotate<K: KvStore, O: ObjectStore>(
     input: InputId,
     bases: &Bases<'_>,
 ) -> OriginResult<Response> {
-    let mut channel = repo::channel(cx.kv, g.as_str(), c.as_str()).await?;
+    let mut channel = repo::channel(cx.kv, g, c).await?;
     channel.inputs[input.index()] = new_credentials(cx, input)?;
-    kv_put(cx.kv, &keys::channel(g.as_str(), c.as_str()), &channel).await?;
+    kv_put(cx.kv, &keys::channel(g, c), &channel).await?;
     Ok(ok(views::channel(&channel, bases)))
 }
 
@@ -324,9 +322,9 @@ async fn list_endpoints<K: KvStore, O: ObjectStore>(
     c: &Name,
     bases: &Bases<'_>,
 ) -> OriginResult<Response> {
-    repo::channel(cx.kv, g.as_str(), c.as_str()).await?;
+    repo::channel(cx.kv, g, c).await?;
     let mut endpoints = Vec::new();
-    for key in cx.kv.list(&keys::endpoints(g.as_str(), c.as_str())).await? {
+    for key in cx.kv.list(&keys::endpoints(g, c)).await? {
         if let Some(e) = kv_get::<Endpoint>(cx.kv, &key).await? {
             endpoints.push(views::endpoint(&e, bases));
         }
@@ -348,8 +346,8 @@ async fn create_endpoint<K: KvStore, O: ObjectStore>(
     let mut endpoint = Endpoint::new(g.clone(), c.clone(), e.clone(), now_ms);
     endpoint.apply(&mut fields)?;
     fields.finish()?;
-    repo::channel(cx.kv, g.as_str(), c.as_str()).await?;
-    let key = keys::endpoint(g.as_str(), c.as_str(), e.as_str());
+    repo::channel(cx.kv, g, c).await?;
+    let key = keys::endpoint(g, c, &e);
     if cx.kv.get(&key).await?.is_some() {
         return Err(OriginError::Conflict(format!(
             "endpoint {g}/{c}/{e} already exists"
@@ -368,17 +366,12 @@ async fn patch_endpoint<K: KvStore, O: ObjectStore>(
     req: &Request,
     bases: &Bases<'_>,
 ) -> OriginResult<Response> {
-    let mut endpoint = repo::endpoint(cx.kv, g.as_str(), c.as_str(), e.as_str()).await?;
+    let mut endpoint = repo::endpoint(cx.kv, g, c, e).await?;
     let body = json_body(req)?;
     let mut fields = Fields::new(&body)?;
     endpoint.apply(&mut fields)?;
     fields.finish()?;
-    kv_put(
-        cx.kv,
-        &keys::endpoint(g.as_str(), c.as_str(), e.as_str()),
-        &endpoint,
-    )
-    .await?;
+    kv_put(cx.kv, &keys::endpoint(g, c, e), &endpoint).await?;
     refresh_retention(cx, g, c, e, Some(&endpoint)).await?;
     Ok(ok(views::endpoint(&endpoint, bases)))
 }
@@ -393,8 +386,8 @@ async fn refresh_retention<K: KvStore, O: ObjectStore>(
     written: Option<&Endpoint>,
 ) -> OriginResult<()> {
     let mut longest = written.map_or(0, |e| e.time_shift_days * SECONDS_PER_DAY);
-    let own_key = keys::endpoint(g.as_str(), c.as_str(), changed.as_str());
-    for key in cx.kv.list(&keys::endpoints(g.as_str(), c.as_str())).await? {
+    let own_key = keys::endpoint(g, c, changed);
+    for key in cx.kv.list(&keys::endpoints(g, c)).await? {
         if key == own_key {
             continue;
         }
@@ -402,10 +395,10 @@ async fn refresh_retention<K: KvStore, O: ObjectStore>(
             longest = longest.max(e.time_shift_days * SECONDS_PER_DAY);
         }
     }
-    let mut channel = repo::channel(cx.kv, g.as_str(), c.as_str()).await?;
+    let mut channel = repo::channel(cx.kv, g, c).await?;
     if channel.archive_retention_s != longest {
         channel.archive_retention_s = longest;
-        kv_put(cx.kv, &keys::channel(g.as_str(), c.as_str()), &channel).await?;
+        kv_put(cx.kv, &keys::channel(g, c), &channel).await?;
     }
     Ok(())
 }

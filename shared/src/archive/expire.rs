@@ -6,6 +6,7 @@ use super::BUCKET_MS;
 use crate::error::OriginResult;
 use crate::keys;
 use crate::model::{Channel, InputId};
+use crate::names::Name;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::Segment;
@@ -44,10 +45,10 @@ pub async fn expire(
     let mut budget = MAX_DELETES_PER_RUN - purged.objects;
     let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
     for group_key in kv.list(keys::GROUPS).await? {
-        let Some(group) = group_key.strip_prefix(keys::GROUPS) else {
+        let Some(group) = group_key.strip_prefix(keys::GROUPS).and_then(Name::parse) else {
             continue;
         };
-        for channel_key in kv.list(&keys::channels(group)).await? {
+        for channel_key in kv.list(&keys::channels(&group)).await? {
             let Some(channel): Option<Channel> = repo::kv_get(kv, &channel_key).await? else {
                 continue;
             };

@@ -6,6 +6,7 @@
 use crate::error::OriginResult;
 use crate::keys;
 use crate::model::{Channel, InputId};
+use crate::names::Rendition;
 use crate::repo;
 use crate::store::ObjectStore;
 use crate::timeline::Segment;
@@ -23,7 +24,7 @@ pub async fn append(
     objects: &impl ObjectStore,
     channel: &Channel,
     input: InputId,
-    rendition: &str,
+    rendition: &Rendition,
     removed: Vec<Segment>,
 ) -> OriginResult<()> {
     let mut by_bucket: BTreeMap<i64, Vec<Segment>> = BTreeMap::new();
@@ -50,7 +51,7 @@ pub async fn read(
     objects: &impl ObjectStore,
     channel_id: &str,
     input: InputId,
-    rendition: &str,
+    rendition: &Rendition,
     from_ms: i64,
     to_ms: i64,
 ) -> OriginResult<Vec<Segment>> {

@@ -2,6 +2,7 @@
 
 use super::{discontinuities_through, DiscontinuityBase, SwitchLog, SwitchRecord};
 use crate::model::InputId;
+use crate::names::Rendition;
 use crate::timeline::{Segment, Timeline};
 use std::collections::BTreeMap;
 
@@ -32,7 +33,7 @@ pub const RELATED_WINDOW: u64 = 300 * 90_000;
 pub fn plan_switch(
     log: &SwitchLog,
     to: InputId,
-    renditions: &BTreeMap<String, RenditionTimelines>,
+    renditions: &BTreeMap<Rendition, RenditionTimelines>,
     now_ms: u64,
     reason: String,
 ) -> SwitchPlan {
@@ -119,7 +120,7 @@ pub fn plan_switch(
             .is_some_and(|s| s.discontinuity);
         let extra = u64::from(discontinuity && !tagged);
         bases.insert(
-            r.clone(),
+            r.to_string(),
             DiscontinuityBase {
                 output,
                 input,

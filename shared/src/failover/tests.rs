@@ -1,5 +1,6 @@
 use super::policy::is_healthy;
 use super::*;
+use crate::names::Rendition;
 use crate::timeline::{Segment, Timeline, TIMESCALE};
 
 const T0: u64 = 1_795_435_200_000;
@@ -26,12 +27,16 @@ fn timeline(first: u64, count: u64, pts0: u64, arrived0: u64) -> Timeline {
     t
 }
 
+fn rendition(r: &str) -> Rendition {
+    Rendition::parse(r).expect("a valid rendition id")
+}
+
 fn one(
     r: &str,
     a: Option<Timeline>,
     b: Option<Timeline>,
-) -> BTreeMap<String, decide::RenditionTimelines> {
-    BTreeMap::from([(r.to_owned(), [a, b])])
+) -> BTreeMap<Rendition, decide::RenditionTimelines> {
+    BTreeMap::from([(rendition(r), [a, b])])
 }
 
 fn refs(t: &decide::RenditionTimelines) -> [Option<&Timeline>; 2] {
@@ -219,11 +224,11 @@ fn renditions_cut_at_different_points_continue_without_gaps() {
     // Input 1 died mid-burst: rendition "a" got segment 6, "b" only up to 5.
     let rs = BTreeMap::from([
         (
-            "a".to_owned(),
+            rendition("a"),
             [Some(timeline(0, 7, 0, T0)), Some(timeline(0, 12, 0, T0))],
         ),
         (
-            "b".to_owned(),
+            rendition("b"),
             [Some(timeline(0, 6, 0, T0)), Some(timeline(0, 12, 0, T0))],
         ),
     ]);

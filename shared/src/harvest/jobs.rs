@@ -34,7 +34,7 @@ pub(crate) async fn handle<K: KvStore, O: ObjectStore>(
     match rest {
         [] => match m {
             Method::Get => {
-                let channel = repo::channel(cx.kv, g.as_str(), c.as_str()).await?;
+                let channel = repo::channel(cx.kv, &g, &c).await?;
                 let jobs: Vec<Value> = list_harvests(cx, &channel)
                     .await?
                     .iter()
@@ -49,7 +49,7 @@ pub(crate) async fn handle<K: KvStore, O: ObjectStore>(
             _ => Err(OriginError::MethodNotAllowed),
         },
         [id] => {
-            let channel = repo::channel(cx.kv, g.as_str(), c.as_str()).await?;
+            let channel = repo::channel(cx.kv, &g, &c).await?;
             let id = Name::parse(id)
                 .ok_or_else(|| OriginError::NotFound(format!("harvest job {id}")))?;
             match m {
@@ -115,8 +115,8 @@ pub(crate) async fn create_harvest<K: KvStore, O: ObjectStore>(
     let destination =
         destination.ok_or_else(|| OriginError::invalid("destination", DESTINATION_RULE))?;
 
-    let channel = repo::channel(cx.kv, g.as_str(), c.as_str()).await?;
-    let ep = repo::endpoint(cx.kv, g.as_str(), c.as_str(), e.as_str()).await?;
+    let channel = repo::channel(cx.kv, g, c).await?;
+    let ep = repo::endpoint(cx.kv, g, c, &e).await?;
     if ep.time_shift_days == 0 {
         return Err(OriginError::invalid(
             "endpoint",

@@ -45,11 +45,7 @@ pub(super) struct View<'a, K, O> {
 impl<'a, K: KvStore, O: ObjectStore> View<'a, K, O> {
     pub(super) fn new(cx: &Ctx<'a, K, O>, job: &'a Job, ops: &'a Cell<usize>) -> Self {
         let settings = serde_json::to_vec(&job.settings).unwrap_or_default();
-        let key = keys::endpoint(
-            job.group.as_str(),
-            job.channel.as_str(),
-            job.endpoint.as_str(),
-        );
+        let key = keys::endpoint(&job.group, &job.channel, &job.endpoint);
         View {
             kv: PinnedKv::new(cx.kv, key, settings, ops),
             objects: CachedObjects::new(cx.objects, ops),

@@ -2,6 +2,7 @@
 //! (RFC 8216bis 4.4.6).
 
 use crate::error::{OriginError, OriginResult};
+use crate::names::Rendition;
 use crate::paths::{self, rendition_id};
 use m3u8_rs::{AlternativeMediaType, MasterPlaylist};
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,7 @@ pub const MAX_RENDITIONS: usize = 64;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Variant {
     /// Rendition id: the media playlist's path below the input base, without `.m3u8`.
-    pub rendition: String,
+    pub rendition: Rendition,
     pub bandwidth: u64,
     pub average_bandwidth: Option<u64>,
     pub codecs: Option<String>,
@@ -38,7 +39,7 @@ impl Variant {
 /// An EXT-X-MEDIA entry of type AUDIO (other types are not carried over yet).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AudioMedia {
-    pub rendition: Option<String>,
+    pub rendition: Option<Rendition>,
     pub group_id: String,
     pub name: String,
     pub language: Option<String>,
@@ -63,14 +64,16 @@ impl MasterInfo {
                 "more than {MAX_RENDITIONS} renditions"
             )));
         }
-        let rendition = |uri: &str| -> OriginResult<String> {
+        let rendition = |uri: &str| -> OriginResult<Rendition> {
             let p = paths::resolve(master_path, uri)?;
             if paths::extension(&p) != "m3u8" {
                 return Err(OriginError::MalformedPlaylist(format!(
                     "variant URI `{p}` is not a .m3u8 media playlist"
                 )));
             }
-            Ok(rendition_id(&p).to_owned())
+            rendition_id(&p).ok_or_else(|| {
+                OriginError::MalformedPlaylist(format!("variant URI `{p}` names no rendition"))
+            })
         };
         let mut info = MasterInfo {
             independent_segments: pl.independent_segments,

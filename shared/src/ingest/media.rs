@@ -45,7 +45,9 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
     now_ms: u64,
 ) -> OriginResult<super::Response> {
     let incoming = check(file, pl, durations)?;
-    let rendition = rendition_id(file);
+    let rendition = &rendition_id(file).ok_or_else(|| {
+        OriginError::BadRequest(format!("`{file}` does not name a media playlist"))
+    })?;
     let key = keys::timeline(&channel.id, input, rendition);
     let mut timeline: Timeline = match repo::object_get(cx.objects, &key).await? {
         Some(t) => t,

@@ -43,7 +43,7 @@ pub(crate) async fn ingest<K: KvStore, O: ObjectStore>(
     );
     let input =
         InputId::parse(n).ok_or_else(|| OriginError::NotFound(format!("input {n} (1 or 2)")))?;
-    let channel = repo::channel(cx.kv, g.as_str(), c.as_str()).await?;
+    let channel = repo::channel(cx.kv, &g, &c).await?;
     if let Err(e) = check_basic(req, &channel, input) {
         return Err(failed_login(cx, req, now_ms, e).await);
     }

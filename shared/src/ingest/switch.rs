@@ -10,6 +10,7 @@ use crate::failover::{plan_switch, policy, Anchor, SwitchLog, SwitchRecord, ALIG
 use crate::keys;
 use crate::media::mp4::TrackKind;
 use crate::model::{Channel, InputId};
+use crate::names::Rendition;
 use crate::repo;
 use crate::store::{KvStore, Metadata, ObjectStore};
 use crate::timeline::{Segment, TIMESCALE};
@@ -19,7 +20,7 @@ pub(super) async fn consider_switch<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     channel: &Channel,
     input: InputId,
-    rendition: &str,
+    rendition: &Rendition,
     segments: &[Segment],
     added: usize,
     now_ms: u64,
@@ -56,7 +57,7 @@ async fn switch_to<K: KvStore, O: ObjectStore>(
     channel: &Channel,
     log: &SwitchLog,
     input: InputId,
-    rendition: &str,
+    rendition: &Rendition,
     now_ms: u64,
 ) -> OriginResult<Option<SwitchRecord>> {
     let Some(active) = log.active().map(|r| r.input_id()) else {

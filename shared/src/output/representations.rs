@@ -5,13 +5,14 @@
 use crate::hls::master::MasterInfo;
 use crate::media::mp4::TrackKind;
 use crate::model::{Endpoint, StreamOrder};
+use crate::names::Rendition;
 use crate::timeline::TrackInfo;
 use std::collections::BTreeMap;
 
 /// One representation: a track of a rendition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rep<'a> {
-    pub rendition: &'a str,
+    pub rendition: &'a Rendition,
     pub info: &'a TrackInfo,
     /// Peak bits per second; for video, of the variant including its audio (HLS BANDWIDTH).
     pub bandwidth: u64,
@@ -39,18 +40,18 @@ impl Rep<'_> {
 
 /// Video representations (filtered and ordered as the endpoint says) and audio ones.
 pub fn representations<'a>(
-    tracks: &'a BTreeMap<String, Vec<TrackInfo>>,
+    tracks: &'a BTreeMap<Rendition, Vec<TrackInfo>>,
     master: Option<&'a MasterInfo>,
     endpoint: &Endpoint,
 ) -> (Vec<Rep<'a>>, Vec<Rep<'a>>) {
     let find = |r: &str, k: TrackKind| tracks.get(r).and_then(|t| t.iter().find(|i| i.kind == k));
     // Renditions in the encoder's master order first, then any others in key order.
-    let mut order: Vec<&'a str> = Vec::new();
+    let mut order: Vec<&'a Rendition> = Vec::new();
     if let Some(m) = master {
-        order.extend(m.variants.iter().map(|v| v.rendition.as_str()));
-        order.extend(m.audio.iter().filter_map(|a| a.rendition.as_deref()));
+        order.extend(m.variants.iter().map(|v| &v.rendition));
+        order.extend(m.audio.iter().filter_map(|a| a.rendition.as_ref()));
     }
-    order.extend(tracks.keys().map(String::as_str));
+    order.extend(tracks.keys());
     let mut seen = Vec::new();
     order.retain(|r| {
         tracks.contains_key(*r) && !seen.contains(r) && {
@@ -63,7 +64,7 @@ pub fn representations<'a>(
     for r in order.iter().filter(|r| find(r, TrackKind::Video).is_none()) {
         if let Some(info) = find(r, TrackKind::Audio) {
             let declared =
-                master.and_then(|m| m.audio.iter().find(|a| a.rendition.as_deref() == Some(*r)));
+                master.and_then(|m| m.audio.iter().find(|a| a.rendition.as_ref() == Some(*r)));
             audio.push(Rep {
                 rendition: r,
                 info,
@@ -97,7 +98,7 @@ pub fn representations<'a>(
         .iter()
         .filter_map(|r| {
             let info = find(r, TrackKind::Video)?;
-            let declared = master.and_then(|m| m.variants.iter().find(|v| v.rendition == *r));
+            let declared = master.and_then(|m| m.variants.iter().find(|v| v.rendition == **r));
             Some(Rep {
                 rendition: r,
                 info,

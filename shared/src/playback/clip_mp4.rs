@@ -20,6 +20,7 @@ use crate::http::query_param;
 use crate::http::Response;
 use crate::media::mp4::TrackKind;
 use crate::media::remux::clip::{ClipPart, ClipWriter};
+use crate::names::Rendition;
 use crate::output::group::Group;
 use crate::output::representations::{representations, Rep};
 use crate::playback::cmaf::channel_data;
@@ -66,8 +67,8 @@ fn rendition_param(query: &str) -> Option<String> {
 
 /// The rendition named `name`: its id (`stream_0/index`), or the first part of one id
 /// (`stream_0`) when no other rendition shares it.
-fn find_rendition(reps: &[Rep<'_>], name: &str) -> Option<String> {
-    let exact = reps.iter().find(|r| r.rendition == name);
+fn find_rendition(reps: &[Rep<'_>], name: &str) -> Option<Rendition> {
+    let exact = reps.iter().find(|r| *r.rendition == *name);
     let mut prefixed = reps
         .iter()
         .filter(|r| r.rendition.split('/').next() == Some(name));
@@ -75,7 +76,7 @@ fn find_rendition(reps: &[Rep<'_>], name: &str) -> Option<String> {
         (Some(r), None) => Some(r),
         _ => None,
     };
-    exact.or(unique).map(|r| r.rendition.to_owned())
+    exact.or(unique).map(|r| r.rendition.clone())
 }
 
 /// The window's input segments of one rendition, in order.
@@ -135,7 +136,7 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
         representations(&tracks, channel_data.master.as_ref(), play.endpoint);
     let video_rendition = match rendition_param(query) {
         Some(name) => find_rendition(&video_reps, &name).ok_or_else(|| {
-            let names: Vec<&str> = video_reps.iter().map(|r| r.rendition).collect();
+            let names: Vec<&str> = video_reps.iter().map(|r| r.rendition.as_str()).collect();
             OriginError::NotFound(format!(
                 "video rendition `{name}` (this endpoint offers: {})",
                 names.join(", ")
@@ -145,7 +146,7 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
             .iter()
             .rev()
             .max_by_key(|r| r.bandwidth)
-            .map(|r| r.rendition.to_owned())
+            .map(|r| r.rendition.clone())
             .ok_or_else(|| {
                 OriginError::NotFound(
                     "no video rendition within the endpoint's bitrate range".into(),

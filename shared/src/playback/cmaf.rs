@@ -12,6 +12,7 @@ use crate::hls::{render_master, render_media, MasterEntry};
 use crate::http::Response;
 use crate::media::remux::{ts_parts_to_cmaf, RemuxOptions, RemuxedTrack, TrackKind};
 use crate::model::{Channel, OutputProtocol};
+use crate::names::Rendition;
 use crate::output::group::{target_duration, Group};
 use crate::output::representations::representations;
 use crate::playback::group_bytes;
@@ -26,13 +27,13 @@ use std::collections::BTreeMap;
 /// Everything a channel-wide manifest (HLS-CMAF master, MPD) is built from.
 pub(super) struct ChannelData {
     pub log: SwitchLog,
-    pub renditions: BTreeMap<String, [Option<Timeline>; 2]>,
+    pub renditions: BTreeMap<Rendition, [Option<Timeline>; 2]>,
     pub master: Option<MasterInfo>,
 }
 
 impl ChannelData {
     /// Each rendition's tracks, as the active input (else the other) last probed them.
-    pub fn tracks(&self) -> BTreeMap<String, Vec<TrackInfo>> {
+    pub fn tracks(&self) -> BTreeMap<Rendition, Vec<TrackInfo>> {
         let active = self.log.active().map_or(0, |r| r.input_id().index());
         self.renditions
             .iter()
@@ -90,7 +91,7 @@ pub(super) async fn cmaf_master<K: KvStore, O: ObjectStore>(
     let variants: Vec<Variant> = video
         .iter()
         .map(|v| Variant {
-            rendition: v.rendition.to_owned(),
+            rendition: v.rendition.clone(),
             bandwidth: v.bandwidth,
             average_bandwidth: None,
             codecs: Some(match &audio_codec {
@@ -116,7 +117,7 @@ pub(super) async fn cmaf_master<K: KvStore, O: ObjectStore>(
     let media: Vec<AudioMedia> = audio
         .iter()
         .map(|a| AudioMedia {
-            rendition: Some(a.rendition.to_owned()),
+            rendition: Some(a.rendition.clone()),
             group_id: "audio".into(),
             name: a.name.clone(),
             language: a.language.clone(),
@@ -149,7 +150,7 @@ pub(super) async fn cmaf_master<K: KvStore, O: ObjectStore>(
 pub(super) async fn cmaf_playlist<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
-    rendition: &str,
+    rendition: &Rendition,
     kind: TrackKind,
 ) -> OriginResult<(String, CacheControl, &'static str)> {
     let endpoint = play.endpoint;
@@ -191,7 +192,7 @@ pub(super) async fn cmaf_playlist<K: KvStore, O: ObjectStore>(
 pub(super) async fn cmaf_init<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
-    rendition: &str,
+    rendition: &Rendition,
     kind: TrackKind,
     version: &str,
 ) -> OriginResult<Response> {
@@ -224,7 +225,7 @@ pub(super) async fn cmaf_init<K: KvStore, O: ObjectStore>(
 pub(super) async fn cmaf_segment<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
-    rendition: &str,
+    rendition: &Rendition,
     kind: TrackKind,
     select: impl Fn(&Group<'_>) -> bool,
 ) -> OriginResult<Response> {
@@ -256,7 +257,7 @@ fn remux(
     last: &Segment,
     sequence: u32,
     kind: TrackKind,
-    (rendition, seq): (&str, u64),
+    (rendition, seq): (&Rendition, u64),
 ) -> OriginResult<RemuxedTrack> {
     let options = RemuxOptions {
         time_reference: first.media_start,

@@ -31,6 +31,7 @@ use crate::error::{OriginError, OriginResult};
 use crate::failover::{output_segments, Anchor};
 use crate::media::mp4::TrackKind;
 use crate::media::time::rescale;
+use crate::names::Rendition;
 use crate::output::group::{group, join_factor, Group};
 use crate::output::representations::{representations, Rep};
 use crate::playback::cmaf::channel_data;
@@ -110,7 +111,7 @@ pub(super) async fn mpd<K: KvStore, O: ObjectStore>(
     let mut data = channel_data(cx, channel).await?;
     if shift.is_some() {
         // Archived segments of the window go back in front of the live ones.
-        let names: Vec<String> = data.renditions.keys().cloned().collect();
+        let names: Vec<Rendition> = data.renditions.keys().cloned().collect();
         for r in names {
             let merged = rendition_data(cx, play, &r).await?;
             data.renditions.insert(r, merged.timelines);

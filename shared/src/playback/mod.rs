@@ -22,7 +22,7 @@ use crate::hls::{live_window, MediaWindow};
 use crate::http::{Method, Request, Response};
 use crate::keys;
 use crate::model::{Channel, Endpoint, InputId};
-use crate::names::Name;
+use crate::names::{Name, Rendition};
 use crate::output::group::{group, join_factor, Group};
 use crate::playback::clip_mp4::clip;
 use crate::playback::cmaf::cmaf_init;
@@ -92,7 +92,7 @@ pub(crate) struct Play<'a> {
 pub(crate) fn media_window<'s>(
     play: &Play<'_>,
     data: &RenditionData,
-    rendition: &str,
+    rendition: &Rendition,
     groups: &[Group<'_>],
     outputs: &'s [OutputSegment<'s>],
     target: u64,
@@ -146,12 +146,12 @@ pub(crate) async fn playback<K: KvStore, O: ObjectStore>(
         Name::parse(c).ok_or_else(not_found)?,
         Name::parse(e).ok_or_else(not_found)?,
     );
-    let endpoint = repo::endpoint(cx.kv, g.as_str(), c.as_str(), e.as_str()).await?;
+    let endpoint = repo::endpoint(cx.kv, &g, &c, &e).await?;
     endpoint
         .access
         .check(req, &endpoint.path_prefix(), now_ms)
         .map_err(|d| OriginError::Forbidden(d.0))?;
-    let channel = repo::channel(cx.kv, g.as_str(), c.as_str()).await?;
+    let channel = repo::channel(cx.kv, &g, &c).await?;
     let route = Route::parse(&endpoint, rest)?;
     let shift = TimeShift::parse(&req.query)?;
     let mut play = Play {
@@ -239,7 +239,7 @@ pub(crate) async fn playback<K: KvStore, O: ObjectStore>(
 async fn renditions<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     channel: &Channel,
-) -> OriginResult<Vec<String>> {
+) -> OriginResult<Vec<Rendition>> {
     let mut all = repo::renditions(cx.objects, &channel.id, InputId::PRIMARY).await?;
     all.extend(repo::renditions(cx.objects, &channel.id, InputId::BACKUP).await?);
     all.sort();
@@ -252,7 +252,7 @@ async fn renditions<K: KvStore, O: ObjectStore>(
 async fn rendition_data<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
-    rendition: &str,
+    rendition: &Rendition,
 ) -> OriginResult<RenditionData> {
     let (channel, shift, now_ms) = (play.channel, play.shift, play.now_ms);
     let log = repo::switch_log(cx.objects, &channel.id).await?;

@@ -13,6 +13,7 @@
 use crate::error::{OriginError, OriginResult};
 use crate::media::mp4::TrackKind;
 use crate::model::{Endpoint, OutputProtocol};
+use crate::names::Rendition;
 
 /// File name of TS rendition playlists.
 pub const MEDIA_PLAYLIST: &str = "media.m3u8";
@@ -23,35 +24,35 @@ pub enum Route {
     /// A window as one progressive MP4 download.
     Clip,
     TsPlaylist {
-        rendition: String,
+        rendition: Rendition,
     },
     TsSegment {
-        rendition: String,
+        rendition: Rendition,
         seq: u64,
     },
     /// A TS segment with one kind of stream (HLS with audio separation).
     TsTrackSegment {
-        rendition: String,
+        rendition: Rendition,
         kind: TrackKind,
         seq: u64,
     },
     /// A track's playlist: CMAF for HLS-CMAF, TS with one kind of stream for separated HLS.
     CmafPlaylist {
-        rendition: String,
+        rendition: Rendition,
         kind: TrackKind,
     },
     Init {
-        rendition: String,
+        rendition: Rendition,
         kind: TrackKind,
         version: String,
     },
     CmafSegment {
-        rendition: String,
+        rendition: Rendition,
         kind: TrackKind,
         seq: u64,
     },
     DashSegment {
-        rendition: String,
+        rendition: Rendition,
         kind: TrackKind,
         time: u64,
     },
@@ -78,7 +79,7 @@ impl Route {
                 Err(not_found())
             };
         }
-        let rendition = dirs.join("/");
+        let rendition = Rendition::parse(&dirs.join("/")).ok_or_else(not_found)?;
         let protocol = endpoint.protocol;
         let kind_prefixed = |suffix: &str| -> Option<(TrackKind, String)> {
             let stem = file.strip_suffix(suffix)?;

@@ -11,8 +11,8 @@ use crate::http::Response;
 use crate::media::mp4::TrackKind;
 use crate::media::ts::filter::keep_only;
 use crate::model::Channel;
+use crate::names::Rendition;
 use crate::output::group::target_duration;
-use crate::paths::rendition_id;
 use crate::playback::group_bytes;
 use crate::playback::master_info;
 use crate::playback::rendition_data;
@@ -67,7 +67,7 @@ pub(super) async fn ts_master<K: KvStore, O: ObjectStore>(
 async fn synthesized_master<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     channel: &Channel,
-    renditions: &[String],
+    renditions: &[Rendition],
 ) -> OriginResult<MasterInfo> {
     let mut info = MasterInfo::default();
     for r in renditions {
@@ -81,7 +81,7 @@ async fn synthesized_master<K: KvStore, O: ObjectStore>(
             .max()
             .unwrap_or(0);
         info.variants.push(Variant {
-            rendition: rendition_id(r).to_owned(),
+            rendition: r.clone(),
             bandwidth: peak,
             average_bandwidth: None,
             codecs: None,
@@ -96,7 +96,7 @@ async fn synthesized_master<K: KvStore, O: ObjectStore>(
 pub(super) async fn ts_playlist<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
-    rendition: &str,
+    rendition: &Rendition,
 ) -> OriginResult<(String, CacheControl, &'static str)> {
     let endpoint = play.endpoint;
     let data = rendition_data(cx, play, rendition).await?;
@@ -125,7 +125,7 @@ pub(super) async fn ts_playlist<K: KvStore, O: ObjectStore>(
 pub(super) async fn ts_segment<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
-    rendition: &str,
+    rendition: &Rendition,
     seq: u64,
     only: Option<TrackKind>,
 ) -> OriginResult<Response> {
