@@ -7,6 +7,7 @@
 
 mod crc;
 mod demux;
+pub mod mux;
 pub mod packet;
 pub mod pat;
 pub mod pes;
