@@ -190,10 +190,43 @@ impl<'a> Iterator for Boxes<'a> {
         if self.pos >= self.data.len() {
             return None;
         }
+        // QuickTime ends some containers with a 32-bit zero terminator: not a box.
+        let rest = &self.data[self.pos..];
+        if self.parent.is_some() && rest.len() < HEADER_LEN && rest.iter().all(|&b| b == 0) {
+            self.pos = self.data.len();
+            return None;
+        }
         let item = self.next_box();
         if item.is_err() {
             self.pos = self.data.len();
         }
         Some(item)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_zero_terminator_ends_the_container() {
+        // A container holding one 8-byte box, then a 32-bit zero terminator.
+        let data = [
+            0, 0, 0, 20, b'u', b'd', b't', b'a', 0, 0, 0, 8, b'f', b'r', b'e', b'e', 0, 0, 0, 0,
+        ];
+        let udta = Boxes::top_level(&data).next().unwrap().unwrap();
+        let kids: Vec<_> = udta.children(0).unwrap().collect::<Result<_, _>>().unwrap();
+        assert_eq!(kids.len(), 1);
+        assert_eq!(&kids[0].box_type, b"free");
+        // Non-zero leftovers are a malformed child; at the top level, a truncated box.
+        let mut bad = data;
+        bad[19] = 1;
+        let udta = Boxes::top_level(&bad).next().unwrap().unwrap();
+        let last = udta.children(0).unwrap().last().unwrap();
+        assert!(matches!(last, Err(Fmp4Error::Malformed { .. })));
+        assert!(matches!(
+            Boxes::top_level(&data[16..]).next(),
+            Some(Err(Fmp4Error::Truncated { .. }))
+        ));
     }
 }

@@ -13,8 +13,14 @@
 //! * Several tracks in one file (ffmpeg's HLS fMP4 output puts audio and video together)
 //!   or one per file (DASH, CMAF): tracks are keyed by `track_ID`.
 //! * Codecs: `avc1`/`avc3` (`avcC`), `hvc1`/`hev1` (`hvcC`), `mp4a` (`esds` with an
-//!   AudioSpecificConfig). Other tracks (text, encrypted `encv`/`enca`, other codecs) are
-//!   listed in [`InitSegment::skipped`] with the reason, and their fragments skipped.
+//!   AudioSpecificConfig). The configuration comes from the record's first parameter sets,
+//!   so `avc3`/`hev1` tracks whose records carry none (parameter sets only in band) are
+//!   skipped; codec strings are written `avc1.`/`hvc1.` whatever the entry. Other tracks
+//!   (text, encrypted `encv`/`enca`, other codecs) are listed in [`InitSegment::skipped`]
+//!   with the reason, and their fragments read but not kept.
+//! * Times stay in each track's `mdhd` timescale (ffmpeg: 15360 for 30 fps video, the
+//!   sample rate for audio). [`InitTrack::edit_shift`] is what the edit list adds to
+//!   presentation; muxers may apply it (ffmpeg's readers do).
 //! * Media segments: `styp` (`lmsg` brand: last segment), any number of `moof` + `mdat`
 //!   pairs (CMAF chunks); `sidx`, `prft`, `emsg`, `free` and unknown boxes are skipped.
 //!   Every `tfhd` / `trun` flag combination, `trex` and `tfhd` defaults, `base_data_offset`
