@@ -585,3 +585,36 @@ fn unsupported_tracks_are_skipped_with_a_reason() {
     assert!(seg.tracks.is_empty());
     assert_eq!(seg.fragments.len(), 4);
 }
+
+#[test]
+fn fmp4_segments_to_a_progressive_mp4() {
+    // The progressive writer takes the demuxer's samples as it takes the TS remux's: two
+    // HLS fMP4 segments become one file of both tracks that ffprobe decodes whole.
+    use edgepack::media::mp4::ProgressiveMp4;
+    let init = parse_init(HLS_INIT).unwrap();
+    let mut mp4 = ProgressiveMp4::new(HLS_SEG0.len() + HLS_SEG1.len());
+    let indexes: Vec<_> = init
+        .tracks
+        .iter()
+        .map(|t| mp4.add_track(t.track.clone()))
+        .collect();
+    let mut expected = vec![0usize; init.tracks.len()];
+    for bytes in [HLS_SEG0, HLS_SEG1] {
+        let seg = parse_segment(bytes, &init).unwrap();
+        for (i, t) in seg.track_samples(&init).iter().enumerate() {
+            let infos = t.sample_infos();
+            mp4.append_chunk(indexes[i], &infos, |out| {
+                t.write_samples(0..t.samples.len(), out)
+            })
+            .unwrap();
+            expected[i] += t.samples.len();
+        }
+    }
+    let file = mp4.finish().unwrap();
+    let (packets, streams) = probe(&file);
+    for (i, s) in streams.iter().enumerate() {
+        assert_eq!(s.frames, expected[i] as u64, "stream {i}");
+        assert_eq!(of_stream(&packets, i).len(), expected[i]);
+    }
+    assert_eq!(expected, [120, 189]);
+}
