@@ -490,3 +490,28 @@ fn hevc_is_refused_and_errors_leave_no_trace() {
         TsMuxError::NoTracks
     );
 }
+
+#[test]
+fn audio_only_output_carries_the_pcr_on_audio() {
+    let init = parse_init(DASH_AUDIO_INIT).unwrap();
+    let seg = parse_segment(DASH_AUDIO_SEG, &init).unwrap();
+    let (ts, _) = mux_segment(
+        &mux_tracks(&init, &seg),
+        &TsMuxOptions::default(),
+        &ContinuityCounters::default(),
+    )
+    .unwrap();
+    let pcrs = packets(&ts)
+        .iter()
+        .filter(|(pid, p)| {
+            *pid == 0x100
+                && p.adaptation_field()
+                    .unwrap()
+                    .and_then(|a| a.pcr_base())
+                    .is_some()
+        })
+        .count();
+    assert_eq!(pcrs, seg.tracks[0].samples.len());
+    let (_, streams) = probe(&ts);
+    assert_eq!(streams[0].frames, seg.tracks[0].samples.len() as u64);
+}

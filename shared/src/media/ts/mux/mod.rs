@@ -16,8 +16,8 @@
 //! * Timestamps: decode and composition times (track timescale, 64 bits) plus the track's
 //!   `time_offset` are rescaled to 90 kHz (rounded to nearest, halves away from zero, as
 //!   ffmpeg's rescaling does) and written modulo 2^33. The PCR rides on the first video
-//!   track's PID, in the first packet of each of its PES packets, [`PCR_LEAD`] before the
-//!   access unit's DTS.
+//!   track's PID (the first track's without video), in the first packet of each of its PES
+//!   packets, [`PCR_LEAD`] before the access unit's DTS.
 //! * Continuity counters continue from `counters`, which the call advances: a caller that
 //!   passes the counters of one segment to the next gets a gapless output, and the output
 //!   stays a pure function of the inputs.
@@ -321,6 +321,18 @@ fn section(table_id: u8, id: u16, body: &[u8]) -> Vec<u8> {
     s
 }
 
+/// `PCR_PID` when no stream carries the PCR (2.4.4.9); never the case here.
+const NO_PCR_PID: u16 = 0x1FFF;
+
+/// The PID that carries the PCR: the first video stream's, else the first stream's.
+fn pcr_pid(streams: &[Stream<'_>]) -> Option<u16> {
+    streams
+        .iter()
+        .find(|s| s.stream_type == stream_type::H264)
+        .or(streams.first())
+        .map(|s| s.pid)
+}
+
 /// PAT (2.4.4.3) and PMT (2.4.4.8) sections of the program.
 fn program_tables(options: &TsMuxOptions, streams: &[Stream<'_>]) -> (Vec<u8>, Vec<u8>) {
     let reserved_pid = |pid: u16| (0xE000 | pid).to_be_bytes();
@@ -329,11 +341,7 @@ fn program_tables(options: &TsMuxOptions, streams: &[Stream<'_>]) -> (Vec<u8>, V
     pat.extend_from_slice(&reserved_pid(options.pmt_pid));
     let pat = section(PAT_TABLE_ID, options.transport_stream_id, &pat);
 
-    let pcr_pid = streams
-        .iter()
-        .find(|s| s.stream_type == stream_type::H264)
-        .or(streams.first())
-        .map_or(0x1FFF, |s| s.pid);
+    let pcr_pid = pcr_pid(streams).unwrap_or(NO_PCR_PID);
     let mut pmt = Vec::with_capacity(4 + PMT_STREAM_LEN * streams.len());
     pmt.extend_from_slice(&reserved_pid(pcr_pid));
     pmt.extend_from_slice(&0xF000u16.to_be_bytes()); // reserved, program_info_length 0
@@ -403,10 +411,7 @@ fn write_streams(
     write_section(out, PAT_PID, cc.take(PAT_PID), &pat);
     write_section(out, options.pmt_pid, cc.take(options.pmt_pid), &pmt);
 
-    let pcr_pid = streams
-        .iter()
-        .find(|s| s.stream_type == stream_type::H264)
-        .map(|s| s.pid);
+    let pcr_pid = pcr_pid(streams);
     let mut next = vec![0usize; streams.len()];
     let mut header = Vec::with_capacity(MAX_PES_HEADER_LEN + ACCESS_UNIT_DELIMITER.len());
     let mut pieces: Vec<&[u8]> = Vec::new();
