@@ -46,5 +46,6 @@ pub mod codec;
 pub mod mp4;
 pub mod reader;
 pub mod remux;
+pub mod sample;
 pub mod time;
 pub mod ts;

@@ -141,6 +141,111 @@ impl<'a> Iterator for AdtsFrames<'a> {
     }
 }
 
+/// audioObjectType values of ISO/IEC 14496-3 Table 1.17 that need care when reading an
+/// AudioSpecificConfig.
+mod object_type {
+    /// SBR: explicit HE-AAC signalling; the core object type follows.
+    pub const SBR: u8 = 5;
+    /// PS: explicit HE-AAC v2 signalling; the core object type follows.
+    pub const PS: u8 = 29;
+    /// Escape to a 6-bit extension.
+    pub const ESCAPE: u8 = 31;
+}
+
+/// `sampling_frequency_index` escape: a 24-bit frequency follows (Table 1.18).
+const EXPLICIT_FREQUENCY: u32 = 0xF;
+
+/// Largest `aac_frame_length` of an ADTS frame (13 bits, ISO/IEC 13818-7 6.2.1).
+pub const MAX_ADTS_FRAME_LENGTH: usize = (1 << 13) - 1;
+
+/// Length of an ADTS header without CRC (`protection_absent` = 1).
+pub const ADTS_HEADER_LEN: usize = 7;
+
+impl AacConfig {
+    /// Reads an AudioSpecificConfig (ISO/IEC 14496-3 1.6.2.1), as carried in `esds`.
+    /// Explicit HE-AAC signalling (object type 5 or 29) yields the core AAC configuration, the
+    /// way ADTS signals HE-AAC implicitly. Object types ADTS cannot carry (above 4), explicit
+    /// frequencies and channel_configuration 0 (a program_config_element) are unsupported.
+    pub fn from_audio_specific_config(asc: &[u8]) -> Result<Self, CodecError> {
+        let mut r = super::bits::BitReader::new(asc, "AudioSpecificConfig");
+        let mut audio_object_type = r.bits(5)?;
+        let sampling_frequency_index = r.bits(4)?;
+        if sampling_frequency_index == EXPLICIT_FREQUENCY {
+            return Err(CodecError::Unsupported {
+                what: "AudioSpecificConfig with an explicit samplingFrequency",
+            });
+        }
+        let channel_configuration = r.bits(4)?;
+        if audio_object_type == u32::from(object_type::SBR)
+            || audio_object_type == u32::from(object_type::PS)
+        {
+            let extension_sampling_frequency_index = r.bits(4)?;
+            if extension_sampling_frequency_index == EXPLICIT_FREQUENCY {
+                r.bits(24)?;
+            }
+            audio_object_type = r.bits(5)?;
+        }
+        if audio_object_type == u32::from(object_type::ESCAPE) {
+            return Err(CodecError::Unsupported {
+                what: "AudioSpecificConfig audioObjectType beyond 31",
+            });
+        }
+        let config = AacConfig {
+            audio_object_type: u8::try_from(audio_object_type).unwrap_or(0),
+            sampling_frequency_index: u8::try_from(sampling_frequency_index).unwrap_or(0xF),
+            channel_configuration: u8::try_from(channel_configuration).unwrap_or(0),
+        };
+        if !(1..=4).contains(&config.audio_object_type) {
+            return Err(CodecError::Unsupported {
+                what: "AAC audioObjectType that ADTS cannot carry (not 1-4)",
+            });
+        }
+        if usize::from(config.sampling_frequency_index) >= SAMPLING_FREQUENCIES.len() {
+            return Err(CodecError::Malformed {
+                what: "AudioSpecificConfig samplingFrequencyIndex",
+            });
+        }
+        if config.channel_configuration == 0 {
+            return Err(CodecError::Unsupported {
+                what: "AudioSpecificConfig channelConfiguration 0 (program_config_element)",
+            });
+        }
+        Ok(config)
+    }
+
+    /// The 7-byte ADTS header (ISO/IEC 13818-7 6.2.1, no CRC) of a frame whose
+    /// raw_data_block is `raw_len` bytes; `adts_buffer_fullness` 0x7FF (variable rate).
+    pub fn adts_header(&self, raw_len: usize) -> Result<[u8; ADTS_HEADER_LEN], CodecError> {
+        let frame_length = raw_len
+            .checked_add(ADTS_HEADER_LEN)
+            .filter(|&l| l <= MAX_ADTS_FRAME_LENGTH)
+            .ok_or(CodecError::Unsupported {
+                what: "AAC frame longer than an ADTS frame can be",
+            })?;
+        let profile = self.audio_object_type.wrapping_sub(1);
+        if profile > 3 || self.sampling_frequency_index > 0xF || self.channel_configuration > 7 {
+            return Err(CodecError::Unsupported {
+                what: "AAC configuration that ADTS cannot carry",
+            });
+        }
+        // frame_length has 13 bits (checked above): bits 12-11 in byte 3, 10-3 in byte 4,
+        // 2-0 at the top of byte 5.
+        let l = u16::try_from(frame_length).unwrap_or(0);
+        let low_byte = |v: u16| v.to_be_bytes()[1];
+        let sfi = self.sampling_frequency_index;
+        let ch = self.channel_configuration;
+        Ok([
+            0xFF,
+            0xF1, // syncword, ID 0 (MPEG-4), layer 00, protection_absent 1
+            (profile << 6) | (sfi << 2) | (ch >> 2),
+            ((ch & 0x3) << 6) | low_byte((l >> 11) & 0x3),
+            low_byte((l >> 3) & 0xFF),
+            low_byte((l & 0x7) << 5) | 0x1F, // adts_buffer_fullness 0x7FF, high bits
+            0xFC, // adts_buffer_fullness low bits, number_of_raw_data_blocks_in_frame 0
+        ])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -263,6 +263,58 @@ impl AvcConfig {
     }
 }
 
+/// Reads `count` parameter sets (16-bit length, NAL unit) of an `avcC`; returns the first.
+fn first_parameter_set<'a>(
+    r: &mut crate::media::reader::Reader<'a>,
+    count: u8,
+) -> Result<Option<&'a [u8]>, CodecError> {
+    let truncated = |_| CodecError::Truncated { what: "avcC" };
+    let mut first = None;
+    for _ in 0..count {
+        let len = r.u16().map_err(truncated)?;
+        let nal = r.take(usize::from(len)).map_err(truncated)?;
+        first.get_or_insert(nal);
+    }
+    Ok(first)
+}
+
+/// `configurationVersion` of the decoder configuration records we read (ISO/IEC 14496-15
+/// 5.3.3.1.2, 8.3.3.1.2).
+pub const CONFIGURATION_VERSION: u8 = 1;
+
+impl AvcConfig {
+    /// Reads an AVCDecoderConfigurationRecord (ISO/IEC 14496-15 5.3.3.1.2, the body of
+    /// `avcC`): the configuration from its first SPS and PPS, and the size in bytes of the
+    /// NAL unit length fields in the samples (`lengthSizeMinusOne` + 1: 1, 2 or 4).
+    pub fn from_decoder_configuration_record(record: &[u8]) -> Result<(Self, u8), CodecError> {
+        let truncated = |_| CodecError::Truncated { what: "avcC" };
+        let mut r = crate::media::reader::Reader::new(record);
+        if r.u8().map_err(truncated)? != CONFIGURATION_VERSION {
+            return Err(CodecError::Unsupported {
+                what: "avcC configurationVersion other than 1",
+            });
+        }
+        r.skip(3).map_err(truncated)?; // profile, compatibility, level: the SPS has them
+        let nal_length_size = (r.u8().map_err(truncated)? & 0x3) + 1;
+        if nal_length_size == 3 {
+            return Err(CodecError::Malformed {
+                what: "avcC lengthSizeMinusOne 2",
+            });
+        }
+        let num_of_sequence_parameter_sets = r.u8().map_err(truncated)? & 0x1F;
+        let sps = first_parameter_set(&mut r, num_of_sequence_parameter_sets)?;
+        let num_of_picture_parameter_sets = r.u8().map_err(truncated)?;
+        let pps = first_parameter_set(&mut r, num_of_picture_parameter_sets)?;
+        // The chroma and bit-depth extension of high profiles may follow; the SPS has it.
+        match (sps, pps) {
+            (Some(sps), Some(pps)) => Ok((AvcConfig::new(sps, pps)?, nal_length_size)),
+            _ => Err(CodecError::Unsupported {
+                what: "avcC without SPS and PPS (parameter sets only in band)",
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

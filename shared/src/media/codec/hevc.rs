@@ -250,6 +250,57 @@ impl HevcConfig {
     }
 }
 
+/// Bytes of an HEVCDecoderConfigurationRecord before `numOfArrays` (ISO/IEC 14496-15
+/// 8.3.3.1.2): general profile, tier and level, chroma format, bit depths, frame rate.
+const HVCC_FIXED_FIELDS: usize = 22;
+
+impl HevcConfig {
+    /// Reads an HEVCDecoderConfigurationRecord (ISO/IEC 14496-15 8.3.3.1.2, the body of
+    /// `hvcC`): the configuration from its first VPS, SPS and PPS, and the size in bytes of
+    /// the NAL unit length fields in the samples (`lengthSizeMinusOne` + 1: 1, 2 or 4).
+    pub fn from_decoder_configuration_record(record: &[u8]) -> Result<(Self, u8), CodecError> {
+        let truncated = |_| CodecError::Truncated { what: "hvcC" };
+        let mut r = crate::media::reader::Reader::new(record);
+        let fixed = r.take(HVCC_FIXED_FIELDS).map_err(truncated)?;
+        if fixed[0] != super::h264::CONFIGURATION_VERSION {
+            return Err(CodecError::Unsupported {
+                what: "hvcC configurationVersion other than 1",
+            });
+        }
+        let nal_length_size = (fixed[HVCC_FIXED_FIELDS - 1] & 0x3) + 1;
+        if nal_length_size == 3 {
+            return Err(CodecError::Malformed {
+                what: "hvcC lengthSizeMinusOne 2",
+            });
+        }
+        let (mut vps, mut sps, mut pps) = (None, None, None);
+        let num_of_arrays = r.u8().map_err(truncated)?;
+        for _ in 0..num_of_arrays {
+            let nal_unit_type = r.u8().map_err(truncated)? & 0x3F;
+            let num_nalus = r.u16().map_err(truncated)?;
+            for _ in 0..num_nalus {
+                let len = r.u16().map_err(truncated)?;
+                let nal = r.take(usize::from(len)).map_err(truncated)?;
+                let slot = match nal_unit_type {
+                    nal_type::VPS => &mut vps,
+                    nal_type::SPS => &mut sps,
+                    nal_type::PPS => &mut pps,
+                    _ => continue, // SEI arrays and others
+                };
+                slot.get_or_insert(nal);
+            }
+        }
+        match (vps, sps, pps) {
+            (Some(vps), Some(sps), Some(pps)) => {
+                Ok((HevcConfig::new(vps, sps, pps)?, nal_length_size))
+            }
+            _ => Err(CodecError::Unsupported {
+                what: "hvcC without VPS, SPS and PPS (parameter sets only in band)",
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 //! (`styp` + `moof` + `mdat`); and progressive (non-fragmented) files with several tracks
 //! ([`progressive`]).
 
+pub mod demux;
 mod fragment;
 mod ftyp;
 mod moov;

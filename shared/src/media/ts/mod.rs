@@ -8,6 +8,7 @@
 mod crc;
 mod demux;
 pub mod filter;
+pub mod mux;
 pub mod packet;
 pub mod pat;
 pub mod pes;

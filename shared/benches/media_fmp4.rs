@@ -1,0 +1,195 @@
+//! fMP4 demux and fMP4 → TS mux throughput on a 2 s 1080p ~5 Mbit/s H.264 + AAC segment
+//! (ffmpeg's HLS fMP4: both tracks in one file), against memcpy of the same bytes and against
+//! `ffmpeg -copyts -c copy -f mpegts` of the same file (process start included: that is what
+//! one segment costs it), all measured in the same run. Rates are segment bytes per second.
+//!
+//! `cargo bench -p edgepack --bench media_fmp4` (the segment is generated with ffmpeg into
+//! /tmp/edgepack-bench-fmp4/ on first use, by the command in `generate`).
+
+use edgepack::media::mp4::demux::{parse_init, parse_segment};
+use edgepack::media::ts::mux::{write_segment, ContinuityCounters, TsMuxOptions, TsMuxTrack};
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const DIR: &str = "/tmp/edgepack-bench-fmp4";
+
+/// Writes `init.mp4` and `seg_0.m4s` (2 s) into `dir` with ffmpeg.
+fn generate(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let status = std::process::Command::new("ffmpeg")
+        .current_dir(dir)
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+        .args(["-t", "2"])
+        // Noise keeps x264 at the target rate instead of far below it.
+        .args([
+            "-vf",
+            "noise=alls=12:allf=t",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+        ])
+        .args(["-b:v", "5M", "-maxrate", "5M", "-bufsize", "5M", "-g", "60"])
+        .args([
+            "-keyint_min",
+            "60",
+            "-sc_threshold",
+            "0",
+            "-bf",
+            "2",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .args(["-c:a", "aac", "-b:a", "128k"])
+        .args(["-f", "hls", "-hls_time", "2", "-hls_list_size", "0"])
+        .args([
+            "-hls_segment_type",
+            "fmp4",
+            "-hls_fmp4_init_filename",
+            "init.mp4",
+        ])
+        .args(["-hls_segment_filename", "seg_%d.m4s", "index.m3u8"])
+        .status()
+        .expect("ffmpeg is needed to generate the benchmark segment");
+    assert!(status.success());
+}
+
+fn inputs() -> (Vec<u8>, Vec<u8>) {
+    let dir = PathBuf::from(DIR);
+    if !dir.join("seg_0.m4s").exists() {
+        generate(&dir);
+    }
+    (
+        std::fs::read(dir.join("init.mp4")).expect("init segment"),
+        std::fs::read(dir.join("seg_0.m4s")).expect("media segment"),
+    )
+}
+
+/// Median wall time of `f` over runs lasting about `budget` in total (at least 5 runs).
+fn median(budget: Duration, mut f: impl FnMut()) -> Duration {
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while times.len() < 5 || start.elapsed() < budget {
+        let t = Instant::now();
+        f();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn rate(bytes: usize, d: Duration) -> String {
+    format!("{:8.2} GB/s", bytes as f64 / d.as_secs_f64() / 1e9)
+}
+
+/// Median wall time of `ffmpeg -copyts -c copy -f mpegts` over init + segment, process
+/// start included.
+fn ffmpeg_to_ts(init: &[u8], segment: &[u8]) -> Duration {
+    let input = std::env::temp_dir().join("edgepack-bench-fmp4-in.mp4");
+    let output = std::env::temp_dir().join("edgepack-bench-fmp4-out.ts");
+    let mut file = init.to_vec();
+    file.extend_from_slice(segment);
+    std::fs::write(&input, file).unwrap();
+    median(Duration::from_secs(5), || {
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-copyts", "-i"])
+            .arg(&input)
+            .args(["-c", "copy", "-f", "mpegts"])
+            .arg(&output)
+            .status()
+            .expect("ffmpeg");
+        assert!(status.success());
+    })
+}
+
+/// Demuxes `segment` and muxes all its tracks into `out` (cleared first).
+fn to_ts(init_bytes: &[u8], segment: &[u8], out: &mut Vec<u8>) {
+    let init = parse_init(init_bytes).unwrap();
+    let seg = parse_segment(segment, &init).unwrap();
+    let tracks: Vec<TsMuxTrack<'_>> = init
+        .tracks
+        .iter()
+        .filter_map(|t| {
+            Some(TsMuxTrack {
+                samples: seg.samples_of(&init, t.track_id)?,
+                time_offset: t.edit_shift,
+            })
+        })
+        .collect();
+    out.clear();
+    let mut counters = ContinuityCounters::default();
+    write_segment(out, &tracks, &TsMuxOptions::default(), &mut counters).unwrap();
+}
+
+fn main() {
+    // `cargo test --benches` runs this without --bench: keep that fast.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let (init, segment) = inputs();
+    let parsed = parse_init(&init).unwrap();
+    let seg = parse_segment(&segment, &parsed).unwrap();
+    let samples: usize = seg.tracks.iter().map(|t| t.samples.len()).sum();
+    let mut ts = Vec::new();
+    to_ts(&init, &segment, &mut ts);
+
+    let demux = median(Duration::from_secs(3), || {
+        let init = parse_init(black_box(&init)).unwrap();
+        black_box(parse_segment(black_box(&segment), &init).unwrap());
+    });
+    let mut out = Vec::new();
+    let mux = median(Duration::from_secs(3), || {
+        to_ts(black_box(&init), black_box(&segment), &mut out);
+        black_box(&out);
+    });
+    let mut copy = vec![0u8; segment.len()];
+    let memcpy = median(Duration::from_secs(1), || {
+        copy.copy_from_slice(black_box(&segment));
+        black_box(&copy);
+    });
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "segment: {} bytes fMP4 in ({} tracks, {samples} samples), {} bytes TS out, {}",
+        segment.len(),
+        seg.tracks.len(),
+        ts.len(),
+        if cfg!(target_family = "wasm") {
+            "wasm"
+        } else {
+            "native"
+        }
+    );
+    println!(
+        "memcpy           {:>9.3} ms {}",
+        ms(memcpy),
+        rate(segment.len(), memcpy)
+    );
+    println!(
+        "fMP4 demux       {:>9.3} ms {}",
+        ms(demux),
+        rate(segment.len(), demux)
+    );
+    println!(
+        "fMP4 -> TS       {:>9.3} ms {}",
+        ms(mux),
+        rate(segment.len(), mux)
+    );
+    println!(
+        "demux takes {:.2}x, fMP4 -> TS {:.1}x the time of memcpy",
+        demux.as_secs_f64() / memcpy.as_secs_f64(),
+        mux.as_secs_f64() / memcpy.as_secs_f64()
+    );
+    let ffmpeg = ffmpeg_to_ts(&init, &segment);
+    println!(
+        "ffmpeg -c copy   {:>9.3} ms {}",
+        ms(ffmpeg),
+        rate(segment.len(), ffmpeg)
+    );
+    println!(
+        "ffmpeg -copyts -c copy -f mpegts (process start included) takes {:.0}x the time of edgepack fMP4 -> TS",
+        ffmpeg.as_secs_f64() / mux.as_secs_f64()
+    );
+}
