@@ -25,6 +25,34 @@ pub async fn kv_put<T: Serialize>(kv: &impl KvStore, key: &str, value: &T) -> Or
     Ok(kv.put(key, &bytes).await?)
 }
 
+/// Every readable value under `prefix`, with its key (values that vanished between the listing
+/// and the read are left out).
+pub async fn kv_list<T: DeserializeOwned>(
+    kv: &impl KvStore,
+    prefix: &str,
+) -> OriginResult<Vec<(String, T)>> {
+    let mut out = Vec::new();
+    for key in kv.list(prefix).await? {
+        if let Some(v) = kv_get(kv, &key).await? {
+            out.push((key, v));
+        }
+    }
+    Ok(out)
+}
+
+/// Writes a new resource; a 409 naming `what` when one exists at `key`.
+pub async fn kv_create<T: Serialize>(
+    kv: &impl KvStore,
+    key: &str,
+    value: &T,
+    what: std::fmt::Arguments<'_>,
+) -> OriginResult<()> {
+    if kv.get(key).await?.is_some() {
+        return Err(OriginError::Conflict(format!("{what} already exists")));
+    }
+    kv_put(kv, key, value).await
+}
+
 pub async fn object_get<T: DeserializeOwned>(
     objects: &impl ObjectStore,
     key: &str,

@@ -1,0 +1,62 @@
+//! Channel groups: list, create, read, delete (refused while the group has channels).
+
+use super::{new_name, views};
+use crate::context::Ctx;
+use crate::error::{OriginError, OriginResult};
+use crate::fields::{created, json_body, ok, Fields};
+use crate::http::{Request, Response};
+use crate::keys;
+use crate::model::Group;
+use crate::names::Name;
+use crate::repo::{kv_create, kv_get, kv_list};
+use crate::store::{KvStore, ObjectStore};
+use serde_json::{json, Value};
+
+pub(super) async fn group<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    g: &Name,
+) -> OriginResult<Group> {
+    kv_get(cx.kv, &keys::group(g))
+        .await?
+        .ok_or_else(|| OriginError::NotFound(format!("group {g}")))
+}
+
+pub(super) async fn list_groups<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+) -> OriginResult<Response> {
+    let groups = kv_list::<Group>(cx.kv, keys::GROUPS).await?;
+    let groups: Vec<Value> = groups.iter().map(|(_, g)| views::group(g)).collect();
+    Ok(ok(json!({ "groups": groups })))
+}
+
+pub(super) async fn create_group<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    req: &Request,
+    now_ms: u64,
+) -> OriginResult<Response> {
+    let body = json_body(req)?;
+    let mut fields = Fields::new(&body)?;
+    let g = new_name(&mut fields)?;
+    fields.finish()?;
+    let key = keys::group(&g);
+    let group = Group {
+        name: g,
+        created_at_ms: now_ms,
+    };
+    kv_create(cx.kv, &key, &group, format_args!("group {}", group.name)).await?;
+    Ok(created(views::group(&group)))
+}
+
+pub(super) async fn delete_group<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    g: &Name,
+) -> OriginResult<Response> {
+    group(cx, g).await?;
+    if !cx.kv.list(&keys::channels(g)).await?.is_empty() {
+        return Err(OriginError::Conflict(format!(
+            "group {g} still has channels; delete them first"
+        )));
+    }
+    cx.kv.delete(&keys::group(g)).await?;
+    Ok(Response::new(204))
+}
