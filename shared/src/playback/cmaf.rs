@@ -3,17 +3,17 @@
 
 use super::ts::PLAYLIST_TYPE;
 use super::CacheControl;
-use super::{media_window, Play};
+use super::Play;
 use crate::context::Ctx;
 use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
 use crate::failover::{output_segments, SwitchLog};
 use crate::hls::master::{AudioMedia, MasterInfo, Variant};
-use crate::hls::{render_master, render_media, MasterEntry};
+use crate::hls::{render_master, MasterEntry};
 use crate::http::Response;
 use crate::media::remux::{ts_parts_to_cmaf, RemuxOptions, RemuxedTrack, TrackKind};
 use crate::model::{Channel, OutputProtocol};
 use crate::names::Rendition;
-use crate::output::group::{target_duration, Group};
+use crate::output::group::Group;
 use crate::output::representations::representations;
 use crate::playback::group_bytes;
 use crate::playback::master_info;
@@ -145,47 +145,6 @@ pub(super) async fn cmaf_master<K: KvStore, O: ObjectStore>(
         OriginError::NotFound("no video rendition within the endpoint's bitrate range".into())
     })?;
     Ok((text, CacheControl::Master, PLAYLIST_TYPE))
-}
-
-pub(super) async fn cmaf_playlist<K: KvStore, O: ObjectStore>(
-    cx: &Ctx<'_, K, O>,
-    play: &Play<'_>,
-    rendition: &Rendition,
-    kind: TrackKind,
-) -> OriginResult<(String, CacheControl, &'static str)> {
-    let endpoint = play.endpoint;
-    let data = rendition_data(cx, play, rendition).await?;
-    let (mut groups, k) = data.groups(endpoint);
-    groups.retain(|g| g.segment.track(kind).is_some());
-    if groups.is_empty() {
-        return Err(OriginError::NotFound(format!(
-            "{} track of {rendition}",
-            kind.name()
-        )));
-    }
-    let target = target_duration(&groups, data.target_duration(), k);
-    let outputs: Vec<_> = groups.iter().map(Group::output).collect();
-    // Separated HLS keeps TS segments with one kind of stream; HLS-CMAF has fMP4.
-    let ts = endpoint.protocol == OutputProtocol::Hls;
-    let version = if ts { 3 } else { 7 };
-    let window = media_window(play, &data, rendition, &groups, &outputs, target, version)?;
-    let extension = if ts { "ts" } else { "m4s" };
-    let text = render_media(
-        &window,
-        endpoint.program_date_time_interval,
-        |s| format!("{}_{}.{extension}", kind.name(), s.seq),
-        |s| {
-            let track = s.segment.track(kind).filter(|_| !ts)?;
-            Some(init_name(kind, &track.init))
-        },
-    );
-    Ok((
-        text,
-        CacheControl::Media {
-            target_duration: target,
-        },
-        PLAYLIST_TYPE,
-    ))
 }
 
 /// The init segment whose version tag is `version`, from the newest segment that has it.

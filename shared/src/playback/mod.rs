@@ -6,6 +6,7 @@ mod clip_mp4;
 mod cmaf;
 mod dash;
 mod headers;
+mod playlist;
 mod route;
 mod ts;
 
@@ -27,11 +28,10 @@ use crate::output::group::{group, join_factor, Group};
 use crate::playback::clip_mp4::clip;
 use crate::playback::cmaf::cmaf_init;
 use crate::playback::cmaf::cmaf_master;
-use crate::playback::cmaf::cmaf_playlist;
 use crate::playback::cmaf::cmaf_segment;
 use crate::playback::dash::mpd;
+use crate::playback::playlist::rendition_playlist;
 use crate::playback::ts::ts_master;
-use crate::playback::ts::ts_playlist;
 use crate::playback::ts::ts_segment;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
@@ -197,16 +197,18 @@ pub(crate) async fn playback<K: KvStore, O: ObjectStore>(
             }
         },
         Route::Clip => clip(cx, &play, &req.query).await,
-        Route::TsPlaylist { rendition } => Ok(manifest(ts_playlist(cx, &play, &rendition).await?)),
+        Route::TsPlaylist { rendition } => Ok(manifest(
+            rendition_playlist(cx, &play, &rendition, None).await?,
+        )),
         Route::TsSegment { rendition, seq } => ts_segment(cx, &play, &rendition, seq, None).await,
         Route::TsTrackSegment {
             rendition,
             kind,
             seq,
         } => ts_segment(cx, &play, &rendition, seq, Some(kind)).await,
-        Route::CmafPlaylist { rendition, kind } => {
-            Ok(manifest(cmaf_playlist(cx, &play, &rendition, kind).await?))
-        }
+        Route::CmafPlaylist { rendition, kind } => Ok(manifest(
+            rendition_playlist(cx, &play, &rendition, Some(kind)).await?,
+        )),
         Route::Init {
             rendition,
             kind,

@@ -1,18 +1,17 @@
 //! HLS with MPEG-TS segments: the encoder's segments served as they are (joined when the
 //! endpoint's `segment_duration` asks for longer ones).
 
-use super::{media_window, Play};
+use super::Play;
 use super::{CacheControl, MEDIA_PLAYLIST};
 use crate::context::Ctx;
 use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
 use crate::hls::master::{MasterInfo, Variant};
-use crate::hls::{render_master, render_media, MasterEntry};
+use crate::hls::{render_master, MasterEntry};
 use crate::http::Response;
 use crate::media::mp4::TrackKind;
 use crate::media::ts::filter::keep_only;
 use crate::model::Channel;
 use crate::names::Rendition;
-use crate::output::group::target_duration;
 use crate::playback::group_bytes;
 use crate::playback::master_info;
 use crate::playback::rendition_data;
@@ -91,35 +90,6 @@ async fn synthesized_master<K: KvStore, O: ObjectStore>(
         });
     }
     Ok(info)
-}
-
-pub(super) async fn ts_playlist<K: KvStore, O: ObjectStore>(
-    cx: &Ctx<'_, K, O>,
-    play: &Play<'_>,
-    rendition: &Rendition,
-) -> OriginResult<(String, CacheControl, &'static str)> {
-    let endpoint = play.endpoint;
-    let data = rendition_data(cx, play, rendition).await?;
-    let (groups, k) = data.groups(endpoint);
-    if groups.is_empty() {
-        return Err(OriginError::NotFound(format!("rendition {rendition}")));
-    }
-    let target = target_duration(&groups, data.target_duration(), k);
-    let outputs: Vec<_> = groups.iter().map(|g| g.output()).collect();
-    let window = media_window(play, &data, rendition, &groups, &outputs, target, 3)?;
-    let text = render_media(
-        &window,
-        endpoint.program_date_time_interval,
-        |s| format!("{}.ts", s.seq),
-        |_| None,
-    );
-    Ok((
-        text,
-        CacheControl::Media {
-            target_duration: target,
-        },
-        PLAYLIST_TYPE,
-    ))
 }
 
 pub(super) async fn ts_segment<K: KvStore, O: ObjectStore>(

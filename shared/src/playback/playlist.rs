@@ -1,0 +1,64 @@
+//! Rendition playlists of every HLS endpoint (RFC 8216bis 4.4.3): the TS rendition's
+//! `media.m3u8`, and the one-track playlists (`video.m3u8`, `audio.m3u8`) of HLS-CMAF and of
+//! HLS with separated audio.
+
+use super::cmaf::init_name;
+use super::ts::PLAYLIST_TYPE;
+use super::{media_window, rendition_data, CacheControl, Play};
+use crate::context::Ctx;
+use crate::error::{OriginError, OriginResult};
+use crate::hls::render_media;
+use crate::media::mp4::TrackKind;
+use crate::model::OutputProtocol;
+use crate::names::Rendition;
+use crate::output::group::{target_duration, Group};
+use crate::store::{KvStore, ObjectStore};
+
+/// The playlist of `rendition`: all of its streams (`kind` `None`, TS segments as the encoder
+/// made them), or one track kind (fMP4 on HLS-CMAF, filtered TS with separated audio).
+pub(super) async fn rendition_playlist<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    rendition: &Rendition,
+    kind: Option<TrackKind>,
+) -> OriginResult<(String, CacheControl, &'static str)> {
+    let endpoint = play.endpoint;
+    let data = rendition_data(cx, play, rendition).await?;
+    let (mut groups, k) = data.groups(endpoint);
+    if let Some(kind) = kind {
+        groups.retain(|g| g.segment.track(kind).is_some());
+    }
+    if groups.is_empty() {
+        return Err(OriginError::NotFound(match kind {
+            Some(kind) => format!("{} track of {rendition}", kind.name()),
+            None => format!("rendition {rendition}"),
+        }));
+    }
+    let target = target_duration(&groups, data.target_duration(), k);
+    let outputs: Vec<_> = groups.iter().map(Group::output).collect();
+    // TS segments (whole or one kind of stream) or fMP4 ones with their init segments.
+    let ts = endpoint.protocol == OutputProtocol::Hls;
+    let version = if ts { 3 } else { 7 };
+    let window = media_window(play, &data, rendition, &groups, &outputs, target, version)?;
+    let extension = if ts { "ts" } else { "m4s" };
+    let text = render_media(
+        &window,
+        endpoint.program_date_time_interval,
+        |s| match kind {
+            Some(kind) => format!("{}_{}.{extension}", kind.name(), s.seq),
+            None => format!("{}.ts", s.seq),
+        },
+        |s| {
+            let kind = kind.filter(|_| !ts)?;
+            let track = s.segment.track(kind)?;
+            Some(init_name(kind, &track.init))
+        },
+    );
+    Ok((
+        text,
+        CacheControl::Media {
+            target_duration: target,
+        },
+        PLAYLIST_TYPE,
+    ))
+}
