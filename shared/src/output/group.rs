@@ -131,23 +131,15 @@ pub fn newest_within(groups: &[Group<'_>], window_s: u64) -> usize {
 mod tests {
     use super::*;
     use crate::failover::{output_segments, SwitchLog};
-    use crate::timeline::Timeline;
+    use crate::timeline::{two_second_segment, Timeline};
 
     fn timeline(seqs: &[u64], disc_at: Option<u64>) -> Timeline {
         let mut t = Timeline::default();
         for &s in seqs {
             t.push(Segment {
-                seq: s,
-                enc_seq: s,
-                uri: format!("{s}.ts"),
-                key: format!("k{s}"),
-                duration: 2 * TIMESCALE,
                 size: 10,
-                pdt_ms: s as i64 * 2000,
-                media_start: Some(s * 2 * TIMESCALE),
-                arrived_ms: 0,
                 discontinuity: disc_at == Some(s),
-                tracks: Vec::new(),
+                ..two_second_segment(s, 0)
             });
         }
         t

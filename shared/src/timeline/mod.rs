@@ -160,25 +160,31 @@ pub fn rounded_seconds(ticks: u64) -> u64 {
     (ticks + TIMESCALE / 2) / TIMESCALE
 }
 
-/// A test timeline of `n` 2 s segments: segment `i` is `{i}.ts`, starts at program date time
-/// `t0_ms + 2i s` and at media time `2i s`.
+/// A test segment `seq` of 2 s: `{seq}.ts`, at program date time `t0_ms + 2 seq s` and media
+/// time `2 seq s`.
+#[cfg(test)]
+pub(crate) fn two_second_segment(seq: u64, t0_ms: i64) -> Segment {
+    Segment {
+        seq,
+        enc_seq: seq,
+        uri: format!("{seq}.ts"),
+        key: format!("k{seq}"),
+        duration: 2 * TIMESCALE,
+        size: 1,
+        pdt_ms: t0_ms + seq as i64 * 2000,
+        media_start: Some(seq * 2 * TIMESCALE),
+        arrived_ms: 0,
+        discontinuity: false,
+        tracks: Vec::new(),
+    }
+}
+
+/// A test timeline of `n` [two-second segments](two_second_segment) numbered from 0.
 #[cfg(test)]
 pub(crate) fn two_second_segments(n: u64, t0_ms: i64) -> Timeline {
     let mut t = Timeline::default();
     for i in 0..n {
-        t.push(Segment {
-            seq: i,
-            enc_seq: i,
-            uri: format!("{i}.ts"),
-            key: format!("k{i}"),
-            duration: 2 * TIMESCALE,
-            size: 1,
-            pdt_ms: t0_ms + i as i64 * 2000,
-            media_start: Some(i * 2 * TIMESCALE),
-            arrived_ms: 0,
-            discontinuity: false,
-            tracks: Vec::new(),
-        });
+        t.push(two_second_segment(i, t0_ms));
     }
     t
 }
