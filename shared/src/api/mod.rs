@@ -1,8 +1,8 @@
 //! The control API's route table: `/api/v1/groups[/{group}[/channels[/{channel}[/endpoints[/
 //! {endpoint}]]]]]`, `.../channels/{channel}/inputs/{1|2}/rotate-credentials`,
 //! `.../channels/{channel}/status`, `.../endpoints/{endpoint}/signed-url`. JSON in and out, the
-//! admin bearer token on every route ([`authorize`]). The handlers live in [`groups`],
-//! [`channels`] and [`endpoints`]; harvest jobs and maintenance are routed by `origin.rs`.
+//! admin bearer token on every route (`authorize`). The handlers live in `groups`,
+//! `channels` and `endpoints`; harvest jobs and maintenance are routed by `origin.rs`.
 
 mod channels;
 mod endpoints;

@@ -87,7 +87,7 @@ pub struct HlsRefs {
 }
 
 /// `uri` resolved against the directory `dir` ([`paths::resolve_reference`]). Queries and
-/// paths longer than [`MAX_PATH_LEN`] are refused too.
+/// paths longer than `MAX_PATH_LEN` are refused too.
 pub fn resolve(dir: &str, uri: &str) -> Result<String, RefError> {
     let refused = |problem| RefError::Reference {
         reference: uri.to_owned(),

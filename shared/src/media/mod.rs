@@ -1,4 +1,6 @@
-//! Media formats: MPEG-TS demux and CMAF (fragmented MP4) mux, sans-IO.
+//! Media formats, sans-IO: MPEG-TS demux and mux, fragmented MP4 demux, CMAF (fragmented MP4)
+//! and progressive MP4 mux. Demuxers turn segments into tracks of samples ([`sample`]); muxers
+//! write samples.
 //!
 //! # API for the endpoints
 //!
@@ -9,6 +11,10 @@
 //! ts::first_pts(ts: &[u8]) -> Option<Timestamp33>               (ingest probe: first video PTS)
 //! ts::probe_streams(ts: &[u8]) -> Vec<PmtStream>
 //! remux::clip::ClipWriter::new(bytes).push(&ClipPart) ... .finish() -> progressive MP4
+//! mp4::demux::parse_init(&[u8]) -> Result<InitSegment, Fmp4Error>     (several tracks per file)
+//! mp4::demux::parse_segment(&[u8], &InitSegment) -> Result<MediaSegment, Fmp4Error>
+//!   MediaSegment::samples_of(&init, track_id) -> Option<sample::TrackSamples>
+//! ts::mux::write_segment(&mut out, &[TsMuxTrack], &TsMuxOptions, &mut ContinuityCounters)
 //! ```
 //!
 //! * [`remux::RemuxOptions`]: `time_reference` (an unwrapped 90 kHz time near the segment, e.g.
@@ -34,10 +40,14 @@
 //!
 //! # Layers
 //!
-//! * [`ts`]: transport stream packets, PAT/PMT, PES reassembly ([`ts::Demuxer`], push/poll).
+//! * [`ts`]: transport stream packets, PAT/PMT, PES reassembly ([`ts::Demuxer`], push/poll),
+//!   the muxer ([`ts::mux`]) and audio separation ([`ts::filter`]).
 //! * [`codec`]: H.264 / H.265 (Annex B, SPS, `avcC` / `hvcC`) and AAC (ADTS,
 //!   AudioSpecificConfig).
-//! * [`mp4`]: box writer, the CMAF init and media segment boxes, progressive files.
+//! * [`mp4`]: box writer, the CMAF init and media segment boxes, progressive files, and the
+//!   fragmented MP4 demuxer ([`mp4::demux`]).
+//! * [`sample`]: a track's samples (decode time, duration, composition offset, sync flag) as
+//!   ranges of the input bytes, whichever demuxer read them.
 //! * [`remux`]: glue from PES packets to CMAF samples (one access unit per PES packet; a PES
 //!   packet without PTS continues the previous access unit).
 //! * [`time`]: the 33-bit timestamp and integer rescaling.

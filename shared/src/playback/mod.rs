@@ -1,5 +1,5 @@
 //! Playback: `/out/v1/{group}/{channel}/{endpoint}/...`, packaged per request from the
-//! channel's timelines (file names in [`route`]). Segment URLs are numbered by the output
+//! channel's timelines (file names in `route`). Segment URLs are numbered by the output
 //! timeline, so they are stable across requests, edges and failover.
 
 mod clip_mp4;

@@ -1,6 +1,6 @@
 //! Consecutive TS segments → one progressive MP4 (a clip): a video track and an audio track,
 //! one chunk per track per input segment, built with the remux's sample extraction
-//! ([`DemuxedTs::samples`]) and written by [`ProgressiveMp4`].
+//! ([`super::DemuxedTs::samples`]) and written by [`ProgressiveMp4`].
 //!
 //! Timeline rules:
 //! * The clip starts at the first video frame's presentation time (segments start with a
