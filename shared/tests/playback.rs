@@ -99,11 +99,53 @@ fn synthesized_master_without_encoder_master() {
     push_live(&o, 1, &c, "a", 3);
     let r = get(&o, "/out/v1/demo/live/hls/manifest.m3u8", T0);
     assert_eq!(r.status, 200);
-    // 2 packets (376 bytes) per 2 s segment: 1504 bit/s peak.
+    // 2 packets (376 bytes) per 2 s segment: 1504 bit/s peak and average. The fake segments
+    // carry no stream the probe reads, so no CODECS.
     assert_eq!(
         text(&r),
-        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=1504\na/index/media.m3u8\n"
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=1504,AVERAGE-BANDWIDTH=1504\n\
+         a/index/media.m3u8\n"
     );
+}
+
+#[test]
+fn synthesized_master_is_complete_from_the_first_segment() {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    // One real segment (320x180 30 fps H.264 High + AAC-LC), no master playlist.
+    let now = T0;
+    assert_eq!(
+        put(&o, 1, &c, "v/seg0.ts", &fixture("h264_aac_0.ts"), now).status,
+        201
+    );
+    let pl = media_playlist(0, 1);
+    assert_eq!(
+        put(&o, 1, &c, "v/index.m3u8", pl.as_bytes(), now + 10).status,
+        201
+    );
+    let r = get(&o, "/out/v1/demo/live/hls/manifest.m3u8", now + 20);
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let body = text(&r);
+    let inf = body
+        .lines()
+        .find(|l| l.starts_with("#EXT-X-STREAM-INF:"))
+        .expect("a variant");
+    // The codec strings are what the CMAF endpoints advertise for the same track (avcC/esds).
+    for attr in [
+        "CODECS=\"avc1.64000d,mp4a.40.2\"",
+        "RESOLUTION=320x180",
+        "FRAME-RATE=30.000",
+    ] {
+        assert!(inf.contains(attr), "{attr} missing in {inf}");
+    }
+    let number = |name: &str| -> u64 {
+        let v = inf.split(&format!("{name}=")).nth(1).expect(name);
+        v.split(',').next().unwrap().parse().unwrap()
+    };
+    let bits = fixture("h264_aac_0.ts").len() as u64 * 8;
+    // One 2 s segment: peak and average are its bits over its EXTINF duration.
+    assert_eq!(number("BANDWIDTH"), bits / 2);
+    assert_eq!(number("AVERAGE-BANDWIDTH"), bits / 2);
 }
 
 #[test]

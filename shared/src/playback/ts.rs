@@ -18,7 +18,7 @@ use crate::playback::rendition_data;
 use crate::playback::renditions;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
-use crate::timeline::TIMESCALE;
+use crate::timeline::{Timeline, TIMESCALE};
 
 pub(super) const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 
@@ -62,7 +62,9 @@ pub(super) async fn ts_master<K: KvStore, O: ObjectStore>(
     Ok((text, CacheControl::Master, PLAYLIST_TYPE))
 }
 
-/// A master for an encoder that sent only media playlists: peak bitrates from the timelines.
+/// A master for an encoder that sent only media playlists (or none yet), complete from the
+/// first segment: peak and average bitrates from the timelines, codecs, resolution and frame
+/// rate from what ingest probed.
 async fn synthesized_master<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     channel: &Channel,
@@ -71,25 +73,51 @@ async fn synthesized_master<K: KvStore, O: ObjectStore>(
     let mut info = MasterInfo::default();
     for r in renditions {
         let timelines = repo::rendition_timelines(cx.objects, &channel.id, r).await?;
-        let peak = timelines
+        info.variants.push(synthesized_variant(r, &timelines));
+    }
+    Ok(info)
+}
+
+/// One variant of [`synthesized_master`], from a rendition's timelines on both inputs.
+fn synthesized_variant(rendition: &Rendition, timelines: &[Option<Timeline>; 2]) -> Variant {
+    let segments = || {
+        timelines
             .iter()
             .flatten()
             .flat_map(|t| &t.segments)
             .filter(|s| s.duration > 0)
-            .map(|s| s.size * 8 * TIMESCALE / s.duration)
-            .max()
-            .unwrap_or(0);
-        info.variants.push(Variant {
-            rendition: r.clone(),
-            bandwidth: peak,
-            average_bandwidth: None,
-            codecs: None,
-            resolution: None,
-            frame_rate: None,
-            audio: None,
-        });
+    };
+    let peak = segments()
+        .map(|s| s.size * 8 * TIMESCALE / s.duration)
+        .max()
+        .unwrap_or(0);
+    let (bits, ticks) = segments().fold((0u128, 0u128), |(b, d), s| {
+        (b + u128::from(s.size) * 8, d + u128::from(s.duration))
+    });
+    let average = (ticks > 0)
+        .then(|| u64::try_from(bits * u128::from(TIMESCALE) / ticks).unwrap_or(u64::MAX));
+    // The tracks the newest probed segment had, on whichever input has them.
+    let tracks = timelines
+        .iter()
+        .flatten()
+        .map(|t| &t.tracks)
+        .find(|t| !t.is_empty());
+    let video = tracks.and_then(|t| t.iter().find(|i| i.kind == TrackKind::Video));
+    let codecs = tracks.map(|t| {
+        let names: Vec<&str> = t.iter().map(|i| i.codec.as_str()).collect();
+        names.join(",")
+    });
+    Variant {
+        rendition: rendition.clone(),
+        bandwidth: peak,
+        average_bandwidth: average,
+        codecs,
+        resolution: video.and_then(|v| Some((u64::from(v.width?), u64::from(v.height?)))),
+        frame_rate: video
+            .and_then(|v| v.frames_per_ks)
+            .map(|f| f as f64 / 1000.0),
+        audio: None,
     }
-    Ok(info)
 }
 
 pub(super) async fn ts_segment<K: KvStore, O: ObjectStore>(

@@ -32,6 +32,10 @@ pub struct TrackInfo {
     /// Bits per second of this track in the probed segment.
     #[serde(rename = "b")]
     pub bitrate: u64,
+    /// Video: frames per 1000 seconds in the probed segment (HLS `FRAME-RATE` is written from
+    /// it with three decimals).
+    #[serde(rename = "f", default, skip_serializing_if = "Option::is_none")]
+    pub frames_per_ks: Option<u64>,
 }
 
 /// One track of one segment: timing in the track's timescale and its init segment's identity.
@@ -87,6 +91,9 @@ pub fn probe(ts: &[u8]) -> Option<SegmentProbe> {
             channels: t.track.channels(),
             timescale: t.track.timescale,
             bitrate: t.bitrate().unwrap_or(0),
+            frames_per_ks: (kind == TrackKind::Video && t.duration > 0).then(|| {
+                u64::from(t.sample_count) * u64::from(t.track.timescale) * 1000 / t.duration
+            }),
         });
         probe.tracks.push(SegmentTrack {
             kind,
