@@ -3,7 +3,7 @@
 // with ffprobe and a full ffmpeg decode: duration within one segment of the window (and equal
 // to the same window's vodend playlist), every frame decodes, 30 fps, audio from the audio
 // rendition, one moov before mdat and no moof; the same bytes on HLS, HLS-CMAF and DASH.
-import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
+import { describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -12,12 +12,10 @@ import { promisify } from 'node:util';
 import { startLiveChannel, recordedWindow } from './lib/live-archive.js';
 import { get, readMaster, readMedia } from './lib/endpoint.js';
 import { probeFile } from './lib/probe.js';
-import { failureTracker } from './lib/run.js';
+import { trackedTests } from './lib/run.js';
 import { FPS, HLS_TIME } from './lib/encoder.js';
 
-const { track, cleanup } = failureTracker();
-const it = (name, fn) => nodeIt(name, track(fn));
-const before = (fn) => nodeBefore(track(fn));
+const { it, before, cleanup } = trackedTests();
 const run = promisify(execFile);
 
 const WINDOW_S = 20;

@@ -2,17 +2,15 @@
 // `vodend` window of 20 s is a static MPD that Shaka and dash.js play to its end in Chromium
 // (its duration must match the window within one segment), and an `offset` MPD, the live
 // presentation moved behind the edge, plays in Shaka.
-import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
+import { describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLiveChannel, recordedWindow } from './lib/live-archive.js';
 import { startPlayers, summary } from './lib/players.js';
 import { get } from './lib/endpoint.js';
-import { failureTracker } from './lib/run.js';
+import { trackedTests } from './lib/run.js';
 import { HLS_TIME } from './lib/encoder.js';
 
-const { track, cleanup } = failureTracker();
-const it = (name, fn) => nodeIt(name, track(fn));
-const before = (fn) => nodeBefore(track(fn));
+const { it, before, cleanup } = trackedTests();
 
 const WINDOW_S = 20;
 /** Seconds of recording before the `offset` presentation's live edge. */

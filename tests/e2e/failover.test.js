@@ -2,7 +2,7 @@
 // workerd (Miniflare), two real encoders (ffmpeg pushing one pre-recorded source live with
 // identical or shifted timestamps) and real players (hls.js and Shaka in Chromium). Encoder 1
 // is killed mid-stream; output must continue from input 2 without a break for viewers.
-import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
+import { describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -19,12 +19,11 @@ import {
 import { startRelay } from './lib/failover-relay.js';
 import { readMaster, readMedia } from './lib/endpoint.js';
 import { tempDir } from './lib/paths.js';
-import { failureTracker } from './lib/run.js';
+import { show } from './lib/api.js';
+import { trackedTests } from './lib/run.js';
 import { sleep, waitFor } from './lib/wait.js';
 
-const { track, cleanup } = failureTracker();
-const it = (name, fn) => nodeIt(name, track(fn));
-const before = (fn) => nodeBefore(track(fn));
+const { it, before, cleanup } = trackedTests();
 
 /** The channel's failover timeout (s): small so the test is short, >= SEGMENT_SECONDS. */
 const MAX_SEGMENT_DURATION = 4;
@@ -76,10 +75,6 @@ const GROUP = 'fo-group';
 function noViolations(list, what) {
   const shown = list.slice(0, 30).join('\n');
   assert.ok(list.length === 0, `${what}: ${list.length}\n${shown}${list.length > 30 ? '\n...' : ''}`);
-}
-
-function show(res) {
-  return `${res.request} -> ${res.status} ${res.text.slice(0, 600)}`;
 }
 
 describe('failover: redundant inputs on the Worker with real encoders and players', { timeout: 420_000 }, () => {

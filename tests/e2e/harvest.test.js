@@ -2,19 +2,17 @@
 // window of an HLS (TS) and an HLS-CMAF endpoint into a VOD asset in R2; the job is polled to
 // SUCCEEDED, the asset's segments decode in ffprobe, and hls.js and Shaka play it to its end
 // from its /vod/v1 URL (DASH too when the endpoint serves a static MPD for the window).
-import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
+import { describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startLiveChannel, recordedWindow } from './lib/live-archive.js';
 import { startPlayers, summary } from './lib/players.js';
 import { get, readMaster, readMedia } from './lib/endpoint.js';
 import { probeTs, probeFmp4 } from './lib/probe.js';
-import { failureTracker } from './lib/run.js';
+import { trackedTests } from './lib/run.js';
 import { HLS_TIME } from './lib/encoder.js';
 
-const { track, cleanup } = failureTracker();
-const it = (name, fn) => nodeIt(name, track(fn));
-const before = (fn) => nodeBefore(track(fn));
+const { it, before, cleanup } = trackedTests();
 
 const WINDOW_S = 20;
 const JOBS = '/api/v1/groups/hv/channels/ch/harvest-jobs';

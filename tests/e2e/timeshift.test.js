@@ -1,17 +1,15 @@
 // Time-shifted HLS playback on the Worker in workerd (issue 7): ffmpeg pushes ~40 s live, then
 // a `vodend` window of 20 s is played to its end by hls.js and Shaka in Chromium, on an HLS (TS)
 // and an HLS-CMAF endpoint; its duration must match the window within one segment.
-import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
+import { describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLiveChannel, recordedWindow } from './lib/live-archive.js';
 import { startPlayers, summary } from './lib/players.js';
 import { get, readMaster, readMedia } from './lib/endpoint.js';
-import { failureTracker } from './lib/run.js';
+import { trackedTests } from './lib/run.js';
 import { HLS_TIME } from './lib/encoder.js';
 
-const { track, cleanup } = failureTracker();
-const it = (name, fn) => nodeIt(name, track(fn));
-const before = (fn) => nodeBefore(track(fn));
+const { it, before, cleanup } = trackedTests();
 
 const WINDOW_S = 20;
 
