@@ -13,7 +13,7 @@ import { checkMaster, checkMedia } from './lib/m3u8.js';
 import { get, readMaster, readMedia } from './lib/endpoint.js';
 import { trackedTests } from './lib/run.js';
 import { originSuite } from './lib/suite.js';
-import { waitFor } from './lib/wait.js';
+import { repeat, waitFor } from './lib/wait.js';
 import { createChannel } from './lib/packaging-channel.js';
 import { readCmafMedia, renditionDir, endpointBase } from './lib/packaging-hls.js';
 import { readBoxes, findBox, checkCodec } from './lib/packaging-codecs.js';
@@ -471,35 +471,21 @@ describe('packaging: HLS-CMAF and DASH endpoints on the Worker', { timeout: 300_
 function monitorMpd(url, endpoint, pushDone) {
   const fetches = [];
   const violations = [];
-  let stopped = false;
-  const stop = () => {
-    stopped = true;
-  };
-  pushDone.then(stop, stop);
-  const loop = (async () => {
-    while (!stopped) {
-      const at = Date.now();
-      try {
-        const res = await get(url);
-        if (res.status !== 200) throw new Error(res.describe());
-        const mpd = readMpd(res.text);
-        mpd.at = at;
-        for (const v of checkMpd(mpd, endpoint)) violations.push(`fetch ${fetches.length} (${mpd.attrs.publishTime}): ${v}`);
-        const prev = fetches.at(-1);
-        if (prev) for (const v of checkMpdUpdate(prev, mpd)) violations.push(`fetch ${fetches.length - 1} -> ${fetches.length}: ${v}`);
-        fetches.push(mpd);
-      } catch (err) {
-        violations.push(`fetch at ${new Date(at).toISOString()}: ${err.message}`);
-      }
-      await new Promise((r) => setTimeout(r, MPD_POLL_MS));
+  const poller = repeat(async () => {
+    const at = Date.now();
+    try {
+      const res = await get(url);
+      if (res.status !== 200) throw new Error(res.describe());
+      const mpd = readMpd(res.text);
+      mpd.at = at;
+      for (const v of checkMpd(mpd, endpoint)) violations.push(`fetch ${fetches.length} (${mpd.attrs.publishTime}): ${v}`);
+      const prev = fetches.at(-1);
+      if (prev) for (const v of checkMpdUpdate(prev, mpd)) violations.push(`fetch ${fetches.length - 1} -> ${fetches.length}: ${v}`);
+      fetches.push(mpd);
+    } catch (err) {
+      violations.push(`fetch at ${new Date(at).toISOString()}: ${err.message}`);
     }
-  })();
-  return {
-    fetches,
-    violations,
-    async stop() {
-      stopped = true;
-      await loop;
-    },
-  };
+  }, MPD_POLL_MS);
+  pushDone.then(poller.stop, poller.stop);
+  return { fetches, violations, stop: poller.stop };
 }
