@@ -21,6 +21,7 @@ import { readMaster, readMedia } from './lib/endpoint.js';
 import { tempDir } from './lib/paths.js';
 import { show } from './lib/api.js';
 import { trackedTests } from './lib/run.js';
+import { sharedContext } from './lib/suite.js';
 import { sleep, waitFor } from './lib/wait.js';
 
 const { it, before, cleanup } = trackedTests();
@@ -70,6 +71,8 @@ const BACKUP_DELAY_MS = 8_000;
 /** Scenario C: uploads more than this apart belong to different segment boundaries. */
 const BURST_GAP_MS = 500;
 const GROUP = 'fo-group';
+/** A scenario step's result may be a falsy value (a count, an empty list): set is defined. */
+const isDefined = (v) => v !== undefined;
 
 /** Fails with the first violations (and how many there were) when `list` is not empty. */
 function noViolations(list, what) {
@@ -382,11 +385,7 @@ describe('failover: redundant inputs on the Worker with real encoders and player
   // --- scenario A: aligned inputs -----------------------------------------------------------
 
   describe('A: aligned inputs (identical timestamps)', () => {
-    const ctx = {};
-    const need = (k) => {
-      assert.ok(ctx[k] !== undefined, `precondition failed: ${k} was not set up by an earlier step`);
-      return ctx[k];
-    };
+    const { ctx, need } = sharedContext(isDefined);
 
     it('a new channel reports no active input and no switch before any content arrived', async (t) => {
       ctx.channel = await createChannel('aligned');
@@ -497,11 +496,7 @@ describe('failover: redundant inputs on the Worker with real encoders and player
   // --- scenario B: misaligned inputs ---------------------------------------------------------
 
   describe('B: misaligned inputs (encoder 2 shifted by 1000 s)', () => {
-    const ctx = {};
-    const need = (k) => {
-      assert.ok(ctx[k] !== undefined, `precondition failed: ${k} was not set up by an earlier step`);
-      return ctx[k];
-    };
+    const { ctx, need } = sharedContext(isDefined);
 
     it('encoder 2 pushes the same content with shifted timestamps; hls.js and Shaka play', async (t) => {
       ctx.channel = await createChannel('misaligned');
@@ -593,11 +588,7 @@ describe('failover: redundant inputs on the Worker with real encoders and player
    */
   function alignedEdgeCase({ title, channel, delayMs = IN_SYNC_DELAY_MS, moment, relayInput1 = false, precondition = () => {} }) {
     describe(title, () => {
-      const ctx = {};
-      const need = (k) => {
-        assert.ok(ctx[k] !== undefined, `precondition failed: ${k} was not set up by an earlier step`);
-        return ctx[k];
-      };
+      const { ctx, need } = sharedContext(isDefined);
 
       it('both encoders push the same source (playlists polled, no players)', async (t) => {
         ctx.channel = await createChannel(channel);

@@ -21,11 +21,7 @@ import { tempDir } from './paths.js';
  * what one test sets up for later ones; `need(key)` fails when an earlier test did not.
  */
 export function originSuite(tests, name, { start = startOrigin, originDir = 'origin', players = startPlayers, stop } = {}) {
-  const suite = { ctx: {}, dir: null, origin: null, players: null };
-  suite.need = (key) => {
-    assert.ok(suite.ctx[key], `precondition failed: ${key} was not set up by an earlier test`);
-    return suite.ctx[key];
-  };
+  const suite = { ...sharedContext(), dir: null, origin: null, players: null };
 
   tests.before(async () => {
     suite.dir = await tempDir(name);
@@ -45,4 +41,17 @@ export function originSuite(tests, name, { start = startOrigin, originDir = 'ori
   });
 
   return suite;
+}
+
+/**
+ * What one test sets up for later ones: { ctx, need }. `need(key)` returns `ctx[key]`, or fails
+ * naming `key` when no earlier test set it (`isSet` decides; by default a truthy value).
+ */
+export function sharedContext(isSet = Boolean) {
+  const ctx = {};
+  const need = (key) => {
+    assert.ok(isSet(ctx[key]), `precondition failed: ${key} was not set up by an earlier test`);
+    return ctx[key];
+  };
+  return { ctx, need };
 }
