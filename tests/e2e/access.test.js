@@ -7,27 +7,25 @@
 // Client addresses are real: the IPv4 origin listens on 127.0.0.1, so workerd reports
 // CF-Connecting-IP 127.0.0.1; a second origin listens on ::1, so the Worker sees ::1 and the
 // IPv6 CIDR rules are matched against a real IPv6 peer.
-import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startOrigin } from './lib/origin.js';
-import { startOriginOn } from './lib/access-origin.js';
 import { startEncoder, basicAuth, tail } from './lib/encoder.js';
 import { startRecordingPlayers, describePlay } from './lib/access-players.js';
 import { MIN_ADVANCE_SECONDS } from './lib/players.js';
 import { readMaster, readMedia } from './lib/endpoint.js';
 import { parseMaster, parseMedia } from './lib/m3u8.js';
-import { tempDir } from './lib/paths.js';
-import { failureTracker } from './lib/run.js';
+import { show } from './lib/api.js';
+import { trackedTests } from './lib/run.js';
+import { originSuite } from './lib/suite.js';
 import { sleep, waitFor } from './lib/wait.js';
 
-const { track, cleanup } = failureTracker();
-const it = (name, fn) => nodeIt(name, track(fn));
-/** A check of a reported, not yet fixed origin bug: runs and reports, does not fail the run. */
-const before = (fn) => nodeBefore(track(fn));
+const tests = trackedTests();
+const { it } = tests;
 
 /** The live push: covers the readiness wait, the IPv6 side run, the checks and both players. */
 const PUSH_SECONDS = 80;
@@ -65,20 +63,14 @@ function signToken(id, secret, expires, prefix) {
   return `${expires}.${id}.${mac}`;
 }
 
-function show(res) {
-  return `${res.request} -> ${res.status} ${res.text.slice(0, 400)}`;
-}
-
 describe('access control on the Worker (workerd), with ffmpeg and real players', { timeout: 300_000 }, () => {
-  let dir, origin, players;
-  const ctx = {};
+  const suite = originSuite(tests, 'access', {
+    players: startRecordingPlayers,
+    stop: (ctx) => ctx.v6?.dispose(),
+  });
+  const { ctx, need } = suite;
   /** Every refused exchange (401/403/429) seen, for the secret-leak check. */
   const refusals = [];
-
-  function need(key) {
-    assert.ok(ctx[key], `precondition failed: ${key} was not set up by an earlier test`);
-    return ctx[key];
-  }
 
   /** GET (or `method`) with headers; records refusals. */
   async function request(url, { headers = {}, method = 'GET', body } = {}) {
@@ -109,29 +101,14 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
   }
 
   async function patch(endpoint, settings) {
-    const res = await origin.api('PATCH', EP(endpoint), { ...ALL_CONTROLS_OFF, ...settings });
+    const res = await suite.origin.api('PATCH', EP(endpoint), { ...ALL_CONTROLS_OFF, ...settings });
     assert.equal(res.status, 200, show(res));
     return res.json;
   }
 
-  before(async () => {
-    dir = await tempDir('access');
-    origin = await startOrigin({ dir: join(dir, 'origin') });
-    players = await startRecordingPlayers();
-  });
-
-  after(async () => {
-    ctx.encoder?.stop();
-    await ctx.encoder?.done.catch(() => {});
-    await players?.close();
-    await origin?.dispose();
-    await ctx.v6?.dispose();
-    await cleanup(dir);
-  });
-
   it('sets up a channel, four endpoints and a live ffmpeg push', async (t) => {
-    assert.equal((await origin.api('POST', '/api/v1/groups', { name: G })).status, 201);
-    const c = await origin.api('POST', `/api/v1/groups/${G}/channels`, { name: C, protocol: 'HLS' });
+    assert.equal((await suite.origin.api('POST', '/api/v1/groups', { name: G })).status, 201);
+    const c = await suite.origin.api('POST', `/api/v1/groups/${G}/channels`, { name: C, protocol: 'HLS' });
     assert.equal(c.status, 201, show(c));
     const endpoints = {
       open: {},
@@ -140,7 +117,7 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
       coded: { authorization_code: SECRETS.code },
     };
     for (const [name, settings] of Object.entries(endpoints)) {
-      const e = await origin.api('POST', `/api/v1/groups/${G}/channels/${C}/endpoints`, { name, ...settings });
+      const e = await suite.origin.api('POST', `/api/v1/groups/${G}/channels/${C}/endpoints`, { name, ...settings });
       assert.equal(e.status, 201, show(e));
       ctx[`${name}Url`] = e.json.url;
     }
@@ -150,16 +127,16 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
       base: input.url,
       seconds: PUSH_SECONDS,
       auth: { username: input.username, password: input.password },
-      logFile: join(dir, 'ffmpeg-live.log'),
+      logFile: join(suite.dir, 'ffmpeg-live.log'),
     });
-    t.diagnostic(`origin ${origin.url}; ffmpeg pushing ${PUSH_SECONDS} s to ${input.url}`);
+    t.diagnostic(`origin ${suite.origin.url}; ffmpeg pushing ${PUSH_SECONDS} s to ${input.url}`);
   });
 
   // --- IPv6, for real: a second origin on ::1 -----------------------------------------------
 
   it('IPv6 allowlist and blocklist with CIDR blocks match the real peer address ::1', async (t) => {
     need('encoder');
-    const v6 = await startOriginOn({ host: '::1', dir: join(dir, 'origin-v6') });
+    const v6 = await startOrigin({ host: '::1', dir: join(suite.dir, 'origin-v6') });
     ctx.v6 = v6;
     assert.match(v6.url, /^http:\/\/\[::1\]:\d+$/, `Miniflare listens on ::1: ${v6.url}`);
     assert.equal((await v6.api('POST', '/api/v1/groups', { name: G })).status, 201);
@@ -174,7 +151,7 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
       seconds: V6_PUSH_SECONDS,
       realtime: false,
       auth: { username: input.username, password: input.password },
-      logFile: join(dir, 'ffmpeg-v6.log'),
+      logFile: join(suite.dir, 'ffmpeg-v6.log'),
     });
     await enc.done;
     const master = e.json.url;
@@ -238,7 +215,7 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
         return m;
       },
       { timeoutMs: 30_000 },
-    ).catch((err) => assert.fail(`${err.message}\nffmpeg:\n${tail(encoder.log(), 15)}\nworkerd log: ${origin.logFile}`));
+    ).catch((err) => assert.fail(`${err.message}\nffmpeg:\n${tail(encoder.log(), 15)}\nworkerd log: ${suite.origin.logFile}`));
     const rendition = ctx.ready.renditions.find((r) => r.kind === 'video');
     const media = await readMedia(rendition.url);
     // Paths below the endpoint prefix: the same on every endpoint of the channel.
@@ -249,7 +226,7 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
 
   /** Master, rendition playlist and segment URLs of endpoint `e` (with `query` appended). */
   function urls(e, query = '') {
-    const base = `${origin.url}${PREFIX(e)}`;
+    const base = `${suite.origin.url}${PREFIX(e)}`;
     const q = query ? `?${query}` : '';
     return [`${base}manifest.m3u8${q}`, `${base}${need('renditionPath')}${q}`, `${base}${need('segmentPath')}${q}`];
   }
@@ -318,7 +295,7 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
       [{ ip_blocklist: ['fe80::1/10'] }, 'ip_blocklist'],
       [{ ip_blocklist: ['127.0.0.1 '] }, 'ip_blocklist'],
     ]) {
-      const res = await origin.api('PATCH', EP('guard'), body);
+      const res = await suite.origin.api('PATCH', EP('guard'), body);
       assert.equal(res.status, 400, show(res));
       assert.equal(res.json?.field, field, show(res));
     }
@@ -331,7 +308,7 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
     // Client addresses in ::ffff:a.b.c.d form are matched as IPv4 (ip.rs); a rule written in
     // that form must then match the IPv4 client too, or be refused, not be kept and never match.
     for (const field of ['ip_blocklist', 'ip_allowlist']) {
-      const res = await origin.api('PATCH', EP('guard'), { ...ALL_CONTROLS_OFF, [field]: ['::ffff:127.0.0.0/104'] });
+      const res = await suite.origin.api('PATCH', EP('guard'), { ...ALL_CONTROLS_OFF, [field]: ['::ffff:127.0.0.0/104'] });
       if (res.status === 400) {
         t.diagnostic(`${field} ::ffff:127.0.0.0/104 refused at write time: ${res.text}`);
         continue;
@@ -425,10 +402,10 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
     const k1 = { id: 'k1', secret: SECRETS.k1 };
     const k2 = { id: 'k2', secret: SECRETS.k2 };
     await patch('guard', { signing_keys: [k1] });
-    const s = await origin.api('POST', `${EP('guard')}/signed-url`, { expires_in: 600 });
+    const s = await suite.origin.api('POST', `${EP('guard')}/signed-url`, { expires_in: 600 });
     assert.equal(s.status, 200, show(s));
     const token = s.json.token;
-    assert.equal(s.json.url, `${origin.url}${PREFIX('guard')}manifest.m3u8?token=${token}`, show(s));
+    assert.equal(s.json.url, `${suite.origin.url}${PREFIX('guard')}manifest.m3u8?token=${token}`, show(s));
     // Our own signer agrees with the origin's: the format is what token.rs documents.
     const expires = Number(token.split('.')[0]);
     assert.equal(signToken('k1', SECRETS.k1, expires, PREFIX('guard')), token);
@@ -462,7 +439,7 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
     ];
     for (const [bad, reason] of forged) await expectAll('guard', { query: `token=${bad}` }, reason);
     // Another endpoint's token does not open this one.
-    const other = await origin.api('POST', `${EP('signed')}/signed-url`, {});
+    const other = await suite.origin.api('POST', `${EP('signed')}/signed-url`, {});
     assert.equal(other.status, 200, show(other));
     // (Both endpoints hold a key `k1` with the same secret: the path prefix tells them apart.)
     await expectAll('guard', { query: `token=${other.json.token}` }, 'token signature invalid');
@@ -477,7 +454,7 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
 
     // Rotation: k2 added beside k1, both open; k1 dropped, its tokens stop at once.
     await patch('guard', { signing_keys: [k1, k2] });
-    const s2 = await origin.api('POST', `${EP('guard')}/signed-url`, { expires_in: 600, key_id: 'k2' });
+    const s2 = await suite.origin.api('POST', `${EP('guard')}/signed-url`, { expires_in: 600, key_id: 'k2' });
     assert.equal(s2.status, 200, show(s2));
     assert.equal(s2.json.key_id, 'k2', show(s2));
     await expectAll('guard', { query: `token=${token}` }, null);
@@ -488,7 +465,7 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
     // A key id re-used with a new secret invalidates the old tokens of that id.
     await patch('guard', { signing_keys: [{ id: 'k2', secret: `${SECRETS.k2}-new` }] });
     await expectAll('guard', { query: `token=${s2.json.token}` }, 'token signature invalid');
-    const bad = await origin.api('PATCH', EP('guard'), { signing_keys: [k1, k2, { id: 'k3', secret: SECRETS.k1 }] });
+    const bad = await suite.origin.api('PATCH', EP('guard'), { signing_keys: [k1, k2, { id: 'k3', secret: SECRETS.k1 }] });
     assert.equal(bad.status, 400, show(bad));
     t.diagnostic(`token ${token.slice(0, 24)}... on ${uris.length} master URIs and ${segs.length} segment URIs`);
   });
@@ -496,7 +473,7 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
   it('ingest: failed logins from one address are throttled (429) while the encoder keeps pushing', async (t) => {
     const input = need('input');
     need('segmentPath');
-    const rendition = `${origin.url}${PREFIX('open')}${ctx.renditionPath}`;
+    const rendition = `${suite.origin.url}${PREFIX('open')}${ctx.renditionPath}`;
     const lastSeq = async () => parseMedia((await request(rendition)).text).segments.at(-1).sequence;
     // The counter is per calendar minute: do not start the 21 attempts across a boundary.
     if (new Date().getSeconds() >= 55) await sleep((61 - new Date().getSeconds()) * 1000);
@@ -545,7 +522,7 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
     const auth = basicAuth(input.username, input.password);
     const packets = Buffer.alloc(188 * 20, 0xff);
     for (let i = 0; i < packets.length; i += 188) packets.set([0x47, 0x1f, 0xff, 0x10], i);
-    const before = await request(`${origin.url}${PREFIX('open')}${ctx.renditionPath}`);
+    const before = await request(`${suite.origin.url}${PREFIX('open')}${ctx.renditionPath}`);
     await cutOffPut(`${input.url}stream_0/cutoff_a.ts`, { authorization: auth, 'content-length': String(packets.length) }, '', packets.subarray(0, 300));
     await cutOffPut(
       `${input.url}stream_0/cutoff_b.ts`,
@@ -554,24 +531,24 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
       packets.subarray(0, 300),
     );
     await sleep(500);
-    const stored = (await origin.r2Keys()).filter((k) => k.includes('cutoff'));
+    const stored = (await suite.origin.r2Keys()).filter((k) => k.includes('cutoff'));
     assert.deepEqual(stored, [], 'a cut-off upload must not be stored');
     // The same files sent whole are stored: the refusal above was about the cut.
     const whole = await request(`${input.url}stream_0/cutoff_a.ts`, { method: 'PUT', headers: { authorization: auth }, body: packets });
     assert.equal(whole.status, 201, whole.describe());
-    const after = await request(`${origin.url}${PREFIX('open')}${ctx.renditionPath}`);
+    const after = await request(`${suite.origin.url}${PREFIX('open')}${ctx.renditionPath}`);
     assert.equal(after.status, 200, after.describe());
     assert.ok(parseMedia(after.text).mediaSequence >= parseMedia(before.text).mediaSequence);
-    t.diagnostic(`R2 keys with "cutoff" after two dropped uploads: ${stored.length}; after a whole one: ${(await origin.r2Keys()).filter((k) => k.includes('cutoff')).length}`);
+    t.diagnostic(`R2 keys with "cutoff" after two dropped uploads: ${stored.length}; after a whole one: ${(await suite.origin.r2Keys()).filter((k) => k.includes('cutoff')).length}`);
   });
 
   // --- real players on the allowed path --------------------------------------------------------
 
   it('Shaka Player plays a signed URL; every request it makes carries the token', async (t) => {
     need('segmentPath');
-    const s = await origin.api('POST', `${EP('signed')}/signed-url`, { expires_in: 600 });
+    const s = await suite.origin.api('POST', `${EP('signed')}/signed-url`, { expires_in: 600 });
     assert.equal(s.status, 200, show(s));
-    const r = await players.play({ player: 'shaka', url: s.json.url, originPrefix: origin.url, timeoutMs: 25_000 });
+    const r = await suite.players.play({ player: 'shaka', url: s.json.url, originPrefix: suite.origin.url, timeoutMs: 25_000 });
     assert.deepEqual(r.fatal, [], describePlay(r));
     assert.ok(r.advanced >= MIN_ADVANCE_SECONDS, `advanced ${r.advanced}\n${describePlay(r)}`);
     assert.ok(r.frames > 0, describePlay(r));
@@ -594,7 +571,7 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
   it('hls.js plays with the authorization code set in xhrSetup; without it the origin refuses', async (t) => {
     need('segmentPath');
     const url = need('codedUrl');
-    const r = await players.play({ player: 'hls.js', url, headers: { Authorization: SECRETS.code }, originPrefix: origin.url, timeoutMs: 25_000 });
+    const r = await suite.players.play({ player: 'hls.js', url, headers: { Authorization: SECRETS.code }, originPrefix: suite.origin.url, timeoutMs: 25_000 });
     assert.deepEqual(r.fatal, [], describePlay(r));
     assert.ok(r.advanced >= MIN_ADVANCE_SECONDS, `advanced ${r.advanced}\n${describePlay(r)}`);
     assert.ok(r.frames > 0, describePlay(r));
@@ -606,7 +583,7 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
     assert.ok(gets.some((x) => x.url.includes('.ts')), describePlay(r));
     t.diagnostic(`hls.js +${r.advanced.toFixed(2)} s, ${r.frames} frames; ${gets.length} GETs with Authorization, all 200`);
 
-    const denied = await players.play({ player: 'hls.js', url, originPrefix: origin.url, timeoutMs: 15_000 });
+    const denied = await suite.players.play({ player: 'hls.js', url, originPrefix: suite.origin.url, timeoutMs: 15_000 });
     assert.ok(denied.fatal.length > 0, `hls.js without the code must fail\n${describePlay(denied)}`);
     assert.ok(denied.exchanges.some((x) => x.status === 403), describePlay(denied));
     assert.equal(denied.frames ?? 0, 0, describePlay(denied));
@@ -632,7 +609,7 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
       { signing_keys: [{ id: 'k1', secret: SECRETS.k1, extra: 1 }] },
       { authorization_code: `${SECRETS.code}\u00e9` },
     ]) {
-      const res = await origin.api('PATCH', EP('guard'), body);
+      const res = await suite.origin.api('PATCH', EP('guard'), body);
       assert.equal(res.status, 400, show(res));
       for (const [name, value] of Object.entries(secrets)) {
         assert.ok(!res.text.includes(value), `${name} echoed in ${show(res)}`);
@@ -645,7 +622,7 @@ describe('access control on the Worker (workerd), with ffmpeg and real players',
         assert.ok(!exposed.includes(value), `${name} appears in ${res.describe()}`);
       }
     }
-    const logs = [origin.logFile, ctx.v6Log].filter(Boolean).map((f) => [f, readFileSync(f, 'utf8')]);
+    const logs = [suite.origin.logFile, ctx.v6Log].filter(Boolean).map((f) => [f, readFileSync(f, 'utf8')]);
     for (const [file, text] of logs) {
       for (const [name, value] of Object.entries(secrets)) {
         assert.ok(!text.includes(value), `${name} appears in ${file}`);

@@ -2,7 +2,7 @@
 // workerd (Miniflare), two real encoders (ffmpeg pushing one pre-recorded source live with
 // identical or shifted timestamps) and real players (hls.js and Shaka in Chromium). Encoder 1
 // is killed mid-stream; output must continue from input 2 without a break for viewers.
-import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
+import { describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -19,12 +19,12 @@ import {
 import { startRelay } from './lib/failover-relay.js';
 import { readMaster, readMedia } from './lib/endpoint.js';
 import { tempDir } from './lib/paths.js';
-import { failureTracker } from './lib/run.js';
+import { show } from './lib/api.js';
+import { trackedTests } from './lib/run.js';
+import { sharedContext } from './lib/suite.js';
 import { sleep, waitFor } from './lib/wait.js';
 
-const { track, cleanup } = failureTracker();
-const it = (name, fn) => nodeIt(name, track(fn));
-const before = (fn) => nodeBefore(track(fn));
+const { it, before, cleanup } = trackedTests();
 
 /** The channel's failover timeout (s): small so the test is short, >= SEGMENT_SECONDS. */
 const MAX_SEGMENT_DURATION = 4;
@@ -71,15 +71,13 @@ const BACKUP_DELAY_MS = 8_000;
 /** Scenario C: uploads more than this apart belong to different segment boundaries. */
 const BURST_GAP_MS = 500;
 const GROUP = 'fo-group';
+/** A scenario step's result may be a falsy value (a count, an empty list): set is defined. */
+const isDefined = (v) => v !== undefined;
 
 /** Fails with the first violations (and how many there were) when `list` is not empty. */
 function noViolations(list, what) {
   const shown = list.slice(0, 30).join('\n');
   assert.ok(list.length === 0, `${what}: ${list.length}\n${shown}${list.length > 30 ? '\n...' : ''}`);
-}
-
-function show(res) {
-  return `${res.request} -> ${res.status} ${res.text.slice(0, 600)}`;
 }
 
 describe('failover: redundant inputs on the Worker with real encoders and players', { timeout: 420_000 }, () => {
@@ -387,11 +385,7 @@ describe('failover: redundant inputs on the Worker with real encoders and player
   // --- scenario A: aligned inputs -----------------------------------------------------------
 
   describe('A: aligned inputs (identical timestamps)', () => {
-    const ctx = {};
-    const need = (k) => {
-      assert.ok(ctx[k] !== undefined, `precondition failed: ${k} was not set up by an earlier step`);
-      return ctx[k];
-    };
+    const { ctx, need } = sharedContext(isDefined);
 
     it('a new channel reports no active input and no switch before any content arrived', async (t) => {
       ctx.channel = await createChannel('aligned');
@@ -502,11 +496,7 @@ describe('failover: redundant inputs on the Worker with real encoders and player
   // --- scenario B: misaligned inputs ---------------------------------------------------------
 
   describe('B: misaligned inputs (encoder 2 shifted by 1000 s)', () => {
-    const ctx = {};
-    const need = (k) => {
-      assert.ok(ctx[k] !== undefined, `precondition failed: ${k} was not set up by an earlier step`);
-      return ctx[k];
-    };
+    const { ctx, need } = sharedContext(isDefined);
 
     it('encoder 2 pushes the same content with shifted timestamps; hls.js and Shaka play', async (t) => {
       ctx.channel = await createChannel('misaligned');
@@ -598,11 +588,7 @@ describe('failover: redundant inputs on the Worker with real encoders and player
    */
   function alignedEdgeCase({ title, channel, delayMs = IN_SYNC_DELAY_MS, moment, relayInput1 = false, precondition = () => {} }) {
     describe(title, () => {
-      const ctx = {};
-      const need = (k) => {
-        assert.ok(ctx[k] !== undefined, `precondition failed: ${k} was not set up by an earlier step`);
-        return ctx[k];
-      };
+      const { ctx, need } = sharedContext(isDefined);
 
       it('both encoders push the same source (playlists polled, no players)', async (t) => {
         ctx.channel = await createChannel(channel);

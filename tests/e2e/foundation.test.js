@@ -1,22 +1,21 @@
 // Acceptance tests of the foundation issue against the real runtime (the built Worker in
 // workerd via Miniflare), a real encoder (ffmpeg pushing live HLS by PUT) and real players
 // (hls.js and Shaka in Chromium). One live push is shared by every scenario that needs it.
-import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startOrigin } from './lib/origin.js';
 import { startEncoder, basicAuth, tail, FPS, RENDITIONS, AUDIO_GROUP } from './lib/encoder.js';
-import { startPlayers, summary, MIN_ADVANCE_SECONDS } from './lib/players.js';
+import { summary, MIN_ADVANCE_SECONDS } from './lib/players.js';
 import { probeTs, firstPacketIsKey } from './lib/probe.js';
 import { checkMaster, checkMedia } from './lib/m3u8.js';
 import { get, readMaster, readMedia, monitorLive } from './lib/endpoint.js';
-import { tempDir } from './lib/paths.js';
-import { failureTracker } from './lib/run.js';
-
-const { track, cleanup } = failureTracker();
-const it = (name, fn) => nodeIt(name, track(fn));
-const before = (fn) => nodeBefore(track(fn));
+import { channelPaths, show } from './lib/api.js';
+import { trackedTests } from './lib/run.js';
+import { originSuite } from './lib/suite.js';
 import { sleep, waitFor } from './lib/wait.js';
+
+const tests = trackedTests();
+const { it } = tests;
 
 /** The shared push: long enough to get ready (~7 s), run both players and the checks. */
 const PUSH_SECONDS = 32;
@@ -33,15 +32,7 @@ const PAGE_ORIGIN = 'http://127.0.0.1:9';
 const PLAYLIST_TYPES = ['application/vnd.apple.mpegurl', 'audio/mpegurl'];
 
 const NAMES = { group: 'e2e-group', channel: 'e2e-channel', endpoint: 'e2e-hls' };
-const P = {
-  group: `/api/v1/groups/${NAMES.group}`,
-  channel: `/api/v1/groups/${NAMES.group}/channels/${NAMES.channel}`,
-  endpoints: `/api/v1/groups/${NAMES.group}/channels/${NAMES.channel}/endpoints`,
-};
-
-function show(res) {
-  return `${res.request} -> ${res.status} ${res.text.slice(0, 600)}`;
-}
+const P = channelPaths(NAMES);
 
 function maxAge(cacheControl) {
   const m = /(?:^|,)\s*(?:s-)?max-age=(\d+)/.exec(cacheControl ?? '');
@@ -49,43 +40,23 @@ function maxAge(cacheControl) {
 }
 
 describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 180_000 }, () => {
-  let dir, origin, players;
-  const ctx = {};
-
-  function need(key) {
-    assert.ok(ctx[key], `precondition failed: ${key} was not set up by an earlier test`);
-    return ctx[key];
-  }
-
-  before(async () => {
-    dir = await tempDir('foundation');
-    origin = await startOrigin({ dir: join(dir, 'origin') });
-    players = await startPlayers();
-  });
-
-  after(async () => {
-    await ctx.monitor?.stop();
-    ctx.encoder?.stop();
-    await ctx.encoder?.done.catch(() => {});
-    await players?.close();
-    await origin?.dispose();
-    await cleanup(dir);
-  });
+  const suite = originSuite(tests, 'foundation');
+  const { ctx, need } = suite;
 
   // --- control API ---------------------------------------------------------------------
 
   it('GET /healthz answers 200 ok without auth', async () => {
-    const res = await get(`${origin.url}/healthz`);
+    const res = await get(`${suite.origin.url}/healthz`);
     assert.equal(res.status, 200, res.describe());
     assert.equal(res.text.trim(), 'ok');
   });
 
   it('creates a group, an HLS channel with two inputs and an HLS endpoint', async () => {
-    const g = await origin.api('POST', '/api/v1/groups', { name: NAMES.group });
+    const g = await suite.origin.api('POST', '/api/v1/groups', { name: NAMES.group });
     assert.ok([200, 201].includes(g.status), show(g));
     assert.equal(g.json?.name, NAMES.group, show(g));
 
-    const c = await origin.api('POST', `${P.group}/channels`, { name: NAMES.channel, protocol: 'HLS' });
+    const c = await suite.origin.api('POST', `${P.group}/channels`, { name: NAMES.channel, protocol: 'HLS' });
     assert.ok([200, 201].includes(c.status), show(c));
     const inputs = c.json?.inputs;
     assert.ok(Array.isArray(inputs) && inputs.length === 2, `two inputs expected: ${show(c)}`);
@@ -96,11 +67,11 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
     }
     assert.notEqual(inputs[0].password, inputs[1].password, 'each input has its own password');
 
-    const e = await origin.api('POST', P.endpoints, { name: NAMES.endpoint, protocol: 'HLS' });
+    const e = await suite.origin.api('POST', P.endpoints, { name: NAMES.endpoint, protocol: 'HLS' });
     assert.ok([200, 201].includes(e.status), show(e));
     assert.match(e.json?.url ?? '', /^http:\/\/127\.0\.0\.1:\d+\/out\/v1\/.+\.m3u8$/, `endpoint URL: ${show(e)}`);
 
-    const read = await origin.api('GET', P.channel);
+    const read = await suite.origin.api('GET', P.channel);
     assert.equal(read.status, 200, show(read));
     assert.equal(read.json?.name, NAMES.channel, show(read));
     ctx.input = inputs[0];
@@ -109,18 +80,18 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
 
   it('refuses the API without a valid bearer token (401)', async () => {
     for (const token of [null, 'wrong-token']) {
-      const res = await origin.api('GET', '/api/v1/groups', undefined, { token });
+      const res = await suite.origin.api('GET', '/api/v1/groups', undefined, { token });
       assert.equal(res.status, 401, `token ${token}: ${show(res)}`);
     }
-    const post = await origin.api('POST', '/api/v1/groups', { name: 'sneaky' }, { token: null });
+    const post = await suite.origin.api('POST', '/api/v1/groups', { name: 'sneaky' }, { token: null });
     assert.equal(post.status, 401, show(post));
-    const list = await origin.api('GET', '/api/v1/groups');
+    const list = await suite.origin.api('GET', '/api/v1/groups');
     assert.ok(!list.text.includes('sneaky'), `unauthenticated POST created something: ${show(list)}`);
   });
 
   it('challenges an API request without credentials (401 with WWW-Authenticate: Bearer)', async () => {
     // RFC 9110 15.5.2: a 401 response MUST carry WWW-Authenticate; RFC 6750 3 names the scheme.
-    const res = await origin.api('GET', '/api/v1/groups', undefined, { token: null });
+    const res = await suite.origin.api('GET', '/api/v1/groups', undefined, { token: null });
     assert.equal(res.status, 401, show(res));
     const challenge = res.headers.get('www-authenticate');
     assert.match(challenge ?? '', /^Bearer\b/i, `WWW-Authenticate: ${challenge}; ${show(res)}`);
@@ -128,27 +99,27 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
 
   it('rejects an invalid setting with 400 naming the field, creating nothing', async () => {
     need('input');
-    const res = await origin.api('POST', P.endpoints, { name: 'too-long', protocol: 'HLS', segment_count: 500 });
+    const res = await suite.origin.api('POST', P.endpoints, { name: 'too-long', protocol: 'HLS', segment_count: 500 });
     assert.equal(res.status, 400, show(res));
     assert.ok(res.json !== null, `JSON body expected: ${show(res)}`);
     assert.match(res.text, /segment_count/, `body names the field: ${show(res)}`);
     assert.match(res.text, /\b2\b.*\b100\b/, `body names the allowed range 2-100: ${show(res)}`);
-    const read = await origin.api('GET', `${P.endpoints}/too-long`);
+    const read = await suite.origin.api('GET', `${P.endpoints}/too-long`);
     assert.equal(read.status, 404, `nothing half-created: ${show(read)}`);
   });
 
   it('rejects a duplicate group name with 409', async () => {
     need('input');
-    const res = await origin.api('POST', '/api/v1/groups', { name: NAMES.group });
+    const res = await suite.origin.api('POST', '/api/v1/groups', { name: NAMES.group });
     assert.equal(res.status, 409, show(res));
   });
 
   it('refuses to delete a channel that has endpoints (409) and keeps it', async () => {
     need('input');
-    const res = await origin.api('DELETE', P.channel);
+    const res = await suite.origin.api('DELETE', P.channel);
     assert.equal(res.status, 409, show(res));
     assert.ok(res.json !== null, `JSON body expected: ${show(res)}`);
-    const read = await origin.api('GET', P.channel);
+    const read = await suite.origin.api('GET', P.channel);
     assert.equal(read.status, 200, `channel still there: ${show(read)}`);
   });
 
@@ -173,20 +144,20 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
 
   it('stores nothing from an ffmpeg push with a wrong password', async (t) => {
     const input = need('input');
-    const r2Before = await origin.r2Keys();
-    const kvBefore = await origin.kvKeys();
+    const r2Before = await suite.origin.r2Keys();
+    const kvBefore = await suite.origin.kvKeys();
     const bad = startEncoder({
       base: input.url,
       seconds: BAD_PUSH_SECONDS,
       auth: { username: input.username, password: `${input.password}-wrong` },
-      logFile: join(dir, 'ffmpeg-wrong-password.log'),
+      logFile: join(suite.dir, 'ffmpeg-wrong-password.log'),
     });
     await bad.done;
     const log = bad.log();
     const opened = log.split('\n').filter((l) => /Opening 'http:.*' for writing/.test(l));
     assert.ok(opened.length >= 3, `ffmpeg made no upload attempts:\n${tail(log)}`);
-    const r2After = await origin.r2Keys();
-    const kvAfter = await origin.kvKeys();
+    const r2After = await suite.origin.r2Keys();
+    const kvAfter = await suite.origin.kvKeys();
     assert.deepEqual(r2After.filter((k) => !r2Before.includes(k)), [], 'no new R2 objects');
     // The only write a refused login may cause is its failed-login counter (per minute, expiring).
     const kvAdded = kvAfter.filter((k) => !kvBefore.includes(k) && !k.startsWith('throttle/'));
@@ -203,7 +174,7 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
       base: input.url,
       seconds: PUSH_SECONDS,
       auth: { username: input.username, password: input.password },
-      logFile: join(dir, 'ffmpeg-live.log'),
+      logFile: join(suite.dir, 'ffmpeg-live.log'),
     });
     const t0 = Date.now();
     const ready = await waitFor(
@@ -217,9 +188,9 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
         return m;
       },
       { timeoutMs: 25_000 },
-    ).catch((err) => assert.fail(`${err.message}\nffmpeg log (${ctx.encoder.logFile}):\n${tail(ctx.encoder.log(), 15)}\nworkerd log: ${origin.logFile}`));
+    ).catch((err) => assert.fail(`${err.message}\nffmpeg log (${ctx.encoder.logFile}):\n${tail(ctx.encoder.log(), 15)}\nworkerd log: ${suite.origin.logFile}`));
     ctx.readyAfterMs = Date.now() - t0;
-    t.diagnostic(`${READY_SEGMENTS} segments in every rendition after ${ctx.readyAfterMs} ms; R2 keys: ${(await origin.r2Keys()).length}`);
+    t.diagnostic(`${READY_SEGMENTS} segments in every rendition after ${ctx.readyAfterMs} ms; R2 keys: ${(await suite.origin.r2Keys()).length}`);
     ctx.ready = ready;
     ctx.monitor = monitorLive([...new Set(ready.renditions.map((r) => r.url))]);
   });
@@ -228,7 +199,7 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
     it(`${player} plays the live master`, async (t) => {
       const masterUrl = need('masterUrl');
       need('ready');
-      const r = await players.play({ player, url: masterUrl, timeoutMs: 20_000 });
+      const r = await suite.players.play({ player, url: masterUrl, timeoutMs: 20_000 });
       t.diagnostic(`currentTime ${r.startCurrentTime?.toFixed(2)} -> ${r.currentTime?.toFixed(2)} (+${r.advanced.toFixed(2)} s), ${r.frames} frames decoded, ${r.videoWidth}x${r.videoHeight}, ${r.elapsedMs} ms, non-fatal: ${JSON.stringify(r.warnings)}`);
       assert.deepEqual(r.fatal, [], `fatal player errors\n${summary(r)}`);
       assert.ok(r.advanced >= MIN_ADVANCE_SECONDS, `currentTime advanced ${r.advanced} s < ${MIN_ADVANCE_SECONDS}\n${summary(r)}`);
@@ -273,7 +244,7 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
       const url = new URL(seg.uri, r.url).href;
       const res = await get(url);
       assert.equal(res.status, 200, res.describe());
-      const probe = await probeTs(res.body, dir, `probe-${r.attrs.RESOLUTION ?? r.kind}-${i}.ts`);
+      const probe = await probeTs(res.body, suite.dir, `probe-${r.attrs.RESOLUTION ?? r.kind}-${i}.ts`);
       assert.equal(probe.errors, '', `ffprobe errors for ${url}`);
       const streams = probe.streams;
       assert.ok(streams.length >= 1, `no streams in ${url}`);

@@ -1,7 +1,7 @@
 // Self-test of the end-to-end harness without the origin: ffmpeg pushes live HLS by PUT to a
 // plain file server, and hls.js and Shaka play it in Chromium. If this fails, the harness (or
 // the machine's ffmpeg/Chromium) is broken, not edgepack.
-import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
+import { describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startFileServer } from './lib/fileserver.js';
@@ -10,11 +10,9 @@ import { startPlayers, summary, MIN_ADVANCE_SECONDS } from './lib/players.js';
 import { probeTs, firstPacketIsKey } from './lib/probe.js';
 import { parseMaster, parseMedia, checkMedia } from './lib/m3u8.js';
 import { tempDir } from './lib/paths.js';
-import { failureTracker } from './lib/run.js';
+import { trackedTests } from './lib/run.js';
 
-const { track, cleanup } = failureTracker();
-const it = (name, fn) => nodeIt(name, track(fn));
-const before = (fn) => nodeBefore(track(fn));
+const { it, before, cleanup } = trackedTests();
 import { waitFor } from './lib/wait.js';
 
 /** Long enough for the first segments plus two players of ~6 s each. */

@@ -3,18 +3,17 @@
 // group) and real players (hls.js, Shaka, dash.js in Chromium). One live push feeds four
 // endpoints of one channel: HLS-CMAF, DASH, HLS-CMAF with 4 s segments, and plain HLS (the TS
 // as stored, the reference that remuxed segments are compared with).
-import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startOrigin } from './lib/origin.js';
 import { startEncoder, basicAuth, tail, FPS, RENDITIONS } from './lib/encoder.js';
-import { startPlayers, summary, MIN_ADVANCE_SECONDS } from './lib/players.js';
+import { summary, MIN_ADVANCE_SECONDS } from './lib/players.js';
 import { probeFmp4, probeTs } from './lib/probe.js';
 import { checkMaster, checkMedia } from './lib/m3u8.js';
 import { get, readMaster, readMedia } from './lib/endpoint.js';
-import { tempDir } from './lib/paths.js';
-import { failureTracker } from './lib/run.js';
-import { waitFor } from './lib/wait.js';
+import { trackedTests } from './lib/run.js';
+import { originSuite } from './lib/suite.js';
+import { repeat, waitFor } from './lib/wait.js';
 import { createChannel } from './lib/packaging-channel.js';
 import { readCmafMedia, renditionDir, endpointBase } from './lib/packaging-hls.js';
 import { readBoxes, findBox, checkCodec } from './lib/packaging-codecs.js';
@@ -22,9 +21,8 @@ import {
   readMpd, checkMpd, checkMpdUpdate, representations, segmentUrl, parseDateTime, parseDuration,
 } from './lib/packaging-mpd.js';
 
-const { track, cleanup } = failureTracker();
-const it = (name, fn) => nodeIt(name, track(fn));
-const before = (fn) => nodeBefore(track(fn));
+const tests = trackedTests();
+const { it } = tests;
 
 /**
  * Far longer than the scenarios need (~70 s, ~140 s on a loaded machine): the encoder is stopped
@@ -94,28 +92,8 @@ function assertPlayed(r) {
 }
 
 describe('packaging: HLS-CMAF and DASH endpoints on the Worker', { timeout: 300_000 }, () => {
-  let dir, origin, players;
-  const ctx = {};
-
-  function need(key) {
-    assert.ok(ctx[key], `precondition failed: ${key} was not set up by an earlier test`);
-    return ctx[key];
-  }
-
-  before(async () => {
-    dir = await tempDir('packaging');
-    origin = await startOrigin({ dir: join(dir, 'origin') });
-    players = await startPlayers();
-  });
-
-  after(async () => {
-    await ctx.mpdMonitor?.stop();
-    ctx.encoder?.stop();
-    await ctx.encoder?.done.catch(() => {});
-    await players?.close();
-    await origin?.dispose();
-    await cleanup(dir);
-  });
+  const suite = originSuite(tests, 'packaging', { stop: (ctx) => ctx.mpdMonitor?.stop() });
+  const { ctx, need } = suite;
 
   /** A probe of a file (init + segment, or TS) kept in the run's directory. */
   let probes = 0;
@@ -130,13 +108,13 @@ describe('packaging: HLS-CMAF and DASH endpoints on the Worker', { timeout: 300_
   /** The source TS of output segment `n` of a rendition, as the HLS (TS) endpoint serves it. */
   async function sourceTs(rendition, n) {
     const res = await fetchOk(`${need('bases').ts}${rendition}/${n}.ts`);
-    return probeTs(res.body, dir, probeName(`ts-${rendition}-${n}`, 'ts'));
+    return probeTs(res.body, suite.dir, probeName(`ts-${rendition}-${n}`, 'ts'));
   }
 
   // --- setup ---------------------------------------------------------------------------------
 
   it('creates a channel with HLS-CMAF, DASH, 4 s HLS-CMAF and HLS endpoints', async (t) => {
-    const made = await createChannel(origin, { ...NAMES, endpoints: Object.values(ENDPOINTS) });
+    const made = await createChannel(suite.origin, { ...NAMES, endpoints: Object.values(ENDPOINTS) });
     for (const [name, body] of Object.entries(ENDPOINTS)) {
       const e = made.endpoints[name];
       for (const [field, value] of Object.entries(body)) {
@@ -158,7 +136,7 @@ describe('packaging: HLS-CMAF and DASH endpoints on the Worker', { timeout: 300_
       base: input.url,
       seconds: PUSH_SECONDS,
       auth: { username: input.username, password: input.password },
-      logFile: join(dir, 'ffmpeg-live.log'),
+      logFile: join(suite.dir, 'ffmpeg-live.log'),
     });
     const t0 = Date.now();
     const ready = async () => {
@@ -172,8 +150,8 @@ describe('packaging: HLS-CMAF and DASH endpoints on the Worker', { timeout: 300_
       return representations(readMpd(mpd.text)).every(([, r]) => r.segments.length >= READY_SEGMENTS);
     };
     await waitFor(`${READY_SEGMENTS} segments in every HLS-CMAF rendition and DASH representation`, ready, { timeoutMs: 30_000 })
-      .catch((err) => assert.fail(`${err.message}\nffmpeg log (${ctx.encoder.logFile}):\n${tail(ctx.encoder.log(), 15)}\nworkerd log: ${origin.logFile}`));
-    t.diagnostic(`ready after ${Date.now() - t0} ms; R2 keys: ${(await origin.r2Keys()).length}`);
+      .catch((err) => assert.fail(`${err.message}\nffmpeg log (${ctx.encoder.logFile}):\n${tail(ctx.encoder.log(), 15)}\nworkerd log: ${suite.origin.logFile}`));
+    t.diagnostic(`ready after ${Date.now() - t0} ms; R2 keys: ${(await suite.origin.r2Keys()).length}`);
     ctx.ready = true;
     ctx.mpdMonitor = monitorMpd(endpoints.dash.url, endpoints.dash, ctx.encoder.done);
   });
@@ -183,7 +161,7 @@ describe('packaging: HLS-CMAF and DASH endpoints on the Worker', { timeout: 300_
   for (const player of ['hls.js', 'shaka']) {
     it(`${player} plays the HLS-CMAF endpoint`, async (t) => {
       need('ready');
-      const r = await players.play({ player, url: need('endpoints').cmaf.url, timeoutMs: 25_000 });
+      const r = await suite.players.play({ player, url: need('endpoints').cmaf.url, timeoutMs: 25_000 });
       t.diagnostic(playDiagnostic(r));
       assertPlayed(r);
     });
@@ -217,7 +195,7 @@ describe('packaging: HLS-CMAF and DASH endpoints on the Worker', { timeout: 300_
       const seg = playlist.segments.at(-1);
       const init = (await fetchOk(seg.map)).body;
       const body = (await fetchOk(seg.url)).body;
-      const probe = await probeFmp4(init, body, dir, probeName(`codec-${kind}-${seg.number}`, 'mp4'));
+      const probe = await probeFmp4(init, body, suite.dir, probeName(`codec-${kind}-${seg.number}`, 'mp4'));
       assert.equal(probe.errors, '', `ffprobe errors for ${seg.map} + ${seg.url} (${probe.file})`);
       const stream = probe.streams.find((s) => s.codec_type === kind);
       assert.ok(stream, `${kind} stream in ${probe.file}: ${JSON.stringify(probe.streams)}`);
@@ -255,7 +233,7 @@ describe('packaging: HLS-CMAF and DASH endpoints on the Worker', { timeout: 300_
         assert.ok(Number.isInteger(seg.number), `segment name carries its number: ${seg.uri}`);
         if (!inits.has(seg.map)) inits.set(seg.map, (await fetchOk(seg.map)).body);
         const body = (await fetchOk(seg.url)).body;
-        const got = await probeFmp4(inits.get(seg.map), body, dir, probeName(`${rendition}-${kind}-${seg.number}`, 'mp4'));
+        const got = await probeFmp4(inits.get(seg.map), body, suite.dir, probeName(`${rendition}-${kind}-${seg.number}`, 'mp4'));
         const where = `${seg.url} with ${seg.map} (${got.file})`;
         assert.equal(got.errors, '', `ffprobe errors for ${where}`);
         assert.deepEqual(got.streams.map((s) => s.codec_type), [kind], `one ${kind} track in ${where}`);
@@ -282,7 +260,7 @@ describe('packaging: HLS-CMAF and DASH endpoints on the Worker', { timeout: 300_
   for (const player of ['dash.js', 'shaka']) {
     it(`${player} plays the DASH endpoint`, async (t) => {
       need('ready');
-      const r = await players.play({ player, url: need('endpoints').dash.url, timeoutMs: 30_000 });
+      const r = await suite.players.play({ player, url: need('endpoints').dash.url, timeoutMs: 30_000 });
       t.diagnostic(playDiagnostic(r));
       assertPlayed(r);
     });
@@ -309,7 +287,7 @@ describe('packaging: HLS-CMAF and DASH endpoints on the Worker', { timeout: 300_
 
     const timing = mpd.utcTiming.filter((u) => /^urn:mpeg:dash:utc:http-(iso|xsdate):2014$/.test(u.schemeIdUri));
     assert.equal(timing.length, 1, `one http-iso/http-xsdate UTCTiming: ${JSON.stringify(mpd.utcTiming)}`);
-    assert.equal(timing[0].value, `${origin.url}/time`, 'UTCTiming points at the origin itself');
+    assert.equal(timing[0].value, `${suite.origin.url}/time`, 'UTCTiming points at the origin itself');
     const before = Date.now();
     const time = await fetchOk(timing[0].value, { origin: PAGE_ORIGIN });
     const after = Date.now();
@@ -336,7 +314,7 @@ describe('packaging: HLS-CMAF and DASH endpoints on the Worker', { timeout: 300_
         const s = rep.segments[i];
         const url = segmentUrl(dash.url, rep.media, { time: s.t });
         const body = (await fetchOk(url)).body;
-        const probe = await probeFmp4(init, body, dir, probeName(`dash-${rep.id}-${s.t}`, 'mp4'));
+        const probe = await probeFmp4(init, body, suite.dir, probeName(`dash-${rep.id}-${s.t}`, 'mp4'));
         const where = `${url} with ${initUrl} (${probe.file})`;
         assert.equal(probe.errors, '', `ffprobe errors for ${where}`);
         const stream = probe.streams.find((x) => x.codec_type === kind);
@@ -407,7 +385,7 @@ describe('packaging: HLS-CMAF and DASH endpoints on the Worker', { timeout: 300_
       }
       // The newest two segments, decoded and compared with their two source TS segments each.
       for (const seg of playlist.segments.slice(-2)) {
-        const probe = await probeFmp4((await fetchOk(seg.map)).body, (await fetchOk(seg.url)).body, dir, probeName(`4s-${rendition}-${seg.number}`, 'mp4'));
+        const probe = await probeFmp4((await fetchOk(seg.map)).body, (await fetchOk(seg.url)).body, suite.dir, probeName(`4s-${rendition}-${seg.number}`, 'mp4'));
         const where = `${seg.url} (${probe.file})`;
         assert.equal(probe.errors, '', `ffprobe errors for ${where}`);
         const n = Number(probe.streams.find((s) => s.codec_type === kind)?.nb_read_frames);
@@ -420,7 +398,7 @@ describe('packaging: HLS-CMAF and DASH endpoints on the Worker', { timeout: 300_
       }
       lines.push(`${rendition} ${kind}: TARGETDURATION 4, ${playlist.segments.length} segments of ${[...new Set(playlist.segments.map((s) => s.duration))].join('/')} s; newest 2 = 2 source TS each`);
     }
-    const r = await players.play({ player: 'hls.js', url: cmaf4.url, timeoutMs: 30_000 });
+    const r = await suite.players.play({ player: 'hls.js', url: cmaf4.url, timeoutMs: 30_000 });
     lines.push(`hls.js: ${playDiagnostic(r)}`);
     t.diagnostic(lines.join('\n'));
     assertPlayed(r);
@@ -447,7 +425,7 @@ describe('packaging: HLS-CMAF and DASH endpoints on the Worker', { timeout: 300_
       for (const x of run) x.body = (await fetchOk(`${tsBase}${rendition}/${x.uri}`)).body;
       source[rendition] = run;
     }
-    const made = await createChannel(origin, { group: 'pk-gap', channel: 'pk-gap', endpoints: [{ name: 'dash', protocol: 'DASH' }] });
+    const made = await createChannel(suite.origin, { group: 'pk-gap', channel: 'pk-gap', endpoints: [{ name: 'dash', protocol: 'DASH' }] });
     const auth = { authorization: basicAuth(made.input.username, made.input.password) };
     const put = async (path, body) => {
       const res = await fetch(made.input.url + path, { method: 'PUT', headers: auth, body });
@@ -493,35 +471,21 @@ describe('packaging: HLS-CMAF and DASH endpoints on the Worker', { timeout: 300_
 function monitorMpd(url, endpoint, pushDone) {
   const fetches = [];
   const violations = [];
-  let stopped = false;
-  const stop = () => {
-    stopped = true;
-  };
-  pushDone.then(stop, stop);
-  const loop = (async () => {
-    while (!stopped) {
-      const at = Date.now();
-      try {
-        const res = await get(url);
-        if (res.status !== 200) throw new Error(res.describe());
-        const mpd = readMpd(res.text);
-        mpd.at = at;
-        for (const v of checkMpd(mpd, endpoint)) violations.push(`fetch ${fetches.length} (${mpd.attrs.publishTime}): ${v}`);
-        const prev = fetches.at(-1);
-        if (prev) for (const v of checkMpdUpdate(prev, mpd)) violations.push(`fetch ${fetches.length - 1} -> ${fetches.length}: ${v}`);
-        fetches.push(mpd);
-      } catch (err) {
-        violations.push(`fetch at ${new Date(at).toISOString()}: ${err.message}`);
-      }
-      await new Promise((r) => setTimeout(r, MPD_POLL_MS));
+  const poller = repeat(async () => {
+    const at = Date.now();
+    try {
+      const res = await get(url);
+      if (res.status !== 200) throw new Error(res.describe());
+      const mpd = readMpd(res.text);
+      mpd.at = at;
+      for (const v of checkMpd(mpd, endpoint)) violations.push(`fetch ${fetches.length} (${mpd.attrs.publishTime}): ${v}`);
+      const prev = fetches.at(-1);
+      if (prev) for (const v of checkMpdUpdate(prev, mpd)) violations.push(`fetch ${fetches.length - 1} -> ${fetches.length}: ${v}`);
+      fetches.push(mpd);
+    } catch (err) {
+      violations.push(`fetch at ${new Date(at).toISOString()}: ${err.message}`);
     }
-  })();
-  return {
-    fetches,
-    violations,
-    async stop() {
-      stopped = true;
-      await loop;
-    },
-  };
+  }, MPD_POLL_MS);
+  pushDone.then(poller.stop, poller.stop);
+  return { fetches, violations, stop: poller.stop };
 }

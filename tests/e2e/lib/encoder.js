@@ -60,50 +60,55 @@ export function hlsArgs({ base, seconds, realtime = true, auth = null, vod = fal
 }
 
 /**
- * Starts ffmpeg. Returns { pid, args, logFile, done, stop, log }. `done` resolves with
- * { code, signal } (ffmpeg exits 0 even when every upload got 401: check the origin instead).
+ * Runs ffmpeg with `args`, its stderr (after the command line) in `logFile`; SIGKILLed after
+ * `budgetMs` in any case. Returns { pid, args, logFile, startedMs, done, signal, alive, log }:
+ * `signal(name)` signals this PID only and says whether it was still running; `done` resolves
+ * with { code, signal, exitedMs } once the log is flushed.
  */
-export function startEncoder({ logFile, ...opts }) {
-  const args = hlsArgs(opts);
+export function runFfmpeg(args, { logFile, budgetMs }) {
   const log = createWriteStream(logFile);
   const logClosed = new Promise((resolve) => log.once('close', resolve));
   log.write(`ffmpeg ${args.map((a) => JSON.stringify(a)).join(' ')}\n`);
+  const startedMs = Date.now();
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr.pipe(log);
-  const budget = opts.seconds * 1000 + KILL_GRACE_MS;
-  const killer = setTimeout(() => stop('SIGKILL'), budget);
-  const done = new Promise((resolve, reject) => {
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  function signal(name) {
+    if (!alive()) return false;
+    try {
+      process.kill(child.pid, name);
+      return true;
+    } catch {
+      return false; // already gone
+    }
+  }
+  const killer = setTimeout(() => signal('SIGKILL'), budgetMs);
+  const exited = new Promise((resolve, reject) => {
     child.once('error', (err) => {
       clearTimeout(killer);
       reject(err);
     });
-    child.once('exit', (code, signal) => {
+    child.once('exit', (code, sig) => {
       clearTimeout(killer);
-      resolve({ code, signal });
+      resolve({ code, signal: sig, exitedMs: Date.now() });
     });
   });
   // Let the stderr pipe drain into the log before callers read it.
-  const finished = done.then(async (r) => {
+  const done = exited.then(async (r) => {
     await logClosed;
     return r;
   });
-  function stop(signal = 'SIGTERM') {
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(child.pid, signal);
-      } catch {
-        // already gone
-      }
-    }
-  }
-  return {
-    pid: child.pid,
-    args,
-    logFile,
-    done: finished,
-    stop,
-    log: () => readFileSync(logFile, 'utf8'),
-  };
+  return { pid: child.pid, args, logFile, startedMs, done, signal, alive, log: () => readFileSync(logFile, 'utf8') };
+}
+
+/**
+ * Starts the live encoder (hlsArgs). Returns runFfmpeg's handle plus `stop(signal = SIGTERM)`;
+ * `done` resolves with { code, signal } (ffmpeg exits 0 even when every upload got 401: check
+ * the origin instead). Killed after its nominal run plus a grace period.
+ */
+export function startEncoder({ logFile, ...opts }) {
+  const ffmpeg = runFfmpeg(hlsArgs(opts), { logFile, budgetMs: opts.seconds * 1000 + KILL_GRACE_MS });
+  return { ...ffmpeg, stop: (signal = 'SIGTERM') => ffmpeg.signal(signal) };
 }
 
 /** The last `n` lines of a log, for assertion messages. */

@@ -1,5 +1,6 @@
 // Reading an HLS endpoint the way a player does: master, then each rendition, then segments.
 import { parseMaster, parseMedia, checkMedia, checkUpdate } from './m3u8.js';
+import { repeat } from './wait.js';
 
 /** GET with a description of the exchange for assertion messages. */
 export async function get(url, headers = {}) {
@@ -50,33 +51,22 @@ export async function readMedia(url) {
 export function monitorLive(renditionUrls, { intervalMs = 1000 } = {}) {
   const violations = [];
   const history = new Map(renditionUrls.map((u) => [u, []]));
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      const round = [];
-      for (const url of renditionUrls) {
-        try {
-          const { playlist } = await readMedia(url);
-          const list = history.get(url);
-          const prev = list.at(-1);
-          for (const v of checkMedia(playlist, { live: !playlist.endList })) violations.push(`${url}: ${v}`);
-          if (prev) for (const v of checkUpdate(prev, playlist)) violations.push(`${url}: ${v}`);
-          list.push(playlist);
-          round.push(playlist.discontinuitySequence);
-        } catch (err) {
-          violations.push(`${url}: ${err.message}`);
-        }
+  const poller = repeat(async () => {
+    const round = [];
+    for (const url of renditionUrls) {
+      try {
+        const { playlist } = await readMedia(url);
+        const list = history.get(url);
+        const prev = list.at(-1);
+        for (const v of checkMedia(playlist, { live: !playlist.endList })) violations.push(`${url}: ${v}`);
+        if (prev) for (const v of checkUpdate(prev, playlist)) violations.push(`${url}: ${v}`);
+        list.push(playlist);
+        round.push(playlist.discontinuitySequence);
+      } catch (err) {
+        violations.push(`${url}: ${err.message}`);
       }
-      if (new Set(round).size > 1) violations.push(`EXT-X-DISCONTINUITY-SEQUENCE differs across renditions: ${round}`);
-      await new Promise((r) => setTimeout(r, intervalMs));
     }
-  })();
-  return {
-    violations,
-    history,
-    async stop() {
-      stopped = true;
-      await loop;
-    },
-  };
+    if (new Set(round).size > 1) violations.push(`EXT-X-DISCONTINUITY-SEQUENCE differs across renditions: ${round}`);
+  }, intervalMs);
+  return { violations, history, stop: poller.stop };
 }

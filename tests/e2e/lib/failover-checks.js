@@ -4,6 +4,7 @@
 import { parseMedia, checkMedia, checkUpdate } from './m3u8.js';
 import { get } from './endpoint.js';
 import { probeTs } from './probe.js';
+import { repeat } from './wait.js';
 
 /** MPEG-TS timestamps tick at 90 kHz. */
 export const TS_HZ = 90_000;
@@ -16,61 +17,40 @@ const SEGMENT_URI = /^(\d+)\.ts(?:\?.*)?$/;
  */
 export function watchPlaylists(urls, { intervalMs = 1000 } = {}) {
   const fetches = [];
-  let stopped = false;
   let round = 0;
-  const loop = (async () => {
-    while (!stopped) {
-      await Promise.all(
-        urls.map(async (url) => {
-          const wallMs = Date.now();
-          try {
-            const res = await get(url);
-            const entry = { wallMs, round, url, status: res.status, text: res.text };
-            if (res.status === 200) entry.playlist = parseMedia(res.text);
-            else entry.error = `HTTP ${res.status}`;
-            fetches.push(entry);
-          } catch (err) {
-            fetches.push({ wallMs, round, url, error: err.message });
-          }
-        }),
-      );
-      round++;
-      await new Promise((r) => setTimeout(r, intervalMs));
-    }
-  })();
-  return {
-    fetches,
-    async stop() {
-      stopped = true;
-      await loop;
-    },
-  };
+  const poller = repeat(async () => {
+    await Promise.all(
+      urls.map(async (url) => {
+        const wallMs = Date.now();
+        try {
+          const res = await get(url);
+          const entry = { wallMs, round, url, status: res.status, text: res.text };
+          if (res.status === 200) entry.playlist = parseMedia(res.text);
+          else entry.error = `HTTP ${res.status}`;
+          fetches.push(entry);
+        } catch (err) {
+          fetches.push({ wallMs, round, url, error: err.message });
+        }
+      }),
+    );
+    round++;
+  }, intervalMs);
+  return { fetches, stop: poller.stop };
 }
 
 /** Polls the channel status every `intervalMs`; records { wallMs, status, json }. */
 export function watchStatus(origin, path, { intervalMs = 1000 } = {}) {
   const samples = [];
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      const wallMs = Date.now();
-      try {
-        const res = await origin.api('GET', path);
-        samples.push({ wallMs, status: res.status, json: res.json, text: res.text });
-      } catch (err) {
-        samples.push({ wallMs, error: err.message });
-      }
-      await new Promise((r) => setTimeout(r, intervalMs));
+  const poller = repeat(async () => {
+    const wallMs = Date.now();
+    try {
+      const res = await origin.api('GET', path);
+      samples.push({ wallMs, status: res.status, json: res.json, text: res.text });
+    } catch (err) {
+      samples.push({ wallMs, error: err.message });
     }
-  })();
-  return {
-    samples,
-    latest: () => samples.at(-1),
-    async stop() {
-      stopped = true;
-      await loop;
-    },
-  };
+  }, intervalMs);
+  return { samples, latest: () => samples.at(-1), stop: poller.stop };
 }
 
 /**

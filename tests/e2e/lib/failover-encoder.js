@@ -2,11 +2,10 @@
 // AAC in one MPEG-TS), pushed live by two ffmpeg processes with `-c copy -copyts`, so both
 // inputs carry identical timestamps and segment boundaries (DESIGN.md section 6), or with
 // shifted timestamps (`-output_ts_offset`) for the misaligned case.
-import { spawn, execFile } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { basicAuth, RENDITIONS, FPS, AUDIO_GROUP, HLS_LIST_SIZE } from './encoder.js';
+import { basicAuth, runFfmpeg, RENDITIONS, FPS, AUDIO_GROUP, HLS_LIST_SIZE } from './encoder.js';
 
 const run = promisify(execFile);
 
@@ -144,50 +143,12 @@ export function pushArgs({ source, base, auth, tsOffset = 0, seek = 0 }) {
 }
 
 /**
- * Starts a pushing ffmpeg. Returns { pid, args, logFile, startedMs, done, kill, alive, log }. `kill(signal)` signals this PID only; `done` resolves with { code, signal } once the
- * log is flushed. The process is SIGKILLed after `maxSeconds` plus a grace period in any case.
+ * Starts a pushing ffmpeg (pushArgs). Returns lib/encoder.js's runFfmpeg handle (pid, startedMs,
+ * done, alive, log, ...) plus `kill(signal = SIGKILL)`, which signals this PID only and says
+ * whether it was still running. The process is SIGKILLed after `maxSeconds` plus a grace period
+ * in any case.
  */
 export function startPush({ logFile, maxSeconds, ...opts }) {
-  const args = pushArgs(opts);
-  const log = createWriteStream(logFile);
-  const logClosed = new Promise((resolve) => log.once('close', resolve));
-  log.write(`ffmpeg ${args.map((a) => JSON.stringify(a)).join(' ')}\n`);
-  const startedMs = Date.now();
-  const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr.pipe(log);
-  const alive = () => child.exitCode === null && child.signalCode === null;
-  function kill(signal = 'SIGKILL') {
-    if (!alive()) return false;
-    try {
-      process.kill(child.pid, signal);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-  const killer = setTimeout(() => kill('SIGKILL'), maxSeconds * 1000 + PUSH_GRACE_MS);
-  const exited = new Promise((resolve, reject) => {
-    child.once('error', (err) => {
-      clearTimeout(killer);
-      reject(err);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(killer);
-      resolve({ code, signal, exitedMs: Date.now() });
-    });
-  });
-  const done = exited.then(async (r) => {
-    await logClosed;
-    return r;
-  });
-  return {
-    pid: child.pid,
-    args,
-    logFile,
-    startedMs,
-    done,
-    kill,
-    alive,
-    log: () => readFileSync(logFile, 'utf8'),
-  };
+  const ffmpeg = runFfmpeg(pushArgs(opts), { logFile, budgetMs: maxSeconds * 1000 + PUSH_GRACE_MS });
+  return { ...ffmpeg, kill: (signal = 'SIGKILL') => ffmpeg.signal(signal) };
 }

@@ -1,66 +1,16 @@
 // Long-running player sessions for the failover tests. lib/players.js plays until currentTime
 // has advanced and then closes the page; a failover test needs players that keep running while
-// encoders are killed and restarted, and a stall meter inside the page. Same page (player.html,
-// player-page.js), same libraries and Chromium flags; the page server is this file's own,
-// because lib/players.js does not export its.
-import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { E2E_DIR, NODE_MODULES } from './paths.js';
-import { CHROMIUM } from './players.js';
+// encoders are killed and restarted, and a stall meter inside the page. Same page, libraries
+// and Chromium (lib/browser.js).
+import { launchChromium } from './browser.js';
 import { parseMedia } from './m3u8.js';
 
-/** DESIGN.md section 8 (as lib/players.js; playwright adds --headless itself). */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--autoplay-policy=no-user-gesture-required',
-];
 /** The stall meter samples currentTime this often (ms). */
 export const SAMPLE_MS = 100;
 /** Intervals without progress longer than this are listed individually (ms). */
 const STALL_LIST_MS = 500;
 /** Playlists recorded per session, newest kept (each a few hundred bytes). */
 const MAX_PLAYLISTS = 2000;
-
-const FILES = {
-  '/player.html': join(E2E_DIR, 'lib', 'player.html'),
-  '/page.js': join(E2E_DIR, 'lib', 'player-page.js'),
-  '/vendor/hls.js': join(NODE_MODULES, 'hls.js', 'dist', 'hls.min.js'),
-  '/vendor/shaka.js': join(NODE_MODULES, 'shaka-player', 'dist', 'shaka-player.compiled.js'),
-  '/vendor/dash.js': join(NODE_MODULES, 'dashjs', 'dist', 'modern', 'umd', 'dash.all.min.js'),
-};
-
-async function startPageServer() {
-  const server = createServer(async (req, res) => {
-    const path = new URL(req.url, 'http://x').pathname;
-    if (path === '/favicon.ico') return res.writeHead(204).end();
-    const file = FILES[path];
-    if (!file) return res.writeHead(404).end();
-    try {
-      const body = await readFile(file);
-      const type = file.endsWith('.html') ? 'text/html' : 'text/javascript';
-      res.writeHead(200, { 'content-type': `${type}; charset=utf-8` }).end(body);
-    } catch (err) {
-      res.writeHead(500).end(String(err));
-    }
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(resolve);
-      }),
-  };
-}
 
 /**
  * Installed in the page after the player starts. From the first advance of currentTime on,
@@ -112,14 +62,7 @@ function installStallMeter({ sampleMs, listMs }) {
 
 /** Starts Chromium and the page server. Returns { open, close }. */
 export async function startBrowser() {
-  const pages = await startPageServer();
-  let browser;
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-  } catch (err) {
-    await pages.close();
-    throw err;
-  }
+  const chromium = await launchChromium();
 
   /**
    * Opens a page playing `url` with `player` ('hls.js' | 'shaka') and leaves it running.
@@ -127,17 +70,10 @@ export async function startBrowser() {
    * media playlist the player fetched ({ wallMs, url, text }); close() ends the page.
    */
   async function open({ player, url }) {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const consoleLines = [];
-    const httpErrors = [];
+    const { page, context, consoleLines, httpErrors } = await chromium.newPage();
     const playlists = [];
-    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`.slice(0, 400)));
-    page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
-    page.on('requestfailed', (r) => httpErrors.push(`${r.method()} ${r.url()} failed: ${r.failure()?.errorText}`));
     page.on('response', (r) => {
-      if (r.status() >= 400) httpErrors.push(`${r.request().method()} ${r.url()} -> ${r.status()}`);
-      else if (/\/media\.m3u8(\?|$)/.test(r.url())) {
+      if (r.status() < 400 && /\/media\.m3u8(\?|$)/.test(r.url())) {
         const wallMs = Date.now();
         r.text()
           .then((text) => {
@@ -147,8 +83,7 @@ export async function startBrowser() {
           .catch(() => {});
       }
     });
-    await page.goto(`${pages.url}/player.html`);
-    await page.evaluate((cfg) => window.startPlayer(cfg), { player, url });
+    await chromium.startPlayer(page, { player, url });
     await page.evaluate(installStallMeter, { sampleMs: SAMPLE_MS, listMs: STALL_LIST_MS });
     let closed = false;
     let last = null;
@@ -183,12 +118,7 @@ export async function startBrowser() {
     return { player, url, state, close, playlists, parsedPlaylists: () => parsePlaylists(playlists) };
   }
 
-  async function close() {
-    await browser.close();
-    await pages.close();
-  }
-
-  return { open, close };
+  return { open, close: chromium.close };
 }
 
 function parsePlaylists(list) {

@@ -1,11 +1,16 @@
-// The built Worker running in workerd through Miniflare, listening on 127.0.0.1 so that
-// ffmpeg and Chromium reach it over real HTTP.
+// The built Worker running in workerd through Miniflare, listening on a loopback address
+// (127.0.0.1 unless told otherwise) so that ffmpeg and Chromium reach it over real HTTP.
+//
+// How the client address reaches the Worker locally (measured with miniflare 4.20260426.0):
+// workerd reports the peer as `request.cf.clientIp` ("127.0.0.1:port" or "[::1]:port") to
+// Miniflare's entry worker, which copies the address into `CF-Connecting-IP`, but only when
+// the client did not send that header itself. On Cloudflare the edge always overwrites it.
+// So an origin on `::1` is reached over IPv6, for real, by the access-control checks.
 import { existsSync, readFileSync, readdirSync, createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Miniflare, Log, LogLevel } from 'miniflare';
+import { ADMIN_TOKEN, apiClient } from './api.js';
 import { REPO_DIR, WORKER_BUILD_DIR, tempDir } from './paths.js';
-
-export const ADMIN_TOKEN = 'e2e-admin-token';
 
 /** Used when wrangler.toml has no compatibility_date; must not exceed Miniflare's workerd. */
 const FALLBACK_COMPATIBILITY_DATE = '2026-04-01';
@@ -43,14 +48,16 @@ function checkBuild(buildDir, shim) {
 }
 
 /**
- * Starts the Worker. Returns { url, api, kv, bucket, r2Keys, kvKeys, logFile, dir, dispose, mf }.
- * `url` is the base URL without a trailing slash.
+ * Starts the Worker on `host` (a loopback address: '127.0.0.1', or '::1'). Returns { url, api,
+ * kv, bucket, r2Keys, kvKeys, logFile, dir, dispose, mf }. `url` is the base URL (an IPv6 host
+ * in brackets) without a trailing slash.
  */
 export async function startOrigin({
   adminToken = ADMIN_TOKEN,
   bindings = {},
   dir,
   buildDir = WORKER_BUILD_DIR,
+  host = '127.0.0.1',
 } = {}) {
   const shim = join(buildDir, 'worker', 'shim.mjs');
   checkBuild(buildDir, shim);
@@ -71,7 +78,7 @@ export async function startOrigin({
     kvNamespaces: ['EDGEPACK_KV'],
     r2Buckets: ['EDGEPACK_BUCKET'],
     bindings: { ADMIN_TOKEN: adminToken, ...bindings },
-    host: '127.0.0.1',
+    host,
     port: 0,
     kvPersist: join(dir, 'kv'),
     r2Persist: join(dir, 'r2'),
@@ -88,7 +95,7 @@ export async function startOrigin({
     ready = await mf.ready;
   } catch (err) {
     await mf.dispose().catch(() => {});
-    throw new Error(`Miniflare failed to start the Worker (log: ${logFile}): ${err.message}`, {
+    throw new Error(`Miniflare failed to start the Worker on ${host} (log: ${logFile}): ${err.message}`, {
       cause: err,
     });
   }
@@ -97,24 +104,7 @@ export async function startOrigin({
   const bucket = await mf.getR2Bucket('EDGEPACK_BUCKET');
 
   /** Control API call with the admin bearer token (or `token` given; null: none). */
-  async function api(method, path, body, { token = adminToken, headers = {} } = {}) {
-    const h = { ...headers };
-    if (token !== null) h.authorization = `Bearer ${token}`;
-    if (body !== undefined) h['content-type'] = 'application/json';
-    const res = await fetch(url + path, {
-      method,
-      headers: h,
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let json = null;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      json = null;
-    }
-    return { status: res.status, headers: res.headers, text, json, request: `${method} ${path}` };
-  }
+  const api = apiClient(url, adminToken);
 
   /** Every object key in R2 (optionally under a prefix). */
   async function r2Keys(prefix) {

@@ -1,8 +1,5 @@
 // A group, an HLS channel and a set of endpoints on it, created through the control API.
-
-function show(res) {
-  return `${res.request} -> ${res.status} ${res.text.slice(0, 600)}`;
-}
+import { channelPaths, show } from './api.js';
 
 /**
  * Creates `group`/`channel` and every endpoint in `endpoints` (API bodies). Returns
@@ -10,13 +7,14 @@ function show(res) {
  * with the exchange on any non-2xx.
  */
 export async function createChannel(origin, { group, channel, endpoints }) {
+  const paths = channelPaths({ group, channel });
   const g = await origin.api('POST', '/api/v1/groups', { name: group });
   if (g.status !== 201 && g.status !== 200) throw new Error(show(g));
-  const c = await origin.api('POST', `/api/v1/groups/${group}/channels`, { name: channel, protocol: 'HLS' });
+  const c = await origin.api('POST', `${paths.group}/channels`, { name: channel, protocol: 'HLS' });
   if (c.status !== 201 && c.status !== 200) throw new Error(show(c));
   const created = {};
   for (const body of endpoints) {
-    const e = await origin.api('POST', `/api/v1/groups/${group}/channels/${channel}/endpoints`, body);
+    const e = await origin.api('POST', paths.endpoints, body);
     if (e.status !== 201 && e.status !== 200) throw new Error(show(e));
     created[body.name] = e.json;
   }

@@ -5,9 +5,8 @@ import { spawn, execFile } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ADMIN_TOKEN, apiClient } from './api.js';
 import { REPO_DIR, tempDir } from './paths.js';
-
-export const ADMIN_TOKEN = 'e2e-admin-token';
 export const SPIN_MANIFEST = join(REPO_DIR, 'spin.toml');
 /** Output of `make spin`; EDGEPACK_SPIN_HOST_BIN points elsewhere. */
 export const SPIN_HOST_BIN =
@@ -26,26 +25,6 @@ function checkBuild() {
       throw new Error(`Spin build output missing (${file}). Run \`make spin\` in ${REPO_DIR} first.`);
     }
   }
-}
-
-/** Control API call against `url` with a bearer token (null: none). */
-export async function apiCall(url, method, path, body, { token, headers = {} } = {}) {
-  const h = { ...headers };
-  if (token !== null && token !== undefined) h.authorization = `Bearer ${token}`;
-  if (body !== undefined) h['content-type'] = 'application/json';
-  const res = await fetch(url + path, {
-    method,
-    headers: h,
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = null;
-  }
-  return { status: res.status, headers: res.headers, text, json, request: `${method} ${path}` };
 }
 
 /**
@@ -103,8 +82,7 @@ export async function startSpinOrigin({ adminToken = ADMIN_TOKEN, dir, stateDir,
     throw err;
   }
 
-  const api = (method, path, body, { token = adminToken, headers } = {}) =>
-    apiCall(url, method, path, body, { token, headers });
+  const api = apiClient(url, adminToken);
 
   /** Every key in the Spin key-value store `default` (optionally under a prefix). */
   async function kvKeys(prefix = '') {

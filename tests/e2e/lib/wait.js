@@ -23,3 +23,23 @@ export async function waitFor(what, probe, { timeoutMs = 30_000, intervalMs = 50
     await sleep(intervalMs);
   }
 }
+
+/**
+ * Calls `fn` (async, catching its own errors) at once and then `intervalMs` after each call
+ * returns, until stopped. Returns { stop }: `stop()` resolves once the loop has ended.
+ */
+export function repeat(fn, intervalMs) {
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      await fn();
+      await sleep(intervalMs);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}

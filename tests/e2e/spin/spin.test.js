@@ -3,18 +3,23 @@
 // by PUT with Basic auth) and real players (hls.js, Shaka and dash.js in Chromium) on the HLS,
 // HLS-CMAF and DASH endpoints. One live push is shared by every scenario that needs it; the last
 // scenario restarts the host.
-import { describe, it, before, after } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startSpinOrigin } from '../lib/spin-host.js';
 import { startEncoder, basicAuth, tail, FPS } from '../lib/encoder.js';
-import { startPlayers, summary, MIN_ADVANCE_SECONDS } from '../lib/players.js';
+import { summary, MIN_ADVANCE_SECONDS } from '../lib/players.js';
 import { writeFile } from 'node:fs/promises';
 import { probeTs, probeFile } from '../lib/probe.js';
 import { checkMedia } from '../lib/m3u8.js';
 import { get, readMaster, readMedia, monitorLive } from '../lib/endpoint.js';
-import { tempDir } from '../lib/paths.js';
+import { channelPaths, show } from '../lib/api.js';
+import { trackedTests } from '../lib/run.js';
+import { originSuite } from '../lib/suite.js';
 import { sleep, waitFor } from '../lib/wait.js';
+
+const tests = trackedTests();
+const { it } = tests;
 
 /** The shared push: long enough to get ready, run six player sessions and the checks. */
 const PUSH_SECONDS = 55;
@@ -33,67 +38,40 @@ const PACKAGED = [
   { name: 'spin-cmaf', protocol: 'HLS_CMAF', players: ['hls.js', 'shaka'] },
   { name: 'spin-dash', protocol: 'DASH', players: ['dash.js', 'shaka'] },
 ];
-const P = {
-  group: `/api/v1/groups/${NAMES.group}`,
-  channel: `/api/v1/groups/${NAMES.group}/channels/${NAMES.channel}`,
-  endpoints: `/api/v1/groups/${NAMES.group}/channels/${NAMES.channel}/endpoints`,
-};
-
-function show(res) {
-  return `${res.request} -> ${res.status} ${res.text.slice(0, 600)}`;
-}
+const P = channelPaths(NAMES);
 
 describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin component', { timeout: 240_000 }, () => {
-  let dir, origin, players;
-  const ctx = {};
-
-  function need(key) {
-    assert.ok(ctx[key], `precondition failed: ${key} was not set up by an earlier test`);
-    return ctx[key];
-  }
-
-  before(async () => {
-    dir = await tempDir('spin');
-    origin = await startSpinOrigin({ dir: join(dir, 'host') });
-    players = await startPlayers();
-  });
-
-  after(async () => {
-    await ctx.monitor?.stop();
-    ctx.encoder?.stop();
-    await ctx.encoder?.done.catch(() => {});
-    await players?.close();
-    await origin?.dispose();
-  });
+  const suite = originSuite(tests, 'spin', { start: startSpinOrigin, originDir: 'host' });
+  const { ctx, need } = suite;
 
   it('GET /healthz answers 200 ok without auth', async () => {
-    const res = await get(`${origin.url}/healthz`);
+    const res = await get(`${suite.origin.url}/healthz`);
     assert.equal(res.status, 200, res.describe());
     assert.equal(res.text.trim(), 'ok');
   });
 
   it('creates a group, an HLS channel with two inputs, and HLS, HLS-CMAF and DASH endpoints', async () => {
-    const g = await origin.api('POST', '/api/v1/groups', { name: NAMES.group });
+    const g = await suite.origin.api('POST', '/api/v1/groups', { name: NAMES.group });
     assert.equal(g.status, 201, show(g));
-    const c = await origin.api('POST', `${P.group}/channels`, { name: NAMES.channel, protocol: 'HLS' });
+    const c = await suite.origin.api('POST', `${P.group}/channels`, { name: NAMES.channel, protocol: 'HLS' });
     assert.equal(c.status, 201, show(c));
     const inputs = c.json?.inputs;
     assert.ok(Array.isArray(inputs) && inputs.length === 2, `two inputs expected: ${show(c)}`);
     for (const [i, input] of inputs.entries()) {
       assert.equal(input.id, i + 1, show(c));
-      assert.ok(input.url.startsWith(`${origin.url}/in/v1/`) && input.url.endsWith('/'), `ingest URL on the request's host: ${show(c)}`);
+      assert.ok(input.url.startsWith(`${suite.origin.url}/in/v1/`) && input.url.endsWith('/'), `ingest URL on the request's host: ${show(c)}`);
       assert.ok(input.username && input.password.length >= 32, `credentials: ${show(c)}`);
     }
-    const e = await origin.api('POST', P.endpoints, { name: NAMES.endpoint, protocol: 'HLS', time_shift_days: 1 });
+    const e = await suite.origin.api('POST', P.endpoints, { name: NAMES.endpoint, protocol: 'HLS', time_shift_days: 1 });
     assert.equal(e.status, 201, show(e));
     assert.match(e.json?.url ?? '', /^http:\/\/127\.0\.0\.1:\d+\/out\/v1\/.+\.m3u8$/, `endpoint URL: ${show(e)}`);
     ctx.packaged = {};
     for (const { name, protocol } of PACKAGED) {
-      const p = await origin.api('POST', P.endpoints, { name, protocol });
+      const p = await suite.origin.api('POST', P.endpoints, { name, protocol });
       assert.equal(p.status, 201, show(p));
       ctx.packaged[name] = p.json.url;
     }
-    const read = await origin.api('GET', P.channel);
+    const read = await suite.origin.api('GET', P.channel);
     assert.equal(read.status, 200, show(read));
     ctx.input = inputs[0];
     ctx.masterUrl = e.json.url;
@@ -103,10 +81,10 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
   it('refuses the API without a valid bearer token (401) and names a bad field (400)', async () => {
     need('input');
     for (const token of [null, 'wrong-token']) {
-      const res = await origin.api('GET', '/api/v1/groups', undefined, { token });
+      const res = await suite.origin.api('GET', '/api/v1/groups', undefined, { token });
       assert.equal(res.status, 401, `token ${token}: ${show(res)}`);
     }
-    const bad = await origin.api('POST', P.endpoints, { name: 'too-long', protocol: 'HLS', segment_count: 500 });
+    const bad = await suite.origin.api('POST', P.endpoints, { name: 'too-long', protocol: 'HLS', segment_count: 500 });
     assert.equal(bad.status, 400, show(bad));
     assert.match(bad.text, /segment_count/, show(bad));
   });
@@ -125,18 +103,18 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
 
   it('stores nothing from an ffmpeg push with a wrong password', async () => {
     const input = need('input');
-    const before = await origin.kvKeys();
+    const before = await suite.origin.kvKeys();
     const bad = startEncoder({
       base: input.url,
       seconds: BAD_PUSH_SECONDS,
       auth: { username: input.username, password: `${input.password}-wrong` },
-      logFile: join(dir, 'ffmpeg-wrong-password.log'),
+      logFile: join(suite.dir, 'ffmpeg-wrong-password.log'),
     });
     await bad.done;
     const log = bad.log();
     const opened = log.split('\n').filter((l) => /Opening 'http:.*' for writing/.test(l));
     assert.ok(opened.length >= 3, `ffmpeg made no upload attempts:\n${tail(log)}`);
-    const after = await origin.kvKeys();
+    const after = await suite.origin.kvKeys();
     // The only write a refused login may cause is its failed-login counter (per minute, expiring).
     const added = after.filter((k) => !before.includes(k) && !k.startsWith('kv:throttle/'));
     assert.deepEqual(added, [], 'no new key-value entries');
@@ -150,7 +128,7 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
       base: input.url,
       seconds: PUSH_SECONDS,
       auth: { username: input.username, password: input.password },
-      logFile: join(dir, 'ffmpeg-live.log'),
+      logFile: join(suite.dir, 'ffmpeg-live.log'),
     });
     ctx.ready = await waitFor(
       `${READY_SEGMENTS} segments in every rendition of ${masterUrl}`,
@@ -163,9 +141,9 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
         return m;
       },
       { timeoutMs: 30_000 },
-    ).catch((err) => assert.fail(`${err.message}\nffmpeg log (${ctx.encoder.logFile}):\n${tail(ctx.encoder.log(), 15)}\nhost log: ${origin.logFile}`));
+    ).catch((err) => assert.fail(`${err.message}\nffmpeg log (${ctx.encoder.logFile}):\n${tail(ctx.encoder.log(), 15)}\nhost log: ${suite.origin.logFile}`));
     ctx.monitor = monitorLive([...new Set(ctx.ready.renditions.map((r) => r.url))]);
-    const keys = await origin.kvKeys();
+    const keys = await suite.origin.kvKeys();
     assert.ok(keys.some((k) => k.startsWith('obj:seg/')), `segments stored as objects in key-value: ${keys.slice(0, 20)}`);
   });
 
@@ -173,7 +151,7 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
     it(`${player} plays the live master`, async () => {
       const masterUrl = need('masterUrl');
       need('ready');
-      const r = await players.play({ player, url: masterUrl, timeoutMs: 25_000 });
+      const r = await suite.players.play({ player, url: masterUrl, timeoutMs: 25_000 });
       assert.deepEqual(r.fatal, [], `fatal player errors\n${summary(r)}`);
       assert.ok(r.advanced >= MIN_ADVANCE_SECONDS, `currentTime advanced ${r.advanced} s < ${MIN_ADVANCE_SECONDS}\n${summary(r)}`);
       assert.ok(r.frames > 0, `decoded frames ${r.frames}\n${summary(r)}`);
@@ -185,7 +163,7 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
       it(`${player} plays the ${protocol} endpoint`, async () => {
         need('ready');
         const url = need('packaged')[name];
-        const r = await players.play({ player, url, timeoutMs: 30_000 });
+        const r = await suite.players.play({ player, url, timeoutMs: 30_000 });
         assert.deepEqual(r.fatal, [], `fatal player errors\n${summary(r)}`);
         assert.ok(r.advanced >= MIN_ADVANCE_SECONDS, `currentTime advanced ${r.advanced} s < ${MIN_ADVANCE_SECONDS}\n${summary(r)}`);
         assert.ok(r.frames > 0, `decoded frames ${r.frames}\n${summary(r)}`);
@@ -203,7 +181,7 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
         const url = new URL(seg.uri, r.url).href;
         const res = await get(url);
         assert.equal(res.status, 200, res.describe());
-        const probe = await probeTs(res.body, dir, `probe-${checked}.ts`);
+        const probe = await probeTs(res.body, suite.dir, `probe-${checked}.ts`);
         assert.equal(probe.errors, '', `ffprobe errors for ${url}`);
         const v = probe.streams.find((s) => s.codec_type === 'video');
         assert.equal(`${v?.width}x${v?.height}`, r.attrs.RESOLUTION, `${url}: ${JSON.stringify(probe.streams)}`);
@@ -221,11 +199,11 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
       ['spin-blocked', { ip_blocklist: ['127.0.0.1/32'] }],
       ['spin-allowed', { ip_allowlist: ['10.0.0.0/8'] }],
     ]) {
-      const e = await origin.api('POST', P.endpoints, { name, protocol: 'HLS', ...settings });
+      const e = await suite.origin.api('POST', P.endpoints, { name, protocol: 'HLS', ...settings });
       assert.equal(e.status, 201, show(e));
       const res = await get(e.json.url, spoofed);
       assert.equal(res.status, 403, `${name} with a spoofed client address: ${res.describe()}`);
-      const del = await origin.api('DELETE', `${P.endpoints}/${name}`);
+      const del = await suite.origin.api('DELETE', `${P.endpoints}/${name}`);
       assert.ok(del.status < 300, show(del));
     }
   });
@@ -238,13 +216,13 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
     assert.equal(sample.status, 200, sample.describe());
     // A TS body of about 2.5 MB: the sample segment (whole TS packets) repeated.
     const big = Buffer.concat(Array.from({ length: Math.ceil(2_500_000 / sample.body.length) }, () => sample.body));
-    const c = await origin.api('POST', `${P.group}/channels`, { name: 'spin-big' });
+    const c = await suite.origin.api('POST', `${P.group}/channels`, { name: 'spin-big' });
     assert.equal(c.status, 201, show(c));
-    const e = await origin.api('POST', `${P.group}/channels/spin-big/endpoints`, { name: 'hls' });
+    const e = await suite.origin.api('POST', `${P.group}/channels/spin-big/endpoints`, { name: 'hls' });
     assert.equal(e.status, 201, show(e));
     const [bigInput] = c.json.inputs;
     const auth = { authorization: basicAuth(bigInput.username, bigInput.password) };
-    const keysBefore = await origin.kvKeys('chunk:');
+    const keysBefore = await suite.origin.kvKeys('chunk:');
     const put = async (path, body) => {
       const res = await fetch(bigInput.url + path, { method: 'PUT', headers: auth, body });
       await res.arrayBuffer();
@@ -252,7 +230,7 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
     };
     await put('big/seg_0.ts', big);
     await put('big/index.m3u8', `#EXTM3U\n#EXT-X-TARGETDURATION:${playlist.targetDuration}\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:${playlist.segments[0].duration},\nseg_0.ts\n`);
-    const chunks = (await origin.kvKeys('chunk:')).filter((k) => !keysBefore.includes(k));
+    const chunks = (await suite.origin.kvKeys('chunk:')).filter((k) => !keysBefore.includes(k));
     assert.ok(chunks.length >= 3, `2.5 MB stored as chunks below 1 MB: ${chunks}`);
     const media = await readMedia(`${e.json.url.replace(/manifest\.m3u8$/, '')}big/index/media.m3u8`);
     const served = await get(new URL(media.playlist.segments[0].uri, media.response.url).href);
@@ -260,7 +238,7 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
     assert.equal(served.body.length, big.length, 'whole body served');
     assert.ok(served.body.equals(big), 'same bytes as uploaded');
     for (const path of [`${P.group}/channels/spin-big/endpoints/hls`, `${P.group}/channels/spin-big`]) {
-      const del = await origin.api('DELETE', path);
+      const del = await suite.origin.api('DELETE', path);
       assert.ok(del.status < 300, show(del));
     }
     assert.ok(input, 'the live channel is untouched');
@@ -296,25 +274,25 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
       assert.ok(Math.abs(total - WINDOW_S) <= 2, `${r.url}: ${total} s for ${WINDOW_S} s\n${text}`);
     }
 
-    const job = await origin.api('POST', `${P.channel}/harvest-jobs`, {
+    const job = await suite.origin.api('POST', `${P.channel}/harvest-jobs`, {
       endpoint: NAMES.endpoint, start: window.start, end: window.end, destination: 'spin/e2e',
     });
     assert.equal(job.status, 201, show(job));
     let state = job.json;
     for (let i = 0; i < 30 && state.status !== 'SUCCEEDED' && state.status !== 'FAILED'; i++) {
-      const run = await origin.api('POST', '/api/v1/maintenance/harvest');
+      const run = await suite.origin.api('POST', '/api/v1/maintenance/harvest');
       assert.equal(run.status, 200, show(run));
-      state = (await origin.api('GET', `${P.channel}/harvest-jobs/${state.id}`)).json;
+      state = (await suite.origin.api('GET', `${P.channel}/harvest-jobs/${state.id}`)).json;
     }
     assert.equal(state.status, 'SUCCEEDED', JSON.stringify(state));
     assert.equal(state.progress.segments_done, state.progress.segments_total, JSON.stringify(state));
-    const r = await players.play({ player: 'hls.js', url: state.asset_url, untilEnded: true, rate: 4, timeoutMs: 30_000 });
+    const r = await suite.players.play({ player: 'hls.js', url: state.asset_url, untilEnded: true, rate: 4, timeoutMs: 30_000 });
     assert.deepEqual(r.fatal, [], summary(r));
     assert.ok(r.ended && Math.abs(r.duration - WINDOW_S) <= 2, summary(r));
 
     const clip = await get(`${masterUrl.replace(/[^/]+$/, 'clip.mp4')}?start=${window.start}&end=${window.end}`);
     assert.equal(clip.status, 200, clip.describe());
-    const file = join(dir, 'clip.mp4');
+    const file = join(suite.dir, 'clip.mp4');
     await writeFile(file, clip.body);
     const probe = await probeFile(file);
     assert.equal(probe.errors, '', probe.errors);
@@ -323,7 +301,7 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
     const video = probe.streams.find((x) => x.codec_type === 'video');
     assert.equal(Number(video?.nb_read_frames), Math.round(Number(video?.duration) * FPS), JSON.stringify(video));
 
-    const expire = await origin.api('POST', '/api/v1/maintenance/expire');
+    const expire = await suite.origin.api('POST', '/api/v1/maintenance/expire');
     assert.equal(expire.status, 200, show(expire));
     assert.equal(expire.json.segments_deleted, 0, 'nothing within retention expires');
   });
@@ -338,12 +316,12 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
     const segment = await get(segUrl);
     assert.equal(segment.status, 200, segment.describe());
 
-    const { port, stateDir } = origin;
-    await origin.dispose();
-    origin = await startSpinOrigin({ dir: join(dir, 'host'), stateDir, port });
-    assert.equal(origin.port, port, 'same port after the restart');
+    const { port, stateDir } = suite.origin;
+    await suite.origin.dispose();
+    suite.origin = await startSpinOrigin({ dir: join(suite.dir, 'host'), stateDir, port });
+    assert.equal(suite.origin.port, port, 'same port after the restart');
 
-    const channel = await origin.api('GET', P.channel);
+    const channel = await suite.origin.api('GET', P.channel);
     assert.equal(channel.status, 200, show(channel));
     assert.deepEqual(channel.json, ctx.channel, 'channel unchanged (settings and credentials)');
     const after = await readMaster(masterUrl);

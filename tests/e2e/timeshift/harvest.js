@@ -1,55 +1,23 @@
-// Harvest jobs on the Worker in workerd: ffmpeg pushes ~40 s live, then a job copies a 20 s
-// window of an HLS (TS) and an HLS-CMAF endpoint into a VOD asset in R2; the job is polled to
-// SUCCEEDED, the asset's segments decode in ffprobe, and hls.js and Shaka play it to its end
-// from its /vod/v1 URL (DASH too when the endpoint serves a static MPD for the window).
-import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
+// Harvest jobs on the Worker in workerd, on the shared ~40 s live recording (recording.js): a
+// job copies a 20 s window of an HLS (TS) and an HLS-CMAF endpoint into a VOD asset in R2; the
+// job is polled to SUCCEEDED, the asset's segments decode in ffprobe, and hls.js and Shaka play
+// it to its end from its /vod/v1 URL (DASH too when the endpoint serves a static MPD for the
+// window).
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { startLiveChannel, recordedWindow } from './lib/live-archive.js';
-import { startPlayers, summary } from './lib/players.js';
-import { get, readMaster, readMedia } from './lib/endpoint.js';
-import { probeTs, probeFmp4 } from './lib/probe.js';
-import { failureTracker } from './lib/run.js';
-import { HLS_TIME } from './lib/encoder.js';
+import { summary } from '../lib/players.js';
+import { get, readMaster, readMedia } from '../lib/endpoint.js';
+import { probeTs, probeFmp4 } from '../lib/probe.js';
+import { HLS_TIME } from '../lib/encoder.js';
+import { channelPaths } from '../lib/api.js';
+import { it, before, recorded, WINDOW_S, GROUP, CHANNEL } from './recording.js';
 
-const { track, cleanup } = failureTracker();
-const it = (name, fn) => nodeIt(name, track(fn));
-const before = (fn) => nodeBefore(track(fn));
-
-const WINDOW_S = 20;
-const JOBS = '/api/v1/groups/hv/channels/ch/harvest-jobs';
+const JOBS = `${channelPaths({ group: GROUP, channel: CHANNEL }).channel}/harvest-jobs`;
 
 describe('harvest jobs: live-to-VOD assets (workerd, ffmpeg, ffprobe, hls.js, Shaka)', () => {
-  let live;
-  let players;
-  let window;
+  let live, players, window;
   const jobs = {};
-
-  before(async () => {
-    live = await startLiveChannel({
-      group: 'hv',
-      channel: 'ch',
-      endpoints: [
-        // Shaka stalls ~0.2 s before the end of a TS VOD playlist that starts mid-stream and
-        // carries EXT-X-PROGRAM-DATE-TIME (reproduced with ffmpeg's own files): the played TS
-        // endpoint has none; `pdt` gives the program date times to choose the window from.
-        { name: 'hls', time_shift_days: 1 },
-        { name: 'pdt', time_shift_days: 1, program_date_time_interval: 2 },
-        { name: 'cmaf', protocol: 'HLS_CMAF', time_shift_days: 1 },
-        { name: 'dash', protocol: 'DASH', time_shift_days: 1 },
-        { name: 'plain' },
-      ],
-      seconds: 40,
-    });
-    window = await recordedWindow(live, 'pdt', { seconds: WINDOW_S });
-    players = await startPlayers();
-  });
-
-  after(async () => {
-    await players?.close();
-    await live?.dispose();
-    await cleanup(live?.dir);
-  });
+  before(async () => ({ live, window, players } = await recorded({ players: true })));
 
   const create = (endpoint, destination = 'e2e/shows') =>
     live.origin.api('POST', JOBS, { endpoint, start: window.start, end: window.end, destination });
@@ -173,7 +141,7 @@ describe('harvest jobs: live-to-VOD assets (workerd, ffmpeg, ffprobe, hls.js, Sh
     assert.equal(r.status, 400, r.text);
     assert.equal(r.json.field, 'endpoint');
     assert.match(r.json.allowed, /time_shift_days/);
-    assert.match(r.json.allowed, /hv\/ch\/plain/);
+    assert.match(r.json.allowed, new RegExp(`${GROUP}/${CHANNEL}/plain`));
     const bad = await live.origin.api('POST', JOBS, { endpoint: 'hls', start: window.start, end: window.end, destination: '../x' });
     assert.equal(bad.status, 400, bad.text);
     assert.equal(bad.json.field, 'destination');

@@ -1,20 +1,14 @@
-// Time-shifted DASH playback on the Worker in workerd: ffmpeg pushes ~40 s live, then a
-// `vodend` window of 20 s is a static MPD that Shaka and dash.js play to its end in Chromium
-// (its duration must match the window within one segment), and an `offset` MPD, the live
-// presentation moved behind the edge, plays in Shaka.
-import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
+// Time-shifted DASH playback on the Worker in workerd, on the shared ~40 s live recording
+// (recording.js): a `vodend` window of 20 s is a static MPD that Shaka and dash.js play to its
+// end in Chromium (its duration must match the window within one segment), and an `offset`
+// MPD, the live presentation moved behind the edge, plays in Shaka and dash.js.
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startLiveChannel, recordedWindow } from './lib/live-archive.js';
-import { startPlayers, summary } from './lib/players.js';
-import { get } from './lib/endpoint.js';
-import { failureTracker } from './lib/run.js';
-import { HLS_TIME } from './lib/encoder.js';
+import { summary } from '../lib/players.js';
+import { get } from '../lib/endpoint.js';
+import { HLS_TIME } from '../lib/encoder.js';
+import { it, before, recorded, WINDOW_S } from './recording.js';
 
-const { track, cleanup } = failureTracker();
-const it = (name, fn) => nodeIt(name, track(fn));
-const before = (fn) => nodeBefore(track(fn));
-
-const WINDOW_S = 20;
 /** Seconds of recording before the `offset` presentation's live edge. */
 const OFFSET_EDGE_S = 24;
 /** The endpoint's default suggested_presentation_delay. */
@@ -57,30 +51,8 @@ function representations(mpd) {
 }
 
 describe('time-shifted DASH (workerd, ffmpeg, Shaka, dash.js)', () => {
-  let live;
-  let players;
-  let window;
-
-  before(async () => {
-    live = await startLiveChannel({
-      group: 'dts',
-      channel: 'ch',
-      endpoints: [
-        { name: 'dash', protocol: 'DASH', time_shift_days: 1 },
-        // Program date times to choose the window from.
-        { name: 'hls', time_shift_days: 1, program_date_time_interval: 2 },
-      ],
-      seconds: 40,
-    });
-    window = await recordedWindow(live, 'hls', { seconds: WINDOW_S });
-    players = await startPlayers();
-  });
-
-  after(async () => {
-    await players?.close();
-    await live?.dispose();
-    await cleanup();
-  });
+  let live, players, window;
+  before(async () => ({ live, window, players } = await recorded({ players: true })));
 
   const vodUrl = () => `${live.endpoints.dash.url}?start=${window.start}&vodend=${window.end}`;
 

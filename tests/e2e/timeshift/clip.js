@@ -1,26 +1,21 @@
-// clip.mp4 on the Worker in workerd: ffmpeg pushes ~40 s live (two video renditions and a
-// separate AAC rendition), then a 20 s window is downloaded as one progressive MP4 and checked
-// with ffprobe and a full ffmpeg decode: duration within one segment of the window (and equal
-// to the same window's vodend playlist), every frame decodes, 30 fps, audio from the audio
-// rendition, one moov before mdat and no moof; the same bytes on HLS, HLS-CMAF and DASH.
-import { describe, it as nodeIt, before as nodeBefore, after } from 'node:test';
+// clip.mp4 on the Worker in workerd, on the shared ~40 s live recording (recording.js: two
+// video renditions and a separate AAC rendition): a 20 s window is downloaded as one
+// progressive MP4 and checked with ffprobe and a full ffmpeg decode: duration within one
+// segment of the window (and equal to the same window's vodend playlist), every frame decodes,
+// 30 fps, audio from the audio rendition, one moov before mdat and no moof; the same bytes on
+// HLS, HLS-CMAF and DASH.
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startLiveChannel, recordedWindow } from './lib/live-archive.js';
-import { get, readMaster, readMedia } from './lib/endpoint.js';
-import { probeFile } from './lib/probe.js';
-import { failureTracker } from './lib/run.js';
-import { FPS, HLS_TIME } from './lib/encoder.js';
+import { get, readMaster, readMedia } from '../lib/endpoint.js';
+import { probeFile } from '../lib/probe.js';
+import { FPS, HLS_TIME } from '../lib/encoder.js';
+import { it, before, recorded, WINDOW_S } from './recording.js';
 
-const { track, cleanup } = failureTracker();
-const it = (name, fn) => nodeIt(name, track(fn));
-const before = (fn) => nodeBefore(track(fn));
 const run = promisify(execFile);
-
-const WINDOW_S = 20;
 
 /** The top-level boxes of an MP4 file: [{ type, offset, size }]. */
 function topLevelBoxes(buf) {
@@ -43,24 +38,7 @@ describe('clip.mp4 progressive download (workerd, ffmpeg, ffprobe)', () => {
   let window;
   let clips = {};
 
-  before(async () => {
-    live = await startLiveChannel({
-      group: 'clp',
-      channel: 'ch',
-      endpoints: [
-        { name: 'hls', time_shift_days: 1, program_date_time_interval: 2 },
-        { name: 'cmaf', protocol: 'HLS_CMAF', time_shift_days: 1 },
-        { name: 'dash', protocol: 'DASH', time_shift_days: 1 },
-      ],
-      seconds: 40,
-    });
-    window = await recordedWindow(live, 'hls', { seconds: WINDOW_S });
-  });
-
-  after(async () => {
-    await live?.dispose();
-    await cleanup();
-  });
+  before(async () => ({ live, window } = await recorded()));
 
   const clipUrl = (name, extra = '') =>
     `${live.endpoints[name].url.replace(/[^/]+$/, 'clip.mp4')}?start=${window.start}&end=${window.end}${extra}`;
