@@ -137,7 +137,7 @@ pub fn of_stream(packets: &[Packet], stream: usize) -> Vec<Packet> {
         .collect()
 }
 
-/// ffmpeg's own fMP4 → TS remux (the oracle of DESIGN.md 9): `-copyts -c copy -f mpegts`.
+/// ffmpeg's own fMP4 → TS remux (the oracle docs/testing.md names under "Independent checkers"): `-copyts -c copy -f mpegts`.
 pub fn ffmpeg_to_ts(fmp4: &[u8]) -> Vec<u8> {
     run(
         "ffmpeg",

@@ -11,7 +11,7 @@ import { E2E_DIR, NODE_MODULES } from './paths.js';
 
 /** The Chromium binary: env CHROMIUM, else Debian's. */
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-/** DESIGN.md section 8; playwright adds --headless itself. */
+/** docs/testing.md, "End-to-end suites"; playwright adds --headless itself. */
 const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',

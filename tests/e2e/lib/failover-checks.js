@@ -1,5 +1,5 @@
 // Observers and checks for the failover tests: rendition playlists and the channel status
-// polled through a switch, the timeline rules across every fetch (DESIGN.md section 6), and
+// polled through a switch, the timeline rules across every fetch (docs/timeline.md, "HLS rules as implemented"), and
 // ffprobe's view of the segments on both sides of the switch point.
 import { parseMedia, checkMedia, checkUpdate } from './m3u8.js';
 import { get } from './endpoint.js';

@@ -1,6 +1,6 @@
 // Redundant encoders for the failover tests: one pre-recorded source (two H.264 renditions and
 // AAC in one MPEG-TS), pushed live by two ffmpeg processes with `-c copy -copyts`, so both
-// inputs carry identical timestamps and segment boundaries (DESIGN.md section 6), or with
+// inputs carry identical timestamps and segment boundaries (docs/timeline.md, "The failover decision"), or with
 // shifted timestamps (`-output_ts_offset`) for the misaligned case.
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -133,7 +133,7 @@ export function pushArgs({ source, base, auth, tsOffset = 0, seek = 0 }) {
   args.push(
     '-f', 'hls', '-hls_time', String(SEGMENT_SECONDS), '-hls_list_size', String(HLS_LIST_SIZE),
     '-method', 'PUT',
-    // DESIGN.md section 8: the HLS muxer ignores -auth_type; credentials go in -headers.
+    // ffmpeg's HLS muxer ignores -auth_type; credentials go in -headers (docs/testing.md).
     '-headers', `Authorization: ${basicAuth(auth.username, auth.password)}\r\n`,
     '-var_stream_map', `v:0,agroup:${AUDIO_GROUP} v:1,agroup:${AUDIO_GROUP} a:0,agroup:${AUDIO_GROUP}`,
     '-hls_segment_filename', `${base}stream_%v/seg_%05d.ts`,

@@ -1,5 +1,5 @@
 // A small, independent HLS playlist reader (RFC 8216bis) for assertions, plus the section 6
-// timeline rules of DESIGN.md as checks that return a list of violations.
+// timeline rules of docs/timeline.md as checks that return a list of violations.
 
 /** Attribute list (RFC 8216bis 4.2): KEY=value,KEY="quoted, value" -> object. */
 export function parseAttributes(text) {

@@ -1,4 +1,4 @@
-// An independent MPD reader (ISO/IEC 23009-1) and the DASH rules of DESIGN.md section 6 as checks
+// An independent MPD reader (ISO/IEC 23009-1) and the DASH rules of docs/timeline.md ("DASH rules as implemented") as checks
 // that return lists of violations. XML well-formedness is checked by `sax` in strict mode: it
 // is already in tests/node_modules (dashjs 5.2.1 -> imsc -> sax), nothing new is installed.
 import { createRequire } from 'node:module';

@@ -2,7 +2,7 @@
 // (lib/browser.js), played until currentTime has advanced or a VOD has ended.
 import { launchChromium } from './browser.js';
 
-/** "currentTime advances several seconds" (DESIGN.md section 8). */
+/** "currentTime advances several seconds" (docs/testing.md, "End-to-end suites"). */
 export const MIN_ADVANCE_SECONDS = 4;
 const POLL_MS = 250;
 
