@@ -12,11 +12,14 @@
 
 mod audio;
 pub mod clip;
+mod fmp4;
 mod video;
 
 pub use crate::media::mp4::{init_segment, CodecConfig, Track, TrackKind};
+pub use fmp4::{fmp4_parts_to_cmaf, Fmp4Part};
 
 use crate::media::codec::CodecError;
+use crate::media::mp4::demux::Fmp4Error;
 use crate::media::mp4::{write_media_segment, MuxError, SampleInfo};
 use crate::media::time::Unwrapper;
 use crate::media::ts::{Demuxer, Pes, Pmt, StreamKind, TsError, TsEvent, TsWarning};
@@ -123,6 +126,8 @@ impl fmt::Display for RemuxWarning {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RemuxError {
     Ts(TsError),
+    /// A fragmented MP4 input (init or media segment) did not parse.
+    Fmp4(Fmp4Error),
     Codec {
         pid: u16,
         error: CodecError,
@@ -149,6 +154,7 @@ impl fmt::Display for RemuxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RemuxError::Ts(e) => e.fmt(f),
+            RemuxError::Fmp4(e) => e.fmt(f),
             RemuxError::Codec { pid, error } => write!(f, "PID 0x{pid:04x}: {error}"),
             RemuxError::Mux(e) => e.fmt(f),
             RemuxError::NoTracks => write!(f, "no H.264, H.265 or AAC stream in the program"),
@@ -165,6 +171,7 @@ impl std::error::Error for RemuxError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             RemuxError::Ts(e) => Some(e),
+            RemuxError::Fmp4(e) => Some(e),
             RemuxError::Codec { error, .. } => Some(error),
             RemuxError::Mux(e) => Some(e),
             _ => None,
