@@ -29,6 +29,7 @@ fn timeline(n: u64) -> Timeline {
             arrived_ms: 1_795_435_200_000 + 2002 * i,
             discontinuity: i == 50,
             tracks: Vec::new(),
+            init_key: None,
         });
     }
     t

@@ -54,7 +54,7 @@ pub(super) async fn create_channel<K: KvStore, O: ObjectStore>(
         ],
         created_at_ms: now_ms,
     };
-    channel.apply(&mut fields)?;
+    channel.apply_new(&mut fields)?;
     fields.finish()?;
     group(cx, g).await?;
     let key = keys::channel(g, &c);

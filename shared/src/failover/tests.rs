@@ -22,6 +22,7 @@ fn timeline(first: u64, count: u64, pts0: u64, arrived0: u64) -> Timeline {
             arrived_ms: arrived0 + i * 2000,
             discontinuity: false,
             tracks: Vec::new(),
+            init_key: None,
         });
     }
     t

@@ -6,14 +6,15 @@ use crate::failover::policy::Heartbeat;
 use crate::ingest::switch::consider_switch;
 use crate::keys;
 use crate::media::time::Timestamp33;
-use crate::model::{Channel, InputId};
+use crate::model::{Channel, InputId, InputProtocol};
 use crate::paths;
 use crate::paths::rendition_id;
 use crate::repo;
 use crate::store::{KvStore, ObjectInfo, ObjectStore};
 use crate::timeline::{plan_append, AppendPlan, Segment, Timeline, TIMESCALE};
-use crate::timeline::{SegmentProbe, PROBE_METADATA};
+use crate::timeline::{probe_fmp4, SegmentProbe, PROBE_METADATA};
 use m3u8_rs::MediaPlaylist;
+use std::collections::BTreeMap;
 
 /// Most renditions (media playlists) one input may carry.
 pub const MAX_RENDITIONS_PER_INPUT: usize = 32;
@@ -33,6 +34,8 @@ struct Incoming<'a> {
     duration: u64,
     pdt_ms: Option<i64>,
     discontinuity: bool,
+    /// The init segment (`EXT-X-MAP`) in force for this segment, as a path below the input.
+    map: Option<String>,
 }
 
 pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
@@ -45,6 +48,23 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
     now_ms: u64,
 ) -> OriginResult<super::Response> {
     let incoming = check(file, pl, durations)?;
+    let fmp4 = channel.protocol == InputProtocol::HlsCmaf;
+    if let Some(s) = incoming.iter().find(|s| s.map.is_some() != fmp4) {
+        return Err(OriginError::MalformedPlaylist(if fmp4 {
+            format!(
+                "segment `{}` has no EXT-X-MAP; an HLS_CMAF input takes fMP4 segments",
+                s.uri
+            )
+        } else {
+            format!(
+                "segment `{}` has an EXT-X-MAP (fMP4); this channel's input protocol is HLS \
+                 (MPEG-TS): create an HLS_CMAF channel for fMP4",
+                s.uri
+            )
+        }));
+    }
+    // Init segments read while committing this playlist, by object key.
+    let mut inits: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let rendition = &rendition_id(file).ok_or_else(|| {
         OriginError::BadRequest(format!("`{file}` does not name a media playlist"))
     })?;
@@ -98,11 +118,32 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
             Some(p) if continuous => p.pdt_ms + ms(p.duration),
             _ => i64::try_from(now_ms).unwrap_or(i64::MAX) - ms(s.duration),
         });
-        let media_start = media_start(&upload, previous);
-        let probe: Option<SegmentProbe> = upload
-            .metadata
-            .get(PROBE_METADATA)
-            .and_then(|j| serde_json::from_str(j).ok());
+        let (probe, media_start, init_key) = match &s.map {
+            None => {
+                let probe: Option<SegmentProbe> = upload
+                    .metadata
+                    .get(PROBE_METADATA)
+                    .and_then(|j| serde_json::from_str(j).ok());
+                (probe, media_start(&upload, previous), None)
+            }
+            Some(map) => {
+                let Some(init) = latest_upload(cx, channel, input, map, now_ms).await? else {
+                    // The init segment is not there (yet): as for a missing segment.
+                    if incoming.len() - i <= UPLOAD_WAIT_SEGMENTS {
+                        break;
+                    }
+                    discontinuity = true;
+                    continue;
+                };
+                let Some(probe) = fmp4_probe(cx, &mut inits, &init.key, &upload.key).await? else {
+                    // Not a media segment its init segment can read: never listed.
+                    discontinuity = true;
+                    continue;
+                };
+                let start = Some(probe.pts);
+                (Some(probe), start, Some(init.key))
+            }
+        };
         let tracks = match (&probe, media_start) {
             (Some(p), Some(m)) => p.tracks_at(m),
             _ => Vec::new(),
@@ -119,6 +160,7 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
             arrived_ms: now_ms,
             discontinuity: previous.is_some() && !continuous,
             tracks,
+            init_key,
         };
         if let Some(p) = &probe {
             timeline.update_tracks(&p.info);
@@ -184,6 +226,27 @@ async fn latest_upload<K: KvStore, O: ObjectStore>(
     }))
 }
 
+/// The probe of a stored fMP4 segment read with its stored init segment (read once per
+/// playlist); `None` when the two do not make a segment the packager can use.
+async fn fmp4_probe<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    inits: &mut BTreeMap<String, Vec<u8>>,
+    init_key: &str,
+    segment_key: &str,
+) -> OriginResult<Option<SegmentProbe>> {
+    if !inits.contains_key(init_key) {
+        let Some(o) = cx.objects.get(init_key).await? else {
+            return Ok(None);
+        };
+        inits.insert(init_key.to_owned(), o.body);
+    }
+    let Some(segment) = cx.objects.get(segment_key).await? else {
+        return Ok(None);
+    };
+    let init = inits.get(init_key).map(Vec::as_slice).unwrap_or_default();
+    Ok(probe_fmp4(init, &segment.body))
+}
+
 /// Validates every segment of the playlist before anything is committed.
 fn check<'a>(
     file: &str,
@@ -209,7 +272,16 @@ fn check<'a>(
         ));
     }
     let mut out = Vec::with_capacity(pl.segments.len());
+    let mut map: Option<String> = None;
     for (i, s) in pl.segments.iter().enumerate() {
+        if let Some(m) = &s.map {
+            if m.byte_range.is_some() {
+                return Err(OriginError::MalformedPlaylist(
+                    "EXT-X-MAP with BYTERANGE is not supported".into(),
+                ));
+            }
+            map = Some(paths::resolve(file, &m.uri)?);
+        }
         let duration = *durations
             .get(i)
             .ok_or_else(|| OriginError::MalformedPlaylist(format!("segment {i} has no #EXTINF")))?;
@@ -227,6 +299,7 @@ fn check<'a>(
             duration,
             pdt_ms: s.program_date_time.map(|t| t.timestamp_millis()),
             discontinuity: s.discontinuity,
+            map: map.clone(),
         });
     }
     Ok(out)

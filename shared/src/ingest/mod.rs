@@ -12,7 +12,8 @@ use crate::hls::master::MasterInfo;
 use crate::http::{Method, Request, Response};
 use crate::ingest::media::ingest_media;
 use crate::keys;
-use crate::model::{Channel, InputId};
+use crate::media::mp4::demux::parse_init;
+use crate::model::{Channel, InputId, InputProtocol};
 use crate::names::Name;
 use crate::paths;
 use crate::repo;
@@ -54,13 +55,58 @@ pub(crate) async fn ingest<K: KvStore, O: ObjectStore>(
         Method::Delete => return Ok(Response::new(204)),
         _ => return Err(OriginError::MethodNotAllowed),
     }
-    match paths::extension(&file).as_str() {
-        "m3u8" => ingest_playlist(cx, &channel, input, &file, &req.body, now_ms).await,
-        "ts" => ingest_segment(cx, &channel, input, &file, &req.body, now_ms).await,
-        other => Err(OriginError::UnsupportedMediaType(format!(
+    match (channel.protocol, paths::extension(&file).as_str()) {
+        (_, "m3u8") => ingest_playlist(cx, &channel, input, &file, &req.body, now_ms).await,
+        (InputProtocol::Hls, "ts") => {
+            ingest_segment(cx, &channel, input, &file, &req.body, now_ms).await
+        }
+        (InputProtocol::HlsCmaf, "mp4" | "m4s" | "cmfv" | "cmfa") => {
+            ingest_fmp4(cx, &channel, input, &file, &req.body, now_ms).await
+        }
+        (InputProtocol::Hls, other) => Err(OriginError::UnsupportedMediaType(format!(
             "`.{other}`; an HLS input takes .m3u8 playlists and .ts segments"
         ))),
+        (InputProtocol::HlsCmaf, other) => Err(OriginError::UnsupportedMediaType(format!(
+            "`.{other}`; an HLS_CMAF input takes .m3u8 playlists and fMP4 init and media \
+             segments (.mp4, .m4s, .cmfv, .cmfa)"
+        ))),
     }
+}
+
+/// Box types a fragmented MP4 upload may start with (ISO/IEC 14496-12 4.3, 8.16.2, 8.16.3,
+/// 8.16.5, 8.8.4; ISO/IEC 23009-1 5.10.3.3).
+const FMP4_FIRST_BOXES: [&[u8; 4]; 6] = [b"ftyp", b"styp", b"sidx", b"prft", b"emsg", b"moof"];
+
+/// An init or media segment of an HLS_CMAF input, stored whole. An init segment must parse
+/// (its tracks are what every segment is read with); media segments are read when a playlist
+/// lists them, with the init segment the playlist names.
+async fn ingest_fmp4<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    input: InputId,
+    file: &str,
+    body: &[u8],
+    now_ms: u64,
+) -> OriginResult<Response> {
+    let first_box = body.get(4..8).unwrap_or_default();
+    if !FMP4_FIRST_BOXES.iter().any(|b| b.as_slice() == first_box) {
+        return Err(OriginError::UnsupportedMediaType(format!(
+            "`{file}` is not a fragmented MP4 segment (it does not start with ftyp, styp, \
+             sidx, prft, emsg or moof)"
+        )));
+    }
+    if first_box == b"ftyp" {
+        let init = parse_init(body)
+            .map_err(|e| OriginError::BadRequest(format!("init segment `{file}`: {e}")))?;
+        if init.tracks.is_empty() {
+            return Err(OriginError::UnsupportedMediaType(format!(
+                "init segment `{file}` has no H.264, H.265 or AAC track"
+            )));
+        }
+    }
+    let key = keys::segment(&channel.id, input, file, now_ms);
+    cx.objects.put(&key, body, &Metadata::new()).await?;
+    Ok(Response::new(201))
 }
 
 async fn ingest_segment<K: KvStore, O: ObjectStore>(

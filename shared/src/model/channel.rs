@@ -12,15 +12,30 @@ pub const MAX_PLAYLIST_DURATION: std::ops::RangeInclusive<u64> = 30..=3600;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InputProtocol {
+    /// HLS with MPEG-TS segments.
     #[serde(rename = "HLS")]
     Hls,
+    /// HLS with fragmented MP4 (CMAF) segments and `EXT-X-MAP` init segments.
+    #[serde(rename = "HLS_CMAF")]
+    HlsCmaf,
 }
 
 impl InputProtocol {
-    pub const RULE: &'static str = "\"HLS\"";
+    pub const RULE: &'static str = "\"HLS\" or \"HLS_CMAF\", fixed once the channel exists";
 
     pub fn parse(s: &str) -> Option<InputProtocol> {
-        (s == "HLS").then_some(InputProtocol::Hls)
+        match s {
+            "HLS" => Some(InputProtocol::Hls),
+            "HLS_CMAF" => Some(InputProtocol::HlsCmaf),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            InputProtocol::Hls => "HLS",
+            InputProtocol::HlsCmaf => "HLS_CMAF",
+        }
     }
 }
 
@@ -79,15 +94,22 @@ impl Channel {
         &self.inputs[id.index()]
     }
 
-    /// Applies the settings of a POST or PATCH body.
-    pub fn apply(&mut self, fields: &mut Fields<'_>) -> OriginResult<()> {
-        fields.fixed("name", self.name.as_str())?;
+    /// Applies the settings of a POST body: the input protocol, then what a PATCH may change.
+    pub fn apply_new(&mut self, fields: &mut Fields<'_>) -> OriginResult<()> {
         fields.parsed(
             "protocol",
             InputProtocol::RULE,
             InputProtocol::parse,
             &mut self.protocol,
         )?;
+        self.apply(fields)
+    }
+
+    /// Applies the settings of a PATCH body. The input protocol stays what it was: the
+    /// stored segments and timelines are of that kind.
+    pub fn apply(&mut self, fields: &mut Fields<'_>) -> OriginResult<()> {
+        fields.fixed("name", self.name.as_str())?;
+        fields.fixed("protocol", self.protocol.name())?;
         fields.uint(
             "max_segment_duration",
             MAX_SEGMENT_DURATION,

@@ -20,6 +20,7 @@ use crate::http::query_param;
 use crate::http::Response;
 use crate::media::mp4::TrackKind;
 use crate::media::remux::clip::{ClipPart, ClipWriter};
+use crate::model::InputProtocol;
 use crate::names::Rendition;
 use crate::output::group::Group;
 use crate::output::representations::{representations, Rep};
@@ -96,6 +97,11 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
     play: &Play<'_>,
     query: &str,
 ) -> OriginResult<Response> {
+    if play.channel.protocol == InputProtocol::HlsCmaf {
+        return Err(OriginError::NotImplemented(
+            "clip.mp4 of a channel with HLS_CMAF (fMP4) input",
+        ));
+    }
     let missing = |name: &str| OriginError::BadRequest(format!("`{name}` is required"));
     let (start_ms, end_ms) = match play.shift {
         Some(TimeShift::Window {

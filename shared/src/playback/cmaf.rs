@@ -10,12 +10,15 @@ use crate::failover::{output_segments, SwitchLog};
 use crate::hls::master::{AudioMedia, MasterInfo, Variant};
 use crate::hls::{render_master, MasterEntry};
 use crate::http::Response;
-use crate::media::remux::{ts_parts_to_cmaf, RemuxOptions, RemuxedTrack, TrackKind};
+use crate::media::remux::{
+    fmp4_parts_to_cmaf, ts_parts_to_cmaf, Fmp4Part, RemuxOptions, RemuxedTrack, TrackKind,
+};
 use crate::model::{Channel, OutputProtocol};
 use crate::names::Rendition;
 use crate::output::group::Group;
 use crate::output::representations::representations;
 use crate::playback::group_bytes;
+use crate::playback::init_bytes;
 use crate::playback::master_info;
 use crate::playback::rendition_data;
 use crate::repo;
@@ -167,8 +170,15 @@ pub(super) async fn cmaf_init<K: KvStore, O: ObjectStore>(
         .get(&source.segment.key)
         .await?
         .ok_or_else(|| OriginError::NotFound(format!("init segment {version} (expired)")))?;
-    let at = (rendition, source.seq);
-    let track = remux(&[&object.body], source.segment, source.segment, 1, kind, at)?;
+    let parts = [object.body];
+    let inits = init_bytes(cx, &[source.segment]).await?;
+    let input = Input {
+        parts: &parts,
+        inits: &inits,
+        first: source.segment,
+        last: source.segment,
+    };
+    let track = remux(&input, 1, kind, (rendition, source.seq))?;
     let body = track.init_segment().map_err(|e| {
         MediaError::new(MediaCause::Mux(e))
             .rendition(rendition)
@@ -196,34 +206,61 @@ pub(super) async fn cmaf_segment<K: KvStore, O: ObjectStore>(
         .find(|g| select(g))
         .ok_or_else(|| OriginError::NotFound(format!("segment of {rendition}")))?;
     let parts = group_bytes(cx, g).await?;
-    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    let members: Vec<&Segment> = g.members.iter().map(|m| m.segment).collect();
+    let inits = init_bytes(cx, &members).await?;
     let (first, last) = match (g.members.first(), g.members.last()) {
         (Some(f), Some(l)) => (f.segment, l.segment),
         _ => return Err(OriginError::NotFound(format!("segment {}", g.seq))),
     };
     let sequence = u32::try_from(g.seq % u64::from(u32::MAX)).unwrap_or(0) + 1;
-    let track = remux(&refs, first, last, sequence, kind, (rendition, g.seq))?;
+    let input = Input {
+        parts: &parts,
+        inits: &inits,
+        first,
+        last,
+    };
+    let track = remux(&input, sequence, kind, (rendition, g.seq))?;
     Ok(Response::new(200)
         .with_body(content_type(kind), track.segment)
         .with_header("cache-control", CacheControl::Segment.value()))
 }
 
-/// Remuxes input segments `first..=last` (as `parts`) and keeps the track of `kind`; `at` is
-/// the rendition and output sequence number a failure names.
+/// Input segments `first..=last` of one output segment: their bytes, and for fMP4 their init
+/// segments (empty for MPEG-TS).
+struct Input<'a> {
+    parts: &'a [Vec<u8>],
+    inits: &'a [Vec<u8>],
+    first: &'a Segment,
+    last: &'a Segment,
+}
+
+/// Remuxes the input segments and keeps the track of `kind`; `at` is the rendition and output
+/// sequence number a failure names.
 fn remux(
-    parts: &[&[u8]],
-    first: &Segment,
-    last: &Segment,
+    input: &Input<'_>,
     sequence: u32,
     kind: TrackKind,
     (rendition, seq): (&Rendition, u64),
 ) -> OriginResult<RemuxedTrack> {
-    let options = RemuxOptions {
-        time_reference: first.media_start,
-        next_segment_start: last.media_start.map(|m| m + last.duration),
-        sequence_number: sequence,
+    let (first, last) = (input.first, input.last);
+    let remuxed = if input.inits.is_empty() {
+        let parts: Vec<&[u8]> = input.parts.iter().map(Vec::as_slice).collect();
+        let options = RemuxOptions {
+            time_reference: first.media_start,
+            next_segment_start: last.media_start.map(|m| m + last.duration),
+            sequence_number: sequence,
+        };
+        ts_parts_to_cmaf(&parts, &options)
+    } else {
+        let parts: Vec<Fmp4Part<'_>> = input
+            .parts
+            .iter()
+            .zip(input.inits)
+            .map(|(segment, init)| Fmp4Part { init, segment })
+            .collect();
+        fmp4_parts_to_cmaf(&parts, sequence)
     };
-    let remuxed = ts_parts_to_cmaf(parts, &options).map_err(|e| {
+    let remuxed = remuxed.map_err(|e| {
         MediaError::new(MediaCause::Remux(e))
             .rendition(rendition)
             .sequence(seq)

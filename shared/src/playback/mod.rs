@@ -35,7 +35,7 @@ use crate::playback::ts::ts_master;
 use crate::playback::ts::ts_segment;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
-use crate::timeline::Timeline;
+use crate::timeline::{Segment, Timeline};
 use crate::timeshift::{carried_params, select, select_like, window_seqs, Selection, TimeShift};
 use std::ops::RangeInclusive;
 
@@ -334,6 +334,32 @@ async fn group_bytes<K: KvStore, O: ObjectStore>(
         parts.push(object.body);
     }
     Ok(parts)
+}
+
+/// The init segment of each fMP4 segment in `segments`, in order (read once per key); empty
+/// when the segments are MPEG-TS.
+async fn init_bytes<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    segments: &[&Segment],
+) -> OriginResult<Vec<Vec<u8>>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    let mut read: Vec<(&str, usize)> = Vec::new();
+    for s in segments {
+        let Some(key) = s.init_key.as_deref() else {
+            return Ok(Vec::new());
+        };
+        if let Some(&(_, i)) = read.iter().find(|(k, _)| *k == key) {
+            let copy = out[i].clone();
+            out.push(copy);
+            continue;
+        }
+        let object = cx.objects.get(key).await?.ok_or_else(|| {
+            OriginError::NotFound(format!("init segment of segment {} (expired)", s.seq))
+        })?;
+        read.push((key, out.len()));
+        out.push(object.body);
+    }
+    Ok(out)
 }
 
 fn other(input: InputId) -> InputId {

@@ -134,6 +134,11 @@ pub(super) async fn ts_segment<K: KvStore, O: ObjectStore>(
         .iter()
         .find(|g| g.seq == seq)
         .ok_or_else(|| OriginError::NotFound(format!("segment {rendition}/{seq}")))?;
+    if g.members.iter().any(|m| m.segment.init_key.is_some()) {
+        return Err(OriginError::NotImplemented(
+            "HLS with MPEG-TS segments from fMP4 input",
+        ));
+    }
     let mut parts = group_bytes(cx, g).await?;
     if let Some(kind) = only {
         for part in &mut parts {

@@ -7,7 +7,7 @@ mod tracks;
 
 pub use append::{plan_append, AppendPlan};
 
-pub use tracks::{probe, SegmentProbe, SegmentTrack, TrackInfo, PROBE_METADATA};
+pub use tracks::{probe, probe_fmp4, SegmentProbe, SegmentTrack, TrackInfo, PROBE_METADATA};
 
 use crate::media::mp4::TrackKind;
 use serde::{Deserialize, Serialize};
@@ -52,6 +52,10 @@ pub struct Segment {
     /// Per CMAF track: decode time, duration and init segment identity (from the ingest probe).
     #[serde(rename = "c", default, skip_serializing_if = "Vec::is_empty")]
     pub tracks: Vec<SegmentTrack>,
+    /// Object key of the init segment (`EXT-X-MAP`) of a fragmented MP4 segment; `None` for
+    /// MPEG-TS.
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    pub init_key: Option<String>,
 }
 
 impl Segment {
@@ -176,6 +180,7 @@ pub(crate) fn two_second_segment(seq: u64, t0_ms: i64) -> Segment {
         arrived_ms: 0,
         discontinuity: false,
         tracks: Vec::new(),
+        init_key: None,
     }
 }
 

@@ -13,6 +13,7 @@ fn seg(seq: u64, uri: &str, seconds: u64, disc: bool) -> Segment {
         arrived_ms: 0,
         discontinuity: disc,
         tracks: Vec::new(),
+        init_key: None,
     }
 }
 

@@ -3,7 +3,7 @@
 //! media work per request.
 
 use crate::media::mp4::TrackKind;
-use crate::media::remux::{ts_to_cmaf, RemuxOptions};
+use crate::media::remux::{fmp4_parts_to_cmaf, ts_to_cmaf, Fmp4Part, RemuxOptions, RemuxedSegment};
 use crate::media::time::rescale;
 use crate::media::ts::first_pts;
 use crate::store::content_version;
@@ -70,6 +70,21 @@ pub fn probe(ts: &[u8]) -> Option<SegmentProbe> {
         ..RemuxOptions::default()
     };
     let remuxed = ts_to_cmaf(ts, &options).ok()?;
+    probe_tracks(pts, &remuxed)
+}
+
+/// What [`probe`] learns, for a fragmented MP4 segment and its init segment. Timings are
+/// already 64-bit: `pts` is the first video (else audio) presentation time in 90 kHz, so
+/// [`SegmentProbe::tracks_at`] of it moves nothing.
+pub fn probe_fmp4(init: &[u8], segment: &[u8]) -> Option<SegmentProbe> {
+    let part = Fmp4Part { init, segment };
+    let remuxed = fmp4_parts_to_cmaf(&[part], 1).ok()?;
+    let first = remuxed.tracks.first()?;
+    let pts = rescale(first.presentation_start, first.track.timescale, 90_000)?;
+    probe_tracks(pts, &remuxed)
+}
+
+fn probe_tracks(pts: u64, remuxed: &RemuxedSegment) -> Option<SegmentProbe> {
     let mut probe = SegmentProbe {
         pts,
         info: Vec::new(),

@@ -1,0 +1,250 @@
+//! HLS_CMAF input (HLS with fMP4 segments, as `ffmpeg -f hls -hls_segment_type fmp4` pushes
+//! it) into HLS-CMAF and DASH endpoints: what is accepted and refused at ingest, and served
+//! segments that ffprobe decodes with the source's frames and timestamps.
+
+mod common;
+
+use common::*;
+use edgepack::Method;
+use serde_json::{json, Value};
+
+const INIT: &str = "h264_aac_fmp4_init.mp4";
+const SEGMENTS: [&str; 2] = ["h264_aac_fmp4_0.m4s", "h264_aac_fmp4_1.m4s"];
+
+/// A channel `demo/live` with HLS_CMAF input and an HLS-CMAF and a DASH endpoint; returns
+/// input 1's credentials.
+fn cmaf_channel(o: &TestOrigin) -> (String, String) {
+    let (s, _) = api(
+        o,
+        Method::Post,
+        "/api/v1/groups",
+        Some(json!({"name": "demo"})),
+    );
+    assert_eq!(s, 201);
+    let (s, ch) = api(
+        o,
+        Method::Post,
+        "/api/v1/groups/demo/channels",
+        Some(json!({"name": "live", "protocol": "HLS_CMAF"})),
+    );
+    assert_eq!(s, 201, "{ch}");
+    assert_eq!(ch["protocol"], "HLS_CMAF");
+    for body in [
+        json!({"name": "cmaf", "protocol": "HLS_CMAF"}),
+        json!({"name": "dash", "protocol": "DASH"}),
+    ] {
+        let (s, v) = api(o, Method::Post, ENDPOINTS, Some(body));
+        assert_eq!(s, 201, "{v}");
+    }
+    credentials(&ch, 1)
+}
+
+const ENDPOINTS: &str = "/api/v1/groups/demo/channels/live/endpoints";
+
+/// An ffmpeg-style fMP4 media playlist listing `v/seg{n}.m4s` for `n` in `0..count`.
+fn fmp4_playlist(count: u64) -> String {
+    let mut s = "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n\
+                 #EXT-X-MAP:URI=\"init.mp4\"\n"
+        .to_owned();
+    for n in 0..count {
+        s.push_str(&format!("#EXTINF:2.000000,\nseg{n}.m4s\n"));
+    }
+    s
+}
+
+/// Pushes the init segment and both fixture segments, each followed by its playlist.
+fn push_fmp4(o: &TestOrigin, creds: &(String, String)) {
+    assert_eq!(
+        put(o, 1, creds, "v/init.mp4", &fixture(INIT), T0).status,
+        201
+    );
+    for (n, name) in SEGMENTS.iter().enumerate() {
+        let now = T0 + 2000 * n as u64 + 100;
+        let r = put(o, 1, creds, &format!("v/seg{n}.m4s"), &fixture(name), now);
+        assert_eq!(r.status, 201, "{}", text(&r));
+        let pl = fmp4_playlist(n as u64 + 1);
+        let r = put(o, 1, creds, "v/index.m3u8", pl.as_bytes(), now + 10);
+        assert_eq!(r.status, 201, "{}", text(&r));
+    }
+}
+
+fn ok_text(o: &TestOrigin, path: &str) -> String {
+    let r = get(o, path, T0 + 5000);
+    assert_eq!(r.status, 200, "{path}: {}", text(&r));
+    text(&r).to_owned()
+}
+
+fn ok_bytes(o: &TestOrigin, path: &str) -> Vec<u8> {
+    let r = get(o, path, T0 + 5000);
+    assert_eq!(r.status, 200, "{path}: {}", text(&r));
+    r.body
+}
+
+/// ffprobe's packets of the first stream of `codec_type` in `bytes`: (pts, dts) pairs.
+fn packets(bytes: &[u8], codec_type: &str) -> Vec<(i64, i64)> {
+    let v = ffprobe_frames(
+        bytes,
+        "stream=index,codec_type,nb_read_frames:packet=stream_index,pts,dts",
+    );
+    let streams = v["streams"].as_array().expect("streams");
+    let index = streams
+        .iter()
+        .find(|s| s["codec_type"] == codec_type)
+        .and_then(|s| s["index"].as_i64())
+        .unwrap_or_else(|| panic!("no {codec_type} stream"));
+    let number = |p: &Value, k: &str| p[k].as_i64().unwrap_or(i64::MIN);
+    v["packets"]
+        .as_array()
+        .expect("packets")
+        .iter()
+        .filter(|p| p["stream_index"].as_i64() == Some(index))
+        .map(|p| (number(p, "pts"), number(p, "dts")))
+        .collect()
+}
+
+/// The URIs a playlist lists (non-tag lines) and its EXT-X-MAP URI.
+fn listed(playlist: &str) -> (Vec<String>, Option<String>) {
+    let uris = playlist
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
+    let map = playlist
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\""))
+        .map(|r| r.trim_end_matches('"').to_owned());
+    (uris, map)
+}
+
+#[test]
+fn fmp4_input_plays_on_cmaf_endpoints_with_the_source_samples() {
+    let o = origin();
+    let c = cmaf_channel(&o);
+    push_fmp4(&o, &c);
+    let master = ok_text(&o, "/out/v1/demo/live/cmaf/manifest.m3u8");
+    assert!(master.contains("v/index/video.m3u8"), "{master}");
+    assert!(
+        master.contains("CODECS=\"avc1.64000d,mp4a.40.2\""),
+        "{master}"
+    );
+    for (kind, codec_type) in [("video", "video"), ("audio", "audio")] {
+        let playlist = ok_text(&o, &format!("/out/v1/demo/live/cmaf/v/index/{kind}.m3u8"));
+        let (uris, map) = listed(&playlist);
+        assert_eq!(uris.len(), 2, "{playlist}");
+        let init = ok_bytes(
+            &o,
+            &format!("/out/v1/demo/live/cmaf/v/index/{}", map.expect("EXT-X-MAP")),
+        );
+        for (n, uri) in uris.iter().enumerate() {
+            let segment = ok_bytes(&o, &format!("/out/v1/demo/live/cmaf/v/index/{uri}"));
+            let ours = packets(&[init.as_slice(), &segment].concat(), codec_type);
+            let source = [fixture(INIT), fixture(SEGMENTS[n])].concat();
+            let theirs = packets(&source, codec_type);
+            assert_eq!(ours.len(), theirs.len(), "{kind} segment {n}: packet count");
+            // Same samples at the same decode times; our init has no edit list, so the
+            // presentation times are the source's before its edit list shifts them.
+            let dts = |p: &[(i64, i64)]| p.iter().map(|x| x.1 - p[0].1).collect::<Vec<_>>();
+            assert_eq!(dts(&ours), dts(&theirs), "{kind} segment {n}: decode times");
+        }
+    }
+    // The DASH endpoint lists both segments on a SegmentTimeline of each track.
+    let mpd = ok_text(&o, "/out/v1/demo/live/dash/manifest.mpd");
+    assert_eq!(mpd.matches("<SegmentTimeline>").count(), 2, "{mpd}");
+    assert!(mpd.contains("codecs=\"avc1.64000d\""), "{mpd}");
+}
+
+#[test]
+fn refusals_leave_the_served_state_as_it_was() {
+    let o = origin();
+    let c = cmaf_channel(&o);
+    push_fmp4(&o, &c);
+    let before = ok_text(&o, "/out/v1/demo/live/cmaf/v/index/video.m3u8");
+    // MPEG-TS on an fMP4 input, and a body that is no fMP4.
+    let r = put(&o, 1, &c, "v/seg9.ts", &fixture("h264_aac_0.ts"), T0 + 4000);
+    assert_eq!(r.status, 415, "{}", text(&r));
+    let r = put(&o, 1, &c, "v/seg9.m4s", b"not a segment at all", T0 + 4000);
+    assert_eq!(r.status, 415, "{}", text(&r));
+    // An init segment that does not parse.
+    let mut broken = fixture(INIT);
+    broken.truncate(40);
+    let r = put(&o, 1, &c, "v/init2.mp4", &broken, T0 + 4000);
+    assert_eq!(r.status, 400, "{}", text(&r));
+    // A playlist without EXT-X-MAP on an fMP4 input.
+    let pl = media_playlist(0, 2);
+    let r = put(&o, 1, &c, "v/index.m3u8", pl.as_bytes(), T0 + 4100);
+    assert_eq!(r.status, 400, "{}", text(&r));
+    assert!(text(&r).contains("EXT-X-MAP"), "{}", text(&r));
+    assert_eq!(
+        ok_text(&o, "/out/v1/demo/live/cmaf/v/index/video.m3u8"),
+        before
+    );
+    // The input protocol is fixed; TS output from fMP4 input is refused by name.
+    let (s, v) = api(
+        &o,
+        Method::Patch,
+        "/api/v1/groups/demo/channels/live",
+        Some(json!({"protocol": "HLS"})),
+    );
+    assert_eq!((s, v["field"].as_str()), (400, Some("protocol")), "{v}");
+    let (s, v) = api(
+        &o,
+        Method::Post,
+        ENDPOINTS,
+        Some(json!({"name": "ts", "protocol": "HLS"})),
+    );
+    assert_eq!((s, v["field"].as_str()), (400, Some("protocol")), "{v}");
+    let (s, v) = api(
+        &o,
+        Method::Patch,
+        &format!("{ENDPOINTS}/dash"),
+        Some(json!({"protocol": "HLS"})),
+    );
+    assert_eq!((s, v["field"].as_str()), (400, Some("protocol")), "{v}");
+}
+
+#[test]
+fn a_segment_is_listed_only_once_its_init_segment_arrived() {
+    let o = origin();
+    let c = cmaf_channel(&o);
+    // ffmpeg holds the init PUT open for about a segment: the segment and its playlist can
+    // arrive first.
+    let seg = fixture(SEGMENTS[0]);
+    assert_eq!(put(&o, 1, &c, "v/seg0.m4s", &seg, T0).status, 201);
+    let pl = fmp4_playlist(1);
+    let r = put(&o, 1, &c, "v/index.m3u8", pl.as_bytes(), T0 + 10);
+    assert_eq!(r.status, 200, "nothing committed yet: {}", text(&r));
+    let r = get(&o, "/out/v1/demo/live/cmaf/manifest.m3u8", T0 + 20);
+    assert_eq!(r.status, 404, "{}", text(&r));
+    assert_eq!(
+        put(&o, 1, &c, "v/init.mp4", &fixture(INIT), T0 + 500).status,
+        201
+    );
+    let r = put(&o, 1, &c, "v/index.m3u8", pl.as_bytes(), T0 + 510);
+    assert_eq!(r.status, 201, "{}", text(&r));
+    let playlist = ok_text(&o, "/out/v1/demo/live/cmaf/v/index/video.m3u8");
+    assert_eq!(listed(&playlist).0.len(), 1, "{playlist}");
+}
+
+#[test]
+fn a_ts_channel_refuses_fmp4() {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    let r = put(&o, 1, &c, "v/seg0.m4s", &fixture(SEGMENTS[0]), T0);
+    assert_eq!(r.status, 415, "{}", text(&r));
+    let r = put(&o, 1, &c, "v/index.m3u8", fmp4_playlist(1).as_bytes(), T0);
+    assert_eq!(r.status, 400, "{}", text(&r));
+    assert!(text(&r).contains("HLS_CMAF"), "{}", text(&r));
+}
+
+#[test]
+fn clip_of_fmp4_input_is_not_implemented() {
+    let o = origin();
+    let c = cmaf_channel(&o);
+    push_fmp4(&o, &c);
+    let r = get(
+        &o,
+        "/out/v1/demo/live/cmaf/clip.mp4?start=2026-11-23T12:00:00Z&end=2026-11-23T12:00:04Z",
+        T0 + 60_000,
+    );
+    assert_eq!(r.status, 501, "{}", text(&r));
+}
