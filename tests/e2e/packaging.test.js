@@ -7,7 +7,7 @@ import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startEncoder, basicAuth, tail, FPS, RENDITIONS } from './lib/encoder.js';
-import { summary, MIN_ADVANCE_SECONDS } from './lib/players.js';
+import { assertPlayed, playDiagnostic } from './lib/players.js';
 import { probeFmp4, probeTs } from './lib/probe.js';
 import { checkMaster, checkMedia } from './lib/m3u8.js';
 import { get, readMaster, readMedia } from './lib/endpoint.js';
@@ -79,16 +79,6 @@ function ptsMismatch(a, b) {
   if (a.length !== b.length) return `${a.length} vs ${b.length} timestamps`;
   const i = a.findIndex((x, k) => Math.abs(x - b[k]) > PTS_TOLERANCE_S);
   return i < 0 ? null : `timestamp ${i}: ${a[i]} vs ${b[i]}`;
-}
-
-function playDiagnostic(r) {
-  return `currentTime ${r.startCurrentTime?.toFixed(2)} -> ${r.currentTime?.toFixed(2)} (+${r.advanced.toFixed(2)} s), ${r.frames} frames decoded, ${r.videoWidth}x${r.videoHeight}, ${r.elapsedMs} ms, non-fatal: ${JSON.stringify(r.warnings)}`;
-}
-
-function assertPlayed(r) {
-  assert.deepEqual(r.fatal, [], `fatal player errors\n${summary(r)}`);
-  assert.ok(r.advanced >= MIN_ADVANCE_SECONDS, `currentTime advanced ${r.advanced} s < ${MIN_ADVANCE_SECONDS}\n${summary(r)}`);
-  assert.ok(r.frames > 0, `decoded frames ${r.frames}\n${summary(r)}`);
 }
 
 describe('packaging: HLS-CMAF and DASH endpoints on the Worker', { timeout: 300_000 }, () => {

@@ -25,9 +25,10 @@ export function basicAuth(username, password) {
 
 /**
  * ffmpeg arguments. `base` is the ingest URL ending in `/` (or a directory path ending in `/`);
- * files land at base + `master.m3u8` and base + `stream_N/...`.
+ * files land at base + `master.m3u8` and base + `stream_N/...`; `fmp4` pushes fragmented MP4
+ * segments instead of MPEG-TS.
  */
-export function hlsArgs({ base, seconds, realtime = true, auth = null, vod = false }) {
+export function hlsArgs({ base, seconds, realtime = true, auth = null, vod = false, fmp4 = false }) {
   const [v0, v1] = RENDITIONS;
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
   if (realtime) args.push('-re');
@@ -46,6 +47,9 @@ export function hlsArgs({ base, seconds, realtime = true, auth = null, vod = fal
     '-f', 'hls', '-hls_time', String(HLS_TIME), '-hls_list_size', String(HLS_LIST_SIZE),
   );
   if (vod) args.push('-hls_playlist_type', 'vod');
+  // fMP4 (HLS_CMAF input): an init segment per rendition (`init_N.mp4`, EXT-X-MAP) and `.m4s`
+  // segments; one persistent connection keeps a playlist from overtaking its segment.
+  if (fmp4) args.push('-hls_segment_type', 'fmp4', '-http_persistent', '1');
   if (/^https?:/.test(base)) {
     args.push('-method', 'PUT');
     if (auth) args.push('-headers', `Authorization: ${basicAuth(auth.username, auth.password)}\r\n`);
@@ -53,7 +57,7 @@ export function hlsArgs({ base, seconds, realtime = true, auth = null, vod = fal
   args.push(
     '-master_pl_name', 'master.m3u8',
     '-var_stream_map', `v:0,agroup:${AUDIO_GROUP} v:1,agroup:${AUDIO_GROUP} a:0,agroup:${AUDIO_GROUP}`,
-    '-hls_segment_filename', `${base}stream_%v/seg_%05d.ts`,
+    '-hls_segment_filename', `${base}stream_%v/seg_%05d.${fmp4 ? 'm4s' : 'ts'}`,
     `${base}stream_%v/index.m3u8`,
   );
   return args;

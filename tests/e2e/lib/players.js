@@ -1,5 +1,6 @@
 // Real players (hls.js, Shaka Player, dash.js from tests/node_modules) in headless Chromium
 // (lib/browser.js), played until currentTime has advanced or a VOD has ended.
+import assert from 'node:assert/strict';
 import { launchChromium } from './browser.js';
 
 /** "currentTime advances several seconds" (docs/testing.md, "End-to-end suites"). */
@@ -62,6 +63,18 @@ export async function startPlayers() {
   }
 
   return { play, close: chromium.close };
+}
+
+/** One line about a play() result, for a test's diagnostics. */
+export function playDiagnostic(r) {
+  return `currentTime ${r.startCurrentTime?.toFixed(2)} -> ${r.currentTime?.toFixed(2)} (+${r.advanced.toFixed(2)} s), ${r.frames} frames decoded, ${r.videoWidth}x${r.videoHeight}, ${r.elapsedMs} ms, non-fatal: ${JSON.stringify(r.warnings)}`;
+}
+
+/** Asserts that a play() result played: no fatal error, currentTime advanced, frames decoded. */
+export function assertPlayed(r) {
+  assert.deepEqual(r.fatal, [], `fatal player errors\n${summary(r)}`);
+  assert.ok(r.advanced >= MIN_ADVANCE_SECONDS, `currentTime advanced ${r.advanced} s < ${MIN_ADVANCE_SECONDS}\n${summary(r)}`);
+  assert.ok(r.frames > 0, `decoded frames ${r.frames}\n${summary(r)}`);
 }
 
 /** A compact description of a play() result for assertion messages. */

@@ -1,0 +1,176 @@
+// HLS_CMAF input on the real runtime (the built Worker in workerd): Debian's ffmpeg pushes live
+// HLS with fragmented MP4 segments (`-hls_segment_type fmp4`: an init segment per rendition,
+// audio in its own rendition) by HTTP PUT; the channel's HLS-CMAF and DASH endpoints play in
+// hls.js, Shaka and dash.js, and ffprobe decodes every segment they serve, with timestamps
+// that continue from one segment to the next.
+import { describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startEncoder, tail, FPS, HLS_TIME, RENDITIONS } from './lib/encoder.js';
+import { assertPlayed, playDiagnostic } from './lib/players.js';
+import { probeFmp4 } from './lib/probe.js';
+import { checkMaster, checkMedia } from './lib/m3u8.js';
+import { get, readMaster } from './lib/endpoint.js';
+import { trackedTests } from './lib/run.js';
+import { originSuite } from './lib/suite.js';
+import { waitFor } from './lib/wait.js';
+import { createChannel } from './lib/packaging-channel.js';
+import { readCmafMedia, renditionDir, endpointBase } from './lib/packaging-hls.js';
+import { readMpd, checkMpd, representations, segmentUrl } from './lib/packaging-mpd.js';
+import { channelPaths, show } from './lib/api.js';
+
+const tests = trackedTests();
+const { it } = tests;
+
+/** Far longer than the checks need: the encoder is stopped when the tests are done. */
+const PUSH_SECONDS = 240;
+/** Input segments every rendition lists before the checks start (3 target durations). */
+const READY_SEGMENTS = 3;
+/** Consecutive segments continue each other within this (one AAC frame is 21 ms). */
+const CONTINUITY_TOLERANCE_S = 0.025;
+
+const NAMES = { group: 'cm-group', channel: 'cm-channel' };
+const ENDPOINTS = {
+  cmaf: { name: 'cmaf', protocol: 'HLS_CMAF', segment_count: 6 },
+  dash: { name: 'dash', protocol: 'DASH' },
+};
+const VIDEO = RENDITIONS.filter((r) => r.kind === 'video');
+
+describe('HLS_CMAF input (ffmpeg fMP4 push) on the Worker', { timeout: 240_000 }, () => {
+  const suite = originSuite(tests, 'cmaf-ingest');
+  const { ctx, need } = suite;
+  let probes = 0;
+  const probeName = (what) => `probe-${String(++probes).padStart(3, '0')}-${what.replace(/[^a-z0-9]+/gi, '_')}.mp4`;
+
+  async function fetchOk(url) {
+    const res = await get(url);
+    assert.equal(res.status, 200, res.describe());
+    return res;
+  }
+
+  it('creates an HLS_CMAF channel with HLS-CMAF and DASH endpoints; HLS (TS) output is refused', async () => {
+    const made = await createChannel(suite.origin, { ...NAMES, protocol: 'HLS_CMAF', endpoints: Object.values(ENDPOINTS) });
+    assert.equal(made.channel.protocol, 'HLS_CMAF', JSON.stringify(made.channel));
+    const paths = channelPaths(NAMES);
+    const ts = await suite.origin.api('POST', paths.endpoints, { name: 'ts', protocol: 'HLS' });
+    assert.equal(ts.status, 400, show(ts));
+    assert.equal(ts.json?.field, 'protocol', show(ts));
+    ctx.input = made.input;
+    ctx.endpoints = made.endpoints;
+  });
+
+  it('the ffmpeg fMP4 push reaches both endpoints; MPEG-TS is refused with 415', async (t) => {
+    const input = need('input');
+    const endpoints = need('endpoints');
+    ctx.encoder = startEncoder({
+      base: input.url,
+      seconds: PUSH_SECONDS,
+      fmp4: true,
+      auth: { username: input.username, password: input.password },
+      logFile: join(suite.dir, 'ffmpeg-fmp4.log'),
+    });
+    const t0 = Date.now();
+    const ready = async () => {
+      const m = await readMaster(endpoints.cmaf.url);
+      if (m.master.variants.length < VIDEO.length) return false;
+      for (const r of m.renditions) {
+        if ((await readCmafMedia(r.url)).playlist.segments.length < READY_SEGMENTS) return false;
+      }
+      const mpd = await get(endpoints.dash.url);
+      if (mpd.status !== 200) return false;
+      return representations(readMpd(mpd.text)).every(([, r]) => r.segments.length >= READY_SEGMENTS);
+    };
+    await waitFor(`${READY_SEGMENTS} segments in every HLS-CMAF rendition and DASH representation`, ready, { timeoutMs: 45_000 })
+      .catch((err) => assert.fail(`${err.message}\nffmpeg log (${ctx.encoder.logFile}):\n${tail(ctx.encoder.log(), 15)}\nworkerd log: ${suite.origin.logFile}`));
+    t.diagnostic(`ready after ${Date.now() - t0} ms; R2 keys: ${(await suite.origin.r2Keys()).length}`);
+    const auth = `Basic ${Buffer.from(`${input.username}:${input.password}`).toString('base64')}`;
+    const res = await fetch(`${input.url}stream_0/seg_99999.ts`, {
+      method: 'PUT',
+      headers: { authorization: auth },
+      body: new Uint8Array(188).fill(0x47),
+    });
+    assert.equal(res.status, 415, `PUT of a .ts to an HLS_CMAF input: ${res.status} ${await res.text()}`);
+    ctx.ready = true;
+  });
+
+  for (const player of ['hls.js', 'shaka']) {
+    it(`${player} plays the HLS-CMAF endpoint`, async (t) => {
+      need('ready');
+      const r = await suite.players.play({ player, url: need('endpoints').cmaf.url, timeoutMs: 25_000 });
+      t.diagnostic(playDiagnostic(r));
+      assertPlayed(r);
+    });
+  }
+
+  for (const player of ['dash.js', 'shaka']) {
+    it(`${player} plays the DASH endpoint`, async (t) => {
+      need('ready');
+      const r = await suite.players.play({ player, url: need('endpoints').dash.url, timeoutMs: 30_000 });
+      t.diagnostic(playDiagnostic(r));
+      assertPlayed(r);
+    });
+  }
+
+  it('HLS-CMAF: every segment decodes in ffprobe with its frames, and timestamps continue across segments', async (t) => {
+    need('ready');
+    const { cmaf } = need('endpoints');
+    const { master, renditions, text } = await readMaster(cmaf.url);
+    assert.deepEqual(checkMaster(master), [], `master playlist rules:\n${text}`);
+    assert.equal(master.variants.length, VIDEO.length, `one variant per video rendition:\n${text}`);
+    for (const v of master.variants) {
+      assert.match(v.attrs.CODECS ?? '', /^avc1\.[0-9a-f]{6},mp4a\.40\.2$/, `CODECS of ${v.uri}:\n${text}`);
+    }
+    const base = endpointBase(cmaf.url);
+    const check = async (r) => {
+      const kind = r.kind === 'audio' ? 'audio' : 'video';
+      const rendition = renditionDir(r.url, base);
+      const { playlist, text: pl } = await readCmafMedia(r.url);
+      assert.deepEqual(checkMedia(playlist), [], `${r.url}:\n${pl}`);
+      const inits = new Map();
+      let previousEnd = null;
+      let frames = 0;
+      for (const seg of playlist.segments) {
+        if (!inits.has(seg.map)) inits.set(seg.map, (await fetchOk(seg.map)).body);
+        const body = (await fetchOk(seg.url)).body;
+        const got = await probeFmp4(inits.get(seg.map), body, suite.dir, probeName(`${rendition}-${kind}-${seg.number}`));
+        const where = `${seg.url} with ${seg.map} (${got.file})`;
+        assert.equal(got.errors, '', `ffprobe errors for ${where}`);
+        assert.deepEqual(got.streams.map((s) => s.codec_type), [kind], `one ${kind} track in ${where}`);
+        const n = Number(got.streams[0].nb_read_frames);
+        if (kind === 'video') assert.equal(n, HLS_TIME * FPS, `${where}: ${n} video frames in a ${HLS_TIME} s segment`);
+        else assert.ok(n > 0, `no audio frames decoded in ${where}`);
+        const times = got.packets.map((p) => Number(p.pts_time)).sort((a, b) => a - b);
+        const step = kind === 'video' ? 1 / FPS : 1024 / 48_000;
+        if (previousEnd !== null) {
+          assert.ok(Math.abs(times[0] - previousEnd) <= CONTINUITY_TOLERANCE_S, `${where}: starts at ${times[0]} s, the previous segment ended at ${previousEnd} s`);
+        }
+        previousEnd = times.at(-1) + step;
+        frames += n;
+      }
+      return `${rendition} ${kind}: ${playlist.segments.length} segments, ${frames} frames, continuous`;
+    };
+    const unique = renditions.filter((r, i) => renditions.findIndex((x) => x.url === r.url) === i);
+    t.diagnostic((await Promise.all(unique.map(check))).join('\n'));
+  });
+
+  it('DASH: the MPD is well-formed and its newest segments decode', async (t) => {
+    need('ready');
+    const { dash } = need('endpoints');
+    const res = await fetchOk(dash.url);
+    const mpd = readMpd(res.text);
+    assert.deepEqual(checkMpd(mpd, dash), [], `MPD rules:\n${res.text}`);
+    const lines = [];
+    for (const [, rep, set] of representations(mpd)) {
+      const init = (await fetchOk(new URL(rep.initialization, dash.url).href)).body;
+      const seg = rep.segments.at(-1);
+      const url = segmentUrl(dash.url, rep.media, { time: seg.t });
+      const body = (await fetchOk(url)).body;
+      const got = await probeFmp4(init, body, suite.dir, probeName(`dash-${rep.id}-${seg.t}`));
+      assert.equal(got.errors, '', `ffprobe errors for ${url} (${got.file})`);
+      const stream = got.streams.find((x) => x.codec_type === set.contentType);
+      assert.ok(stream && Number(stream.nb_read_frames) > 0, `no ${set.contentType} frames in ${url} (${got.file})`);
+      lines.push(`${rep.id}: ${rep.segments.length} segments, newest t=${seg.t} decodes ${stream.nb_read_frames} frames`);
+    }
+    t.diagnostic(lines.join('\n'));
+  });
+});
