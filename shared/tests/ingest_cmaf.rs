@@ -122,6 +122,7 @@ fn fmp4_input_plays_on_cmaf_endpoints_with_the_source_samples() {
     let c = cmaf_channel(&o);
     push_fmp4(&o, &c);
     let master = ok_text(&o, "/out/v1/demo/live/cmaf/manifest.m3u8");
+    let mut first_video_pts = None;
     assert!(master.contains("v/index/video.m3u8"), "{master}");
     assert!(
         master.contains("CODECS=\"avc1.64000d,mp4a.40.2\""),
@@ -145,12 +146,32 @@ fn fmp4_input_plays_on_cmaf_endpoints_with_the_source_samples() {
             // presentation times are the source's before its edit list shifts them.
             let dts = |p: &[(i64, i64)]| p.iter().map(|x| x.1 - p[0].1).collect::<Vec<_>>();
             assert_eq!(dts(&ours), dts(&theirs), "{kind} segment {n}: decode times");
+            if kind == "video" && n == 0 {
+                first_video_pts = ours.iter().map(|p| p.0).min();
+            }
         }
     }
     // The DASH endpoint lists both segments on a SegmentTimeline of each track.
     let mpd = ok_text(&o, "/out/v1/demo/live/dash/manifest.mpd");
     assert_eq!(mpd.matches("<SegmentTimeline>").count(), 2, "{mpd}");
     assert!(mpd.contains("codecs=\"avc1.64000d\""), "{mpd}");
+    // Video `S@t` is the segment's earliest presentation time in the track's own timescale
+    // (ffmpeg's 15360), the time ffprobe reads from our segment.
+    assert!(mpd.contains("timescale=\"15360\""), "{mpd}");
+    let first_t: i64 = mpd
+        .split("<S t=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .and_then(|t| t.parse().ok())
+        .expect("a first S@t");
+    assert_eq!(Some(first_t), first_video_pts, "{mpd}");
+    // That segment is served under its $Time$ name.
+    let r = get(
+        &o,
+        &format!("/out/v1/demo/live/dash/v/index/video_t{first_t}.m4s"),
+        T0 + 5000,
+    );
+    assert_eq!(r.status, 200, "{}", text(&r));
 }
 
 #[test]

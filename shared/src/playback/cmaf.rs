@@ -196,14 +196,21 @@ pub(super) async fn cmaf_segment<K: KvStore, O: ObjectStore>(
     play: &Play<'_>,
     rendition: &Rendition,
     kind: TrackKind,
-    select: impl Fn(&Group<'_>) -> bool,
+    select: impl Fn(&Group<'_>, u32) -> bool,
 ) -> OriginResult<Response> {
     let endpoint = play.endpoint;
     let data = rendition_data(cx, play, rendition).await?;
     let (groups, _) = data.groups(endpoint);
+    // The track's timescale, for selections by media time ($Time$).
+    let timescale = data
+        .refs()
+        .iter()
+        .flatten()
+        .find_map(|t| t.track(kind))
+        .map_or(90_000, |i| i.timescale);
     let g = groups
         .iter()
-        .find(|g| select(g))
+        .find(|g| select(g, timescale))
         .ok_or_else(|| OriginError::NotFound(format!("segment of {rendition}")))?;
     let parts = group_bytes(cx, g).await?;
     let members: Vec<&Segment> = g.members.iter().map(|m| m.segment).collect();

@@ -42,17 +42,19 @@ use std::collections::BTreeMap;
 
 const MPD_TYPE: &str = "application/dash+xml";
 
-/// The `$Time$` of an output segment's track: the video's earliest presentation time (its
-/// first PTS; CMAF fragments carry composition offsets and no edit list), the audio's `tfdt`.
-pub(super) fn segment_time(g: &Group<'_>, kind: TrackKind) -> Option<u64> {
+/// The `$Time$` of an output segment's track in its `timescale`: the video's earliest
+/// presentation time (its first PTS, kept at 90 kHz in the timeline; CMAF fragments carry
+/// composition offsets and no edit list), the audio's `tfdt`. fMP4 input keeps the encoder's
+/// timescales (ffmpeg's video is 15360), coarser than 90 kHz, so the rescale is exact.
+pub(super) fn segment_time(g: &Group<'_>, kind: TrackKind, timescale: u32) -> Option<u64> {
     match kind {
-        TrackKind::Video => g.segment.media_start,
+        TrackKind::Video => rescale(g.segment.media_start?, 90_000, timescale),
         TrackKind::Audio => g.segment.track(TrackKind::Audio).map(|t| t.t),
     }
 }
 
-fn segment_entry(g: &Group<'_>, kind: TrackKind) -> Option<(u64, u64)> {
-    Some((segment_time(g, kind)?, g.segment.track(kind)?.d))
+fn segment_entry(g: &Group<'_>, kind: TrackKind, timescale: u32) -> Option<(u64, u64)> {
+    Some((segment_time(g, kind, timescale)?, g.segment.track(kind)?.d))
 }
 
 /// `@frameRate` (FrameRateType: an integer or a ratio).
@@ -138,7 +140,7 @@ pub(super) async fn mpd<K: KvStore, O: ObjectStore>(
             .unwrap_or(1);
         let k = join_factor(endpoint.segment_duration, target);
         let mut groups = group(&output_segments(&data.log, refs), k);
-        groups.retain(|g| segment_entry(g, rep.kind()).is_some());
+        groups.retain(|g| segment_entry(g, rep.kind(), rep.info.timescale).is_some());
         let outputs: Vec<_> = groups.iter().map(Group::output).collect();
         let window = endpoint.manifest_window;
         let selection = select_mpd(&outputs, shift, now_ms, window, reference.as_ref());
@@ -349,7 +351,10 @@ fn representation(rep: &Rep<'_>, gs: &[&Group<'_>], origin: u64) -> Representati
         initialization: format!("{}/{}", rep.rendition, init_name(kind, &init)),
         media: format!("{}/{}_t$Time$.m4s", rep.rendition, kind.name()),
         start_number: gs.first().map_or(0, |g| g.seq),
-        segments: gs.iter().filter_map(|g| segment_entry(g, kind)).collect(),
+        segments: gs
+            .iter()
+            .filter_map(|g| segment_entry(g, kind, info.timescale))
+            .collect(),
     }
 }
 

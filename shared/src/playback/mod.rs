@@ -218,14 +218,14 @@ pub(crate) async fn playback<K: KvStore, O: ObjectStore>(
             rendition,
             kind,
             seq,
-        } => cmaf_segment(cx, &play, &rendition, kind, |g| g.seq == seq).await,
+        } => cmaf_segment(cx, &play, &rendition, kind, |g, _| g.seq == seq).await,
         Route::DashSegment {
             rendition,
             kind,
             time,
         } => {
-            cmaf_segment(cx, &play, &rendition, kind, |g| {
-                dash::segment_time(g, kind) == Some(time)
+            cmaf_segment(cx, &play, &rendition, kind, |g, timescale| {
+                dash::segment_time(g, kind, timescale) == Some(time)
             })
             .await
         }
