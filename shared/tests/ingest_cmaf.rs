@@ -269,3 +269,86 @@ fn clip_of_fmp4_input_is_not_implemented() {
     );
     assert_eq!(r.status, 501, "{}", text(&r));
 }
+
+#[test]
+fn aligned_fmp4_inputs_fail_over_without_a_discontinuity() {
+    let o = origin();
+    let c1 = cmaf_channel(&o);
+    let (s, ch) = api(
+        &o,
+        Method::Patch,
+        "/api/v1/groups/demo/channels/live",
+        Some(json!({"max_segment_duration": 4})),
+    );
+    assert_eq!(s, 200, "{ch}");
+    let c2 = credentials(&ch, 2);
+    // Both encoders send the same init and first segment (identical timestamps); then input 1
+    // dies and input 2 carries on with the next segment 8 s later.
+    for (input, creds) in [(1, &c1), (2, &c2)] {
+        assert_eq!(
+            put(&o, input, creds, "v/init.mp4", &fixture(INIT), T0).status,
+            201
+        );
+        let seg = fixture(SEGMENTS[0]);
+        assert_eq!(
+            put(&o, input, creds, "v/seg0.m4s", &seg, T0 + 100).status,
+            201
+        );
+        let pl = fmp4_playlist(1);
+        let r = put(&o, input, creds, "v/index.m3u8", pl.as_bytes(), T0 + 110);
+        assert_eq!(r.status, 201, "{}", text(&r));
+    }
+    let now = T0 + 8_000;
+    let seg = fixture(SEGMENTS[1]);
+    assert_eq!(put(&o, 2, &c2, "v/seg1.m4s", &seg, now).status, 201);
+    let r = put(
+        &o,
+        2,
+        &c2,
+        "v/index.m3u8",
+        fmp4_playlist(2).as_bytes(),
+        now + 10,
+    );
+    assert_eq!(r.status, 201, "{}", text(&r));
+
+    let req = edgepack::Request::new(Method::Get, "/api/v1/groups/demo/channels/live/status")
+        .with_header("authorization", &format!("Bearer {TOKEN}"));
+    let r = send(&o, req, now + 20);
+    let status: Value = serde_json::from_slice(&r.body).expect("status JSON");
+    assert_eq!(status["active_input"], 2, "{status}");
+    let switch = &status["switches"][1];
+    assert_eq!(
+        (
+            switch["from_sequence"].as_u64(),
+            switch["discontinuity"].as_bool()
+        ),
+        (Some(1), Some(false)),
+        "the backup's segment 1 starts where input 1's segment 0 ended: {status}"
+    );
+    let playlist = get(&o, "/out/v1/demo/live/cmaf/v/index/video.m3u8", now + 20);
+    let playlist = text(&playlist);
+    assert!(!playlist.contains("#EXT-X-DISCONTINUITY\n"), "{playlist}");
+    let (uris, map) = listed(playlist);
+    assert_eq!(uris, ["video_0.m4s", "video_1.m4s"], "{playlist}");
+    // Across the switch the decode times continue: segment 1 (input 2) starts where segment 0
+    // (input 1) ends.
+    let base = "/out/v1/demo/live/cmaf/v/index";
+    let init = get(&o, &format!("{base}/{}", map.expect("EXT-X-MAP")), now + 20).body;
+    let mut ends = Vec::new();
+    for uri in &uris {
+        let seg = get(&o, &format!("{base}/{uri}"), now + 20).body;
+        let p = packets(&[init.as_slice(), &seg].concat(), "video");
+        let first = p.iter().map(|x| x.1).min().expect("packets");
+        let last = p.iter().map(|x| x.1).max().expect("packets");
+        ends.push((first, last, p.len() as i64));
+    }
+    let frame = (ends[0].1 - ends[0].0) / (ends[0].2 - 1);
+    assert_eq!(
+        ends[1].0,
+        ends[0].1 + frame,
+        "decode times across the switch: {ends:?}"
+    );
+    // One DASH Period: no new run.
+    let mpd = get(&o, "/out/v1/demo/live/dash/manifest.mpd", now + 20);
+    assert_eq!(text(&mpd).matches("<Period ").count(), 1, "{}", text(&mpd));
+}
