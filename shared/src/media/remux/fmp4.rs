@@ -10,6 +10,7 @@ use super::{init_segment, RemuxError, RemuxWarning, RemuxedSegment, RemuxedTrack
 use crate::media::mp4::demux::{parse_init, parse_segment, InitSegment, MediaSegment};
 use crate::media::mp4::{write_media_segment, MuxError, SampleInfo};
 use crate::media::sample::{TrackSamples, DEFAULT_NAL_LENGTH_SIZE};
+use crate::media::ts::mux::{write_segment, ContinuityCounters, TsMuxOptions, TsMuxTrack};
 
 /// One input segment with the init segment it needs.
 #[derive(Debug, Clone, Copy)]
@@ -147,4 +148,74 @@ fn track(
         sample_count,
         starts_with_sync_sample,
     }))
+}
+
+/// Consecutive fMP4 segments as MPEG-TS (one program: the first video track, then the first
+/// audio track of each part, or only those of `only`), each part after its own PAT and PMT.
+/// Timestamps are the fMP4 presentation's (edit lists applied), at 90 kHz; `counters` carries
+/// the continuity counters in and out.
+pub fn fmp4_parts_to_ts(
+    parts: &[Fmp4Part<'_>],
+    only: Option<TrackKind>,
+    options: &TsMuxOptions,
+    counters: &mut ContinuityCounters,
+) -> Result<Vec<u8>, RemuxError> {
+    let mut out =
+        Vec::with_capacity(parts.iter().map(|p| p.segment.len()).sum::<usize>() * 21 / 20);
+    for p in parts {
+        let init = parse_init(p.init).map_err(RemuxError::Fmp4)?;
+        let segment = parse_segment(p.segment, &init).map_err(RemuxError::Fmp4)?;
+        let mut tracks = Vec::new();
+        for kind in [TrackKind::Video, TrackKind::Audio] {
+            if only.is_some_and(|k| k != kind) {
+                continue;
+            }
+            let Some(t) = init.tracks.iter().find(|t| t.track.kind() == kind) else {
+                continue;
+            };
+            if let Some(samples) = segment.samples_of(&init, t.track_id) {
+                tracks.push(TsMuxTrack {
+                    samples,
+                    time_offset: t.edit_shift,
+                });
+            }
+        }
+        write_segment(&mut out, &tracks, options, counters).map_err(RemuxError::TsMux)?;
+    }
+    Ok(out)
+}
+
+/// The elementary PIDs [`fmp4_parts_to_ts`] gives video and audio with `options`, for a
+/// part whose init has `kinds` (the first track of a kind present gets the next PID).
+pub fn ts_pids(
+    kinds: &[TrackKind],
+    only: Option<TrackKind>,
+    options: &TsMuxOptions,
+) -> [Option<u16>; 2] {
+    let mut next = options.first_elementary_pid;
+    let mut out = [None, None];
+    for (i, kind) in [TrackKind::Video, TrackKind::Audio].into_iter().enumerate() {
+        if kinds.contains(&kind) && only.is_none_or(|k| k == kind) {
+            out[i] = Some(next);
+            next = next.saturating_add(1);
+        }
+    }
+    out
+}
+
+/// The continuity counters (video, audio) after [`fmp4_parts_to_ts`] of one part whose
+/// elementary streams start at `start`: what a later segment of the same track continues from.
+pub fn ts_counters_after(part: &Fmp4Part<'_>, start: [u8; 2]) -> Result<[u8; 2], RemuxError> {
+    let options = TsMuxOptions::default();
+    let init = parse_init(part.init).map_err(RemuxError::Fmp4)?;
+    let kinds: Vec<TrackKind> = init.tracks.iter().map(|t| t.track.kind()).collect();
+    let pids = ts_pids(&kinds, None, &options);
+    let mut counters = ContinuityCounters::default();
+    for (pid, cc) in pids.iter().zip(start) {
+        if let Some(pid) = pid {
+            counters.set(*pid, cc);
+        }
+    }
+    fmp4_parts_to_ts(std::slice::from_ref(part), None, &options, &mut counters)?;
+    Ok([0, 1].map(|i| pids[i].map_or(start[i], |pid| counters.next(pid))))
 }

@@ -16,12 +16,13 @@ mod fmp4;
 mod video;
 
 pub use crate::media::mp4::{init_segment, CodecConfig, Track, TrackKind};
-pub use fmp4::{fmp4_parts_to_cmaf, Fmp4Part};
+pub use fmp4::{fmp4_parts_to_cmaf, fmp4_parts_to_ts, ts_counters_after, ts_pids, Fmp4Part};
 
 use crate::media::codec::CodecError;
 use crate::media::mp4::demux::Fmp4Error;
 use crate::media::mp4::{write_media_segment, MuxError, SampleInfo};
 use crate::media::time::Unwrapper;
+use crate::media::ts::mux::TsMuxError;
 use crate::media::ts::{Demuxer, Pes, Pmt, StreamKind, TsError, TsEvent, TsWarning};
 use std::borrow::Cow;
 use std::fmt;
@@ -128,6 +129,8 @@ pub enum RemuxError {
     Ts(TsError),
     /// A fragmented MP4 input (init or media segment) did not parse.
     Fmp4(Fmp4Error),
+    /// The samples could not be written as MPEG-TS (e.g. H.265, which HLS carries in fMP4 only).
+    TsMux(TsMuxError),
     Codec {
         pid: u16,
         error: CodecError,
@@ -155,6 +158,7 @@ impl fmt::Display for RemuxError {
         match self {
             RemuxError::Ts(e) => e.fmt(f),
             RemuxError::Fmp4(e) => e.fmt(f),
+            RemuxError::TsMux(e) => e.fmt(f),
             RemuxError::Codec { pid, error } => write!(f, "PID 0x{pid:04x}: {error}"),
             RemuxError::Mux(e) => e.fmt(f),
             RemuxError::NoTracks => write!(f, "no H.264, H.265 or AAC stream in the program"),
@@ -172,6 +176,7 @@ impl std::error::Error for RemuxError {
         match self {
             RemuxError::Ts(e) => Some(e),
             RemuxError::Fmp4(e) => Some(e),
+            RemuxError::TsMux(e) => Some(e),
             RemuxError::Codec { error, .. } => Some(error),
             RemuxError::Mux(e) => Some(e),
             _ => None,

@@ -107,6 +107,16 @@ impl ContinuityCounters {
             .map_or(0, |i| self.next[i].1)
     }
 
+    /// Sets the counter of the next packet on `pid` (its low 4 bits): to carry counters that
+    /// were recorded elsewhere (a stateless origin stores them with each segment).
+    pub fn set(&mut self, pid: u16, next: u8) {
+        let next = next & 0x0F;
+        match self.next.binary_search_by_key(&pid, |&(p, _)| p) {
+            Ok(i) => self.next[i].1 = next,
+            Err(i) => self.next.insert(i, (pid, next)),
+        }
+    }
+
     /// Every PID written so far with its next counter, by PID.
     pub fn iter(&self) -> impl Iterator<Item = (u16, u8)> + '_ {
         self.next.iter().copied()
