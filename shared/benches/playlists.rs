@@ -30,6 +30,7 @@ fn timeline(n: u64) -> Timeline {
             discontinuity: i == 50,
             tracks: Vec::new(),
             init_key: None,
+            ts_cc: None,
         });
     }
     t

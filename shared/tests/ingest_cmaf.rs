@@ -1,5 +1,5 @@
 //! HLS_CMAF input (HLS with fMP4 segments, as `ffmpeg -f hls -hls_segment_type fmp4` pushes
-//! it) into HLS-CMAF and DASH endpoints: what is accepted and refused at ingest, and served
+//! it) into HLS-CMAF, DASH and HLS (TS) endpoints: what is accepted and refused at ingest, and served
 //! segments that ffprobe decodes with the source's frames and timestamps.
 
 mod common;
@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 const INIT: &str = "h264_aac_fmp4_init.mp4";
 const SEGMENTS: [&str; 2] = ["h264_aac_fmp4_0.m4s", "h264_aac_fmp4_1.m4s"];
 
-/// A channel `demo/live` with HLS_CMAF input and an HLS-CMAF and a DASH endpoint; returns
-/// input 1's credentials.
+/// A channel `demo/live` with HLS_CMAF input and an HLS-CMAF, a DASH and an HLS (TS)
+/// endpoint; returns input 1's credentials.
 fn cmaf_channel(o: &TestOrigin) -> (String, String) {
     let (s, _) = api(
         o,
@@ -32,6 +32,7 @@ fn cmaf_channel(o: &TestOrigin) -> (String, String) {
     for body in [
         json!({"name": "cmaf", "protocol": "HLS_CMAF"}),
         json!({"name": "dash", "protocol": "DASH"}),
+        json!({"name": "ts", "protocol": "HLS"}),
     ] {
         let (s, v) = api(o, Method::Post, ENDPOINTS, Some(body));
         assert_eq!(s, 201, "{v}");
@@ -100,6 +101,26 @@ fn packets(bytes: &[u8], codec_type: &str) -> Vec<(i64, i64)> {
         .filter(|p| p["stream_index"].as_i64() == Some(index))
         .map(|p| (number(p, "pts"), number(p, "dts")))
         .collect()
+}
+
+/// The earliest presentation time (seconds) of the first stream of `codec_type` in `bytes`.
+fn first_pts_time(bytes: &[u8], codec_type: &str) -> f64 {
+    let v = ffprobe_frames(
+        bytes,
+        "stream=index,codec_type:packet=stream_index,pts_time",
+    );
+    let index = v["streams"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["codec_type"] == codec_type))
+        .and_then(|s| s["index"].as_i64())
+        .unwrap_or_else(|| panic!("no {codec_type} stream"));
+    v["packets"]
+        .as_array()
+        .expect("packets")
+        .iter()
+        .filter(|p| p["stream_index"].as_i64() == Some(index))
+        .filter_map(|p| p["pts_time"].as_str()?.parse::<f64>().ok())
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// The URIs a playlist lists (non-tag lines) and its EXT-X-MAP URI.
@@ -199,7 +220,7 @@ fn refusals_leave_the_served_state_as_it_was() {
         ok_text(&o, "/out/v1/demo/live/cmaf/v/index/video.m3u8"),
         before
     );
-    // The input protocol is fixed; TS output from fMP4 input is refused by name.
+    // The input protocol is fixed.
     let (s, v) = api(
         &o,
         Method::Patch,
@@ -207,20 +228,53 @@ fn refusals_leave_the_served_state_as_it_was() {
         Some(json!({"protocol": "HLS"})),
     );
     assert_eq!((s, v["field"].as_str()), (400, Some("protocol")), "{v}");
-    let (s, v) = api(
-        &o,
-        Method::Post,
-        ENDPOINTS,
-        Some(json!({"name": "ts", "protocol": "HLS"})),
-    );
-    assert_eq!((s, v["field"].as_str()), (400, Some("protocol")), "{v}");
-    let (s, v) = api(
-        &o,
-        Method::Patch,
-        &format!("{ENDPOINTS}/dash"),
-        Some(json!({"protocol": "HLS"})),
-    );
-    assert_eq!((s, v["field"].as_str()), (400, Some("protocol")), "{v}");
+}
+
+/// (PID, continuity_counter) of every TS packet that carries a payload.
+fn counters(ts: &[u8]) -> Vec<(u16, u8)> {
+    ts.chunks(188)
+        .filter(|p| p.len() == 188 && p[0] == 0x47 && p[3] & 0x10 != 0)
+        .map(|p| ((u16::from(p[1] & 0x1f) << 8) | u16::from(p[2]), p[3] & 0x0f))
+        .collect()
+}
+
+#[test]
+fn fmp4_input_as_mpeg_ts_decodes_with_the_source_times_and_running_counters() {
+    let o = origin();
+    let c = cmaf_channel(&o);
+    push_fmp4(&o, &c);
+    let playlist = ok_text(&o, "/out/v1/demo/live/ts/v/index/media.m3u8");
+    let (uris, map) = listed(&playlist);
+    assert_eq!(uris, ["0.ts", "1.ts"], "{playlist}");
+    assert_eq!(map, None, "TS segments need no init: {playlist}");
+    let mut segments = Vec::new();
+    for (n, uri) in uris.iter().enumerate() {
+        let ts = ok_bytes(&o, &format!("/out/v1/demo/live/ts/v/index/{uri}"));
+        let source = [fixture(INIT), fixture(SEGMENTS[n])].concat();
+        for kind in ["video", "audio"] {
+            let ours = packets(&ts, kind);
+            let theirs = packets(&source, kind);
+            assert_eq!(ours.len(), theirs.len(), "{kind} of {uri}: packet count");
+        }
+        // Presentation times as the fMP4 presents them (edit lists applied), at 90 kHz.
+        for kind in ["video", "audio"] {
+            let (ours, theirs) = (first_pts_time(&ts, kind), first_pts_time(&source, kind));
+            assert!(
+                (ours - theirs).abs() < 0.001,
+                "{kind} of {uri}: first at {ours} s, source {theirs} s"
+            );
+        }
+        segments.push(ts);
+    }
+    // Continuity counters run on from segment 0 into segment 1 on every PID.
+    let (a, b) = (counters(&segments[0]), counters(&segments[1]));
+    let pids: std::collections::BTreeSet<u16> = a.iter().map(|x| x.0).collect();
+    assert!(pids.len() >= 4, "PAT, PMT, video and audio: {pids:?}");
+    for pid in pids {
+        let last = a.iter().rev().find(|x| x.0 == pid).map(|x| x.1).unwrap();
+        let next = b.iter().find(|x| x.0 == pid).map(|x| x.1).unwrap();
+        assert_eq!(next, (last + 1) % 16, "PID 0x{pid:04x}: {last} then {next}");
+    }
 }
 
 #[test]

@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startEncoder, tail, FPS, HLS_TIME, RENDITIONS } from './lib/encoder.js';
 import { assertPlayed, playDiagnostic } from './lib/players.js';
-import { probeFmp4 } from './lib/probe.js';
+import { probeFmp4, probeTs } from './lib/probe.js';
 import { checkMaster, checkMedia } from './lib/m3u8.js';
-import { get, readMaster } from './lib/endpoint.js';
+import { get, readMaster, readMedia } from './lib/endpoint.js';
 import { trackedTests } from './lib/run.js';
 import { originSuite } from './lib/suite.js';
 import { waitFor } from './lib/wait.js';
@@ -36,8 +36,23 @@ const NAMES = { group: 'cm-group', channel: 'cm-channel' };
 const ENDPOINTS = {
   cmaf: { name: 'cmaf', protocol: 'HLS_CMAF', segment_count: 6 },
   dash: { name: 'dash', protocol: 'DASH' },
+  ts: { name: 'ts', protocol: 'HLS', segment_count: 6 },
 };
 const VIDEO = RENDITIONS.filter((r) => r.kind === 'video');
+
+/** The continuity_counter of the first and last payload packet of each PID in a TS segment. */
+function counters(ts) {
+  const first = new Map();
+  const last = new Map();
+  for (let i = 0; i + 188 <= ts.length; i += 188) {
+    if (ts[i] !== 0x47 || (ts[i + 3] & 0x10) === 0) continue;
+    const pid = ((ts[i + 1] & 0x1f) << 8) | ts[i + 2];
+    const cc = ts[i + 3] & 0x0f;
+    if (!first.has(pid)) first.set(pid, cc);
+    last.set(pid, cc);
+  }
+  return { first, last };
+}
 
 const PLATFORMS = [
   { name: 'the Worker (workerd)', dir: 'cmaf-ingest-worker', start: startOrigin, originDir: 'origin' },
@@ -56,13 +71,13 @@ for (const platform of PLATFORMS) describe(`HLS_CMAF input (ffmpeg fMP4 push) on
     return res;
   }
 
-  it('creates an HLS_CMAF channel with HLS-CMAF and DASH endpoints; HLS (TS) output is refused', async () => {
+  it('creates an HLS_CMAF channel with HLS-CMAF, DASH and HLS (TS) endpoints; its input protocol is fixed', async () => {
     const made = await createChannel(suite.origin, { ...NAMES, protocol: 'HLS_CMAF', endpoints: Object.values(ENDPOINTS) });
     assert.equal(made.channel.protocol, 'HLS_CMAF', JSON.stringify(made.channel));
     const paths = channelPaths(NAMES);
-    const ts = await suite.origin.api('POST', paths.endpoints, { name: 'ts', protocol: 'HLS' });
-    assert.equal(ts.status, 400, show(ts));
-    assert.equal(ts.json?.field, 'protocol', show(ts));
+    const patch = await suite.origin.api('PATCH', paths.channel, { protocol: 'HLS' });
+    assert.equal(patch.status, 400, show(patch));
+    assert.equal(patch.json?.field, 'protocol', show(patch));
     ctx.input = made.input;
     ctx.endpoints = made.endpoints;
   });
@@ -109,6 +124,41 @@ for (const platform of PLATFORMS) describe(`HLS_CMAF input (ffmpeg fMP4 push) on
       assertPlayed(r);
     });
   }
+
+  it('hls.js plays the HLS (TS) endpoint: the fMP4 input muxed to MPEG-TS', async (t) => {
+    need('ready');
+    const r = await suite.players.play({ player: 'hls.js', url: need('endpoints').ts.url, timeoutMs: 25_000 });
+    t.diagnostic(playDiagnostic(r));
+    assertPlayed(r);
+  });
+
+  it('HLS (TS): every segment decodes with its frames; continuity counters run on across segments', async (t) => {
+    need('ready');
+    const { renditions } = await readMaster(need('endpoints').ts.url);
+    const lines = [];
+    for (const r of renditions.filter((x, i) => renditions.findIndex((y) => y.url === x.url) === i)) {
+      const { playlist, text } = await readMedia(r.url);
+      assert.deepEqual(checkMedia(playlist), [], `${r.url}:\n${text}`);
+      let previous = null;
+      for (const seg of playlist.segments) {
+        const url = new URL(seg.uri, r.url).href;
+        const body = (await fetchOk(url)).body;
+        const got = await probeTs(body, suite.dir, probeName(`ts-${seg.uri}`).replace(/mp4$/, 'ts'));
+        assert.equal(got.errors, '', `ffprobe errors for ${url} (${got.file})`);
+        const video = got.streams.find((s) => s.codec_type === 'video');
+        if (video) assert.equal(Number(video.nb_read_frames), HLS_TIME * FPS, `${url}: video frames`);
+        const cc = counters(body);
+        if (previous && !seg.discontinuity) {
+          for (const [pid, last] of previous) {
+            assert.equal(cc.first.get(pid), (last + 1) % 16, `${url}: PID ${pid} continues from ${last}`);
+          }
+        }
+        previous = cc.last;
+      }
+      lines.push(`${r.url}: ${playlist.segments.length} TS segments decode, counters continuous`);
+    }
+    t.diagnostic(lines.join('\n'));
+  });
 
   for (const player of ['dash.js', 'shaka']) {
     it(`${player} plays the DASH endpoint`, async (t) => {

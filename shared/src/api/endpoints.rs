@@ -7,7 +7,7 @@ use crate::error::{OriginError, OriginResult};
 use crate::fields::{created, json_body, ok, Fields};
 use crate::http::{Request, Response};
 use crate::keys;
-use crate::model::{Channel, Endpoint, InputProtocol, OutputProtocol};
+use crate::model::Endpoint;
 use crate::names::Name;
 use crate::repo::{self, kv_create, kv_list, kv_put};
 use crate::store::{KvStore, ObjectStore};
@@ -43,8 +43,7 @@ pub(super) async fn create_endpoint<K: KvStore, O: ObjectStore>(
     let mut endpoint = Endpoint::new(g.clone(), c.clone(), e.clone(), now_ms);
     endpoint.apply(&mut fields)?;
     fields.finish()?;
-    let channel = repo::channel(cx.kv, g, c).await?;
-    check_output(&channel, &endpoint)?;
+    repo::channel(cx.kv, g, c).await?;
     let key = keys::endpoint(g, c, &e);
     kv_create(cx.kv, &key, &endpoint, format_args!("endpoint {g}/{c}/{e}")).await?;
     refresh_retention(cx, g, c, &e, Some(&endpoint)).await?;
@@ -64,23 +63,9 @@ pub(super) async fn patch_endpoint<K: KvStore, O: ObjectStore>(
     let mut fields = Fields::new(&body)?;
     endpoint.apply(&mut fields)?;
     fields.finish()?;
-    check_output(&repo::channel(cx.kv, g, c).await?, &endpoint)?;
     kv_put(cx.kv, &keys::endpoint(g, c, e), &endpoint).await?;
     refresh_retention(cx, g, c, e, Some(&endpoint)).await?;
     Ok(ok(views::endpoint(&endpoint, bases)))
-}
-
-/// Refuses an output the channel's input cannot feed yet: HLS with MPEG-TS segments from
-/// fMP4 (HLS_CMAF) input.
-fn check_output(channel: &Channel, endpoint: &Endpoint) -> OriginResult<()> {
-    if channel.protocol == InputProtocol::HlsCmaf && endpoint.protocol == OutputProtocol::Hls {
-        return Err(OriginError::invalid(
-            "protocol",
-            "\"HLS_CMAF\" or \"DASH\" on a channel with HLS_CMAF input (HLS with MPEG-TS \
-             segments from fMP4 input is not available yet)",
-        ));
-    }
-    Ok(())
 }
 
 /// Sets the channel's archive retention to its endpoints' longest time-shift. `changed`

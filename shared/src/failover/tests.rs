@@ -23,6 +23,7 @@ fn timeline(first: u64, count: u64, pts0: u64, arrived0: u64) -> Timeline {
             discontinuity: false,
             tracks: Vec::new(),
             init_key: None,
+            ts_cc: None,
         });
     }
     t

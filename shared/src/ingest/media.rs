@@ -5,6 +5,7 @@ use crate::error::{OriginError, OriginResult};
 use crate::failover::policy::Heartbeat;
 use crate::ingest::switch::consider_switch;
 use crate::keys;
+use crate::media::remux::{ts_counters_after, Fmp4Part};
 use crate::media::time::Timestamp33;
 use crate::model::{Channel, InputId, InputProtocol};
 use crate::paths;
@@ -118,6 +119,7 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
             Some(p) if continuous => p.pdt_ms + ms(p.duration),
             _ => i64::try_from(now_ms).unwrap_or(i64::MAX) - ms(s.duration),
         });
+        let mut ts_cc = None;
         let (probe, media_start, init_key) = match &s.map {
             None => {
                 let probe: Option<SegmentProbe> = upload
@@ -135,11 +137,15 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
                     discontinuity = true;
                     continue;
                 };
-                let Some(probe) = fmp4_probe(cx, &mut inits, &init.key, &upload.key).await? else {
+                let cc_start = previous.and_then(|p| p.ts_cc).unwrap_or_default();
+                let Some((probe, cc)) =
+                    fmp4_probe(cx, &mut inits, &init.key, &upload.key, cc_start).await?
+                else {
                     // Not a media segment its init segment can read: never listed.
                     discontinuity = true;
                     continue;
                 };
+                ts_cc = cc;
                 let start = Some(probe.pts);
                 (Some(probe), start, Some(init.key))
             }
@@ -161,6 +167,7 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
             discontinuity: previous.is_some() && !continuous,
             tracks,
             init_key,
+            ts_cc,
         };
         if let Some(p) = &probe {
             timeline.update_tracks(&p.info);
@@ -227,13 +234,16 @@ async fn latest_upload<K: KvStore, O: ObjectStore>(
 }
 
 /// The probe of a stored fMP4 segment read with its stored init segment (read once per
-/// playlist); `None` when the two do not make a segment the packager can use.
+/// playlist), and the MPEG-TS continuity counters after it when its TS output continues from
+/// `cc_start` (`None` for a codec TS does not carry); `None` when the two do not make a
+/// segment the packager can use.
 async fn fmp4_probe<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     inits: &mut BTreeMap<String, Vec<u8>>,
     init_key: &str,
     segment_key: &str,
-) -> OriginResult<Option<SegmentProbe>> {
+    cc_start: [u8; 2],
+) -> OriginResult<Option<(SegmentProbe, Option<[u8; 2]>)>> {
     if !inits.contains_key(init_key) {
         let Some(o) = cx.objects.get(init_key).await? else {
             return Ok(None);
@@ -244,7 +254,14 @@ async fn fmp4_probe<K: KvStore, O: ObjectStore>(
         return Ok(None);
     };
     let init = inits.get(init_key).map(Vec::as_slice).unwrap_or_default();
-    Ok(probe_fmp4(init, &segment.body))
+    let Some(probe) = probe_fmp4(init, &segment.body) else {
+        return Ok(None);
+    };
+    let part = Fmp4Part {
+        init,
+        segment: &segment.body,
+    };
+    Ok(Some((probe, ts_counters_after(&part, cc_start).ok())))
 }
 
 /// Validates every segment of the playlist before anything is committed.

@@ -9,16 +9,22 @@ use crate::hls::master::{MasterInfo, Variant};
 use crate::hls::{render_master, MasterEntry};
 use crate::http::Response;
 use crate::media::mp4::TrackKind;
+use crate::media::remux::{fmp4_parts_to_ts, ts_pids, Fmp4Part, RemuxError};
 use crate::media::ts::filter::keep_only;
+use crate::media::ts::mux::{ContinuityCounters, TsMuxError, TsMuxOptions};
+use crate::media::ts::pat::PAT_PID;
 use crate::model::Channel;
 use crate::names::Rendition;
+use crate::output::group::Group;
 use crate::playback::group_bytes;
+use crate::playback::init_bytes;
 use crate::playback::master_info;
 use crate::playback::rendition_data;
 use crate::playback::renditions;
+use crate::playback::RenditionData;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
-use crate::timeline::{Timeline, TIMESCALE};
+use crate::timeline::{Segment, Timeline, TIMESCALE};
 
 pub(super) const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 
@@ -120,6 +126,55 @@ fn synthesized_variant(rendition: &Rendition, timelines: &[Option<Timeline>; 2])
     }
 }
 
+/// An output segment of fMP4 input as MPEG-TS. Continuity counters run on from segment to
+/// segment without state: PAT and PMT (one each per input segment) count input sequence
+/// numbers, the elementary streams start from the counters ingest recorded after the input
+/// segment before (`Segment::ts_cc`).
+async fn fmp4_group_to_ts<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    data: &RenditionData,
+    g: &Group<'_>,
+    parts: &[Vec<u8>],
+    only: Option<TrackKind>,
+) -> OriginResult<Vec<u8>> {
+    let members: Vec<&Segment> = g.members.iter().map(|m| m.segment).collect();
+    let inits = init_bytes(cx, &members).await?;
+    let Some(first) = g.members.first() else {
+        return Err(OriginError::NotFound(format!("segment {}", g.seq)));
+    };
+    let previous = data.timelines[first.input.index()]
+        .as_ref()
+        .and_then(|t| t.find(first.segment.seq.checked_sub(1)?))
+        .and_then(|s| s.ts_cc)
+        .unwrap_or_default();
+    let options = TsMuxOptions::default();
+    let kinds: Vec<TrackKind> = first.segment.tracks.iter().map(|t| t.kind).collect();
+    let mut counters = ContinuityCounters::default();
+    let psi = u8::try_from(first.segment.seq % 16).unwrap_or(0);
+    counters.set(PAT_PID, psi);
+    counters.set(options.pmt_pid, psi);
+    for (pid, cc) in ts_pids(&kinds, only, &options).into_iter().zip(previous) {
+        if let Some(pid) = pid {
+            counters.set(pid, cc);
+        }
+    }
+    let fmp4: Vec<Fmp4Part<'_>> = parts
+        .iter()
+        .zip(&inits)
+        .map(|(segment, init)| Fmp4Part { init, segment })
+        .collect();
+    fmp4_parts_to_ts(&fmp4, only, &options, &mut counters).map_err(|e| match e {
+        RemuxError::TsMux(TsMuxError::UnsupportedCodec { codec, .. }) => {
+            OriginError::UnsupportedMediaType(format!(
+                "{codec} in MPEG-TS: HLS carries it in fMP4 only; use an HLS_CMAF or DASH endpoint"
+            ))
+        }
+        e => MediaError::new(MediaCause::Remux(e))
+            .key(&first.segment.key)
+            .into(),
+    })
+}
+
 pub(super) async fn ts_segment<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
@@ -134,12 +189,18 @@ pub(super) async fn ts_segment<K: KvStore, O: ObjectStore>(
         .iter()
         .find(|g| g.seq == seq)
         .ok_or_else(|| OriginError::NotFound(format!("segment {rendition}/{seq}")))?;
-    if g.members.iter().any(|m| m.segment.init_key.is_some()) {
-        return Err(OriginError::NotImplemented(
-            "HLS with MPEG-TS segments from fMP4 input",
-        ));
-    }
     let mut parts = group_bytes(cx, g).await?;
+    if g.members.iter().any(|m| m.segment.init_key.is_some()) {
+        let body = fmp4_group_to_ts(cx, &data, g, &parts, only)
+            .await
+            .map_err(|e| match e {
+                OriginError::Media(m) => m.rendition(rendition).sequence(seq).into(),
+                e => e,
+            })?;
+        return Ok(Response::new(200)
+            .with_body("video/mp2t", body)
+            .with_header("cache-control", CacheControl::Segment.value()));
+    }
     if let Some(kind) = only {
         for part in &mut parts {
             *part = keep_only(part, kind).map_err(|e| {

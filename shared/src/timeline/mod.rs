@@ -56,6 +56,10 @@ pub struct Segment {
     /// MPEG-TS.
     #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
     pub init_key: Option<String>,
+    /// fMP4 input: the MPEG-TS continuity counters (video, audio) after this segment's packets,
+    /// where the next segment's TS output continues (docs/timeline.md, "Media time").
+    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
+    pub ts_cc: Option<[u8; 2]>,
 }
 
 impl Segment {
@@ -181,6 +185,7 @@ pub(crate) fn two_second_segment(seq: u64, t0_ms: i64) -> Segment {
         discontinuity: false,
         tracks: Vec::new(),
         init_key: None,
+        ts_cc: None,
     }
 }
 

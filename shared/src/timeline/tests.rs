@@ -14,6 +14,7 @@ fn seg(seq: u64, uri: &str, seconds: u64, disc: bool) -> Segment {
         discontinuity: disc,
         tracks: Vec::new(),
         init_key: None,
+        ts_cc: None,
     }
 }
 
