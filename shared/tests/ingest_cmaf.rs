@@ -312,16 +312,50 @@ fn a_ts_channel_refuses_fmp4() {
 }
 
 #[test]
-fn clip_of_fmp4_input_is_not_implemented() {
+fn clip_of_fmp4_input_is_one_progressive_mp4() {
     let o = origin();
     let c = cmaf_channel(&o);
     push_fmp4(&o, &c);
-    let r = get(
-        &o,
-        "/out/v1/demo/live/cmaf/clip.mp4?start=2026-11-23T12:00:00Z&end=2026-11-23T12:00:04Z",
-        T0 + 60_000,
-    );
-    assert_eq!(r.status, 501, "{}", text(&r));
+    // Both segments: they arrived at T0 + 0.1 s and T0 + 2.1 s, program date times 2 s
+    // before their arrival (no EXT-X-PROGRAM-DATE-TIME in the playlist).
+    let mut req = edgepack::Request::new(Method::Get, "/out/v1/demo/live/cmaf/clip.mp4");
+    req.query = "start=2026-11-23T11:59:58Z&end=2026-11-23T12:00:04Z".into();
+    let r = send(&o, req, T0 + 60_000);
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert_eq!(r.header("content-type"), Some("video/mp4"));
+    // moov before mdat, no fragments.
+    let top: Vec<&[u8]> = {
+        let mut at = 0;
+        let mut out = Vec::new();
+        while at + 8 <= r.body.len() {
+            let size = u32::from_be_bytes(r.body[at..at + 4].try_into().unwrap()) as usize;
+            out.push(&r.body[at + 4..at + 8]);
+            at += size.max(8);
+        }
+        out
+    };
+    assert_eq!(top, [b"ftyp".as_slice(), b"moov", b"mdat"]);
+    // Every frame of both source segments, decoded.
+    let v = ffprobe_frames(&r.body, "stream=codec_type,nb_read_frames");
+    let frames = |kind: &str| -> u64 {
+        v["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["codec_type"] == kind)
+            .and_then(|s| s["nb_read_frames"].as_str()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {kind} stream: {v}"))
+    };
+    let source = |kind: &str| -> u64 {
+        SEGMENTS
+            .iter()
+            .map(|s| packets(&[fixture(INIT), fixture(s)].concat(), kind).len() as u64)
+            .sum()
+    };
+    assert_eq!(frames("video"), source("video"), "{v}");
+    // Audio frames that start before the first picture or after the last are left out.
+    let (audio, all) = (frames("audio"), source("audio"));
+    assert!(audio + 3 >= all && audio <= all, "audio {audio} of {all}");
 }
 
 #[test]

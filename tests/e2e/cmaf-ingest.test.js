@@ -211,6 +211,24 @@ for (const platform of PLATFORMS) describe(`HLS_CMAF input (ffmpeg fMP4 push) on
     t.diagnostic((await Promise.all(unique.map(check))).join('\n'));
   });
 
+  it('clip.mp4 of the last seconds: one progressive MP4 that decodes at 30 fps with audio', async (t) => {
+    need('ready');
+    const { cmaf } = need('endpoints');
+    const end = Date.now() - 4_000;
+    const start = end - 8_000;
+    const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const url = `${endpointBase(cmaf.url)}clip.mp4?start=${iso(start)}&end=${iso(end)}`;
+    const res = await fetchOk(url);
+    const got = await probeTs(res.body, suite.dir, probeName('clip').replace(/mp4$/, 'clip.mp4'));
+    assert.equal(got.errors, '', `ffprobe errors for ${url} (${got.file})`);
+    const video = got.streams.find((s) => s.codec_type === 'video');
+    const audio = got.streams.find((s) => s.codec_type === 'audio');
+    assert.ok(video && audio, `video and audio in ${got.file}: ${JSON.stringify(got.streams)}`);
+    const frames = Number(video.nb_read_frames);
+    assert.ok(frames >= HLS_TIME * FPS && frames % (HLS_TIME * FPS) === 0, `${frames} video frames: whole 2 s segments`);
+    t.diagnostic(`${url}: ${res.body.length} bytes, ${frames} video frames, ${audio.nb_read_frames} audio frames`);
+  });
+
   it('DASH: the MPD is well-formed and its newest segments decode', async (t) => {
     need('ready');
     const { dash } = need('endpoints');

@@ -20,11 +20,12 @@ use crate::http::query_param;
 use crate::http::Response;
 use crate::media::mp4::TrackKind;
 use crate::media::remux::clip::{ClipPart, ClipWriter};
-use crate::model::InputProtocol;
+use crate::media::remux::Fmp4Part;
 use crate::names::Rendition;
 use crate::output::group::Group;
 use crate::output::representations::{representations, Rep};
 use crate::playback::cmaf::channel_data;
+use crate::playback::init_bytes;
 use crate::playback::rendition_data;
 use crate::playback::window_reference;
 use crate::store::{KvStore, ObjectStore};
@@ -97,11 +98,6 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
     play: &Play<'_>,
     query: &str,
 ) -> OriginResult<Response> {
-    if play.channel.protocol == InputProtocol::HlsCmaf {
-        return Err(OriginError::NotImplemented(
-            "clip.mp4 of a channel with HLS_CMAF (fMP4) input",
-        ));
-    }
     let missing = |name: &str| OriginError::BadRequest(format!("`{name}` is required"));
     let (start_ms, end_ms) = match play.shift {
         Some(TimeShift::Window {
@@ -208,8 +204,24 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
             Some(a) => Some(segment_bytes(cx, a).await?),
             None => None,
         };
-        writer
-            .push(&ClipPart {
+        let pushed = if v.segment.init_key.is_some() {
+            // fMP4 input: each segment with its init segment.
+            let video_init = init_bytes(cx, &[v.segment]).await?;
+            let audio_init = match a {
+                Some(a) => init_bytes(cx, &[a.segment]).await?,
+                None => Vec::new(),
+            };
+            let video_part = Fmp4Part {
+                init: video_init.first().map(Vec::as_slice).unwrap_or_default(),
+                segment: &video_bytes,
+            };
+            let audio_part = audio_bytes
+                .as_deref()
+                .zip(audio_init.first())
+                .map(|(segment, init)| Fmp4Part { init, segment });
+            writer.push_fmp4(&video_part, audio_part.as_ref(), next.is_none())
+        } else {
+            writer.push(&ClipPart {
                 video: &video_bytes,
                 audio: audio_bytes.as_deref(),
                 video_reference: v.segment.media_start,
@@ -217,12 +229,13 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
                 next_video_start,
                 last: next.is_none(),
             })
-            .map_err(|e| {
-                MediaError::new(MediaCause::Remux(e))
-                    .rendition(&video_rendition)
-                    .sequence(v.seq)
-                    .key(&v.segment.key)
-            })?;
+        };
+        pushed.map_err(|e| {
+            MediaError::new(MediaCause::Remux(e))
+                .rendition(&video_rendition)
+                .sequence(v.seq)
+                .key(&v.segment.key)
+        })?;
         if writer.media_len() > MAX_CLIP_BYTES {
             return Ok(too_large("the clip's media passes the limit".into()));
         }

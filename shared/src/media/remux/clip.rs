@@ -1,6 +1,8 @@
-//! Consecutive TS segments → one progressive MP4 (a clip): a video track and an audio track,
-//! one chunk per track per input segment, built with the remux's sample extraction
-//! ([`super::DemuxedTs::samples`]) and written by [`ProgressiveMp4`].
+//! Consecutive TS or fragmented MP4 segments → one progressive MP4 (a clip): a video track and
+//! an audio track, one chunk per track per input segment, with samples from the remux's TS
+//! extraction ([`super::DemuxedTs::samples`]) or the fMP4 demuxer, written by
+//! [`ProgressiveMp4`]. fMP4 times are placed on the presentation's clock with the source's
+//! edit lists, as TS timestamps already are.
 //!
 //! Timeline rules:
 //! * The clip starts at the first video frame's presentation time (segments start with a
@@ -15,9 +17,13 @@
 //!   last frame keeps its nominal 1024 samples. At a jump the tracks may drift apart by at
 //!   most one frame.
 
-use super::{demux_ts, RemuxError, RemuxOptions, RemuxWarning, SampleTrack, TrackKind};
-use crate::media::mp4::{MuxError, ProgressiveMp4, TrackIndex};
-use crate::media::time::{rescale, TS_TIMESCALE};
+use super::{demux_ts, Fmp4Part, RemuxError, RemuxOptions, RemuxWarning, SampleTrack, TrackKind};
+use crate::media::mp4::demux::{parse_init, parse_segment, InitSegment, InitTrack, MediaSegment};
+use crate::media::mp4::{MuxError, ProgressiveMp4, SampleInfo, Track, TrackIndex};
+use crate::media::sample::{TrackSamples, DEFAULT_NAL_LENGTH_SIZE};
+use crate::media::time::rescale;
+use std::borrow::Cow;
+use std::ops::Range;
 
 /// One input segment of the clip.
 #[derive(Debug, Clone, Copy)]
@@ -47,17 +53,74 @@ pub struct ClipWriter {
     started: bool,
 }
 
-/// Decode times of `t`'s samples from its base, and its earliest presentation time.
-fn times(t: &SampleTrack<'_>) -> (Vec<u64>, u64) {
-    let mut decode = t.base_media_decode_time();
-    let mut earliest = u64::MAX;
-    let mut out = Vec::with_capacity(t.samples().len());
-    for s in t.samples() {
-        out.push(decode);
-        earliest = earliest.min(decode.saturating_add_signed(i64::from(s.composition_offset)));
-        decode = decode.saturating_add(u64::from(s.duration));
+/// One track of one clip part, whichever demuxer read it: `trun`-style rows, the first decode
+/// time, and where the bytes come from.
+struct ClipTrack<'p> {
+    track: &'p Track,
+    /// The source's PID (TS) or `track_ID` (fMP4), for warnings.
+    id: u16,
+    samples: Cow<'p, [SampleInfo]>,
+    base: u64,
+    /// Added to decode times (track timescale) to place the track on the presentation's clock:
+    /// the fMP4 edit list's shift; 0 for TS, whose timestamps already are.
+    time_offset: i64,
+    write: &'p dyn Fn(Range<usize>, &mut Vec<u8>),
+}
+
+fn ts_track<'p>(
+    t: &'p SampleTrack<'_>,
+    write: &'p dyn Fn(Range<usize>, &mut Vec<u8>),
+) -> ClipTrack<'p> {
+    ClipTrack {
+        track: t.track(),
+        id: t.pid,
+        samples: Cow::Borrowed(t.samples()),
+        base: t.base_media_decode_time(),
+        time_offset: 0,
+        write,
     }
-    (out, earliest)
+}
+
+fn fmp4_track<'p>(
+    t: &InitTrack,
+    s: &TrackSamples<'p>,
+    write: &'p dyn Fn(Range<usize>, &mut Vec<u8>),
+) -> ClipTrack<'p> {
+    ClipTrack {
+        track: s.track,
+        id: u16::try_from(t.track_id).unwrap_or(u16::MAX),
+        samples: Cow::Owned(s.sample_infos()),
+        base: s.base_media_decode_time().unwrap_or(0),
+        time_offset: t.edit_shift,
+        write,
+    }
+}
+
+/// The first track of `kind` in an fMP4 part, when it has samples.
+fn fmp4_samples<'a>(
+    init: &'a InitSegment,
+    segment: &'a MediaSegment<'_>,
+    kind: TrackKind,
+) -> Option<(&'a InitTrack, TrackSamples<'a>)> {
+    let t = init.tracks.iter().find(|t| t.track.kind() == kind)?;
+    let s = segment.samples_of(init, t.track_id)?;
+    (!s.samples.is_empty()).then_some((t, s))
+}
+
+impl ClipTrack<'_> {
+    /// Decode times of the samples on the presentation's clock, and the earliest presentation
+    /// time.
+    fn times(&self) -> (Vec<u64>, u64) {
+        let mut decode = self.base.saturating_add_signed(self.time_offset);
+        let mut earliest = u64::MAX;
+        let mut out = Vec::with_capacity(self.samples.len());
+        for s in self.samples.iter() {
+            out.push(decode);
+            earliest = earliest.min(decode.saturating_add_signed(i64::from(s.composition_offset)));
+            decode = decode.saturating_add(u64::from(s.duration));
+        }
+        (out, earliest)
+    }
 }
 
 impl ClipWriter {
@@ -103,26 +166,83 @@ impl ClipWriter {
             }
             None => find(&video_segment.tracks, TrackKind::Audio).map(|i| &video_segment.tracks[i]),
         };
+        let write_video = |r: Range<usize>, out: &mut Vec<u8>| video.write_samples(r, out);
+        let write_audio = |r: Range<usize>, out: &mut Vec<u8>| {
+            if let Some(a) = audio {
+                a.write_samples(r, out);
+            }
+        };
+        let video = ts_track(video, &write_video);
+        let audio = audio.map(|a| ts_track(a, &write_audio));
+        self.push_tracks(&video, audio.as_ref(), part.last, warnings)
+    }
 
+    /// Appends one fragmented MP4 input segment (with its init segment): its first video
+    /// track, and the first audio track of `audio` when audio is a separate rendition, else its
+    /// own; returns what was skipped.
+    pub fn push_fmp4(
+        &mut self,
+        video: &Fmp4Part<'_>,
+        audio: Option<&Fmp4Part<'_>>,
+        last: bool,
+    ) -> Result<Vec<RemuxWarning>, RemuxError> {
+        let video_init = parse_init(video.init).map_err(RemuxError::Fmp4)?;
+        let video_segment = parse_segment(video.segment, &video_init).map_err(RemuxError::Fmp4)?;
+        let audio_init;
+        let audio_segment;
+        let (audio_init, audio_segment) = match audio {
+            Some(a) => {
+                audio_init = parse_init(a.init).map_err(RemuxError::Fmp4)?;
+                audio_segment = parse_segment(a.segment, &audio_init).map_err(RemuxError::Fmp4)?;
+                (&audio_init, &audio_segment)
+            }
+            None => (&video_init, &video_segment),
+        };
+        let (v_init, v) = fmp4_samples(&video_init, &video_segment, TrackKind::Video)
+            .ok_or(RemuxError::NoTracks)?;
+        if v_init.nal_length_size != DEFAULT_NAL_LENGTH_SIZE {
+            return Err(RemuxError::Mux(MuxError::OutOfRange {
+                field: "lengthSizeMinusOne (only 4-byte NAL lengths pass through)",
+            }));
+        }
+        let a = fmp4_samples(audio_init, audio_segment, TrackKind::Audio);
+        let write_video = |r: Range<usize>, out: &mut Vec<u8>| v.write_samples(r, out);
+        let write_audio = |r: Range<usize>, out: &mut Vec<u8>| {
+            if let Some((_, a)) = &a {
+                a.write_samples(r, out);
+            }
+        };
+        let video = fmp4_track(v_init, &v, &write_video);
+        let audio = a.as_ref().map(|(t, s)| fmp4_track(t, s, &write_audio));
+        self.push_tracks(&video, audio.as_ref(), last, Vec::new())
+    }
+
+    fn push_tracks(
+        &mut self,
+        video: &ClipTrack<'_>,
+        audio: Option<&ClipTrack<'_>>,
+        last: bool,
+        mut warnings: Vec<RemuxWarning>,
+    ) -> Result<Vec<RemuxWarning>, RemuxError> {
         let first = !self.started;
         if first {
             self.started = true;
-            self.video = Some(self.mp4.add_track(video.track().clone()));
-            self.audio = audio.map(|a| self.mp4.add_track(a.track().clone()));
+            self.video = Some(self.mp4.add_track(video.track.clone()));
+            self.audio = audio.map(|a| self.mp4.add_track(a.track.clone()));
         }
         let Some(video_index) = self.video else {
             return Err(RemuxError::NoTracks);
         };
-        if self.mp4.track(video_index) != Some(video.track()) {
+        if self.mp4.track(video_index) != Some(video.track) {
             warnings.push(RemuxWarning::Stream {
-                pid: video.pid,
+                pid: video.id,
                 what: "codec configuration differs from the clip's first; the first is kept",
             });
         }
-        let samples = video.samples();
+        let samples = &video.samples;
         self.mp4
             .append_chunk(video_index, samples, |out| {
-                video.write_samples(0..samples.len(), out)
+                (video.write)(0..samples.len(), out)
             })
             .map_err(RemuxError::Mux)?;
 
@@ -131,22 +251,22 @@ impl ClipWriter {
             (None, _) => return Ok(warnings),
             (Some(a), None) => {
                 warnings.push(RemuxWarning::Stream {
-                    pid: a.pid,
+                    pid: a.id,
                     what: "audio that starts after the clip's first segment is left out",
                 });
                 return Ok(warnings);
             }
         };
-        let (_, video_start) = times(video);
+        let (_, video_start) = video.times();
         let video_duration: u64 = samples.iter().map(|s| u64::from(s.duration)).sum();
-        let rate = audio.track().timescale;
+        let rate = audio.track.timescale;
         let to_audio = |t: u64| {
-            rescale(t, TS_TIMESCALE, rate).ok_or(RemuxError::Timestamp {
-                pid: audio.pid,
+            rescale(t, video.track.timescale, rate).ok_or(RemuxError::Timestamp {
+                pid: audio.id,
                 what: "time beyond 64 bits in the audio timescale",
             })
         };
-        let (audio_times, _) = times(audio);
+        let (audio_times, _) = audio.times();
         let from = if first {
             let start = to_audio(video_start)?;
             let from = audio_times.partition_point(|&t| t < start);
@@ -156,18 +276,18 @@ impl ClipWriter {
         } else {
             0
         };
-        let to = if part.last {
+        let to = if last {
             let end = to_audio(video_start.saturating_add(video_duration))?;
             audio_times.partition_point(|&t| t < end)
         } else {
             audio_times.len()
         };
         let range = from..to.max(from);
-        let Some(kept) = audio.samples().get(range.clone()) else {
+        let Some(kept) = audio.samples.get(range.clone()) else {
             return Ok(warnings);
         };
         self.mp4
-            .append_chunk(audio_index, kept, |out| audio.write_samples(range, out))
+            .append_chunk(audio_index, kept, |out| (audio.write)(range, out))
             .map_err(RemuxError::Mux)?;
         Ok(warnings)
     }
