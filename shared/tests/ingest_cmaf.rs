@@ -81,11 +81,11 @@ fn ok_bytes(o: &TestOrigin, path: &str) -> Vec<u8> {
     r.body
 }
 
-/// ffprobe's packets of the first stream of `codec_type` in `bytes`: (pts, dts) pairs.
-fn packets(bytes: &[u8], codec_type: &str) -> Vec<(i64, i64)> {
+/// ffprobe's packets of the first stream of `codec_type` in `bytes`: (pts, dts, pts_time).
+fn stream_packets(bytes: &[u8], codec_type: &str) -> Vec<(i64, i64, f64)> {
     let v = ffprobe_frames(
         bytes,
-        "stream=index,codec_type,nb_read_frames:packet=stream_index,pts,dts",
+        "stream=index,codec_type,nb_read_frames:packet=stream_index,pts,dts,pts_time",
     );
     let streams = v["streams"].as_array().expect("streams");
     let index = streams
@@ -94,32 +94,35 @@ fn packets(bytes: &[u8], codec_type: &str) -> Vec<(i64, i64)> {
         .and_then(|s| s["index"].as_i64())
         .unwrap_or_else(|| panic!("no {codec_type} stream"));
     let number = |p: &Value, k: &str| p[k].as_i64().unwrap_or(i64::MIN);
+    let seconds = |p: &Value| p["pts_time"].as_str().and_then(|t| t.parse().ok());
     v["packets"]
         .as_array()
         .expect("packets")
         .iter()
         .filter(|p| p["stream_index"].as_i64() == Some(index))
-        .map(|p| (number(p, "pts"), number(p, "dts")))
+        .map(|p| {
+            (
+                number(p, "pts"),
+                number(p, "dts"),
+                seconds(p).unwrap_or(f64::NAN),
+            )
+        })
+        .collect()
+}
+
+/// (pts, dts) of [`stream_packets`].
+fn packets(bytes: &[u8], codec_type: &str) -> Vec<(i64, i64)> {
+    stream_packets(bytes, codec_type)
+        .into_iter()
+        .map(|p| (p.0, p.1))
         .collect()
 }
 
 /// The earliest presentation time (seconds) of the first stream of `codec_type` in `bytes`.
 fn first_pts_time(bytes: &[u8], codec_type: &str) -> f64 {
-    let v = ffprobe_frames(
-        bytes,
-        "stream=index,codec_type:packet=stream_index,pts_time",
-    );
-    let index = v["streams"]
-        .as_array()
-        .and_then(|s| s.iter().find(|s| s["codec_type"] == codec_type))
-        .and_then(|s| s["index"].as_i64())
-        .unwrap_or_else(|| panic!("no {codec_type} stream"));
-    v["packets"]
-        .as_array()
-        .expect("packets")
-        .iter()
-        .filter(|p| p["stream_index"].as_i64() == Some(index))
-        .filter_map(|p| p["pts_time"].as_str()?.parse::<f64>().ok())
+    stream_packets(bytes, codec_type)
+        .into_iter()
+        .map(|p| p.2)
         .fold(f64::INFINITY, f64::min)
 }
 

@@ -7,15 +7,14 @@
 import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startEncoder, tail, FPS, HLS_TIME, RENDITIONS } from './lib/encoder.js';
+import { startEncoder, FPS, HLS_TIME, RENDITIONS } from './lib/encoder.js';
 import { assertPlayed, playDiagnostic } from './lib/players.js';
 import { probeFmp4, probeTs } from './lib/probe.js';
 import { checkMaster, checkMedia } from './lib/m3u8.js';
 import { get, readMaster, readMedia } from './lib/endpoint.js';
 import { trackedTests } from './lib/run.js';
 import { originSuite } from './lib/suite.js';
-import { waitFor } from './lib/wait.js';
-import { createChannel } from './lib/packaging-channel.js';
+import { createChannel, waitForCmafAndDash } from './lib/packaging-channel.js';
 import { readCmafMedia, renditionDir, endpointBase } from './lib/packaging-hls.js';
 import { readMpd, checkMpd, representations, segmentUrl } from './lib/packaging-mpd.js';
 import { channelPaths, show } from './lib/api.js';
@@ -93,18 +92,15 @@ for (const platform of PLATFORMS) describe(`HLS_CMAF input (ffmpeg fMP4 push) on
       logFile: join(suite.dir, 'ffmpeg-fmp4.log'),
     });
     const t0 = Date.now();
-    const ready = async () => {
-      const m = await readMaster(endpoints.cmaf.url);
-      if (m.master.variants.length < VIDEO.length) return false;
-      for (const r of m.renditions) {
-        if ((await readCmafMedia(r.url)).playlist.segments.length < READY_SEGMENTS) return false;
-      }
-      const mpd = await get(endpoints.dash.url);
-      if (mpd.status !== 200) return false;
-      return representations(readMpd(mpd.text)).every(([, r]) => r.segments.length >= READY_SEGMENTS);
-    };
-    await waitFor(`${READY_SEGMENTS} segments in every HLS-CMAF rendition and DASH representation`, ready, { timeoutMs: 45_000 })
-      .catch((err) => assert.fail(`${err.message}\nffmpeg log (${ctx.encoder.logFile}):\n${tail(ctx.encoder.log(), 15)}\nworkerd log: ${suite.origin.logFile}`));
+    await waitForCmafAndDash({
+      cmafUrl: endpoints.cmaf.url,
+      dashUrl: endpoints.dash.url,
+      videoCount: VIDEO.length,
+      segments: READY_SEGMENTS,
+      timeoutMs: 45_000,
+      encoder: ctx.encoder,
+      origin: suite.origin,
+    });
     t.diagnostic(`ready after ${Date.now() - t0} ms`);
     const auth = `Basic ${Buffer.from(`${input.username}:${input.password}`).toString('base64')}`;
     const res = await fetch(`${input.url}stream_0/seg_99999.ts`, {

@@ -14,7 +14,7 @@ import { get, readMaster, readMedia } from './lib/endpoint.js';
 import { trackedTests } from './lib/run.js';
 import { originSuite } from './lib/suite.js';
 import { repeat, waitFor } from './lib/wait.js';
-import { createChannel } from './lib/packaging-channel.js';
+import { createChannel, waitForCmafAndDash } from './lib/packaging-channel.js';
 import { readCmafMedia, renditionDir, endpointBase } from './lib/packaging-hls.js';
 import { readBoxes, findBox, checkCodec } from './lib/packaging-codecs.js';
 import {
@@ -129,18 +129,15 @@ describe('packaging: HLS-CMAF and DASH endpoints on the Worker', { timeout: 300_
       logFile: join(suite.dir, 'ffmpeg-live.log'),
     });
     const t0 = Date.now();
-    const ready = async () => {
-      const m = await readMaster(endpoints.cmaf.url);
-      if (m.master.variants.length < VIDEO.length) return false;
-      for (const r of m.renditions) {
-        if ((await readCmafMedia(r.url)).playlist.segments.length < READY_SEGMENTS) return false;
-      }
-      const mpd = await get(endpoints.dash.url);
-      if (mpd.status !== 200) return false;
-      return representations(readMpd(mpd.text)).every(([, r]) => r.segments.length >= READY_SEGMENTS);
-    };
-    await waitFor(`${READY_SEGMENTS} segments in every HLS-CMAF rendition and DASH representation`, ready, { timeoutMs: 30_000 })
-      .catch((err) => assert.fail(`${err.message}\nffmpeg log (${ctx.encoder.logFile}):\n${tail(ctx.encoder.log(), 15)}\nworkerd log: ${suite.origin.logFile}`));
+    await waitForCmafAndDash({
+      cmafUrl: endpoints.cmaf.url,
+      dashUrl: endpoints.dash.url,
+      videoCount: VIDEO.length,
+      segments: READY_SEGMENTS,
+      timeoutMs: 30_000,
+      encoder: ctx.encoder,
+      origin: suite.origin,
+    });
     t.diagnostic(`ready after ${Date.now() - t0} ms; R2 keys: ${(await suite.origin.r2Keys()).length}`);
     ctx.ready = true;
     ctx.mpdMonitor = monitorMpd(endpoints.dash.url, endpoints.dash, ctx.encoder.done);
