@@ -443,3 +443,89 @@ fn aligned_fmp4_inputs_fail_over_without_a_discontinuity() {
     let mpd = get(&o, "/out/v1/demo/live/dash/manifest.mpd", now + 20);
     assert_eq!(text(&mpd).matches("<Period ").count(), 1, "{}", text(&mpd));
 }
+
+#[test]
+fn time_shift_windows_and_harvest_jobs_of_fmp4_input() {
+    let o = origin();
+    let c = cmaf_channel(&o);
+    let (s, v) = api(
+        &o,
+        Method::Patch,
+        &format!("{ENDPOINTS}/cmaf"),
+        Some(json!({"time_shift_days": 1})),
+    );
+    assert_eq!(s, 200, "{v}");
+    push_fmp4(&o, &c);
+    let now = T0 + 60_000;
+    let window = "start=2026-11-23T11:59:58Z&vodend=2026-11-23T12:00:04Z";
+    let at = |path: &str, query: &str| {
+        let mut req = edgepack::Request::new(Method::Get, path);
+        req.query = query.to_owned();
+        send(&o, req, now)
+    };
+    // A VOD window of both segments, its files served under the window's URLs.
+    let base = "/out/v1/demo/live/cmaf/v/index";
+    let r = at(&format!("{base}/video.m3u8"), window);
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let playlist = text(&r).to_owned();
+    assert!(playlist.ends_with("#EXT-X-ENDLIST\n"), "{playlist}");
+    let (uris, map) = listed(&playlist);
+    assert_eq!(uris.len(), 2, "{playlist}");
+    let strip = |u: &str| u.split('?').next().unwrap_or(u).to_owned();
+    let init = at(
+        &format!("{base}/{}", strip(&map.expect("EXT-X-MAP"))),
+        window,
+    );
+    assert_eq!(init.status, 200);
+    let seg = at(&format!("{base}/{}", strip(&uris[1])), window);
+    assert_eq!(seg.status, 200);
+    let source = [fixture(INIT), fixture(SEGMENTS[1])].concat();
+    assert_eq!(
+        packets(&[init.body.as_slice(), &seg.body].concat(), "video").len(),
+        packets(&source, "video").len()
+    );
+
+    // A harvest job of the same window: an asset of both segments, the init and the manifests.
+    let body = json!({
+        "endpoint": "cmaf",
+        "start": "2026-11-23T11:59:58Z",
+        "end": "2026-11-23T12:00:04Z",
+        "destination": "vod/cmaf"
+    });
+    let req = edgepack::Request::new(
+        Method::Post,
+        "/api/v1/groups/demo/channels/live/harvest-jobs",
+    )
+    .with_header("authorization", &format!("Bearer {TOKEN}"))
+    .with_body(body.to_string());
+    let r = send(&o, req, now);
+    assert_eq!(r.status, 201, "{}", text(&r));
+    let job: Value = serde_json::from_slice(&r.body).expect("job JSON");
+    assert_eq!(
+        job["status"], "SUCCEEDED",
+        "a small window is copied in the POST's batch: {job}"
+    );
+    let asset = job["asset_url"].as_str().expect("asset_url");
+    let asset = asset
+        .strip_prefix("http://127.0.0.1:8787")
+        .expect("local URL");
+    let dir = &asset[..asset.rfind('/').unwrap_or(0)];
+    let master = get(&o, asset, now);
+    assert_eq!(master.status, 200, "{}", text(&master));
+    let vod = get(&o, &format!("{dir}/v/index/video.m3u8"), now);
+    assert_eq!(vod.status, 200, "{}", text(&vod));
+    let (uris, map) = listed(text(&vod));
+    assert_eq!(uris.len(), 2, "{}", text(&vod));
+    let init = get(
+        &o,
+        &format!("{dir}/v/index/{}", map.expect("EXT-X-MAP")),
+        now,
+    )
+    .body;
+    let seg = get(&o, &format!("{dir}/v/index/{}", uris[0]), now).body;
+    let source = [fixture(INIT), fixture(SEGMENTS[0])].concat();
+    assert_eq!(
+        packets(&[init.as_slice(), &seg].concat(), "video").len(),
+        packets(&source, "video").len()
+    );
+}
