@@ -39,8 +39,6 @@ pub enum OriginError {
     UnsupportedMediaType(String),
     /// The deployment is missing a setting (e.g. the admin token secret).
     NotConfigured(&'static str),
-    /// A combination the origin does not serve yet; the text names it.
-    NotImplemented(&'static str),
     /// Stored media could not be packaged: which, where and why ([`MediaError`]).
     Media(Box<MediaError>),
     /// The platform's random source failed.
@@ -63,7 +61,6 @@ impl OriginError {
             OriginError::PayloadTooLarge { .. } => 413,
             OriginError::UnsupportedMediaType(_) => 415,
             OriginError::NotConfigured(_) | OriginError::Random(_) | OriginError::Media(_) => 500,
-            OriginError::NotImplemented(_) => 501,
             OriginError::Storage(_) => 503,
         }
     }
@@ -126,7 +123,6 @@ impl fmt::Display for OriginError {
             }
             OriginError::UnsupportedMediaType(m) => write!(f, "unsupported file type: {m}"),
             OriginError::NotConfigured(what) => write!(f, "deployment not configured: {what}"),
-            OriginError::NotImplemented(what) => write!(f, "not implemented: {what}"),
             OriginError::Random(m) => write!(f, "random source failed: {m}"),
             OriginError::Media(e) => write!(f, "segment could not be packaged: {e}"),
             OriginError::Storage(e) => write!(f, "{e}"),

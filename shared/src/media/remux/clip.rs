@@ -102,7 +102,7 @@ fn fmp4_samples<'a>(
     segment: &'a MediaSegment<'_>,
     kind: TrackKind,
 ) -> Option<(&'a InitTrack, TrackSamples<'a>)> {
-    let t = init.tracks.iter().find(|t| t.track.kind() == kind)?;
+    let t = init.first_of_kind(kind)?;
     let s = segment.samples_of(init, t.track_id)?;
     (!s.samples.is_empty()).then_some((t, s))
 }

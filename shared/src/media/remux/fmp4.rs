@@ -41,7 +41,7 @@ pub fn fmp4_parts_to_cmaf(
         return Err(RemuxError::NoTracks);
     };
     for kind in [TrackKind::Video, TrackKind::Audio] {
-        let Some(t) = first.tracks.iter().find(|t| t.track.kind() == kind) else {
+        let Some(t) = first.first_of_kind(kind) else {
             continue;
         };
         let pid = u16::try_from(t.track_id).unwrap_or(u16::MAX);
@@ -71,7 +71,7 @@ fn track(
     let mut parts: Vec<TrackSamples<'_>> = Vec::new();
     let mut source_id = None;
     for (init, segment) in inits.iter().zip(segments) {
-        let Some(t) = init.tracks.iter().find(|t| t.track.kind() == kind) else {
+        let Some(t) = init.first_of_kind(kind) else {
             continue;
         };
         if kind == TrackKind::Video && t.nal_length_size != DEFAULT_NAL_LENGTH_SIZE {
@@ -170,7 +170,7 @@ pub fn fmp4_parts_to_ts(
             if only.is_some_and(|k| k != kind) {
                 continue;
             }
-            let Some(t) = init.tracks.iter().find(|t| t.track.kind() == kind) else {
+            let Some(t) = init.first_of_kind(kind) else {
                 continue;
             };
             if let Some(samples) = segment.samples_of(&init, t.track_id) {

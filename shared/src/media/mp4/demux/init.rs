@@ -6,7 +6,7 @@
 use super::boxes::{fourcc, u64_field, BoxRef, Boxes};
 use super::entry::parse_sample_entry;
 use super::Fmp4Error;
-use crate::media::mp4::Track;
+use crate::media::mp4::{Track, TrackKind};
 use crate::media::reader::len_u64;
 use crate::media::time::rescale;
 
@@ -79,6 +79,11 @@ pub struct InitSegment {
 impl InitSegment {
     pub fn track(&self, track_id: u32) -> Option<&InitTrack> {
         self.tracks.iter().find(|t| t.track_id == track_id)
+    }
+
+    /// The first track of `kind` (what a one-video, one-audio packaging takes).
+    pub fn first_of_kind(&self, kind: TrackKind) -> Option<&InitTrack> {
+        self.tracks.iter().find(|t| t.track.kind() == kind)
     }
 
     /// True when `track_id` is declared but left out.
