@@ -6,12 +6,15 @@
 //! `cargo bench -p edgepack --bench clip` (segments are generated with ffmpeg into
 //! /tmp/edgepack-bench-clip on first use).
 
+mod common;
+
+use common::{median, ratio, Table};
 use edgepack::media::remux::clip::{ClipPart, ClipWriter};
 use edgepack::media::ts::first_pts;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const DIR: &str = "/tmp/edgepack-bench-clip";
 const SEGMENTS: usize = 10;
@@ -44,19 +47,6 @@ fn segments() -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Median wall time of `f` over runs lasting about `budget` in total (at least 5 runs).
-fn median(budget: Duration, mut f: impl FnMut()) -> Duration {
-    let mut times = Vec::new();
-    let start = Instant::now();
-    while times.len() < 5 || start.elapsed() < budget {
-        let t = Instant::now();
-        f();
-        times.push(t.elapsed());
-    }
-    times.sort();
-    times[times.len() / 2]
-}
-
 fn clip(segments: &[Vec<u8>], starts: &[Option<u64>]) -> Vec<u8> {
     let total = segments.iter().map(Vec::len).sum();
     let mut writer = ClipWriter::new(total);
@@ -78,22 +68,18 @@ fn clip(segments: &[Vec<u8>], starts: &[Option<u64>]) -> Vec<u8> {
 /// Median wall time of `ffmpeg -c copy -movflags +faststart` from `input` to MP4.
 fn ffmpeg_faststart(input: &Path) -> Duration {
     let output = std::env::temp_dir().join("edgepack-bench-clip-out.mp4");
-    median(Duration::from_secs(5), || {
-        let status = Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-i"])
+    common::ffmpeg(Duration::from_secs(5), |c| {
+        c.arg("-i")
             .arg(input)
             .args(["-c", "copy", "-bsf:a", "aac_adtstoasc"])
             .args(["-movflags", "+faststart", "-f", "mp4"])
             .arg(&output)
-            .status()
-            .expect("ffmpeg");
-        assert!(status.success());
     })
 }
 
 fn main() {
     // `cargo test --benches` runs this without --bench: keep that fast.
-    if !std::env::args().any(|a| a == "--bench") {
+    if !common::benching() {
         return;
     }
     let segments = segments();
@@ -116,32 +102,22 @@ fn main() {
     std::fs::write(&input, &joined).unwrap();
     let ffmpeg = ffmpeg_faststart(&input);
 
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let rate = |d: Duration| joined.len() as f64 / d.as_secs_f64() / 1e9;
     println!(
         "clip: {} segments, {} bytes TS in, {} bytes MP4 out",
         segments.len(),
         joined.len(),
         out.len()
     );
-    println!(
-        "memcpy                 {:>9.3} ms {:8.2} GB/s",
-        ms(memcpy),
-        rate(memcpy)
-    );
-    println!(
-        "edgepack clip          {:>9.3} ms {:8.2} GB/s",
-        ms(ours),
-        rate(ours)
-    );
-    println!(
-        "ffmpeg +faststart      {:>9.3} ms {:8.2} GB/s",
-        ms(ffmpeg),
-        rate(ffmpeg)
-    );
+    let table = Table {
+        bytes: joined.len(),
+        width: 23,
+    };
+    table.row("memcpy", memcpy);
+    table.row("edgepack clip", ours);
+    table.row("ffmpeg +faststart", ffmpeg);
     println!(
         "clip takes {:.1}x the time of memcpy; ffmpeg takes {:.1}x the time of the clip",
-        ours.as_secs_f64() / memcpy.as_secs_f64(),
-        ffmpeg.as_secs_f64() / ours.as_secs_f64()
+        ratio(ours, memcpy),
+        ratio(ffmpeg, ours)
     );
 }

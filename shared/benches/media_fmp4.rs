@@ -6,11 +6,14 @@
 //! `cargo bench -p edgepack --bench media_fmp4` (the segment is generated with ffmpeg into
 //! /tmp/edgepack-bench-fmp4/ on first use, by the command in `generate`).
 
+mod common;
+
+use common::{median, ratio, Table};
 use edgepack::media::mp4::demux::{parse_init, parse_segment};
 use edgepack::media::ts::mux::{write_segment, ContinuityCounters, TsMuxOptions, TsMuxTrack};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const DIR: &str = "/tmp/edgepack-bench-fmp4";
 
@@ -68,23 +71,6 @@ fn inputs() -> (Vec<u8>, Vec<u8>) {
     )
 }
 
-/// Median wall time of `f` over runs lasting about `budget` in total (at least 5 runs).
-fn median(budget: Duration, mut f: impl FnMut()) -> Duration {
-    let mut times = Vec::new();
-    let start = Instant::now();
-    while times.len() < 5 || start.elapsed() < budget {
-        let t = Instant::now();
-        f();
-        times.push(t.elapsed());
-    }
-    times.sort();
-    times[times.len() / 2]
-}
-
-fn rate(bytes: usize, d: Duration) -> String {
-    format!("{:8.2} GB/s", bytes as f64 / d.as_secs_f64() / 1e9)
-}
-
 /// Median wall time of `ffmpeg -copyts -c copy -f mpegts` over init + segment, process
 /// start included.
 fn ffmpeg_to_ts(init: &[u8], segment: &[u8]) -> Duration {
@@ -93,15 +79,12 @@ fn ffmpeg_to_ts(init: &[u8], segment: &[u8]) -> Duration {
     let mut file = init.to_vec();
     file.extend_from_slice(segment);
     std::fs::write(&input, file).unwrap();
-    median(Duration::from_secs(5), || {
-        let status = std::process::Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-copyts", "-i"])
+    common::ffmpeg(Duration::from_secs(5), |c| {
+        c.arg("-copyts")
+            .arg("-i")
             .arg(&input)
             .args(["-c", "copy", "-f", "mpegts"])
             .arg(&output)
-            .status()
-            .expect("ffmpeg");
-        assert!(status.success());
     })
 }
 
@@ -126,7 +109,7 @@ fn to_ts(init_bytes: &[u8], segment: &[u8], out: &mut Vec<u8>) {
 
 fn main() {
     // `cargo test --benches` runs this without --bench: keep that fast.
-    if !std::env::args().any(|a| a == "--bench") {
+    if !common::benching() {
         return;
     }
     let (init, segment) = inputs();
@@ -150,46 +133,29 @@ fn main() {
         copy.copy_from_slice(black_box(&segment));
         black_box(&copy);
     });
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
         "segment: {} bytes fMP4 in ({} tracks, {samples} samples), {} bytes TS out, {}",
         segment.len(),
         seg.tracks.len(),
         ts.len(),
-        if cfg!(target_family = "wasm") {
-            "wasm"
-        } else {
-            "native"
-        }
+        common::platform()
     );
-    println!(
-        "memcpy           {:>9.3} ms {}",
-        ms(memcpy),
-        rate(segment.len(), memcpy)
-    );
-    println!(
-        "fMP4 demux       {:>9.3} ms {}",
-        ms(demux),
-        rate(segment.len(), demux)
-    );
-    println!(
-        "fMP4 -> TS       {:>9.3} ms {}",
-        ms(mux),
-        rate(segment.len(), mux)
-    );
+    let table = Table {
+        bytes: segment.len(),
+        width: 17,
+    };
+    table.row("memcpy", memcpy);
+    table.row("fMP4 demux", demux);
+    table.row("fMP4 -> TS", mux);
     println!(
         "demux takes {:.2}x, fMP4 -> TS {:.1}x the time of memcpy",
-        demux.as_secs_f64() / memcpy.as_secs_f64(),
-        mux.as_secs_f64() / memcpy.as_secs_f64()
+        ratio(demux, memcpy),
+        ratio(mux, memcpy)
     );
     let ffmpeg = ffmpeg_to_ts(&init, &segment);
-    println!(
-        "ffmpeg -c copy   {:>9.3} ms {}",
-        ms(ffmpeg),
-        rate(segment.len(), ffmpeg)
-    );
+    table.row("ffmpeg -c copy", ffmpeg);
     println!(
         "ffmpeg -copyts -c copy -f mpegts (process start included) takes {:.0}x the time of edgepack fMP4 -> TS",
-        ffmpeg.as_secs_f64() / mux.as_secs_f64()
+        ratio(ffmpeg, mux)
     );
 }

@@ -10,10 +10,13 @@
 //! V8 (the engine of Cloudflare Workers), `shared/benches/media_remux_wasmtime.py` under
 //! wasmtime (the engine of Spin).
 
+mod common;
+
+use common::{median, ratio, Table};
 use edgepack::media::remux::{ts_to_cmaf, RemuxOptions};
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SEGMENT: &str = "/tmp/edgepack-bench-1080p.ts";
 
@@ -63,45 +66,24 @@ fn segment() -> Vec<u8> {
     std::fs::read(&path).expect("benchmark segment")
 }
 
-/// Median wall time of `f` over runs lasting about `budget` in total (at least 5 runs).
-fn median(budget: Duration, mut f: impl FnMut()) -> Duration {
-    let mut times = Vec::new();
-    let start = Instant::now();
-    while times.len() < 5 || start.elapsed() < budget {
-        let t = Instant::now();
-        f();
-        times.push(t.elapsed());
-    }
-    times.sort();
-    times[times.len() / 2]
-}
-
-fn rate(bytes: usize, d: Duration) -> String {
-    format!("{:8.2} GB/s", bytes as f64 / d.as_secs_f64() / 1e9)
-}
-
 /// Median wall time of `ffmpeg -c copy` remuxing `ts` to fragmented MP4, process included.
 #[cfg(not(target_os = "wasi"))]
 fn ffmpeg_copy(ts: &[u8]) -> Duration {
     let input = std::env::temp_dir().join("edgepack-bench-in.ts");
     let output = std::env::temp_dir().join("edgepack-bench-out.mp4");
     std::fs::write(&input, ts).unwrap();
-    median(Duration::from_secs(5), || {
-        let status = std::process::Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-i"])
+    common::ffmpeg(Duration::from_secs(5), |c| {
+        c.arg("-i")
             .arg(&input)
             .args(["-c", "copy", "-bsf:a", "aac_adtstoasc", "-f", "mp4"])
             .args(["-movflags", "frag_keyframe+empty_moov"])
             .arg(&output)
-            .status()
-            .expect("ffmpeg");
-        assert!(status.success());
     })
 }
 
 fn main() {
     // `cargo test --benches` runs this without --bench: keep that fast.
-    if !std::env::args().any(|a| a == "--bench") {
+    if !common::benching() {
         return;
     }
     let ts = segment();
@@ -117,43 +99,30 @@ fn main() {
         copy.copy_from_slice(black_box(&ts));
         black_box(&copy);
     });
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
         "segment: {} bytes TS in, {} bytes CMAF out ({} tracks), {}",
         ts.len(),
         produced,
         out.tracks.len(),
-        if cfg!(target_family = "wasm") {
-            "wasm"
-        } else {
-            "native"
-        }
+        common::platform()
     );
-    println!(
-        "memcpy          {:>9.3} ms {}",
-        ms(memcpy),
-        rate(ts.len(), memcpy)
-    );
-    println!(
-        "edgepack remux  {:>9.3} ms {}",
-        ms(remux),
-        rate(ts.len(), remux)
-    );
+    let table = Table {
+        bytes: ts.len(),
+        width: 16,
+    };
+    table.row("memcpy", memcpy);
+    table.row("edgepack remux", remux);
     println!(
         "remux takes {:.1}x the time of memcpy",
-        remux.as_secs_f64() / memcpy.as_secs_f64()
+        ratio(remux, memcpy)
     );
     #[cfg(not(target_os = "wasi"))]
     {
         let ffmpeg = ffmpeg_copy(&ts);
-        println!(
-            "ffmpeg -c copy  {:>9.3} ms {}",
-            ms(ffmpeg),
-            rate(ts.len(), ffmpeg)
-        );
+        table.row("ffmpeg -c copy", ffmpeg);
         println!(
             "ffmpeg -c copy takes {:.0}x the time of edgepack remux",
-            ffmpeg.as_secs_f64() / remux.as_secs_f64()
+            ratio(ffmpeg, remux)
         );
     }
 }

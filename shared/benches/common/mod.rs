@@ -1,0 +1,74 @@
+//! Timing and reporting shared by the media benches (`mod common;` in each): the median of timed
+//! runs, one `label  ms  GB/s` line per measurement, and the ffmpeg reference. Not a bench target
+//! itself: cargo only takes `benches/*.rs` and `benches/*/main.rs`.
+
+// Each bench uses part of this module (only media_remux and media_fmp4 build for wasm).
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+/// Whether the binary was started by `cargo bench` (it passes `--bench`): `cargo test --benches`
+/// runs bench binaries without it, and they return at once to keep that fast.
+pub fn benching() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+/// Median wall time of `f` over runs lasting about `budget` in total (at least 5 runs).
+pub fn median(budget: Duration, mut f: impl FnMut()) -> Duration {
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while times.len() < 5 || start.elapsed() < budget {
+        let t = Instant::now();
+        f();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// How many times `a` takes the time of `b`.
+pub fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
+/// Where the figures are measured: `wasm` or `native`.
+pub fn platform() -> &'static str {
+    if cfg!(target_family = "wasm") {
+        "wasm"
+    } else {
+        "native"
+    }
+}
+
+/// Lines of `label  ms  GB/s`, the rate being `bytes` over the duration, labels padded to `width`
+/// so the columns of one bench line up.
+pub struct Table {
+    pub bytes: usize,
+    pub width: usize,
+}
+
+impl Table {
+    pub fn row(&self, label: &str, d: Duration) {
+        println!(
+            "{label:<width$}{:>9.3} ms {:8.2} GB/s",
+            d.as_secs_f64() * 1e3,
+            self.bytes as f64 / d.as_secs_f64() / 1e9,
+            width = self.width
+        );
+    }
+}
+
+/// Median wall time of `ffmpeg -v error -y` followed by the arguments `args` adds, process start
+/// included (that is what one segment costs ffmpeg), over runs lasting about `budget`.
+#[cfg(not(target_os = "wasi"))]
+pub fn ffmpeg(
+    budget: Duration,
+    args: impl Fn(&mut std::process::Command) -> &mut std::process::Command,
+) -> Duration {
+    median(budget, || {
+        let mut command = std::process::Command::new("ffmpeg");
+        command.args(["-v", "error", "-y"]);
+        let status = args(&mut command).status().expect("ffmpeg");
+        assert!(status.success());
+    })
+}
