@@ -4,7 +4,13 @@
 //! one segment costs it), all measured in the same run. Rates are segment bytes per second.
 //!
 //! `cargo bench -p edgepack --bench media_fmp4` (the segment is generated with ffmpeg into
-//! /tmp/edgepack-bench-fmp4/ on first use, by the command in `generate`).
+//! /tmp/edgepack-bench-fmp4/ on first use, by the command in `generate`; set
+//! EDGEPACK_BENCH_FMP4 to a directory holding another `init.mp4` and `seg_0.m4s`).
+//!
+//! The same program built for `wasm32-wasip1` measures demux and mux in WebAssembly, with
+//! memcpy as the only reference (no ffmpeg process there): `node
+//! shared/benches/media_wasm.mjs media_fmp4` builds and runs it under V8 (the engine of
+//! Cloudflare Workers) on the segment a native run generated.
 
 mod common;
 
@@ -12,13 +18,14 @@ use common::{median, ratio, Table};
 use edgepack::media::mp4::demux::{parse_init, parse_segment};
 use edgepack::media::ts::mux::{write_segment, ContinuityCounters, TsMuxOptions, TsMuxTrack};
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 const DIR: &str = "/tmp/edgepack-bench-fmp4";
 
 /// Writes `init.mp4` and `seg_0.m4s` (2 s) into `dir` with ffmpeg.
-fn generate(dir: &Path) {
+#[cfg(not(target_os = "wasi"))]
+fn generate(dir: &std::path::Path) {
     std::fs::create_dir_all(dir).unwrap();
     let status = std::process::Command::new("ffmpeg")
         .current_dir(dir)
@@ -61,7 +68,10 @@ fn generate(dir: &Path) {
 }
 
 fn inputs() -> (Vec<u8>, Vec<u8>) {
-    let dir = PathBuf::from(DIR);
+    let dir = std::env::var_os("EDGEPACK_BENCH_FMP4")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DIR));
+    #[cfg(not(target_os = "wasi"))]
     if !dir.join("seg_0.m4s").exists() {
         generate(&dir);
     }
@@ -73,6 +83,7 @@ fn inputs() -> (Vec<u8>, Vec<u8>) {
 
 /// Median wall time of `ffmpeg -copyts -c copy -f mpegts` over init + segment, process
 /// start included.
+#[cfg(not(target_os = "wasi"))]
 fn ffmpeg_to_ts(init: &[u8], segment: &[u8]) -> Duration {
     let input = std::env::temp_dir().join("edgepack-bench-fmp4-in.mp4");
     let output = std::env::temp_dir().join("edgepack-bench-fmp4-out.ts");
@@ -152,10 +163,15 @@ fn main() {
         ratio(demux, memcpy),
         ratio(mux, memcpy)
     );
-    let ffmpeg = ffmpeg_to_ts(&init, &segment);
-    table.row("ffmpeg -c copy", ffmpeg);
-    println!(
-        "ffmpeg -copyts -c copy -f mpegts (process start included) takes {:.0}x the time of edgepack fMP4 -> TS",
-        ratio(ffmpeg, mux)
-    );
+    #[cfg(not(target_os = "wasi"))]
+    {
+        let ffmpeg = ffmpeg_to_ts(&init, &segment);
+        table.row("ffmpeg -c copy", ffmpeg);
+        println!(
+            "ffmpeg -copyts -c copy -f mpegts (process start included) takes {:.0}x the time of edgepack fMP4 -> TS",
+            ratio(ffmpeg, mux)
+        );
+    }
+    #[cfg(target_os = "wasi")]
+    common::ffmpeg_skipped("ffmpeg -copyts -c copy -f mpegts");
 }

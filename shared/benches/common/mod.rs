@@ -72,3 +72,9 @@ pub fn ffmpeg(
         assert!(status.success());
     })
 }
+
+/// Says that the ffmpeg reference `what` is not measured in this build, and why.
+#[cfg(target_os = "wasi")]
+pub fn ffmpeg_skipped(what: &str) {
+    println!("{what}: skipped (wasm32-wasip1 cannot start a process; the native run measures it)");
+}
