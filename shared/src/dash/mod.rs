@@ -1,7 +1,8 @@
 //! MPEG-DASH output (ISO/IEC 23009-1, DASH-IF IOP live profile): the MPD writer and the
-//! selection of listed segments.
+//! selection of listed segments; `source` reads an encoder's MPD for ingest.
 
 mod mpd;
+pub mod source;
 mod window;
 
 pub use mpd::{write_mpd, AdaptationSet, Mpd, MpdType, Period, Representation};
