@@ -103,7 +103,9 @@ pub fn representations<'a>(
                 rendition: r,
                 info,
                 bandwidth: declared.map_or(info.bitrate + audio_peak, |v| v.bandwidth),
-                frame_rate: declared.and_then(|v| v.frame_rate),
+                frame_rate: declared
+                    .and_then(|v| v.frame_rate)
+                    .or_else(|| info.frames_per_ks.map(|f| f as f64 / 1000.0)),
                 name: String::new(),
                 language: None,
                 default: false,

@@ -5,7 +5,7 @@ use super::Play;
 use super::{CacheControl, MEDIA_PLAYLIST};
 use crate::context::Ctx;
 use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
-use crate::hls::master::{MasterInfo, Variant};
+use crate::hls::master::{AudioMedia, MasterInfo, Variant};
 use crate::hls::{render_master, MasterEntry};
 use crate::http::Response;
 use crate::media::mp4::TrackKind;
@@ -68,21 +68,61 @@ pub(super) async fn ts_master<K: KvStore, O: ObjectStore>(
     Ok((text, CacheControl::Master, PLAYLIST_TYPE))
 }
 
-/// A master for an encoder that sent only media playlists (or none yet), complete from the
-/// first segment: peak and average bitrates from the timelines, codecs, resolution and frame
-/// rate from what ingest probed.
+/// A master for an encoder that sent only media playlists or tracks (or none yet), complete
+/// from the first segment: peak and average bitrates from the timelines, codecs, resolution
+/// and frame rate from what ingest probed. Audio-only renditions (separate audio tracks, as
+/// DASH and CMAF ingest bring them) form one audio group that every video variant names.
 async fn synthesized_master<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     channel: &Channel,
     renditions: &[Rendition],
 ) -> OriginResult<MasterInfo> {
-    let mut info = MasterInfo::default();
+    let mut all = Vec::with_capacity(renditions.len());
     for r in renditions {
         let timelines = repo::rendition_timelines(cx.objects, &channel.id, r).await?;
-        info.variants.push(synthesized_variant(r, &timelines));
+        all.push(synthesized_variant(r, &timelines));
     }
+    let (audio, mut variants): (Vec<Variant>, Vec<Variant>) = all
+        .into_iter()
+        .partition(|v| v.codecs.is_some() && !v.has_video());
+    let mut info = MasterInfo::default();
+    if variants.is_empty() {
+        // Audio only: each rendition is a variant of its own.
+        info.variants = audio;
+        return Ok(info);
+    }
+    if let Some(first) = audio.first() {
+        let peak = audio.iter().map(|a| a.bandwidth).max().unwrap_or(0);
+        let average = audio.iter().filter_map(|a| a.average_bandwidth).max();
+        for v in &mut variants {
+            v.bandwidth += peak;
+            v.average_bandwidth = v.average_bandwidth.map(|b| b + average.unwrap_or(0));
+            v.codecs = match (&v.codecs, &first.codecs) {
+                (Some(c), Some(a)) => Some(format!("{c},{a}")),
+                (c, _) => c.clone(),
+            };
+            v.audio = Some(SYNTHESIZED_AUDIO_GROUP.into());
+        }
+        info.audio = audio
+            .iter()
+            .enumerate()
+            .map(|(i, a)| AudioMedia {
+                rendition: Some(a.rendition.clone()),
+                group_id: SYNTHESIZED_AUDIO_GROUP.into(),
+                name: format!("audio_{i}"),
+                language: None,
+                default: i == 0,
+                autoselect: true,
+                channels: None,
+            })
+            .collect();
+    }
+    info.variants = variants;
     Ok(info)
 }
+
+/// The group id of audio renditions in a synthesized master.
+const SYNTHESIZED_AUDIO_GROUP: &str = "audio";
 
 /// One variant of [`synthesized_master`], from a rendition's timelines on both inputs.
 fn synthesized_variant(rendition: &Rendition, timelines: &[Option<Timeline>; 2]) -> Variant {
