@@ -4,7 +4,7 @@
 //! 2xx or 4xx; a refused playlist leaves the served rendition playlist byte-identical.
 #![no_main]
 
-use edgepack::testing::{block_on, memory_origin, reset_counter_random, MemoryOrigin};
+use edgepack::testing::{block_on, memory_channel, reset_counter_random, MemoryOrigin};
 use edgepack::{Method, Request, Response};
 use libfuzzer_sys::fuzz_target;
 
@@ -15,8 +15,6 @@ const TOKEN: &str = "fuzz-admin-token";
 const T0: u64 = 1_795_435_200_000;
 const MEDIA: &str = "/out/v1/g/c/e/v/index/media.m3u8";
 
-
-
 fn send(o: &TestOrigin, req: Request, now: u64) -> Response {
     let r = block_on(o.handle(req, now));
     assert!(
@@ -26,13 +24,6 @@ fn send(o: &TestOrigin, req: Request, now: u64) -> Response {
         String::from_utf8_lossy(&r.body)
     );
     r
-}
-
-fn api(o: &TestOrigin, m: Method, path: &str, body: &str) -> Response {
-    let req = Request::new(m, path)
-        .with_header("authorization", &format!("Bearer {TOKEN}"))
-        .with_body(body.as_bytes().to_vec());
-    send(o, req, T0)
 }
 
 fn put(o: &TestOrigin, auth: &str, path: &str, body: &[u8], now: u64) -> Response {
@@ -59,61 +50,9 @@ fn ts(n: usize, tag: u8) -> Vec<u8> {
     v
 }
 
-fn basic(user: &str, pass: &str) -> String {
-    use std::fmt::Write;
-    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let raw = format!("{user}:{pass}").into_bytes();
-    let mut out = String::from("Basic ");
-    for chunk in raw.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                let _ = out.write_char(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// The first `"name":"value"` string in a JSON text (input 1 comes first; no JSON crate here).
-fn field<'a>(json: &'a str, name: &str) -> &'a str {
-    let key = format!("\"{name}\":\"");
-    let start = json.find(&key).expect("field present") + key.len();
-    let len = json[start..].find('"').expect("closing quote");
-    &json[start..start + len]
-}
-
 fn setup() -> (TestOrigin, String) {
     reset_counter_random();
-    let o = memory_origin(TOKEN);
-    assert_eq!(
-        api(&o, Method::Post, "/api/v1/groups", r#"{"name":"g"}"#).status,
-        201
-    );
-    let ch = api(
-        &o,
-        Method::Post,
-        "/api/v1/groups/g/channels",
-        r#"{"name":"c"}"#,
-    );
-    assert_eq!(ch.status, 201);
-    let ch = String::from_utf8(ch.body).expect("channel JSON");
-    let (user, pass) = (field(&ch, "username"), field(&ch, "password"));
-    let ep = api(
-        &o,
-        Method::Post,
-        "/api/v1/groups/g/channels/c/endpoints",
-        r#"{"name":"e"}"#,
-    );
-    assert_eq!(ep.status, 201);
-    (o, basic(user, pass))
+    memory_channel(TOKEN, "HLS", &[("e", "HLS")], T0)
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -33,6 +33,8 @@ pub enum OriginError {
     NotFound(String),
     MethodNotAllowed,
     Conflict(String),
+    /// A media segment before the init segment it needs (DASH-IF ingest: 412).
+    PreconditionFailed(String),
     PayloadTooLarge {
         limit: usize,
     },
@@ -58,6 +60,7 @@ impl OriginError {
             OriginError::NotFound(_) => 404,
             OriginError::MethodNotAllowed => 405,
             OriginError::Conflict(_) => 409,
+            OriginError::PreconditionFailed(_) => 412,
             OriginError::PayloadTooLarge { .. } => 413,
             OriginError::UnsupportedMediaType(_) => 415,
             OriginError::NotConfigured(_) | OriginError::Random(_) | OriginError::Media(_) => 500,
@@ -118,6 +121,7 @@ impl fmt::Display for OriginError {
             OriginError::NotFound(what) => write!(f, "not found: {what}"),
             OriginError::MethodNotAllowed => f.write_str("method not allowed"),
             OriginError::Conflict(m) => write!(f, "conflict: {m}"),
+            OriginError::PreconditionFailed(m) => write!(f, "precondition failed: {m}"),
             OriginError::PayloadTooLarge { limit } => {
                 write!(f, "request body exceeds {limit} bytes")
             }

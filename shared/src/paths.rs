@@ -109,6 +109,39 @@ pub fn rendition_id(playlist_path: &str) -> Option<Rendition> {
     Rendition::parse(id)
 }
 
+/// The track (rendition) a DASH or CMAF ingest file belongs to, from its path below the
+/// input (docs/ingest.md, "Per-track paths"):
+/// - ffmpeg's DASH names `init-stream<id>.<ext>` and `chunk-stream<id>-<number>.<ext>`:
+///   `stream<id>`;
+/// - otherwise the file's directory: `video/init.cmfi` and `video/00001.cmfv` are `video`.
+///
+/// Directories above are kept (`live/init-stream0.m4s` is `live/stream0`). `None` when the
+/// path follows neither form (a bare file name), or is not a [safe path](is_safe_path).
+pub fn track_rendition(path: &str) -> Option<Rendition> {
+    let (dir, name) = match path.rsplit_once('/') {
+        Some((d, n)) => (Some(d), n),
+        None => (None, path),
+    };
+    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+    let id = stem.strip_prefix("init-stream").or_else(|| {
+        let (id, number) = stem.strip_prefix("chunk-stream")?.rsplit_once('-')?;
+        (!number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())).then_some(id)
+    });
+    match (id, dir) {
+        (Some(id), _) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            let track = format!("stream{id}");
+            Rendition::parse(&dir.map_or(track.clone(), |d| format!("{d}/{track}")))
+        }
+        (_, Some(dir)) => Rendition::parse(dir),
+        _ => None,
+    }
+}
+
+/// The name inside DASH-IF ingest's `Streams(<name>)` path part, when `part` has that form.
+pub fn streams_name(part: &str) -> Option<&str> {
+    part.strip_prefix("Streams(")?.strip_suffix(')')
+}
+
 /// The file extension, lower-cased.
 pub fn extension(path: &str) -> String {
     let name = path.rsplit('/').next().unwrap_or(path);
@@ -127,6 +160,30 @@ fn truncate(s: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn track_rendition_of_ffmpeg_names_and_directories() {
+        let r = |p: &str| super::track_rendition(p).map(|r| r.to_string());
+        assert_eq!(r("init-stream0.m4s").as_deref(), Some("stream0"));
+        assert_eq!(r("chunk-stream12-00001.m4s").as_deref(), Some("stream12"));
+        assert_eq!(r("live/init-stream2.m4s").as_deref(), Some("live/stream2"));
+        assert_eq!(
+            r("live/chunk-stream2-00007.m4s").as_deref(),
+            Some("live/stream2")
+        );
+        assert_eq!(r("video_1/init.cmfi").as_deref(), Some("video_1"));
+        assert_eq!(r("a/video/00001.cmfv").as_deref(), Some("a/video"));
+        // A chunk name without its number is not ffmpeg's: the directory decides.
+        assert_eq!(r("live/chunk-stream0.m4s").as_deref(), Some("live"));
+        assert_eq!(r("segment_1.cmfv"), None);
+        assert_eq!(r("chunk-stream-00001.m4s"), None);
+        assert_eq!(r("../x/1.m4s"), None);
+        assert_eq!(
+            super::streams_name("Streams(video.cmfv)"),
+            Some("video.cmfv")
+        );
+        assert_eq!(super::streams_name("video.cmfv"), None);
+    }
+
     use super::*;
 
     #[test]

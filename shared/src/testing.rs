@@ -54,3 +54,50 @@ pub fn memory_origin(admin_token: &str) -> MemoryOrigin {
         counter_random,
     )
 }
+
+/// A [memory origin](memory_origin) with group `g`, channel `c` taking input `protocol`, and
+/// one endpoint `e` of `endpoint_protocol` per entry; returns it with input 1's
+/// `Authorization` header.
+///
+/// # Panics
+/// When the API refuses the set-up (a test's own mistake).
+pub fn memory_channel(
+    admin_token: &str,
+    protocol: &str,
+    endpoints: &[(&str, &str)],
+    now_ms: u64,
+) -> (MemoryOrigin, String) {
+    use crate::http::{Method, Request};
+    use base64::Engine;
+    let o = memory_origin(admin_token);
+    let api = |path: &str, body: serde_json::Value| {
+        let req = Request::new(Method::Post, path)
+            .with_header("authorization", &format!("Bearer {admin_token}"))
+            .with_body(body.to_string());
+        let r = block_on(o.handle(req, now_ms));
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        serde_json::from_slice::<serde_json::Value>(&r.body).unwrap_or_default()
+    };
+    api("/api/v1/groups", serde_json::json!({"name": "g"}));
+    let channel = api(
+        "/api/v1/groups/g/channels",
+        serde_json::json!({"name": "c", "protocol": protocol}),
+    );
+    for (name, protocol) in endpoints {
+        api(
+            "/api/v1/groups/g/channels/c/endpoints",
+            serde_json::json!({"name": name, "protocol": protocol}),
+        );
+    }
+    let input = &channel["inputs"][0];
+    let credentials = format!(
+        "{}:{}",
+        input["username"].as_str().unwrap_or_default(),
+        input["password"].as_str().unwrap_or_default()
+    );
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(credentials)
+    );
+    (o, auth)
+}

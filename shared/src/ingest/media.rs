@@ -2,8 +2,7 @@
 
 use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
-use crate::failover::policy::Heartbeat;
-use crate::ingest::switch::consider_switch;
+use crate::ingest::commit::commit;
 use crate::keys;
 use crate::media::remux::{ts_counters_after, Fmp4Part};
 use crate::media::time::Timestamp33;
@@ -179,40 +178,7 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
     if added == 0 {
         return Ok(super::Response::new(200));
     }
-    let removed = timeline.prune(channel.max_playlist_duration * TIMESCALE);
-    repo::object_put(cx.objects, &key, &timeline).await?;
-    if channel.archive_retention_s > 0 {
-        crate::archive::append(cx.objects, channel, input, rendition, removed).await?;
-    } else {
-        for s in &removed {
-            cx.objects.delete(&s.key).await?;
-        }
-    }
-    if let Some(last) = timeline.last() {
-        let heartbeat = Heartbeat {
-            arrived_ms: now_ms,
-            last_seq: last.seq,
-            last_pdt_ms: last.pdt_ms,
-            media_end: last.media_start.map(|m| m + last.duration),
-            bitrate: last.size.saturating_mul(8 * TIMESCALE) / last.duration.max(1),
-        };
-        repo::kv_put(
-            cx.kv,
-            &keys::heartbeat(&channel.id, input, rendition),
-            &heartbeat,
-        )
-        .await?;
-    }
-    consider_switch(
-        cx,
-        channel,
-        input,
-        rendition,
-        &timeline.segments,
-        added,
-        now_ms,
-    )
-    .await?;
+    commit(cx, channel, input, rendition, &key, timeline, added, now_ms).await?;
     Ok(super::Response::new(201))
 }
 
@@ -261,7 +227,10 @@ async fn fmp4_probe<K: KvStore, O: ObjectStore>(
         init,
         segment: &segment.body,
     };
-    Ok(Some((probe, ts_counters_after(&part, cc_start).ok())))
+    // Samples the TS muxer cannot read (NAL lengths that overrun a sample): never listed.
+    Ok(ts_counters_after(&part, cc_start)
+        .ok()
+        .map(|cc| (probe, cc)))
 }
 
 /// Validates every segment of the playlist before anything is committed.

@@ -1,9 +1,12 @@
 //! Ingest: `PUT /in/v1/{group}/{channel}/{1|2}/{path...}` from an encoder, with Basic auth.
 //! Segments are stored whole; media playlists commit them to the input's timeline.
 
+mod commit;
 mod extinf;
 mod media;
+mod mpd;
 pub mod switch;
+mod track;
 
 use crate::auth::{basic_credentials, constant_time_eq};
 use crate::context::Ctx;
@@ -14,7 +17,7 @@ use crate::ingest::media::ingest_media;
 use crate::keys;
 use crate::media::mp4::demux::parse_init;
 use crate::model::{Channel, InputId, InputProtocol};
-use crate::names::Name;
+use crate::names::{Name, Rendition};
 use crate::paths;
 use crate::repo;
 use crate::store::{KvStore, Metadata, ObjectStore};
@@ -46,15 +49,25 @@ pub(crate) async fn ingest<K: KvStore, O: ObjectStore>(
         InputId::parse(n).ok_or_else(|| OriginError::NotFound(format!("input {n} (1 or 2)")))?;
     let channel = repo::channel(cx.kv, &g, &c).await?;
     if let Err(e) = check_basic(req, &channel, input) {
-        return Err(failed_login(cx, req, now_ms, e).await);
+        let e = failed_login(cx, req, now_ms, e).await;
+        // DASH-IF ingest answers bad credentials with 403, and its senders expect it.
+        return Err(match (channel.protocol, e) {
+            (InputProtocol::Cmaf, OriginError::IngestUnauthorized) => {
+                OriginError::Forbidden("missing or invalid ingest credentials")
+            }
+            (_, e) => e,
+        });
     }
-    let file = paths::validate(&rest.join("/"))?.to_owned();
     match req.method {
         Method::Put | Method::Post => {}
         // Retention is the origin's: an encoder's delete is acknowledged and ignored.
         Method::Delete => return Ok(Response::new(204)),
         _ => return Err(OriginError::MethodNotAllowed),
     }
+    if channel.protocol.per_track() {
+        return ingest_per_track(cx, &channel, input, rest, &req.body, now_ms).await;
+    }
+    let file = paths::validate(&rest.join("/"))?.to_owned();
     match (channel.protocol, paths::extension(&file).as_str()) {
         (_, "m3u8") => ingest_playlist(cx, &channel, input, &file, &req.body, now_ms).await,
         (InputProtocol::Hls, "ts") => {
@@ -70,12 +83,64 @@ pub(crate) async fn ingest<K: KvStore, O: ObjectStore>(
             "`.{other}`; an HLS_CMAF input takes .m3u8 playlists and fMP4 init and media \
              segments (.mp4, .m4s, .cmfv, .cmfa)"
         ))),
+        (InputProtocol::Dash | InputProtocol::Cmaf, _) => {
+            Err(OriginError::NotFound("ingest route".into()))
+        }
     }
 }
 
-/// Box types a fragmented MP4 upload may start with (ISO/IEC 14496-12 4.3, 8.16.2, 8.16.3,
-/// 8.16.5, 8.8.4; ISO/IEC 23009-1 5.10.3.3).
-const FMP4_FIRST_BOXES: [&[u8; 4]; 6] = [b"ftyp", b"styp", b"sidx", b"prft", b"emsg", b"moof"];
+/// A DASH or CMAF (DASH-IF ingest) upload: a manifest, or one track's init or media segment.
+async fn ingest_per_track<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    input: InputId,
+    route: &[&str],
+    body: &[u8],
+    now_ms: u64,
+) -> OriginResult<Response> {
+    // DASH-IF ingest's `Streams(<track>)` form: the track is named by the last part.
+    let (dir, last) = route.split_at(route.len().saturating_sub(1));
+    let streams = last.first().and_then(|p| paths::streams_name(p));
+    let file = match streams {
+        Some(name) => [dir, &[name]].concat().join("/"),
+        None => route.join("/"),
+    };
+    let file = paths::validate(&file)?;
+    let extension = paths::extension(file);
+    match extension.as_str() {
+        "mpd" => return mpd::ingest_mpd(cx, channel, input, file, body).await,
+        // DASH-IF ingest may send HLS playlists beside the tracks: the tracks say it all.
+        "m3u8" if channel.protocol == InputProtocol::Cmaf => return Ok(Response::new(204)),
+        "m3u8" | "ts" => {
+            return Err(OriginError::UnsupportedMediaType(format!(
+                "`.{extension}`; a {} input takes fMP4 init and media segments, one track per \
+                 path{}",
+                channel.protocol.name(),
+                if channel.protocol == InputProtocol::Dash {
+                    ", and .mpd manifests"
+                } else {
+                    ""
+                }
+            )))
+        }
+        _ => {}
+    }
+    let rendition = match streams {
+        Some(name) => {
+            let stem = name.split('.').next().unwrap_or(name);
+            Rendition::parse(&[dir, &[stem]].concat().join("/"))
+        }
+        None => paths::track_rendition(file),
+    }
+    .ok_or_else(|| {
+        OriginError::BadRequest(format!(
+            "`{file}` names no track: put each track in its own directory \
+             (`video/init.cmfi`, `video/1.cmfv`), use `Streams(video.cmfv)`, or ffmpeg's DASH \
+             names (`init-stream0.m4s`, `chunk-stream0-00001.m4s`)"
+        ))
+    })?;
+    track::ingest_track(cx, channel, input, file, &rendition, body, now_ms).await
+}
 
 /// An init or media segment of an HLS_CMAF input, stored whole. An init segment must parse
 /// (its tracks are what every segment is read with); media segments are read when a playlist
@@ -88,14 +153,13 @@ async fn ingest_fmp4<K: KvStore, O: ObjectStore>(
     body: &[u8],
     now_ms: u64,
 ) -> OriginResult<Response> {
-    let first_box = body.get(4..8).unwrap_or_default();
-    if !FMP4_FIRST_BOXES.iter().any(|b| b.as_slice() == first_box) {
+    if !track::is_fmp4(body) {
         return Err(OriginError::UnsupportedMediaType(format!(
-            "`{file}` is not a fragmented MP4 segment (it does not start with ftyp, styp, \
-             sidx, prft, emsg or moof)"
+            "`{file}` is not a fragmented MP4 segment (it does not start with ftyp, moov, \
+             styp, sidx, prft, emsg or moof)"
         )));
     }
-    if first_box == b"ftyp" {
+    if track::is_init(body) {
         let init = parse_init(body)
             .map_err(|e| OriginError::BadRequest(format!("init segment `{file}`: {e}")))?;
         if init.tracks.is_empty() {

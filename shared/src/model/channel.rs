@@ -18,15 +18,25 @@ pub enum InputProtocol {
     /// HLS with fragmented MP4 (CMAF) segments and `EXT-X-MAP` init segments.
     #[serde(rename = "HLS_CMAF")]
     HlsCmaf,
+    /// MPEG-DASH: an MPD plus one fMP4 init and media segments per representation (PUT).
+    #[serde(rename = "DASH")]
+    Dash,
+    /// DASH-IF Live Media Ingest interface 1: one CMAF track per path, its header then its
+    /// segments (POST or PUT).
+    #[serde(rename = "CMAF")]
+    Cmaf,
 }
 
 impl InputProtocol {
-    pub const RULE: &'static str = "\"HLS\" or \"HLS_CMAF\", fixed once the channel exists";
+    pub const RULE: &'static str =
+        "\"HLS\", \"HLS_CMAF\", \"DASH\" or \"CMAF\", fixed once the channel exists";
 
     pub fn parse(s: &str) -> Option<InputProtocol> {
         match s {
             "HLS" => Some(InputProtocol::Hls),
             "HLS_CMAF" => Some(InputProtocol::HlsCmaf),
+            "DASH" => Some(InputProtocol::Dash),
+            "CMAF" => Some(InputProtocol::Cmaf),
             _ => None,
         }
     }
@@ -35,7 +45,14 @@ impl InputProtocol {
         match self {
             InputProtocol::Hls => "HLS",
             InputProtocol::HlsCmaf => "HLS_CMAF",
+            InputProtocol::Dash => "DASH",
+            InputProtocol::Cmaf => "CMAF",
         }
+    }
+
+    /// Whether segments arrive one track per path and commit on upload (no media playlist).
+    pub fn per_track(self) -> bool {
+        matches!(self, InputProtocol::Dash | InputProtocol::Cmaf)
     }
 }
 

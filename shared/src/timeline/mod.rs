@@ -84,6 +84,10 @@ pub struct Timeline {
     /// The tracks of the newest probed segment, with peak bitrates.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tracks: Vec<TrackInfo>,
+    /// Per-track input (DASH, CMAF): object key of the newest init segment, which the media
+    /// segments that follow are read with.
+    #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<String>,
     pub segments: Vec<Segment>,
 }
 

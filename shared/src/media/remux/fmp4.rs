@@ -10,7 +10,9 @@ use super::{init_segment, RemuxError, RemuxWarning, RemuxedSegment, RemuxedTrack
 use crate::media::mp4::demux::{parse_init, parse_segment, InitSegment, MediaSegment};
 use crate::media::mp4::{write_media_segment, MuxError, SampleInfo};
 use crate::media::sample::{TrackSamples, DEFAULT_NAL_LENGTH_SIZE};
-use crate::media::ts::mux::{write_segment, ContinuityCounters, TsMuxOptions, TsMuxTrack};
+use crate::media::ts::mux::{
+    write_segment, ContinuityCounters, TsMuxError, TsMuxOptions, TsMuxTrack,
+};
 
 /// One input segment with the init segment it needs.
 #[derive(Debug, Clone, Copy)]
@@ -205,7 +207,12 @@ pub fn ts_pids(
 
 /// The continuity counters (video, audio) after [`fmp4_parts_to_ts`] of one part whose
 /// elementary streams start at `start`: what a later segment of the same track continues from.
-pub fn ts_counters_after(part: &Fmp4Part<'_>, start: [u8; 2]) -> Result<[u8; 2], RemuxError> {
+/// `None` when the part has a codec MPEG-TS does not carry; an error when its samples cannot be
+/// muxed (so a segment that could never be served as TS is refused where it arrives).
+pub fn ts_counters_after(
+    part: &Fmp4Part<'_>,
+    start: [u8; 2],
+) -> Result<Option<[u8; 2]>, RemuxError> {
     let options = TsMuxOptions::default();
     let init = parse_init(part.init).map_err(RemuxError::Fmp4)?;
     let kinds: Vec<TrackKind> = init.tracks.iter().map(|t| t.track.kind()).collect();
@@ -216,6 +223,12 @@ pub fn ts_counters_after(part: &Fmp4Part<'_>, start: [u8; 2]) -> Result<[u8; 2],
             counters.set(*pid, cc);
         }
     }
-    fmp4_parts_to_ts(std::slice::from_ref(part), None, &options, &mut counters)?;
-    Ok([0, 1].map(|i| pids[i].map_or(start[i], |pid| counters.next(pid))))
+    match fmp4_parts_to_ts(std::slice::from_ref(part), None, &options, &mut counters) {
+        Err(RemuxError::TsMux(TsMuxError::UnsupportedCodec { .. })) => return Ok(None),
+        Err(e) => return Err(e),
+        Ok(_) => {}
+    }
+    Ok(Some([0, 1].map(|i| {
+        pids[i].map_or(start[i], |pid| counters.next(pid))
+    })))
 }

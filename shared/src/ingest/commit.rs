@@ -1,0 +1,62 @@
+//! What follows new segments on a timeline, whatever the input protocol: the timeline pruned
+//! and stored, the segments that fell out archived or deleted, the heartbeat, the failover
+//! decision.
+
+use crate::context::Ctx;
+use crate::error::OriginResult;
+use crate::failover::policy::Heartbeat;
+use crate::ingest::switch::consider_switch;
+use crate::keys;
+use crate::model::{Channel, InputId};
+use crate::names::Rendition;
+use crate::repo;
+use crate::store::{KvStore, ObjectStore};
+use crate::timeline::{Timeline, TIMESCALE};
+
+/// Stores `timeline` (at `key`) after its `added` newest segments were appended.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn commit<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    input: InputId,
+    rendition: &Rendition,
+    key: &str,
+    mut timeline: Timeline,
+    added: usize,
+    now_ms: u64,
+) -> OriginResult<()> {
+    let removed = timeline.prune(channel.max_playlist_duration * TIMESCALE);
+    repo::object_put(cx.objects, key, &timeline).await?;
+    if channel.archive_retention_s > 0 {
+        crate::archive::append(cx.objects, channel, input, rendition, removed).await?;
+    } else {
+        for s in &removed {
+            cx.objects.delete(&s.key).await?;
+        }
+    }
+    if let Some(last) = timeline.last() {
+        let heartbeat = Heartbeat {
+            arrived_ms: now_ms,
+            last_seq: last.seq,
+            last_pdt_ms: last.pdt_ms,
+            media_end: last.media_start.map(|m| m + last.duration),
+            bitrate: last.size.saturating_mul(8 * TIMESCALE) / last.duration.max(1),
+        };
+        repo::kv_put(
+            cx.kv,
+            &keys::heartbeat(&channel.id, input, rendition),
+            &heartbeat,
+        )
+        .await?;
+    }
+    consider_switch(
+        cx,
+        channel,
+        input,
+        rendition,
+        &timeline.segments,
+        added,
+        now_ms,
+    )
+    .await
+}
