@@ -137,9 +137,15 @@ pub fn track_rendition(path: &str) -> Option<Rendition> {
     }
 }
 
-/// The name inside DASH-IF ingest's `Streams(<name>)` path part, when `part` has that form.
+/// The name inside DASH-IF ingest's `Streams(<name>)` path part, when `part` has that form
+/// (parentheses as they are or percent-encoded, as some senders write them).
 pub fn streams_name(part: &str) -> Option<&str> {
-    part.strip_prefix("Streams(")?.strip_suffix(')')
+    let inner = part
+        .strip_prefix("Streams(")
+        .or_else(|| part.strip_prefix("Streams%28"))?;
+    inner
+        .strip_suffix(')')
+        .or_else(|| inner.strip_suffix("%29"))
 }
 
 /// The file extension, lower-cased.
@@ -181,6 +187,7 @@ mod tests {
             super::streams_name("Streams(video.cmfv)"),
             Some("video.cmfv")
         );
+        assert_eq!(super::streams_name("Streams%28a.cmfa%29"), Some("a.cmfa"));
         assert_eq!(super::streams_name("video.cmfv"), None);
     }
 

@@ -310,6 +310,8 @@ fn repeats_are_kept_once_and_gaps_are_marked() {
     assert_eq!(post(&fixture(VIDEO[0]), T0 + 2000).status, 201);
     // The same segment again (a retry, or a redundant sender on one path): kept once.
     assert_eq!(post(&fixture(VIDEO[0]), T0 + 2100).status, 200);
+    // The CMAF header again (a sender that repeats it before every segment): kept once.
+    assert_eq!(post(&fixture(VIDEO_INIT), T0 + 3900).status, 200);
     assert_eq!(post(&fixture(VIDEO[1]), T0 + 4000).status, 201);
     let pl = ok_text(&o, &format!("{OUT}/cmaf/v/video.m3u8"));
     assert_eq!(pl.matches("#EXTINF:").count(), 2, "{pl}");
@@ -424,6 +426,9 @@ fn fuzz_samples_ts_cannot_carry_are_refused_at_ingest() {
     assert_eq!(post(&fixture(VIDEO_INIT), T0), 201);
     assert_eq!(post(&fixture(VIDEO[0]), T0 + 2000), 201);
     let before = ok_text(&o, &format!("{OUT}/ts/v/media.m3u8"));
-    assert_eq!(post(&fixture("fuzz/track_ingest_nal_overrun.m4s"), T0 + 4000), 400);
+    assert_eq!(
+        post(&fixture("fuzz/track_ingest_nal_overrun.m4s"), T0 + 4000),
+        400
+    );
     assert_eq!(ok_text(&o, &format!("{OUT}/ts/v/media.m3u8")), before);
 }

@@ -176,6 +176,18 @@ async fn ingest_init<K: KvStore, O: ObjectStore>(
             Timeline::default()
         }
     };
+    // Senders repeat the CMAF header (on reconnection, or before every segment): the same
+    // bytes keep the stored one, so storage does not grow with repeats.
+    if let Some(current) = &timeline.init {
+        if cx
+            .objects
+            .get(current)
+            .await?
+            .is_some_and(|o| o.body == body)
+        {
+            return Ok(Response::new(200));
+        }
+    }
     let object_key = keys::segment(&channel.id, input, file, now_ms);
     cx.objects.put(&object_key, body, &Metadata::new()).await?;
     timeline.init = Some(object_key);
