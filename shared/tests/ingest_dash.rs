@@ -432,3 +432,37 @@ fn fuzz_samples_ts_cannot_carry_are_refused_at_ingest() {
     );
     assert_eq!(ok_text(&o, &format!("{OUT}/ts/v/media.m3u8")), before);
 }
+
+#[test]
+fn an_mpd_whose_segments_cannot_be_attributed_is_refused() {
+    let o = origin();
+    let ch = channel(&o, "DASH");
+    let creds = credentials(&ch, 1);
+    let flat = MPD.replace(
+        "init-stream$RepresentationID$.m4s",
+        "init_$RepresentationID$.m4s",
+    );
+    let r = upload(
+        &o,
+        Method::Put,
+        1,
+        &creds,
+        "manifest.mpd",
+        flat.as_bytes(),
+        T0,
+    );
+    assert_eq!(r.status, 400, "{}", text(&r));
+    assert!(text(&r).contains("representation `0`"), "{}", text(&r));
+    let r = upload(&o, Method::Put, 1, &creds, "manifest.mpd", b"<MPD/>", T0);
+    assert_eq!(r.status, 400, "{}", text(&r));
+    let r = upload(
+        &o,
+        Method::Put,
+        1,
+        &creds,
+        "manifest.mpd",
+        MPD.as_bytes(),
+        T0,
+    );
+    assert_eq!(r.status, 201, "{}", text(&r));
+}

@@ -32,7 +32,24 @@ pub(super) async fn ingest_mpd<K: KvStore, O: ObjectStore>(
     }
     let mpd = parse_source_mpd(body)
         .map_err(|e| OriginError::BadRequest(format!("manifest `{file}`: {e}")))?;
+    // Every audio and video representation must be one the uploads can be attributed to.
+    if let Some(r) = mpd.representations.iter().find(|r| {
+        r.kind != ContentKind::Other && rendition_of(file, r.initialization.as_deref()).is_none()
+    }) {
+        return Err(OriginError::BadRequest(format!(
+            "manifest `{file}`: representation `{}` has segment names the origin cannot \
+             attribute to a track (initialization `{}`); use ffmpeg's default names or one \
+             directory per representation (`$RepresentationID$/init.m4s`)",
+            r.id,
+            r.initialization.as_deref().unwrap_or("none")
+        )));
+    }
     let info = master_from_mpd(file, &mpd);
+    if info.variants.is_empty() && info.audio.is_empty() {
+        return Err(OriginError::BadRequest(format!(
+            "manifest `{file}` has no video or audio representation"
+        )));
+    }
     repo::object_put(cx.objects, &keys::master(&channel.id, input), &info).await?;
     Ok(Response::new(201))
 }
