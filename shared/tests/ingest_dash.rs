@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use edgepack::store::ObjectStore;
 use edgepack::{Method, Request};
 use serde_json::json;
 
@@ -38,6 +39,11 @@ const MPD: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 /// A channel `demo/live` taking `protocol`, with an HLS-CMAF, a DASH and an HLS (TS)
 /// endpoint; returns the channel.
 fn channel(o: &TestOrigin, protocol: &str) -> serde_json::Value {
+    channel_with(o, protocol, json!({}))
+}
+
+/// [`channel`] with `extra` settings on every endpoint.
+fn channel_with(o: &TestOrigin, protocol: &str, extra: serde_json::Value) -> serde_json::Value {
     let (s, _) = api(
         o,
         Method::Post,
@@ -58,6 +64,10 @@ fn channel(o: &TestOrigin, protocol: &str) -> serde_json::Value {
         json!({"name": "dash", "protocol": "DASH"}),
         json!({"name": "ts", "protocol": "HLS"}),
     ] {
+        let mut body = body;
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
         let (s, v) = api(o, Method::Post, ENDPOINTS, Some(body));
         assert_eq!(s, 201, "{v}");
     }
@@ -465,4 +475,45 @@ fn an_mpd_whose_segments_cannot_be_attributed_is_refused() {
         T0,
     );
     assert_eq!(r.status, 201, "{}", text(&r));
+}
+
+#[test]
+fn harvest_and_time_shift_of_dash_input() {
+    let o = origin();
+    let ch = channel_with(&o, "DASH", json!({"time_shift_days": 1}));
+    push_dash(&o, 1, &credentials(&ch, 1));
+    let now = T0 + 30_000;
+    // A time-shifted window: both segments of both tracks, as a VOD playlist.
+    let mut req = Request::new(Method::Get, &format!("{OUT}/cmaf/live/stream1/audio.m3u8"));
+    req.query = "start=2026-11-23T12:00:00Z&vodend=2026-11-23T12:00:04Z".into();
+    let r = send(&o, req, now);
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert_eq!(text(&r).matches("#EXTINF:").count(), 2, "{}", text(&r));
+    assert!(text(&r).contains("#EXT-X-ENDLIST"), "{}", text(&r));
+    // A harvest job of the same window: per-track inits and fragments.
+    let body = json!({"endpoint": "cmaf", "start": "2026-11-23T12:00:00Z",
+        "end": "2026-11-23T12:00:04Z", "destination": "clips"});
+    let req = Request::new(
+        Method::Post,
+        "/api/v1/groups/demo/channels/live/harvest-jobs",
+    )
+    .with_header("authorization", &format!("Bearer {TOKEN}"))
+    .with_body(body.to_string());
+    let r = send(&o, req, now);
+    assert_eq!(r.status, 201, "{}", text(&r));
+    let job: serde_json::Value = serde_json::from_slice(&r.body).expect("job JSON");
+    assert_eq!(job["status"], "SUCCEEDED", "{job}");
+    let prefix = format!("vod/clips/{}/", job["id"].as_str().expect("id"));
+    let files: Vec<String> = block_on(o.objects.list(&prefix))
+        .expect("list")
+        .into_iter()
+        .map(|i| i.key[prefix.len()..].to_owned())
+        .collect();
+    assert_eq!(
+        files.iter().filter(|f| f.ends_with(".m4s")).count(),
+        4,
+        "{files:?}"
+    );
+    assert!(files.iter().any(|f| f.contains("audio_init_")), "{files:?}");
+    assert!(files.iter().any(|f| f.contains("video_init_")), "{files:?}");
 }
