@@ -9,14 +9,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startEncoder, FPS, HLS_TIME, RENDITIONS } from './lib/encoder.js';
 import { assertPlayed, playDiagnostic } from './lib/players.js';
-import { probeFmp4, probeTs } from './lib/probe.js';
-import { checkMaster, checkMedia } from './lib/m3u8.js';
-import { get, readMaster, readMedia } from './lib/endpoint.js';
+import { prober } from './lib/probe.js';
+import { checkMaster } from './lib/m3u8.js';
+import { get, readMaster } from './lib/endpoint.js';
 import { trackedTests } from './lib/run.js';
 import { originSuite } from './lib/suite.js';
 import { createChannel, waitForCmafAndDash } from './lib/packaging-channel.js';
-import { readCmafMedia, renditionDir, endpointBase } from './lib/packaging-hls.js';
-import { readMpd, checkMpd, representations, segmentUrl } from './lib/packaging-mpd.js';
+import { endpointBase } from './lib/packaging-hls.js';
+import { checkCmafRenditions, checkDashRepresentations, checkTsRenditions } from './lib/served-segments.js';
 import { channelPaths, show } from './lib/api.js';
 import { startOrigin } from './lib/origin.js';
 import { startSpinOrigin } from './lib/spin-host.js';
@@ -28,8 +28,6 @@ const { it } = tests;
 const PUSH_SECONDS = 240;
 /** Input segments every rendition lists before the checks start (3 target durations). */
 const READY_SEGMENTS = 3;
-/** Consecutive segments continue each other within this (one AAC frame is 21 ms). */
-const CONTINUITY_TOLERANCE_S = 0.025;
 
 const NAMES = { group: 'cm-group', channel: 'cm-channel' };
 const ENDPOINTS = {
@@ -38,20 +36,8 @@ const ENDPOINTS = {
   ts: { name: 'ts', protocol: 'HLS', segment_count: 6 },
 };
 const VIDEO = RENDITIONS.filter((r) => r.kind === 'video');
-
-/** The continuity_counter of the first and last payload packet of each PID in a TS segment. */
-function counters(ts) {
-  const first = new Map();
-  const last = new Map();
-  for (let i = 0; i + 188 <= ts.length; i += 188) {
-    if (ts[i] !== 0x47 || (ts[i + 3] & 0x10) === 0) continue;
-    const pid = ((ts[i + 1] & 0x1f) << 8) | ts[i + 2];
-    const cc = ts[i + 3] & 0x0f;
-    if (!first.has(pid)) first.set(pid, cc);
-    last.set(pid, cc);
-  }
-  return { first, last };
-}
+/** What ffprobe must find in every served segment (lib/served-segments.js). */
+const SEGMENT_FRAMES = { videoFrames: HLS_TIME * FPS, fps: FPS };
 
 const PLATFORMS = [
   { name: 'the Worker (workerd)', dir: 'cmaf-ingest-worker', start: startOrigin, originDir: 'origin' },
@@ -61,8 +47,8 @@ const PLATFORMS = [
 for (const platform of PLATFORMS) describe(`HLS_CMAF input (ffmpeg fMP4 push) on ${platform.name}`, { timeout: 240_000 }, () => {
   const suite = originSuite(tests, platform.dir, { start: platform.start, originDir: platform.originDir });
   const { ctx, need } = suite;
-  let probes = 0;
-  const probeName = (what) => `probe-${String(++probes).padStart(3, '0')}-${what.replace(/[^a-z0-9]+/gi, '_')}.mp4`;
+  let probes = null;
+  const probe = () => (probes ??= prober(suite.dir));
 
   async function fetchOk(url) {
     const res = await get(url);
@@ -128,32 +114,9 @@ for (const platform of PLATFORMS) describe(`HLS_CMAF input (ffmpeg fMP4 push) on
     assertPlayed(r);
   });
 
-  it('HLS (TS): every segment decodes with its frames; continuity counters run on across segments', async (t) => {
+  it('HLS (TS): every segment decodes with its frames; timestamps and continuity counters run on across segments', async (t) => {
     need('ready');
-    const { renditions } = await readMaster(need('endpoints').ts.url);
-    const lines = [];
-    for (const r of renditions.filter((x, i) => renditions.findIndex((y) => y.url === x.url) === i)) {
-      const { playlist, text } = await readMedia(r.url);
-      assert.deepEqual(checkMedia(playlist), [], `${r.url}:\n${text}`);
-      let previous = null;
-      for (const seg of playlist.segments) {
-        const url = new URL(seg.uri, r.url).href;
-        const body = (await fetchOk(url)).body;
-        const got = await probeTs(body, suite.dir, probeName(`ts-${seg.uri}`).replace(/mp4$/, 'ts'));
-        assert.equal(got.errors, '', `ffprobe errors for ${url} (${got.file})`);
-        const video = got.streams.find((s) => s.codec_type === 'video');
-        if (video) assert.equal(Number(video.nb_read_frames), HLS_TIME * FPS, `${url}: video frames`);
-        const cc = counters(body);
-        if (previous && !seg.discontinuity) {
-          for (const [pid, last] of previous) {
-            assert.equal(cc.first.get(pid), (last + 1) % 16, `${url}: PID ${pid} continues from ${last}`);
-          }
-        }
-        previous = cc.last;
-      }
-      lines.push(`${r.url}: ${playlist.segments.length} TS segments decode, counters continuous`);
-    }
-    t.diagnostic(lines.join('\n'));
+    t.diagnostic((await checkTsRenditions(need('endpoints').ts.url, { probe: probe(), ...SEGMENT_FRAMES })).join('\n'));
   });
 
   for (const player of ['dash.js', 'shaka']) {
@@ -174,37 +137,7 @@ for (const platform of PLATFORMS) describe(`HLS_CMAF input (ffmpeg fMP4 push) on
     for (const v of master.variants) {
       assert.match(v.attrs.CODECS ?? '', /^avc1\.[0-9a-f]{6},mp4a\.40\.2$/, `CODECS of ${v.uri}:\n${text}`);
     }
-    const base = endpointBase(cmaf.url);
-    const check = async (r) => {
-      const kind = r.kind === 'audio' ? 'audio' : 'video';
-      const rendition = renditionDir(r.url, base);
-      const { playlist, text: pl } = await readCmafMedia(r.url);
-      assert.deepEqual(checkMedia(playlist), [], `${r.url}:\n${pl}`);
-      const inits = new Map();
-      let previousEnd = null;
-      let frames = 0;
-      for (const seg of playlist.segments) {
-        if (!inits.has(seg.map)) inits.set(seg.map, (await fetchOk(seg.map)).body);
-        const body = (await fetchOk(seg.url)).body;
-        const got = await probeFmp4(inits.get(seg.map), body, suite.dir, probeName(`${rendition}-${kind}-${seg.number}`));
-        const where = `${seg.url} with ${seg.map} (${got.file})`;
-        assert.equal(got.errors, '', `ffprobe errors for ${where}`);
-        assert.deepEqual(got.streams.map((s) => s.codec_type), [kind], `one ${kind} track in ${where}`);
-        const n = Number(got.streams[0].nb_read_frames);
-        if (kind === 'video') assert.equal(n, HLS_TIME * FPS, `${where}: ${n} video frames in a ${HLS_TIME} s segment`);
-        else assert.ok(n > 0, `no audio frames decoded in ${where}`);
-        const times = got.packets.map((p) => Number(p.pts_time)).sort((a, b) => a - b);
-        const step = kind === 'video' ? 1 / FPS : 1024 / 48_000;
-        if (previousEnd !== null) {
-          assert.ok(Math.abs(times[0] - previousEnd) <= CONTINUITY_TOLERANCE_S, `${where}: starts at ${times[0]} s, the previous segment ended at ${previousEnd} s`);
-        }
-        previousEnd = times.at(-1) + step;
-        frames += n;
-      }
-      return `${rendition} ${kind}: ${playlist.segments.length} segments, ${frames} frames, continuous`;
-    };
-    const unique = renditions.filter((r, i) => renditions.findIndex((x) => x.url === r.url) === i);
-    t.diagnostic((await Promise.all(unique.map(check))).join('\n'));
+    t.diagnostic((await checkCmafRenditions(cmaf.url, { probe: probe(), ...SEGMENT_FRAMES })).join('\n'));
   });
 
   it('clip.mp4 of the last seconds: one progressive MP4 that decodes at 30 fps with audio', async (t) => {
@@ -215,7 +148,7 @@ for (const platform of PLATFORMS) describe(`HLS_CMAF input (ffmpeg fMP4 push) on
     const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const url = `${endpointBase(cmaf.url)}clip.mp4?start=${iso(start)}&end=${iso(end)}`;
     const res = await fetchOk(url);
-    const got = await probeTs(res.body, suite.dir, probeName('clip').replace(/mp4$/, 'clip.mp4'));
+    const got = await probe().ts(res.body, 'clip', 'mp4');
     assert.equal(got.errors, '', `ffprobe errors for ${url} (${got.file})`);
     const video = got.streams.find((s) => s.codec_type === 'video');
     const audio = got.streams.find((s) => s.codec_type === 'audio');
@@ -228,21 +161,7 @@ for (const platform of PLATFORMS) describe(`HLS_CMAF input (ffmpeg fMP4 push) on
   it('DASH: the MPD is well-formed and its newest segments decode', async (t) => {
     need('ready');
     const { dash } = need('endpoints');
-    const res = await fetchOk(dash.url);
-    const mpd = readMpd(res.text);
-    assert.deepEqual(checkMpd(mpd, dash), [], `MPD rules:\n${res.text}`);
-    const lines = [];
-    for (const [, rep, set] of representations(mpd)) {
-      const init = (await fetchOk(new URL(rep.initialization, dash.url).href)).body;
-      const seg = rep.segments.at(-1);
-      const url = segmentUrl(dash.url, rep.media, { time: seg.t });
-      const body = (await fetchOk(url)).body;
-      const got = await probeFmp4(init, body, suite.dir, probeName(`dash-${rep.id}-${seg.t}`));
-      assert.equal(got.errors, '', `ffprobe errors for ${url} (${got.file})`);
-      const stream = got.streams.find((x) => x.codec_type === set.contentType);
-      assert.ok(stream && Number(stream.nb_read_frames) > 0, `no ${set.contentType} frames in ${url} (${got.file})`);
-      lines.push(`${rep.id}: ${rep.segments.length} segments, newest t=${seg.t} decodes ${stream.nb_read_frames} frames`);
-    }
+    const { lines } = await checkDashRepresentations(dash.url, dash, { probe: probe(), ...SEGMENT_FRAMES, newest: 1 });
     t.diagnostic(lines.join('\n'));
   });
 });

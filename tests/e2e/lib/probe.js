@@ -64,3 +64,16 @@ export function firstPacketIsKey(probe, codecType = 'video') {
   const first = probe.packets.find((p) => p.codec_type === codecType);
   return first !== undefined && String(first.flags ?? '').includes('K');
 }
+
+/**
+ * Probes into `dir` under numbered file names (`probe-001-<what>.<ext>`), so a failing
+ * assertion can name the file: { fmp4(init, segment, what), ts(bytes, what, ext = 'ts') }.
+ */
+export function prober(dir) {
+  let n = 0;
+  const name = (what, ext) => `probe-${String(++n).padStart(3, '0')}-${what.replace(/[^a-z0-9]+/gi, '_')}.${ext}`;
+  return {
+    fmp4: (init, segment, what) => probeFmp4(init, segment, dir, name(what, 'mp4')),
+    ts: (bytes, what, ext = 'ts') => probeTs(bytes, dir, name(what, ext)),
+  };
+}
