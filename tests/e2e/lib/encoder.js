@@ -1,5 +1,5 @@
-// A real encoder: Debian's ffmpeg pushing live HLS (two video renditions and an audio group)
-// by HTTP PUT, or writing it to a directory for the harness self-test.
+// A real encoder: Debian's ffmpeg pushing live HLS or DASH (two video renditions and an audio
+// group) by HTTP PUT, or writing it to a directory (the harness self-test, lib/cmaf-sender.js).
 import { spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 
@@ -16,6 +16,8 @@ export const RENDITIONS = [
   { id: 2, kind: 'audio' },
 ];
 export const AUDIO_GROUP = 'aud';
+/** AAC bitrate of the audio rendition. */
+export const AUDIO_BITRATE = '96k';
 /** After its nominal run ffmpeg gets this long to flush before it is killed. */
 const KILL_GRACE_MS = 15_000;
 
@@ -24,11 +26,11 @@ export function basicAuth(username, password) {
 }
 
 /**
- * ffmpeg arguments. `base` is the ingest URL ending in `/` (or a directory path ending in `/`);
- * files land at base + `master.m3u8` and base + `stream_N/...`; `fmp4` pushes fragmented MP4
- * segments instead of MPEG-TS.
+ * The source and its encoding, shared by every muxer below: testsrc2 and a 440 Hz sine (real
+ * time unless `realtime` is false) for `seconds`, two H.264 renditions (RENDITIONS) with a
+ * GOP of one segment, AAC stereo audio (`language`, an ISO 639-2 code, when given).
  */
-export function hlsArgs({ base, seconds, realtime = true, auth = null, vod = false, fmp4 = false }) {
+function encodeArgs({ seconds, realtime, language = null }) {
   const [v0, v1] = RENDITIONS;
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
   if (realtime) args.push('-re');
@@ -43,9 +45,20 @@ export function hlsArgs({ base, seconds, realtime = true, auth = null, vod = fal
     '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-pix_fmt', 'yuv420p',
     '-b:v:0', v0.bitrate, '-b:v:1', v1.bitrate,
     '-g', String(HLS_TIME * FPS), '-keyint_min', String(HLS_TIME * FPS), '-sc_threshold', '0',
-    '-c:a', 'aac', '-b:a', '96k', '-ac', '2',
-    '-f', 'hls', '-hls_time', String(HLS_TIME), '-hls_list_size', String(HLS_LIST_SIZE),
+    '-c:a', 'aac', '-b:a', AUDIO_BITRATE, '-ac', '2',
   );
+  if (language) args.push('-metadata:s:a:0', `language=${language}`);
+  return args;
+}
+
+/**
+ * ffmpeg arguments. `base` is the ingest URL ending in `/` (or a directory path ending in `/`);
+ * files land at base + `master.m3u8` and base + `stream_N/...`; `fmp4` pushes fragmented MP4
+ * segments instead of MPEG-TS.
+ */
+export function hlsArgs({ base, seconds, realtime = true, auth = null, vod = false, fmp4 = false }) {
+  const args = encodeArgs({ seconds, realtime });
+  args.push('-f', 'hls', '-hls_time', String(HLS_TIME), '-hls_list_size', String(HLS_LIST_SIZE));
   if (vod) args.push('-hls_playlist_type', 'vod');
   // fMP4 (HLS_CMAF input): an init segment per rendition (`init_N.mp4`, EXT-X-MAP) and `.m4s`
   // segments; one persistent connection keeps a playlist from overtaking its segment.
@@ -60,6 +73,43 @@ export function hlsArgs({ base, seconds, realtime = true, auth = null, vod = fal
     '-hls_segment_filename', `${base}stream_%v/seg_%05d.${fmp4 ? 'm4s' : 'ts'}`,
     `${base}stream_%v/index.m3u8`,
   );
+  return args;
+}
+
+/** The audio language the DASH pushes declare (ISO 639-2, as ffmpeg writes it in the MPD). */
+export const DASH_LANGUAGE = 'eng';
+
+/**
+ * ffmpeg's DASH muxer (`-f dash`, HLS_TIME segments, video and audio in two adaptation sets,
+ * one representation per RENDITIONS entry: `stream0`, `stream1` video, `stream2` audio, with
+ * ffmpeg's default names `init-stream<id>.m4s` and `chunk-stream<id>-<n>.m4s` beside the MPD).
+ * `mpd` is the manifest's URL or path. Over HTTP the muxer ignores `-headers`: `auth` goes into
+ * the URL with `-http_opts auth_type=basic`, so the first request already carries it.
+ * `streaming` is low-latency DASH: each segment one chunked PUT held open for its duration, a
+ * CMAF chunk every 0.5 s, on one persistent connection.
+ */
+export function dashArgs({ mpd, seconds, realtime = true, auth = null, streaming = false }) {
+  const args = encodeArgs({ seconds, realtime, language: DASH_LANGUAGE });
+  args.push(
+    '-f', 'dash', '-seg_duration', String(HLS_TIME), '-use_timeline', '1', '-use_template', '1',
+    '-adaptation_sets', 'id=0,streams=v id=1,streams=a',
+  );
+  if (streaming) {
+    args.push('-streaming', '1', '-ldash', '1', '-frag_type', 'duration', '-frag_duration', '0.5');
+  }
+  let target = mpd;
+  if (/^https?:/.test(mpd)) {
+    args.push('-method', 'PUT');
+    if (streaming) args.push('-http_persistent', '1');
+    if (auth) {
+      const url = new URL(mpd);
+      url.username = encodeURIComponent(auth.username);
+      url.password = encodeURIComponent(auth.password);
+      target = url.href;
+      args.push('-http_opts', 'auth_type=basic');
+    }
+  }
+  args.push(target);
   return args;
 }
 
@@ -111,7 +161,15 @@ export function runFfmpeg(args, { logFile, budgetMs }) {
  * the origin instead). Killed after its nominal run plus a grace period.
  */
 export function startEncoder({ logFile, ...opts }) {
-  const ffmpeg = runFfmpeg(hlsArgs(opts), { logFile, budgetMs: opts.seconds * 1000 + KILL_GRACE_MS });
+  return started(runFfmpeg(hlsArgs(opts), { logFile, budgetMs: opts.seconds * 1000 + KILL_GRACE_MS }));
+}
+
+/** The live DASH encoder (dashArgs); the same handle as startEncoder's. */
+export function startDashEncoder({ logFile, ...opts }) {
+  return started(runFfmpeg(dashArgs(opts), { logFile, budgetMs: opts.seconds * 1000 + KILL_GRACE_MS }));
+}
+
+function started(ffmpeg) {
   return { ...ffmpeg, stop: (signal = 'SIGTERM') => ffmpeg.signal(signal) };
 }
 

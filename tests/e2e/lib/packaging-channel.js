@@ -8,16 +8,16 @@ import { readMpd, representations } from './packaging-mpd.js';
 import { waitFor } from './wait.js';
 
 /**
- * Creates `group`/`channel` (input `protocol`, HLS by default) and every endpoint in
- * `endpoints` (API bodies). Returns
- * { input: channel input 1, channel: channel JSON, endpoints: { name: endpoint JSON } }; throws
- * with the exchange on any non-2xx.
+ * Creates `group` (unless it exists: 409), `group`/`channel` (input `protocol`, HLS by default,
+ * and any other channel fields in `settings`) and every endpoint in `endpoints` (API bodies).
+ * Returns { input: channel input 1, channel: channel JSON, endpoints: { name: endpoint JSON } };
+ * throws with the exchange on any other non-2xx.
  */
-export async function createChannel(origin, { group, channel, endpoints, protocol = 'HLS' }) {
+export async function createChannel(origin, { group, channel, endpoints, protocol = 'HLS', settings = {} }) {
   const paths = channelPaths({ group, channel });
   const g = await origin.api('POST', '/api/v1/groups', { name: group });
-  if (g.status !== 201 && g.status !== 200) throw new Error(show(g));
-  const c = await origin.api('POST', `${paths.group}/channels`, { name: channel, protocol });
+  if (![200, 201, 409].includes(g.status)) throw new Error(show(g));
+  const c = await origin.api('POST', `${paths.group}/channels`, { ...settings, name: channel, protocol });
   if (c.status !== 201 && c.status !== 200) throw new Error(show(c));
   const created = {};
   for (const body of endpoints) {
