@@ -380,6 +380,24 @@ for (const platform of PLATFORMS) describe(`DASH and CMAF input on ${platform.na
       ...dash.lines,
     ];
     t.diagnostic(`switch at output segment ${from}\n${lines.join('\n')}`);
+  });
+
+  // The CMAF input feeds every endpoint type in every player (hls.js on HLS-CMAF played above).
+  const cmafPlays = [
+    ['shaka', 'cmaf', 'full'],
+    ['hls.js', 'ts'],
+    ['dash.js', 'dash'],
+  ].filter(([, , full]) => platform.full || !full);
+  for (const [player, endpoint] of cmafPlays) {
+    it(`${player} plays the ${endpoint === 'cmaf' ? 'HLS-CMAF' : endpoint === 'ts' ? 'HLS (TS)' : 'DASH'} endpoint of the CMAF input`, async (t) => {
+      need('switchSequence');
+      const r = await suite.players.play({ player, url: need('channels').cmaf.endpoints[endpoint].url, timeoutMs: 30_000 });
+      t.diagnostic(playDiagnostic(r));
+      assertPlayed(r);
+    });
+  }
+
+  it('the CMAF sender stops', async () => {
     await stopPush('sender');
   });
 
