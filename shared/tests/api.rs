@@ -31,6 +31,7 @@ fn refuses_everything_without_a_configured_token() {
         Default::default(),
         Config::default(),
         |_| Ok(()),
+        edgepack::testing::instant_sleep,
     );
     let r = send(
         &o,
