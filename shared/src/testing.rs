@@ -44,7 +44,10 @@ pub fn reset_counter_random() {
     NEXT.with(|c| c.set(1));
 }
 
-thread_local!(static SLEEP_HOOK: RefCell<Option<Box<dyn FnMut(u64)>>> = const { RefCell::new(None) });
+/// What [`instant_sleep`] runs, given the milliseconds asked for.
+type SleepHook = Box<dyn FnMut(u64)>;
+
+thread_local!(static SLEEP_HOOK: RefCell<Option<SleepHook>> = const { RefCell::new(None) });
 
 /// The timer of test origins ([`crate::Sleep`]): returns at once, so no test waits on a wall
 /// clock (the core counts the time it asked for). Each call first runs the hook that

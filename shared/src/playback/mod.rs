@@ -19,7 +19,7 @@ use crate::error::{OriginError, OriginResult};
 use crate::failover::{discontinuities_through, output_segments, OutputSegment, SwitchLog};
 use crate::hls::carry_query;
 use crate::hls::master::MasterInfo;
-use crate::hls::{live_window, MediaWindow};
+use crate::hls::{live_window, MediaWindow, MIN_TARGET_DURATIONS};
 use crate::http::{Method, Request, Response};
 use crate::keys;
 use crate::model::{Channel, Endpoint, InputId};
@@ -99,7 +99,10 @@ pub(crate) fn media_window<'s>(
     version: u8,
 ) -> OriginResult<MediaWindow<'s>> {
     let (endpoint, shift, now_ms) = (play.endpoint, play.shift, play.now_ms);
-    let live = |s: &'s [OutputSegment<'s>]| live_window(s, target, endpoint.segment_count);
+    let hold_back_s = endpoint.hold_back_s(play.channel.max_segment_duration, target);
+    // Long enough for the RFC's three target durations and for a player that holds back.
+    let min_duration_s = hold_back_s.max(MIN_TARGET_DURATIONS * target);
+    let live = |s: &'s [OutputSegment<'s>]| live_window(s, min_duration_s, endpoint.segment_count);
     let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
     let selection = match (shift, &play.window) {
         (Some(shift), Some(seqs)) => select_like(outputs, seqs, shift, now)?,
@@ -118,12 +121,16 @@ pub(crate) fn media_window<'s>(
         Some(_) => 0,
         None => data.discontinuity_sequence(rendition, first),
     };
+    // A playlist that grows at the live edge (no EXT-X-PLAYLIST-TYPE, no EXT-X-ENDLIST).
+    let live_edge = selection.playlist_type.is_none() && !selection.end_list;
     Ok(MediaWindow {
         version,
         target_duration: target,
         discontinuity_sequence,
         playlist_type: selection.playlist_type,
         end_list: selection.end_list,
+        hold_back_s: live_edge.then_some(hold_back_s),
+        can_block_reload: false,
         segments: selection.segments,
     })
 }
