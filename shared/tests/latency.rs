@@ -4,8 +4,12 @@
 mod common;
 
 use common::*;
-use edgepack::{Method, Request, Response};
+use edgepack::playback::blocking::{MAX_POLLS, READS_PER_POLL};
+use edgepack::testing::{clear_sleep_hook, on_sleep, Counting};
+use edgepack::{Method, Origin, Request, Response};
 use serde_json::json;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 const PL: &str = "/out/v1/demo/live/hls/v/index/media.m3u8";
 const ENDPOINT: &str = "/api/v1/groups/demo/channels/live/endpoints/hls";
@@ -143,4 +147,236 @@ fn dash_delay_follows_the_hold_back_unless_set() {
     assert_eq!(delay(), "PT6.000S");
     patch(&o, path, json!({"suggested_presentation_delay": null}));
     assert_eq!(delay(), "PT22.000S");
+}
+
+// Blocking playlist reload. The test origin's timer returns at once and runs the hook set by
+// `on_sleep`, so a test commits a segment "while" a request waits, and counts the waits.
+
+/// Segment `n` of rendition `v` on input 1, and the playlist that lists it (a window of 6), at
+/// the time an encoder 2 s per segment would send them.
+fn commit(o: &TestOrigin, c: &(String, String), n: u64) {
+    let now = T0 + n * 2000;
+    let r = put(o, 1, c, &format!("v/seg{n}.ts"), &ts(2, n as u8), now);
+    assert_eq!(r.status, 201, "{}", text(&r));
+    let first = n.saturating_sub(5);
+    let pl = media_playlist(first, n - first + 1);
+    let r = put(o, 1, c, "v/index.m3u8", pl.as_bytes(), now + 10);
+    assert!(r.status == 200 || r.status == 201, "{}", text(&r));
+}
+
+/// The milliseconds of each wait of the requests made while it runs; `on_wait(k)` runs after
+/// the `k`-th wait (1-based).
+fn record_waits(on_wait: impl Fn(usize) + 'static) -> Rc<RefCell<Vec<u64>>> {
+    let waits = Rc::new(RefCell::new(Vec::new()));
+    let log = waits.clone();
+    on_sleep(move |ms| {
+        log.borrow_mut().push(ms);
+        let k = log.borrow().len();
+        on_wait(k);
+    });
+    waits
+}
+
+fn last_segment(pl: &str) -> &str {
+    pl.lines()
+        .rfind(|l| !l.starts_with('#'))
+        .unwrap_or_default()
+}
+
+#[test]
+fn blocking_reload_answers_as_soon_as_the_segment_commits() {
+    let (o, c) = live(json!({"name": "hls"}), 6);
+    let o = Rc::new(o);
+    // Segments 0-5 are listed; a player asks for 6, which ingest commits during the second wait.
+    let writer = o.clone();
+    let waits = record_waits(move |k| {
+        if k == 2 {
+            commit(&writer, &c, 6);
+        }
+    });
+    let r = at(&o, &format!("{PL}?_HLS_msn=6"), T0 + 10_100);
+    clear_sleep_hook();
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let pl = text(&r);
+    assert_eq!(last_segment(pl), "6.ts", "{pl}");
+    // Two waits of 3 target durations / 12 = 500 ms: answered at the first read after the commit.
+    assert_eq!(*waits.borrow(), [500, 500]);
+    assert_eq!(
+        tag(pl, "#EXT-X-SERVER-CONTROL:"),
+        Some("CAN-BLOCK-RELOAD=YES,HOLD-BACK=19.0")
+    );
+    // The answer keeps answering its URL (it lists segment 6): a CDN may keep it 3 target
+    // durations. The directive is not carried onto segment URIs.
+    assert_eq!(r.header("cache-control"), Some("public, max-age=6"));
+    assert!(!pl.contains("_HLS"), "{pl}");
+    // The same bytes as the plain playlist of that moment.
+    assert_eq!(pl, playlist(&o, PL, T0 + 11_100));
+}
+
+#[test]
+fn blocking_reload_answers_at_once_what_is_listed() {
+    let (o, _) = live(json!({"name": "hls"}), 6);
+    let waits = record_waits(|_| {});
+    for msn in [5, 0, 3] {
+        let r = at(&o, &format!("{PL}?_HLS_msn={msn}"), T0 + 10_100);
+        assert_eq!(r.status, 200, "{}", text(&r));
+        assert_eq!(last_segment(text(&r)), "5.ts");
+    }
+    // An `_HLS_part` of a listed segment too: no partial segments, so it has all its parts.
+    let r = at(&o, &format!("{PL}?_HLS_msn=5&_HLS_part=2"), T0 + 10_100);
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert!(waits.borrow().is_empty(), "{:?}", waits.borrow());
+}
+
+#[test]
+fn blocking_reload_refuses_segments_more_than_two_ahead() {
+    let (o, _) = live(json!({"name": "hls"}), 6);
+    let waits = record_waits(|_| {});
+    for q in ["_HLS_msn=8", "_HLS_part=0", "_HLS_msn=x"] {
+        let r = at(&o, &format!("{PL}?{q}"), T0 + 10_100);
+        assert_eq!(r.status, 400, "{q}: {}", text(&r));
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+    }
+    assert!(waits.borrow().is_empty(), "{:?}", waits.borrow());
+}
+
+#[test]
+fn blocking_reload_gives_up_after_three_target_durations() {
+    let (o, _) = live(json!({"name": "hls"}), 6);
+    let waits = record_waits(|_| {});
+    // Two ahead is allowed, and never arrives.
+    let r = at(&o, &format!("{PL}?_HLS_msn=7"), T0 + 10_100);
+    clear_sleep_hook();
+    assert_eq!(r.status, 503, "{}", text(&r));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(*waits.borrow(), [500; 12]);
+    assert!(text(&r).contains("6000 ms"), "{}", text(&r));
+}
+
+#[test]
+fn a_waiting_request_reads_storage_a_bounded_number_of_times() {
+    let (o, c) = live(json!({"name": "hls"}), 6);
+    let Origin {
+        kv,
+        objects,
+        config,
+        random,
+        sleep,
+    } = o;
+    let o = Rc::new(Origin::new(
+        Counting::new(kv),
+        Counting::new(objects),
+        config,
+        random,
+        sleep,
+    ));
+    let request = |msn: u64| {
+        let mut req = Request::new(Method::Get, PL);
+        req.query = format!("_HLS_msn={msn}");
+        req
+    };
+    // The whole wait: the endpoint and channel (key-value), then the switch log and both
+    // timelines once before the first wait and after each of the 12.
+    let r = block_on(o.handle(request(7), T0 + 10_100));
+    assert_eq!(r.status, 503);
+    let reads = (o.kv.reads(), o.objects.reads());
+    let bound = READS_PER_POLL * (1 + MAX_POLLS);
+    assert_eq!(reads, (2, usize::try_from(bound).unwrap()));
+    assert_eq!((o.kv.writes(), o.objects.writes()), (0, 0));
+    // Answered after the third wait: four rounds of reads.
+    o.kv.reset();
+    o.objects.reset();
+    let writer = o.clone();
+    let counted = Rc::new(Cell::new((0, 0)));
+    let at_commit = counted.clone();
+    on_sleep(move |_| {
+        let waits = at_commit.get().0 + 1;
+        let mut reads = at_commit.get().1;
+        if waits == 3 {
+            // The ingest's own reads are not the waiting request's.
+            reads = writer.objects.reads();
+            let mut put = Request::new(Method::Put, "/in/v1/demo/live/1/v/seg6.ts")
+                .with_header("authorization", &basic(&c.0, &c.1));
+            put.body = ts(2, 6);
+            assert_eq!(block_on(writer.handle(put, T0 + 12_000)).status, 201);
+            let pl = Request::new(Method::Put, "/in/v1/demo/live/1/v/index.m3u8")
+                .with_header("authorization", &basic(&c.0, &c.1))
+                .with_body(media_playlist(1, 6));
+            assert_eq!(block_on(writer.handle(pl, T0 + 12_010)).status, 201);
+            reads = writer.objects.reads() - reads;
+        }
+        at_commit.set((waits, reads));
+    });
+    let r = block_on(o.handle(request(6), T0 + 10_100));
+    clear_sleep_hook();
+    assert_eq!(r.status, 200);
+    let (waits, ingest_reads) = counted.get();
+    assert_eq!(waits, 3);
+    assert_eq!(o.objects.reads() - ingest_reads, 3 * 4);
+}
+
+#[test]
+fn blocking_reload_keeps_the_signed_token_and_ignores_time_shifts() {
+    let (o, c) = live(
+        json!({"name": "hls", "signing_keys": [{"id": "k1", "secret": "0123456789abcdef"}]}),
+        6,
+    );
+    let (s, signed) = api(
+        &o,
+        Method::Post,
+        "/api/v1/groups/demo/channels/live/endpoints/hls/signed-url",
+        Some(json!({"expires_in": 3600})),
+    );
+    assert_eq!(s, 200, "{signed}");
+    let token = signed["token"].as_str().unwrap().to_owned();
+    let o = Rc::new(o);
+    let writer = o.clone();
+    let waits = record_waits(move |k| {
+        if k == 1 {
+            commit(&writer, &c, 6);
+        }
+    });
+    // hls.js adds the directive to the URL it has, token included.
+    let r = at(&o, &format!("{PL}?token={token}&_HLS_msn=6"), T0 + 10_100);
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let pl = text(&r);
+    assert_eq!(last_segment(pl), format!("6.ts?token={token}"), "{pl}");
+    assert!(!pl.contains("_HLS"), "{pl}");
+    assert_eq!(waits.borrow().len(), 1);
+    // Without the token the directive changes nothing: refused.
+    assert_eq!(at(&o, &format!("{PL}?_HLS_msn=6"), T0 + 10_100).status, 403);
+    // Time-shifted playlists do not block: the directive is ignored, whatever it says.
+    waits.borrow_mut().clear();
+    for q in [
+        "start=2026-11-23T12:00:02Z&_HLS_msn=99",
+        "offset=4&_HLS_msn=99",
+        "offset=4&_HLS_part=1",
+    ] {
+        let r = at(&o, &format!("{PL}?token={token}&{q}"), T0 + 12_100);
+        assert_eq!(r.status, 200, "{q}: {}", text(&r));
+        assert!(!text(&r).contains("CAN-BLOCK-RELOAD"), "{}", text(&r));
+    }
+    clear_sleep_hook();
+    assert!(waits.borrow().is_empty(), "{:?}", waits.borrow());
+}
+
+#[test]
+fn blocking_reload_of_cmaf_track_playlists() {
+    let o = origin();
+    let c = setup(&o, json!({"name": "cmaf", "protocol": "HLS_CMAF"}));
+    push_fixture_segments(&o, &c);
+    let waits = record_waits(|_| {});
+    let video = "/out/v1/demo/live/cmaf/v/index/video.m3u8";
+    let r = at(&o, &format!("{video}?_HLS_msn=1"), T0 + 3_000);
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert_eq!(last_segment(text(&r)), "video_1.m4s");
+    assert_eq!(r.header("cache-control"), Some("public, max-age=6"));
+    assert_eq!(
+        at(&o, &format!("{video}?_HLS_msn=4"), T0 + 3_000).status,
+        400
+    );
+    let r = at(&o, &format!("{video}?_HLS_msn=2"), T0 + 3_000);
+    clear_sleep_hook();
+    assert_eq!(r.status, 503, "{}", text(&r));
+    assert_eq!(waits.borrow().len(), 12);
 }

@@ -2,6 +2,7 @@
 //! channel's timelines (file names in `route`). Segment URLs are numbered by the output
 //! timeline, so they are stable across requests, edges and failover.
 
+pub mod blocking;
 mod clip_mp4;
 mod cmaf;
 mod dash;
@@ -46,6 +47,14 @@ pub(crate) struct RenditionData {
 }
 
 impl RenditionData {
+    /// The data of a live playlist from its stored objects.
+    pub fn parse(objects: &repo::RenditionObjects) -> OriginResult<RenditionData> {
+        Ok(RenditionData {
+            log: objects.switch_log()?,
+            timelines: objects.timelines()?,
+        })
+    }
+
     pub fn refs(&self) -> [Option<&Timeline>; 2] {
         [self.timelines[0].as_ref(), self.timelines[1].as_ref()]
     }
@@ -130,7 +139,8 @@ pub(crate) fn media_window<'s>(
         playlist_type: selection.playlist_type,
         end_list: selection.end_list,
         hold_back_s: live_edge.then_some(hold_back_s),
-        can_block_reload: false,
+        // Blocking reload follows the live playlist only, not a time-shifted one.
+        can_block_reload: shift.is_none(),
         segments: selection.segments,
     })
 }
@@ -180,6 +190,14 @@ pub(crate) async fn playback<K: KvStore, O: ObjectStore>(
         carried.push(format!("{TOKEN_PARAM}={t}"));
     }
     let carried = carried.join("&");
+    // Delivery directives (RFC 8216bis 6.2.5.2) of live rendition playlists, the only ones that
+    // advertise blocking reload; elsewhere they are ignored, and never carried onto URIs.
+    let wait_for = match route {
+        Route::TsPlaylist { .. } | Route::CmafPlaylist { .. } if shift.is_none() => {
+            blocking::requested_msn(&req.query)?
+        }
+        _ => None,
+    };
     let manifest = |(text, cache, content_type): (String, CacheControl, &str)| {
         Response::new(200)
             .with_body(content_type, carry_query(&text, &carried))
@@ -205,7 +223,7 @@ pub(crate) async fn playback<K: KvStore, O: ObjectStore>(
         },
         Route::Clip => clip(cx, &play, &req.query).await,
         Route::TsPlaylist { rendition } => Ok(manifest(
-            rendition_playlist(cx, &play, &rendition, None).await?,
+            rendition_playlist(cx, &play, &rendition, None, wait_for).await?,
         )),
         Route::TsSegment { rendition, seq } => ts_segment(cx, &play, &rendition, seq, None).await,
         Route::TsTrackSegment {
@@ -214,7 +232,7 @@ pub(crate) async fn playback<K: KvStore, O: ObjectStore>(
             seq,
         } => ts_segment(cx, &play, &rendition, seq, Some(kind)).await,
         Route::CmafPlaylist { rendition, kind } => Ok(manifest(
-            rendition_playlist(cx, &play, &rendition, Some(kind)).await?,
+            rendition_playlist(cx, &play, &rendition, Some(kind), wait_for).await?,
         )),
         Route::Init {
             rendition,
@@ -264,8 +282,8 @@ async fn rendition_data<K: KvStore, O: ObjectStore>(
     rendition: &Rendition,
 ) -> OriginResult<RenditionData> {
     let (channel, shift, now_ms) = (play.channel, play.shift, play.now_ms);
-    let log = repo::switch_log(cx.objects, &channel.id).await?;
-    let mut timelines = repo::rendition_timelines(cx.objects, &channel.id, rendition).await?;
+    let objects = repo::rendition_objects(cx.objects, &channel.id, rendition).await?;
+    let RenditionData { log, mut timelines } = RenditionData::parse(&objects)?;
     if let Some(shift) = shift.filter(|_| channel.archive_retention_s > 0) {
         let retention = i64::try_from(channel.archive_retention_s * 1000).unwrap_or(i64::MAX);
         let (from, to) = shift.range(i64::try_from(now_ms).unwrap_or(i64::MAX), retention);
