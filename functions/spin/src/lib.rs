@@ -57,9 +57,9 @@ fn random(buf: &mut [u8]) -> Result<(), edgepack::RandomError> {
 }
 
 /// Waits on WASI's monotonic clock: a `subscribe-instant` pollable handed to spin-sdk's
-/// executor, which blocks in `wasi:io/poll` until the instant passes. The component yields to
-/// the host meanwhile (no busy loop; `std::thread::sleep` would block in the same `poll` call,
-/// with nothing else of the request able to run).
+/// executor, which waits in `wasi:io/poll` until the instant passes, so the host runs other
+/// requests meanwhile and the component spends no CPU (measured in the local Spin host: a 6 s
+/// wait took 6.02 s and under 10 ms of host CPU; docs/architecture.md).
 fn sleep(ms: u64) -> edgepack::SleepFuture {
     let deadline = monotonic_clock::now().saturating_add(ms.saturating_mul(1_000_000));
     Box::pin(std::future::poll_fn(move |cx| {
