@@ -81,13 +81,15 @@ fn variants() -> Vec<Variant> {
 /// log, choose the live window, write.
 fn render(log: &SwitchLog, t: &Timeline, count: u64, pdt: u64) -> String {
     let all = output_segments(log, [Some(t), None]);
-    let segments = live_window(&all, t.target_duration, count);
+    let segments = live_window(&all, 3 * t.target_duration, count);
     let window = MediaWindow {
         version: 3,
         target_duration: t.target_duration,
         discontinuity_sequence: 0,
         playlist_type: None,
         end_list: false,
+        hold_back_s: Some(3 * t.target_duration),
+        can_block_reload: true,
         segments,
     };
     render_media(&window, pdt, |s| format!("{}.ts", s.seq), |_| None)

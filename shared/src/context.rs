@@ -1,7 +1,17 @@
-//! What a handler is given: the stores, the deployment settings and the platform's randomness.
-//! Time enters as the `now_ms` argument of every handler, so tests choose it.
+//! What a handler is given: the stores, the deployment settings, the platform's randomness and
+//! its timer. Time enters as the `now_ms` argument of every handler, so tests choose it.
 
 use crate::auth::Random;
+use std::future::Future;
+use std::pin::Pin;
+
+/// A running [`Sleep`]: resolves once its time has passed.
+pub type SleepFuture = Pin<Box<dyn Future<Output = ()>>>;
+
+/// Waits about `ms` milliseconds on the platform's timer (never a busy loop): the only way the
+/// core waits, used by blocking playlist reload (docs/timeline.md, "Blocking playlist reload").
+/// Each adapter supplies it; tests use `testing::instant_sleep`, which returns at once.
+pub type Sleep = fn(u64) -> SleepFuture;
 
 /// Deployment settings, read by the adapter from platform variables and secrets.
 #[derive(Debug, Clone, Default)]
@@ -14,7 +24,7 @@ pub struct Config {
     pub ingest_base_url: Option<String>,
 }
 
-/// The stores, settings and randomness of one invocation, borrowed by every handler.
+/// The stores, settings, randomness and timer of one invocation, borrowed by every handler.
 pub struct Ctx<'a, K, O> {
     /// Small state: configuration, heartbeats, login throttling.
     pub kv: &'a K,
@@ -22,6 +32,7 @@ pub struct Ctx<'a, K, O> {
     pub objects: &'a O,
     pub config: &'a Config,
     pub random: Random,
+    pub sleep: Sleep,
 }
 
 impl<K, O> Clone for Ctx<'_, K, O> {

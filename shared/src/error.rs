@@ -43,6 +43,12 @@ pub enum OriginError {
     NotConfigured(&'static str),
     /// Stored media could not be packaged: which, where and why ([`MediaError`]).
     Media(Box<MediaError>),
+    /// A blocking playlist reload waited as long as it may (RFC 8216bis 6.2.5.2: three target
+    /// durations) and the segment asked for is still not there.
+    ReloadTimeout {
+        msn: u64,
+        waited_ms: u64,
+    },
     /// The platform's random source failed.
     Random(RandomError),
     Storage(StoreError),
@@ -64,7 +70,7 @@ impl OriginError {
             OriginError::PayloadTooLarge { .. } => 413,
             OriginError::UnsupportedMediaType(_) => 415,
             OriginError::NotConfigured(_) | OriginError::Random(_) | OriginError::Media(_) => 500,
-            OriginError::Storage(_) => 503,
+            OriginError::Storage(_) | OriginError::ReloadTimeout { .. } => 503,
         }
     }
 
@@ -127,6 +133,10 @@ impl fmt::Display for OriginError {
             }
             OriginError::UnsupportedMediaType(m) => write!(f, "unsupported file type: {m}"),
             OriginError::NotConfigured(what) => write!(f, "deployment not configured: {what}"),
+            OriginError::ReloadTimeout { msn, waited_ms } => write!(
+                f,
+                "segment {msn} is not in the playlist after waiting {waited_ms} ms; reload the playlist"
+            ),
             OriginError::Random(m) => write!(f, "random source failed: {m}"),
             OriginError::Media(e) => write!(f, "segment could not be packaged: {e}"),
             OriginError::Storage(e) => write!(f, "{e}"),

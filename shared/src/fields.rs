@@ -38,17 +38,23 @@ impl<'a> Fields<'a> {
         target: &mut u64,
     ) -> OriginResult<()> {
         if let Some(v) = self.take(field) {
-            let allowed = || {
-                OriginError::invalid(
-                    field,
-                    format!("an integer from {} to {}", range.start(), range.end()),
-                )
+            *target = in_range(field, v, &range)?;
+        }
+        Ok(())
+    }
+
+    /// An integer setting within `range`, or `null` for its automatic value (`None`).
+    pub fn optional_uint(
+        &mut self,
+        field: &'static str,
+        range: RangeInclusive<u64>,
+        target: &mut Option<u64>,
+    ) -> OriginResult<()> {
+        if let Some(v) = self.present(field) {
+            *target = match v {
+                Value::Null => None,
+                v => Some(in_range(field, v, &range)?),
             };
-            let n = v.as_u64().ok_or_else(allowed)?;
-            if !range.contains(&n) {
-                return Err(allowed());
-            }
-            *target = n;
         }
         Ok(())
     }
@@ -114,6 +120,21 @@ impl<'a> Fields<'a> {
             None => Ok(()),
         }
     }
+}
+
+/// An integer within `range`, or the error naming `field` and the range.
+fn in_range(field: &'static str, v: &Value, range: &RangeInclusive<u64>) -> OriginResult<u64> {
+    let allowed = || {
+        OriginError::invalid(
+            field,
+            format!("an integer from {} to {}", range.start(), range.end()),
+        )
+    };
+    let n = v.as_u64().ok_or_else(allowed)?;
+    if !range.contains(&n) {
+        return Err(allowed());
+    }
+    Ok(n)
 }
 
 /// A resource name from the URL path; one that cannot exist is a 404 naming it.

@@ -3,7 +3,7 @@
 
 use crate::archive::ExpiryReport;
 use crate::auth::Random;
-use crate::context::{Config, Ctx};
+use crate::context::{Config, Ctx, Sleep};
 use crate::error::OriginError;
 use crate::fields::ok;
 use crate::harvest::{HarvestReport, SCHEDULED_OP_BUDGET};
@@ -15,21 +15,23 @@ use crate::{api, archive, harvest, ingest, playback};
 /// The control API in OpenAPI 3.1 (`shared/openapi.json`), served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
-/// The origin of one invocation: the platform's stores, settings and randomness.
+/// The origin of one invocation: the platform's stores, settings, randomness and timer.
 pub struct Origin<K, O> {
     pub kv: K,
     pub objects: O,
     pub config: Config,
     pub random: Random,
+    pub sleep: Sleep,
 }
 
 impl<K: KvStore, O: ObjectStore> Origin<K, O> {
-    pub fn new(kv: K, objects: O, config: Config, random: Random) -> Self {
+    pub fn new(kv: K, objects: O, config: Config, random: Random, sleep: Sleep) -> Self {
         Origin {
             kv,
             objects,
             config,
             random,
+            sleep,
         }
     }
 
@@ -39,6 +41,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             objects: &self.objects,
             config: &self.config,
             random: self.random,
+            sleep: self.sleep,
         }
     }
 

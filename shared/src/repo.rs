@@ -113,6 +113,55 @@ pub async fn rendition_timelines(
     ])
 }
 
+/// What a rendition's live playlist is computed from, as stored: the switch log and both
+/// inputs' timelines (three reads). Two reads compare equal when nothing was written between
+/// them, so a waiting request parses only what changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenditionObjects {
+    log: (String, Option<Vec<u8>>),
+    timelines: [(String, Option<Vec<u8>>); 2],
+}
+
+impl RenditionObjects {
+    /// The switch log; a channel whose ingest has not written one yet is served from input 1.
+    pub fn switch_log(&self) -> OriginResult<SwitchLog> {
+        let (key, body) = &self.log;
+        Ok(parse(key, body.as_deref())?
+            .unwrap_or_else(|| SwitchLog::starting_with(InputId::PRIMARY, 0)))
+    }
+
+    /// The timelines, indexed by input.
+    pub fn timelines(&self) -> OriginResult<[Option<Timeline>; 2]> {
+        let [(ka, a), (kb, b)] = &self.timelines;
+        Ok([parse(ka, a.as_deref())?, parse(kb, b.as_deref())?])
+    }
+}
+
+/// Reads [`RenditionObjects`]: the switch log, then input 1's and input 2's timelines.
+pub async fn rendition_objects(
+    objects: &impl ObjectStore,
+    channel_id: &str,
+    rendition: &Rendition,
+) -> OriginResult<RenditionObjects> {
+    let read = |key: String| async move {
+        let body = objects.get(&key).await?.map(|o| o.body);
+        OriginResult::Ok((key, body))
+    };
+    let [a, b] = InputId::ALL;
+    Ok(RenditionObjects {
+        log: read(keys::switch_log(channel_id)).await?,
+        timelines: [
+            read(keys::timeline(channel_id, a, rendition)).await?,
+            read(keys::timeline(channel_id, b, rendition)).await?,
+        ],
+    })
+}
+
+fn parse<T: DeserializeOwned>(key: &str, body: Option<&[u8]>) -> OriginResult<Option<T>> {
+    body.map(|b| serde_json::from_slice(b).map_err(|e| corrupt(key, &e)))
+        .transpose()
+}
+
 /// Every rendition's timelines on both inputs.
 pub async fn all_timelines(
     objects: &impl ObjectStore,

@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use edgepack::{Config, Method, Origin, Request};
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[test]
 fn requires_the_admin_token() {
@@ -31,6 +31,7 @@ fn refuses_everything_without_a_configured_token() {
         Default::default(),
         Config::default(),
         |_| Ok(()),
+        edgepack::testing::instant_sleep,
     );
     let r = send(
         &o,
@@ -134,6 +135,21 @@ fn invalid_settings_name_the_field_and_range() {
             json!({"name": "e2", "min_video_bitrate": 5, "max_video_bitrate": 4}),
             "min_video_bitrate",
             "at most",
+        ),
+        (
+            json!({"name": "e2", "hold_back": 0}),
+            "hold_back",
+            "1 to 3600",
+        ),
+        (
+            json!({"name": "e2", "hold_back": "20"}),
+            "hold_back",
+            "1 to 3600",
+        ),
+        (
+            json!({"name": "e2", "suggested_presentation_delay": 3601}),
+            "suggested_presentation_delay",
+            "0 to 3600",
         ),
         (json!({"name": "bad/name"}), "name", "1-64"),
         (
@@ -277,6 +293,42 @@ fn conflicts_and_missing_parents() {
     );
     assert_eq!(api(&o, Method::Delete, "/api/v1/groups/demo", None).0, 204);
     assert_eq!(api(&o, Method::Put, "/api/v1/groups", None).0, 405);
+}
+
+#[test]
+fn latency_settings_are_automatic_until_set_and_null_restores_that() {
+    let o = origin();
+    setup(&o, json!({"name": "hls"}));
+    let path = "/api/v1/groups/demo/channels/live/endpoints/hls";
+    let (_, v) = api(&o, Method::Get, path, None);
+    assert_eq!(
+        (&v["hold_back"], &v["suggested_presentation_delay"]),
+        (&Value::Null, &Value::Null),
+        "{v}"
+    );
+    let (s, v) = api(
+        &o,
+        Method::Patch,
+        path,
+        Some(json!({"hold_back": 12, "suggested_presentation_delay": 0})),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (
+            v["hold_back"].as_u64(),
+            v["suggested_presentation_delay"].as_u64()
+        ),
+        (Some(12), Some(0))
+    );
+    // Another setting leaves them alone; null returns each to its automatic value.
+    let (_, v) = api(&o, Method::Patch, path, Some(json!({"segment_count": 4})));
+    assert_eq!(v["hold_back"], 12, "{v}");
+    let (_, v) = api(&o, Method::Patch, path, Some(json!({"hold_back": null})));
+    assert_eq!(
+        (&v["hold_back"], v["suggested_presentation_delay"].as_u64()),
+        (&Value::Null, Some(0)),
+        "{v}"
+    );
 }
 
 #[test]

@@ -17,7 +17,10 @@ struct Channel {
 /// Input 1 numbers from 0, input 2 from 100; `pts_two` offsets input 2's timestamps.
 fn channel(pts_two: u64) -> Channel {
     let o = origin();
-    let c1 = setup(&o, json!({"name": "hls", "segment_count": 3}));
+    let c1 = setup(
+        &o,
+        json!({"name": "hls", "segment_count": 3, "hold_back": 6}),
+    );
     let (_, ch) = api(&o, Method::Get, "/api/v1/groups/demo/channels/live", None);
     let c2 = credentials(&ch, 2);
     Channel {

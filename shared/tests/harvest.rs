@@ -597,6 +597,7 @@ fn concurrent_advancers_neither_double_copy_nor_lose_progress() {
         objects,
         config,
         random,
+        sleep,
     } = o;
     let o: Origin<MemoryKv, Interleaved> = Origin::new(
         kv,
@@ -606,6 +607,7 @@ fn concurrent_advancers_neither_double_copy_nor_lose_progress() {
         },
         config,
         random,
+        sleep,
     );
     let path = format!("{JOBS}/{id}");
     let mut last = Value::Null;

@@ -71,7 +71,7 @@ fn master_order_and_bitrate_filter() {
 #[test]
 fn media_playlist_golden_with_program_date_time() {
     let o = three_renditions(
-        json!({"name": "hls", "segment_count": 3, "program_date_time_interval": 4}),
+        json!({"name": "hls", "segment_count": 3, "program_date_time_interval": 4, "hold_back": 6}),
     );
     let r = get(
         &o,
@@ -85,7 +85,8 @@ fn media_playlist_golden_with_program_date_time() {
 
 #[test]
 fn window_holds_three_target_durations() {
-    let o = three_renditions(json!({"name": "hls", "segment_count": 2}));
+    // A hold-back of one second is raised to three target durations (RFC 8216bis 4.4.3.8).
+    let o = three_renditions(json!({"name": "hls", "segment_count": 2, "hold_back": 1}));
     let body = get(&o, "/out/v1/demo/live/hls/stream_1/index/media.m3u8", T0).body;
     let body = String::from_utf8(body).unwrap();
     assert_eq!(body.matches("#EXTINF").count(), 3, "{body}");

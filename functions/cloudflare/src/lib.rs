@@ -1,5 +1,6 @@
 //! Cloudflare Worker adapter: maps the Workers request to the core's request, gives the core KV,
-//! R2, a clock and randomness, and maps the core's response back. No routing or logic here.
+//! R2, a clock, a timer and randomness, and maps the core's response back. No routing or logic
+//! here.
 
 mod body;
 mod config;
@@ -7,9 +8,10 @@ mod http;
 mod kv;
 mod r2;
 
-use edgepack::Origin;
+use edgepack::{Origin, SleepFuture};
+use std::time::Duration;
 use worker::{
-    console_error, console_log, event, Context, Date, Env, ScheduleContext, ScheduledEvent,
+    console_error, console_log, event, Context, Date, Delay, Env, ScheduleContext, ScheduledEvent,
 };
 
 /// KV namespace binding: small state (configuration, heartbeats).
@@ -22,7 +24,7 @@ async fn fetch(req: worker::Request, env: Env, _ctx: Context) -> worker::Result<
     let response = match bindings(&env) {
         Ok((kv, objects)) => match http::to_core_request(req).await {
             Ok(core_req) => {
-                let origin = Origin::new(kv, objects, config::from_env(&env), random);
+                let origin = Origin::new(kv, objects, config::from_env(&env), random, sleep);
                 origin.handle(core_req, Date::now().as_millis()).await
             }
             Err(rejection) => rejection,
@@ -38,7 +40,7 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let Ok((kv, objects)) = bindings(&env) else {
         return;
     };
-    let origin = Origin::new(kv, objects, config::from_env(&env), random);
+    let origin = Origin::new(kv, objects, config::from_env(&env), random, sleep);
     // The tick's own time (`scheduledTime`): the same for every retry of one tick.
     let now_ms = match event.schedule() {
         t if t.is_finite() && t > 0.0 => t as u64,
@@ -74,4 +76,10 @@ fn missing_binding(name: &str, detail: impl std::fmt::Display) -> edgepack::Resp
 /// The platform CSPRNG (`crypto.getRandomValues` through getrandom's `wasm_js` backend).
 fn random(buf: &mut [u8]) -> Result<(), edgepack::RandomError> {
     getrandom::fill(buf).map_err(|e| edgepack::RandomError(e.to_string()))
+}
+
+/// The runtime's timer (`setTimeout` through `worker::Delay`): the isolate serves other requests
+/// meanwhile, and waiting is wall-clock time, not CPU time.
+fn sleep(ms: u64) -> SleepFuture {
+    Box::pin(Delay::from(Duration::from_millis(ms)))
 }

@@ -57,6 +57,7 @@ pub fn endpoint(e: &Endpoint, bases: &Bases<'_>) -> Value {
         "manifest_window": e.manifest_window,
         "min_buffer_time": e.min_buffer_time,
         "min_update_period": e.min_update_period,
+        "hold_back": e.hold_back,
         "suggested_presentation_delay": e.suggested_presentation_delay,
         "url": endpoint_url(e, bases),
         "created_at": created(e.created_at_ms),

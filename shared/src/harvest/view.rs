@@ -5,6 +5,7 @@ use super::snapshot::{CachedObjects, PinnedKv};
 use crate::auth::Random;
 use crate::context::Config;
 use crate::context::Ctx;
+use crate::context::Sleep;
 use crate::datetime::iso8601_ms;
 use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
 use crate::http::{Method, Request, Response};
@@ -38,6 +39,7 @@ pub(super) struct View<'a, K, O> {
     objects: CachedObjects<'a, O>,
     config: &'a Config,
     random: Random,
+    sleep: Sleep,
     job: &'a Job,
     query: String,
 }
@@ -51,6 +53,7 @@ impl<'a, K: KvStore, O: ObjectStore> View<'a, K, O> {
             objects: CachedObjects::new(cx.objects, ops),
             config: cx.config,
             random: cx.random,
+            sleep: cx.sleep,
             job,
             query: format!(
                 "start={}&vodend={}",
@@ -82,6 +85,7 @@ impl<'a, K: KvStore, O: ObjectStore> View<'a, K, O> {
             objects: &self.objects,
             config: self.config,
             random: self.random,
+            sleep: self.sleep,
         };
         let response = crate::playback::playback(&cx, &req, &route, now_ms).await?;
         if response.status != 200 {

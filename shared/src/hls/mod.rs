@@ -5,4 +5,6 @@ mod query;
 mod render;
 
 pub use query::carry_query;
-pub use render::{live_window, render_master, render_media, MasterEntry, MediaWindow};
+pub use render::{
+    live_window, render_master, render_media, MasterEntry, MediaWindow, MIN_TARGET_DURATIONS,
+};

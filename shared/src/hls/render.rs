@@ -109,16 +109,22 @@ pub struct MediaWindow<'a> {
     pub playlist_type: Option<&'static str>,
     /// The playlist is complete (`EXT-X-ENDLIST`).
     pub end_list: bool,
+    /// Live playlists: seconds behind the live edge players should stay, written as
+    /// `EXT-X-SERVER-CONTROL:HOLD-BACK` and `EXT-X-START:TIME-OFFSET` (negative: from the end).
+    pub hold_back_s: Option<u64>,
+    /// The origin answers `_HLS_msn` by waiting (`EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES`).
+    pub can_block_reload: bool,
     pub segments: &'a [OutputSegment<'a>],
 }
 
-/// The last `segment_count` segments, widened to at least three target durations.
+/// The last `segment_count` segments, widened to span at least `min_duration_s` (three target
+/// durations, RFC 8216bis 6.2.2, and the hold-back, so a player can start that far behind).
 pub fn live_window<'a>(
     all: &'a [OutputSegment<'a>],
-    target_duration: u64,
+    min_duration_s: u64,
     segment_count: u64,
 ) -> &'a [OutputSegment<'a>] {
-    let min_ticks = MIN_TARGET_DURATIONS * target_duration * TIMESCALE;
+    let min_ticks = min_duration_s.saturating_mul(TIMESCALE);
     let count = usize::try_from(segment_count).unwrap_or(usize::MAX);
     let mut start = all.len().saturating_sub(count);
     let mut ticks: u64 = all[start..].iter().map(|s| s.segment.duration).sum();
@@ -152,6 +158,22 @@ pub fn render_media(
             "#EXT-X-DISCONTINUITY-SEQUENCE:{}",
             window.discontinuity_sequence
         );
+    }
+    if let Some(s) = window.hold_back_s {
+        let _ = writeln!(out, "#EXT-X-START:TIME-OFFSET=-{s}.0");
+    }
+    match (window.can_block_reload, window.hold_back_s) {
+        (true, Some(s)) => {
+            let _ = writeln!(
+                out,
+                "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,HOLD-BACK={s}.0"
+            );
+        }
+        (true, None) => out.push_str("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES\n"),
+        (false, Some(s)) => {
+            let _ = writeln!(out, "#EXT-X-SERVER-CONTROL:HOLD-BACK={s}.0");
+        }
+        (false, None) => {}
     }
     let interval_ms = i64::try_from(pdt_interval_s.saturating_mul(1000)).unwrap_or(i64::MAX);
     let mut last_pdt: Option<i64> = None;

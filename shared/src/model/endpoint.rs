@@ -3,6 +3,7 @@
 use crate::access::AccessControl;
 use crate::error::{OriginError, OriginResult};
 use crate::fields::Fields;
+use crate::model::latency::HOLD_BACK;
 use crate::names::{Name, NAME_RULE};
 use serde::{Deserialize, Serialize};
 use std::ops::RangeInclusive;
@@ -19,7 +20,7 @@ pub const SEGMENT_DURATION: RangeInclusive<u64> = 0..=30;
 pub const MIN_BUFFER_TIME: RangeInclusive<u64> = 1..=30;
 /// Allowed DASH `min_update_period` in seconds.
 pub const MIN_UPDATE_PERIOD: RangeInclusive<u64> = 1..=3600;
-/// Allowed DASH `suggested_presentation_delay` in seconds.
+/// Allowed DASH `suggested_presentation_delay` in seconds (`null`: automatic).
 pub const PRESENTATION_DELAY: RangeInclusive<u64> = 0..=3600;
 /// Allowed `time_shift_days`: how long content stays playable by time-shift (0 = off).
 pub const TIME_SHIFT_DAYS: RangeInclusive<u64> = 0..=30;
@@ -111,9 +112,15 @@ pub struct Endpoint {
     /// DASH `minimumUpdatePeriod`, seconds.
     #[serde(default = "default_min_update_period")]
     pub min_update_period: u64,
-    /// DASH `suggestedPresentationDelay`, seconds.
-    #[serde(default = "default_presentation_delay")]
-    pub suggested_presentation_delay: u64,
+    /// HLS `HOLD-BACK` and `EXT-X-START` of live media playlists, seconds; `None`: automatic
+    /// ([`Endpoint::hold_back_s`]).
+    #[serde(default)]
+    pub hold_back: Option<u64>,
+    /// DASH `suggestedPresentationDelay`, seconds; `None`: automatic
+    /// ([`Endpoint::presentation_delay_s`]). Stored as `null` when automatic: an endpoint
+    /// stored before the setting could be automatic has no `null` and keeps the old default.
+    #[serde(default = "legacy_presentation_delay")]
+    pub suggested_presentation_delay: Option<u64>,
     #[serde(default, flatten)]
     pub access: AccessControl,
     pub created_at_ms: u64,
@@ -138,7 +145,8 @@ impl Endpoint {
             manifest_window: default_manifest_window(),
             min_buffer_time: default_min_buffer_time(),
             min_update_period: default_min_update_period(),
-            suggested_presentation_delay: default_presentation_delay(),
+            hold_back: None,
+            suggested_presentation_delay: None,
             access: AccessControl::default(),
             created_at_ms: now_ms,
         }
@@ -207,7 +215,8 @@ impl Endpoint {
             MIN_UPDATE_PERIOD,
             &mut self.min_update_period,
         )?;
-        fields.uint(
+        fields.optional_uint("hold_back", HOLD_BACK, &mut self.hold_back)?;
+        fields.optional_uint(
             "suggested_presentation_delay",
             PRESENTATION_DELAY,
             &mut self.suggested_presentation_delay,
@@ -252,6 +261,43 @@ fn default_min_update_period() -> u64 {
     2
 }
 
-fn default_presentation_delay() -> u64 {
-    6
+/// `suggested_presentation_delay` of endpoints stored before it could be automatic: the
+/// default they were created with.
+fn legacy_presentation_delay() -> Option<u64> {
+    Some(6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_stored_before_the_latency_settings_keep_their_delay() {
+        let n = |s| Name::parse(s).unwrap();
+        let mut json = serde_json::to_value(Endpoint::new(n("g"), n("c"), n("e"), 0)).unwrap();
+        let map = json.as_object_mut().unwrap();
+        // As stored before `hold_back` existed and while the delay was a number.
+        map.remove("hold_back");
+        map.insert("suggested_presentation_delay".into(), 6.into());
+        let e: Endpoint = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(
+            (e.hold_back, e.suggested_presentation_delay),
+            (None, Some(6))
+        );
+        // Before the delay was a setting at all: its default then.
+        json.as_object_mut()
+            .unwrap()
+            .remove("suggested_presentation_delay");
+        let e: Endpoint = serde_json::from_value(json).unwrap();
+        assert_eq!(e.suggested_presentation_delay, Some(6));
+        // New endpoints store `null`: automatic, also after a round trip.
+        let fresh = Endpoint::new(n("g"), n("c"), n("e"), 0);
+        let stored = serde_json::to_string(&fresh).unwrap();
+        assert!(
+            stored.contains("\"suggested_presentation_delay\":null"),
+            "{stored}"
+        );
+        let back: Endpoint = serde_json::from_str(&stored).unwrap();
+        assert_eq!(back.suggested_presentation_delay, None);
+    }
 }

@@ -2,6 +2,7 @@
 
 mod channel;
 mod endpoint;
+pub mod latency;
 
 pub use channel::{Channel, InputAuth, InputId, InputProtocol};
 pub use endpoint::{Endpoint, OutputProtocol, StreamOrder};

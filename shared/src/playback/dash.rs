@@ -32,7 +32,7 @@ use crate::failover::{output_segments, Anchor};
 use crate::media::mp4::TrackKind;
 use crate::media::time::rescale;
 use crate::names::Rendition;
-use crate::output::group::{group, join_factor, Group};
+use crate::output::group::{group, join_factor, target_duration as output_target_duration, Group};
 use crate::output::representations::{representations, Rep};
 use crate::playback::cmaf::channel_data;
 use crate::playback::rendition_data;
@@ -127,6 +127,8 @@ pub(super) async fn mpd<K: KvStore, O: ObjectStore>(
     let (mut finished, mut complete) = (true, true);
     // A fixed window's output numbers on the first representation: all list the same.
     let mut reference = None;
+    // The longest representation's target duration (whole seconds).
+    let mut target_duration = 1;
     for rep in video.into_iter().chain(audio) {
         let Some(t) = data.renditions.get(rep.rendition) else {
             continue;
@@ -141,6 +143,8 @@ pub(super) async fn mpd<K: KvStore, O: ObjectStore>(
         let k = join_factor(endpoint.segment_duration, target);
         let mut groups = group(&output_segments(&data.log, refs), k);
         groups.retain(|g| segment_entry(g, rep.kind(), rep.info.timescale).is_some());
+        // As an HLS playlist of these segments would declare it.
+        target_duration = target_duration.max(output_target_duration(&groups, target, k));
         let outputs: Vec<_> = groups.iter().map(Group::output).collect();
         let window = endpoint.manifest_window;
         let selection = select_mpd(&outputs, shift, now_ms, window, reference.as_ref());
@@ -276,7 +280,8 @@ pub(super) async fn mpd<K: KvStore, O: ObjectStore>(
             min_update_period_s: (!finished || shift.is_none())
                 .then_some(endpoint.min_update_period),
             time_shift_buffer_depth_ms: tsb_ms,
-            suggested_presentation_delay_s: endpoint.suggested_presentation_delay,
+            suggested_presentation_delay_s: endpoint
+                .presentation_delay_s(channel.max_segment_duration, target_duration),
         };
         (mpd_type, Some(time_url.to_owned()))
     };

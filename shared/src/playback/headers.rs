@@ -1,5 +1,6 @@
 //! Caching and CORS headers of playback responses.
 
+use super::blocking::WAIT_TARGET_DURATIONS;
 use crate::http::Response;
 
 /// How long a CDN or player may keep a response.
@@ -9,6 +10,11 @@ pub enum CacheControl {
     Master,
     /// Live media playlists: about half a target duration, at least one second.
     Media { target_duration: u64 },
+    /// A blocking reload's answer (`_HLS_msn=n`): it lists segment `n`, so it stays a right
+    /// answer to its URL while newer ones appear. Kept as long as such a request may wait
+    /// (three target durations): a CDN then answers every player asking for `n` from one
+    /// origin response, which only needs `_HLS_msn` in its cache key.
+    Blocking { target_duration: u64 },
     /// A segment under its URL never changes.
     Segment,
     /// Not-found answers: short, so content appears as soon as it exists.
@@ -26,6 +32,10 @@ impl CacheControl {
             CacheControl::Master => format!("public, max-age={MASTER_MAX_AGE}"),
             CacheControl::Media { target_duration } => {
                 format!("public, max-age={}", (target_duration / 2).max(1))
+            }
+            CacheControl::Blocking { target_duration } => {
+                let max_age = WAIT_TARGET_DURATIONS.saturating_mul(target_duration);
+                format!("public, max-age={max_age}")
             }
             CacheControl::Segment => format!("public, max-age={SEGMENT_MAX_AGE}, immutable"),
             CacheControl::NotFound => "public, max-age=1".to_owned(),

@@ -2,6 +2,7 @@
 //! channel's timelines (file names in `route`). Segment URLs are numbered by the output
 //! timeline, so they are stable across requests, edges and failover.
 
+pub mod blocking;
 mod clip_mp4;
 mod cmaf;
 mod dash;
@@ -19,7 +20,7 @@ use crate::error::{OriginError, OriginResult};
 use crate::failover::{discontinuities_through, output_segments, OutputSegment, SwitchLog};
 use crate::hls::carry_query;
 use crate::hls::master::MasterInfo;
-use crate::hls::{live_window, MediaWindow};
+use crate::hls::{live_window, MediaWindow, MIN_TARGET_DURATIONS};
 use crate::http::{Method, Request, Response};
 use crate::keys;
 use crate::model::{Channel, Endpoint, InputId};
@@ -46,6 +47,14 @@ pub(crate) struct RenditionData {
 }
 
 impl RenditionData {
+    /// The data of a live playlist from its stored objects.
+    pub fn parse(objects: &repo::RenditionObjects) -> OriginResult<RenditionData> {
+        Ok(RenditionData {
+            log: objects.switch_log()?,
+            timelines: objects.timelines()?,
+        })
+    }
+
     pub fn refs(&self) -> [Option<&Timeline>; 2] {
         [self.timelines[0].as_ref(), self.timelines[1].as_ref()]
     }
@@ -99,7 +108,10 @@ pub(crate) fn media_window<'s>(
     version: u8,
 ) -> OriginResult<MediaWindow<'s>> {
     let (endpoint, shift, now_ms) = (play.endpoint, play.shift, play.now_ms);
-    let live = |s: &'s [OutputSegment<'s>]| live_window(s, target, endpoint.segment_count);
+    let hold_back_s = endpoint.hold_back_s(play.channel.max_segment_duration, target);
+    // Long enough for the RFC's three target durations and for a player that holds back.
+    let min_duration_s = hold_back_s.max(MIN_TARGET_DURATIONS * target);
+    let live = |s: &'s [OutputSegment<'s>]| live_window(s, min_duration_s, endpoint.segment_count);
     let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
     let selection = match (shift, &play.window) {
         (Some(shift), Some(seqs)) => select_like(outputs, seqs, shift, now)?,
@@ -118,12 +130,17 @@ pub(crate) fn media_window<'s>(
         Some(_) => 0,
         None => data.discontinuity_sequence(rendition, first),
     };
+    // A playlist that grows at the live edge (no EXT-X-PLAYLIST-TYPE, no EXT-X-ENDLIST).
+    let live_edge = selection.playlist_type.is_none() && !selection.end_list;
     Ok(MediaWindow {
         version,
         target_duration: target,
         discontinuity_sequence,
         playlist_type: selection.playlist_type,
         end_list: selection.end_list,
+        hold_back_s: live_edge.then_some(hold_back_s),
+        // Blocking reload follows the live playlist only, not a time-shifted one.
+        can_block_reload: shift.is_none(),
         segments: selection.segments,
     })
 }
@@ -173,6 +190,14 @@ pub(crate) async fn playback<K: KvStore, O: ObjectStore>(
         carried.push(format!("{TOKEN_PARAM}={t}"));
     }
     let carried = carried.join("&");
+    // Delivery directives (RFC 8216bis 6.2.5.2) of live rendition playlists, the only ones that
+    // advertise blocking reload; elsewhere they are ignored, and never carried onto URIs.
+    let wait_for = match route {
+        Route::TsPlaylist { .. } | Route::CmafPlaylist { .. } if shift.is_none() => {
+            blocking::requested_msn(&req.query)?
+        }
+        _ => None,
+    };
     let manifest = |(text, cache, content_type): (String, CacheControl, &str)| {
         Response::new(200)
             .with_body(content_type, carry_query(&text, &carried))
@@ -198,7 +223,7 @@ pub(crate) async fn playback<K: KvStore, O: ObjectStore>(
         },
         Route::Clip => clip(cx, &play, &req.query).await,
         Route::TsPlaylist { rendition } => Ok(manifest(
-            rendition_playlist(cx, &play, &rendition, None).await?,
+            rendition_playlist(cx, &play, &rendition, None, wait_for).await?,
         )),
         Route::TsSegment { rendition, seq } => ts_segment(cx, &play, &rendition, seq, None).await,
         Route::TsTrackSegment {
@@ -207,7 +232,7 @@ pub(crate) async fn playback<K: KvStore, O: ObjectStore>(
             seq,
         } => ts_segment(cx, &play, &rendition, seq, Some(kind)).await,
         Route::CmafPlaylist { rendition, kind } => Ok(manifest(
-            rendition_playlist(cx, &play, &rendition, Some(kind)).await?,
+            rendition_playlist(cx, &play, &rendition, Some(kind), wait_for).await?,
         )),
         Route::Init {
             rendition,
@@ -257,8 +282,8 @@ async fn rendition_data<K: KvStore, O: ObjectStore>(
     rendition: &Rendition,
 ) -> OriginResult<RenditionData> {
     let (channel, shift, now_ms) = (play.channel, play.shift, play.now_ms);
-    let log = repo::switch_log(cx.objects, &channel.id).await?;
-    let mut timelines = repo::rendition_timelines(cx.objects, &channel.id, rendition).await?;
+    let objects = repo::rendition_objects(cx.objects, &channel.id, rendition).await?;
+    let RenditionData { log, mut timelines } = RenditionData::parse(&objects)?;
     if let Some(shift) = shift.filter(|_| channel.archive_retention_s > 0) {
         let retention = i64::try_from(channel.archive_retention_s * 1000).unwrap_or(i64::MAX);
         let (from, to) = shift.range(i64::try_from(now_ms).unwrap_or(i64::MAX), retention);

@@ -2,9 +2,10 @@
 //! `media.m3u8`, and the one-track playlists (`video.m3u8`, `audio.m3u8`) of HLS-CMAF and of
 //! HLS with separated audio.
 
+use super::blocking::wait_for_segment;
 use super::cmaf::init_name;
 use super::ts::PLAYLIST_TYPE;
-use super::{media_window, rendition_data, CacheControl, Play};
+use super::{media_window, rendition_data, CacheControl, Play, RenditionData};
 use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
 use crate::hls::render_media;
@@ -14,16 +15,53 @@ use crate::names::Rendition;
 use crate::output::group::{target_duration, Group};
 use crate::store::{KvStore, ObjectStore};
 
+/// A rendered rendition playlist.
+pub(super) struct Rendered {
+    pub text: String,
+    pub target_duration: u64,
+    /// Media sequence number of its last segment, as a player counts it
+    /// (`EXT-X-MEDIA-SEQUENCE` plus the segments listed, minus one).
+    pub last_msn: u64,
+}
+
 /// The playlist of `rendition`: all of its streams (`kind` `None`, TS segments as the encoder
-/// made them), or one track kind (fMP4 on HLS-CMAF, filtered TS with separated audio).
+/// made them), or one track kind (fMP4 on HLS-CMAF, filtered TS with separated audio). With
+/// `wait_for` (a live playlist's `_HLS_msn`), not before it lists that segment.
 pub(super) async fn rendition_playlist<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
     rendition: &Rendition,
     kind: Option<TrackKind>,
+    wait_for: Option<u64>,
 ) -> OriginResult<(String, CacheControl, &'static str)> {
+    let (rendered, cache) = match wait_for {
+        Some(msn) => {
+            let rendered = wait_for_segment(cx, play, rendition, kind, msn).await?;
+            let cache = CacheControl::Blocking {
+                target_duration: rendered.target_duration,
+            };
+            (rendered, cache)
+        }
+        None => {
+            let data = rendition_data(cx, play, rendition).await?;
+            let rendered = render(play, &data, rendition, kind)?;
+            let cache = CacheControl::Media {
+                target_duration: rendered.target_duration,
+            };
+            (rendered, cache)
+        }
+    };
+    Ok((rendered.text, cache, PLAYLIST_TYPE))
+}
+
+/// Writes the playlist of `rendition` from its data.
+pub(super) fn render(
+    play: &Play<'_>,
+    data: &RenditionData,
+    rendition: &Rendition,
+    kind: Option<TrackKind>,
+) -> OriginResult<Rendered> {
     let endpoint = play.endpoint;
-    let data = rendition_data(cx, play, rendition).await?;
     let (mut groups, k) = data.groups(endpoint);
     if let Some(kind) = kind {
         groups.retain(|g| g.segment.track(kind).is_some());
@@ -39,7 +77,7 @@ pub(super) async fn rendition_playlist<K: KvStore, O: ObjectStore>(
     // TS segments (whole or one kind of stream) or fMP4 ones with their init segments.
     let ts = endpoint.protocol == OutputProtocol::Hls;
     let version = if ts { 3 } else { 7 };
-    let window = media_window(play, &data, rendition, &groups, &outputs, target, version)?;
+    let window = media_window(play, data, rendition, &groups, &outputs, target, version)?;
     let extension = if ts { "ts" } else { "m4s" };
     let text = render_media(
         &window,
@@ -54,11 +92,11 @@ pub(super) async fn rendition_playlist<K: KvStore, O: ObjectStore>(
             Some(init_name(kind, &track.init))
         },
     );
-    Ok((
+    let listed = u64::try_from(window.segments.len()).unwrap_or(u64::MAX);
+    let first = window.segments.first().map_or(0, |s| s.seq);
+    Ok(Rendered {
         text,
-        CacheControl::Media {
-            target_duration: target,
-        },
-        PLAYLIST_TYPE,
-    ))
+        target_duration: target,
+        last_msn: (first + listed).saturating_sub(1),
+    })
 }
