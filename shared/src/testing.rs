@@ -251,3 +251,24 @@ pub fn memory_channel(
     );
     (o, auth)
 }
+
+/// One request through `o` at `now_ms`, checked as every fuzz target requires of an answer:
+/// a status in 2xx-4xx (a 5xx, or anything else, to hostile input is a finding).
+///
+/// # Panics
+/// On any other status, naming the request and the body.
+pub fn send_hostile(
+    o: &MemoryOrigin,
+    req: crate::http::Request,
+    now_ms: u64,
+) -> crate::http::Response {
+    let what = format!("{:?} {}", req.method, req.path);
+    let r = block_on(o.handle(req, now_ms));
+    assert!(
+        (200..500).contains(&r.status),
+        "{what}: status {} body {}",
+        r.status,
+        String::from_utf8_lossy(&r.body)
+    );
+    r
+}

@@ -14,29 +14,15 @@ const SEGMENTS: [&str; 2] = ["h264_aac_fmp4_0.m4s", "h264_aac_fmp4_1.m4s"];
 /// A channel `demo/live` with HLS_CMAF input and an HLS-CMAF, a DASH and an HLS (TS)
 /// endpoint; returns input 1's credentials.
 fn cmaf_channel(o: &TestOrigin) -> (String, String) {
-    let (s, _) = api(
+    let ch = channel_with_endpoints(
         o,
-        Method::Post,
-        "/api/v1/groups",
-        Some(json!({"name": "demo"})),
+        "HLS_CMAF",
+        &[
+            json!({"name": "cmaf", "protocol": "HLS_CMAF"}),
+            json!({"name": "dash", "protocol": "DASH"}),
+            json!({"name": "ts", "protocol": "HLS"}),
+        ],
     );
-    assert_eq!(s, 201);
-    let (s, ch) = api(
-        o,
-        Method::Post,
-        "/api/v1/groups/demo/channels",
-        Some(json!({"name": "live", "protocol": "HLS_CMAF"})),
-    );
-    assert_eq!(s, 201, "{ch}");
-    assert_eq!(ch["protocol"], "HLS_CMAF");
-    for body in [
-        json!({"name": "cmaf", "protocol": "HLS_CMAF"}),
-        json!({"name": "dash", "protocol": "DASH"}),
-        json!({"name": "ts", "protocol": "HLS"}),
-    ] {
-        let (s, v) = api(o, Method::Post, ENDPOINTS, Some(body));
-        assert_eq!(s, 201, "{v}");
-    }
     credentials(&ch, 1)
 }
 

@@ -14,7 +14,6 @@ const VIDEO_INIT: &str = "dash_init_0.mp4";
 const AUDIO_INIT: &str = "dash_init_1.mp4";
 const VIDEO: [&str; 2] = ["dash_0_1.m4s", "dash_0_2.m4s"];
 const AUDIO: [&str; 2] = ["dash_1_1.m4s", "dash_1_2.m4s"];
-const ENDPOINTS: &str = "/api/v1/groups/demo/channels/live/endpoints";
 
 /// ffmpeg's MPD for the fixtures (its default file names, as `-f dash -method PUT` uses them).
 const MPD: &str = r#"<?xml version="1.0" encoding="utf-8"?>
@@ -44,34 +43,17 @@ fn channel(o: &TestOrigin, protocol: &str) -> serde_json::Value {
 
 /// [`channel`] with `extra` settings on every endpoint.
 fn channel_with(o: &TestOrigin, protocol: &str, extra: serde_json::Value) -> serde_json::Value {
-    let (s, _) = api(
-        o,
-        Method::Post,
-        "/api/v1/groups",
-        Some(json!({"name": "demo"})),
-    );
-    assert_eq!(s, 201);
-    let (s, ch) = api(
-        o,
-        Method::Post,
-        "/api/v1/groups/demo/channels",
-        Some(json!({"name": "live", "protocol": protocol})),
-    );
-    assert_eq!(s, 201, "{ch}");
-    assert_eq!(ch["protocol"], protocol);
-    for body in [
-        json!({"name": "cmaf", "protocol": "HLS_CMAF"}),
-        json!({"name": "dash", "protocol": "DASH"}),
-        json!({"name": "ts", "protocol": "HLS"}),
-    ] {
-        let mut body = body;
-        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-            b.extend(e.clone());
-        }
-        let (s, v) = api(o, Method::Post, ENDPOINTS, Some(body));
-        assert_eq!(s, 201, "{v}");
-    }
-    ch
+    let endpoints: Vec<serde_json::Value> = [("cmaf", "HLS_CMAF"), ("dash", "DASH"), ("ts", "HLS")]
+        .into_iter()
+        .map(|(name, protocol)| {
+            let mut body = json!({"name": name, "protocol": protocol});
+            if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+                b.extend(e.clone());
+            }
+            body
+        })
+        .collect();
+    channel_with_endpoints(o, protocol, &endpoints)
 }
 
 fn upload(
@@ -132,6 +114,24 @@ fn ok_text(o: &TestOrigin, path: &str) -> String {
 
 const OUT: &str = "/out/v1/demo/live";
 
+/// The init segment (`EXT-X-MAP`) and every segment of the CMAF playlist `pl` of `dir` (below
+/// [`OUT`]), concatenated: one fMP4 stream for ffprobe.
+fn playlist_bytes(o: &TestOrigin, dir: &str, pl: &str, now: u64) -> Vec<u8> {
+    let init = pl
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\""))
+        .and_then(|l| l.split('"').next())
+        .expect("EXT-X-MAP");
+    let uris = pl.lines().filter(|l| !l.starts_with('#') && !l.is_empty());
+    let mut bytes = Vec::new();
+    for u in std::iter::once(init).chain(uris) {
+        let r = get(o, &format!("{OUT}/{dir}/{u}"), now);
+        assert_eq!(r.status, 200, "{u}: {}", String::from_utf8_lossy(&r.body));
+        bytes.extend(r.body);
+    }
+    bytes
+}
+
 #[test]
 fn dash_input_feeds_every_endpoint_type() {
     let o = origin();
@@ -187,15 +187,7 @@ fn dash_segments_continue_on_one_timeline() {
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .collect();
     assert_eq!(uris.len(), 2, "{pl}");
-    let init_uri = pl
-        .lines()
-        .find_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\""))
-        .and_then(|l| l.split('"').next())
-        .expect("EXT-X-MAP");
-    let mut bytes = ok(&o, &format!("{OUT}/cmaf/live/stream0/{init_uri}"));
-    for u in &uris {
-        bytes.extend(ok(&o, &format!("{OUT}/cmaf/live/stream0/{u}")));
-    }
+    let bytes = playlist_bytes(&o, "cmaf/live/stream0", &pl, T0 + 6000);
     let v = ffprobe_frames(&bytes, "stream=nb_read_frames:packet=dts");
     assert_eq!(v["streams"][0]["nb_read_frames"], "120", "{v}");
     let dts: Vec<i64> = v["packets"]
@@ -358,17 +350,7 @@ fn failover_between_aligned_cmaf_inputs_is_seamless() {
     assert_eq!(s, 200, "{status}");
     assert_eq!(status["active_input"], 2, "{status}");
     // The two segments, one from each input, decode as one stream with one decode step.
-    let init_uri = pl
-        .lines()
-        .find_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\""))
-        .and_then(|l| l.split('"').next())
-        .expect("EXT-X-MAP");
-    let mut bytes = get(&o, &format!("{OUT}/cmaf/v/{init_uri}"), late + 100).body;
-    for u in pl.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
-        let r = get(&o, &format!("{OUT}/cmaf/v/{u}"), late + 100);
-        assert_eq!(r.status, 200, "{u}");
-        bytes.extend(r.body);
-    }
+    let bytes = playlist_bytes(&o, "cmaf/v", pl, late + 100);
     let v = ffprobe_frames(&bytes, "stream=nb_read_frames:packet=dts");
     assert_eq!(v["streams"][0]["nb_read_frames"], "120", "{v}");
 }

@@ -220,21 +220,26 @@ for (const platform of PLATFORMS) describe(`DASH and CMAF input on ${platform.na
     }
   });
 
-  const plays = [
+  /** One test per [player, endpoint] of `channel` ('full' ones on the Worker only), once `ready`. */
+  function plays(channel, source, ready, list) {
+    const name = { cmaf: 'HLS-CMAF', ts: 'HLS (TS)', dash: 'DASH' };
+    for (const [player, endpoint] of list.filter(([, , full]) => platform.full || !full)) {
+      it(`${player} plays the ${name[endpoint]} endpoint of the ${source}`, async (t) => {
+        need(ready);
+        const r = await suite.players.play({ player, url: need('channels')[channel].endpoints[endpoint].url, timeoutMs: 30_000 });
+        t.diagnostic(playDiagnostic(r));
+        assertPlayed(r);
+      });
+    }
+  }
+
+  plays('ldash', 'DASH push', 'ldashReady', [
     ['hls.js', 'cmaf'],
     ['shaka', 'cmaf', 'full'],
     ['hls.js', 'ts'],
     ['dash.js', 'dash'],
     ['shaka', 'dash', 'full'],
-  ].filter(([, , full]) => platform.full || !full);
-  for (const [player, endpoint] of plays) {
-    it(`${player} plays the ${endpoint === 'cmaf' ? 'HLS-CMAF' : endpoint === 'ts' ? 'HLS (TS)' : 'DASH'} endpoint of the DASH push`, async (t) => {
-      need('ldashReady');
-      const r = await suite.players.play({ player, url: need('channels').ldash.endpoints[endpoint].url, timeoutMs: 30_000 });
-      t.diagnostic(playDiagnostic(r));
-      assertPlayed(r);
-    });
-  }
+  ]);
 
   it('DASH push: every HLS-CMAF, HLS (TS) and DASH segment decodes in ffprobe with its frames, timestamps continuous', async (t) => {
     need('ldashReady');
@@ -383,19 +388,11 @@ for (const platform of PLATFORMS) describe(`DASH and CMAF input on ${platform.na
   });
 
   // The CMAF input feeds every endpoint type in every player (hls.js on HLS-CMAF played above).
-  const cmafPlays = [
+  plays('cmaf', 'CMAF input', 'switchSequence', [
     ['shaka', 'cmaf', 'full'],
     ['hls.js', 'ts'],
     ['dash.js', 'dash'],
-  ].filter(([, , full]) => platform.full || !full);
-  for (const [player, endpoint] of cmafPlays) {
-    it(`${player} plays the ${endpoint === 'cmaf' ? 'HLS-CMAF' : endpoint === 'ts' ? 'HLS (TS)' : 'DASH'} endpoint of the CMAF input`, async (t) => {
-      need('switchSequence');
-      const r = await suite.players.play({ player, url: need('channels').cmaf.endpoints[endpoint].url, timeoutMs: 30_000 });
-      t.diagnostic(playDiagnostic(r));
-      assertPlayed(r);
-    });
-  }
+  ]);
 
   it('the CMAF sender stops', async () => {
     await stopPush('sender');

@@ -68,6 +68,26 @@ pub fn setup(o: &TestOrigin, endpoint: Value) -> (String, String) {
     credentials(&ch, 1)
 }
 
+/// A channel `demo/live` taking input `protocol`, with `endpoints`; returns the channel.
+pub fn channel_with_endpoints(o: &TestOrigin, protocol: &str, endpoints: &[Value]) -> Value {
+    let group = serde_json::json!({"name": "demo"});
+    assert_eq!(api(o, Method::Post, "/api/v1/groups", Some(group)).0, 201);
+    let (s, ch) = api(
+        o,
+        Method::Post,
+        "/api/v1/groups/demo/channels",
+        Some(serde_json::json!({"name": "live", "protocol": protocol})),
+    );
+    assert_eq!(s, 201, "{ch}");
+    assert_eq!(ch["protocol"], protocol);
+    for body in endpoints {
+        let path = "/api/v1/groups/demo/channels/live/endpoints";
+        let (s, v) = api(o, Method::Post, path, Some(body.clone()));
+        assert_eq!(s, 201, "{v}");
+    }
+    ch
+}
+
 pub fn credentials(channel: &Value, input: usize) -> (String, String) {
     let i = &channel["inputs"][input - 1];
     (
