@@ -28,9 +28,10 @@ export function basicAuth(username, password) {
 /**
  * The source and its encoding, shared by every muxer below: testsrc2 and a 440 Hz sine (real
  * time unless `realtime` is false) for `seconds`, two H.264 renditions (RENDITIONS) with a
- * GOP of one segment, AAC stereo audio (`language`, an ISO 639-2 code, when given).
+ * GOP of one segment (`segmentSeconds`), AAC stereo audio (`language`, an ISO 639-2 code, when
+ * given).
  */
-function encodeArgs({ seconds, realtime, language = null }) {
+function encodeArgs({ seconds, realtime, language = null, segmentSeconds = HLS_TIME }) {
   const [v0, v1] = RENDITIONS;
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
   if (realtime) args.push('-re');
@@ -44,7 +45,7 @@ function encodeArgs({ seconds, realtime, language = null }) {
     '-t', String(seconds),
     '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-pix_fmt', 'yuv420p',
     '-b:v:0', v0.bitrate, '-b:v:1', v1.bitrate,
-    '-g', String(HLS_TIME * FPS), '-keyint_min', String(HLS_TIME * FPS), '-sc_threshold', '0',
+    '-g', String(segmentSeconds * FPS), '-keyint_min', String(segmentSeconds * FPS), '-sc_threshold', '0',
     '-c:a', 'aac', '-b:a', AUDIO_BITRATE, '-ac', '2',
   );
   if (language) args.push('-metadata:s:a:0', `language=${language}`);
@@ -54,12 +55,19 @@ function encodeArgs({ seconds, realtime, language = null }) {
 /**
  * ffmpeg arguments. `base` is the ingest URL ending in `/` (or a directory path ending in `/`);
  * files land at base + `master.m3u8` and base + `stream_N/...`; `fmp4` pushes fragmented MP4
- * segments instead of MPEG-TS.
+ * segments instead of MPEG-TS. `segmentSeconds` is the segment duration and GOP (HLS_TIME by
+ * default). `programDateTime` adds `-hls_flags program_date_time`: ffmpeg writes
+ * EXT-X-PROGRAM-DATE-TIME from its own wall clock (the system clock when the muxer starts, plus
+ * media time), which the origin stores as each segment's program date time.
  */
-export function hlsArgs({ base, seconds, realtime = true, auth = null, vod = false, fmp4 = false }) {
-  const args = encodeArgs({ seconds, realtime });
-  args.push('-f', 'hls', '-hls_time', String(HLS_TIME), '-hls_list_size', String(HLS_LIST_SIZE));
+export function hlsArgs({
+  base, seconds, realtime = true, auth = null, vod = false, fmp4 = false, segmentSeconds = HLS_TIME,
+  programDateTime = false,
+}) {
+  const args = encodeArgs({ seconds, realtime, segmentSeconds });
+  args.push('-f', 'hls', '-hls_time', String(segmentSeconds), '-hls_list_size', String(HLS_LIST_SIZE));
   if (vod) args.push('-hls_playlist_type', 'vod');
+  if (programDateTime) args.push('-hls_flags', 'program_date_time');
   // fMP4 (HLS_CMAF input): an init segment per rendition (`init_N.mp4`, EXT-X-MAP) and `.m4s`
   // segments; one persistent connection keeps a playlist from overtaking its segment.
   if (fmp4) args.push('-hls_segment_type', 'fmp4', '-http_persistent', '1');

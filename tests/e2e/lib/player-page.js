@@ -1,5 +1,8 @@
 // Browser side of the player harness (a classic script, loaded by player.html after the
 // player libraries). `startPlayer(config)` begins playback; `playerState()` is polled by Node.
+// `config.playerConfig` goes to the player as its own configuration (hls.js constructor
+// options, Shaka `configure()`, dash.js `updateSettings()`); `playerState().liveLatency` is how
+// far the playing position is behind this machine's clock, by the player's own wall-clock API.
 /* global Hls, shaka, dashjs */
 (function () {
   const video = document.getElementById('video');
@@ -39,9 +42,10 @@
     if (p && p.catch) p.catch((e) => state.warnings.push(`play(): ${e}`));
   }
 
-  function startHls(url, headers) {
+  function startHls(url, headers, playerConfig) {
     if (!Hls.isSupported()) throw new Error('hls.js: MSE not supported');
     const hls = new Hls({
+      ...playerConfig,
       xhrSetup(xhr) {
         for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
       },
@@ -60,7 +64,7 @@
     window.player = hls;
   }
 
-  async function startShaka(url, headers) {
+  async function startShaka(url, headers, playerConfig) {
     shaka.polyfill.installAll();
     if (!shaka.Player.isBrowserSupported()) throw new Error('Shaka: browser not supported');
     const player = new shaka.Player();
@@ -74,6 +78,7 @@
       (e.severity === shaka.util.Error.Severity.CRITICAL ? state.fatal : state.warnings).push(msg);
     });
     window.player = player;
+    if (playerConfig) player.configure(playerConfig);
     try {
       await player.load(url);
     } catch (e) {
@@ -84,8 +89,9 @@
     playMuted();
   }
 
-  function startDash(url, headers) {
+  function startDash(url, headers, playerConfig) {
     const player = dashjs.MediaPlayer().create();
+    if (playerConfig) player.updateSettings(playerConfig);
     if (player.addRequestInterceptor) {
       player.addRequestInterceptor((request) => {
         request.headers = { ...(request.headers || {}), ...headers };
@@ -99,24 +105,46 @@
     window.player = player;
   }
 
-  window.startPlayer = async function ({ player, url, headers = {}, rate = 1 }) {
+  let playerName = null;
+  window.startPlayer = async function ({ player, url, headers = {}, rate = 1, playerConfig = undefined }) {
     playbackRate = rate;
+    playerName = player;
     // Players may reset the rate on load: keep asking for it.
     video.addEventListener('playing', () => {
       if (video.playbackRate !== playbackRate) video.playbackRate = playbackRate;
     });
     try {
-      if (player === 'hls.js') startHls(url, headers);
+      if (player === 'hls.js') startHls(url, headers, playerConfig);
       else if (player === 'shaka') {
         // Runs on in the background; its errors land in state.
-        startShaka(url, headers).catch((e) => state.fatal.push(`shaka: ${e && (e.message || e.code)}`));
+        startShaka(url, headers, playerConfig).catch((e) => state.fatal.push(`shaka: ${e && (e.message || e.code)}`));
       }
-      else if (player === 'dash.js') startDash(url, headers);
+      else if (player === 'dash.js') startDash(url, headers, playerConfig);
       else throw new Error(`unknown player ${player}`);
     } catch (e) {
       state.fatal.push(`start failed: ${e && e.message}`);
     }
   };
+
+  /**
+   * Seconds from the wall-clock time of the playing position to now, or null before the player
+   * knows it: hls.js `playingDate` (from EXT-X-PROGRAM-DATE-TIME), Shaka
+   * `getPlayheadTimeAsDate()`, dash.js `timeAsUTC()` (availabilityStartTime + Period start +
+   * presentation time).
+   */
+  function liveLatency() {
+    const p = window.player;
+    if (!p || video.readyState < 2 || video.paused) return null;
+    let atMs = null;
+    try {
+      if (playerName === 'hls.js') atMs = p.playingDate ? p.playingDate.getTime() : null;
+      else if (playerName === 'shaka') atMs = p.getPlayheadTimeAsDate ? p.getPlayheadTimeAsDate()?.getTime() ?? null : null;
+      else if (playerName === 'dash.js') atMs = p.isReady && p.isReady() ? p.timeAsUTC() * 1000 : null;
+    } catch (e) {
+      return null;
+    }
+    return Number.isFinite(atMs) ? (Date.now() - atMs) / 1000 : null;
+  }
 
   window.playerState = function () {
     const q = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : null;
@@ -136,6 +164,8 @@
       startCurrentTime: state.startCurrentTime,
       startWallMs: state.startWallMs,
       nowMs: Date.now(),
+      liveLatency: liveLatency(),
+      lowLatencyMode: playerName === 'hls.js' && window.player ? window.player.config.lowLatencyMode : null,
       fatal: state.fatal.slice(),
       warnings: state.warnings.slice(-20),
       events: state.events.slice(-30),

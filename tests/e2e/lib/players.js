@@ -17,11 +17,13 @@ export async function startPlayers() {
    * With `untilEnded`, plays on until the media element reports `ended` instead (VOD), at
    * `rate` times real time. `observe(page)`, if given, is called before the page loads; the
    * fields of the object it returns are added to the result (e.g. a list it fills from page
-   * events). Never throws on playback problems: the result carries the evidence for assertions.
+   * events). `playerConfig` is passed to the player as its own configuration (player-page.js);
+   * `sample(state)`, if given, is called with every polled state (each carries `liveLatency`).
+   * Never throws on playback problems: the result carries the evidence for assertions.
    */
   async function play({
     player, url, headers = {}, minAdvance = MIN_ADVANCE_SECONDS, timeoutMs = 30_000,
-    untilEnded = false, rate = 1, observe = () => ({}),
+    untilEnded = false, rate = 1, observe = () => ({}), playerConfig = undefined, sample = () => {},
   }) {
     const { page, context, consoleLines, httpErrors } = await chromium.newPage();
     const requests = [];
@@ -31,9 +33,10 @@ export async function startPlayers() {
     let state = null;
     let timedOut = false;
     try {
-      await chromium.startPlayer(page, { player, url, headers, rate });
+      await chromium.startPlayer(page, { player, url, headers, rate, playerConfig });
       for (;;) {
         state = await page.evaluate(() => window.playerState());
+        sample(state);
         const advanced = state.startCurrentTime === null ? 0 : state.currentTime - state.startCurrentTime;
         const done = untilEnded ? state.ended : advanced >= minAdvance;
         if (state.fatal.length > 0 || done) break;
