@@ -9,6 +9,8 @@
 #   make lint    rustfmt, clippy (native members, the Worker and Spin crates on wasm32), the
 #                module-graph check and the docs' link check
 #   make check   the inner loop: rustfmt, clippy and the core tests that need no ffmpeg
+#   make latency glass-to-glass latency of hls.js, Shaka and dash.js on the built Worker
+#                (tests/bench/latency.js, ~6 min; not part of `make test`)
 #   make tools   install the toolchain pieces (idempotent)
 
 SHELL := bash
@@ -41,10 +43,10 @@ CARGO_OUT := $(or $(CARGO_TARGET_DIR),target)
 # add minutes to its wasmtime build. Unwind, as `cargo test` needs: build and tests share deps.
 SPIN_HOST_PROFILE := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=2 CARGO_PROFILE_RELEASE_PANIC=unwind
 
-.PHONY: help tools worker spin dev test lint check clean fuzz
+.PHONY: help tools worker spin dev test lint check clean fuzz latency
 
 help:
-	@sed -n '2,13s/^#//p' Makefile
+	@sed -n '2,15s/^#//p' Makefile
 
 tools:
 	@scripts/tools.sh
@@ -76,6 +78,10 @@ test: tools worker spin
 	$(SPIN_HOST_PROFILE) cargo test --release -p edgepack-spin-host
 	cd tests && node --test --test-concurrency=1 e2e/
 	scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
+
+# Measured by hand, never in CI: results go into tests/bench/README.md.
+latency: tools worker
+	cd tests && node bench/latency.js
 
 # Seconds each fuzz target runs in `make test` (fuzz/run.sh runs longer campaigns).
 FUZZ_SECONDS ?= 10
