@@ -71,6 +71,12 @@ fn upload(
     send(o, req, now_ms)
 }
 
+/// A POST to input 1 that must be stored (201).
+fn stored(o: &TestOrigin, creds: &(String, String), path: &str, body: &[u8], now_ms: u64) {
+    let r = upload(o, Method::Post, 1, creds, path, body, now_ms);
+    assert_eq!(r.status, 201, "{path}: {}", text(&r));
+}
+
 /// Pushes what `ffmpeg -f dash -method PUT` does for the fixtures: both init segments, the
 /// MPD, then each segment of both tracks.
 fn push_dash(o: &TestOrigin, input: u8, creds: &(String, String)) {
@@ -205,10 +211,7 @@ fn cmaf_ingest_takes_streams_paths_and_posts() {
     let o = origin();
     let ch = channel(&o, "CMAF");
     let creds = credentials(&ch, 1);
-    let post = |path: &str, body: &[u8], now: u64| {
-        let r = upload(&o, Method::Post, 1, &creds, path, body, now);
-        assert_eq!(r.status, 201, "{path}: {}", text(&r));
-    };
+    let post = |path: &str, body: &[u8], now: u64| stored(&o, &creds, path, body, now);
     post("Streams(video.cmfv)", &fixture(VIDEO_INIT), T0);
     post("Streams(audio.cmfa)", &fixture(AUDIO_INIT), T0);
     for n in 0..2 {
@@ -360,10 +363,7 @@ fn a_track_that_starts_late_lines_up_with_the_others() {
     let o = origin();
     let ch = channel(&o, "CMAF");
     let creds = credentials(&ch, 1);
-    let post = |path: &str, body: &[u8], now: u64| {
-        let r = upload(&o, Method::Post, 1, &creds, path, body, now);
-        assert_eq!(r.status, 201, "{path}: {}", text(&r));
-    };
+    let post = |path: &str, body: &[u8], now: u64| stored(&o, &creds, path, body, now);
     post("Streams(v.cmfv)", &fixture(VIDEO_INIT), T0);
     post("Streams(v.cmfv)", &fixture(VIDEO[0]), T0 + 2000);
     post("Streams(v.cmfv)", &fixture(VIDEO[1]), T0 + 4000);

@@ -15,7 +15,6 @@ use crate::hls::master::MasterInfo;
 use crate::http::{Method, Request, Response};
 use crate::ingest::media::ingest_media;
 use crate::keys;
-use crate::media::mp4::demux::parse_init;
 use crate::model::{Channel, InputId, InputProtocol};
 use crate::names::{Name, Rendition};
 use crate::paths;
@@ -160,13 +159,7 @@ async fn ingest_fmp4<K: KvStore, O: ObjectStore>(
         )));
     }
     if track::is_init(body) {
-        let init = parse_init(body)
-            .map_err(|e| OriginError::BadRequest(format!("init segment `{file}`: {e}")))?;
-        if init.tracks.is_empty() {
-            return Err(OriginError::UnsupportedMediaType(format!(
-                "init segment `{file}` has no H.264, H.265 or AAC track"
-            )));
-        }
+        track::check_init(file, body)?;
     }
     let key = keys::segment(&channel.id, input, file, now_ms);
     cx.objects.put(&key, body, &Metadata::new()).await?;

@@ -156,13 +156,7 @@ async fn ingest_init<K: KvStore, O: ObjectStore>(
     body: &[u8],
     now_ms: u64,
 ) -> OriginResult<Response> {
-    let init = parse_init(body)
-        .map_err(|e| OriginError::BadRequest(format!("init segment `{file}`: {e}")))?;
-    if init.tracks.is_empty() {
-        return Err(OriginError::UnsupportedMediaType(format!(
-            "init segment `{file}` has no H.264, H.265 or AAC track"
-        )));
-    }
+    check_init(file, body)?;
     let mut timeline = match timeline {
         Some(t) => t,
         None => {
@@ -193,6 +187,18 @@ async fn ingest_init<K: KvStore, O: ObjectStore>(
     timeline.init = Some(object_key);
     repo::object_put(cx.objects, key, &timeline).await?;
     Ok(Response::new(201))
+}
+
+/// An init segment the packager can read: it parses and has an H.264, H.265 or AAC track.
+pub(super) fn check_init(file: &str, body: &[u8]) -> OriginResult<()> {
+    let init = parse_init(body)
+        .map_err(|e| OriginError::BadRequest(format!("init segment `{file}`: {e}")))?;
+    if init.tracks.is_empty() {
+        return Err(OriginError::UnsupportedMediaType(format!(
+            "init segment `{file}` has no H.264, H.265 or AAC track"
+        )));
+    }
+    Ok(())
 }
 
 fn before_init(file: &str, rendition: &Rendition) -> OriginError {
