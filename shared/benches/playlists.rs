@@ -31,6 +31,7 @@ fn timeline(n: u64) -> Timeline {
             tracks: Vec::new(),
             init_key: None,
             ts_cc: None,
+            claim: None,
         });
     }
     t

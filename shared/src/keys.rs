@@ -69,6 +69,12 @@ pub fn switch_log(channel_id: &str) -> String {
     format!("switch/{channel_id}.json")
 }
 
+/// First arrival: the claim on output number `n` of one rendition (created once, by the copy
+/// that serves it).
+pub fn claim(channel_id: &str, rendition: &Rendition, n: u64) -> String {
+    format!("fa/{channel_id}/{rendition}/{n:020}")
+}
+
 /// Failed ingest logins from one client (address or IPv6 /64) during one minute (Unix minutes).
 pub fn failed_logins(client: &str, minute: u64) -> String {
     format!("throttle/{minute}/{client}")
@@ -149,12 +155,13 @@ pub const DELETED_CHANNELS: &str = "gone/";
 
 /// Prefixes of everything stored for one channel id in the object store (the harvested
 /// assets under `vod/` are products of their own and stay).
-pub fn channel_data(channel_id: &str) -> [String; 7] {
+pub fn channel_data(channel_id: &str) -> [String; 8] {
     [
         format!("seg/{channel_id}/"),
         format!("idx/{channel_id}/"),
         format!("arc/{channel_id}/"),
         format!("master/{channel_id}/"),
+        format!("fa/{channel_id}/"),
         switch_log(channel_id),
         harvest_jobs(channel_id),
         harvest_active_of(channel_id),

@@ -4,7 +4,7 @@ use crate::context::Ctx;
 use crate::datetime::iso8601_ms;
 use crate::error::OriginResult;
 use crate::failover::policy::Heartbeat;
-use crate::failover::{policy, SwitchLog};
+use crate::failover::{first_arrival, output_segments, policy, SwitchLog};
 use crate::keys;
 use crate::model::{Channel, InputId};
 use crate::repo;
@@ -62,13 +62,42 @@ pub(super) async fn channel_status<K: KvStore, O: ObjectStore>(
             })
         })
         .collect();
+    let output = output_status(cx, channel, &log).await?;
     Ok(json!({
         "group": channel.group,
         "channel": channel.name,
         "active_input": active,
         "inputs": inputs,
         "switches": switches,
+        "output": output,
     }))
+}
+
+/// Output segments listed per rendition in the status.
+const RECENT_SEGMENTS: usize = 10;
+
+/// Per rendition: whether the inputs are aligned (first arrival applies) and which input
+/// served each recent output segment.
+async fn output_status<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    log: &SwitchLog,
+) -> OriginResult<Vec<Value>> {
+    let mut out = Vec::new();
+    for (rendition, [a, b]) in repo::all_timelines(cx.objects, &channel.id).await? {
+        let refs = [a.as_ref(), b.as_ref()];
+        let segments = output_segments(log, refs);
+        let recent: Vec<Value> = segments[segments.len().saturating_sub(RECENT_SEGMENTS)..]
+            .iter()
+            .map(|o| json!({"sequence": o.seq, "input": o.input.number()}))
+            .collect();
+        out.push(json!({
+            "rendition": rendition,
+            "inputs_aligned": first_arrival::aligned(refs),
+            "recent_segments": recent,
+        }));
+    }
+    Ok(out)
 }
 
 fn at(ms: u64) -> String {

@@ -7,6 +7,7 @@
 //! then a pure function of (timelines, switch log, endpoint settings).
 
 mod decide;
+pub mod first_arrival;
 mod output;
 pub mod policy;
 

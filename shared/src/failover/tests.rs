@@ -24,6 +24,7 @@ fn timeline(first: u64, count: u64, pts0: u64, arrived0: u64) -> Timeline {
             tracks: Vec::new(),
             init_key: None,
             ts_cc: None,
+            claim: None,
         });
     }
     t
@@ -245,5 +246,106 @@ fn renditions_cut_at_different_points_continue_without_gaps() {
         // Output 6 of both renditions is input 2's segment at the same media time.
         assert_eq!(out[6].input, InputId::BACKUP, "{r}");
         assert_eq!(out[6].segment.media_start, Some(6 * SEG));
+    }
+}
+
+mod first_arrival_rules {
+    use super::*;
+    use crate::failover::first_arrival::{aligned, claim_target};
+    use crate::media::mp4::TrackKind;
+    use crate::timeline::{Claim, SegmentTrack};
+
+    /// [`timeline`] whose segments carry one video track with init identity `init`.
+    fn probed(first: u64, count: u64, pts0: u64, arrived0: u64, init: &str) -> Timeline {
+        let mut t = timeline(first, count, pts0, arrived0);
+        for s in &mut t.segments {
+            s.tracks = vec![SegmentTrack {
+                kind: TrackKind::Video,
+                t: s.media_start.unwrap_or(0),
+                d: SEG,
+                init: init.to_owned(),
+            }];
+        }
+        t
+    }
+
+    fn claimed(mut t: Timeline) -> Timeline {
+        for s in &mut t.segments {
+            s.claim = Some(Claim {
+                out: s.seq,
+                won: true,
+            });
+        }
+        t
+    }
+
+    const MAX_MS: u64 = 15_000;
+
+    #[test]
+    fn the_active_input_claims_only_while_the_other_delivers() {
+        let log = SwitchLog::starting_with(InputId::PRIMARY, T0);
+        let one = probed(0, 5, 0, T0, "a");
+        let two = probed(0, 4, 0, T0, "a");
+        let s = one.last().unwrap();
+        let now = T0 + 8000;
+        let target = |other: &Timeline, now| {
+            claim_target(&log, InputId::PRIMARY, &one, Some(other), s, now, MAX_MS)
+        };
+        assert_eq!(target(&two, now), Some(4));
+        assert_eq!(
+            target(&two, T0 + 6000 + MAX_MS + 1),
+            None,
+            "input 2 stopped"
+        );
+        let lone = claim_target(&log, InputId::PRIMARY, &one, None, s, now, MAX_MS);
+        assert_eq!(lone, None);
+    }
+
+    #[test]
+    fn the_other_input_claims_aligned_copies_while_the_active_one_claims() {
+        let log = SwitchLog::starting_with(InputId::PRIMARY, T0);
+        // Input 2 numbers from 100 and is one segment ahead of input 1.
+        let one = claimed(probed(0, 4, 0, T0, "a"));
+        let two = probed(100, 5, 0, T0, "a");
+        let s = two.last().unwrap();
+        let now = T0 + 8000;
+        let target = |one: &Timeline, two: &Timeline, s| {
+            claim_target(&log, InputId::BACKUP, two, Some(one), s, now, MAX_MS)
+        };
+        assert_eq!(
+            target(&one, &two, s),
+            Some(4),
+            "counts on from the aligned pair"
+        );
+        let unclaimed = probed(0, 4, 0, T0, "a");
+        assert_eq!(target(&unclaimed, &two, s), None, "input 1 is not claiming");
+        let other_init = probed(100, 5, 0, T0, "b");
+        let s2 = other_init.last().unwrap();
+        assert_eq!(
+            target(&one, &other_init, s2),
+            None,
+            "another codec configuration"
+        );
+        let late = probed(100, 5, 1501 * 90, T0, "a");
+        assert_eq!(
+            target(&one, &late, late.last().unwrap()),
+            None,
+            "not aligned"
+        );
+        // Already decided: input 1's copy of the same media time carries a claim.
+        let behind = probed(100, 3, 0, T0, "a");
+        assert_eq!(target(&one, &behind, behind.last().unwrap()), None);
+    }
+
+    #[test]
+    fn alignment_needs_the_same_media_time_and_configuration() {
+        let a = probed(0, 4, 0, T0, "a");
+        assert!(aligned([Some(&a), Some(&probed(50, 3, SEG, T0, "a"))]));
+        assert!(!aligned([
+            Some(&a),
+            Some(&probed(50, 3, SEG + 1501, T0, "a"))
+        ]));
+        assert!(!aligned([Some(&a), Some(&probed(50, 3, SEG, T0, "b"))]));
+        assert!(!aligned([Some(&a), None]));
     }
 }

@@ -5,7 +5,8 @@
 use crate::context::Ctx;
 use crate::error::OriginResult;
 use crate::failover::policy::Heartbeat;
-use crate::ingest::switch::consider_switch;
+use crate::ingest::claim;
+use crate::ingest::switch::{consider_switch, read_log};
 use crate::keys;
 use crate::model::{Channel, InputId};
 use crate::names::Rendition;
@@ -25,8 +26,21 @@ pub(super) async fn commit<K: KvStore, O: ObjectStore>(
     added: usize,
     now_ms: u64,
 ) -> OriginResult<()> {
+    let log = read_log(cx, channel, input, now_ms).await?;
+    claim::claim_new(
+        cx,
+        channel,
+        input,
+        rendition,
+        &mut timeline,
+        added,
+        &log.0,
+        now_ms,
+    )
+    .await?;
     let removed = timeline.prune(channel.max_playlist_duration * TIMESCALE);
     repo::object_put(cx.objects, key, &timeline).await?;
+    claim::release(cx, channel, rendition, &removed).await?;
     if channel.archive_retention_s > 0 {
         crate::archive::append(cx.objects, channel, input, rendition, removed).await?;
     } else {
@@ -56,6 +70,7 @@ pub(super) async fn commit<K: KvStore, O: ObjectStore>(
         rendition,
         &timeline.segments,
         added,
+        log,
         now_ms,
     )
     .await

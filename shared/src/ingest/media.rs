@@ -167,6 +167,7 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
             tracks,
             init_key,
             ts_cc,
+            claim: None,
         };
         if let Some(p) = &probe {
             timeline.update_tracks(&p.info);

@@ -1,6 +1,7 @@
 //! Ingest: `PUT /in/v1/{group}/{channel}/{1|2}/{path...}` from an encoder, with Basic auth.
 //! Segments are stored whole; media playlists commit them to the input's timeline.
 
+mod claim;
 mod commit;
 mod extinf;
 mod media;

@@ -15,7 +15,29 @@ use crate::repo;
 use crate::store::{KvStore, Metadata, ObjectStore};
 use crate::timeline::{Segment, TIMESCALE};
 
-/// Called after `input` committed its `added` newest `segments` of `rendition`.
+/// The switch log with its version, for [`consider_switch`]; a channel without one yet gets
+/// its first record (the first input with content becomes active).
+pub(super) async fn read_log<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    input: InputId,
+    now_ms: u64,
+) -> OriginResult<(SwitchLog, Option<String>)> {
+    let key = keys::switch_log(&channel.id);
+    Ok(match cx.objects.get_versioned(&key).await? {
+        Some((object, version)) => {
+            let log: SwitchLog =
+                serde_json::from_slice(&object.body).map_err(|e| repo::corrupt(&key, &e))?;
+            (log, Some(version))
+        }
+        // A racing first write loses harmlessly.
+        None => (SwitchLog::starting_with(input, now_ms), None),
+    })
+}
+
+/// Called after `input` committed its `added` newest `segments` of `rendition`, with the log
+/// as [`read_log`] read it before the commit.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn consider_switch<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     channel: &Channel,
@@ -23,18 +45,10 @@ pub(super) async fn consider_switch<K: KvStore, O: ObjectStore>(
     rendition: &Rendition,
     segments: &[Segment],
     added: usize,
+    (mut log, version): (SwitchLog, Option<String>),
     now_ms: u64,
 ) -> OriginResult<()> {
     let key = keys::switch_log(&channel.id);
-    let (mut log, version) = match cx.objects.get_versioned(&key).await? {
-        Some((object, version)) => {
-            let log: SwitchLog =
-                serde_json::from_slice(&object.body).map_err(|e| repo::corrupt(&key, &e))?;
-            (log, Some(version))
-        }
-        // The first input with content becomes active; a racing first write loses harmlessly.
-        None => (SwitchLog::starting_with(input, now_ms), None),
-    };
     let mut changed = version.is_none();
     if let Some(record) = switch_to(cx, channel, &log, input, rendition, now_ms).await? {
         changed = true;

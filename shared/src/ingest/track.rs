@@ -136,6 +136,7 @@ pub(super) async fn ingest_track<K: KvStore, O: ObjectStore>(
         tracks: probe.tracks_at(start),
         init_key: Some(init_key),
         ts_cc,
+        claim: None,
     };
     timeline.update_tracks(&probe.info);
     timeline.push(segment);

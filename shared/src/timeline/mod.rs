@@ -60,6 +60,21 @@ pub struct Segment {
     /// where the next segment's TS output continues (docs/timeline.md, "Media time").
     #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
     pub ts_cc: Option<[u8; 2]>,
+    /// Aligned redundant inputs: whether this copy won or lost the output number it claimed
+    /// (docs/timeline.md, "First arrival"); `None` when no claim was made.
+    #[serde(rename = "w", default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<Claim>,
+}
+
+/// The outcome of one copy's claim on an output number (first arrival).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    /// The output sequence number claimed.
+    #[serde(rename = "n")]
+    pub out: u64,
+    /// `true`: this copy serves `out`; `false`: the other input's copy does.
+    #[serde(rename = "w")]
+    pub won: bool,
 }
 
 impl Segment {
@@ -190,6 +205,7 @@ pub(crate) fn two_second_segment(seq: u64, t0_ms: i64) -> Segment {
         tracks: Vec::new(),
         init_key: None,
         ts_cc: None,
+        claim: None,
     }
 }
 

@@ -15,6 +15,7 @@ fn seg(seq: u64, uri: &str, seconds: u64, disc: bool) -> Segment {
         tracks: Vec::new(),
         init_key: None,
         ts_cc: None,
+        claim: None,
     }
 }
 

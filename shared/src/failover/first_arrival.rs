@@ -1,0 +1,131 @@
+//! First-arrival output for aligned inputs (docs/timeline.md, "First arrival").
+//!
+//! When both inputs carry a rendition with the same codec configuration and the same segment
+//! boundaries, output segment `n` is whichever copy of that media time was committed first.
+//! Each copy *claims* `n` with a create-if-absent write before its timeline is stored; the
+//! winner's timeline entry says it won, the loser's that it lost. Playback reads only the two
+//! timelines it already reads ([`super::output_segments`]), so every edge lists the same copy.
+//!
+//! Who claims:
+//! - the active input (the switch log's last record), for each new segment, while the other
+//!   input is delivering: then a copy of the other input can never take a number the active
+//!   input already listed unclaimed;
+//! - the other input, only for a segment aligned with the active input's timeline (same media
+//!   time within [`ALIGNMENT_TOLERANCE`], same init segment identity per track), and only
+//!   while the active input's newest segment carries a claim (it is claiming too).
+//!
+//! Numbering, discontinuities and DASH Periods stay the switch log's: a claim only chooses
+//! which input's copy of an already numbered media time is served.
+
+use super::{SwitchLog, ALIGNMENT_TOLERANCE};
+use crate::model::InputId;
+use crate::timeline::{Segment, Timeline};
+use serde::{Deserialize, Serialize};
+
+/// Newest segments of the other input searched for one aligned with a new copy: enough for
+/// inputs a few segments apart, bounded so a claim costs no more as timelines grow.
+pub const ALIGNMENT_SEARCH: usize = 16;
+
+/// What a claim object holds: the copy that serves the output number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimRecord {
+    pub input: u8,
+    pub seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_start: Option<u64>,
+}
+
+/// The output number `segment` (just appended by `input` to `own`) should claim, if any.
+/// `other` is the other input's timeline of the same rendition; `max_segment_duration_ms` is
+/// how recent the other input's newest segment must be for it to count as delivering.
+pub fn claim_target(
+    log: &SwitchLog,
+    input: InputId,
+    own: &Timeline,
+    other: Option<&Timeline>,
+    segment: &Segment,
+    now_ms: u64,
+    max_segment_duration_ms: u64,
+) -> Option<u64> {
+    let active = log.active()?;
+    let other = other?;
+    let other_last = other.last()?;
+    if active.input_id() == input {
+        let delivering = now_ms.saturating_sub(other_last.arrived_ms) <= max_segment_duration_ms;
+        let n = active.output_seq(segment.seq)?;
+        return (delivering && n >= active.from_seq).then_some(n);
+    }
+    // `other` is the active input's timeline: claim only an aligned copy, while it claims.
+    other_last.claim?;
+    let m = segment.media_start?;
+    let n = match find_aligned(other, m) {
+        Some(copy) => {
+            if copy.claim.is_some() || !same_configuration(copy, segment) {
+                // Already decided (or not the same media): nothing to claim.
+                return None;
+            }
+            active.output_seq(copy.seq)?
+        }
+        None => {
+            // Ahead of the active input: count on from its newest segment's aligned copy.
+            let last_start = other_last.media_start?;
+            let i = own.segments.iter().rposition(|s| {
+                s.media_start
+                    .is_some_and(|x| x.abs_diff(last_start) <= ALIGNMENT_TOLERANCE)
+            })?;
+            let pair = &own.segments[i];
+            if !same_configuration(pair, other_last) || segment.seq <= pair.seq {
+                return None;
+            }
+            let mut path = own.segments[i + 1..]
+                .iter()
+                .filter(|s| s.seq <= segment.seq);
+            if path.clone().any(|s| s.discontinuity) || !same_configuration(pair, segment) {
+                return None;
+            }
+            if path.next_back().map(|s| s.seq) != Some(segment.seq) {
+                return None;
+            }
+            active.output_seq(other_last.seq)? + (segment.seq - pair.seq)
+        }
+    };
+    (n >= active.from_seq).then_some(n)
+}
+
+/// The segment among the newest [`ALIGNMENT_SEARCH`] of `timeline` starting at media time `m`.
+fn find_aligned(timeline: &Timeline, m: u64) -> Option<&Segment> {
+    timeline
+        .segments
+        .iter()
+        .rev()
+        .take(ALIGNMENT_SEARCH)
+        .find(|s| {
+            s.media_start
+                .is_some_and(|x| x.abs_diff(m) <= ALIGNMENT_TOLERANCE)
+        })
+}
+
+/// Same tracks with the same init segment identity (codec configuration), as probed.
+pub fn same_configuration(a: &Segment, b: &Segment) -> bool {
+    !a.tracks.is_empty()
+        && a.tracks.len() == b.tracks.len()
+        && a.tracks
+            .iter()
+            .all(|t| b.track(t.kind).is_some_and(|u| u.init == t.init))
+}
+
+/// Whether the two inputs' timelines of a rendition are aligned now: the newest segment of
+/// one has an aligned copy, with the same configuration, among the other's newest.
+pub fn aligned(timelines: [Option<&Timeline>; 2]) -> bool {
+    let [Some(a), Some(b)] = timelines else {
+        return false;
+    };
+    let check = |x: &Timeline, y: &Timeline| {
+        x.last().is_some_and(|s| {
+            s.media_start
+                .and_then(|m| find_aligned(y, m))
+                .is_some_and(|c| same_configuration(c, s))
+        })
+    };
+    check(a, b) || check(b, a)
+}

@@ -1,0 +1,295 @@
+//! First-arrival output for aligned inputs (docs/timeline.md, "First arrival"): two CMAF
+//! inputs send copies of the same media times; each output number is served by the copy that
+//! arrived first, fixed once, and the output never waits for the failover timeout.
+
+mod common;
+
+use common::*;
+use edgepack::{Method, Request};
+use serde_json::Value;
+
+/// One 2 s video segment of the fixture stream (timescale 15360), with every `tfdt` moved.
+const SEGMENT: &str = "dash_0_1.m4s";
+const INIT: &str = "dash_init_0.mp4";
+const TICKS: u64 = 30_720;
+const PLAYLIST: &str = "/out/v1/demo/live/cmaf/v/video.m3u8";
+
+/// Copy `k` of the segment as input `input` sends it: media time `(k + shift) * 2 s` plus
+/// `drift` ticks, and the last byte of `mdat` set to the input number, so the served bytes
+/// tell which copy they are.
+fn copy(k: u64, input: u8, drift: u64) -> Vec<u8> {
+    let mut b = fixture(SEGMENT);
+    let mut at = 0;
+    while let Some(i) = find(&b[at..], b"tfdt").map(|i| i + at) {
+        // FullBox version 1: a 64-bit base media decode time after version and flags.
+        let field = i + 8..i + 16;
+        let t = u64::from_be_bytes(b[field.clone()].try_into().unwrap()) + k * TICKS + drift;
+        b[field].copy_from_slice(&t.to_be_bytes());
+        at = i + 4;
+    }
+    *b.last_mut().unwrap() = input;
+    b
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+struct Inputs {
+    o: TestOrigin,
+    creds: [(String, String); 2],
+}
+
+impl Inputs {
+    fn new() -> Inputs {
+        let o = origin();
+        let ch = channel_with_endpoints(
+            &o,
+            "CMAF",
+            &[serde_json::json!({"name": "cmaf", "protocol": "HLS_CMAF", "segment_count": 20})],
+        );
+        let creds = [credentials(&ch, 1), credentials(&ch, 2)];
+        let inputs = Inputs { o, creds };
+        inputs.post(1, &fixture(INIT), T0);
+        inputs.post(2, &fixture(INIT), T0);
+        inputs
+    }
+
+    fn post(&self, input: u8, body: &[u8], now: u64) {
+        let req = Request::new(
+            Method::Post,
+            &format!("/in/v1/demo/live/{input}/Streams(v.cmfv)"),
+        )
+        .with_header(
+            "authorization",
+            &basic(
+                &self.creds[usize::from(input - 1)].0,
+                &self.creds[usize::from(input - 1)].1,
+            ),
+        )
+        .with_body(body.to_vec());
+        let r = send(&self.o, req, now);
+        assert_eq!(r.status, 201, "input {input}: {}", text(&r));
+    }
+
+    /// Segment `k` from input `input` at `now`.
+    fn send(&self, input: u8, k: u64, drift: u64, now: u64) {
+        self.post(input, &copy(k, input, drift), now);
+    }
+
+    /// (media sequence, [(uri, discontinuity before)]).
+    fn playlist(&self, now: u64) -> (u64, Vec<(String, bool)>) {
+        let r = get(&self.o, PLAYLIST, now);
+        assert_eq!(r.status, 200, "{}", text(&r));
+        let body = text(&r);
+        let mut out = Vec::new();
+        let mut disc = false;
+        for l in body.lines() {
+            if l == "#EXT-X-DISCONTINUITY" {
+                disc = true;
+            } else if !l.starts_with('#') && !l.is_empty() {
+                out.push((l.to_owned(), std::mem::take(&mut disc)));
+            }
+        }
+        let seq = body
+            .lines()
+            .find_map(|l| l.strip_prefix("#EXT-X-MEDIA-SEQUENCE:"))
+            .and_then(|v| v.parse().ok())
+            .expect("EXT-X-MEDIA-SEQUENCE");
+        (seq, out)
+    }
+
+    /// The input whose copy a listed segment is (the tag in its last byte).
+    fn served_by(&self, uri: &str, now: u64) -> u8 {
+        let r = get(&self.o, &format!("/out/v1/demo/live/cmaf/v/{uri}"), now);
+        assert_eq!(r.status, 200, "{uri}: {}", text(&r));
+        *r.body.last().unwrap()
+    }
+
+    fn served(&self, now: u64) -> Vec<(String, u8)> {
+        self.playlist(now)
+            .1
+            .into_iter()
+            .map(|(u, _)| {
+                let by = self.served_by(&u, now);
+                (u, by)
+            })
+            .collect()
+    }
+
+    fn status(&self, now: u64) -> Value {
+        let req = Request::new(Method::Get, "/api/v1/groups/demo/channels/live/status")
+            .with_header("authorization", &format!("Bearer {TOKEN}"));
+        let r = send(&self.o, req, now);
+        assert_eq!(r.status, 200);
+        serde_json::from_slice(&r.body).unwrap()
+    }
+}
+
+/// Every playlist: consecutive numbers from the media sequence on, no discontinuity.
+fn assert_seamless(p: &(u64, Vec<(String, bool)>), n: usize) {
+    assert_eq!(p.1.len(), n, "{p:?}");
+    assert!(p.1.iter().all(|(_, d)| !d), "a discontinuity: {p:?}");
+}
+
+#[test]
+fn the_first_copy_to_arrive_serves_each_number() {
+    let s = Inputs::new();
+    // Input 2 runs 300 ms ahead of input 1 (which is active: it delivered first).
+    s.send(1, 0, 0, T0 + 2000);
+    s.send(2, 0, 0, T0 + 2100);
+    for k in 1..8 {
+        let t = T0 + 2000 * (k + 1);
+        s.send(2, k, 0, t);
+        s.send(1, k, 0, t + 300);
+    }
+    let now = T0 + 20_000;
+    let served = s.served(now);
+    assert_seamless(&s.playlist(now), 8);
+    let inputs: Vec<u8> = served.iter().map(|(_, i)| *i).collect();
+    assert_eq!(inputs, [1, 1, 2, 2, 2, 2, 2, 2], "{served:?}");
+    let st = s.status(now);
+    assert_eq!(st["active_input"], 1, "{st}");
+    assert_eq!(st["switches"].as_array().unwrap().len(), 1, "{st}");
+    let out = &st["output"][0];
+    assert_eq!(out["inputs_aligned"], true, "{st}");
+    let recent: Vec<u64> = out["recent_segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["input"].as_u64().unwrap())
+        .collect();
+    assert_eq!(recent, [1, 1, 2, 2, 2, 2, 2, 2], "{st}");
+}
+
+#[test]
+fn killing_the_active_input_costs_nothing() {
+    let s = Inputs::new();
+    // Input 1 is active and 300 ms ahead; it dies after segment 5.
+    let mut seen: Vec<(String, u8)> = Vec::new();
+    for k in 0..16 {
+        let t = T0 + 2000 * (k + 1);
+        if k <= 5 {
+            s.send(1, k, 0, t);
+        }
+        s.send(2, k, 0, t + 300);
+        // Each segment is listed as soon as the first copy of it is in: no timeout to wait.
+        let p = s.playlist(t + 400);
+        assert_seamless(&p, usize::try_from(k + 1).unwrap());
+        for (u, by) in s.served(t + 400) {
+            match seen.iter().find(|(v, _)| *v == u) {
+                Some((_, before)) => assert_eq!(*before, by, "{u} changed copy"),
+                None => seen.push((u, by)),
+            }
+        }
+    }
+    let inputs: Vec<u8> = seen.iter().map(|(_, i)| *i).collect();
+    assert_eq!(inputs[..7], [1, 1, 1, 1, 1, 1, 2], "{seen:?}");
+    assert!(inputs[6..].iter().all(|i| *i == 2), "{seen:?}");
+    // After max_segment_duration (15 s) the switch log records input 2, continuing numbers.
+    let st = s.status(T0 + 34_000);
+    assert_eq!(st["active_input"], 2, "{st}");
+    assert_eq!(st["switches"][1]["discontinuity"], false, "{st}");
+    assert_eq!(st["switches"][1]["from_sequence"], 6, "{st}");
+}
+
+/// Input 1 sends first (it becomes the active input), then input 2 leads by 300 ms; `send2`
+/// maps a step to what input 2 sends (`None`: nothing).
+fn input_two_leads(
+    s: &Inputs,
+    steps: std::ops::Range<u64>,
+    send2: impl Fn(u64) -> Option<(u64, u64)>,
+) {
+    for k in steps {
+        let t = T0 + 2000 * (k + 1);
+        if k == 0 {
+            s.send(1, k, 0, t);
+        }
+        if let Some((media, drift)) = send2(k) {
+            s.send(2, media, drift, t + 100);
+        }
+        if k > 0 {
+            s.send(1, k, 0, t + 300);
+        }
+    }
+}
+
+#[test]
+fn a_segment_the_leading_input_skipped_comes_from_the_other() {
+    let s = Inputs::new();
+    input_two_leads(&s, 0..8, |k| (k != 4).then_some((k, 0)));
+    let now = T0 + 20_000;
+    assert_seamless(&s.playlist(now), 8);
+    let inputs: Vec<u8> = s.served(now).iter().map(|(_, i)| *i).collect();
+    // Segment 5 too: input 2 takes numbers again once it has a copy aligned with input 1's
+    // newest (its 5 follows a gap, so counting on starts from there).
+    assert_eq!(inputs, [1, 1, 2, 2, 1, 1, 2, 2]);
+}
+
+#[test]
+fn an_input_that_restarts_on_another_clock_claims_nothing() {
+    let s = Inputs::new();
+    // Input 2's encoder restarts at step 4 with timestamps an hour later.
+    input_two_leads(&s, 0..8, |k| Some((if k < 4 { k } else { k + 1800 }, 0)));
+    let now = T0 + 20_000;
+    assert_seamless(&s.playlist(now), 8);
+    let inputs: Vec<u8> = s.served(now).iter().map(|(_, i)| *i).collect();
+    assert_eq!(inputs, [1, 1, 2, 2, 1, 1, 1, 1]);
+    assert_eq!(s.status(now)["output"][0]["inputs_aligned"], false);
+}
+
+#[test]
+fn drifting_inputs_fall_back_to_the_timeout_rule() {
+    let s = Inputs::new();
+    let mut seen: Vec<(String, u8)> = Vec::new();
+    // Input 2 leads and drifts 6 ms (92 ticks at 15360 Hz) more per segment: after a few
+    // segments its boundaries are more than half a frame from input 1's.
+    for k in 0..10 {
+        input_two_leads(&s, k..k + 1, |k| Some((k, k * 92)));
+        for (u, by) in s.served(T0 + 2000 * (k + 1) + 400) {
+            match seen.iter().find(|(v, _)| *v == u) {
+                Some((_, before)) => assert_eq!(*before, by, "{u} changed copy"),
+                None => seen.push((u, by)),
+            }
+        }
+    }
+    let now = T0 + 22_000;
+    assert_seamless(&s.playlist(now), 10);
+    let inputs: Vec<u8> = seen.iter().map(|(_, i)| *i).collect();
+    assert_eq!(inputs[..4], [1, 1, 2, 2], "{seen:?}");
+    assert!(inputs[6..].iter().all(|i| *i == 1), "{seen:?}");
+    assert_eq!(s.status(now)["output"][0]["inputs_aligned"], false);
+}
+
+#[test]
+fn a_gap_in_the_active_input_keeps_numbers_and_copies_stable() {
+    let s = Inputs::new();
+    let mut seen: Vec<(String, u8)> = Vec::new();
+    // Input 1 (active, 300 ms ahead) loses segment 4; input 2 has it.
+    for k in 0..8 {
+        let t = T0 + 2000 * (k + 1);
+        if k != 4 {
+            s.send(1, k, 0, t);
+        }
+        s.send(2, k, 0, t + 300);
+        let p = s.playlist(t + 400);
+        let d = p.1.iter().filter(|(_, d)| *d).count();
+        assert!(d <= 1, "{p:?}");
+        for (u, by) in s.served(t + 400) {
+            match seen.iter().find(|(v, _)| *v == u) {
+                Some((_, before)) => assert_eq!(*before, by, "{u} changed copy"),
+                None => seen.push((u, by)),
+            }
+        }
+    }
+}
+
+#[test]
+fn one_input_alone_makes_no_claims() {
+    let s = Inputs::new();
+    for k in 0..4 {
+        s.send(1, k, 0, T0 + 2000 * (k + 1));
+    }
+    let claims = block_on(edgepack::store::ObjectStore::list(&s.o.objects, "fa/")).unwrap();
+    assert!(claims.is_empty(), "{claims:?}");
+}
