@@ -16,10 +16,15 @@ struct Channel {
 
 /// Input 1 numbers from 0, input 2 from 100; `pts_two` offsets input 2's timestamps.
 fn channel(pts_two: u64) -> Channel {
+    channel_listing(pts_two, 3)
+}
+
+/// [`channel`] whose endpoint lists `segment_count` segments.
+fn channel_listing(pts_two: u64, segment_count: u64) -> Channel {
     let o = origin();
     let c1 = setup(
         &o,
-        json!({"name": "hls", "segment_count": 3, "hold_back": 6}),
+        json!({"name": "hls", "segment_count": segment_count, "hold_back": 6}),
     );
     let (_, ch) = api(&o, Method::Get, "/api/v1/groups/demo/channels/live", None);
     let c2 = credentials(&ch, 2);
@@ -225,4 +230,62 @@ fn status_before_content_reports_no_active_input() {
     assert_eq!(s["active_input"], 2);
     assert_eq!(s["switches"][0]["input"], 2);
     assert_eq!(s["switches"].as_array().unwrap().len(), 1);
+}
+
+/// Rendition `dir`'s playlist: its numbers are consecutive (HLS numbers segments by their
+/// position, so a skipped number would shift every later one).
+fn consecutive(o: &TestOrigin, dir: &str, now: u64) -> Vec<u64> {
+    let r = get(
+        o,
+        &format!("/out/v1/demo/live/hls/{dir}/index/media.m3u8"),
+        now,
+    );
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let body = text(&r);
+    let seqs: Vec<u64> = body
+        .lines()
+        .filter_map(|l| l.strip_suffix(".ts")?.parse().ok())
+        .collect();
+    let first: u64 = body
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-MEDIA-SEQUENCE:")?.parse().ok())
+        .unwrap();
+    let expected: Vec<u64> = (first..first + seqs.len() as u64).collect();
+    assert_eq!(seqs, expected, "rendition {dir} at {now}:\n{body}");
+    seqs
+}
+
+#[test]
+fn a_lagging_rendition_keeps_its_numbers_after_a_misaligned_switch() {
+    let mut c = channel_listing(12_345_678, 60);
+    let mut a1 = Encoder::new(1, c.one.creds.clone(), 0, 900_000, 0x20);
+    let mut a2 = Encoder::new(2, c.two.creds.clone(), 100, 900_000 + 12_345_678, 0x90);
+    a1.dir = "a";
+    a2.dir = "a";
+    for k in 0..30 {
+        let now = T0 + k * 2000;
+        // Input 1 dies between its renditions' uploads: its last `v` segment has no `a` twin.
+        if k < 10 {
+            c.one.push(&c.o, now);
+        }
+        if k < 9 {
+            a1.push(&c.o, now + 1);
+        }
+        c.two.push(&c.o, now + 100);
+        a2.push(&c.o, now + 101);
+        consecutive(&c.o, "v", now + 200);
+        consecutive(&c.o, "a", now + 200);
+    }
+    let end = T0 + 60_000;
+    let (v, a) = (consecutive(&c.o, "v", end), consecutive(&c.o, "a", end));
+    assert_eq!(v.last(), a.last(), "the renditions end apart");
+    // Input 1's last `v` segment (9) has no `a` twin: `a` lists 9 as a gap, then the switch.
+    let r = get(&c.o, "/out/v1/demo/live/hls/a/index/media.m3u8", end);
+    assert!(
+        text(&r).contains("8.ts\n#EXT-X-GAP\n#EXTINF:2.000,\n9.ts\n#EXT-X-DISCONTINUITY\n"),
+        "{}",
+        text(&r)
+    );
+    let s = status(&c.o, T0 + 60_000);
+    assert_eq!(s["switches"][1]["discontinuity"], true, "{s}");
 }

@@ -213,9 +213,12 @@ fn a_segment_never_uploaded_is_skipped_with_a_discontinuity() {
     );
     let body = get(&o, "/out/v1/demo/live/hls/s/index/media.m3u8", now);
     let body = text(&body);
-    // Numbering follows the encoder's (renditions stay aligned): 2 is simply absent.
+    // Numbering follows the encoder's (renditions stay aligned): 2 is listed as a gap, so 3
+    // keeps its number (HLS numbers segments by position).
     assert!(
-        body.contains("1.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\n3.ts\n"),
+        body.contains(
+            "1.ts\n#EXT-X-GAP\n#EXTINF:2.000,\n2.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\n3.ts\n"
+        ),
         "{body}"
     );
     assert_eq!(
@@ -261,6 +264,43 @@ fn an_upload_overtaken_by_its_playlist_is_still_used() {
         .status,
         201
     );
+    let body = get(&o, "/out/v1/demo/live/hls/s/index/media.m3u8", now + 20);
+    let body = text(&body);
+    assert!(
+        !body.contains("DISCONTINUITY") && body.contains("2.ts\n#EXTINF:2.000,\n3.ts\n"),
+        "{body}"
+    );
+}
+
+/// ffmpeg's audio playlist often overtakes its segment's upload by a few milliseconds. The
+/// playlist waits for it (a bounded number of short polls) and commits it at once, so the
+/// rendition is not one segment behind the others until the next playlist.
+#[test]
+fn an_upload_overtaken_by_its_playlist_is_committed_by_that_playlist() {
+    use edgepack::testing::{clear_sleep_hook, on_sleep};
+    use std::rc::Rc;
+    let o = Rc::new(origin());
+    let c = setup(&o, json!({"name": "hls"}));
+    push_live(&o, 1, &c, "s", 2);
+    let now = T0 + 6000;
+    assert_eq!(put(&o, 1, &c, "s/seg3.ts", &ts(2, 3), now).status, 201);
+    // seg2's upload completes while the playlist that lists it waits.
+    let (writer, creds) = (o.clone(), c.clone());
+    on_sleep(move |_| {
+        let r = put(&writer, 1, &creds, "s/seg2.ts", &ts(2, 2), now + 6);
+        assert_eq!(r.status, 201, "{}", text(&r));
+        clear_sleep_hook();
+    });
+    let r = put(
+        &o,
+        1,
+        &c,
+        "s/index.m3u8",
+        media_playlist(0, 4).as_bytes(),
+        now,
+    );
+    clear_sleep_hook();
+    assert_eq!(r.status, 201, "{}", text(&r));
     let body = get(&o, "/out/v1/demo/live/hls/s/index/media.m3u8", now + 20);
     let body = text(&body);
     assert!(

@@ -26,9 +26,21 @@ fn served(o: &TestOrigin, now: u64) -> Served {
     let media = get(o, MEDIA, now);
     assert_eq!((master.status, media.status), (200, 200));
     let media = text(&media).to_owned();
+    // Gap segments (`EXT-X-GAP`) are never loaded by players.
+    let mut gap = false;
     let segments = media
         .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter(|l| {
+            if *l == "#EXT-X-GAP" {
+                gap = true;
+            }
+            let uri = !l.starts_with('#') && !l.is_empty();
+            let load = uri && !gap;
+            if uri {
+                gap = false;
+            }
+            load
+        })
         .map(|uri| {
             let r = get(o, &format!("{SEG_DIR}{uri}"), now);
             assert_eq!(r.status, 200, "{uri}");

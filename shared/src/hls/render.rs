@@ -178,7 +178,12 @@ pub fn render_media(
     let interval_ms = i64::try_from(pdt_interval_s.saturating_mul(1000)).unwrap_or(i64::MAX);
     let mut last_pdt: Option<i64> = None;
     let mut last_map: Option<String> = None;
+    let mut previous: Option<&OutputSegment<'_>> = None;
     for s in window.segments {
+        if let Some(p) = previous {
+            write_gaps(&mut out, p, s.seq, &uri);
+        }
+        previous = Some(s);
         let pdt_ms = s.segment.pdt_ms;
         if s.discontinuity {
             out.push_str("#EXT-X-DISCONTINUITY\n");
@@ -197,19 +202,51 @@ pub fn render_media(
             let _ = writeln!(out, "#EXT-X-PROGRAM-DATE-TIME:{}", iso8601_ms(pdt_ms));
             last_pdt = Some(pdt_ms);
         }
-        let millis = (s.segment.duration * 1000 + TIMESCALE / 2) / TIMESCALE;
-        let _ = write!(
-            out,
-            "#EXTINF:{}.{:03},\n{}\n",
-            millis / 1000,
-            millis % 1000,
-            uri(s)
-        );
+        write_extinf(&mut out, s.segment.duration, &uri(s));
     }
     if window.end_list {
         out.push_str("#EXT-X-ENDLIST\n");
     }
     out
+}
+
+fn write_extinf(out: &mut String, duration: u64, uri: &str) {
+    let millis = (duration * 1000 + TIMESCALE / 2) / TIMESCALE;
+    let _ = write!(
+        out,
+        "#EXTINF:{}.{:03},\n{uri}\n",
+        millis / 1000,
+        millis % 1000
+    );
+}
+
+/// Longest run of missing numbers written as gaps; a longer one (an encoder that skipped that
+/// many) is left as it is, after its discontinuity.
+pub const MAX_GAP_SEGMENTS: u64 = 16;
+
+/// Numbers between `previous` and `next` that no copy serves (a rendition that lagged when a
+/// switch took effect, a segment no input delivered): listed with `EXT-X-GAP` (RFC 8216bis
+/// 4.4.4.7), with the previous segment's duration, so every later segment keeps its number;
+/// HLS numbers segments by their position. Players do not load gap segments.
+fn write_gaps(
+    out: &mut String,
+    previous: &OutputSegment<'_>,
+    next: u64,
+    uri: &impl Fn(&OutputSegment<'_>) -> String,
+) {
+    let missing = next.saturating_sub(previous.seq + 1);
+    if missing == 0 || missing > MAX_GAP_SEGMENTS {
+        return;
+    }
+    for seq in previous.seq + 1..next {
+        let gap = OutputSegment {
+            seq,
+            discontinuity: false,
+            ..*previous
+        };
+        out.push_str("#EXT-X-GAP\n");
+        write_extinf(out, previous.segment.duration, &uri(&gap));
+    }
 }
 
 fn yes_no(b: bool) -> &'static str {

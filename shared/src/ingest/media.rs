@@ -23,6 +23,14 @@ pub const MAX_RENDITIONS_PER_INPUT: usize = 32;
 /// this many (uploads of one encoder can overtake each other).
 pub const UPLOAD_WAIT_SEGMENTS: usize = 3;
 
+/// How often, and how many milliseconds apart, a playlist looks again for the upload of its
+/// first missing segment among the newest: ffmpeg's playlist PUT often overtakes the upload
+/// of the segment it lists by milliseconds (its audio, mostly). Waiting here, at most
+/// half a second and only in that race, commits the segment with the playlist that lists it
+/// instead of one playlist later.
+pub const UPLOAD_POLLS: u64 = 5;
+pub const UPLOAD_POLL_MS: u64 = 100;
+
 /// Most segments accepted in one media playlist.
 pub const MAX_PLAYLIST_SEGMENTS: usize = 2000;
 
@@ -91,15 +99,21 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
     let mut resync = plan == AppendPlan::Resync;
     let mut added = 0usize;
     for (i, s) in incoming.iter().enumerate().skip(from) {
-        let Some(upload) = latest_upload(cx, channel, input, &s.path, now_ms).await? else {
+        let newest = incoming.len() - i <= UPLOAD_WAIT_SEGMENTS;
+        let upload = match latest_upload(cx, channel, input, &s.path, now_ms).await? {
+            Some(upload) => upload,
             // Not uploaded (yet): encoders upload in parallel, so a segment among the
-            // newest few is waited for (nothing after it is committed); an older one is
-            // given up, and the next segment marks the gap.
-            if incoming.len() - i <= UPLOAD_WAIT_SEGMENTS {
-                break;
+            // newest few is waited for, briefly here and otherwise until a later playlist
+            // (nothing after it is committed); an older one is given up, and the next
+            // segment marks the gap.
+            None if newest => match overtaken_upload(cx, channel, input, &s.path, now_ms).await? {
+                Some(upload) => upload,
+                None => break,
+            },
+            None => {
+                discontinuity = true;
+                continue;
             }
-            discontinuity = true;
-            continue;
         };
         if plan == AppendPlan::Resync && timeline.segments.iter().any(|t| t.key == upload.key) {
             continue;
@@ -181,6 +195,25 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
     }
     commit(cx, channel, input, rendition, &key, timeline, added, now_ms).await?;
     Ok(super::Response::new(201))
+}
+
+/// The upload of `file` that completes within [`UPLOAD_POLLS`] short waits after `now_ms`.
+async fn overtaken_upload<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    input: InputId,
+    file: &str,
+    now_ms: u64,
+) -> OriginResult<Option<ObjectInfo>> {
+    for poll in 1..=UPLOAD_POLLS {
+        (cx.sleep)(UPLOAD_POLL_MS).await;
+        // The upload began before this playlist but is keyed by when it completed.
+        let by = now_ms + poll * UPLOAD_POLL_MS;
+        if let Some(upload) = latest_upload(cx, channel, input, file, by).await? {
+            return Ok(Some(upload));
+        }
+    }
+    Ok(None)
 }
 
 /// The newest stored upload of an encoder file that arrived by `now_ms`.

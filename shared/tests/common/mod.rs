@@ -284,10 +284,12 @@ pub fn ts_with_pts(pts: u64, tag: u8, fill: usize) -> Vec<u8> {
     out
 }
 
-/// An encoder pushing one rendition `v` to an input: segment files `seg{n}.ts` with PTS
+/// An encoder pushing one rendition (`dir`, default `v`) to an input: segment files `seg{n}.ts` with PTS
 /// `pts0 + (n - first_seq) * 2 s`, then a 6-segment sliding playlist.
 pub struct Encoder {
     pub input: u8,
+    /// The rendition's directory below the input (`v` unless set).
+    pub dir: &'static str,
     pub creds: (String, String),
     pub first_seq: u64,
     pub next: u64,
@@ -307,7 +309,7 @@ impl Encoder {
             o,
             self.input,
             &self.creds,
-            &format!("v/seg{n}.ts"),
+            &format!("{}/seg{n}.ts", self.dir),
             &bytes,
             now_ms,
         );
@@ -324,7 +326,7 @@ impl Encoder {
             o,
             self.input,
             &self.creds,
-            "v/index.m3u8",
+            &format!("{}/index.m3u8", self.dir),
             pl.as_bytes(),
             now_ms + 5,
         )
@@ -336,6 +338,7 @@ impl Encoder {
     pub fn new(input: u8, creds: (String, String), first_seq: u64, pts0: u64, tag: u8) -> Encoder {
         Encoder {
             input,
+            dir: "v",
             creds,
             first_seq,
             next: first_seq,
