@@ -56,6 +56,17 @@ impl Inputs {
     }
 
     fn post(&self, input: u8, body: &[u8], now: u64) {
+        let status = self.upload(input, body, now);
+        assert_eq!(status, 201, "input {input}");
+    }
+
+    /// The CMAF header again, as a restarted sender sends it (kept once: 200).
+    fn post_init(&self, input: u8, now: u64) {
+        let status = self.upload(input, &fixture(INIT), now);
+        assert!(matches!(status, 200 | 201), "input {input}: {status}");
+    }
+
+    fn upload(&self, input: u8, body: &[u8], now: u64) -> u16 {
         let req = Request::new(
             Method::Post,
             &format!("/in/v1/demo/live/{input}/Streams(v.cmfv)"),
@@ -68,8 +79,7 @@ impl Inputs {
             ),
         )
         .with_body(body.to_vec());
-        let r = send(&self.o, req, now);
-        assert_eq!(r.status, 201, "input {input}: {}", text(&r));
+        send(&self.o, req, now).status
     }
 
     /// Segment `k` from input `input` at `now`.
@@ -292,4 +302,36 @@ fn one_input_alone_makes_no_claims() {
     }
     let claims = block_on(edgepack::store::ObjectStore::list(&s.o.objects, "fa/")).unwrap();
     assert!(claims.is_empty(), "{claims:?}");
+}
+
+#[test]
+fn the_active_input_restarting_on_the_same_clock_keeps_the_numbers() {
+    let s = Inputs::new();
+    let mut seen: Vec<(String, u8)> = Vec::new();
+    // Input 1 (active, 300 ms ahead) is down for steps 5-8, then restarts on the source's
+    // clock: its next segment is media segment 9.
+    for k in 0..14 {
+        let t = T0 + 2000 * (k + 1);
+        if !(5..9).contains(&k) {
+            if k == 9 {
+                s.post_init(1, t - 10);
+            }
+            s.send(1, k, 0, t);
+        }
+        s.send(2, k, 0, t + 300);
+        let p = s.playlist(t + 400);
+        assert_seamless(&p, usize::try_from(k + 1).unwrap());
+        for (u, by) in s.served(t + 400) {
+            match seen.iter().find(|(v, _)| *v == u) {
+                Some((_, before)) => assert_eq!(*before, by, "{u} changed copy"),
+                None => seen.push((u, by)),
+            }
+        }
+    }
+    let inputs: Vec<u8> = seen.iter().map(|(_, i)| *i).collect();
+    assert_eq!(
+        inputs,
+        [1, 1, 1, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 1],
+        "{seen:?}"
+    );
 }

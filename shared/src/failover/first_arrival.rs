@@ -92,6 +92,42 @@ pub fn claim_target(
     (n >= active.from_seq).then_some(n)
 }
 
+/// For the active input: how far `segment`'s number (and the numbers after it) must move
+/// forward to be the output number the other input's claimed copy of the same media time
+/// holds. An encoder that restarts, or skips segments, continues its own numbering; while the
+/// other input's copies filled the output, that numbering fell behind media time.
+pub fn realign_shift(
+    log: &SwitchLog,
+    input: InputId,
+    other: &Timeline,
+    segment: &Segment,
+) -> Option<u64> {
+    let active = log.active()?;
+    if active.input_id() != input {
+        return None;
+    }
+    let m = segment.media_start?;
+    // The other input's copy of this media time, or (when it is behind) of the media just
+    // before it.
+    let (copy, claimed) = match find_aligned(other, m) {
+        Some(copy) => (copy, copy.claim?.out),
+        None => {
+            let before = other
+                .segments
+                .iter()
+                .rev()
+                .take(ALIGNMENT_SEARCH)
+                .find(|s| {
+                    s.media_start
+                        .is_some_and(|x| (x + s.duration).abs_diff(m) <= ALIGNMENT_TOLERANCE)
+                })?;
+            (before, before.claim?.out + 1)
+        }
+    };
+    let current = active.output_seq(segment.seq)?;
+    (claimed > current && same_configuration(copy, segment)).then(|| claimed - current)
+}
+
 /// The segment among the newest [`ALIGNMENT_SEARCH`] of `timeline` starting at media time `m`.
 fn find_aligned(timeline: &Timeline, m: u64) -> Option<&Segment> {
     timeline

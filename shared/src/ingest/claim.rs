@@ -4,7 +4,7 @@
 
 use crate::context::Ctx;
 use crate::error::OriginResult;
-use crate::failover::first_arrival::{claim_target, ClaimRecord};
+use crate::failover::first_arrival::{claim_target, realign_shift, ClaimRecord};
 use crate::failover::{SwitchLog, ALIGNMENT_TOLERANCE};
 use crate::keys;
 use crate::model::{Channel, InputId};
@@ -39,6 +39,12 @@ pub(super) async fn claim_new<K: KvStore, O: ObjectStore>(
     let max_ms = channel.max_segment_duration.saturating_mul(1000);
     let first = timeline.segments.len().saturating_sub(added);
     for i in first..timeline.segments.len() {
+        if let Some(shift) = realign_shift(log, input, &other, &timeline.segments[i]) {
+            for s in &mut timeline.segments[i..] {
+                s.seq += shift;
+            }
+            timeline.seq_offset += i128::from(shift);
+        }
         let segment = &timeline.segments[i];
         let Some(n) = claim_target(log, input, timeline, Some(&other), segment, now_ms, max_ms)
         else {
