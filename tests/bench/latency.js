@@ -2,7 +2,7 @@
 // the encoder's wall clock each player plays, per segment duration and hold-back. Run by hand
 // (`make latency`), not part of `make test`:
 //
-//   cd tests && node bench/latency.js [--seconds 60] [--settle 10] [--segments 2,1] [--json out.json]
+//   cd tests && node bench/latency.js [--seconds 60] [--settle 10] [--segments 2,1] [--starts 1] [--json out.json]
 //
 // ffmpeg pushes live HLS in real time with `-hls_flags program_date_time`: each segment's
 // EXT-X-PROGRAM-DATE-TIME is ffmpeg's system clock (CLOCK_REALTIME, read once when the muxer
@@ -47,17 +47,19 @@ const PUSH_SPARE_SECONDS = 60;
 const ENDPOINT_KEYS = { HLS: 'ts', HLS_CMAF: 'cmaf', DASH: 'dash' };
 
 function parseArgs(argv) {
-  const opts = { seconds: 60, settle: 10, segments: [2, 1], json: null };
+  const opts = { seconds: 60, settle: 10, segments: [2, 1], starts: 1, json: null };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--seconds') opts.seconds = Number(argv[++i]);
     else if (argv[i] === '--settle') opts.settle = Number(argv[++i]);
     else if (argv[i] === '--segments') opts.segments = argv[++i].split(',').map(Number);
+    else if (argv[i] === '--starts') opts.starts = Number(argv[++i]);
     else if (argv[i] === '--json') opts.json = argv[++i];
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   if (!(opts.seconds >= 5 && opts.seconds <= 600)) throw new Error('--seconds must be 5-600');
   if (!(opts.settle >= 0 && opts.settle <= 120)) throw new Error('--settle must be 0-120');
   for (const s of opts.segments) if (!MAX_SEGMENT_DURATION[s]) throw new Error(`--segments: ${s} (1 or 2)`);
+  if (!(Number.isInteger(opts.starts) && opts.starts >= 1 && opts.starts <= 20)) throw new Error('--starts must be 1-20');
   return opts;
 }
 
@@ -134,6 +136,7 @@ async function measure(players, { player, playerConfig, url }, opts) {
   const stalls = waits.size;
   const sorted = [...samples].sort((a, b) => a - b);
   return {
+    raw: samples,
     samples: samples.length,
     p50: quantile(sorted, 0.5),
     p95: quantile(sorted, 0.95),
@@ -176,7 +179,7 @@ async function main() {
         settings: { max_segment_duration: MAX_SEGMENT_DURATION[seg] },
         endpoints,
       });
-      const runSeconds = holdBacks.length * (opts.settle + opts.seconds + STARTUP_MS / 1000) + PUSH_SPARE_SECONDS;
+      const runSeconds = holdBacks.length * opts.starts * (opts.settle + opts.seconds + STARTUP_MS / 1000 + seg) + PUSH_SPARE_SECONDS;
       const encoder = startEncoder({
         base: made.input.url,
         seconds: runSeconds,
@@ -203,12 +206,33 @@ async function main() {
             stated.DASH = /suggestedPresentationDelay="PT([\d.]+)S"/.exec(mpd)?.[1] ?? '?';
           }
         }
-        const results = await Promise.all(PLAYERS.map((p) => {
-          const ep = made.endpoints[`${ENDPOINT_KEYS[p.protocol]}-${hb.value ?? 'auto'}`];
-          return measure(players, { ...p, url: ep.url }, opts);
-        }));
+        const runs = [];
+        for (let start = 0; start < opts.starts; start++) {
+          // A random point in the segment cycle, so the starts sample where players land.
+          if (opts.starts > 1) await new Promise((r) => setTimeout(r, Math.random() * seg * 1000));
+          runs.push(await Promise.all(PLAYERS.map((p) => {
+            const ep = made.endpoints[`${ENDPOINT_KEYS[p.protocol]}-${hb.value ?? 'auto'}`];
+            return measure(players, { ...p, url: ep.url }, opts);
+          })));
+        }
         PLAYERS.forEach((p, i) => {
-          const row = { segment: seg, holdBack: hb.label, stated: stated[p.protocol], player: p.name, ...results[i] };
+          const mine = runs.map((r) => r[i]);
+          const pooled = mine.flatMap((r) => r.raw).sort((a, b) => a - b);
+          const row = {
+            segment: seg,
+            holdBack: hb.label,
+            stated: stated[p.protocol],
+            player: p.name,
+            starts: mine.length,
+            samples: pooled.length,
+            p50: quantile(pooled, 0.5),
+            p95: quantile(pooled, 0.95),
+            min: pooled[0] ?? NaN,
+            max: pooled.at(-1) ?? NaN,
+            startMedians: mine.map((r) => r.p50),
+            stalls: mine.reduce((n, r) => n + r.stalls, 0),
+            fatal: mine.flatMap((r) => r.fatal),
+          };
           rows.push(row);
           console.error(`measured: ${JSON.stringify(row)}`);
         });
@@ -221,12 +245,13 @@ async function main() {
 
     console.log(`edgepack glass-to-glass latency, local workerd (Miniflare), ${started.toISOString()}`);
     console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}; 1-min load ${load.map((l) => l.toFixed(1)).join(' -> ')}`);
-    console.log(`${opts.seconds} s of 250 ms samples per case after ${opts.settle} s of playback; four players at once per hold-back`);
+    console.log(`${opts.seconds} s of 250 ms samples per start after ${opts.settle} s of playback; ${opts.starts} start(s) per case; four players at once per hold-back`);
     console.log('');
-    console.log('| segments | hold-back setting | stated (HOLD-BACK / delay) | player | p50 s | p95 s | min-max s | samples | stalls | fatal |');
-    console.log('|---|---|---|---|---:|---:|---|---:|---:|---|');
+    console.log('| segments | hold-back setting | stated (HOLD-BACK / delay) | player | starts | p50 s | p95 s | min-max s | per-start medians s | samples | stalls | fatal |');
+    console.log('|---|---|---|---|---:|---:|---:|---|---|---:|---:|---|');
     for (const r of rows) {
-      console.log(`| ${r.segment} s | ${r.holdBack} | ${r.stated} s | ${r.player} | ${r.p50.toFixed(2)} | ${r.p95.toFixed(2)} | ${r.min.toFixed(2)}-${r.max.toFixed(2)} | ${r.samples} | ${r.stalls} | ${r.fatal.length ? r.fatal[0].slice(0, 60) : 'none'} |`);
+      const medians = r.startMedians.map((m) => m.toFixed(2)).join(', ');
+      console.log(`| ${r.segment} s | ${r.holdBack} | ${r.stated} s | ${r.player} | ${r.starts} | ${r.p50.toFixed(2)} | ${r.p95.toFixed(2)} | ${r.min.toFixed(2)}-${r.max.toFixed(2)} | ${medians} | ${r.samples} | ${r.stalls} | ${r.fatal.length ? r.fatal[0].slice(0, 60) : 'none'} |`);
     }
     console.log('');
     for (const a of availabilities) {
