@@ -1,0 +1,291 @@
+//! Storage round trips per request kind (docs/storage.md, "Round trips per request"): every
+//! store operation takes one "round"; operations started while another is in flight share its
+//! round (they run in parallel), so the count of rounds is a request's critical path: at
+//! 150-300 ms per R2 round trip from a distant edge, what its latency is made of. The table is
+//! a golden file, so a change in what a request reads shows up in review.
+
+mod common;
+
+use common::*;
+use edgepack::store::{
+    KvStore, MemoryKv, MemoryObjects, Metadata, Object, ObjectInfo, ObjectStore, StoreResult,
+};
+use edgepack::testing::MemoryOrigin;
+use edgepack::{Method, Origin, Request, Response};
+use serde_json::json;
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+/// What the requests of one measurement did, shared by both stores.
+#[derive(Default)]
+struct Tracker {
+    in_flight: Cell<usize>,
+    rounds: Cell<usize>,
+    kv: Cell<usize>,
+    objects: Cell<usize>,
+}
+
+/// A store whose every operation waits one scheduler turn before it runs, and is counted.
+struct Rounds<S> {
+    inner: S,
+    tracker: Rc<Tracker>,
+    kv: bool,
+}
+
+/// Pending once, then ready: the scheduler turn a platform round trip stands for.
+struct Turn(bool);
+
+impl Future for Turn {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+impl<S> Rounds<S> {
+    async fn op<T>(&self, f: impl Future<Output = T>) -> T {
+        let t = &self.tracker;
+        if t.in_flight.get() == 0 {
+            t.rounds.set(t.rounds.get() + 1);
+        }
+        t.in_flight.set(t.in_flight.get() + 1);
+        let count = if self.kv { &t.kv } else { &t.objects };
+        count.set(count.get() + 1);
+        Turn(false).await;
+        let v = f.await;
+        t.in_flight.set(t.in_flight.get() - 1);
+        v
+    }
+}
+
+impl<S: KvStore> KvStore for Rounds<S> {
+    async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.op(self.inner.get(key)).await
+    }
+    async fn put(&self, key: &str, value: &[u8]) -> StoreResult<()> {
+        self.op(self.inner.put(key, value)).await
+    }
+    async fn put_expiring(&self, key: &str, value: &[u8], ttl_s: u64) -> StoreResult<()> {
+        self.op(self.inner.put_expiring(key, value, ttl_s)).await
+    }
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        self.op(self.inner.delete(key)).await
+    }
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<String>> {
+        self.op(self.inner.list(prefix)).await
+    }
+}
+
+impl<S: ObjectStore> ObjectStore for Rounds<S> {
+    async fn get(&self, key: &str) -> StoreResult<Option<Object>> {
+        self.op(self.inner.get(key)).await
+    }
+    async fn put(&self, key: &str, body: &[u8], metadata: &Metadata) -> StoreResult<()> {
+        self.op(self.inner.put(key, body, metadata)).await
+    }
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        self.op(self.inner.delete(key)).await
+    }
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>> {
+        self.op(self.inner.list(prefix)).await
+    }
+    async fn list_first(&self, prefix: &str, max: usize) -> StoreResult<Vec<String>> {
+        self.op(self.inner.list_first(prefix, max)).await
+    }
+    async fn get_versioned(&self, key: &str) -> StoreResult<Option<(Object, String)>> {
+        self.op(self.inner.get_versioned(key)).await
+    }
+    async fn put_if_version(
+        &self,
+        key: &str,
+        body: &[u8],
+        metadata: &Metadata,
+        expected: Option<&str>,
+    ) -> StoreResult<bool> {
+        self.op(self.inner.put_if_version(key, body, metadata, expected))
+            .await
+    }
+}
+
+type Measured = Origin<Rounds<MemoryKv>, Rounds<MemoryObjects>>;
+
+/// Drives a future whose store operations each wait one turn.
+fn run<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..100_000 {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+    panic!("the request did not finish");
+}
+
+/// The channel of the table: input HLS (MPEG-TS) with one rendition `v` (the fixture
+/// segments: H.264 + AAC), endpoints HLS (TS, with a day of time-shift), HLS-CMAF and DASH.
+fn channel() -> (MemoryOrigin, (String, String)) {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls", "time_shift_days": 1}));
+    for (name, protocol) in [("cmaf", "HLS_CMAF"), ("dash", "DASH")] {
+        let (s, _) = api(
+            &o,
+            Method::Post,
+            "/api/v1/groups/demo/channels/live/endpoints",
+            Some(json!({"name": name, "protocol": protocol})),
+        );
+        assert_eq!(s, 201);
+    }
+    push_fixture_segments(&o, &c);
+    (o, c)
+}
+
+fn measured(o: MemoryOrigin) -> (Measured, Rc<Tracker>) {
+    let MemoryOrigin {
+        kv,
+        objects,
+        config,
+        random,
+        sleep,
+    } = o;
+    let tracker = Rc::new(Tracker::default());
+    let wrap = |kv| Rounds {
+        inner: (),
+        tracker: tracker.clone(),
+        kv,
+    };
+    let (k, b) = (wrap(true), wrap(false));
+    let origin = Origin::new(
+        Rounds {
+            inner: kv,
+            tracker: k.tracker,
+            kv: true,
+        },
+        Rounds {
+            inner: objects,
+            tracker: b.tracker,
+            kv: false,
+        },
+        config,
+        random,
+        sleep,
+    );
+    (origin, tracker)
+}
+
+/// One request, measured: (status, rounds, KV operations, object operations).
+fn measure(o: &Measured, t: &Tracker, req: Request, now: u64) -> (Response, usize, usize, usize) {
+    t.rounds.set(0);
+    t.kv.set(0);
+    t.objects.set(0);
+    let r = run(o.handle(req, now));
+    (r, t.rounds.get(), t.kv.get(), t.objects.get())
+}
+
+fn get_req(path_query: &str) -> Request {
+    let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
+    let mut req = Request::new(Method::Get, path);
+    req.query = query.to_owned();
+    req
+}
+
+fn ingest_req(creds: &(String, String), path: &str, body: Vec<u8>) -> Request {
+    Request::new(Method::Put, &format!("/in/v1/demo/live/1/{path}"))
+        .with_header("authorization", &basic(&creds.0, &creds.1))
+        .with_body(body)
+}
+
+const OUT: &str = "/out/v1/demo/live";
+
+#[test]
+fn round_trips_per_request_kind() {
+    let (o, creds) = channel();
+    let (o, t) = measured(o);
+    let now = T0 + 4000;
+    let cmaf = run(o.handle(get_req(&format!("{OUT}/cmaf/v/index/video.m3u8")), now));
+    let cmaf = text(&cmaf).to_owned();
+    let init = cmaf
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\""))
+        .expect("EXT-X-MAP")
+        .trim_end_matches('"')
+        .to_owned();
+    let segment = cmaf
+        .lines()
+        .find(|l| l.ends_with(".m4s"))
+        .expect("a segment")
+        .to_owned();
+    let rows: Vec<(&str, Request)> = vec![
+        (
+            "HLS (TS) master",
+            get_req(&format!("{OUT}/hls/manifest.m3u8")),
+        ),
+        (
+            "HLS (TS) rendition playlist",
+            get_req(&format!("{OUT}/hls/v/index/media.m3u8")),
+        ),
+        (
+            "HLS (TS) segment",
+            get_req(&format!("{OUT}/hls/v/index/1.ts")),
+        ),
+        (
+            "HLS-CMAF master",
+            get_req(&format!("{OUT}/cmaf/manifest.m3u8")),
+        ),
+        (
+            "HLS-CMAF rendition playlist",
+            get_req(&format!("{OUT}/cmaf/v/index/video.m3u8")),
+        ),
+        (
+            "CMAF init segment",
+            get_req(&format!("{OUT}/cmaf/v/index/{init}")),
+        ),
+        (
+            "CMAF media segment",
+            get_req(&format!("{OUT}/cmaf/v/index/{segment}")),
+        ),
+        ("DASH MPD", get_req(&format!("{OUT}/dash/manifest.mpd"))),
+        (
+            "time-shifted rendition playlist (`start`/`end`)",
+            get_req(&format!(
+                "{OUT}/hls/v/index/media.m3u8?start=2026-11-23T12:00:00Z&end=2026-11-23T12:00:04Z"
+            )),
+        ),
+        (
+            "clip.mp4 (4 s)",
+            get_req(&format!(
+                "{OUT}/hls/clip.mp4?start=2026-11-23T12:00:00Z&end=2026-11-23T12:00:04Z"
+            )),
+        ),
+        (
+            "ingest: segment PUT",
+            ingest_req(&creds, "v/seg2.ts", fixture("h264_aac_0.ts")),
+        ),
+        (
+            "ingest: media playlist PUT (one new segment)",
+            ingest_req(&creds, "v/index.m3u8", media_playlist(0, 3).into_bytes()),
+        ),
+    ];
+    let mut table = String::from(
+        "| request | sequential round trips | key-value operations | object operations |\n|---|---:|---:|---:|\n",
+    );
+    for (name, req) in rows {
+        let (r, rounds, kv, objects) = measure(&o, &t, req, now);
+        assert!(
+            r.status < 300,
+            "{name}: {} {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        );
+        table.push_str(&format!("| {name} | {rounds} | {kv} | {objects} |\n"));
+    }
+    golden("round_trips.md", &table);
+}
