@@ -53,6 +53,7 @@
 //! * [`time`]: the 33-bit timestamp and integer rescaling.
 
 pub mod codec;
+pub mod flv;
 pub mod mp4;
 pub mod reader;
 pub mod remux;

@@ -1,0 +1,474 @@
+//! The stateful FLV stream writer: header and sequence headers once, then the tags of each
+//! segment on one continuous timeline (see the module documentation of [`super`]).
+
+use super::amf::{write_on_metadata, AmfValue};
+use super::tag::{
+    si24, write_header, write_tag, AAC_AUDIO_TAG_HEADER, CODEC_ID_AVC, FRAME_TYPE_INTER,
+    FRAME_TYPE_KEY, PACKET_TYPE_DATA, PACKET_TYPE_SEQUENCE_HEADER, SOUND_FORMAT_AAC,
+    TAG_HEADER_LEN, TAG_TYPE_AUDIO, TAG_TYPE_SCRIPT_DATA, TAG_TYPE_VIDEO,
+};
+use super::FlvError;
+use crate::media::mp4::{CodecConfig, TrackKind};
+use crate::media::sample::{TrackSamples, DEFAULT_NAL_LENGTH_SIZE};
+
+/// Milliseconds per second: the unit of FLV timestamps.
+const MS: i128 = 1000;
+
+/// A forward jump between consecutive segments larger than this is a new clock (an encoder
+/// restart, a failover to an input on another clock), not missing segments: the segment is
+/// moved to continue the stream, since players wait out a gap in real time. Five 2 s segments
+/// lost in a row are still kept at their place.
+pub const MAX_FORWARD_JUMP_MS: i128 = 10_000;
+
+/// Bytes of tag overhead besides the sample: tag header, the 5 bytes of the video tag header
+/// (2 for audio) and `PreviousTagSize`.
+const TAG_OVERHEAD: usize = TAG_HEADER_LEN + 5 + 4;
+
+/// `onMetaData`'s `audiosamplesize`: AAC decodes to 16-bit samples in FLV's model.
+const AUDIO_SAMPLE_SIZE: f64 = 16.0;
+
+/// One track of a segment.
+#[derive(Debug, Clone, Copy)]
+pub struct FlvTrack<'a> {
+    pub samples: TrackSamples<'a>,
+    /// Added to decode times (track timescale) to place the track on the presentation's clock:
+    /// the fMP4 edit list's shift; 0 for TS, whose timestamps already are.
+    pub time_offset: i64,
+}
+
+/// Options of the stream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlvOptions {
+    /// Timestamp (ms) of the stream's first tag (E.4.1: 0 in a file).
+    pub base_timestamp: u32,
+}
+
+/// Options of one segment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlvSegmentOptions {
+    /// Drop the samples before the segment's last video keyframe (and audio before it): the
+    /// GOP cache, so a new viewer's first frame decodes at once.
+    pub start_at_keyframe: bool,
+    /// The segment does not follow the previous one on the source's clock (failover, encoder
+    /// restart): it continues where the stream stopped.
+    pub discontinuity: bool,
+}
+
+/// What one [`FlvMuxer::write_segment`] call wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlvWritten {
+    pub video_tags: u32,
+    pub audio_tags: u32,
+    /// AVC and AAC sequence header tags (at the start, and when the configuration changed).
+    pub sequence_headers: u32,
+    /// Samples left out (before the keyframe the stream or the segment starts at).
+    pub dropped: u32,
+    /// Timestamp of the first tag written, and of the last.
+    pub first_timestamp: Option<u32>,
+    pub last_timestamp: Option<u32>,
+}
+
+/// The FLV stream writer; see the module documentation.
+#[derive(Debug, Clone)]
+pub struct FlvMuxer {
+    options: FlvOptions,
+    header_written: bool,
+    /// The decoder configurations last written as sequence headers.
+    avc_config: Option<Vec<u8>>,
+    aac_config: Option<[u8; 2]>,
+    /// FLV ms = source ms + `offset`, once the first segment fixed it.
+    offset: Option<i128>,
+    /// Timestamp of the last tag: no tag goes below it.
+    last_timestamp: u32,
+    /// Where the stream stopped: the end (timestamp + duration) of its latest sample.
+    next_timestamp: i128,
+    /// A video keyframe was written: inter frames may follow.
+    keyframe_written: bool,
+}
+
+/// One track of a segment, checked and planned.
+struct Plan<'a> {
+    index: usize,
+    kind: TrackKind,
+    samples: TrackSamples<'a>,
+    time_offset: i64,
+    timescale: u32,
+    /// The sequence header body (after the tag's 2-byte header): `avcC` or ASC.
+    config: Vec<u8>,
+    /// First sample written.
+    start: usize,
+}
+
+/// `ticks` in `timescale` units → ms, rounded to nearest with halves away from zero (as
+/// ffmpeg rescales).
+fn to_ms(ticks: i128, timescale: u32) -> i128 {
+    let num = ticks * MS;
+    let den = i128::from(timescale);
+    let half = den / 2;
+    if num >= 0 {
+        (num + half) / den
+    } else {
+        (num - half) / den
+    }
+}
+
+impl Plan<'_> {
+    fn dts_ms(&self, i: usize) -> Option<i128> {
+        let s = self.samples.samples.get(i)?;
+        Some(to_ms(
+            i128::from(s.decode_time) + i128::from(self.time_offset),
+            self.timescale,
+        ))
+    }
+
+    fn pts_ms(&self, i: usize) -> Option<i128> {
+        let s = self.samples.samples.get(i)?;
+        Some(to_ms(
+            i128::from(s.decode_time)
+                + i128::from(self.time_offset)
+                + i128::from(s.composition_offset),
+            self.timescale,
+        ))
+    }
+
+    fn end_ms(&self) -> Option<i128> {
+        let s = self.samples.samples.last()?;
+        Some(to_ms(
+            i128::from(s.decode_time) + i128::from(self.time_offset) + i128::from(s.duration),
+            self.timescale,
+        ))
+    }
+
+    /// Frames per second from the decode times of the segment's video samples.
+    fn frame_rate(&self) -> Option<f64> {
+        let samples = self.samples.samples;
+        let (first, last) = (samples.first()?, samples.last()?);
+        let (frames, span) = if samples.len() > 1 {
+            (samples.len() - 1, last.decode_time.checked_sub(first.decode_time)?)
+        } else {
+            (1, u64::from(first.duration))
+        };
+        // Text-like output: AMF0 numbers are doubles.
+        (span > 0).then(|| frames as f64 * f64::from(self.timescale) / span as f64)
+    }
+}
+
+/// Checks `tracks` and builds their plans: video first, then audio.
+fn plan<'a>(tracks: &[FlvTrack<'a>]) -> Result<Vec<Plan<'a>>, FlvError> {
+    let mut plans: Vec<Plan<'a>> = Vec::with_capacity(tracks.len().min(2));
+    for (index, t) in tracks.iter().enumerate() {
+        let track = t.samples.track;
+        let kind = track.kind();
+        if plans.iter().any(|p| p.kind == kind) {
+            return Err(FlvError::TooManyTracks { kind: kind.name() });
+        }
+        if track.timescale == 0 {
+            return Err(FlvError::Timescale { track: index });
+        }
+        let config = match &track.codec {
+            CodecConfig::Avc(avc) => {
+                if t.samples.nal_length_size != DEFAULT_NAL_LENGTH_SIZE {
+                    return Err(FlvError::NalLengthSize {
+                        track: index,
+                        size: t.samples.nal_length_size,
+                    });
+                }
+                avc.decoder_configuration_record()
+                    .map_err(FlvError::Codec)?
+            }
+            CodecConfig::Aac(aac) => aac.audio_specific_config().to_vec(),
+            CodecConfig::Hevc(_) => {
+                return Err(FlvError::UnsupportedCodec {
+                    track: index,
+                    codec: "H.265",
+                })
+            }
+        };
+        plans.push(Plan {
+            index,
+            kind,
+            samples: t.samples,
+            time_offset: t.time_offset,
+            timescale: track.timescale,
+            config,
+            start: 0,
+        });
+    }
+    plans.sort_by_key(|p| p.kind);
+    Ok(plans)
+}
+
+impl FlvMuxer {
+    pub fn new(options: FlvOptions) -> Self {
+        FlvMuxer {
+            options,
+            header_written: false,
+            avc_config: None,
+            aac_config: None,
+            offset: None,
+            last_timestamp: options.base_timestamp,
+            next_timestamp: i128::from(options.base_timestamp),
+            keyframe_written: false,
+        }
+    }
+
+    /// The FLV header was written (by the first segment with samples).
+    pub fn header_written(&self) -> bool {
+        self.header_written
+    }
+
+    /// Where the next segment starts when it does not follow on the source's clock (ms).
+    pub fn next_timestamp(&self) -> u32 {
+        u32::try_from(self.next_timestamp.max(0)).unwrap_or(u32::MAX)
+    }
+
+    /// Appends the tags of one segment (and, the first time, the stream's header); see the
+    /// module documentation. On error nothing is appended and the muxer is unchanged.
+    pub fn write_segment(
+        &mut self,
+        out: &mut Vec<u8>,
+        tracks: &[FlvTrack<'_>],
+        options: &FlvSegmentOptions,
+    ) -> Result<FlvWritten, FlvError> {
+        let saved = self.clone();
+        let start = out.len();
+        let result = self.write(out, tracks, options);
+        if result.is_err() {
+            *self = saved;
+            out.truncate(start);
+        }
+        result
+    }
+
+    fn write(
+        &mut self,
+        out: &mut Vec<u8>,
+        tracks: &[FlvTrack<'_>],
+        options: &FlvSegmentOptions,
+    ) -> Result<FlvWritten, FlvError> {
+        let mut plans = plan(tracks)?;
+        let mut written = FlvWritten::default();
+        self.choose_starts(&mut plans, options, &mut written);
+        let Some(segment_start) = plans.iter().filter_map(|p| p.dts_ms(p.start)).min() else {
+            return Ok(written);
+        };
+        let offset = match self.offset {
+            Some(offset) => {
+                let at = segment_start + offset;
+                let behind = at < i128::from(self.last_timestamp);
+                let jump = at > self.next_timestamp + MAX_FORWARD_JUMP_MS;
+                if options.discontinuity || behind || jump {
+                    self.next_timestamp - segment_start
+                } else {
+                    offset
+                }
+            }
+            None => i128::from(self.options.base_timestamp) - segment_start,
+        };
+        self.offset = Some(offset);
+        let first = self.clamp(segment_start + offset, 0, 0)?;
+
+        let present: usize = plans
+            .iter()
+            .map(|p| {
+                let declared: u64 = p.samples.samples[p.start..]
+                    .iter()
+                    .map(|s| u64::from(s.size))
+                    .sum();
+                let bounded = declared.min(crate::media::reader::len_u64(p.samples.data.len()));
+                usize::try_from(bounded)
+                    .unwrap_or(0)
+                    .saturating_add(TAG_OVERHEAD * (p.samples.samples.len() - p.start))
+            })
+            .fold(0, usize::saturating_add);
+        out.reserve(present);
+
+        if !self.header_written {
+            self.write_stream_header(out, &plans, first)?;
+        }
+        for p in &plans {
+            let changed = match p.kind {
+                TrackKind::Video => self.avc_config.as_deref() != Some(&p.config[..]),
+                TrackKind::Audio => self.aac_config.map(|c| c.to_vec()) != Some(p.config.clone()),
+            };
+            if changed {
+                write_sequence_header(out, p, first)?;
+                written.sequence_headers += 1;
+                match p.kind {
+                    TrackKind::Video => self.avc_config = Some(p.config.clone()),
+                    TrackKind::Audio => {
+                        self.aac_config = p.config.as_slice().try_into().ok();
+                    }
+                }
+            }
+        }
+
+        let mut next: Vec<usize> = plans.iter().map(|p| p.start).collect();
+        loop {
+            // The next sample in decode order across the tracks (ties: video first).
+            let mut pick: Option<(i128, usize)> = None;
+            for (i, p) in plans.iter().enumerate() {
+                if let Some(dts) = p.dts_ms(next[i]) {
+                    if pick.is_none_or(|(best, _)| dts < best) {
+                        pick = Some((dts, i));
+                    }
+                }
+            }
+            let Some((dts, i)) = pick else { break };
+            let p = &plans[i];
+            let index = next[i];
+            next[i] += 1;
+            let timestamp = self.clamp(dts + offset, p.index, index)?;
+            let sample = &p.samples.samples[index];
+            let data = p
+                .samples
+                .sample_data(sample)
+                .ok_or(FlvError::SampleData {
+                    track: p.index,
+                    sample: index,
+                })?;
+            match p.kind {
+                TrackKind::Video => {
+                    let pts = p.pts_ms(index).unwrap_or(dts) + offset;
+                    let cts = i32::try_from(pts - i128::from(timestamp))
+                        .ok()
+                        .and_then(si24)
+                        .ok_or(FlvError::OutOfRange {
+                            field: "CompositionTime",
+                        })?;
+                    let frame_type = if sample.is_sync {
+                        FRAME_TYPE_KEY
+                    } else {
+                        FRAME_TYPE_INTER
+                    };
+                    write_tag(out, TAG_TYPE_VIDEO, timestamp, |b| {
+                        b.push((frame_type << 4) | CODEC_ID_AVC);
+                        b.push(PACKET_TYPE_DATA);
+                        b.extend_from_slice(&cts);
+                        b.extend_from_slice(data);
+                    })?;
+                    self.keyframe_written |= sample.is_sync;
+                    written.video_tags += 1;
+                }
+                TrackKind::Audio => {
+                    write_tag(out, TAG_TYPE_AUDIO, timestamp, |b| {
+                        b.push(AAC_AUDIO_TAG_HEADER);
+                        b.push(PACKET_TYPE_DATA);
+                        b.extend_from_slice(data);
+                    })?;
+                    written.audio_tags += 1;
+                }
+            }
+            self.last_timestamp = timestamp;
+            written.first_timestamp.get_or_insert(timestamp);
+            written.last_timestamp = Some(timestamp);
+        }
+        for p in &plans {
+            if let Some(end) = p.end_ms() {
+                self.next_timestamp = self.next_timestamp.max(end + offset);
+            }
+        }
+        self.next_timestamp = self.next_timestamp.max(i128::from(self.last_timestamp));
+        Ok(written)
+    }
+
+    /// Sets each plan's first sample: video from the segment's last keyframe
+    /// (`start_at_keyframe`) or, before the stream has one, its first; audio from that
+    /// keyframe's time when the segment starts there.
+    fn choose_starts(
+        &self,
+        plans: &mut [Plan<'_>],
+        options: &FlvSegmentOptions,
+        written: &mut FlvWritten,
+    ) {
+        let mut keyframe_ms = None;
+        for p in plans.iter_mut().filter(|p| p.kind == TrackKind::Video) {
+            let samples = p.samples.samples;
+            let keyframe = if options.start_at_keyframe {
+                samples.iter().rposition(|s| s.is_sync)
+            } else if !self.keyframe_written {
+                samples.iter().position(|s| s.is_sync)
+            } else {
+                Some(0)
+            };
+            p.start = keyframe.unwrap_or(samples.len());
+            if options.start_at_keyframe {
+                keyframe_ms = p.dts_ms(p.start);
+            }
+        }
+        if let Some(from) = keyframe_ms {
+            for p in plans.iter_mut().filter(|p| p.kind == TrackKind::Audio) {
+                p.start = (0..p.samples.samples.len())
+                    .find(|&i| p.dts_ms(i).is_some_and(|t| t >= from))
+                    .unwrap_or(p.samples.samples.len());
+            }
+        }
+        let dropped: usize = plans.iter().map(|p| p.start).sum();
+        written.dropped = u32::try_from(dropped).unwrap_or(u32::MAX);
+    }
+
+    /// A tag timestamp: never below the last one, within 32 bits.
+    fn clamp(&self, ms: i128, track: usize, sample: usize) -> Result<u32, FlvError> {
+        u32::try_from(ms.max(i128::from(self.last_timestamp)))
+            .map_err(|_| FlvError::Timestamp { track, sample })
+    }
+
+    /// The FLV header and the `onMetaData` tag.
+    fn write_stream_header(
+        &mut self,
+        out: &mut Vec<u8>,
+        plans: &[Plan<'_>],
+        timestamp: u32,
+    ) -> Result<(), FlvError> {
+        let video = plans.iter().find(|p| p.kind == TrackKind::Video);
+        let audio = plans.iter().find(|p| p.kind == TrackKind::Audio);
+        write_header(out, audio.is_some(), video.is_some());
+        let mut properties: Vec<(&str, AmfValue)> = vec![("duration", AmfValue::Number(0.0))];
+        if let Some(v) = video {
+            if let Some((width, height)) = v.samples.track.dimensions() {
+                properties.push(("width", AmfValue::Number(f64::from(width))));
+                properties.push(("height", AmfValue::Number(f64::from(height))));
+            }
+            if let Some(fps) = v.frame_rate() {
+                properties.push(("framerate", AmfValue::Number(fps)));
+            }
+            properties.push(("videocodecid", AmfValue::Number(f64::from(CODEC_ID_AVC))));
+        }
+        if let Some(a) = audio {
+            if let Some(rate) = a.samples.track.sample_rate() {
+                properties.push(("audiosamplerate", AmfValue::Number(f64::from(rate))));
+            }
+            properties.push(("audiosamplesize", AmfValue::Number(AUDIO_SAMPLE_SIZE)));
+            let stereo = a.samples.track.channels().is_some_and(|c| c >= 2);
+            properties.push(("stereo", AmfValue::Boolean(stereo)));
+            properties.push((
+                "audiocodecid",
+                AmfValue::Number(f64::from(SOUND_FORMAT_AAC)),
+            ));
+        }
+        let mut body = Vec::with_capacity(256);
+        write_on_metadata(&mut body, &properties)?;
+        write_tag(out, TAG_TYPE_SCRIPT_DATA, timestamp, |b| {
+            b.extend_from_slice(&body)
+        })?;
+        self.header_written = true;
+        Ok(())
+    }
+}
+
+/// An `AVCPacketType` 0 or `AACPacketType` 0 tag with the track's decoder configuration.
+fn write_sequence_header(out: &mut Vec<u8>, p: &Plan<'_>, timestamp: u32) -> Result<(), FlvError> {
+    match p.kind {
+        TrackKind::Video => write_tag(out, TAG_TYPE_VIDEO, timestamp, |b| {
+            b.push((FRAME_TYPE_KEY << 4) | CODEC_ID_AVC);
+            b.push(PACKET_TYPE_SEQUENCE_HEADER);
+            b.extend_from_slice(&[0; 3]); // CompositionTime: 0 outside NAL unit packets
+            b.extend_from_slice(&p.config);
+        }),
+        TrackKind::Audio => write_tag(out, TAG_TYPE_AUDIO, timestamp, |b| {
+            b.push(AAC_AUDIO_TAG_HEADER);
+            b.push(PACKET_TYPE_SEQUENCE_HEADER);
+            b.extend_from_slice(&p.config);
+        }),
+    }
+}
