@@ -78,10 +78,15 @@ pub struct FlvMuxer {
     aac_config: Option<[u8; 2]>,
     /// FLV ms = source ms + `offset`, once the first segment fixed it.
     offset: Option<i128>,
-    /// Timestamp of the last tag: no tag goes below it.
-    last_timestamp: u32,
+    /// Timestamp of the last video and the last audio tag: no tag of a track goes below it.
+    last_timestamps: [Option<u32>; 2],
     /// Where the stream stopped: the end (timestamp + duration) of its latest sample.
     next_timestamp: i128,
+    /// Where each track (video, audio) stopped: the end of its last sample.
+    ends: [Option<i128>; 2],
+    /// A new `avcC` was sent mid-stream: the next keyframe also carries the SPS and PPS in
+    /// band, for decoders that keep the first configuration (FFmpeg's FLV reader does).
+    parameter_sets_in_band: bool,
     /// A video keyframe was written: inter frames may follow.
     keyframe_written: bool,
 }
@@ -97,6 +102,14 @@ struct Plan<'a> {
     config: Vec<u8>,
     /// First sample written.
     start: usize,
+}
+
+/// Index of a track kind in per-kind state.
+fn slot(kind: TrackKind) -> usize {
+    match kind {
+        TrackKind::Video => 0,
+        TrackKind::Audio => 1,
+    }
 }
 
 /// `ticks` in `timescale` units → ms, rounded to nearest with halves away from zero (as
@@ -206,8 +219,10 @@ impl FlvMuxer {
             avc_config: None,
             aac_config: None,
             offset: None,
-            last_timestamp: options.base_timestamp,
+            last_timestamps: [None; 2],
             next_timestamp: i128::from(options.base_timestamp),
+            ends: [None; 2],
+            parameter_sets_in_band: false,
             keyframe_written: false,
         }
     }
@@ -254,11 +269,14 @@ impl FlvMuxer {
         };
         let offset = match self.offset {
             Some(offset) => {
-                let at = segment_start + offset;
-                let behind = at < i128::from(self.last_timestamp);
-                let jump = at > self.next_timestamp + MAX_FORWARD_JUMP_MS;
+                let behind = plans.iter().any(|p| {
+                    let last = self.last_timestamps[slot(p.kind)];
+                    let first = p.dts_ms(p.start);
+                    matches!((first, last), (Some(f), Some(l)) if f + offset < i128::from(l))
+                });
+                let jump = segment_start + offset > self.next_timestamp + MAX_FORWARD_JUMP_MS;
                 if options.discontinuity || behind || jump {
-                    self.next_timestamp - segment_start
+                    self.continuation(&plans, segment_start)
                 } else {
                     offset
                 }
@@ -266,7 +284,8 @@ impl FlvMuxer {
             None => i128::from(self.options.base_timestamp) - segment_start,
         };
         self.offset = Some(offset);
-        let first = self.clamp(segment_start + offset, 0, 0)?;
+        let first = u32::try_from((segment_start + offset).max(0))
+            .map_err(|_| FlvError::Timestamp { track: 0, sample: 0 })?;
 
         let present: usize = plans
             .iter()
@@ -292,10 +311,14 @@ impl FlvMuxer {
                 TrackKind::Audio => self.aac_config.map(|c| c.to_vec()) != Some(p.config.clone()),
             };
             if changed {
-                write_sequence_header(out, p, first)?;
+                let at = self.clamp(p, i128::from(first), 0)?;
+                write_sequence_header(out, p, at)?;
                 written.sequence_headers += 1;
                 match p.kind {
-                    TrackKind::Video => self.avc_config = Some(p.config.clone()),
+                    TrackKind::Video => {
+                        self.parameter_sets_in_band = self.avc_config.is_some();
+                        self.avc_config = Some(p.config.clone());
+                    }
                     TrackKind::Audio => {
                         self.aac_config = p.config.as_slice().try_into().ok();
                     }
@@ -318,7 +341,7 @@ impl FlvMuxer {
             let p = &plans[i];
             let index = next[i];
             next[i] += 1;
-            let timestamp = self.clamp(dts + offset, p.index, index)?;
+            let timestamp = self.clamp(p, dts + offset, index)?;
             let sample = &p.samples.samples[index];
             let data = p
                 .samples
@@ -341,12 +364,31 @@ impl FlvMuxer {
                     } else {
                         FRAME_TYPE_INTER
                     };
+                    let in_band = sample.is_sync && self.parameter_sets_in_band;
+                    let parameter_sets = match (&p.samples.track.codec, in_band) {
+                        (CodecConfig::Avc(avc), true) => {
+                            [avc.sps_nal.as_slice(), avc.pps_nal.as_slice()]
+                        }
+                        _ => [&[][..], &[][..]],
+                    };
+                    for nal in parameter_sets {
+                        // Parameter set lengths were checked (u16) when the avcC was written.
+                        u32::try_from(nal.len()).map_err(|_| FlvError::OutOfRange {
+                            field: "parameter set length",
+                        })?;
+                    }
                     write_tag(out, TAG_TYPE_VIDEO, timestamp, |b| {
                         b.push((frame_type << 4) | CODEC_ID_AVC);
                         b.push(PACKET_TYPE_DATA);
                         b.extend_from_slice(&cts);
+                        for nal in parameter_sets.iter().filter(|n| !n.is_empty()) {
+                            let len = u32::try_from(nal.len()).unwrap_or(0);
+                            b.extend_from_slice(&len.to_be_bytes());
+                            b.extend_from_slice(nal);
+                        }
                         b.extend_from_slice(data);
                     })?;
+                    self.parameter_sets_in_band &= !in_band;
                     self.keyframe_written |= sample.is_sync;
                     written.video_tags += 1;
                 }
@@ -359,17 +401,31 @@ impl FlvMuxer {
                     written.audio_tags += 1;
                 }
             }
-            self.last_timestamp = timestamp;
+            self.last_timestamps[slot(p.kind)] = Some(timestamp);
             written.first_timestamp.get_or_insert(timestamp);
             written.last_timestamp = Some(timestamp);
         }
         for p in &plans {
             if let Some(end) = p.end_ms() {
+                self.ends[slot(p.kind)] = Some(end + offset);
                 self.next_timestamp = self.next_timestamp.max(end + offset);
             }
         }
-        self.next_timestamp = self.next_timestamp.max(i128::from(self.last_timestamp));
+        for last in self.last_timestamps.into_iter().flatten() {
+            self.next_timestamp = self.next_timestamp.max(i128::from(last));
+        }
         Ok(written)
+    }
+
+    /// The offset that moves a segment to continue the stream: the smallest that starts no
+    /// track before the end of its own last sample (so one track continues exactly and the
+    /// tracks keep their offset to each other); for tracks new to the stream, its end.
+    fn continuation(&self, plans: &[Plan<'_>], segment_start: i128) -> i128 {
+        plans
+            .iter()
+            .filter_map(|p| Some(self.ends[slot(p.kind)]? - p.dts_ms(p.start)?))
+            .max()
+            .unwrap_or(self.next_timestamp - segment_start)
     }
 
     /// Sets each plan's first sample: video from the segment's last keyframe
@@ -407,10 +463,13 @@ impl FlvMuxer {
         written.dropped = u32::try_from(dropped).unwrap_or(u32::MAX);
     }
 
-    /// A tag timestamp: never below the last one, within 32 bits.
-    fn clamp(&self, ms: i128, track: usize, sample: usize) -> Result<u32, FlvError> {
-        u32::try_from(ms.max(i128::from(self.last_timestamp)))
-            .map_err(|_| FlvError::Timestamp { track, sample })
+    /// A tag timestamp of `p`: never below the track's last one, within 32 bits.
+    fn clamp(&self, p: &Plan<'_>, ms: i128, sample: usize) -> Result<u32, FlvError> {
+        let last = self.last_timestamps[slot(p.kind)].map_or(0, i128::from);
+        u32::try_from(ms.max(last)).map_err(|_| FlvError::Timestamp {
+            track: p.index,
+            sample,
+        })
     }
 
     /// The FLV header and the `onMetaData` tag.
