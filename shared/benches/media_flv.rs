@@ -43,7 +43,16 @@ fn generate(dir: &Path) {
             // Noise keeps x264 at the target rate instead of far below it.
             .args(["-t", "2", "-vf", "noise=alls=12:allf=t"])
             .args(["-c:v", "libx264", "-preset", "veryfast", "-b:v", "5M"])
-            .args(["-maxrate", "5M", "-bufsize", "5M", "-g", "60", "-keyint_min", "60"])
+            .args([
+                "-maxrate",
+                "5M",
+                "-bufsize",
+                "5M",
+                "-g",
+                "60",
+                "-keyint_min",
+                "60",
+            ])
             .args(["-sc_threshold", "0", "-bf", "2", "-pix_fmt", "yuv420p"])
             .args(["-c:a", "aac", "-b:a", "128k", "-f", "mp4"])
             .args(["-movflags", "frag_keyframe+empty_moov+default_base_moof"])

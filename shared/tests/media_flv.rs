@@ -93,7 +93,11 @@ fn read_flv(flv: &[u8]) -> (u8, Vec<Tag>) {
         let end = pos + 11 + size;
         assert!(end + 4 <= flv.len(), "truncated tag at {pos}");
         let previous = u32::from_be_bytes(flv[end..end + 4].try_into().unwrap()) as usize;
-        assert_eq!(previous, 11 + size, "PreviousTagSize after the tag at {pos}");
+        assert_eq!(
+            previous,
+            11 + size,
+            "PreviousTagSize after the tag at {pos}"
+        );
         tags.push(Tag {
             tag_type: h[0],
             timestamp,
@@ -149,7 +153,13 @@ fn round_ms(ticks: i64, den: i64) -> i64 {
 
 fn probe(path: &std::path::Path) -> Probe {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-show_packets", "-show_streams"])
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_packets",
+            "-show_streams",
+        ])
         .args(["-of", "json"])
         .arg(path)
         .output()
@@ -211,7 +221,13 @@ fn ts_stream(base: u32) -> Vec<u8> {
         base_timestamp: base,
     });
     let mut out = Vec::new();
-    ts_segment(&mut muxer, &mut out, &[SEG0], Some(SEG1), Default::default());
+    ts_segment(
+        &mut muxer,
+        &mut out,
+        &[SEG0],
+        Some(SEG1),
+        Default::default(),
+    );
     ts_segment(&mut muxer, &mut out, &[SEG1], None, Default::default());
     out
 }
@@ -221,11 +237,21 @@ fn ts_stream(base: u32) -> Vec<u8> {
 fn assert_same_packets(ours: &Probe, source: &Probe, shift: i64, audio_tolerance: i64) {
     assert_eq!(ours.video.len(), source.video.len(), "video packets");
     assert_eq!(ours.audio.len(), source.audio.len(), "audio packets");
-    assert_eq!(ours.video_frames, source.video_frames, "decoded video frames");
-    assert_eq!(ours.audio_frames, source.audio_frames, "decoded audio frames");
+    assert_eq!(
+        ours.video_frames, source.video_frames,
+        "decoded video frames"
+    );
+    assert_eq!(
+        ours.audio_frames, source.audio_frames,
+        "decoded audio frames"
+    );
     assert_eq!(ours.video_frames as usize, ours.video.len());
     for (i, (a, b)) in ours.video.iter().zip(&source.video).enumerate() {
-        assert_eq!(*a, (b.0 + shift, b.1 + shift), "video packet {i} (pts, dts)");
+        assert_eq!(
+            *a,
+            (b.0 + shift, b.1 + shift),
+            "video packet {i} (pts, dts)"
+        );
     }
     for (i, (a, b)) in ours.audio.iter().zip(&source.audio).enumerate() {
         assert!(
@@ -241,7 +267,13 @@ fn assert_same_packets(ours: &Probe, source: &Probe, shift: i64, audio_tolerance
 fn golden_tags_of_a_ts_segment() {
     let mut muxer = FlvMuxer::new(FlvOptions::default());
     let mut ours = Vec::new();
-    ts_segment(&mut muxer, &mut ours, &[SEG0], Some(SEG1), Default::default());
+    ts_segment(
+        &mut muxer,
+        &mut ours,
+        &[SEG0],
+        Some(SEG1),
+        Default::default(),
+    );
     let path: PathBuf = [
         env!("CARGO_MANIFEST_DIR"),
         "tests/fixtures/media/golden/h264_aac_0.flv",
@@ -410,7 +442,13 @@ fn assert_continuous_av(tags: &[Tag], video_gap: u32, audio_gap: u32) {
 fn consecutive_segments_continue_the_timeline() {
     let mut muxer = FlvMuxer::new(FlvOptions::default());
     let mut out = Vec::new();
-    ts_segment(&mut muxer, &mut out, &[SEG0], Some(SEG1), Default::default());
+    ts_segment(
+        &mut muxer,
+        &mut out,
+        &[SEG0],
+        Some(SEG1),
+        Default::default(),
+    );
     let boundary = out.len();
     ts_segment(&mut muxer, &mut out, &[SEG1], None, Default::default());
     let tags = media_tags(&out);
@@ -422,7 +460,9 @@ fn consecutive_segments_continue_the_timeline() {
         f.extend_from_slice(&out[boundary..]);
         f
     });
-    assert!(second.iter().all(|t| !t.is_sequence_header() && t.tag_type != 18));
+    assert!(second
+        .iter()
+        .all(|t| !t.is_sequence_header() && t.tag_type != 18));
 }
 
 #[test]
@@ -433,9 +473,21 @@ fn a_segment_from_the_past_continues_where_the_stream_stopped() {
         base_timestamp: 5_000,
     });
     let mut out = Vec::new();
-    ts_segment(&mut muxer, &mut out, &[SEG0], Some(SEG1), Default::default());
+    ts_segment(
+        &mut muxer,
+        &mut out,
+        &[SEG0],
+        Some(SEG1),
+        Default::default(),
+    );
     let end = muxer.next_timestamp();
-    ts_segment(&mut muxer, &mut out, &[SEG0], Some(SEG1), Default::default());
+    ts_segment(
+        &mut muxer,
+        &mut out,
+        &[SEG0],
+        Some(SEG1),
+        Default::default(),
+    );
     let flagged = FlvSegmentOptions {
         discontinuity: true,
         ..Default::default()
@@ -455,7 +507,13 @@ fn a_far_jump_forward_is_closed() {
     // SEG0 and then the 2^33-wrap fixture (a clock 26 h away): the second segment follows.
     let mut muxer = FlvMuxer::new(FlvOptions::default());
     let mut out = Vec::new();
-    ts_segment(&mut muxer, &mut out, &[SEG0], Some(SEG1), Default::default());
+    ts_segment(
+        &mut muxer,
+        &mut out,
+        &[SEG0],
+        Some(SEG1),
+        Default::default(),
+    );
     ts_segment(&mut muxer, &mut out, &[WRAP], None, Default::default());
     assert_continuous_av(&media_tags(&out), 34 + 34, 22 + 67);
 }
@@ -466,7 +524,13 @@ fn a_codec_change_sends_new_sequence_headers() {
     // encoder): new AVC and AAC sequence headers before the second segment's tags.
     let mut muxer = FlvMuxer::new(FlvOptions::default());
     let mut out = Vec::new();
-    ts_segment(&mut muxer, &mut out, &[SEG0], Some(SEG1), Default::default());
+    ts_segment(
+        &mut muxer,
+        &mut out,
+        &[SEG0],
+        Some(SEG1),
+        Default::default(),
+    );
     let flagged = FlvSegmentOptions {
         discontinuity: true,
         ..Default::default()
@@ -476,7 +540,10 @@ fn a_codec_change_sends_new_sequence_headers() {
     let headers: Vec<&Tag> = tags.iter().filter(|t| t.is_sequence_header()).collect();
     assert_eq!(headers.len(), 4, "{}", tag_list(&out));
     assert_ne!(headers[0].data, headers[2].data, "a new avcC");
-    assert_ne!(headers[1].data, headers[3].data, "a new AudioSpecificConfig");
+    assert_ne!(
+        headers[1].data, headers[3].data,
+        "a new AudioSpecificConfig"
+    );
     // They come right before the second segment's first media tag.
     let second_start = tags
         .iter()

@@ -157,7 +157,10 @@ impl Plan<'_> {
         let samples = self.samples.samples;
         let (first, last) = (samples.first()?, samples.last()?);
         let (frames, span) = if samples.len() > 1 {
-            (samples.len() - 1, last.decode_time.checked_sub(first.decode_time)?)
+            (
+                samples.len() - 1,
+                last.decode_time.checked_sub(first.decode_time)?,
+            )
         } else {
             (1, u64::from(first.duration))
         };
@@ -284,8 +287,11 @@ impl FlvMuxer {
             None => i128::from(self.options.base_timestamp) - segment_start,
         };
         self.offset = Some(offset);
-        let first = u32::try_from((segment_start + offset).max(0))
-            .map_err(|_| FlvError::Timestamp { track: 0, sample: 0 })?;
+        let first =
+            u32::try_from((segment_start + offset).max(0)).map_err(|_| FlvError::Timestamp {
+                track: 0,
+                sample: 0,
+            })?;
 
         let present: usize = plans
             .iter()
@@ -343,13 +349,10 @@ impl FlvMuxer {
             next[i] += 1;
             let timestamp = self.clamp(p, dts + offset, index)?;
             let sample = &p.samples.samples[index];
-            let data = p
-                .samples
-                .sample_data(sample)
-                .ok_or(FlvError::SampleData {
-                    track: p.index,
-                    sample: index,
-                })?;
+            let data = p.samples.sample_data(sample).ok_or(FlvError::SampleData {
+                track: p.index,
+                sample: index,
+            })?;
             match p.kind {
                 TrackKind::Video => {
                     let pts = p.pts_ms(index).unwrap_or(dts) + offset;
