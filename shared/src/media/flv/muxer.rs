@@ -73,9 +73,9 @@ pub struct FlvWritten {
 pub struct FlvMuxer {
     options: FlvOptions,
     header_written: bool,
-    /// The decoder configurations last written as sequence headers.
-    avc_config: Option<Vec<u8>>,
-    aac_config: Option<[u8; 2]>,
+    /// The decoder configurations (video `avcC`, audio AudioSpecificConfig) last written as
+    /// sequence headers.
+    configs: [Option<Vec<u8>>; 2],
     /// FLV ms = source ms + `offset`, once the first segment fixed it.
     offset: Option<i128>,
     /// Timestamp of the last video and the last audio tag: no tag of a track goes below it.
@@ -219,8 +219,7 @@ impl FlvMuxer {
         FlvMuxer {
             options,
             header_written: false,
-            avc_config: None,
-            aac_config: None,
+            configs: [None, None],
             offset: None,
             last_timestamps: [None; 2],
             next_timestamp: i128::from(options.base_timestamp),
@@ -296,14 +295,12 @@ impl FlvMuxer {
         let present: usize = plans
             .iter()
             .map(|p| {
-                let declared: u64 = p.samples.samples[p.start..]
-                    .iter()
-                    .map(|s| u64::from(s.size))
-                    .sum();
+                let rest = p.samples.samples.get(p.start..).unwrap_or_default();
+                let declared: u64 = rest.iter().map(|s| u64::from(s.size)).sum();
                 let bounded = declared.min(crate::media::reader::len_u64(p.samples.data.len()));
                 usize::try_from(bounded)
                     .unwrap_or(0)
-                    .saturating_add(TAG_OVERHEAD * (p.samples.samples.len() - p.start))
+                    .saturating_add(TAG_OVERHEAD.saturating_mul(rest.len()))
             })
             .fold(0, usize::saturating_add);
         out.reserve(present);
@@ -312,23 +309,16 @@ impl FlvMuxer {
             self.write_stream_header(out, &plans, first)?;
         }
         for p in &plans {
-            let changed = match p.kind {
-                TrackKind::Video => self.avc_config.as_deref() != Some(&p.config[..]),
-                TrackKind::Audio => self.aac_config.map(|c| c.to_vec()) != Some(p.config.clone()),
-            };
-            if changed {
+            let sent = &mut self.configs[slot(p.kind)];
+            if sent.as_deref() != Some(p.config.as_slice()) {
+                if p.kind == TrackKind::Video {
+                    // A new avcC mid-stream: the next keyframe repeats it in band.
+                    self.parameter_sets_in_band = sent.is_some();
+                }
+                *sent = Some(p.config.clone());
                 let at = self.clamp(p, i128::from(first), 0)?;
                 write_sequence_header(out, p, at)?;
                 written.sequence_headers += 1;
-                match p.kind {
-                    TrackKind::Video => {
-                        self.parameter_sets_in_band = self.avc_config.is_some();
-                        self.avc_config = Some(p.config.clone());
-                    }
-                    TrackKind::Audio => {
-                        self.aac_config = p.config.as_slice().try_into().ok();
-                    }
-                }
             }
         }
 
