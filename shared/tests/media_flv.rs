@@ -215,19 +215,18 @@ fn ts_segment(
     ts_parts_to_flv(muxer, out, parts, &remux, &segment).unwrap();
 }
 
+/// SEG0 as the next segment of the stream, its last frame lasting until SEG1.
+fn seg0(muxer: &mut FlvMuxer, out: &mut Vec<u8>) {
+    ts_segment(muxer, out, &[SEG0], Some(SEG1), Default::default());
+}
+
 /// SEG0 then SEG1 as one stream whose timestamps are the source's ms (base = its first DTS).
 fn ts_stream(base: u32) -> Vec<u8> {
     let mut muxer = FlvMuxer::new(FlvOptions {
         base_timestamp: base,
     });
     let mut out = Vec::new();
-    ts_segment(
-        &mut muxer,
-        &mut out,
-        &[SEG0],
-        Some(SEG1),
-        Default::default(),
-    );
+    seg0(&mut muxer, &mut out);
     ts_segment(&mut muxer, &mut out, &[SEG1], None, Default::default());
     out
 }
@@ -442,13 +441,7 @@ fn assert_continuous_av(tags: &[Tag], video_gap: u32, audio_gap: u32) {
 fn consecutive_segments_continue_the_timeline() {
     let mut muxer = FlvMuxer::new(FlvOptions::default());
     let mut out = Vec::new();
-    ts_segment(
-        &mut muxer,
-        &mut out,
-        &[SEG0],
-        Some(SEG1),
-        Default::default(),
-    );
+    seg0(&mut muxer, &mut out);
     let boundary = out.len();
     ts_segment(&mut muxer, &mut out, &[SEG1], None, Default::default());
     let tags = media_tags(&out);
@@ -473,21 +466,9 @@ fn a_segment_from_the_past_continues_where_the_stream_stopped() {
         base_timestamp: 5_000,
     });
     let mut out = Vec::new();
-    ts_segment(
-        &mut muxer,
-        &mut out,
-        &[SEG0],
-        Some(SEG1),
-        Default::default(),
-    );
+    seg0(&mut muxer, &mut out);
     let end = muxer.next_timestamp();
-    ts_segment(
-        &mut muxer,
-        &mut out,
-        &[SEG0],
-        Some(SEG1),
-        Default::default(),
-    );
+    seg0(&mut muxer, &mut out);
     let flagged = FlvSegmentOptions {
         discontinuity: true,
         ..Default::default()
@@ -507,13 +488,7 @@ fn a_far_jump_forward_is_closed() {
     // SEG0 and then the 2^33-wrap fixture (a clock 26 h away): the second segment follows.
     let mut muxer = FlvMuxer::new(FlvOptions::default());
     let mut out = Vec::new();
-    ts_segment(
-        &mut muxer,
-        &mut out,
-        &[SEG0],
-        Some(SEG1),
-        Default::default(),
-    );
+    seg0(&mut muxer, &mut out);
     ts_segment(&mut muxer, &mut out, &[WRAP], None, Default::default());
     assert_continuous_av(&media_tags(&out), 34 + 34, 22 + 67);
 }
@@ -524,13 +499,7 @@ fn a_codec_change_sends_new_sequence_headers() {
     // encoder): new AVC and AAC sequence headers before the second segment's tags.
     let mut muxer = FlvMuxer::new(FlvOptions::default());
     let mut out = Vec::new();
-    ts_segment(
-        &mut muxer,
-        &mut out,
-        &[SEG0],
-        Some(SEG1),
-        Default::default(),
-    );
+    seg0(&mut muxer, &mut out);
     let flagged = FlvSegmentOptions {
         discontinuity: true,
         ..Default::default()
