@@ -7,9 +7,10 @@
 mod common;
 
 use common::*;
-use edgepack::store::{Metadata, ObjectStore};
-use edgepack::{Method, Request, Response};
+use edgepack::store::{Metadata, Object, ObjectInfo, ObjectStore, StoreResult};
+use edgepack::{Method, Origin, Request, Response};
 use serde_json::json;
+use std::cell::Cell;
 
 const FILE: &str = "/vod/v1/vod/shows/job1/s/index/0.ts";
 const LEN: usize = 1000;
@@ -174,6 +175,61 @@ fn vod_file_head_answers_the_length_without_a_body() {
         &[],
     );
     assert_eq!(r.status, 404);
+}
+
+/// An object store that counts the bodies read (`get`) apart from listings.
+struct BodyReads<S> {
+    inner: S,
+    gets: Cell<usize>,
+    lists: Cell<usize>,
+}
+
+impl<S: ObjectStore> ObjectStore for BodyReads<S> {
+    async fn get(&self, key: &str) -> StoreResult<Option<Object>> {
+        self.gets.set(self.gets.get() + 1);
+        self.inner.get(key).await
+    }
+    async fn put(&self, key: &str, body: &[u8], metadata: &Metadata) -> StoreResult<()> {
+        self.inner.put(key, body, metadata).await
+    }
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        self.inner.delete(key).await
+    }
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>> {
+        self.lists.set(self.lists.get() + 1);
+        self.inner.list(prefix).await
+    }
+}
+
+#[test]
+fn vod_file_head_reads_no_body() {
+    let Origin {
+        kv,
+        objects,
+        config,
+        random,
+        sleep,
+    } = vod_origin();
+    let counted = BodyReads {
+        inner: objects,
+        gets: Cell::new(0),
+        lists: Cell::new(0),
+    };
+    let o = Origin::new(kv, counted, config, random, sleep);
+    let head = |range: Option<&str>| {
+        let mut req = Request::new(Method::Head, FILE);
+        if let Some(r) = range {
+            req = req.with_header("range", r);
+        }
+        block_on(o.handle(req, T0))
+    };
+    assert_eq!(head(None).header("content-length"), Some("1000"));
+    assert_eq!(head(Some("bytes=-10")).header("content-length"), Some("10"));
+    assert_eq!((o.objects.gets.get(), o.objects.lists.get()), (0, 2));
+    // GET reads the body once.
+    let r = block_on(o.handle(Request::new(Method::Get, FILE), T0));
+    assert_eq!(r.body.len(), LEN);
+    assert_eq!(o.objects.gets.get(), 1);
 }
 
 // ---- clip.mp4 ----
