@@ -629,3 +629,71 @@ fn a_sample_outside_its_buffer_is_an_error_and_writes_nothing() {
 fn output_is_deterministic() {
     assert_eq!(ts_stream(0), ts_stream(0));
 }
+
+#[test]
+fn video_before_the_first_keyframe_is_never_written() {
+    // A stream that starts mid-GOP (SEG0 without its IDR): its inter frames are dropped, audio
+    // plays; the next segment's IDR starts the video.
+    let demuxed = demux_ts(&[SEG0]).unwrap();
+    let samples = demuxed.samples(&RemuxOptions::default()).unwrap();
+    let owned: Vec<OwnedSamples> = samples
+        .tracks
+        .iter()
+        .map(|t| OwnedSamples::from_sample_track(t).unwrap())
+        .collect();
+    let mut video = owned[0].view();
+    assert!(video.samples[0].is_sync);
+    video.samples = &video.samples[1..];
+    let tracks = [
+        FlvTrack {
+            samples: video,
+            time_offset: 0,
+        },
+        FlvTrack {
+            samples: owned[1].view(),
+            time_offset: 0,
+        },
+    ];
+    let mut muxer = FlvMuxer::new(FlvOptions::default());
+    let mut out = Vec::new();
+    let w = muxer
+        .write_segment(&mut out, &tracks, &Default::default())
+        .unwrap();
+    assert_eq!((w.video_tags, w.dropped), (0, 59));
+    assert!(w.audio_tags > 90);
+    ts_segment(&mut muxer, &mut out, &[SEG1], None, Default::default());
+    let tags = media_tags(&out);
+    let first_video = tags.iter().find(|t| t.is_video()).unwrap();
+    assert!(first_video.is_keyframe());
+    assert_eq!(tags.iter().filter(|t| t.is_video()).count(), 60);
+}
+
+#[test]
+fn fmp4_parts_start_at_the_last_part_with_a_keyframe() {
+    let parts = [
+        Fmp4Part {
+            init: FMP4_INIT,
+            segment: FMP4_0,
+        },
+        Fmp4Part {
+            init: FMP4_INIT,
+            segment: FMP4_1,
+        },
+    ];
+    let mut muxer = FlvMuxer::new(FlvOptions::default());
+    let mut flv = Vec::new();
+    let start = FlvSegmentOptions {
+        start_at_keyframe: true,
+        discontinuity: false,
+    };
+    let w = fmp4_parts_to_flv(&mut muxer, &mut flv, &parts, &start).unwrap();
+    assert_eq!(w.written.video_tags, 60);
+    let ours = probe(&write_temp("flv_fmp4_gop_start.flv", &flv));
+    assert_eq!(ours.video_frames, 60);
+    let (_, tags) = read_flv(&flv);
+    let first_video = tags
+        .iter()
+        .find(|t| t.is_video() && !t.is_sequence_header())
+        .unwrap();
+    assert!(first_video.is_keyframe());
+}
