@@ -34,6 +34,7 @@
 
 mod amf;
 mod muxer;
+mod plan;
 mod tag;
 
 pub use amf::{write_on_metadata, AmfValue, ON_METADATA};

@@ -2,6 +2,7 @@
 //! segment on one continuous timeline (see the module documentation of [`super`]).
 
 use super::amf::{write_on_metadata, AmfValue};
+use super::plan::{plan, slot, Plan};
 use super::tag::{
     si24, write_header, write_tag, AAC_AUDIO_TAG_HEADER, CODEC_ID_AVC, FRAME_TYPE_INTER,
     FRAME_TYPE_KEY, PACKET_TYPE_DATA, PACKET_TYPE_SEQUENCE_HEADER, SOUND_FORMAT_AAC,
@@ -9,10 +10,7 @@ use super::tag::{
 };
 use super::FlvError;
 use crate::media::mp4::{CodecConfig, TrackKind};
-use crate::media::sample::{TrackSamples, DEFAULT_NAL_LENGTH_SIZE};
-
-/// Milliseconds per second: the unit of FLV timestamps.
-const MS: i128 = 1000;
+use crate::media::sample::TrackSamples;
 
 /// A forward jump between consecutive segments larger than this is a new clock (an encoder
 /// restart, a failover to an input on another clock), not missing segments: the segment is
@@ -89,129 +87,6 @@ pub struct FlvMuxer {
     parameter_sets_in_band: bool,
     /// A video keyframe was written: inter frames may follow.
     keyframe_written: bool,
-}
-
-/// One track of a segment, checked and planned.
-struct Plan<'a> {
-    index: usize,
-    kind: TrackKind,
-    samples: TrackSamples<'a>,
-    time_offset: i64,
-    timescale: u32,
-    /// The sequence header body (after the tag's 2-byte header): `avcC` or ASC.
-    config: Vec<u8>,
-    /// First sample written.
-    start: usize,
-}
-
-/// Index of a track kind in per-kind state.
-fn slot(kind: TrackKind) -> usize {
-    match kind {
-        TrackKind::Video => 0,
-        TrackKind::Audio => 1,
-    }
-}
-
-/// `ticks` in `timescale` units → ms, rounded to nearest with halves away from zero (as
-/// ffmpeg rescales).
-fn to_ms(ticks: i128, timescale: u32) -> i128 {
-    let num = ticks * MS;
-    let den = i128::from(timescale);
-    let half = den / 2;
-    if num >= 0 {
-        (num + half) / den
-    } else {
-        (num - half) / den
-    }
-}
-
-impl Plan<'_> {
-    fn dts_ms(&self, i: usize) -> Option<i128> {
-        let s = self.samples.samples.get(i)?;
-        Some(to_ms(
-            i128::from(s.decode_time) + i128::from(self.time_offset),
-            self.timescale,
-        ))
-    }
-
-    fn pts_ms(&self, i: usize) -> Option<i128> {
-        let s = self.samples.samples.get(i)?;
-        Some(to_ms(
-            i128::from(s.decode_time)
-                + i128::from(self.time_offset)
-                + i128::from(s.composition_offset),
-            self.timescale,
-        ))
-    }
-
-    fn end_ms(&self) -> Option<i128> {
-        let s = self.samples.samples.last()?;
-        Some(to_ms(
-            i128::from(s.decode_time) + i128::from(self.time_offset) + i128::from(s.duration),
-            self.timescale,
-        ))
-    }
-
-    /// Frames per second from the decode times of the segment's video samples.
-    fn frame_rate(&self) -> Option<f64> {
-        let samples = self.samples.samples;
-        let (first, last) = (samples.first()?, samples.last()?);
-        let (frames, span) = if samples.len() > 1 {
-            (
-                samples.len() - 1,
-                last.decode_time.checked_sub(first.decode_time)?,
-            )
-        } else {
-            (1, u64::from(first.duration))
-        };
-        // Text-like output: AMF0 numbers are doubles.
-        (span > 0).then(|| frames as f64 * f64::from(self.timescale) / span as f64)
-    }
-}
-
-/// Checks `tracks` and builds their plans: video first, then audio.
-fn plan<'a>(tracks: &[FlvTrack<'a>]) -> Result<Vec<Plan<'a>>, FlvError> {
-    let mut plans: Vec<Plan<'a>> = Vec::with_capacity(tracks.len().min(2));
-    for (index, t) in tracks.iter().enumerate() {
-        let track = t.samples.track;
-        let kind = track.kind();
-        if plans.iter().any(|p| p.kind == kind) {
-            return Err(FlvError::TooManyTracks { kind: kind.name() });
-        }
-        if track.timescale == 0 {
-            return Err(FlvError::Timescale { track: index });
-        }
-        let config = match &track.codec {
-            CodecConfig::Avc(avc) => {
-                if t.samples.nal_length_size != DEFAULT_NAL_LENGTH_SIZE {
-                    return Err(FlvError::NalLengthSize {
-                        track: index,
-                        size: t.samples.nal_length_size,
-                    });
-                }
-                avc.decoder_configuration_record()
-                    .map_err(FlvError::Codec)?
-            }
-            CodecConfig::Aac(aac) => aac.audio_specific_config().to_vec(),
-            CodecConfig::Hevc(_) => {
-                return Err(FlvError::UnsupportedCodec {
-                    track: index,
-                    codec: "H.265",
-                })
-            }
-        };
-        plans.push(Plan {
-            index,
-            kind,
-            samples: t.samples,
-            time_offset: t.time_offset,
-            timescale: track.timescale,
-            config,
-            start: 0,
-        });
-    }
-    plans.sort_by_key(|p| p.kind);
-    Ok(plans)
 }
 
 impl FlvMuxer {
@@ -357,31 +232,28 @@ impl FlvMuxer {
                     } else {
                         FRAME_TYPE_INTER
                     };
-                    let in_band = sample.is_sync && self.parameter_sets_in_band;
-                    let parameter_sets = match (&p.samples.track.codec, in_band) {
-                        (CodecConfig::Avc(avc), true) => {
-                            [avc.sps_nal.as_slice(), avc.pps_nal.as_slice()]
+                    // After a new avcC mid-stream the keyframe repeats the SPS and PPS.
+                    let mut parameter_sets = Vec::new();
+                    if sample.is_sync && self.parameter_sets_in_band {
+                        if let CodecConfig::Avc(avc) = &p.samples.track.codec {
+                            for nal in [&avc.sps_nal, &avc.pps_nal] {
+                                let len =
+                                    u32::try_from(nal.len()).map_err(|_| FlvError::OutOfRange {
+                                        field: "parameter set length",
+                                    })?;
+                                parameter_sets.extend_from_slice(&len.to_be_bytes());
+                                parameter_sets.extend_from_slice(nal);
+                            }
                         }
-                        _ => [&[][..], &[][..]],
-                    };
-                    for nal in parameter_sets {
-                        // Parameter set lengths were checked (u16) when the avcC was written.
-                        u32::try_from(nal.len()).map_err(|_| FlvError::OutOfRange {
-                            field: "parameter set length",
-                        })?;
+                        self.parameter_sets_in_band = false;
                     }
                     write_tag(out, TAG_TYPE_VIDEO, timestamp, |b| {
                         b.push((frame_type << 4) | CODEC_ID_AVC);
                         b.push(PACKET_TYPE_DATA);
                         b.extend_from_slice(&cts);
-                        for nal in parameter_sets.iter().filter(|n| !n.is_empty()) {
-                            let len = u32::try_from(nal.len()).unwrap_or(0);
-                            b.extend_from_slice(&len.to_be_bytes());
-                            b.extend_from_slice(nal);
-                        }
+                        b.extend_from_slice(&parameter_sets);
                         b.extend_from_slice(data);
                     })?;
-                    self.parameter_sets_in_band &= !in_band;
                     self.keyframe_written |= sample.is_sync;
                     written.video_tags += 1;
                 }
