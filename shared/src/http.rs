@@ -2,6 +2,8 @@
 
 use std::net::IpAddr;
 
+pub mod range;
+
 /// Upper bound on any request body an adapter hands to the core. Adapters stop reading past
 /// it and answer with `adapter::payload_too_large`; the core applies tighter per-kind limits.
 /// 32 MiB holds a 30 s segment at 8 Mbit/s, and leaves room in a Worker's 128 MB for the body,

@@ -103,7 +103,10 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         if req.method == Method::Head {
             let len = response.body.len();
             response.body.clear();
-            response = response.with_header("content-length", len.to_string());
+            // A handler that answered HEAD without building the body (http::range) set it.
+            if response.header("content-length").is_none() {
+                response = response.with_header("content-length", len.to_string());
+            }
         }
         response
     }

@@ -1,5 +1,5 @@
 //! Media formats, sans-IO: MPEG-TS demux and mux, fragmented MP4 demux, CMAF (fragmented MP4)
-//! and progressive MP4 mux. Demuxers turn segments into tracks of samples ([`sample`]); muxers
+//! and progressive MP4 mux, FLV mux. Demuxers turn segments into tracks of samples ([`sample`]); muxers
 //! write samples.
 //!
 //! # API for the endpoints
@@ -15,6 +15,9 @@
 //! mp4::demux::parse_segment(&[u8], &InitSegment) -> Result<MediaSegment, Fmp4Error>
 //!   MediaSegment::samples_of(&init, track_id) -> Option<sample::TrackSamples>
 //! ts::mux::write_segment(&mut out, &[TsMuxTrack], &TsMuxOptions, &mut ContinuityCounters)
+//! flv::FlvMuxer::new(FlvOptions).write_segment(&mut out, &[FlvTrack], &FlvSegmentOptions)
+//! remux::ts_parts_to_flv(&mut FlvMuxer, &mut out, parts, &RemuxOptions, &FlvSegmentOptions)
+//! remux::fmp4_parts_to_flv(&mut FlvMuxer, &mut out, &[Fmp4Part], &FlvSegmentOptions)
 //! ```
 //!
 //! * [`remux::RemuxOptions`]: `time_reference` (an unwrapped 90 kHz time near the segment, e.g.
@@ -37,6 +40,11 @@
 //!   from [`remux::demux_ts`] + [`remux::DemuxedTs::samples`].
 //! * Codecs: H.264 (`avc1`), H.265 (`hvc1`), AAC in ADTS (`mp4a`); other streams are skipped
 //!   with a warning.
+//! * FLV ([`flv`], `docs/flv.md`): one stateful [`flv::FlvMuxer`] per stream writes the header,
+//!   `onMetaData` and the AVC/AAC sequence headers once, then each segment's tags on one
+//!   timeline that never goes back (new sequence headers when the codec configuration
+//!   changes); `start_at_keyframe` starts at the segment's last keyframe (GOP cache). H.264 and
+//!   AAC only: H.265 is [`flv::FlvError::UnsupportedCodec`].
 //!
 //! # Layers
 //!
@@ -50,9 +58,11 @@
 //!   ranges of the input bytes, whichever demuxer read them.
 //! * [`remux`]: glue from PES packets to CMAF samples (one access unit per PES packet; a PES
 //!   packet without PTS continues the previous access unit).
+//! * [`flv`]: the FLV muxer (tags, AMF0 `onMetaData`, the stream writer).
 //! * [`time`]: the 33-bit timestamp and integer rescaling.
 
 pub mod codec;
+pub mod flv;
 pub mod mp4;
 pub mod reader;
 pub mod remux;

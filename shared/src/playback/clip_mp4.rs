@@ -17,7 +17,8 @@ use crate::datetime::iso8601_ms;
 use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
 use crate::failover::{output_segments, OutputSegment};
 use crate::http::query_param;
-use crate::http::Response;
+use crate::http::range;
+use crate::http::{Request, Response};
 use crate::media::mp4::TrackKind;
 use crate::media::remux::clip::{ClipPart, ClipWriter};
 use crate::media::remux::Fmp4Part;
@@ -96,8 +97,9 @@ fn members<'a>(groups: &'a [Group<'a>], chosen: &[OutputSegment<'_>]) -> Vec<Out
 pub(super) async fn clip<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
-    query: &str,
+    req: &Request,
 ) -> OriginResult<Response> {
+    let query = req.query.as_str();
     let missing = |name: &str| OriginError::BadRequest(format!("`{name}` is required"));
     let (start_ms, end_ms) = match play.shift {
         Some(TimeShift::Window {
@@ -261,13 +263,16 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
         play.channel.name.as_str(),
         compact_time(start_ms)
     );
-    Ok(Response::new(200)
+    let len = u64::try_from(body.len()).unwrap_or(u64::MAX);
+    let full = Response::new(200)
         .with_body("video/mp4", body)
         .with_header("cache-control", cache.value())
         .with_header(
             "content-disposition",
             format!("attachment; filename=\"{filename}\""),
-        ))
+        );
+    // The clip is built whole (within MAX_CLIP_BYTES) and then sliced; HEAD builds it too.
+    Ok(range::serve(req, full, len))
 }
 
 /// The stored bytes of one input segment.

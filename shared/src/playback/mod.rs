@@ -221,7 +221,7 @@ pub(crate) async fn playback<K: KvStore, O: ObjectStore>(
                     .with_header("cache-control", cache))
             }
         },
-        Route::Clip => clip(cx, &play, &req.query).await,
+        Route::Clip => clip(cx, &play, req).await,
         Route::TsPlaylist { rendition } => Ok(manifest(
             rendition_playlist(cx, &play, &rendition, None, wait_for).await?,
         )),

@@ -12,13 +12,16 @@
 
 mod audio;
 pub mod clip;
+mod flv;
 mod fmp4;
 mod video;
 
 pub use crate::media::mp4::{init_segment, CodecConfig, Track, TrackKind};
+pub use flv::{fmp4_parts_to_flv, ts_parts_to_flv, FlvRemuxed};
 pub use fmp4::{fmp4_parts_to_cmaf, fmp4_parts_to_ts, ts_counters_after, ts_pids, Fmp4Part};
 
 use crate::media::codec::CodecError;
+use crate::media::flv::FlvError;
 use crate::media::mp4::demux::Fmp4Error;
 use crate::media::mp4::{write_media_segment, MuxError, SampleInfo};
 use crate::media::time::Unwrapper;
@@ -131,6 +134,8 @@ pub enum RemuxError {
     Fmp4(Fmp4Error),
     /// The samples could not be written as MPEG-TS (e.g. H.265, which HLS carries in fMP4 only).
     TsMux(TsMuxError),
+    /// The samples could not be written as FLV (e.g. H.265, which FLV does not carry).
+    Flv(FlvError),
     Codec {
         pid: u16,
         error: CodecError,
@@ -159,6 +164,7 @@ impl fmt::Display for RemuxError {
             RemuxError::Ts(e) => e.fmt(f),
             RemuxError::Fmp4(e) => e.fmt(f),
             RemuxError::TsMux(e) => e.fmt(f),
+            RemuxError::Flv(e) => e.fmt(f),
             RemuxError::Codec { pid, error } => write!(f, "PID 0x{pid:04x}: {error}"),
             RemuxError::Mux(e) => e.fmt(f),
             RemuxError::NoTracks => write!(f, "no H.264, H.265 or AAC stream in the program"),
@@ -177,6 +183,7 @@ impl std::error::Error for RemuxError {
             RemuxError::Ts(e) => Some(e),
             RemuxError::Fmp4(e) => Some(e),
             RemuxError::TsMux(e) => Some(e),
+            RemuxError::Flv(e) => Some(e),
             RemuxError::Codec { error, .. } => Some(error),
             RemuxError::Mux(e) => Some(e),
             _ => None,
