@@ -22,6 +22,28 @@ pub struct Config {
     pub public_base_url: Option<String>,
     /// Base of absolute ingest URLs; default: the host the request came to.
     pub ingest_base_url: Option<String>,
+    /// What one long-lived response (HTTP-FLV) may spend before it ends cleanly.
+    pub stream_limits: StreamLimits,
+}
+
+/// The platform's limits on one long-lived response (docs/flv.md, "Platform limits"): the
+/// stream ends cleanly before either is reached, and the player reconnects at the live edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// Storage reads (Workers count each KV or R2 call as a subrequest); 0: no limit.
+    pub max_reads: u32,
+    /// Milliseconds (Fermyon Cloud ends a handler after 30 s); 0: no limit.
+    pub max_ms: u64,
+}
+
+impl Default for StreamLimits {
+    /// Workers Paid's 1,000 subrequests per request, less a margin; an hour.
+    fn default() -> Self {
+        StreamLimits {
+            max_reads: 950,
+            max_ms: 3_600_000,
+        }
+    }
 }
 
 /// The stores, settings, randomness and timer of one invocation, borrowed by every handler.

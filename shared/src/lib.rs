@@ -33,7 +33,7 @@ pub mod timeline;
 pub mod timeshift;
 
 pub use auth::{Random, RandomError};
-pub use context::{Config, Ctx, Sleep, SleepFuture};
+pub use context::{Config, Ctx, Sleep, SleepFuture, StreamLimits};
 pub use error::OriginError;
 pub use http::{Method, Request, Response, MAX_BODY_BYTES};
-pub use origin::{Origin, OPENAPI};
+pub use origin::{Origin, Stream, OPENAPI};

@@ -62,9 +62,18 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         harvest::run_harvests(&self.cx(), now_ms, budget).await
     }
 
-    /// Handles one request at wall-clock time `now_ms` (Unix milliseconds).
+    /// Handles one request at wall-clock time `now_ms` (Unix milliseconds). A long-lived
+    /// response (HTTP-FLV) answers with its first chunk only: adapters that can stream use
+    /// [`Origin::handle_stream`].
     pub async fn handle(&self, req: Request, now_ms: u64) -> Response {
+        self.handle_stream(req, now_ms).await.0
+    }
+
+    /// [`Origin::handle`], with the state of a long-lived response: the adapter sends the
+    /// response (its body is the first chunk), then each [`Origin::next_chunk`] until `None`.
+    pub async fn handle_stream(&self, req: Request, now_ms: u64) -> (Response, Option<Stream>) {
         let cx = self.cx();
+        let mut stream = None;
         let path = req.path.split('?').next().unwrap_or_default();
         let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let response = match parts.as_slice() {
@@ -90,9 +99,13 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             ["out", "v1", ..] | ["vod", "v1", ..] if req.method == Method::Options => {
                 Ok(cors_preflight())
             }
-            ["out", "v1", route @ ..] => Ok(media_answer(
-                playback::playback(&cx, &req, route, now_ms).await,
-            )),
+            ["out", "v1", route @ ..] => {
+                let answer = playback::playback_stream(&cx, &req, route, now_ms).await;
+                Ok(media_answer(answer.map(|(r, s)| {
+                    stream = s.map(Stream);
+                    r
+                })))
+            }
             // Harvested VOD assets (the same layout as `vod/` in the object store).
             ["vod", "v1", rest @ ..] => {
                 Ok(media_answer(harvest::serve(cx.objects, &req, rest).await))
@@ -101,6 +114,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         };
         let mut response = response.unwrap_or_else(OriginError::into_response);
         if req.method == Method::Head {
+            stream = None;
             let len = response.body.len();
             response.body.clear();
             // A handler that answered HEAD without building the body (http::range) set it.
@@ -108,9 +122,19 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 response = response.with_header("content-length", len.to_string());
             }
         }
-        response
+        (response, stream)
+    }
+
+    /// The next chunk of a long-lived response at `now_ms`, waiting on the platform's timer
+    /// for new content; `None` ends the response.
+    pub async fn next_chunk(&self, stream: &mut Stream, now_ms: u64) -> Option<Vec<u8>> {
+        stream.0.next_chunk(&self.cx(), now_ms).await
     }
 }
+
+/// A long-lived response in progress (HTTP-FLV, docs/flv.md): owned, so a platform can keep it
+/// in the body stream it returns.
+pub struct Stream(playback::LiveFlv);
 
 /// The control API below `/api/v1`, after the admin check.
 async fn control<K: KvStore, O: ObjectStore>(

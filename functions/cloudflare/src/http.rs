@@ -2,8 +2,10 @@
 
 use crate::body::{self, BodyError};
 use edgepack::adapter::{error_response, null_body_status, payload_too_large};
+use edgepack::store::{KvStore, ObjectStore};
+use edgepack::Origin;
 use std::net::IpAddr;
-use worker::{console_error, Headers, ResponseBuilder};
+use worker::{console_error, Date, Headers, ResponseBuilder};
 
 /// The client address header the platform sets (a client cannot override it on Cloudflare).
 const CLIENT_IP_HEADER: &str = "cf-connecting-ip";
@@ -68,6 +70,49 @@ pub fn to_worker_response(resp: edgepack::Response) -> worker::Result<worker::Re
     } else {
         builder.fixed(resp.body)
     })
+}
+
+/// A long-lived response: the head, its body as the first chunk, then each chunk
+/// [`Origin::next_chunk`] gives until `None`; the Worker runs while the client reads.
+pub fn to_streaming_response<K, O>(
+    resp: edgepack::Response,
+    origin: Origin<K, O>,
+    stream: edgepack::Stream,
+) -> worker::Result<worker::Response>
+where
+    K: KvStore + 'static,
+    O: ObjectStore + 'static,
+{
+    let headers = Headers::new();
+    for (name, value) in resp
+        .headers
+        .iter()
+        .filter(|(n, _)| !n.eq_ignore_ascii_case("content-length"))
+    {
+        if let Err(e) = headers.append(name, value) {
+            console_error!("response header {name}: {e}");
+            return plain_500();
+        }
+    }
+    let first = Some(resp.body);
+    let body = futures_util::stream::unfold(
+        (first, origin, stream),
+        |(first, origin, mut stream)| async move {
+            let chunk = match first {
+                Some(chunk) => chunk,
+                None => {
+                    origin
+                        .next_chunk(&mut stream, Date::now().as_millis())
+                        .await?
+                }
+            };
+            Some((Ok::<Vec<u8>, worker::Error>(chunk), (None, origin, stream)))
+        },
+    );
+    ResponseBuilder::new()
+        .with_status(resp.status)
+        .with_headers(headers)
+        .from_stream(body)
 }
 
 fn plain_500() -> worker::Result<worker::Response> {

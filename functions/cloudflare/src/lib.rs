@@ -21,17 +21,23 @@ const BUCKET_BINDING: &str = "EDGEPACK_BUCKET";
 
 #[event(fetch)]
 async fn fetch(req: worker::Request, env: Env, _ctx: Context) -> worker::Result<worker::Response> {
-    let response = match bindings(&env) {
-        Ok((kv, objects)) => match http::to_core_request(req).await {
-            Ok(core_req) => {
-                let origin = Origin::new(kv, objects, config::from_env(&env), random, sleep);
-                origin.handle(core_req, Date::now().as_millis()).await
-            }
-            Err(rejection) => rejection,
-        },
-        Err(unavailable) => unavailable,
+    let (kv, objects) = match bindings(&env) {
+        Ok(stores) => stores,
+        Err(unavailable) => return http::to_worker_response(unavailable),
     };
-    http::to_worker_response(response)
+    let core_req = match http::to_core_request(req).await {
+        Ok(core_req) => core_req,
+        Err(rejection) => return http::to_worker_response(rejection),
+    };
+    let origin = Origin::new(kv, objects, config::from_env(&env), random, sleep);
+    match origin
+        .handle_stream(core_req, Date::now().as_millis())
+        .await
+    {
+        (response, None) => http::to_worker_response(response),
+        // A long-lived response (HTTP-FLV): the body streams while the client reads it.
+        (response, Some(stream)) => http::to_streaming_response(response, origin, stream),
+    }
 }
 
 /// Cron trigger (`[triggers]` in wrangler.toml): archive expiry, in bounded batches.

@@ -1,12 +1,23 @@
 //! Deployment settings from Spin variables (`[variables]` in spin.toml).
 
-use edgepack::Config;
+use edgepack::{Config, StreamLimits};
+
+/// Fermyon Cloud ends a handler after 30 s: an HTTP-FLV response ends cleanly before.
+const FLV_MAX_SECONDS: u64 = 25;
 
 pub fn from_variables() -> Config {
+    let number = |name: &str| variable(name).and_then(|v| v.trim().parse::<u64>().ok());
     Config {
         admin_token: variable("admin_token"),
         public_base_url: variable("public_base_url"),
         ingest_base_url: variable("ingest_base_url"),
+        stream_limits: StreamLimits {
+            // Key-value calls are host calls here, not counted subrequests.
+            max_reads: number("flv_max_reads")
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0),
+            max_ms: number("flv_max_seconds").unwrap_or(FLV_MAX_SECONDS) * 1000,
+        },
     }
 }
 

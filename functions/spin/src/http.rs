@@ -137,6 +137,34 @@ pub async fn send(out: ResponseOutparam, resp: edgepack::Response, is_head: bool
     }
 }
 
+/// Sends the head of a long-lived response (no `content-length`) and returns its body, to
+/// which the caller writes the response's body as the first chunk, then the rest.
+pub fn stream_head(
+    out: ResponseOutparam,
+    resp: &edgepack::Response,
+) -> Option<impl futures::Sink<Vec<u8>>> {
+    let entries: Vec<(String, Vec<u8>)> = resp
+        .headers
+        .iter()
+        .filter(|(name, _)| !name.eq_ignore_ascii_case("content-length"))
+        .map(|(name, value)| (name.clone(), value.clone().into_bytes()))
+        .collect();
+    let fields = match Fields::from_list(&entries) {
+        Ok(fields) => fields,
+        Err(e) => {
+            eprintln!("response headers: {e:?}");
+            return None;
+        }
+    };
+    let response = OutgoingResponse::new(fields);
+    if response.set_status_code(resp.status).is_err() {
+        eprintln!("response status {} refused", resp.status);
+    }
+    let body = response.take_body();
+    out.set(response);
+    Some(body)
+}
+
 fn fields(resp: &edgepack::Response, no_body: bool) -> Result<Fields, String> {
     let mut entries: Vec<(String, Vec<u8>)> = resp
         .headers

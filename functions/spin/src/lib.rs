@@ -20,27 +20,44 @@ const STORE_LABEL: &str = "default";
 #[http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     let is_head = matches!(req.method(), spin_sdk::http::Method::Head);
-    let response = match spin_sdk::key_value::Store::open(STORE_LABEL) {
-        Ok(store) => match http::to_core_request(req).await {
-            Ok(core_req) => {
-                let store = std::rc::Rc::new(store);
-                let origin = Origin::new(
-                    kv::SpinKv::new(store.clone()),
-                    objects::KvObjects::new(store),
-                    config::from_variables(),
-                    random,
-                    sleep,
-                );
-                origin.handle(core_req, now_ms()).await
-            }
-            Err(rejection) => rejection,
-        },
+    let store = match spin_sdk::key_value::Store::open(STORE_LABEL) {
+        Ok(store) => std::rc::Rc::new(store),
         Err(e) => {
             eprintln!("key-value store {STORE_LABEL}: {e}");
-            edgepack::adapter::error_response(500, "key-value store is not configured")
+            let r = edgepack::adapter::error_response(500, "key-value store is not configured");
+            return http::send(out, r, is_head).await;
         }
     };
-    http::send(out, response, is_head).await;
+    let core_req = match http::to_core_request(req).await {
+        Ok(core_req) => core_req,
+        Err(rejection) => return http::send(out, rejection, is_head).await,
+    };
+    let origin = Origin::new(
+        kv::SpinKv::new(store.clone()),
+        objects::KvObjects::new(store),
+        config::from_variables(),
+        random,
+        sleep,
+    );
+    match origin.handle_stream(core_req, now_ms()).await {
+        (response, None) => http::send(out, response, is_head).await,
+        // A long-lived response (HTTP-FLV): the first chunk, then each next one.
+        (response, Some(mut stream)) => {
+            use futures::SinkExt;
+            let Some(mut body) = http::stream_head(out, &response) else {
+                return;
+            };
+            let mut chunk = Some(response.body);
+            while let Some(c) = chunk {
+                if body.send(c).await.is_err() {
+                    // The client went away.
+                    return;
+                }
+                chunk = origin.next_chunk(&mut stream, now_ms()).await;
+            }
+            let _ = body.close().await;
+        }
+    }
 }
 
 /// Wall-clock time (WASI `wall-clock`) in Unix milliseconds.

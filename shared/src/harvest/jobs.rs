@@ -7,7 +7,7 @@ use super::{Budget, ID_LEN, MAX_ACTIVE_PER_CHANNEL, MAX_LISTED, MAX_WINDOW_MS, R
 use crate::datetime::{iso8601_ms, parse_iso8601_ms};
 use crate::fields::Fields;
 use crate::keys;
-use crate::model::Channel;
+use crate::model::{Channel, OutputProtocol};
 use crate::names::Name;
 use crate::repo;
 use crate::store::Metadata;
@@ -117,6 +117,15 @@ pub(crate) async fn create_harvest<K: KvStore, O: ObjectStore>(
 
     let channel = repo::channel(cx.kv, g, c).await?;
     let ep = repo::endpoint(cx.kv, g, c, &e).await?;
+    if ep.protocol == OutputProtocol::Flv {
+        return Err(OriginError::invalid(
+            "endpoint",
+            format!(
+                "an HLS, HLS_CMAF or DASH endpoint: endpoint {g}/{c}/{e} is FLV, which has no \
+                 manifest and segments to harvest"
+            ),
+        ));
+    }
     if ep.time_shift_days == 0 {
         return Err(OriginError::invalid(
             "endpoint",

@@ -340,6 +340,8 @@ pub(super) async fn plan<K: KvStore, O: ObjectStore>(
             // The master goes last: a player finds the playlists before it.
             plan.manifests.rotate_left(1);
         }
+        // Refused when the job is created.
+        OutputProtocol::Flv => return Err(bad(&"FLV endpoints cannot be harvested")),
         OutputProtocol::Dash => {
             plan.files = refs::mpd(&job.manifest, &master).map_err(|e| bad(&e))?;
             plan.manifests.push(ManifestFile {

@@ -38,16 +38,20 @@ pub enum OutputProtocol {
     /// MPEG-DASH with CMAF segments.
     #[serde(rename = "DASH")]
     Dash,
+    /// HTTP-FLV: one long response per viewer (docs/flv.md).
+    #[serde(rename = "FLV")]
+    Flv,
 }
 
 impl OutputProtocol {
-    pub const RULE: &'static str = "\"HLS\", \"HLS_CMAF\" or \"DASH\"";
+    pub const RULE: &'static str = "\"HLS\", \"HLS_CMAF\", \"DASH\" or \"FLV\"";
 
     pub fn parse(s: &str) -> Option<OutputProtocol> {
         match s {
             "HLS" => Some(OutputProtocol::Hls),
             "HLS_CMAF" => Some(OutputProtocol::HlsCmaf),
             "DASH" => Some(OutputProtocol::Dash),
+            "FLV" => Some(OutputProtocol::Flv),
             _ => None,
         }
     }
@@ -56,6 +60,7 @@ impl OutputProtocol {
         match self {
             OutputProtocol::Hls | OutputProtocol::HlsCmaf => "m3u8",
             OutputProtocol::Dash => "mpd",
+            OutputProtocol::Flv => "flv",
         }
     }
 }

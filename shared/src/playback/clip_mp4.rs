@@ -133,36 +133,7 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
     play.window = window_reference(cx, &play).await?;
     let now = i64::try_from(play.now_ms).unwrap_or(i64::MAX);
 
-    // Which renditions: the endpoint's video representations, and audio.
-    let channel_data = channel_data(cx, play.channel).await?;
-    let tracks = channel_data.tracks();
-    let (video_reps, audio_reps) =
-        representations(&tracks, channel_data.master.as_ref(), play.endpoint);
-    let video_rendition = match rendition_param(query) {
-        Some(name) => find_rendition(&video_reps, &name).ok_or_else(|| {
-            let names: Vec<&str> = video_reps.iter().map(|r| r.rendition.as_str()).collect();
-            OriginError::NotFound(format!(
-                "video rendition `{name}` (this endpoint offers: {})",
-                names.join(", ")
-            ))
-        })?,
-        None => video_reps
-            .iter()
-            .rev()
-            .max_by_key(|r| r.bandwidth)
-            .map(|r| r.rendition.clone())
-            .ok_or_else(|| {
-                OriginError::NotFound(
-                    "no video rendition within the endpoint's bitrate range".into(),
-                )
-            })?,
-    };
-    let muxed_audio = tracks
-        .get(&video_rendition)
-        .is_some_and(|t| t.iter().any(|i| i.kind == TrackKind::Audio));
-    let audio_rendition = (!muxed_audio)
-        .then(|| audio_reps.first().map(|a| a.rendition.to_owned()))
-        .flatten();
+    let (video_rendition, audio_rendition) = av_renditions(cx, &play, query).await?;
 
     // The segments: as the `vodend` playlist of the video rendition lists them.
     let video_data = rendition_data(cx, &play, &video_rendition).await?;
@@ -275,8 +246,50 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
     Ok(range::serve(req, full, len))
 }
 
+/// The renditions a single-stream output (a clip, an FLV stream) carries: video from the
+/// highest-bandwidth rendition the endpoint's bitrate filters allow (or the `rendition` query
+/// parameter), audio from that rendition when it muxes audio, else from the endpoint's first
+/// audio rendition.
+pub(super) async fn av_renditions<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    query: &str,
+) -> OriginResult<(Rendition, Option<Rendition>)> {
+    let channel_data = channel_data(cx, play.channel).await?;
+    let tracks = channel_data.tracks();
+    let (video_reps, audio_reps) =
+        representations(&tracks, channel_data.master.as_ref(), play.endpoint);
+    let video_rendition = match rendition_param(query) {
+        Some(name) => find_rendition(&video_reps, &name).ok_or_else(|| {
+            let names: Vec<&str> = video_reps.iter().map(|r| r.rendition.as_str()).collect();
+            OriginError::NotFound(format!(
+                "video rendition `{name}` (this endpoint offers: {})",
+                names.join(", ")
+            ))
+        })?,
+        None => video_reps
+            .iter()
+            .rev()
+            .max_by_key(|r| r.bandwidth)
+            .map(|r| r.rendition.clone())
+            .ok_or_else(|| {
+                OriginError::NotFound(
+                    "no video rendition within the endpoint's bitrate range".into(),
+                )
+            })?,
+    };
+    let muxed_audio = tracks
+        .get(&video_rendition)
+        .is_some_and(|t| t.iter().any(|i| i.kind == TrackKind::Audio));
+    let audio_rendition = (!muxed_audio)
+        .then(|| audio_reps.first().map(|a| a.rendition.to_owned()))
+        .flatten();
+
+    Ok((video_rendition, audio_rendition))
+}
+
 /// The stored bytes of one input segment.
-async fn segment_bytes<K: KvStore, O: ObjectStore>(
+pub(super) async fn segment_bytes<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     s: &OutputSegment<'_>,
 ) -> OriginResult<Vec<u8>> {

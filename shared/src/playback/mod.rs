@@ -6,11 +6,13 @@ pub mod blocking;
 mod clip_mp4;
 mod cmaf;
 mod dash;
+mod flv_live;
 mod headers;
 mod playlist;
 mod route;
 mod ts;
 
+pub use flv_live::LiveFlv;
 pub use headers::{cors_preflight, with_cors, CacheControl};
 pub use route::{Route, MEDIA_PLAYLIST};
 
@@ -151,6 +153,16 @@ pub(crate) async fn playback<K: KvStore, O: ObjectStore>(
     route: &[&str],
     now_ms: u64,
 ) -> OriginResult<Response> {
+    Ok(playback_stream(cx, req, route, now_ms).await?.0)
+}
+
+/// [`playback`], with the state of a long-lived response (HTTP-FLV) to continue it.
+pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    req: &Request,
+    route: &[&str],
+    now_ms: u64,
+) -> OriginResult<(Response, Option<LiveFlv>)> {
     if !matches!(req.method, Method::Get | Method::Head) {
         return Err(OriginError::MethodNotAllowed);
     }
@@ -178,7 +190,10 @@ pub(crate) async fn playback<K: KvStore, O: ObjectStore>(
         now_ms,
         window: None,
     };
-    let hls = endpoint.protocol != crate::model::OutputProtocol::Dash;
+    let hls = matches!(
+        endpoint.protocol,
+        crate::model::OutputProtocol::Hls | crate::model::OutputProtocol::HlsCmaf
+    );
     if hls && route.is_manifest() {
         play.window = window_reference(cx, &play).await?;
     }
@@ -204,6 +219,7 @@ pub(crate) async fn playback<K: KvStore, O: ObjectStore>(
             .with_header("cache-control", cache.value())
     };
     let origin = cx.config.public_base_url.as_deref().unwrap_or(&req.origin);
+    let mut stream = None;
     let response = match route {
         Route::Manifest => match endpoint.protocol {
             crate::model::OutputProtocol::Hls if endpoint.audio_separation => {
@@ -219,6 +235,11 @@ pub(crate) async fn playback<K: KvStore, O: ObjectStore>(
                 Ok(Response::new(200)
                     .with_body(ct, dash::carry_on_templates(&text, &carried))
                     .with_header("cache-control", cache))
+            }
+            crate::model::OutputProtocol::Flv => {
+                let (r, s) = flv_live::start(cx, &play, req).await?;
+                stream = Some(s);
+                Ok(r)
             }
         },
         Route::Clip => clip(cx, &play, req).await,
@@ -257,8 +278,8 @@ pub(crate) async fn playback<K: KvStore, O: ObjectStore>(
     };
     // Access that depends on the client: no shared cache may keep the answer.
     match response {
-        Ok(r) if endpoint.access.per_client() => Ok(headers::private(r)),
-        other => other,
+        Ok(r) if endpoint.access.per_client() => Ok((headers::private(r), stream)),
+        other => other.map(|r| (r, stream)),
     }
 }
 

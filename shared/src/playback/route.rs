@@ -9,6 +9,7 @@
 //! | HLS-CMAF, DASH | `{rendition}/{kind}_init_{version}.mp4` | init segment |
 //! | DASH | `{rendition}/{kind}_t{time}.m4s` | segment by media time (`$Time$`) |
 //! | all | `clip.mp4?start=&end=` | a window as one progressive MP4 ([`super::clip`]) |
+//! | FLV | `{manifest_name}.flv[?rendition=]` | the live stream ([`super::flv_live`]) |
 
 use crate::error::{OriginError, OriginResult};
 use crate::media::mp4::TrackKind;
@@ -137,6 +138,8 @@ impl Route {
                     None
                 }
             }
+            // One live stream per endpoint, no files below it.
+            OutputProtocol::Flv => None,
         };
         route.ok_or_else(not_found)
     }

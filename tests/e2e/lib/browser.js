@@ -29,6 +29,7 @@ const FILES = {
   '/vendor/hls.js': join(NODE_MODULES, 'hls.js', 'dist', 'hls.min.js'),
   '/vendor/shaka.js': join(NODE_MODULES, 'shaka-player', 'dist', 'shaka-player.compiled.js'),
   '/vendor/dash.js': join(NODE_MODULES, 'dashjs', 'dist', 'modern', 'umd', 'dash.all.min.js'),
+  '/vendor/mpegts.js': join(NODE_MODULES, 'mpegts.js', 'dist', 'mpegts.js'),
 };
 
 async function startPageServer() {

@@ -3,7 +3,7 @@
 // `config.playerConfig` goes to the player as its own configuration (hls.js constructor
 // options, Shaka `configure()`, dash.js `updateSettings()`); `playerState().liveLatency` is how
 // far the playing position is behind this machine's clock, by the player's own wall-clock API.
-/* global Hls, shaka, dashjs */
+/* global Hls, shaka, dashjs, mpegts */
 (function () {
   const video = document.getElementById('video');
   const state = { fatal: [], warnings: [], events: [], startCurrentTime: null, startWallMs: null };
@@ -105,6 +105,17 @@
     window.player = player;
   }
 
+  // HTTP-FLV (mpegts.js): one long response, played as a live stream.
+  function startMpegts(url, headers, playerConfig) {
+    if (!mpegts.getFeatureList().mseLivePlayback) throw new Error('mpegts.js: no MSE live playback');
+    const player = mpegts.createPlayer({ type: 'flv', isLive: true, url }, { headers, ...playerConfig });
+    player.on(mpegts.Events.ERROR, (type, detail, info) => state.fatal.push(`mpegts.js ${type}/${detail} ${describe(info)}`));
+    player.attachMediaElement(video);
+    player.load();
+    playMuted();
+    window.player = player;
+  }
+
   let playerName = null;
   window.startPlayer = async function ({ player, url, headers = {}, rate = 1, playerConfig = undefined }) {
     playbackRate = rate;
@@ -120,6 +131,7 @@
         startShaka(url, headers, playerConfig).catch((e) => state.fatal.push(`shaka: ${e && (e.message || e.code)}`));
       }
       else if (player === 'dash.js') startDash(url, headers, playerConfig);
+      else if (player === 'mpegts.js') startMpegts(url, headers, playerConfig);
       else throw new Error(`unknown player ${player}`);
     } catch (e) {
       state.fatal.push(`start failed: ${e && e.message}`);

@@ -144,3 +144,90 @@ pub fn fmp4_parts_to_flv(
     }
     Ok(result)
 }
+
+/// One input of [`av_segment_to_flv`]: an MPEG-TS segment with the options that place its
+/// timestamps, or an fMP4 segment with its init segment.
+#[derive(Debug, Clone, Copy)]
+pub enum FlvSource<'a> {
+    Ts {
+        bytes: &'a [u8],
+        options: RemuxOptions,
+    },
+    Fmp4(Fmp4Part<'a>),
+}
+
+/// A source's demuxed form, owned while its tracks are written.
+enum Demuxed<'a> {
+    Ts(Vec<OwnedSamples>, Vec<RemuxWarning>),
+    Fmp4(InitSegment, MediaSegment<'a>),
+}
+
+impl<'a> Demuxed<'a> {
+    fn of(source: &FlvSource<'a>) -> Result<Demuxed<'a>, RemuxError> {
+        match source {
+            FlvSource::Ts { bytes, options } => {
+                let demuxed = demux_ts(&[bytes])?;
+                let samples = demuxed.samples(options)?;
+                let mut owned = Vec::with_capacity(samples.tracks.len());
+                for t in &samples.tracks {
+                    owned.push(OwnedSamples::from_sample_track(t)?);
+                }
+                Ok(Demuxed::Ts(owned, samples.warnings))
+            }
+            FlvSource::Fmp4(part) => {
+                let init = parse_init(part.init).map_err(RemuxError::Fmp4)?;
+                let segment = parse_segment(part.segment, &init).map_err(RemuxError::Fmp4)?;
+                Ok(Demuxed::Fmp4(init, segment))
+            }
+        }
+    }
+
+    /// The first track of `kind` with samples.
+    fn track(&self, kind: TrackKind) -> Option<FlvTrack<'_>> {
+        match self {
+            Demuxed::Ts(owned, _) => owned
+                .iter()
+                .find(|o| o.track.kind() == kind && !o.samples.is_empty())
+                .map(|o| FlvTrack {
+                    samples: o.view(),
+                    time_offset: 0,
+                }),
+            Demuxed::Fmp4(init, segment) => part_tracks(init, segment)
+                .into_iter()
+                .find(|t| t.samples.track.kind() == kind),
+        }
+    }
+}
+
+/// Appends one segment of a live stream: video, and audio from the same source or, when the
+/// audio is a rendition of its own, from `audio` (the segment of the same output number).
+/// On error nothing is appended and the muxer is unchanged.
+pub fn av_segment_to_flv(
+    muxer: &mut FlvMuxer,
+    out: &mut Vec<u8>,
+    video: &FlvSource<'_>,
+    audio: Option<&FlvSource<'_>>,
+    segment: &FlvSegmentOptions,
+) -> Result<FlvRemuxed, RemuxError> {
+    let video = Demuxed::of(video)?;
+    let audio = audio.map(Demuxed::of).transpose()?;
+    let mut tracks = Vec::with_capacity(2);
+    tracks.extend(video.track(TrackKind::Video));
+    tracks.extend(match &audio {
+        Some(a) => a.track(TrackKind::Audio),
+        None => video.track(TrackKind::Audio),
+    });
+    if tracks.is_empty() {
+        return Err(RemuxError::NoTracks);
+    }
+    let mut warnings = Vec::new();
+    for d in std::iter::once(&video).chain(audio.as_ref()) {
+        if let Demuxed::Ts(_, w) = d {
+            warnings.extend(w.iter().cloned());
+        }
+    }
+    let written = muxer
+        .write_segment(out, &tracks, segment)
+        .map_err(RemuxError::Flv)?;
+    Ok(FlvRemuxed { written, warnings })
+}

@@ -17,7 +17,7 @@ mod fmp4;
 mod video;
 
 pub use crate::media::mp4::{init_segment, CodecConfig, Track, TrackKind};
-pub use flv::{fmp4_parts_to_flv, ts_parts_to_flv, FlvRemuxed};
+pub use flv::{av_segment_to_flv, fmp4_parts_to_flv, ts_parts_to_flv, FlvRemuxed, FlvSource};
 pub use fmp4::{fmp4_parts_to_cmaf, fmp4_parts_to_ts, ts_counters_after, ts_pids, Fmp4Part};
 
 use crate::media::codec::CodecError;

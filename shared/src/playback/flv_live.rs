@@ -1,0 +1,263 @@
+//! `{manifest_name}.flv[?rendition=NAME]` on an FLV endpoint: the live output as one long
+//! HTTP-FLV response (docs/flv.md, "Live endpoint").
+//!
+//! The response starts with the FLV header, `onMetaData`, the sequence headers and the newest
+//! output segment from its last keyframe (the GOP cache: the first frame decodes at once), then
+//! follows the output timeline segment by segment: the same numbers, the same copies and the
+//! same failover decisions as the endpoint's HLS and DASH siblings, so a switch of inputs is a
+//! flagged discontinuity that the muxer closes (timestamps never go back). The stream ends
+//! cleanly before the platform's limits ([`StreamLimits`]); a player that reconnects resumes at
+//! the live edge.
+
+use super::clip_mp4::{av_renditions, segment_bytes};
+use super::{init_bytes, rendition_data, Play, RenditionData};
+use crate::context::{Ctx, StreamLimits};
+use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
+use crate::failover::{output_segments, OutputSegment};
+use crate::http::{Request, Response};
+use crate::media::flv::{FlvMuxer, FlvOptions, FlvSegmentOptions};
+use crate::media::remux::{av_segment_to_flv, FlvSource, Fmp4Part, RemuxOptions};
+use crate::model::{Channel, Endpoint};
+use crate::names::Rendition;
+use crate::store::{KvStore, ObjectStore};
+use crate::timeline::TIMESCALE;
+
+pub const FLV_CONTENT_TYPE: &str = "video/x-flv";
+
+/// Shortest wait between two looks at the timeline, ms.
+pub const MIN_POLL_MS: u64 = 250;
+
+/// Looks at the timeline after the newest segment's expected successor is overdue by this
+/// many of its durations: the stream then ends (the input is down; a reconnecting player
+/// finds the live edge wherever failover put it).
+pub const MAX_IDLE_SEGMENTS: u64 = 4;
+
+/// A live HTTP-FLV stream between two chunks: what it plays and how far it got.
+pub struct LiveFlv {
+    channel: Channel,
+    endpoint: Endpoint,
+    video: Rendition,
+    audio: Option<Rendition>,
+    /// The next output number to send.
+    next: u64,
+    muxer: FlvMuxer,
+    /// Storage reads so far.
+    reads: u32,
+    started_ms: u64,
+    limits: StreamLimits,
+}
+
+/// The segments of one output number: video, and audio when it is a rendition of its own.
+struct Pair<'a> {
+    video: OutputSegment<'a>,
+    audio: Option<OutputSegment<'a>>,
+}
+
+/// Starts a stream at `now_ms`: the response head with the first chunk as its body.
+pub(super) async fn start<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    req: &Request,
+) -> OriginResult<(Response, LiveFlv)> {
+    if play.shift.is_some() {
+        return Err(OriginError::BadRequest(
+            "time-shifted FLV (`start`, `offset`) is not available yet; play the live stream"
+                .into(),
+        ));
+    }
+    let (video, audio) = av_renditions(cx, play, &req.query).await?;
+    let mut stream = LiveFlv {
+        channel: play.channel.clone(),
+        endpoint: play.endpoint.clone(),
+        video,
+        audio,
+        next: 0,
+        muxer: FlvMuxer::new(FlvOptions::default()),
+        reads: 0,
+        started_ms: play.now_ms,
+        limits: cx.config.stream_limits,
+    };
+    let (v, a) = stream.read(cx, play.now_ms).await?;
+    let v_out = output_segments(&v.log, v.refs());
+    let a_out = a.as_ref().map(|a| output_segments(&a.log, a.refs()));
+    // The newest segment whose audio twin is in too (audio uploads can trail video's).
+    let newest = v_out
+        .iter()
+        .rev()
+        .filter_map(|s| pair(*s, a_out.as_deref()))
+        .next()
+        .ok_or_else(|| OriginError::NotFound("no content has been ingested yet".into()))?;
+    let options = FlvSegmentOptions {
+        start_at_keyframe: true,
+        discontinuity: false,
+    };
+    let chunk = stream.write(cx, &newest, &options).await?;
+    stream.next = newest.video.seq + 1;
+    let response = Response::new(200)
+        .with_body(FLV_CONTENT_TYPE, chunk)
+        .with_header("cache-control", "no-store");
+    Ok((response, stream))
+}
+
+/// The video segment `video` with its audio twin, when the audio is a rendition of its own
+/// (`None` while the twin has not arrived).
+fn pair<'a>(video: OutputSegment<'a>, audio: Option<&[OutputSegment<'a>]>) -> Option<Pair<'a>> {
+    match audio {
+        None => Some(Pair { video, audio: None }),
+        Some(all) => all.iter().find(|a| a.seq == video.seq).map(|a| Pair {
+            video,
+            audio: Some(*a),
+        }),
+    }
+}
+
+impl LiveFlv {
+    /// The next chunk of the stream, waiting for the next output segment with the platform's
+    /// timer; `None` ends the stream (a limit reached, the input gone quiet, or an error,
+    /// which is logged by the caller's platform only as the end of the body).
+    pub async fn next_chunk<K: KvStore, O: ObjectStore>(
+        &mut self,
+        cx: &Ctx<'_, K, O>,
+        now_ms: u64,
+    ) -> Option<Vec<u8>> {
+        let mut waited = 0u64;
+        loop {
+            let now = now_ms + waited;
+            if self.exhausted(now) {
+                return None;
+            }
+            let (v, a) = self.read(cx, now).await.ok()?;
+            let v_out = output_segments(&v.log, v.refs());
+            let a_out = a.as_ref().map(|a| output_segments(&a.log, a.refs()));
+            let mut candidates = v_out.iter().filter(|s| s.seq >= self.next);
+            if let Some(first) = candidates.next() {
+                // Audio trails: wait for the twin, unless a later video segment shows that
+                // it is not coming.
+                let later = candidates.next().is_some();
+                let ready = pair(*first, a_out.as_deref()).or_else(|| {
+                    later.then_some(Pair {
+                        video: *first,
+                        audio: None,
+                    })
+                });
+                if let Some(p) = ready {
+                    let options = FlvSegmentOptions {
+                        start_at_keyframe: false,
+                        discontinuity: p.video.discontinuity || p.video.seq != self.next,
+                    };
+                    let chunk = self.write(cx, &p, &options).await.ok()?;
+                    self.next = p.video.seq + 1;
+                    return Some(chunk);
+                }
+            }
+            // Nothing new: wait until the newest segment's successor is due, then poll.
+            let newest = v_out.last()?;
+            let due = newest.segment.arrived_ms + newest.segment.duration * 1000 / TIMESCALE;
+            let overdue = now.saturating_sub(due);
+            if overdue > MAX_IDLE_SEGMENTS * newest.segment.duration * 1000 / TIMESCALE {
+                return None;
+            }
+            let wait = due.saturating_sub(now).max(MIN_POLL_MS);
+            (cx.sleep)(wait).await;
+            waited += wait;
+        }
+    }
+
+    /// Whether a limit is reached at `now_ms` (a segment costs a few reads; keep a margin).
+    fn exhausted(&self, now_ms: u64) -> bool {
+        let reads =
+            self.limits.max_reads > 0 && self.reads + READS_PER_LOOK > self.limits.max_reads;
+        let time =
+            self.limits.max_ms > 0 && now_ms.saturating_sub(self.started_ms) >= self.limits.max_ms;
+        reads || time
+    }
+
+    /// Both renditions' switch logs and timelines.
+    async fn read<K: KvStore, O: ObjectStore>(
+        &mut self,
+        cx: &Ctx<'_, K, O>,
+        now_ms: u64,
+    ) -> OriginResult<(RenditionData, Option<RenditionData>)> {
+        let play = Play {
+            channel: &self.channel,
+            endpoint: &self.endpoint,
+            shift: None,
+            now_ms,
+            window: None,
+        };
+        let video = rendition_data(cx, &play, &self.video).await?;
+        self.reads += READS_PER_RENDITION;
+        let audio = match &self.audio {
+            Some(r) => {
+                self.reads += READS_PER_RENDITION;
+                Some(rendition_data(cx, &play, r).await?)
+            }
+            None => None,
+        };
+        Ok((video, audio))
+    }
+
+    /// The tags of one output number.
+    async fn write<K: KvStore, O: ObjectStore>(
+        &mut self,
+        cx: &Ctx<'_, K, O>,
+        p: &Pair<'_>,
+        options: &FlvSegmentOptions,
+    ) -> OriginResult<Vec<u8>> {
+        let video = segment_bytes(cx, &p.video).await?;
+        let audio = match &p.audio {
+            Some(a) => Some(segment_bytes(cx, a).await?),
+            None => None,
+        };
+        let video_init = init_bytes(cx, &[p.video.segment]).await?;
+        let audio_init = match &p.audio {
+            Some(a) => init_bytes(cx, &[a.segment]).await?,
+            None => Vec::new(),
+        };
+        self.reads += 2 + u32::try_from(video_init.len() + audio_init.len()).unwrap_or(2);
+        let v_source = source(&video, &p.video, video_init.first());
+        let a_source = match (&audio, &p.audio) {
+            (Some(bytes), Some(a)) => Some(source(bytes, a, audio_init.first())),
+            _ => None,
+        };
+        let mut out = Vec::new();
+        av_segment_to_flv(
+            &mut self.muxer,
+            &mut out,
+            &v_source,
+            a_source.as_ref(),
+            options,
+        )
+        .map_err(|e| {
+            MediaError::new(MediaCause::Remux(e))
+                .rendition(&self.video)
+                .sequence(p.video.seq)
+                .key(&p.video.segment.key)
+        })?;
+        Ok(out)
+    }
+}
+
+/// How a segment's bytes are read: with its init segment (fMP4), or as TS placed by its
+/// media time.
+fn source<'a>(bytes: &'a [u8], s: &OutputSegment<'_>, init: Option<&'a Vec<u8>>) -> FlvSource<'a> {
+    match init {
+        Some(init) => FlvSource::Fmp4(Fmp4Part {
+            init,
+            segment: bytes,
+        }),
+        None => FlvSource::Ts {
+            bytes,
+            options: RemuxOptions {
+                time_reference: s.segment.media_start,
+                ..RemuxOptions::default()
+            },
+        },
+    }
+}
+
+/// Reads of one rendition's data: the switch log and both inputs' timelines.
+const READS_PER_RENDITION: u32 = 3;
+/// Reads of one look at the timeline and one segment written, as [`LiveFlv::exhausted`]
+/// budgets them: two renditions' data, two segments, two init segments.
+const READS_PER_LOOK: u32 = 2 * READS_PER_RENDITION + 4;

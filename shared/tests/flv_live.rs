@@ -1,0 +1,202 @@
+//! HTTP-FLV live endpoint (docs/flv.md, "Live endpoint"): the first chunk starts at a
+//! keyframe, later chunks follow the output timeline, ffprobe decodes the whole stream, and the
+//! stream ends before the platform's limits.
+
+mod common;
+
+use common::*;
+use edgepack::testing::{instant_sleep, memory_origin};
+use edgepack::{Method, Origin, Request, StreamLimits};
+use serde_json::json;
+
+const FLV: &str = "/out/v1/demo/live/flv/manifest.flv";
+
+/// A channel whose input 1 has delivered `h264_aac_0.ts` (rendition `v`), with an FLV
+/// endpoint; the stream limits are `limits`.
+fn channel(limits: StreamLimits) -> (TestOrigin, (String, String)) {
+    let o = memory_origin(TOKEN);
+    let o = Origin::new(
+        o.kv,
+        o.objects,
+        edgepack::Config {
+            stream_limits: limits,
+            ..o.config
+        },
+        o.random,
+        instant_sleep,
+    );
+    let c = setup(&o, json!({"name": "hls"}));
+    let (s, e) = api(
+        &o,
+        Method::Post,
+        "/api/v1/groups/demo/channels/live/endpoints",
+        Some(json!({"name": "flv", "protocol": "FLV"})),
+    );
+    assert_eq!(s, 201, "{e}");
+    assert!(
+        e["url"].as_str().unwrap().ends_with("/flv/manifest.flv"),
+        "{e}"
+    );
+    segment(&o, &c, 0);
+    (o, c)
+}
+
+/// Fixture segment `n` (0 or 1) and the playlist listing it.
+fn segment(o: &TestOrigin, c: &(String, String), n: u64) {
+    let now = T0 + n * 2000;
+    let body = fixture(&format!("h264_aac_{n}.ts"));
+    assert_eq!(
+        put(o, 1, c, &format!("v/seg{n}.ts"), &body, now).status,
+        201
+    );
+    let pl = media_playlist(0, n + 1);
+    assert_eq!(
+        put(o, 1, c, "v/index.m3u8", pl.as_bytes(), now + 10).status,
+        201
+    );
+}
+
+/// (type, timestamp ms, first body byte) of each tag after the 9-byte header.
+fn tags(flv: &[u8]) -> Vec<(u8, u32, u8)> {
+    let mut out = Vec::new();
+    let mut i = 9 + 4;
+    while i + 11 <= flv.len() {
+        let size = u32::from_be_bytes([0, flv[i + 1], flv[i + 2], flv[i + 3]]) as usize;
+        let ts = u32::from_be_bytes([flv[i + 7], flv[i + 4], flv[i + 5], flv[i + 6]]);
+        out.push((flv[i], ts, flv.get(i + 11).copied().unwrap_or(0)));
+        i += 11 + size + 4;
+    }
+    out
+}
+
+#[test]
+fn the_stream_starts_at_a_keyframe_and_follows_the_live_output() {
+    let (o, c) = channel(StreamLimits::default());
+    let (r, stream) = block_on(o.handle_stream(Request::new(Method::Get, FLV), T0 + 2100));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("content-type"), Some("video/x-flv"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let mut stream = stream.expect("a live stream");
+    let mut flv = r.body.clone();
+    assert_eq!(&flv[..3], b"FLV");
+    // The first video tag after the AVC sequence header is a keyframe (frame type 1, AVC 1).
+    let first = tags(&flv);
+    let video: Vec<_> = first.iter().filter(|t| t.0 == 9).collect();
+    assert_eq!(video[0].2, 0x17, "sequence header");
+    assert_eq!(video[1].2, 0x17, "first frame: a keyframe");
+    // The next segment arrives; the next chunk carries it, after a wait on the timer.
+    segment(&o, &c, 1);
+    let chunk = block_on(o.next_chunk(&mut stream, T0 + 2200)).expect("segment 1");
+    let last_before = first.iter().map(|t| t.1).max().unwrap();
+    flv.extend_from_slice(&chunk);
+    let all = tags(&flv);
+    assert!(all.len() > first.len());
+    // Timestamps never go back per track.
+    for kind in [8u8, 9] {
+        let ts: Vec<u32> = all.iter().filter(|t| t.0 == kind).map(|t| t.1).collect();
+        assert!(ts.windows(2).all(|w| w[0] <= w[1]), "{kind}: {ts:?}");
+    }
+    assert!(all.iter().map(|t| t.1).max().unwrap() > last_before);
+    // Nothing more arrives: the stream ends once the input has been quiet for a while.
+    assert!(block_on(o.next_chunk(&mut stream, T0 + 4200)).is_none());
+    // ffprobe decodes the whole stream: every frame of both source segments.
+    let probe = ffprobe_frames(&flv, "stream=codec_name,nb_read_frames");
+    let source = |n: u64| {
+        let p = ffprobe_frames(
+            &fixture(&format!("h264_aac_{n}.ts")),
+            "stream=codec_name,nb_read_frames",
+        );
+        p["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["codec_name"] == "h264")
+            .unwrap()["nb_read_frames"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let video = probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["codec_name"] == "h264")
+        .expect("an H.264 stream");
+    let frames: u64 = video["nb_read_frames"].as_str().unwrap().parse().unwrap();
+    assert_eq!(frames, source(0) + source(1), "{probe}");
+    assert!(
+        probe["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["codec_name"] == "aac"),
+        "{probe}"
+    );
+}
+
+#[test]
+fn the_stream_ends_before_the_read_limit() {
+    // The first chunk takes 5 reads (switch log, 2 timelines, the segment, its init lookup);
+    // a look and a segment are budgeted at 10.
+    let (o, c) = channel(StreamLimits {
+        max_reads: 14,
+        max_ms: 0,
+    });
+    let (r, stream) = block_on(o.handle_stream(Request::new(Method::Get, FLV), T0 + 2100));
+    assert_eq!(r.status, 200);
+    let mut stream = stream.expect("a live stream");
+    segment(&o, &c, 1);
+    // The first chunk spent its reads: the next look would pass the limit.
+    assert!(block_on(o.next_chunk(&mut stream, T0 + 4200)).is_none());
+}
+
+#[test]
+fn the_stream_ends_before_the_time_limit() {
+    let (o, c) = channel(StreamLimits {
+        max_reads: 0,
+        max_ms: 1000,
+    });
+    let (_, stream) = block_on(o.handle_stream(Request::new(Method::Get, FLV), T0 + 2100));
+    let mut stream = stream.expect("a live stream");
+    segment(&o, &c, 1);
+    assert!(block_on(o.next_chunk(&mut stream, T0 + 3100)).is_none());
+}
+
+#[test]
+fn head_and_plain_handle_answer_without_a_stream() {
+    let (o, _) = channel(StreamLimits::default());
+    let (r, stream) = block_on(o.handle_stream(Request::new(Method::Head, FLV), T0 + 2100));
+    assert_eq!((r.status, r.body.len()), (200, 0));
+    assert!(stream.is_none());
+    // `handle` answers the first chunk alone: a finite FLV.
+    let r = get(&o, FLV, T0 + 2100);
+    assert_eq!(&r.body[..3], b"FLV");
+    // Nothing below the endpoint but the stream.
+    assert_eq!(
+        get(&o, "/out/v1/demo/live/flv/v/index/media.m3u8", T0).status,
+        404
+    );
+    // Time-shifted FLV is refused clearly for now.
+    let mut req = Request::new(Method::Get, FLV);
+    req.query = "start=2026-11-23T12:00:00Z".into();
+    assert_eq!(send(&o, req, T0 + 2100).status, 400);
+}
+
+#[test]
+fn an_flv_endpoint_cannot_be_harvested() {
+    let (o, _) = channel(StreamLimits::default());
+    let (s, body) = api(
+        &o,
+        Method::Post,
+        "/api/v1/groups/demo/channels/live/harvest-jobs",
+        Some(json!({
+            "endpoint": "flv",
+            "start": "2026-11-23T12:00:00Z",
+            "end": "2026-11-23T12:00:02Z",
+            "destination": "x"
+        })),
+    );
+    assert_eq!(s, 400, "{body}");
+    assert_eq!(body["field"], "endpoint", "{body}");
+}
