@@ -37,6 +37,8 @@ const NAMES = { group: 'spin-group', channel: 'spin-channel', endpoint: 'spin-hl
 const PACKAGED = [
   { name: 'spin-cmaf', protocol: 'HLS_CMAF', players: ['hls.js', 'shaka'] },
   { name: 'spin-dash', protocol: 'DASH', players: ['dash.js', 'shaka'] },
+  // HTTP-FLV: one streamed response, ended by the platform limit (25 s by default here).
+  { name: 'spin-flv', protocol: 'FLV', players: ['mpegts.js'] },
 ];
 const P = channelPaths(NAMES);
 
@@ -50,7 +52,7 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
     assert.equal(res.text.trim(), 'ok');
   });
 
-  it('creates a group, an HLS channel with two inputs, and HLS, HLS-CMAF and DASH endpoints', async () => {
+  it('creates a group, an HLS channel with two inputs, and HLS, HLS-CMAF, DASH and FLV endpoints', async () => {
     const g = await suite.origin.api('POST', '/api/v1/groups', { name: NAMES.group });
     assert.equal(g.status, 201, show(g));
     const c = await suite.origin.api('POST', `${P.group}/channels`, { name: NAMES.channel, protocol: 'HLS' });
