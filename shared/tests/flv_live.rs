@@ -200,3 +200,43 @@ fn an_flv_endpoint_cannot_be_harvested() {
     assert_eq!(s, 400, "{body}");
     assert_eq!(body["field"], "endpoint", "{body}");
 }
+
+#[test]
+fn clip_flv_holds_the_same_frames_as_clip_mp4() {
+    let (o, c) = channel(StreamLimits::default());
+    segment(&o, &c, 1);
+    let query = "start=2026-11-23T12:00:00Z&end=2026-11-23T12:00:04Z";
+    let at = |file: &str| {
+        let mut req = Request::new(Method::Get, &format!("/out/v1/demo/live/flv/{file}"));
+        req.query = query.into();
+        send(&o, req, T0 + 60_000)
+    };
+    let (flv, mp4) = (at("clip.flv"), at("clip.mp4"));
+    assert_eq!(flv.status, 200, "{}", String::from_utf8_lossy(&flv.body));
+    assert_eq!(flv.header("content-type"), Some("video/x-flv"));
+    assert!(flv
+        .header("content-disposition")
+        .is_some_and(|d| d.ends_with(".flv\"")));
+    let frames = |bytes: &[u8]| {
+        let p = ffprobe_frames(bytes, "stream=codec_name,nb_read_frames");
+        let mut counts: Vec<(String, String)> = p["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["codec_name"].as_str().unwrap().to_owned(),
+                    s["nb_read_frames"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        counts.sort();
+        counts
+    };
+    let (f, m) = (frames(&flv.body), frames(&mp4.body));
+    // Every video frame; audio: clip.mp4 trims it to the video's span, clip.flv keeps the
+    // segments' audio frames (a few AAC frames of 21 ms at either end).
+    assert_eq!(f[1], m[1], "video");
+    let count = |v: &[(String, String)]| v[0].1.parse::<i64>().unwrap();
+    assert!((count(&f) - count(&m)).abs() <= 4, "audio {f:?} vs {m:?}");
+}

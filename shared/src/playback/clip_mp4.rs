@@ -19,22 +19,32 @@ use crate::failover::{output_segments, OutputSegment};
 use crate::http::query_param;
 use crate::http::range;
 use crate::http::{Request, Response};
+use crate::media::flv::{FlvMuxer, FlvOptions, FlvSegmentOptions};
 use crate::media::mp4::TrackKind;
 use crate::media::remux::clip::{ClipPart, ClipWriter};
-use crate::media::remux::Fmp4Part;
+use crate::media::remux::{av_segment_to_flv, Fmp4Part};
 use crate::names::Rendition;
 use crate::output::group::Group;
 use crate::output::representations::{representations, Rep};
 use crate::playback::cmaf::channel_data;
+use crate::playback::flv_live::{flv_source, FLV_CONTENT_TYPE};
 use crate::playback::init_bytes;
 use crate::playback::rendition_data;
 use crate::playback::window_reference;
+use crate::playback::ClipFormat;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeshift::{select, select_like, TimeShift};
 use std::collections::BTreeMap;
 
-/// The file name of the clip below an endpoint.
+/// The file names of the clip below an endpoint.
 pub const CLIP_FILE: &str = "clip.mp4";
+pub const CLIP_FLV_FILE: &str = "clip.flv";
+
+/// What a clip is written with.
+enum Writer {
+    Mp4(ClipWriter),
+    Flv(FlvMuxer, Vec<u8>),
+}
 /// Longest window one clip may cover: 10 minutes (300 segments of 2 s, two renditions: ~600
 /// object reads, within a Worker's 1,000 subrequests).
 pub const MAX_CLIP_SECONDS: i64 = 600;
@@ -98,6 +108,7 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
     req: &Request,
+    format: ClipFormat,
 ) -> OriginResult<Response> {
     let query = req.query.as_str();
     let missing = |name: &str| OriginError::BadRequest(format!("`{name}` is required"));
@@ -165,7 +176,10 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
         )));
     }
 
-    let mut writer = ClipWriter::new(usize::try_from(estimate).unwrap_or(0));
+    let mut writer = match format {
+        ClipFormat::Mp4 => Writer::Mp4(ClipWriter::new(usize::try_from(estimate).unwrap_or(0))),
+        ClipFormat::Flv => Writer::Flv(FlvMuxer::new(FlvOptions::default()), Vec::new()),
+    };
     for (i, v) in video.iter().enumerate() {
         let next = video.get(i + 1);
         let next_video_start = next
@@ -176,6 +190,38 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
         let audio_bytes = match a {
             Some(a) => Some(segment_bytes(cx, a).await?),
             None => None,
+        };
+        if let Writer::Flv(muxer, out) = &mut writer {
+            // FLV: video and audio of one output number, a discontinuity where the timeline
+            // breaks (the muxer then keeps timestamps going forward).
+            let video_init = init_bytes(cx, &[v.segment]).await?;
+            let audio_init = match a {
+                Some(a) => init_bytes(cx, &[a.segment]).await?,
+                None => Vec::new(),
+            };
+            let v_source = flv_source(&video_bytes, v, video_init.first());
+            let a_source = audio_bytes
+                .as_deref()
+                .zip(a)
+                .map(|(bytes, a)| flv_source(bytes, a, audio_init.first()));
+            let previous = i.checked_sub(1).and_then(|p| video.get(p));
+            let options = FlvSegmentOptions {
+                start_at_keyframe: false,
+                discontinuity: previous.is_some_and(|p| p.seq + 1 != v.seq || v.discontinuity),
+            };
+            av_segment_to_flv(muxer, out, &v_source, a_source.as_ref(), &options).map_err(|e| {
+                MediaError::new(MediaCause::Remux(e))
+                    .rendition(&video_rendition)
+                    .sequence(v.seq)
+                    .key(&v.segment.key)
+            })?;
+            if u64::try_from(out.len()).unwrap_or(u64::MAX) > MAX_CLIP_BYTES {
+                return Ok(too_large("the clip's media passes the limit".into()));
+            }
+            continue;
+        }
+        let Writer::Mp4(writer) = &mut writer else {
+            continue;
         };
         let pushed = if v.segment.init_key.is_some() {
             // fMP4 input: each segment with its init segment.
@@ -213,9 +259,16 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
             return Ok(too_large("the clip's media passes the limit".into()));
         }
     }
-    let body = writer
-        .finish()
-        .map_err(|e| MediaError::new(MediaCause::Mux(e)))?;
+    let (body, content_type, extension) = match writer {
+        Writer::Mp4(writer) => (
+            writer
+                .finish()
+                .map_err(|e| MediaError::new(MediaCause::Mux(e)))?,
+            "video/mp4",
+            "mp4",
+        ),
+        Writer::Flv(_, out) => (out, FLV_CONTENT_TYPE, "flv"),
+    };
 
     // Content cannot change once the window ended longer ago than a segment may take to
     // arrive (the channel's max segment duration).
@@ -230,13 +283,13 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
         }
     };
     let filename = format!(
-        "{}-{}.mp4",
+        "{}-{}.{extension}",
         play.channel.name.as_str(),
         compact_time(start_ms)
     );
     let len = u64::try_from(body.len()).unwrap_or(u64::MAX);
     let full = Response::new(200)
-        .with_body("video/mp4", body)
+        .with_body(content_type, body)
         .with_header("cache-control", cache.value())
         .with_header(
             "content-disposition",

@@ -215,9 +215,9 @@ impl LiveFlv {
             None => Vec::new(),
         };
         self.reads += 2 + u32::try_from(video_init.len() + audio_init.len()).unwrap_or(2);
-        let v_source = source(&video, &p.video, video_init.first());
+        let v_source = flv_source(&video, &p.video, video_init.first());
         let a_source = match (&audio, &p.audio) {
-            (Some(bytes), Some(a)) => Some(source(bytes, a, audio_init.first())),
+            (Some(bytes), Some(a)) => Some(flv_source(bytes, a, audio_init.first())),
             _ => None,
         };
         let mut out = Vec::new();
@@ -240,7 +240,11 @@ impl LiveFlv {
 
 /// How a segment's bytes are read: with its init segment (fMP4), or as TS placed by its
 /// media time.
-fn source<'a>(bytes: &'a [u8], s: &OutputSegment<'_>, init: Option<&'a Vec<u8>>) -> FlvSource<'a> {
+pub(super) fn flv_source<'a>(
+    bytes: &'a [u8],
+    s: &OutputSegment<'_>,
+    init: Option<&'a Vec<u8>>,
+) -> FlvSource<'a> {
     match init {
         Some(init) => FlvSource::Fmp4(Fmp4Part {
             init,

@@ -14,7 +14,7 @@ mod ts;
 
 pub use flv_live::LiveFlv;
 pub use headers::{cors_preflight, with_cors, CacheControl};
-pub use route::{Route, MEDIA_PLAYLIST};
+pub use route::{ClipFormat, Route, MEDIA_PLAYLIST};
 
 use crate::access::TOKEN_PARAM;
 use crate::context::Ctx;
@@ -242,7 +242,7 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
                 Ok(r)
             }
         },
-        Route::Clip => clip(cx, &play, req).await,
+        Route::Clip(format) => clip(cx, &play, req, format).await,
         Route::TsPlaylist { rendition } => Ok(manifest(
             rendition_playlist(cx, &play, &rendition, None, wait_for).await?,
         )),

@@ -8,7 +8,7 @@
 //! | HLS-CMAF | `{rendition}/{video,audio}.m3u8`, `{rendition}/{kind}_{n}.m4s` | playlist, segment |
 //! | HLS-CMAF, DASH | `{rendition}/{kind}_init_{version}.mp4` | init segment |
 //! | DASH | `{rendition}/{kind}_t{time}.m4s` | segment by media time (`$Time$`) |
-//! | all | `clip.mp4?start=&end=` | a window as one progressive MP4 ([`super::clip`]) |
+//! | all | `clip.mp4?start=&end=`, `clip.flv?start=&end=` | a window as one progressive MP4 or one FLV file ([`super::clip`]) |
 //! | FLV | `{manifest_name}.flv[?rendition=]` | the live stream ([`super::flv_live`]) |
 
 use crate::error::{OriginError, OriginResult};
@@ -19,11 +19,18 @@ use crate::names::Rendition;
 /// File name of TS rendition playlists.
 pub const MEDIA_PLAYLIST: &str = "media.m3u8";
 
+/// The container of a clip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClipFormat {
+    Mp4,
+    Flv,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Manifest,
-    /// A window as one progressive MP4 download.
-    Clip,
+    /// A window as one file: progressive MP4 (`clip.mp4`) or FLV (`clip.flv`).
+    Clip(ClipFormat),
     TsPlaylist {
         rendition: Rendition,
     },
@@ -75,7 +82,9 @@ impl Route {
             return if *file == endpoint.manifest_file() {
                 Ok(Route::Manifest)
             } else if *file == super::clip_mp4::CLIP_FILE {
-                Ok(Route::Clip)
+                Ok(Route::Clip(ClipFormat::Mp4))
+            } else if *file == super::clip_mp4::CLIP_FLV_FILE {
+                Ok(Route::Clip(ClipFormat::Flv))
             } else {
                 Err(not_found())
             };
