@@ -58,8 +58,12 @@ fn segment(o: &TestOrigin, c: &(String, String), n: u64) {
 
 /// (type, timestamp ms, first body byte) of each tag after the 9-byte header.
 fn tags(flv: &[u8]) -> Vec<(u8, u32, u8)> {
+    tags_from(flv, 9 + 4)
+}
+
+/// The tags of a chunk after the first (no header), from byte `i`.
+fn tags_from(flv: &[u8], mut i: usize) -> Vec<(u8, u32, u8)> {
     let mut out = Vec::new();
-    let mut i = 9 + 4;
     while i + 11 <= flv.len() {
         let size = u32::from_be_bytes([0, flv[i + 1], flv[i + 2], flv[i + 3]]) as usize;
         let ts = u32::from_be_bytes([flv[i + 7], flv[i + 4], flv[i + 5], flv[i + 6]]);
@@ -177,10 +181,59 @@ fn head_and_plain_handle_answer_without_a_stream() {
         get(&o, "/out/v1/demo/live/flv/v/index/media.m3u8", T0).status,
         404
     );
-    // Time-shifted FLV is refused clearly for now.
+}
+
+/// A stream with `query` at `now`: its first chunk, and the stream.
+fn shifted(o: &TestOrigin, query: &str, now: u64) -> (Vec<u8>, edgepack::Stream) {
     let mut req = Request::new(Method::Get, FLV);
-    req.query = "start=2026-11-23T12:00:00Z".into();
-    assert_eq!(send(&o, req, T0 + 2100).status, 400);
+    req.query = query.into();
+    let (r, stream) = block_on(o.handle_stream(req, now));
+    assert_eq!(
+        r.status,
+        200,
+        "{query}: {}",
+        String::from_utf8_lossy(&r.body)
+    );
+    (r.body, stream.expect("a stream"))
+}
+
+/// Video frames in FLV bytes (video tags less the one sequence header at the start).
+fn video_frames(flv: &[u8]) -> usize {
+    tags(flv).iter().filter(|t| t.0 == 9).count() - 1
+}
+
+// The fixture segments are 2 s each, timed by arrival (their playlists come 10 ms after
+// them): segment 0 covers 11:59:58.010-12:00:00.010, segment 1 12:00:00.010-12:00:02.010.
+
+#[test]
+fn time_shifted_streams_start_in_the_past_and_go_on() {
+    let (o, c) = channel(StreamLimits::default());
+    segment(&o, &c, 1);
+    // `start`: from segment 0, then segment 1 at once (it is there), then the live wait.
+    let (first, mut stream) = shifted(&o, "start=2026-11-23T11:59:58Z", T0 + 2100);
+    assert_eq!(video_frames(&first), 60);
+    let next = block_on(o.next_chunk(&mut stream, T0 + 2100)).expect("segment 1");
+    assert_eq!(tags_from(&next, 0).iter().filter(|t| t.0 == 9).count(), 60);
+    // `vodend`: a finite stream of the window.
+    let (first, mut stream) = shifted(
+        &o,
+        "start=2026-11-23T11:59:58Z&vodend=2026-11-23T12:00:00Z",
+        T0 + 2100,
+    );
+    assert_eq!(video_frames(&first), 60);
+    assert!(block_on(o.next_chunk(&mut stream, T0 + 2100)).is_none());
+    // `offset`: a second behind live: segment 0, then segment 1 once it is a second old.
+    let (first, mut stream) = shifted(&o, "offset=1", T0 + 2100);
+    assert_eq!(video_frames(&first), 60);
+    let waits = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let log = waits.clone();
+    edgepack::testing::on_sleep(move |ms| log.borrow_mut().push(ms));
+    let next = block_on(o.next_chunk(&mut stream, T0 + 2200));
+    edgepack::testing::clear_sleep_hook();
+    assert!(next.is_some());
+    // Segment 1 ends at 12:00:02.010 (its playlist arrived at 12:00:02.010): held until a
+    // second later.
+    assert_eq!(*waits.borrow(), [810], "held until 12:00:03.010");
 }
 
 #[test]

@@ -21,6 +21,7 @@ use crate::model::{Channel, Endpoint};
 use crate::names::Rendition;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::TIMESCALE;
+use crate::timeshift::{select, TimeShift};
 
 pub const FLV_CONTENT_TYPE: &str = "video/x-flv";
 
@@ -45,6 +46,15 @@ pub struct LiveFlv {
     reads: u32,
     started_ms: u64,
     limits: StreamLimits,
+    /// `start`/`end`/`vodend`/`offset`: where the stream started; archived segments are read
+    /// while it plays behind the live timelines.
+    shift: Option<TimeShift>,
+    /// The stream ends before the first segment whose middle is at or after this (`end`,
+    /// `vodend`).
+    end_ms: Option<i64>,
+    /// `offset`: a segment is sent this long after it ended, so the stream keeps its distance
+    /// from live; otherwise segments go out as fast as the client reads them.
+    delay_ms: u64,
 }
 
 /// The segments of one output number: video, and audio when it is a rendition of its own.
@@ -59,13 +69,8 @@ pub(super) async fn start<K: KvStore, O: ObjectStore>(
     play: &Play<'_>,
     req: &Request,
 ) -> OriginResult<(Response, LiveFlv)> {
-    if play.shift.is_some() {
-        return Err(OriginError::BadRequest(
-            "time-shifted FLV (`start`, `offset`) is not available yet; play the live stream"
-                .into(),
-        ));
-    }
     let (video, audio) = av_renditions(cx, play, &req.query).await?;
+    let shift = play.shift.copied();
     let mut stream = LiveFlv {
         channel: play.channel.clone(),
         endpoint: play.endpoint.clone(),
@@ -76,12 +81,35 @@ pub(super) async fn start<K: KvStore, O: ObjectStore>(
         reads: 0,
         started_ms: play.now_ms,
         limits: cx.config.stream_limits,
+        end_ms: match shift {
+            Some(TimeShift::Window { end_ms, .. } | TimeShift::Offset { end_ms, .. }) => end_ms,
+            Some(TimeShift::Until { end_ms }) => Some(end_ms),
+            None => None,
+        },
+        delay_ms: match shift {
+            Some(TimeShift::Offset { offset_s, .. }) => offset_s.saturating_mul(1000),
+            _ => 0,
+        },
+        shift,
     };
-    let (v, a) = stream.read(cx, play.now_ms).await?;
+    let (v, a) = stream.read(cx, play.now_ms, shift.is_some()).await?;
     let v_out = output_segments(&v.log, v.refs());
     let a_out = a.as_ref().map(|a| output_segments(&a.log, a.refs()));
-    // The newest segment whose audio twin is in too (audio uploads can trail video's).
-    let newest = v_out
+    let now = i64::try_from(play.now_ms).unwrap_or(i64::MAX);
+    // Where the stream starts: live, the newest segment; `start`, the window's first; `offset`,
+    // the newest segment that far behind live.
+    let from: &[OutputSegment<'_>] = match &shift {
+        None | Some(TimeShift::Until { .. }) => &v_out,
+        Some(sh) => {
+            let selected = select(&v_out, sh, now, |s| s)?.segments;
+            match sh {
+                TimeShift::Window { .. } => selected.get(..1).unwrap_or_default(),
+                _ => selected,
+            }
+        }
+    };
+    // The newest such segment whose audio twin is in too (audio uploads can trail video's).
+    let newest = from
         .iter()
         .rev()
         .filter_map(|s| pair(*s, a_out.as_deref()))
@@ -126,11 +154,28 @@ impl LiveFlv {
             if self.exhausted(now) {
                 return None;
             }
-            let (v, a) = self.read(cx, now).await.ok()?;
+            let (mut v, mut a) = self.read(cx, now, false).await.ok()?;
+            let behind = |v: &RenditionData| {
+                output_segments(&v.log, v.refs())
+                    .first()
+                    .is_some_and(|f| f.seq > self.next)
+            };
+            if self.shift.is_some() && behind(&v) {
+                // Still behind the live timelines: read the archive too.
+                (v, a) = self.read(cx, now, true).await.ok()?;
+            }
             let v_out = output_segments(&v.log, v.refs());
             let a_out = a.as_ref().map(|a| output_segments(&a.log, a.refs()));
             let mut candidates = v_out.iter().filter(|s| s.seq >= self.next);
-            if let Some(first) = candidates.next() {
+            let first = candidates.next();
+            if let Some(first) = first {
+                if self.end_ms.is_some_and(|e| middle_ms(first) >= e) {
+                    return None;
+                }
+            }
+            let held = first.map(|f| end_ms(f) + i64::try_from(self.delay_ms).unwrap_or(0));
+            let now_i = i64::try_from(now).unwrap_or(i64::MAX);
+            if let Some(first) = first.filter(|_| held.is_some_and(|h| h <= now_i)) {
                 // Audio trails: wait for the twin, unless a later video segment shows that
                 // it is not coming.
                 let later = candidates.next().is_some();
@@ -149,6 +194,13 @@ impl LiveFlv {
                     self.next = p.video.seq + 1;
                     return Some(chunk);
                 }
+            }
+            if let Some(h) = held.filter(|h| *h > now_i) {
+                // `offset`: the next segment is held back until its time.
+                let wait = u64::try_from(h - now_i).unwrap_or(0).max(MIN_POLL_MS);
+                (cx.sleep)(wait).await;
+                waited += wait;
+                continue;
             }
             // Nothing new: wait until the newest segment's successor is due, then poll.
             let newest = v_out.last()?;
@@ -177,11 +229,16 @@ impl LiveFlv {
         &mut self,
         cx: &Ctx<'_, K, O>,
         now_ms: u64,
+        archive: bool,
     ) -> OriginResult<(RenditionData, Option<RenditionData>)> {
+        if archive {
+            // Archive buckets: about one read per input and 10 minutes of window.
+            self.reads += ARCHIVE_READS;
+        }
         let play = Play {
             channel: &self.channel,
             endpoint: &self.endpoint,
-            shift: None,
+            shift: if archive { self.shift.as_ref() } else { None },
             now_ms,
             window: None,
         };
@@ -258,6 +315,18 @@ pub(super) fn flv_source<'a>(
             },
         },
     }
+}
+
+/// Reads of the archive a time-shifted stream adds to a look behind the live timelines.
+const ARCHIVE_READS: u32 = 4;
+
+/// Wall-clock end and middle of a segment (its program date time plus duration).
+fn end_ms(s: &OutputSegment<'_>) -> i64 {
+    s.segment.pdt_ms + i64::try_from(s.segment.duration * 1000 / TIMESCALE).unwrap_or(0)
+}
+
+fn middle_ms(s: &OutputSegment<'_>) -> i64 {
+    (s.segment.pdt_ms + end_ms(s)) / 2
 }
 
 /// Reads of one rendition's data: the switch log and both inputs' timelines.
