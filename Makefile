@@ -11,6 +11,8 @@
 #   make check   the inner loop: rustfmt, clippy and the core tests that need no ffmpeg
 #   make latency glass-to-glass latency of hls.js, Shaka and dash.js on the built Worker
 #                (tests/bench/latency.js, ~6 min; not part of `make test`)
+#   make ttff    time to first frame, HTTP-FLV (mpegts.js) against HLS (hls.js), 20 starts each
+#                (tests/bench/ttff.js, ~5 min; not part of `make test`)
 #   make tools   install the toolchain pieces (idempotent)
 
 SHELL := bash
@@ -43,7 +45,7 @@ CARGO_OUT := $(or $(CARGO_TARGET_DIR),target)
 # add minutes to its wasmtime build. Unwind, as `cargo test` needs: build and tests share deps.
 SPIN_HOST_PROFILE := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=2 CARGO_PROFILE_RELEASE_PANIC=unwind
 
-.PHONY: help tools worker spin dev test lint check clean fuzz latency
+.PHONY: help tools worker spin dev test lint check clean fuzz latency ttff
 
 help:
 	@sed -n '2,15s/^#//p' Makefile
@@ -82,6 +84,10 @@ test: tools worker spin
 # Measured by hand, never in CI: results go into tests/bench/README.md.
 latency: tools worker
 	cd tests && node bench/latency.js
+
+# Measured by hand, never in CI: results go into tests/bench/README.md.
+ttff: tools worker
+	cd tests && node bench/ttff.js
 
 # Seconds each fuzz target runs in `make test` (fuzz/run.sh runs longer campaigns).
 FUZZ_SECONDS ?= 10
