@@ -25,3 +25,12 @@ pub fn error_response(status: u16, message: &str) -> Response {
 pub fn null_body_status(status: u16) -> bool {
     matches!(status, 101 | 103 | 204 | 205 | 304)
 }
+
+/// Header naming how long (seconds) the platform's own cache may keep a response (Cloudflare's
+/// Cache API in the Worker adapter, docs/storage.md "Edge cache"); the adapter removes it
+/// before answering. Set only on immutable media of endpoints without access control.
+pub const EDGE_CACHE_HEADER: &str = "x-edgepack-edge-cache";
+
+/// How long the edge keeps a segment: short enough that access control added to an endpoint
+/// later stops cached copies soon (CDNs in front keep them as long as `Cache-Control` says).
+pub const EDGE_CACHE_SECONDS: u64 = 600;

@@ -293,3 +293,31 @@ fn clip_flv_holds_the_same_frames_as_clip_mp4() {
     let count = |v: &[(String, String)]| v[0].1.parse::<i64>().unwrap();
     assert!((count(&f) - count(&m)).abs() <= 4, "audio {f:?} vs {m:?}");
 }
+
+#[test]
+fn immutable_media_of_open_endpoints_may_be_kept_at_the_edge() {
+    let (o, _) = channel(StreamLimits::default());
+    let hint = |path: &str| {
+        get(&o, path, T0 + 2100)
+            .header("x-edgepack-edge-cache")
+            .map(str::to_owned)
+    };
+    let segment = "/out/v1/demo/live/hls/v/index/0.ts";
+    assert_eq!(hint(segment).as_deref(), Some("600"));
+    // Playlists and the FLV stream change: never.
+    assert_eq!(hint("/out/v1/demo/live/hls/v/index/media.m3u8"), None);
+    assert_eq!(hint(FLV), None);
+    // Any access control: never (a cached copy would skip the check).
+    let (s, _) = api(
+        &o,
+        Method::Patch,
+        "/api/v1/groups/demo/channels/live/endpoints/hls",
+        Some(json!({"referer_allowlist": ["player.example.com"]})),
+    );
+    assert_eq!(s, 200);
+    let mut req = Request::new(Method::Get, segment);
+    req = req.with_header("referer", "https://player.example.com/");
+    let r = send(&o, req, T0 + 2100);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-edgepack-edge-cache"), None);
+}

@@ -156,4 +156,32 @@ describe('HTTP-FLV: live FLV endpoint on the Worker with ffmpeg, mpegts.js and f
     const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     t.diagnostic(`time to first frame (ms), median of ${TTFF_STARTS}: mpegts.js (HTTP-FLV) ${median(ttff['mpegts.js'])} [${ttff['mpegts.js'].join(', ')}], hls.js (HLS) ${median(ttff['hls.js'])} [${ttff['hls.js'].join(', ')}]`);
   });
+
+  it('the edge cache answers a second GET of a segment (Cache API: no storage read), same bytes', async (t) => {
+    const hlsUrl = need('hlsUrl');
+    const { renditions } = await readMaster(hlsUrl);
+    const text = await (await fetch(renditions[0].url)).text();
+    const uri = text.split('\n').filter((l) => l && !l.startsWith('#'))[0];
+    // A query of its own: players earlier in the suite may have cached the plain URL already.
+    const url = `${new URL(uri, renditions[0].url)}?e2e=${Date.now()}`;
+    const first = await fetch(url);
+    const firstBytes = Buffer.from(await first.arrayBuffer());
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get('x-edgepack-cache'), 'MISS');
+    assert.equal(first.headers.get('x-edgepack-edge-cache'), null, 'the hint stays inside the Worker');
+    // The copy is stored after the answer is sent (waitUntil).
+    const second = await waitFor('a cached copy', async () => {
+      const r = await fetch(url);
+      return r.headers.get('x-edgepack-cache') === 'HIT' ? r : (await r.arrayBuffer(), false);
+    }, { timeoutMs: 10_000, intervalMs: 200 });
+    const secondBytes = Buffer.from(await second.arrayBuffer());
+    assert.ok(firstBytes.equals(secondBytes), 'the same bytes');
+    assert.equal(second.headers.get('cache-control'), first.headers.get('cache-control'), 'the core\'s Cache-Control');
+    assert.equal(second.headers.get('x-edgepack-cache-control'), null);
+    // Playlists are never kept.
+    const playlist = await fetch(renditions[0].url);
+    assert.equal(playlist.headers.get('x-edgepack-cache'), null);
+    await playlist.arrayBuffer();
+    t.diagnostic(`${uri}: MISS then HIT, ${secondBytes.length} bytes`);
+  });
 });

@@ -4,6 +4,7 @@
 
 mod body;
 mod config;
+mod edge_cache;
 mod http;
 mod kv;
 mod r2;
@@ -20,7 +21,14 @@ const KV_BINDING: &str = "EDGEPACK_KV";
 const BUCKET_BINDING: &str = "EDGEPACK_BUCKET";
 
 #[event(fetch)]
-async fn fetch(req: worker::Request, env: Env, _ctx: Context) -> worker::Result<worker::Response> {
+async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
+    let cache_key = edge_cache::key(&req);
+    if let Some(hit) = match &cache_key {
+        Some(key) => edge_cache::lookup(key).await,
+        None => None,
+    } {
+        return Ok(hit);
+    }
     let (kv, objects) = match bindings(&env) {
         Ok(stores) => stores,
         Err(unavailable) => return http::to_worker_response(unavailable),
@@ -34,7 +42,15 @@ async fn fetch(req: worker::Request, env: Env, _ctx: Context) -> worker::Result<
         .handle_stream(core_req, Date::now().as_millis())
         .await
     {
-        (response, None) => http::to_worker_response(response),
+        (response, None) => {
+            let ttl = edge_cache::ttl(&response);
+            let mut answer = http::to_worker_response(response)?;
+            if let (Some(key), Some(ttl)) = (cache_key, ttl) {
+                edge_cache::store(&ctx, key, &mut answer, ttl);
+                answer.headers_mut().set("x-edgepack-cache", "MISS")?;
+            }
+            Ok(answer)
+        }
         // A long-lived response (HTTP-FLV): the body streams while the client reads it.
         (response, Some(stream)) => http::to_streaming_response(response, origin, stream),
     }

@@ -57,6 +57,12 @@ impl AccessControl {
             || !self.referer_allowlist.is_empty()
     }
 
+    /// Whether no control is set: anyone who has a URL may fetch it, so a copy kept at the
+    /// edge by URL (the platform cache) may answer the next request without a check.
+    pub fn is_open(&self) -> bool {
+        *self == AccessControl::default()
+    }
+
     /// Whether a token must be carried on the URLs a manifest references.
     pub fn signs_urls(&self) -> bool {
         !self.signing_keys.is_empty()

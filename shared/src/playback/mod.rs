@@ -17,6 +17,7 @@ pub use headers::{cors_preflight, with_cors, CacheControl};
 pub use route::{ClipFormat, Route, MEDIA_PLAYLIST};
 
 use crate::access::TOKEN_PARAM;
+use crate::adapter::{EDGE_CACHE_HEADER, EDGE_CACHE_SECONDS};
 use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
 use crate::failover::{discontinuities_through, output_segments, OutputSegment, SwitchLog};
@@ -276,6 +277,18 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
             .await
         }
     };
+    // Immutable media of an open endpoint: the platform's cache may answer the next request
+    // for the same URL without storage reads.
+    let response = response.map(|r| {
+        let immutable = r.status == 200
+            && r.header("cache-control")
+                .is_some_and(|c| c.contains("immutable"));
+        if immutable && endpoint.access.is_open() {
+            r.with_header(EDGE_CACHE_HEADER, EDGE_CACHE_SECONDS.to_string())
+        } else {
+            r
+        }
+    });
     // Access that depends on the client: no shared cache may keep the answer.
     match response {
         Ok(r) if endpoint.access.per_client() => Ok((headers::private(r), stream)),
