@@ -61,6 +61,7 @@
 //! * [`flv`]: the FLV muxer (tags, AMF0 `onMetaData`, the stream writer).
 //! * [`time`]: the 33-bit timestamp and integer rescaling.
 
+pub mod cenc;
 pub mod codec;
 pub mod flv;
 pub mod mp4;
