@@ -66,6 +66,10 @@ fn fixtures() -> Vec<(String, RemuxedTrack)> {
             out.push((format!("{name}.{}", t.track.kind().name()), t));
         }
     }
+    for (name, ts) in SLICE_FIXTURES {
+        let t = ts_to_cmaf(ts, &RemuxOptions::default()).unwrap();
+        out.push((format!("{name}.video"), t.tracks.into_iter().next().unwrap()));
+    }
     let hevc_fmp4 = fmp4_parts_to_cmaf(
         &[Fmp4Part {
             init: include_bytes!("fixtures/media/h265_fmp4_init.mp4"),
@@ -79,6 +83,23 @@ fn fixtures() -> Vec<(String, RemuxedTrack)> {
     }
     out
 }
+
+/// Encoder settings that exercise other slice header syntax (see the fixtures README):
+/// several slices per picture, CAVLC, MBAFF interlacing, weighted prediction, B-pyramids.
+const SLICE_FIXTURES: [(&str, &[u8]); 3] = [
+    (
+        "h264_slices_interlaced",
+        include_bytes!("fixtures/media/cenc/h264_slices_interlaced.ts"),
+    ),
+    (
+        "h264_baseline_slices",
+        include_bytes!("fixtures/media/cenc/h264_baseline_slices.ts"),
+    ),
+    (
+        "h265_slices_weighted",
+        include_bytes!("fixtures/media/cenc/h265_slices_weighted.ts"),
+    ),
+];
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("edgepack-cenc-{}", std::process::id()));
@@ -390,8 +411,9 @@ fn fragment_boxes_and_subsamples_follow_the_scheme() {
                         assert!(pos - (at + 4 + header) < 16, "{label}: cenc clear remainder");
                     }
                     // Clear bytes are unchanged, protected ones are not all unchanged.
-                    assert_eq!(sample[..pos], encrypted[..pos]);
-                    assert_ne!(sample[pos..pos + 16], encrypted[pos..pos + 16]);
+                    let label = format!("{label} sample {i} at {pos}");
+                    assert!(sample[pos - clear..pos] == encrypted[pos - clear..pos], "{label}");
+                    assert!(sample[pos..pos + 16] != encrypted[pos..pos + 16], "{label}");
                     pos += protected;
                 }
                 // Every slice with 16 bytes after its header is protected.
@@ -411,6 +433,71 @@ fn fragment_boxes_and_subsamples_follow_the_scheme() {
             }
             assert!(protected_total > 0 || !video, "{label}: something encrypted");
         }
+    }
+}
+
+/// Where ffmpeg's bitstream tracer (`-bsf:v trace_headers`, libavcodec's CBS) says each
+/// slice header ends, in RBSP bits from the start of the NAL unit, in decode order.
+fn traced_slice_header_ends(file: &[u8], name: &str) -> Vec<usize> {
+    let path = scratch(name);
+    std::fs::write(&path, file).unwrap();
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-i"])
+        .arg(&path)
+        .args(["-map", "0:v", "-c", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
+        .output()
+        .expect("ffmpeg");
+    let _ = std::fs::remove_file(&path);
+    let log = String::from_utf8_lossy(&out.stderr);
+    let mut ends = Vec::new();
+    let mut in_slice = false;
+    for line in log.lines() {
+        let Some(at) = line.find("] ") else { continue };
+        let text = &line[at + 2..];
+        if text.starts_with("Slice Header") || text.starts_with("Slice Segment Header") {
+            in_slice = true;
+            ends.push(0);
+            continue;
+        }
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        let element = fields.len() >= 5 && fields[fields.len() - 2] == "=";
+        if !element {
+            in_slice = false;
+            continue;
+        }
+        if in_slice {
+            let pos: usize = fields[0].parse().unwrap();
+            let bits = fields[fields.len() - 3].len();
+            *ends.last_mut().unwrap() = pos + bits;
+        }
+    }
+    ends
+}
+
+#[test]
+fn slice_header_lengths_match_ffmpeg_bitstream_tracer() {
+    for (name, t) in fixtures() {
+        if t.track.kind() != TrackKind::Video {
+            continue;
+        }
+        let clear = [t.init_segment().unwrap(), t.segment.clone()].concat();
+        let traced = traced_slice_header_ends(&clear, &format!("{name}.trace.mp4"));
+        let (moof, mdat) = check_segment(&t.segment);
+        let mut ours = Vec::new();
+        let mut offset = 0;
+        for run in &moof.traf[0].trun[0].entries {
+            let size = run.size.unwrap() as usize;
+            for (_, nal) in nal_units(&mdat[offset..offset + size]) {
+                if let Some(len) = slice_header(&t.track, nal) {
+                    // RBSP bytes (NAL header included) of the clear head.
+                    ours.push(edgepack::media::codec::bits::rbsp(&nal[..len]).len());
+                }
+            }
+            offset += size;
+        }
+        let traced: Vec<usize> = traced.iter().map(|bits| bits.div_ceil(8)).collect();
+        assert!(!ours.is_empty(), "{name}");
+        assert_eq!(ours, traced, "{name}: slice header bytes, ours vs ffmpeg's tracer");
     }
 }
 
