@@ -68,7 +68,10 @@ fn fixtures() -> Vec<(String, RemuxedTrack)> {
     }
     for (name, ts) in SLICE_FIXTURES {
         let t = ts_to_cmaf(ts, &RemuxOptions::default()).unwrap();
-        out.push((format!("{name}.video"), t.tracks.into_iter().next().unwrap()));
+        out.push((
+            format!("{name}.video"),
+            t.tracks.into_iter().next().unwrap(),
+        ));
     }
     let hevc_fmp4 = fmp4_parts_to_cmaf(
         &[Fmp4Part {
@@ -119,7 +122,9 @@ fn framemd5(file: &[u8], name: &str, key: Option<&[u8; 16]>) -> Result<String, S
     }
     cmd.arg("-i").arg(&path);
     cmd.args(["-map", "0", "-f", "framemd5", "-"]);
-    let out = cmd.output().expect("ffmpeg (Debian package) must be installed");
+    let out = cmd
+        .output()
+        .expect("ffmpeg (Debian package) must be installed");
     let _ = std::fs::remove_file(&path);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let frames: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
@@ -352,9 +357,12 @@ fn fragment_boxes_and_subsamples_follow_the_scheme() {
                 .map(|e| e.iv.len() + if video { 2 + 6 * e.subsamples.len() } else { 0 })
                 .collect();
             if saiz.default_sample_info_size != 0 {
-                assert!(sizes.iter().all(|&s| s == saiz.default_sample_info_size as usize));
+                assert!(sizes
+                    .iter()
+                    .all(|&s| s == saiz.default_sample_info_size as usize));
             } else {
-                let listed: Vec<usize> = saiz.sample_info_size.iter().map(|&s| s as usize).collect();
+                let listed: Vec<usize> =
+                    saiz.sample_info_size.iter().map(|&s| s as usize).collect();
                 assert_eq!(listed, sizes, "{label}: saiz sizes");
             }
             if scheme == Scheme::Cenc {
@@ -373,7 +381,11 @@ fn fragment_boxes_and_subsamples_follow_the_scheme() {
                 if !video {
                     assert!(entry.subsamples.is_empty());
                     if size >= 16 {
-                        assert_ne!(sample[..16], encrypted[..16], "{label} {i}: audio encrypted");
+                        assert_ne!(
+                            sample[..16],
+                            encrypted[..16],
+                            "{label} {i}: audio encrypted"
+                        );
                     }
                     if scheme == Scheme::Cbcs {
                         let tail = size % 16;
@@ -403,16 +415,33 @@ fn fragment_boxes_and_subsamples_follow_the_scheme() {
                         .expect("protected run inside a NAL unit");
                     let header = slice_header(&t.track, nal)
                         .unwrap_or_else(|| panic!("{label} sample {i}: non-VCL NAL encrypted"));
-                    assert!(pos >= at + 4 + header, "{label} sample {i}: slice header clear");
-                    assert_eq!(pos + protected, at + 4 + nal.len(), "{label}: runs to NAL end");
+                    assert!(
+                        pos >= at + 4 + header,
+                        "{label} sample {i}: slice header clear"
+                    );
+                    assert_eq!(
+                        pos + protected,
+                        at + 4 + nal.len(),
+                        "{label}: runs to NAL end"
+                    );
                     if scheme == Scheme::Cbcs {
-                        assert_eq!(pos, at + 4 + header, "{label}: cbcs starts after the header");
+                        assert_eq!(
+                            pos,
+                            at + 4 + header,
+                            "{label}: cbcs starts after the header"
+                        );
                     } else {
-                        assert!(pos - (at + 4 + header) < 16, "{label}: cenc clear remainder");
+                        assert!(
+                            pos - (at + 4 + header) < 16,
+                            "{label}: cenc clear remainder"
+                        );
                     }
                     // Clear bytes are unchanged, protected ones are not all unchanged.
                     let label = format!("{label} sample {i} at {pos}");
-                    assert!(sample[pos - clear..pos] == encrypted[pos - clear..pos], "{label}");
+                    assert!(
+                        sample[pos - clear..pos] == encrypted[pos - clear..pos],
+                        "{label}"
+                    );
                     assert!(sample[pos..pos + 16] != encrypted[pos..pos + 16], "{label}");
                     pos += protected;
                 }
@@ -431,7 +460,10 @@ fn fragment_boxes_and_subsamples_follow_the_scheme() {
                     }
                 }
             }
-            assert!(protected_total > 0 || !video, "{label}: something encrypted");
+            assert!(
+                protected_total > 0 || !video,
+                "{label}: something encrypted"
+            );
         }
     }
 }
@@ -444,7 +476,17 @@ fn traced_slice_header_ends(file: &[u8], name: &str) -> Vec<usize> {
     let out = Command::new("ffmpeg")
         .args(["-hide_banner", "-nostdin", "-i"])
         .arg(&path)
-        .args(["-map", "0:v", "-c", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
+        .args([
+            "-map",
+            "0:v",
+            "-c",
+            "copy",
+            "-bsf:v",
+            "trace_headers",
+            "-f",
+            "null",
+            "-",
+        ])
         .output()
         .expect("ffmpeg");
     let _ = std::fs::remove_file(&path);
@@ -497,7 +539,10 @@ fn slice_header_lengths_match_ffmpeg_bitstream_tracer() {
         }
         let traced: Vec<usize> = traced.iter().map(|bits| bits.div_ceil(8)).collect();
         assert!(!ours.is_empty(), "{name}");
-        assert_eq!(ours, traced, "{name}: slice header bytes, ours vs ffmpeg's tracer");
+        assert_eq!(
+            ours, traced,
+            "{name}: slice header bytes, ours vs ffmpeg's tracer"
+        );
     }
 }
 

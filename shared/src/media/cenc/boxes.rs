@@ -20,7 +20,11 @@ pub fn original_format(codec: &CodecConfig) -> &'static [u8; 4] {
 }
 
 /// `sinf` (14496-12 8.12.1) for a track of `codec` protected by `p` with `pattern` (cbcs).
-pub fn sinf(codec: &CodecConfig, p: &TrackProtection, pattern: Pattern) -> Result<Vec<u8>, MuxError> {
+pub fn sinf(
+    codec: &CodecConfig,
+    p: &TrackProtection,
+    pattern: Pattern,
+) -> Result<Vec<u8>, MuxError> {
     let mut out = Vec::with_capacity(80);
     let mut w = BoxWriter::new(&mut out);
     w.boxed(b"sinf", |w| {
@@ -42,7 +46,11 @@ pub fn sinf(codec: &CodecConfig, p: &TrackProtection, pattern: Pattern) -> Resul
 
 /// `tenc` (ISO/IEC 23001-7 8.2): version 0 for `cenc` (8-byte per-sample IVs), version 1 for
 /// `cbcs` with the pattern and the 16-byte constant IV.
-fn write_tenc(w: &mut BoxWriter<'_>, p: &TrackProtection, pattern: Pattern) -> Result<(), MuxError> {
+fn write_tenc(
+    w: &mut BoxWriter<'_>,
+    p: &TrackProtection,
+    pattern: Pattern,
+) -> Result<(), MuxError> {
     let version = match p.scheme {
         Scheme::Cenc => 0,
         Scheme::Cbcs => 1,

@@ -97,12 +97,21 @@ pub enum CencError {
     /// The track's parameter sets could not be read for slice headers.
     Config(CodecError),
     /// Sample `index` of the fragment is not a well-formed sequence of NAL units.
-    Sample { index: usize, what: &'static str },
+    Sample {
+        index: usize,
+        what: &'static str,
+    },
     /// A slice header of sample `index` could not be read: where its data starts is unknown,
     /// so the sample cannot be encrypted as the scheme requires.
-    SliceHeader { index: usize, error: CodecError },
+    SliceHeader {
+        index: usize,
+        error: CodecError,
+    },
     /// The `pssh` box at `index` of [`TrackProtection::pssh`] is malformed.
-    Pssh { index: usize, what: &'static str },
+    Pssh {
+        index: usize,
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for CencError {
@@ -218,10 +227,23 @@ impl Encryptor {
             .ok_or(CencError::Mux(MuxError::NoSamples))?;
         let infos = samples.sample_infos();
         let base = samples.base_media_decode_time().unwrap_or(0);
-        let mut data = Vec::with_capacity(clear.len());
-        samples.write_samples(0..samples.samples.len(), &mut data);
         let mut out = Vec::with_capacity(clear.len() + 64 + infos.len() * 32);
-        self.write_media_segment(&mut out, sequence_number, base, &infos, &data)?;
+        // Our fragments hold their samples back to back in one mdat: use them in place.
+        let contiguous = samples
+            .samples
+            .windows(2)
+            .all(|w| w[0].range().end == w[1].offset);
+        let span = samples.samples.first().zip(samples.samples.last());
+        if let Some(data) = span
+            .filter(|_| contiguous)
+            .and_then(|(first, last)| samples.data.get(first.offset..last.range().end))
+        {
+            self.write_media_segment(&mut out, sequence_number, base, &infos, data)?;
+        } else {
+            let mut data = Vec::with_capacity(clear.len());
+            samples.write_samples(0..samples.samples.len(), &mut data);
+            self.write_media_segment(&mut out, sequence_number, base, &infos, &data)?;
+        }
         Ok(out)
     }
 
@@ -272,12 +294,12 @@ impl Encryptor {
         let (mut offset, mut decode_time) = (0usize, base);
         for (index, s) in samples.iter().enumerate() {
             let size = usize::try_from(s.size).unwrap_or(usize::MAX);
-            let bytes = data.get(offset..offset.saturating_add(size)).ok_or(
-                CencError::Sample {
+            let bytes = data
+                .get(offset..offset.saturating_add(size))
+                .ok_or(CencError::Sample {
                     index,
                     what: "beyond the sample data",
-                },
-            )?;
+                })?;
             offset += size;
             let start = plan.entries.len();
             if self.protection.scheme == Scheme::Cenc {
@@ -323,7 +345,9 @@ impl Encryptor {
         let mut subsamples = plan.subsamples.iter();
         let mut rest = mdat;
         for (index, s) in samples.iter().enumerate() {
-            let size = usize::try_from(s.size).unwrap_or(usize::MAX).min(rest.len());
+            let size = usize::try_from(s.size)
+                .unwrap_or(usize::MAX)
+                .min(rest.len());
             let (sample, tail) = rest.split_at_mut(size);
             rest = tail;
             let mut ctr = plan.ivs.get(index).map(|&iv| self.cipher.ctr(iv));

@@ -24,9 +24,11 @@ pub fn pssh_box(
     w.full_box(b"pssh", version, 0, |w| {
         w.bytes(system_id);
         if version == 1 {
-            w.u32(u32::try_from(key_ids.len()).map_err(|_| MuxError::OutOfRange {
-                field: "pssh KID_count",
-            })?);
+            w.u32(
+                u32::try_from(key_ids.len()).map_err(|_| MuxError::OutOfRange {
+                    field: "pssh KID_count",
+                })?,
+            );
             key_ids.iter().for_each(|k| w.bytes(k));
         }
         w.u32(u32::try_from(data.len()).map_err(|_| MuxError::OutOfRange {

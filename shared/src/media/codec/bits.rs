@@ -149,7 +149,10 @@ mod tests {
         assert_eq!(escaped_len(&nal, 4), Some(5));
         assert_eq!(escaped_len(&nal, 5), Some(6));
         assert_eq!(escaped_len(&nal, 6), None);
-        assert_eq!((ceil_log2(1), ceil_log2(2), ceil_log2(3), ceil_log2(8160)), (0, 1, 2, 13));
+        assert_eq!(
+            (ceil_log2(1), ceil_log2(2), ceil_log2(3), ceil_log2(8160)),
+            (0, 1, 2, 13)
+        );
     }
 
     #[test]

@@ -242,7 +242,12 @@ fn header_bits(nal: &[u8], data: &[u8], ctx: &SliceContext) -> Result<usize, Cod
     if (pps.weighted_pred_flag && matches!(slice_type, P | SP))
         || (pps.weighted_bipred_idc == 1 && slice_type == B)
     {
-        pred_weight_table(&mut r, sps.chroma_array_type, l0, (slice_type == B).then_some(l1))?;
+        pred_weight_table(
+            &mut r,
+            sps.chroma_array_type,
+            l0,
+            (slice_type == B).then_some(l1),
+        )?;
     }
     if nal_ref_idc != 0 {
         dec_ref_pic_marking(&mut r, idr_pic_flag)?;

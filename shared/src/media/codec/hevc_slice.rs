@@ -83,7 +83,7 @@ fn st_ref_pic_set(
                 entries.push((d_poc, used_by_curr_pic_flag));
             }
         }
-        if u32::try_from(entries.len()).map_or(true, |n| n > MAX_DELTA_POCS) {
+        if !u32::try_from(entries.len()).is_ok_and(|n| n <= MAX_DELTA_POCS) {
             return Err(malformed("short-term reference picture set size"));
         }
         return Ok(StRefPicSet { entries });
@@ -626,7 +626,12 @@ fn inter_fields(
     }
     if (pps.weighted_pred_flag && slice_type == P) || (pps.weighted_bipred_flag && slice_type == B)
     {
-        pred_weight_table(r, sps.chroma_array_type, l0, (slice_type == B).then_some(l1))?;
+        pred_weight_table(
+            r,
+            sps.chroma_array_type,
+            l0,
+            (slice_type == B).then_some(l1),
+        )?;
     }
     r.ue()?; // five_minus_max_num_merge_cand
     Ok(())

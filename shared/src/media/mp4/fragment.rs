@@ -204,9 +204,8 @@ fn write_sample_encryption(
     w.full_box(b"senc", 0, flags, |w| {
         w.u32(sample_count);
         let first_entry = w.position() - moof_start;
-        let first_entry = u32::try_from(first_entry).map_err(|_| MuxError::TooLarge {
-            box_type: *b"moof",
-        })?;
+        let first_entry =
+            u32::try_from(first_entry).map_err(|_| MuxError::TooLarge { box_type: *b"moof" })?;
         w.patch_u32(offset, first_entry);
         w.bytes(e.entries);
         Ok(())
