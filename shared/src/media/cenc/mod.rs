@@ -341,36 +341,55 @@ impl Encryptor {
 
     /// Encrypts the samples in `mdat` (their bytes in order) as `plan` describes.
     fn encrypt_in_place(&self, mdat: &mut [u8], samples: &[SampleInfo], plan: &Plan) {
-        let iv16 = &self.protection.iv;
+        // The protected ranges of every sample, in mdat offsets; one CBC chain or one
+        // contiguous stretch of a sample's CTR key stream each.
+        let mut ranges = Vec::with_capacity(plan.subsamples.len().max(samples.len()));
+        let mut sample_of = Vec::with_capacity(ranges.capacity());
         let mut subsamples = plan.subsamples.iter();
-        let mut rest = mdat;
+        let mut start = 0usize;
         for (index, s) in samples.iter().enumerate() {
-            let size = usize::try_from(s.size)
-                .unwrap_or(usize::MAX)
-                .min(rest.len());
-            let (sample, tail) = rest.split_at_mut(size);
-            rest = tail;
-            let mut ctr = plan.ivs.get(index).map(|&iv| self.cipher.ctr(iv));
-            let Some(&count) = plan.counts.get(index) else {
+            let size = usize::try_from(s.size).unwrap_or(usize::MAX);
+            let end = start.saturating_add(size).min(mdat.len());
+            match plan.counts.get(index) {
                 // Audio: the whole sample.
-                match &mut ctr {
-                    Some(ctr) => ctr.apply(sample),
-                    None => self.cipher.cbc_pattern(iv16, CBCS_AUDIO_PATTERN, sample),
+                None => {
+                    ranges.push(start..end);
+                    sample_of.push(index);
                 }
-                continue;
-            };
-            let mut pos = 0usize;
-            for sub in subsamples.by_ref().take(count) {
-                pos += usize::from(sub.clear);
-                let end = pos + usize::try_from(sub.protected).unwrap_or(0);
-                let Some(range) = sample.get_mut(pos..end) else {
-                    break; // the plan was made from these bytes: unreachable
-                };
-                match &mut ctr {
-                    Some(ctr) => ctr.apply(range),
-                    None => self.cipher.cbc_pattern(iv16, CBCS_VIDEO_PATTERN, range),
+                Some(&count) => {
+                    let mut pos = start;
+                    for sub in subsamples.by_ref().take(count) {
+                        pos += usize::from(sub.clear);
+                        let protected = usize::try_from(sub.protected).unwrap_or(0);
+                        if protected > 0 {
+                            ranges.push(pos..(pos + protected).min(end));
+                            sample_of.push(index);
+                        }
+                        pos += protected;
+                    }
                 }
-                pos = end;
+            }
+            start = end;
+        }
+        match self.protection.scheme {
+            Scheme::Cbcs => {
+                self.cipher
+                    .cbc_pattern_chains(&self.protection.iv, self.pattern(), mdat, &ranges);
+            }
+            Scheme::Cenc => {
+                // One key stream per sample, running on across its ranges.
+                let mut current: Option<(usize, cipher::Ctr<'_>)> = None;
+                for (range, &index) in ranges.iter().zip(&sample_of) {
+                    if current.as_ref().is_none_or(|(i, _)| *i != index) {
+                        let iv = plan.ivs.get(index).copied().unwrap_or_default();
+                        current = Some((index, self.cipher.ctr(iv)));
+                    }
+                    if let (Some((_, ctr)), Some(bytes)) =
+                        (&mut current, mdat.get_mut(range.clone()))
+                    {
+                        ctr.apply(bytes);
+                    }
+                }
             }
         }
     }
