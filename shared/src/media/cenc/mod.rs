@@ -408,6 +408,21 @@ struct Plan {
     ivs: Vec<[u8; 8]>,
 }
 
+/// A per-track IV from one configured IV and a label naming the track (say the rendition's
+/// name and kind): the first 16 bytes of SHA-256(`iv` || `label`). Tracks that share a key
+/// need different `cenc` IV seeds ([`TrackProtection::iv`]); this gives each its own, the same
+/// on every edge.
+pub fn derive_iv(iv: &[u8; 16], label: &[u8]) -> [u8; 16] {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(iv)
+        .chain_update(label)
+        .finalize();
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest[..16]);
+    out
+}
+
 /// The encrypted init segment of `track` (see [`Encryptor::init_segment`]).
 pub fn init_segment(track: &Track, protection: &TrackProtection) -> Result<Vec<u8>, CencError> {
     Encryptor::new(track, protection)?.init_segment()
@@ -421,4 +436,18 @@ pub fn encrypt_segment(
     clear: &[u8],
 ) -> Result<Vec<u8>, CencError> {
     Encryptor::new(track, protection)?.encrypt_segment(clear)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_ivs_differ_per_label_and_are_stable() {
+        let iv = [7u8; 16];
+        let a = derive_iv(&iv, b"video_1080p");
+        assert_eq!(a, derive_iv(&iv, b"video_1080p"));
+        assert_ne!(a, derive_iv(&iv, b"video_720p"));
+        assert_ne!(a, derive_iv(&[8u8; 16], b"video_1080p"));
+    }
 }
