@@ -16,7 +16,8 @@
 //!   sample's decode time ([`Encryptor::sample_iv`]).
 //! * `cbcs`: the 16-byte constant IV of `tenc` ([`TrackProtection::iv`]), reset at every
 //!   subsample; video pattern 1:9, audio every whole block (pattern 0:0).
-//! * Each fragment's `traf` gets `saiz`, `saio` (offset from the `moof` start) and `senc`.
+//! * Each fragment's `traf` gets `saiz`, `saio` (offset from the `moof` start) and `senc`;
+//!   `cbcs` audio, whose entries are all empty, gets `senc` alone.
 
 mod boxes;
 pub mod cipher;

@@ -168,7 +168,7 @@ pub fn write_media_segment_with(
 }
 
 /// `saiz` (14496-12 8.7.8), `saio` (8.7.9) and `senc` (ISO/IEC 23001-7 7.2.1) of one
-/// fragment. `saio`'s offset is patched to the first entry byte in `senc`, counted from
+/// fragment; `saiz` and `saio` only when the entries are not all empty. `saio`'s offset is patched to the first entry byte in `senc`, counted from
 /// `moof_start` (the `tfhd` says default-base-is-moof).
 fn write_sample_encryption(
     w: &mut BoxWriter<'_>,
@@ -183,19 +183,25 @@ fn write_sample_encryption(
     }
     let first = e.sizes.first().copied().unwrap_or(0);
     let uniform = e.sizes.iter().all(|&s| s == first);
-    w.full_box(b"saiz", 0, 0, |w| {
-        // Uniform sizes use default_sample_info_size; 0 there means "listed per sample".
-        w.u8(if uniform { first } else { 0 });
-        w.u32(sample_count);
-        if !uniform || first == 0 {
-            w.bytes(e.sizes);
-        }
-        Ok(())
-    })?;
-    let offset = w.full_box(b"saio", 0, 0, |w| {
-        w.u32(1); // entry_count
-        Ok(w.slot_u32())
-    })?;
+    // Empty auxiliary information (a constant IV and no subsamples: `cbcs` audio) is omitted
+    // (ISO/IEC 23001-7 7.1): no `saiz` or `saio`, `senc` with empty entries.
+    let offset = if uniform && first == 0 {
+        None
+    } else {
+        w.full_box(b"saiz", 0, 0, |w| {
+            // Uniform sizes use default_sample_info_size; 0 there means "listed per sample".
+            w.u8(if uniform { first } else { 0 });
+            w.u32(sample_count);
+            if !uniform {
+                w.bytes(e.sizes);
+            }
+            Ok(())
+        })?;
+        Some(w.full_box(b"saio", 0, 0, |w| {
+            w.u32(1); // entry_count
+            Ok(w.slot_u32())
+        })?)
+    };
     let flags = if e.use_subsamples {
         SENC_USE_SUBSAMPLES
     } else {
@@ -206,7 +212,9 @@ fn write_sample_encryption(
         let first_entry = w.position() - moof_start;
         let first_entry =
             u32::try_from(first_entry).map_err(|_| MuxError::TooLarge { box_type: *b"moof" })?;
-        w.patch_u32(offset, first_entry);
+        if let Some(offset) = offset {
+            w.patch_u32(offset, first_entry);
+        }
         w.bytes(e.entries);
         Ok(())
     })
