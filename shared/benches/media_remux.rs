@@ -15,56 +15,7 @@ mod common;
 use common::{median, ratio, Table};
 use edgepack::media::remux::{ts_to_cmaf, RemuxOptions};
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
-
-const SEGMENT: &str = "/tmp/edgepack-bench-1080p.ts";
-
-fn segment() -> Vec<u8> {
-    let path = std::env::var_os("EDGEPACK_BENCH_TS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(SEGMENT));
-    #[cfg(not(target_os = "wasi"))]
-    if !path.exists() {
-        let status = std::process::Command::new("ffmpeg")
-            .args(["-hide_banner", "-loglevel", "error", "-y"])
-            .args(["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30"])
-            .args([
-                "-f",
-                "lavfi",
-                "-i",
-                "sine=frequency=440:sample_rate=48000",
-                "-t",
-                "2",
-            ])
-            // Noise keeps x264 at the target rate instead of far below it.
-            .args([
-                "-vf",
-                "noise=alls=12:allf=t",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "veryfast",
-            ])
-            .args(["-b:v", "5M", "-maxrate", "5M", "-bufsize", "5M", "-g", "60"])
-            .args([
-                "-keyint_min",
-                "60",
-                "-sc_threshold",
-                "0",
-                "-bf",
-                "2",
-                "-pix_fmt",
-                "yuv420p",
-            ])
-            .args(["-c:a", "aac", "-b:a", "128k", "-f", "mpegts"])
-            .arg(&path)
-            .status()
-            .expect("ffmpeg is needed to generate the benchmark segment");
-        assert!(status.success());
-    }
-    std::fs::read(&path).expect("benchmark segment")
-}
 
 /// Median wall time of `ffmpeg -c copy` remuxing `ts` to fragmented MP4, process included.
 #[cfg(not(target_os = "wasi"))]
@@ -86,7 +37,7 @@ fn main() {
     if !common::benching() {
         return;
     }
-    let ts = segment();
+    let ts = common::ts_segment_1080p();
     let options = RemuxOptions::default();
     let out = ts_to_cmaf(&ts, &options).expect("remux");
     let produced: usize = out.tracks.iter().map(|t| t.segment.len()).sum();

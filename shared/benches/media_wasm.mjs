@@ -1,7 +1,7 @@
 // Runs a media bench compiled to wasm32-wasip1 under Node's WASI (V8, the engine of Cloudflare
 // Workers), from the repository root:
 //
-//   node shared/benches/media_wasm.mjs [media_remux|media_fmp4]   (default media_remux)
+//   node shared/benches/media_wasm.mjs [media_remux|media_fmp4|media_cenc]   (default media_remux)
 //
 // Builds the bench first. A wasm program cannot start ffmpeg, so its input must exist already:
 // run the native bench once (it generates the segment), or name another input by the variable
@@ -18,6 +18,9 @@ const benches = {
   },
   media_fmp4: {
     variable: 'EDGEPACK_BENCH_FMP4', input: '/tmp/edgepack-bench-fmp4', dir: (d) => d,
+  },
+  media_cenc: {
+    variable: 'EDGEPACK_BENCH_TS', input: '/tmp/edgepack-bench-1080p.ts', dir: dirname,
   },
 };
 const bench = process.argv[2] || 'media_remux';

@@ -1,4 +1,4 @@
-"""Runs a media bench (media_remux or media_fmp4) compiled to wasm32-wasip1 under wasmtime (the
+"""Runs a media bench (media_remux, media_fmp4 or media_cenc) compiled to wasm32-wasip1 under wasmtime (the
 engine of Spin), through the `wasmtime` package from PyPI (it ships the wasmtime runtime):
 
     python3 -m venv /tmp/wt && /tmp/wt/bin/pip install wasmtime
@@ -21,6 +21,7 @@ import wasmtime
 BENCHES = {
     "media_remux": ("EDGEPACK_BENCH_TS", "/tmp/edgepack-bench-1080p.ts", False),
     "media_fmp4": ("EDGEPACK_BENCH_FMP4", "/tmp/edgepack-bench-fmp4", True),
+    "media_cenc": ("EDGEPACK_BENCH_TS", "/tmp/edgepack-bench-1080p.ts", False),
 }
 
 bench = sys.argv[1] if len(sys.argv) > 1 else "media_remux"

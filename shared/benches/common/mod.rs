@@ -78,3 +78,54 @@ pub fn ffmpeg(
 pub fn ffmpeg_skipped(what: &str) {
     println!("{what}: skipped (wasm32-wasip1 cannot start a process; the native run measures it)");
 }
+
+/// Where [`ts_segment_1080p`] keeps the generated segment.
+const SEGMENT: &str = "/tmp/edgepack-bench-1080p.ts";
+
+/// The 2 s 1080p ~5 Mbit/s H.264 + AAC MPEG-TS segment of the remux benches (`media_remux`,
+/// `media_cenc`): generated with ffmpeg on first use, or the file EDGEPACK_BENCH_TS names.
+pub fn ts_segment_1080p() -> Vec<u8> {
+    let path = std::env::var_os("EDGEPACK_BENCH_TS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(SEGMENT));
+    #[cfg(not(target_os = "wasi"))]
+    if !path.exists() {
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-y"])
+            .args(["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30"])
+            .args([
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=frequency=440:sample_rate=48000",
+                "-t",
+                "2",
+            ])
+            // Noise keeps x264 at the target rate instead of far below it.
+            .args([
+                "-vf",
+                "noise=alls=12:allf=t",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+            ])
+            .args(["-b:v", "5M", "-maxrate", "5M", "-bufsize", "5M", "-g", "60"])
+            .args([
+                "-keyint_min",
+                "60",
+                "-sc_threshold",
+                "0",
+                "-bf",
+                "2",
+                "-pix_fmt",
+                "yuv420p",
+            ])
+            .args(["-c:a", "aac", "-b:a", "128k", "-f", "mpegts"])
+            .arg(&path)
+            .status()
+            .expect("ffmpeg is needed to generate the benchmark segment");
+        assert!(status.success());
+    }
+    std::fs::read(&path).expect("benchmark segment")
+}

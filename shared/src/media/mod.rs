@@ -18,6 +18,8 @@
 //! flv::FlvMuxer::new(FlvOptions).write_segment(&mut out, &[FlvTrack], &FlvSegmentOptions)
 //! remux::ts_parts_to_flv(&mut FlvMuxer, &mut out, parts, &RemuxOptions, &FlvSegmentOptions)
 //! remux::fmp4_parts_to_flv(&mut FlvMuxer, &mut out, &[Fmp4Part], &FlvSegmentOptions)
+//! cenc::Encryptor::new(&Track, &TrackProtection) -> Result<Encryptor, CencError>
+//!   .init_segment() / .encrypt_segment(clear_segment)  (Common Encryption, cenc or cbcs)
 //! ```
 //!
 //! * [`remux::RemuxOptions`]: `time_reference` (an unwrapped 90 kHz time near the segment, e.g.
@@ -54,6 +56,8 @@
 //!   AudioSpecificConfig).
 //! * [`mp4`]: box writer, the CMAF init and media segment boxes, progressive files, and the
 //!   fragmented MP4 demuxer ([`mp4::demux`]).
+//! * [`cenc`]: Common Encryption (ISO/IEC 23001-7, `cenc` and `cbcs`) of the CMAF segments
+//!   [`mp4`] writes; `docs/encryption.md`.
 //! * [`sample`]: a track's samples (decode time, duration, composition offset, sync flag) as
 //!   ranges of the input bytes, whichever demuxer read them.
 //! * [`remux`]: glue from PES packets to CMAF samples (one access unit per PES packet; a PES
@@ -61,6 +65,7 @@
 //! * [`flv`]: the FLV muxer (tags, AMF0 `onMetaData`, the stream writer).
 //! * [`time`]: the 33-bit timestamp and integer rescaling.
 
+pub mod cenc;
 pub mod codec;
 pub mod flv;
 pub mod mp4;

@@ -18,6 +18,37 @@ pub fn rbsp(nal: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Bytes of an escaped NAL unit payload (emulation prevention bytes included) that hold its
+/// first `rbsp_len` RBSP bytes: where a header measured on the RBSP ends in the NAL unit.
+/// `None` when the payload has fewer RBSP bytes.
+pub fn escaped_len(nal: &[u8], rbsp_len: usize) -> Option<usize> {
+    if rbsp_len == 0 {
+        return Some(0);
+    }
+    let (mut kept, mut zeros) = (0usize, 0);
+    for (i, &b) in nal.iter().enumerate() {
+        if zeros >= 2 && b == 3 {
+            zeros = 0;
+            continue;
+        }
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+        kept += 1;
+        if kept == rbsp_len {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// Ceil(Log2(n)) (H.264 5.7, H.265 5.8) for the width of `u(v)` fields; 0 for n <= 1.
+pub fn ceil_log2(n: u64) -> u32 {
+    if n <= 1 {
+        0
+    } else {
+        64 - (n - 1).leading_zeros()
+    }
+}
+
 /// Reads bits MSB-first from an RBSP.
 #[derive(Debug, Clone)]
 pub struct BitReader<'a> {
@@ -31,6 +62,11 @@ impl<'a> BitReader<'a> {
     /// `what` names the structure for errors.
     pub fn new(data: &'a [u8], what: &'static str) -> Self {
         BitReader { data, pos: 0, what }
+    }
+
+    /// Bits read so far.
+    pub fn position(&self) -> usize {
+        self.pos
     }
 
     pub fn bit(&mut self) -> Result<bool, CodecError> {
@@ -102,6 +138,20 @@ mod tests {
         assert_eq!(
             rbsp(&[0, 0, 3, 1, 0, 0, 3, 0, 3]),
             vec![0, 0, 1, 0, 0, 0, 3]
+        );
+    }
+
+    #[test]
+    fn escaped_lengths() {
+        let nal = [0x41, 0, 0, 3, 1, 0x80];
+        assert_eq!(escaped_len(&nal, 0), Some(0));
+        assert_eq!(escaped_len(&nal, 3), Some(3));
+        assert_eq!(escaped_len(&nal, 4), Some(5));
+        assert_eq!(escaped_len(&nal, 5), Some(6));
+        assert_eq!(escaped_len(&nal, 6), None);
+        assert_eq!(
+            (ceil_log2(1), ceil_log2(2), ceil_log2(3), ceil_log2(8160)),
+            (0, 1, 2, 13)
         );
     }
 

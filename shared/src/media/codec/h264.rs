@@ -49,6 +49,24 @@ pub struct Sps {
     /// Cropped picture size in luma samples.
     pub width: u32,
     pub height: u32,
+    /// What a slice header's length depends on (7.3.3): see [`SliceSps`].
+    pub slice: SliceSps,
+}
+
+/// The SPS fields that decide the syntax of a slice header (ITU-T H.264 7.3.3), for finding
+/// where slice data starts ([`super::h264_slice`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SliceSps {
+    pub separate_colour_plane_flag: bool,
+    pub log2_max_frame_num_minus4: u32,
+    pub pic_order_cnt_type: u32,
+    pub log2_max_pic_order_cnt_lsb_minus4: u32,
+    pub delta_pic_order_always_zero_flag: bool,
+    pub frame_mbs_only_flag: bool,
+    /// ChromaArrayType (7.4.2.1.1): 0 when colour planes are coded separately.
+    pub chroma_array_type: u32,
+    /// PicWidthInMbs * PicHeightInMapUnits (7-13, 7-16): the slice group change cycle's range.
+    pub pic_size_in_map_units: u64,
 }
 
 /// Profiles whose SPS carries chroma_format_idc and friends (7.3.2.1.1).
@@ -121,13 +139,15 @@ pub fn parse_sps(nal: &[u8]) -> Result<Sps, CodecError> {
             }
         }
     }
-    let _log2_max_frame_num_minus4 = r.ue()?;
-    match r.ue()? {
+    let log2_max_frame_num_minus4 = r.ue()?;
+    let pic_order_cnt_type = r.ue()?;
+    let (mut log2_max_pic_order_cnt_lsb_minus4, mut delta_pic_order_always_zero_flag) = (0, false);
+    match pic_order_cnt_type {
         0 => {
-            let _log2_max_pic_order_cnt_lsb_minus4 = r.ue()?;
+            log2_max_pic_order_cnt_lsb_minus4 = r.ue()?;
         }
         1 => {
-            let _delta_pic_order_always_zero_flag = r.flag()?;
+            delta_pic_order_always_zero_flag = r.flag()?;
             let _offset_for_non_ref_pic = r.se()?;
             let _offset_for_top_to_bottom_field = r.se()?;
             let num_ref_frames_in_pic_order_cnt_cycle = r.ue()?;
@@ -179,6 +199,21 @@ pub fn parse_sps(nal: &[u8]) -> Result<Sps, CodecError> {
     let height = frame_height_factor * (pic_height_in_map_units_minus1 + 1) * 16;
     let width = width.checked_sub(crop_unit_x * (crop[0] + crop[1]));
     let height = height.checked_sub(crop_unit_y * (crop[2] + crop[3]));
+    if log2_max_frame_num_minus4 > 12 || log2_max_pic_order_cnt_lsb_minus4 > 12 {
+        return Err(CodecError::Malformed {
+            what: "SPS log2_max_frame_num or log2_max_pic_order_cnt_lsb",
+        });
+    }
+    let slice = SliceSps {
+        separate_colour_plane_flag,
+        log2_max_frame_num_minus4,
+        pic_order_cnt_type,
+        log2_max_pic_order_cnt_lsb_minus4,
+        delta_pic_order_always_zero_flag,
+        frame_mbs_only_flag,
+        chroma_array_type,
+        pic_size_in_map_units: (pic_width_in_mbs_minus1 + 1) * (pic_height_in_map_units_minus1 + 1),
+    };
     let dimension = |v: Option<u64>| {
         v.and_then(|v| u32::try_from(v).ok())
             .filter(|&v| v > 0 && v <= u32::from(u16::MAX))
@@ -195,6 +230,7 @@ pub fn parse_sps(nal: &[u8]) -> Result<Sps, CodecError> {
         bit_depth_chroma_minus8,
         width: dimension(width)?,
         height: dimension(height)?,
+        slice,
     })
 }
 

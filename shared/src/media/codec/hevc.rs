@@ -77,6 +77,20 @@ pub fn parse_sps(nal: &[u8]) -> Result<HevcSps, CodecError> {
     }
     let data = rbsp(nal.get(2..).unwrap_or(&[]));
     let mut r = BitReader::new(&data, "H.265 SPS");
+    read_sps(&mut r).map(|head| head.sps)
+}
+
+/// An SPS read up to the bit depths, with the reader left there.
+pub(super) struct SpsHead {
+    pub sps: HevcSps,
+    pub separate_colour_plane_flag: bool,
+    /// Uncropped picture size (pic_width/height_in_luma_samples).
+    pub pic_width_in_luma_samples: u64,
+    pub pic_height_in_luma_samples: u64,
+}
+
+/// Reads an SPS RBSP (after the NAL header) up to bit_depth_chroma_minus8.
+pub(super) fn read_sps(r: &mut BitReader<'_>) -> Result<SpsHead, CodecError> {
     let _sps_video_parameter_set_id = r.bits(4)?;
     let sps_max_sub_layers_minus1 = small(r.bits(3)?, 6, "sps_max_sub_layers_minus1")?;
     let sps_temporal_id_nesting_flag = r.flag()?;
@@ -133,7 +147,7 @@ pub fn parse_sps(nal: &[u8]) -> Result<HevcSps, CodecError> {
                 what: "H.265 SPS picture size",
             })
     };
-    Ok(HevcSps {
+    let sps = HevcSps {
         sps_max_sub_layers_minus1,
         sps_temporal_id_nesting_flag,
         general_profile_space,
@@ -152,6 +166,12 @@ pub fn parse_sps(nal: &[u8]) -> Result<HevcSps, CodecError> {
             window[3],
             sub_height_c,
         )?,
+    };
+    Ok(SpsHead {
+        sps,
+        separate_colour_plane_flag,
+        pic_width_in_luma_samples,
+        pic_height_in_luma_samples,
     })
 }
 

@@ -5,7 +5,9 @@ pub mod aac;
 pub mod annexb;
 pub mod bits;
 pub mod h264;
+pub mod h264_slice;
 pub mod hevc;
+pub mod hevc_slice;
 
 use std::fmt;
 

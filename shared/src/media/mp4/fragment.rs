@@ -1,6 +1,7 @@
 //! A CMAF media segment holding one fragment: `styp`, `moof` (ISO/IEC 14496-12 8.8.4) with
 //! `mfhd` (8.8.5) and one `traf` (8.8.6: `tfhd` 8.8.7, `tfdt` 8.8.12, `trun` 8.8.8), then
-//! `mdat` (8.1.1).
+//! `mdat` (8.1.1). An encrypted fragment's `traf` also has `saiz` (8.7.8), `saio` (8.7.9) and
+//! `senc` (ISO/IEC 23001-7 7.2).
 
 use super::ftyp::write_styp;
 use super::writer::BoxWriter;
@@ -32,6 +33,22 @@ pub struct SampleInfo {
     pub composition_offset: i32,
 }
 
+/// `senc` flags (ISO/IEC 23001-7 7.2.2): the entries carry subsample tables.
+const SENC_USE_SUBSAMPLES: u32 = 0x2;
+
+/// The sample auxiliary information of an encrypted fragment (ISO/IEC 23001-7 7): what
+/// [`crate::media::cenc`] computed for each sample, in the `senc` entry layout.
+#[derive(Debug, Clone, Copy)]
+pub struct SampleEncryption<'a> {
+    /// The `senc` entries of all samples, concatenated: each the per-sample IV (if any),
+    /// then, with `use_subsamples`, subsample_count and the (clear, protected) pairs.
+    pub entries: &'a [u8],
+    /// Bytes of each sample's entry (`saiz`), one per sample.
+    pub sizes: &'a [u8],
+    /// Entries carry subsample tables (`senc` flags 0x2).
+    pub use_subsamples: bool,
+}
+
 /// Appends a media segment for `samples` to `out`. `write_mdat` must append exactly the
 /// samples' bytes, in order; `base_media_decode_time` is the first sample's decode time.
 pub fn write_media_segment(
@@ -39,6 +56,27 @@ pub fn write_media_segment(
     sequence_number: u32,
     base_media_decode_time: u64,
     samples: &[SampleInfo],
+    write_mdat: impl FnOnce(&mut Vec<u8>),
+) -> Result<(), MuxError> {
+    write_media_segment_with(
+        out,
+        sequence_number,
+        base_media_decode_time,
+        samples,
+        None,
+        write_mdat,
+    )
+}
+
+/// [`write_media_segment`] with the sample encryption boxes of an encrypted track after
+/// `trun`: `saiz`, `saio` (one offset, from the start of `moof`) and `senc`. Without
+/// `encryption` the output is [`write_media_segment`]'s.
+pub fn write_media_segment_with(
+    out: &mut Vec<u8>,
+    sequence_number: u32,
+    base_media_decode_time: u64,
+    samples: &[SampleInfo],
+    encryption: Option<SampleEncryption<'_>>,
     write_mdat: impl FnOnce(&mut Vec<u8>),
 ) -> Result<(), MuxError> {
     if samples.is_empty() {
@@ -84,7 +122,7 @@ pub fn write_media_segment(
                 trun_flags |= TRUN_SAMPLE_COMPOSITION_TIME_OFFSETS_PRESENT;
             }
             let version = u8::from(with_offsets);
-            w.full_box(b"trun", version, trun_flags, |w| {
+            let data_offset = w.full_box(b"trun", version, trun_flags, |w| {
                 w.u32(sample_count);
                 let data_offset = w.slot_u32();
                 for s in samples {
@@ -102,7 +140,11 @@ pub fn write_media_segment(
                     }
                 }
                 Ok(data_offset)
-            })
+            })?;
+            if let Some(e) = encryption {
+                write_sample_encryption(w, moof_start, sample_count, &e)?;
+            }
+            Ok(data_offset)
         })
     })?;
     // data_offset counts from the first byte of moof (default-base-is-moof) to the first
@@ -123,6 +165,59 @@ pub fn write_media_segment(
         return Err(MuxError::SampleSizeMismatch { declared, written });
     }
     Ok(())
+}
+
+/// `saiz` (14496-12 8.7.8), `saio` (8.7.9) and `senc` (ISO/IEC 23001-7 7.2.1) of one
+/// fragment; `saiz` and `saio` only when the entries are not all empty. `saio`'s offset is patched to the first entry byte in `senc`, counted from
+/// `moof_start` (the `tfhd` says default-base-is-moof).
+fn write_sample_encryption(
+    w: &mut BoxWriter<'_>,
+    moof_start: usize,
+    sample_count: u32,
+    e: &SampleEncryption<'_>,
+) -> Result<(), MuxError> {
+    if e.sizes.len() != usize::try_from(sample_count).unwrap_or(usize::MAX) {
+        return Err(MuxError::OutOfRange {
+            field: "saiz sample_count",
+        });
+    }
+    let first = e.sizes.first().copied().unwrap_or(0);
+    let uniform = e.sizes.iter().all(|&s| s == first);
+    // Empty auxiliary information (a constant IV and no subsamples: `cbcs` audio) is omitted
+    // (ISO/IEC 23001-7 7.1): no `saiz` or `saio`, `senc` with empty entries.
+    let offset = if uniform && first == 0 {
+        None
+    } else {
+        w.full_box(b"saiz", 0, 0, |w| {
+            // Uniform sizes use default_sample_info_size; 0 there means "listed per sample".
+            w.u8(if uniform { first } else { 0 });
+            w.u32(sample_count);
+            if !uniform {
+                w.bytes(e.sizes);
+            }
+            Ok(())
+        })?;
+        Some(w.full_box(b"saio", 0, 0, |w| {
+            w.u32(1); // entry_count
+            Ok(w.slot_u32())
+        })?)
+    };
+    let flags = if e.use_subsamples {
+        SENC_USE_SUBSAMPLES
+    } else {
+        0
+    };
+    w.full_box(b"senc", 0, flags, |w| {
+        w.u32(sample_count);
+        let first_entry = w.position() - moof_start;
+        let first_entry =
+            u32::try_from(first_entry).map_err(|_| MuxError::TooLarge { box_type: *b"moof" })?;
+        if let Some(offset) = offset {
+            w.patch_u32(offset, first_entry);
+        }
+        w.bytes(e.entries);
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -11,8 +11,8 @@ pub mod progressive;
 mod sample_entry;
 pub mod writer;
 
-pub use fragment::{write_media_segment, SampleInfo};
-pub use moov::init_segment;
+pub use fragment::{write_media_segment, write_media_segment_with, SampleEncryption, SampleInfo};
+pub use moov::{init_segment, init_segment_with, InitProtection};
 pub use progressive::{ProgressiveMp4, TrackIndex};
 
 use crate::media::codec::aac::AacConfig;

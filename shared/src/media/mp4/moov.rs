@@ -16,6 +16,24 @@ const LANGUAGE_UND: u16 = (21 << 10) | (14 << 5) | 4;
 
 /// Writes the CMAF header (init segment) of `track`: `ftyp` + `moov`.
 pub fn init_segment(track: &Track) -> Result<Vec<u8>, MuxError> {
+    init_segment_with(track, None)
+}
+
+/// What an encrypted track adds to its CMAF header (ISO/IEC 23001-7 8): complete boxes built
+/// by [`crate::media::cenc`].
+#[derive(Debug, Clone, Copy)]
+pub struct InitProtection<'a> {
+    /// The `sinf` box appended to the sample entry (which becomes `encv` / `enca`).
+    pub sinf: &'a [u8],
+    /// `pssh` boxes, written at the end of `moov`.
+    pub pssh: &'a [Vec<u8>],
+}
+
+/// [`init_segment`], encrypted when `protection` is given (the clear output is unchanged).
+pub fn init_segment_with(
+    track: &Track,
+    protection: Option<InitProtection<'_>>,
+) -> Result<Vec<u8>, MuxError> {
     let mut out = Vec::with_capacity(1024);
     let mut w = BoxWriter::new(&mut out);
     write_ftyp(&mut w)?;
@@ -26,8 +44,13 @@ pub fn init_segment(track: &Track) -> Result<Vec<u8>, MuxError> {
             duration: 0,
             media_duration: 0,
         };
-        write_trak(w, track, &trak, |_| Ok(()), empty_sample_tables)?;
-        write_mvex(w)
+        let sinf = protection.map(|p| p.sinf);
+        write_trak(w, track, &trak, |_| Ok(()), sinf, empty_sample_tables)?;
+        write_mvex(w)?;
+        for pssh in protection.map_or(&[][..], |p| p.pssh) {
+            w.bytes(pssh);
+        }
+        Ok(())
     })?;
     Ok(out)
 }
@@ -89,6 +112,7 @@ pub(super) fn write_trak(
     track: &Track,
     trak: &Trak,
     edts: impl FnOnce(&mut BoxWriter<'_>) -> Result<(), MuxError>,
+    sinf: Option<&[u8]>,
     tables: impl FnOnce(&mut BoxWriter<'_>) -> Result<(), MuxError>,
 ) -> Result<(), MuxError> {
     w.boxed(b"trak", |w| {
@@ -131,7 +155,7 @@ pub(super) fn write_trak(
             Ok(())
         })?;
         edts(w)?;
-        write_mdia(w, track, trak.media_duration, tables)
+        write_mdia(w, track, trak.media_duration, sinf, tables)
     })
 }
 
@@ -140,6 +164,7 @@ fn write_mdia(
     w: &mut BoxWriter<'_>,
     track: &Track,
     duration: u64,
+    sinf: Option<&[u8]>,
     tables: impl FnOnce(&mut BoxWriter<'_>) -> Result<(), MuxError>,
 ) -> Result<(), MuxError> {
     w.boxed(b"mdia", |w| {
@@ -175,7 +200,7 @@ fn write_mdia(
                 })?,
             }
             write_dinf(w)?;
-            write_stbl(w, track, tables)
+            write_stbl(w, track, sinf, tables)
         })
     })
 }
@@ -194,12 +219,13 @@ fn write_dinf(w: &mut BoxWriter<'_>) -> Result<(), MuxError> {
 fn write_stbl(
     w: &mut BoxWriter<'_>,
     track: &Track,
+    sinf: Option<&[u8]>,
     tables: impl FnOnce(&mut BoxWriter<'_>) -> Result<(), MuxError>,
 ) -> Result<(), MuxError> {
     w.boxed(b"stbl", |w| {
         w.full_box(b"stsd", 0, 0, |w| {
             w.u32(1); // entry_count
-            write_sample_entry(w, &track.codec)
+            write_sample_entry(w, &track.codec, sinf)
         })?;
         tables(w)
     })

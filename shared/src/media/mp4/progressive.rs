@@ -310,6 +310,7 @@ fn header(tracks: &[TrackTables], wide_offsets: bool) -> Result<Header, MuxError
                 &t.track,
                 &trak,
                 |w| write_edts(w, t),
+                None,
                 |w| {
                     offsets_at.push(write_sample_tables(w, t, wide_offsets)?);
                     Ok(())

@@ -1,7 +1,8 @@
 //! Sample entries: `avc1` with `avcC` (ISO/IEC 14496-15 5.4.2), `hvc1` with `hvcC` (8.4.1),
 //! `mp4a` with `esds`
 //! (ISO/IEC 14496-14 6.7 and ISO/IEC 14496-1 7.2.6.5/7.2.6.6), on the VisualSampleEntry and
-//! AudioSampleEntry layouts of ISO/IEC 14496-12 12.1.3 and 12.2.3.
+//! AudioSampleEntry layouts of ISO/IEC 14496-12 12.1.3 and 12.2.3. An encrypted track's entry
+//! is `encv`/`enca` with a `sinf` after the codec's box (ISO/IEC 23001-7 4, 14496-12 8.12).
 
 use super::writer::BoxWriter;
 use super::{CodecConfig, MuxError};
@@ -36,37 +37,51 @@ fn visual_sample_entry(w: &mut BoxWriter<'_>, width: u32, height: u32) -> Result
     Ok(())
 }
 
+/// The entry's four-character code: `format`, or `protected` with a `sinf` appended when the
+/// track is encrypted (`sinf` holds the whole box).
+fn entry_type<'a>(format: &'a [u8; 4], protected: &'a [u8; 4], sinf: Option<&[u8]>) -> &'a [u8; 4] {
+    if sinf.is_some() {
+        protected
+    } else {
+        format
+    }
+}
+
 /// `avc1` + `avcC` (ISO/IEC 14496-15 5.4.2.1).
-fn write_avc1(w: &mut BoxWriter<'_>, c: &AvcConfig) -> Result<(), MuxError> {
+fn write_avc1(w: &mut BoxWriter<'_>, c: &AvcConfig, sinf: Option<&[u8]>) -> Result<(), MuxError> {
     let record = c
         .decoder_configuration_record()
         .map_err(|_| MuxError::OutOfRange {
             field: "avcC parameter set length",
         })?;
-    w.boxed(b"avc1", |w| {
+    w.boxed(entry_type(b"avc1", b"encv", sinf), |w| {
         sample_entry_header(w);
         visual_sample_entry(w, c.sps.width, c.sps.height)?;
         w.boxed(b"avcC", |w| {
             w.bytes(&record);
             Ok(())
-        })
+        })?;
+        sinf.into_iter().for_each(|s| w.bytes(s));
+        Ok(())
     })
 }
 
 /// `hvc1` + `hvcC` (ISO/IEC 14496-15 8.4.1.1): parameter sets only in the sample entry.
-fn write_hvc1(w: &mut BoxWriter<'_>, c: &HevcConfig) -> Result<(), MuxError> {
+fn write_hvc1(w: &mut BoxWriter<'_>, c: &HevcConfig, sinf: Option<&[u8]>) -> Result<(), MuxError> {
     let record = c
         .decoder_configuration_record()
         .map_err(|_| MuxError::OutOfRange {
             field: "hvcC parameter set length",
         })?;
-    w.boxed(b"hvc1", |w| {
+    w.boxed(entry_type(b"hvc1", b"encv", sinf), |w| {
         sample_entry_header(w);
         visual_sample_entry(w, c.width, c.height)?;
         w.boxed(b"hvcC", |w| {
             w.bytes(&record);
             Ok(())
-        })
+        })?;
+        sinf.into_iter().for_each(|s| w.bytes(s));
+        Ok(())
     })
 }
 
@@ -130,9 +145,9 @@ fn es_descriptor(c: &AacConfig) -> Result<Vec<u8>, MuxError> {
 }
 
 /// `mp4a` + `esds` (ISO/IEC 14496-14 6.7.2).
-fn write_mp4a(w: &mut BoxWriter<'_>, c: &AacConfig) -> Result<(), MuxError> {
+fn write_mp4a(w: &mut BoxWriter<'_>, c: &AacConfig, sinf: Option<&[u8]>) -> Result<(), MuxError> {
     let es = es_descriptor(c)?;
-    w.boxed(b"mp4a", |w| {
+    w.boxed(entry_type(b"mp4a", b"enca", sinf), |w| {
         sample_entry_header(w);
         w.zeros(8); // reserved
         w.u16(u16::from(c.channels()));
@@ -141,16 +156,23 @@ fn write_mp4a(w: &mut BoxWriter<'_>, c: &AacConfig) -> Result<(), MuxError> {
         w.u16(0); // reserved
                   // samplerate is 16.16; rates above 65535 Hz do not fit and are written as 0.
         w.u32(u16::try_from(c.sample_rate()).map_or(0, |r| u32::from(r) << 16));
-        w.full_box(b"esds", 0, 0, |w| descriptor(w, ES_DESCR_TAG, &es))
+        w.full_box(b"esds", 0, 0, |w| descriptor(w, ES_DESCR_TAG, &es))?;
+        sinf.into_iter().for_each(|s| w.bytes(s));
+        Ok(())
     })
 }
 
-/// The single entry of `stsd` for a track's codec.
-pub fn write_sample_entry(w: &mut BoxWriter<'_>, codec: &CodecConfig) -> Result<(), MuxError> {
+/// The single entry of `stsd` for a track's codec; `encv`/`enca` ending with `sinf` (a
+/// complete box) when the track is encrypted.
+pub fn write_sample_entry(
+    w: &mut BoxWriter<'_>,
+    codec: &CodecConfig,
+    sinf: Option<&[u8]>,
+) -> Result<(), MuxError> {
     match codec {
-        CodecConfig::Avc(c) => write_avc1(w, c),
-        CodecConfig::Hevc(c) => write_hvc1(w, c),
-        CodecConfig::Aac(c) => write_mp4a(w, c),
+        CodecConfig::Avc(c) => write_avc1(w, c, sinf),
+        CodecConfig::Hevc(c) => write_hvc1(w, c, sinf),
+        CodecConfig::Aac(c) => write_mp4a(w, c, sinf),
     }
 }
 
