@@ -8,6 +8,7 @@ pub fn from_env(env: &Env) -> Config {
         admin_token: string(env, "ADMIN_TOKEN"),
         public_base_url: string(env, "PUBLIC_BASE_URL"),
         ingest_base_url: string(env, "INGEST_BASE_URL"),
+        key_secret: string(env, "EDGEPACK_KEY_SECRET"),
     }
 }
 

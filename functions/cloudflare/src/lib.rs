@@ -1,11 +1,12 @@
 //! Cloudflare Worker adapter: maps the Workers request to the core's request, gives the core KV,
-//! R2, a clock, a timer and randomness, and maps the core's response back. No routing or logic
-//! here.
+//! R2, a clock, a timer, randomness and outbound HTTP, and maps the core's response back. No
+//! routing or logic here.
 
 mod body;
 mod config;
 mod http;
 mod kv;
+mod outbound;
 mod r2;
 
 use edgepack::{Origin, SleepFuture};
@@ -24,7 +25,8 @@ async fn fetch(req: worker::Request, env: Env, _ctx: Context) -> worker::Result<
     let response = match bindings(&env) {
         Ok((kv, objects)) => match http::to_core_request(req).await {
             Ok(core_req) => {
-                let origin = Origin::new(kv, objects, config::from_env(&env), random, sleep);
+                let origin = Origin::new(kv, objects, config::from_env(&env), random, sleep)
+                    .with_fetch(outbound::fetch);
                 origin.handle(core_req, Date::now().as_millis()).await
             }
             Err(rejection) => rejection,

@@ -7,6 +7,7 @@ pub fn from_variables() -> Config {
         admin_token: variable("admin_token"),
         public_base_url: variable("public_base_url"),
         ingest_base_url: variable("ingest_base_url"),
+        key_secret: variable("edgepack_key_secret"),
     }
 }
 

@@ -1,11 +1,12 @@
 //! Fermyon Spin adapter: maps the Spin (wasi:http) request to the core's request, gives the core
-//! Spin key-value storage, a clock, a timer and randomness, and maps the core's response back. No
-//! routing or logic here.
+//! Spin key-value storage, a clock, a timer, randomness and outbound HTTP, and maps the core's
+//! response back. No routing or logic here.
 
 mod config;
 mod http;
 mod kv;
 mod objects;
+mod outbound;
 
 use edgepack::Origin;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
@@ -30,7 +31,8 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
                     config::from_variables(),
                     random,
                     sleep,
-                );
+                )
+                .with_fetch(outbound::fetch);
                 origin.handle(core_req, now_ms()).await
             }
             Err(rejection) => rejection,

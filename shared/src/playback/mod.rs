@@ -2,6 +2,7 @@
 //! channel's timelines (file names in `route`). Segment URLs are numbered by the output
 //! timeline, so they are stable across requests, edges and failover.
 
+mod aes128;
 pub mod blocking;
 mod clip_mp4;
 mod cmaf;
@@ -178,6 +179,8 @@ pub(crate) async fn playback<K: KvStore, O: ObjectStore>(
         now_ms,
         window: None,
     };
+    // Encrypted endpoints serve nothing before their method is known to be served.
+    let encryption = aes128::served(&play)?;
     let hls = endpoint.protocol != crate::model::OutputProtocol::Dash;
     if hls && route.is_manifest() {
         play.window = window_reference(cx, &play).await?;
@@ -221,7 +224,14 @@ pub(crate) async fn playback<K: KvStore, O: ObjectStore>(
                     .with_header("cache-control", cache))
             }
         },
+        Route::Clip if endpoint.encryption.is_some() => Err(OriginError::NotImplemented(
+            "clip.mp4 of an encrypted endpoint".into(),
+        )),
         Route::Clip => clip(cx, &play, req).await,
+        Route::Key { period } => match encryption {
+            Some(enc) => aes128::key_file(cx, &play, enc, period).await,
+            None => Err(OriginError::NotFound(format!("key of period {period}"))),
+        },
         Route::TsPlaylist { rendition } => Ok(manifest(
             rendition_playlist(cx, &play, &rendition, None, wait_for).await?,
         )),

@@ -9,6 +9,7 @@
 //! | HLS-CMAF, DASH | `{rendition}/{kind}_init_{version}.mp4` | init segment |
 //! | DASH | `{rendition}/{kind}_t{time}.m4s` | segment by media time (`$Time$`) |
 //! | all | `clip.mp4?start=&end=` | a window as one progressive MP4 ([`super::clip`]) |
+//! | HLS with `AES_128` encryption | `key/{period}.key` | the key of a key period ([`super::aes128`]) |
 
 use crate::error::{OriginError, OriginResult};
 use crate::media::mp4::TrackKind;
@@ -56,6 +57,10 @@ pub enum Route {
         kind: TrackKind,
         time: u64,
     },
+    /// The 16-byte key of a key period (encrypted endpoints whose method needs one).
+    Key {
+        period: u64,
+    },
 }
 
 impl Route {
@@ -78,6 +83,12 @@ impl Route {
             } else {
                 Err(not_found())
             };
+        }
+        if let (Some(_), [super::aes128::KEY_DIR]) = (&endpoint.encryption, dirs) {
+            let period = file.strip_suffix(".key").and_then(|n| n.parse().ok());
+            return period
+                .map(|period| Route::Key { period })
+                .ok_or_else(not_found);
         }
         let rendition = Rendition::parse(&dirs.join("/")).ok_or_else(not_found)?;
         let protocol = endpoint.protocol;
