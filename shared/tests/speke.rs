@@ -218,3 +218,33 @@ fn wrong_answers_are_typed_errors() {
         assert!(parse_response(junk, &aes).is_err(), "{junk:?}");
     }
 }
+
+#[test]
+fn the_e2e_mock_providers_answer_reads() {
+    let r = parse_response(&read("response_mock_multi.xml"), &multi_request()).unwrap();
+    assert_eq!(r.keys.len(), 2);
+    for k in &r.keys {
+        assert_eq!(k.kid, k.requested);
+        let systems: Vec<DrmSystem> = k.systems.iter().map(|s| s.system).collect();
+        assert_eq!(
+            systems,
+            [
+                DrmSystem::Widevine,
+                DrmSystem::PlayReady,
+                DrmSystem::FairPlay,
+                DrmSystem::ClearKey
+            ]
+        );
+        for s in &k.systems {
+            let media = s.hls_media.as_deref().unwrap();
+            assert!(media.starts_with("#EXT-X-KEY:METHOD=SAMPLE-AES"), "{media}");
+            let has_pssh = s.system != DrmSystem::FairPlay;
+            assert_eq!(s.pssh.is_some(), has_pssh);
+            assert_eq!(s.uri_ext_x_key.is_some(), !has_pssh);
+            if let Some(p) = &s.pssh {
+                // Version 1 with the key's KID.
+                assert_eq!(&p[32..48], &k.kid.0);
+            }
+        }
+    }
+}
