@@ -134,7 +134,10 @@ fn live(encryption: Value) -> TestOrigin {
 const NOW: u64 = T0 + 16_000;
 
 fn play(o: &TestOrigin, endpoint: &str, file: &str) -> Response {
-    get(o, &format!("/out/v1/demo/live/{endpoint}/{file}"), NOW)
+    let (file, query) = file.split_once('?').unwrap_or((file, ""));
+    let mut req = Request::new(Method::Get, &format!("/out/v1/demo/live/{endpoint}/{file}"));
+    req.query = query.to_owned();
+    send(o, req, NOW)
 }
 
 fn playlist(o: &TestOrigin) -> String {
@@ -155,7 +158,10 @@ fn listed(pl: &str) -> Vec<u64> {
 fn openssl_decrypt(data: &[u8], key: &[u8; 16], iv: &[u8; 16]) -> Option<Vec<u8>> {
     let dir = std::env::temp_dir().join(format!("edgepack-enc-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let input = dir.join(format!("{}.bin", hex(iv)));
+    // Tests run on parallel threads of one process: a file per call.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let input = dir.join(format!("{n}-{}.bin", hex(iv)));
     std::fs::write(&input, data).unwrap();
     let out = Command::new("openssl")
         .args([
@@ -703,5 +709,43 @@ fn two_edges_over_the_same_stores_serve_identical_bytes() {
             .unwrap()
             .unwrap();
         assert!(!obj.body.windows(16).any(|w| w == &key[..]), "{k}");
+    }
+}
+
+#[test]
+fn time_shifted_playlists_carry_the_keys_too() {
+    let o = live(json!({"key_rotation_interval": 10}));
+    let (s, v) = api(
+        &o,
+        Method::Patch,
+        &format!("{EP}/hls"),
+        Some(json!({"time_shift_days": 1})),
+    );
+    assert_eq!(s, 200, "{v}");
+    // T0 is 2026-11-23T12:00:00Z: a VOD window over the first segments.
+    let q = "start=2026-11-23T11:59:58Z&vodend=2026-11-23T12:00:12Z";
+    let r = play(&o, "hls", &format!("v/index/media.m3u8?{q}"));
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let pl = text(&r);
+    assert!(pl.contains("#EXT-X-ENDLIST"), "{pl}");
+    let keys: Vec<&str> = pl.lines().filter(|l| l.starts_with("#EXT-X-KEY")).collect();
+    assert!(keys.len() >= 2, "a key line per period in the window: {pl}");
+    // The window's query rides on the key URI like on every other URI; the key route ignores it.
+    let uri = keys[0].split('"').nth(1).unwrap();
+    assert!(uri.ends_with(&format!("?{q}")), "{uri}");
+    let key_file = uri.trim_start_matches("../../");
+    let k = play(&o, "hls", key_file);
+    assert_eq!((k.status, k.body.len()), (200, 16), "{}", text(&k));
+    // Every listed segment is encrypted (never the clear bytes).
+    for seq in listed(
+        &pl.lines()
+            .map(|l| l.split('?').next().unwrap())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    ) {
+        let enc = play(&o, "hls", &format!("v/index/{seq}.ts?{q}"));
+        let clear = play(&o, "clear", &format!("v/index/{seq}.ts"));
+        assert_eq!(enc.status, 200);
+        assert_ne!(enc.body, clear.body);
     }
 }
