@@ -155,7 +155,7 @@ pub const DELETED_CHANNELS: &str = "gone/";
 
 /// Prefixes of everything stored for one channel id in the object store (the harvested
 /// assets under `vod/` are products of their own and stay).
-pub fn channel_data(channel_id: &str) -> [String; 8] {
+pub fn channel_data(channel_id: &str) -> [String; 9] {
     [
         content_keys_of(channel_id),
         format!("seg/{channel_id}/"),
