@@ -1,9 +1,10 @@
-//! What a handler is given: the stores, the deployment settings, the platform's randomness and
-//! its timer. Time enters as the `now_ms` argument of every handler, so tests choose it.
+//! What a handler is given: the stores, the deployment settings, the platform's randomness,
+//! its timer and its outbound HTTP. Time enters as the `now_ms` argument of every handler, so tests choose it.
 
 use crate::auth::Random;
 use std::future::Future;
 use std::pin::Pin;
+use std::task::Poll;
 
 /// A running [`Sleep`]: resolves once its time has passed.
 pub type SleepFuture = Pin<Box<dyn Future<Output = ()>>>;
@@ -12,6 +13,53 @@ pub type SleepFuture = Pin<Box<dyn Future<Output = ()>>>;
 /// core waits, used by blocking playlist reload (docs/timeline.md, "Blocking playlist reload").
 /// Each adapter supplies it; tests use `testing::instant_sleep`, which returns at once.
 pub type Sleep = fn(u64) -> SleepFuture;
+
+/// An outbound HTTP request the core asks the platform to send (today only to a key provider,
+/// docs/encryption.md). The adapter sends it as given and reads at most `max_body` bytes of
+/// the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchRequest {
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+    /// Longest answer body read; a longer one is [`FetchError::TooLarge`].
+    pub max_body: usize,
+}
+
+/// The answer to a [`FetchRequest`]: any status, the body read whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// Why no answer came back. The text is the platform's short reason; it carries no secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchError {
+    /// Refused, unreachable, not allowed by the platform (Spin's `allowed_outbound_hosts`).
+    Failed(String),
+    /// The answer body exceeds `max_body`.
+    TooLarge,
+    /// No answer within the time [`Ctx::fetch`] allows.
+    Timeout { ms: u64 },
+}
+
+/// A running [`Fetch`].
+pub type FetchFuture = Pin<Box<dyn Future<Output = Result<FetchResponse, FetchError>>>>;
+
+/// Sends one HTTP request through the platform (Worker `fetch`, Spin outbound HTTP). Each
+/// adapter supplies it; the default, [`no_fetch`], refuses; tests use `testing::fake_fetch`.
+pub type Fetch = fn(FetchRequest) -> FetchFuture;
+
+/// The [`Fetch`] of an origin without outbound HTTP: every request fails.
+pub fn no_fetch(_: FetchRequest) -> FetchFuture {
+    Box::pin(async {
+        Err(FetchError::Failed(
+            "no outbound HTTP in this deployment".into(),
+        ))
+    })
+}
 
 /// Deployment settings, read by the adapter from platform variables and secrets.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +70,9 @@ pub struct Config {
     pub public_base_url: Option<String>,
     /// Base of absolute ingest URLs; default: the host the request came to.
     pub ingest_base_url: Option<String>,
+    /// Seals content keys at rest (`EDGEPACK_KEY_SECRET`); `None`: encrypted endpoints fail
+    /// closed (docs/encryption.md).
+    pub key_secret: Option<String>,
     /// What one long-lived response (HTTP-FLV) may spend before it ends cleanly.
     pub stream_limits: StreamLimits,
 }
@@ -55,6 +106,30 @@ pub struct Ctx<'a, K, O> {
     pub config: &'a Config,
     pub random: Random,
     pub sleep: Sleep,
+    pub fetch: Fetch,
+}
+
+impl<K, O> Ctx<'_, K, O> {
+    /// Sends `req` through [`Ctx::fetch`](Fetch), giving up after `timeout_ms` on the
+    /// platform timer (the fetch future is dropped, which cancels it where the platform can).
+    pub async fn fetch_within(
+        &self,
+        req: FetchRequest,
+        timeout_ms: u64,
+    ) -> Result<FetchResponse, FetchError> {
+        let mut fetch = (self.fetch)(req);
+        let mut timer = (self.sleep)(timeout_ms);
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(r) = fetch.as_mut().poll(cx) {
+                return Poll::Ready(r);
+            }
+            match timer.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(FetchError::Timeout { ms: timeout_ms })),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await
+    }
 }
 
 impl<K, O> Clone for Ctx<'_, K, O> {

@@ -2,6 +2,7 @@
 //! Messages never contain secrets.
 
 use crate::auth::RandomError;
+use crate::drm::DrmError;
 use crate::http::Response;
 use crate::media::mp4::MuxError;
 use crate::media::remux::RemuxError;
@@ -49,6 +50,12 @@ pub enum OriginError {
         msn: u64,
         waited_ms: u64,
     },
+    /// The key provider of an encrypted endpoint gave no usable keys (down, slow, refusing,
+    /// or a bad answer): 504 when it timed out, else 502. No media is served meanwhile.
+    KeyProvider(DrmError),
+    /// The endpoint's setting is valid but its packaging is not available yet (e.g. a sample
+    /// encryption method): 501, and nothing is served in the clear instead.
+    NotImplemented(String),
     /// The platform's random source failed.
     Random(RandomError),
     Storage(StoreError),
@@ -71,6 +78,9 @@ impl OriginError {
             OriginError::UnsupportedMediaType(_) => 415,
             OriginError::NotConfigured(_) | OriginError::Random(_) | OriginError::Media(_) => 500,
             OriginError::Storage(_) | OriginError::ReloadTimeout { .. } => 503,
+            OriginError::NotImplemented(_) => 501,
+            OriginError::KeyProvider(DrmError::Timeout { .. }) => 504,
+            OriginError::KeyProvider(_) => 502,
         }
     }
 
@@ -138,6 +148,8 @@ impl fmt::Display for OriginError {
                 "segment {msn} is not in the playlist after waiting {waited_ms} ms; reload the playlist"
             ),
             OriginError::Random(m) => write!(f, "random source failed: {m}"),
+            OriginError::KeyProvider(e) => write!(f, "no content keys: {e}"),
+            OriginError::NotImplemented(m) => write!(f, "not available yet: {m}"),
             OriginError::Media(e) => write!(f, "segment could not be packaged: {e}"),
             OriginError::Storage(e) => write!(f, "{e}"),
         }
@@ -149,6 +161,7 @@ impl std::error::Error for OriginError {
         match self {
             OriginError::Media(e) => Some(e.as_ref()),
             OriginError::Random(e) => Some(e),
+            OriginError::KeyProvider(e) => Some(e),
             OriginError::Storage(e) => Some(e),
             _ => None,
         }

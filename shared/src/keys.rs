@@ -155,8 +155,9 @@ pub const DELETED_CHANNELS: &str = "gone/";
 
 /// Prefixes of everything stored for one channel id in the object store (the harvested
 /// assets under `vod/` are products of their own and stay).
-pub fn channel_data(channel_id: &str) -> [String; 8] {
+pub fn channel_data(channel_id: &str) -> [String; 9] {
     [
+        content_keys_of(channel_id),
         format!("seg/{channel_id}/"),
         format!("idx/{channel_id}/"),
         format!("arc/{channel_id}/"),
@@ -171,4 +172,25 @@ pub fn channel_data(channel_id: &str) -> [String; 8] {
 /// Prefix of one channel's heartbeats in the key-value store.
 pub fn heartbeats(channel_id: &str) -> String {
     format!("hb/{channel_id}/")
+}
+
+/// An endpoint's content keys for one key period, sealed (docs/encryption.md). Under the
+/// channel's storage id (purged with it), the `content_id` and the scheme, so a changed
+/// setting never reuses a key made for another.
+pub fn content_key(
+    channel_id: &str,
+    endpoint: &Name,
+    content_id: &str,
+    scheme: &str,
+    period: u64,
+) -> String {
+    format!(
+        "{}{endpoint}/{content_id}/{scheme}/{period:020}.keys",
+        content_keys_of(channel_id)
+    )
+}
+
+/// Prefix of a channel's content keys in the object store.
+pub fn content_keys_of(channel_id: &str) -> String {
+    format!("drm/{channel_id}/")
 }

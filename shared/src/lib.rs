@@ -7,9 +7,11 @@ pub mod adapter;
 pub mod api;
 pub mod archive;
 pub mod auth;
+pub mod content_keys;
 pub mod context;
 pub mod dash;
 pub mod datetime;
+pub mod drm;
 pub mod error;
 pub mod failover;
 pub mod fields;
@@ -33,7 +35,10 @@ pub mod timeline;
 pub mod timeshift;
 
 pub use auth::{Random, RandomError};
-pub use context::{Config, Ctx, Sleep, SleepFuture, StreamLimits};
+pub use context::{
+    Config, Ctx, Fetch, FetchError, FetchFuture, FetchRequest, FetchResponse, Sleep, SleepFuture,
+    StreamLimits,
+};
 pub use error::OriginError;
 pub use http::{Method, Request, Response, MAX_BODY_BYTES};
 pub use origin::{Origin, Stream, OPENAPI};

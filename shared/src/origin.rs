@@ -3,7 +3,7 @@
 
 use crate::archive::ExpiryReport;
 use crate::auth::Random;
-use crate::context::{Config, Ctx, Sleep};
+use crate::context::{no_fetch, Config, Ctx, Fetch, Sleep};
 use crate::error::OriginError;
 use crate::fields::ok;
 use crate::harvest::{HarvestReport, SCHEDULED_OP_BUDGET};
@@ -22,6 +22,9 @@ pub struct Origin<K, O> {
     pub config: Config,
     pub random: Random,
     pub sleep: Sleep,
+    /// Outbound HTTP (key providers); [`no_fetch`] unless the adapter sets it with
+    /// [`Origin::with_fetch`].
+    pub fetch: Fetch,
 }
 
 impl<K: KvStore, O: ObjectStore> Origin<K, O> {
@@ -32,7 +35,14 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             config,
             random,
             sleep,
+            fetch: no_fetch,
         }
+    }
+
+    /// The same origin sending outbound HTTP through `fetch`.
+    pub fn with_fetch(mut self, fetch: Fetch) -> Self {
+        self.fetch = fetch;
+        self
     }
 
     fn cx(&self) -> Ctx<'_, K, O> {
@@ -42,6 +52,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             config: &self.config,
             random: self.random,
             sleep: self.sleep,
+            fetch: self.fetch,
         }
     }
 

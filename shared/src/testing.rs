@@ -3,7 +3,7 @@
 //! timer that returns at once and stores that count their operations.
 
 use crate::auth::RandomError;
-use crate::context::{Config, SleepFuture};
+use crate::context::{Config, FetchError, FetchFuture, FetchRequest, FetchResponse, SleepFuture};
 use crate::origin::Origin;
 use crate::store::{
     KvStore, MemoryKv, MemoryObjects, Metadata, Object, ObjectInfo, ObjectStore, StoreResult,
@@ -190,10 +190,15 @@ impl<S: ObjectStore> ObjectStore for Counting<S> {
     }
 }
 
-/// An origin over empty memory stores with the admin token `admin_token`.
+/// The `EDGEPACK_KEY_SECRET` of memory origins.
+pub const TEST_KEY_SECRET: &str = "edgepack test key secret";
+
+/// An origin over empty memory stores with the admin token `admin_token`, the key secret
+/// [`TEST_KEY_SECRET`] and [`fake_fetch`] for outbound HTTP.
 pub fn memory_origin(admin_token: &str) -> MemoryOrigin {
     let config = Config {
         admin_token: Some(admin_token.to_owned()),
+        key_secret: Some(TEST_KEY_SECRET.to_owned()),
         ..Config::default()
     };
     Origin::new(
@@ -203,6 +208,47 @@ pub fn memory_origin(admin_token: &str) -> MemoryOrigin {
         counter_random,
         instant_sleep,
     )
+    .with_fetch(fake_fetch)
+}
+
+/// What [`fake_fetch`] does with a request.
+pub enum FakeAnswer {
+    Respond(FetchResponse),
+    Fail(FetchError),
+    /// Never answers: the core's timeout ends the wait (at once, with [`instant_sleep`]).
+    Hang,
+}
+
+type FetchHandler = Box<dyn FnMut(&FetchRequest) -> FakeAnswer>;
+
+thread_local! {
+    static FETCH_HANDLER: RefCell<Option<FetchHandler>> = const { RefCell::new(None) };
+    static FETCHED: RefCell<Vec<FetchRequest>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The outbound HTTP of test origins ([`crate::Fetch`]): records the request and answers what
+/// the handler set by [`on_fetch`] on this thread says (without one: a failure).
+pub fn fake_fetch(req: FetchRequest) -> FetchFuture {
+    let answer = FETCH_HANDLER.with(|h| match h.borrow_mut().as_mut() {
+        Some(handler) => handler(&req),
+        None => FakeAnswer::Fail(FetchError::Failed("no fake fetch handler".into())),
+    });
+    FETCHED.with(|f| f.borrow_mut().push(req));
+    match answer {
+        FakeAnswer::Respond(r) => Box::pin(async move { Ok(r) }),
+        FakeAnswer::Fail(e) => Box::pin(async move { Err(e) }),
+        FakeAnswer::Hang => Box::pin(std::future::pending()),
+    }
+}
+
+/// Sets how [`fake_fetch`] answers on this thread (replacing an earlier handler).
+pub fn on_fetch(handler: impl FnMut(&FetchRequest) -> FakeAnswer + 'static) {
+    FETCH_HANDLER.with(|h| *h.borrow_mut() = Some(Box::new(handler)));
+}
+
+/// The requests [`fake_fetch`] got on this thread since the last call.
+pub fn fetched() -> Vec<FetchRequest> {
+    FETCHED.with(|f| std::mem::take(&mut *f.borrow_mut()))
 }
 
 /// A [memory origin](memory_origin) with group `g`, channel `c` taking input `protocol`, and

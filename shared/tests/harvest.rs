@@ -598,6 +598,7 @@ fn concurrent_advancers_neither_double_copy_nor_lose_progress() {
         config,
         random,
         sleep,
+        ..
     } = o;
     let o: Origin<MemoryKv, Interleaved> = Origin::new(
         kv,

@@ -262,6 +262,7 @@ fn a_waiting_request_reads_storage_a_bounded_number_of_times() {
         config,
         random,
         sleep,
+        ..
     } = o;
     let o = Rc::new(Origin::new(
         Counting::new(kv),

@@ -209,6 +209,7 @@ fn vod_file_head_reads_no_body() {
         config,
         random,
         sleep,
+        ..
     } = vod_origin();
     let counted = BodyReads {
         inner: objects,

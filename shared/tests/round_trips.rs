@@ -155,6 +155,7 @@ fn measured(o: MemoryOrigin) -> (Measured, Rc<Tracker>) {
         config,
         random,
         sleep,
+        ..
     } = o;
     let tracker = Rc::new(Tracker::default());
     let wrap = |kv| Rounds {

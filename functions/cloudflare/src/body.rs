@@ -23,7 +23,16 @@ pub async fn read(
     stream: Option<ReadableStream>,
     declared_len: Option<u64>,
 ) -> Result<Vec<u8>, BodyError> {
-    let limit = u64::try_from(MAX_BODY_BYTES).unwrap_or(u64::MAX);
+    read_at_most(stream, declared_len, MAX_BODY_BYTES).await
+}
+
+/// Reads the whole body if it is at most `max` bytes (an outbound answer has its own bound).
+pub async fn read_at_most(
+    stream: Option<ReadableStream>,
+    declared_len: Option<u64>,
+    max: usize,
+) -> Result<Vec<u8>, BodyError> {
+    let limit = u64::try_from(max).unwrap_or(u64::MAX);
     if declared_len.is_some_and(|n| n > limit) {
         return Err(BodyError::TooLarge);
     }
@@ -55,7 +64,7 @@ pub async fn read(
             .dyn_into()
             .map_err(|v| incomplete("chunk is not bytes", v))?;
         let len = usize::try_from(bytes.length()).unwrap_or(usize::MAX);
-        if body.len().saturating_add(len) > MAX_BODY_BYTES {
+        if body.len().saturating_add(len) > max {
             // Stop the upload; the cancel promise's outcome does not matter.
             let _ = reader.cancel();
             return Err(BodyError::TooLarge);

@@ -13,6 +13,7 @@ pub fn from_env(env: &Env) -> Config {
             max_reads: number(env, "FLV_MAX_READS").unwrap_or(defaults.max_reads),
             max_ms: number(env, "FLV_MAX_SECONDS").map_or(defaults.max_ms, |s: u64| s * 1000),
         },
+        key_secret: string(env, "EDGEPACK_KEY_SECRET"),
     }
 }
 

@@ -1,12 +1,13 @@
 //! Cloudflare Worker adapter: maps the Workers request to the core's request, gives the core KV,
-//! R2, a clock, a timer and randomness, and maps the core's response back. No routing or logic
-//! here.
+//! R2, a clock, a timer, randomness and outbound HTTP, and maps the core's response back. No
+//! routing or logic here.
 
 mod body;
 mod config;
 mod edge_cache;
 mod http;
 mod kv;
+mod outbound;
 mod r2;
 
 use edgepack::{Origin, SleepFuture};
@@ -37,7 +38,8 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
         Ok(core_req) => core_req,
         Err(rejection) => return http::to_worker_response(rejection),
     };
-    let origin = Origin::new(kv, objects, config::from_env(&env), random, sleep);
+    let origin =
+        Origin::new(kv, objects, config::from_env(&env), random, sleep).with_fetch(outbound::fetch);
     match origin
         .handle_stream(core_req, Date::now().as_millis())
         .await

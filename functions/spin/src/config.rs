@@ -18,6 +18,7 @@ pub fn from_variables() -> Config {
                 .unwrap_or(0),
             max_ms: number("flv_max_seconds").unwrap_or(FLV_MAX_SECONDS) * 1000,
         },
+        key_secret: variable("edgepack_key_secret"),
     }
 }
 

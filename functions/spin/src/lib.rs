@@ -1,11 +1,12 @@
 //! Fermyon Spin adapter: maps the Spin (wasi:http) request to the core's request, gives the core
-//! Spin key-value storage, a clock, a timer and randomness, and maps the core's response back. No
-//! routing or logic here.
+//! Spin key-value storage, a clock, a timer, randomness and outbound HTTP, and maps the core's
+//! response back. No routing or logic here.
 
 mod config;
 mod http;
 mod kv;
 mod objects;
+mod outbound;
 
 use edgepack::Origin;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
@@ -38,7 +39,8 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
         config::from_variables(),
         random,
         sleep,
-    );
+    )
+    .with_fetch(outbound::fetch);
     match origin.handle_stream(core_req, now_ms()).await {
         (response, None) => http::send(out, response, is_head).await,
         // A long-lived response (HTTP-FLV): the first chunk, then each next one.

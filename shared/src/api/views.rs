@@ -62,6 +62,9 @@ pub fn endpoint(e: &Endpoint, bases: &Bases<'_>) -> Value {
         "url": endpoint_url(e, bases),
         "created_at": created(e.created_at_ms),
     });
+    if let (Value::Object(map), Some(enc)) = (&mut v, &e.encryption) {
+        map.insert("encryption".into(), json!(enc));
+    }
     if let (Value::Object(map), Ok(Value::Object(access))) =
         (&mut v, serde_json::to_value(&e.access))
     {

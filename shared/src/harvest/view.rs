@@ -86,6 +86,8 @@ impl<'a, K: KvStore, O: ObjectStore> View<'a, K, O> {
             config: self.config,
             random: self.random,
             sleep: self.sleep,
+            // A harvest reads keys already stored; it never asks a key provider.
+            fetch: crate::context::no_fetch,
         };
         let response = crate::playback::playback(&cx, &req, &route, now_ms).await?;
         if response.status != 200 {

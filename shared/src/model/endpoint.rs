@@ -1,6 +1,8 @@
 //! An endpoint: one packaging of a channel (protocol, window, filters).
 
+use super::encryption::{self, Encryption};
 use crate::access::AccessControl;
+use crate::auth::Random;
 use crate::error::{OriginError, OriginResult};
 use crate::fields::Fields;
 use crate::model::latency::HOLD_BACK;
@@ -128,6 +130,9 @@ pub struct Endpoint {
     pub suggested_presentation_delay: Option<u64>,
     #[serde(default, flatten)]
     pub access: AccessControl,
+    /// Encryption of the endpoint's media (docs/encryption.md); `None`: clear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Encryption>,
     pub created_at_ms: u64,
 }
 
@@ -153,6 +158,7 @@ impl Endpoint {
             hold_back: None,
             suggested_presentation_delay: None,
             access: AccessControl::default(),
+            encryption: None,
             created_at_ms: now_ms,
         }
     }
@@ -227,6 +233,7 @@ impl Endpoint {
             &mut self.suggested_presentation_delay,
         )?;
         self.access.apply(fields)?;
+        encryption::apply(fields, self.protocol, &mut self.encryption)?;
         fields.read_only(&["group", "channel", "url", "created_at"]);
         if self.min_video_bitrate > self.max_video_bitrate {
             return Err(OriginError::invalid(
@@ -239,6 +246,15 @@ impl Endpoint {
 }
 
 impl Endpoint {
+    /// Checks `encryption` against the protocol and fills its generated values; after
+    /// [`Endpoint::apply`], before the endpoint is stored.
+    pub fn check_encryption(&mut self, random: Random) -> OriginResult<()> {
+        match &mut self.encryption {
+            Some(e) => encryption::check(e, self.protocol, random),
+            None => Ok(()),
+        }
+    }
+
     /// The playback path every URL of this endpoint starts with (what signed tokens cover).
     pub fn path_prefix(&self) -> String {
         format!("/out/v1/{}/{}/{}/", self.group, self.channel, self.name)

@@ -1,10 +1,12 @@
 //! Resources of the control plane: channel groups, channels with two inputs, endpoints.
 
 mod channel;
+pub mod encryption;
 mod endpoint;
 pub mod latency;
 
 pub use channel::{Channel, InputAuth, InputId, InputProtocol};
+pub use encryption::{Encryption, EncryptionMethod};
 pub use endpoint::{Endpoint, OutputProtocol, StreamOrder};
 
 use crate::names::Name;

@@ -2,6 +2,7 @@
 //! channel's timelines (file names in `route`). Segment URLs are numbered by the output
 //! timeline, so they are stable across requests, edges and failover.
 
+mod aes128;
 pub mod blocking;
 mod clip_mp4;
 mod cmaf;
@@ -191,6 +192,8 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
         now_ms,
         window: None,
     };
+    // Encrypted endpoints serve nothing before their method is known to be served.
+    let encryption = aes128::served(&play)?;
     let hls = matches!(
         endpoint.protocol,
         crate::model::OutputProtocol::Hls | crate::model::OutputProtocol::HlsCmaf
@@ -243,7 +246,14 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
                 Ok(r)
             }
         },
+        Route::Clip(_) if endpoint.encryption.is_some() => Err(OriginError::NotImplemented(
+            "a clip of an encrypted endpoint".into(),
+        )),
         Route::Clip(format) => clip(cx, &play, req, format).await,
+        Route::Key { period } => match encryption {
+            Some(enc) => aes128::key_file(cx, &play, enc, period).await,
+            None => Err(OriginError::NotFound(format!("key of period {period}"))),
+        },
         Route::TsPlaylist { rendition } => Ok(manifest(
             rendition_playlist(cx, &play, &rendition, None, wait_for).await?,
         )),

@@ -22,6 +22,8 @@ pub(super) struct Rendered {
     /// Media sequence number of its last segment, as a player counts it
     /// (`EXT-X-MEDIA-SEQUENCE` plus the segments listed, minus one).
     pub last_msn: u64,
+    /// Key periods of the listed segments (encrypted endpoints; else empty).
+    pub periods: Vec<u64>,
 }
 
 /// The playlist of `rendition`: all of its streams (`kind` `None`, TS segments as the encoder
@@ -51,6 +53,9 @@ pub(super) async fn rendition_playlist<K: KvStore, O: ObjectStore>(
             (rendered, cache)
         }
     };
+    if !rendered.periods.is_empty() {
+        super::aes128::ensure_keys(cx, play, &rendered.periods).await?;
+    }
     Ok((rendered.text, cache, PLAYLIST_TYPE))
 }
 
@@ -92,11 +97,16 @@ pub(super) fn render(
             Some(init_name(kind, &track.init))
         },
     );
+    let (text, periods) = match super::aes128::served(play)? {
+        Some(enc) => super::aes128::add_key_lines(&text, enc, rendition, window.segments),
+        None => (text, Vec::new()),
+    };
     let listed = u64::try_from(window.segments.len()).unwrap_or(u64::MAX);
     let first = window.segments.first().map_or(0, |s| s.seq);
     Ok(Rendered {
         text,
         target_duration: target,
         last_msn: (first + listed).saturating_sub(1),
+        periods,
     })
 }

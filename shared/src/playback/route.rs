@@ -10,6 +10,7 @@
 //! | DASH | `{rendition}/{kind}_t{time}.m4s` | segment by media time (`$Time$`) |
 //! | all | `clip.mp4?start=&end=`, `clip.flv?start=&end=` | a window as one progressive MP4 or one FLV file ([`super::clip`]) |
 //! | FLV | `{manifest_name}.flv[?rendition=]` | the live stream ([`super::flv_live`]) |
+//! | HLS with `AES_128` encryption | `key/{period}.key` | the key of a key period ([`super::aes128`]) |
 
 use crate::error::{OriginError, OriginResult};
 use crate::media::mp4::TrackKind;
@@ -64,6 +65,10 @@ pub enum Route {
         kind: TrackKind,
         time: u64,
     },
+    /// The 16-byte key of a key period (encrypted endpoints whose method needs one).
+    Key {
+        period: u64,
+    },
 }
 
 impl Route {
@@ -88,6 +93,12 @@ impl Route {
             } else {
                 Err(not_found())
             };
+        }
+        if let (Some(_), [super::aes128::KEY_DIR]) = (&endpoint.encryption, dirs) {
+            let period = file.strip_suffix(".key").and_then(|n| n.parse().ok());
+            return period
+                .map(|period| Route::Key { period })
+                .ok_or_else(not_found);
         }
         let rendition = Rendition::parse(&dirs.join("/")).ok_or_else(not_found)?;
         let protocol = endpoint.protocol;

@@ -237,6 +237,7 @@ pub(super) async fn ts_segment<K: KvStore, O: ObjectStore>(
                 OriginError::Media(m) => m.rendition(rendition).sequence(seq).into(),
                 e => e,
             })?;
+        let body = encrypted(cx, play, g, body).await?;
         return Ok(Response::new(200)
             .with_body("video/mp2t", body)
             .with_header("cache-control", CacheControl::Segment.value()));
@@ -251,8 +252,21 @@ pub(super) async fn ts_segment<K: KvStore, O: ObjectStore>(
         }
     }
     // Transport streams join by concatenation.
-    let body = parts.concat();
+    let body = encrypted(cx, play, g, parts.concat()).await?;
     Ok(Response::new(200)
         .with_body("video/mp2t", body)
         .with_header("cache-control", CacheControl::Segment.value()))
+}
+
+/// `body` as the endpoint serves it: encrypted when it has `AES_128` encryption.
+async fn encrypted<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    g: &Group<'_>,
+    body: Vec<u8>,
+) -> OriginResult<Vec<u8>> {
+    match super::aes128::served(play)? {
+        Some(enc) => super::aes128::encrypt(cx, play, enc, &g.segment, g.seq, &body).await,
+        None => Ok(body),
+    }
 }

@@ -31,9 +31,12 @@ function checkBuild() {
  * Starts the host. Returns { url, port, api, kvKeys, logFile, dir, stateDir, startup, dispose }.
  * `stateDir` holds the SQLite key-value file: start again with the same one to restart. `port`
  * 0 picks a free one. `startup` = { readyMs, firstResponseMs } as the host printed them
- * (firstResponseMs once the first request was answered).
+ * (firstResponseMs once the first request was answered). `manifest`: another spin.toml (e.g.
+ * one allowing outbound HTTP to a test server; its component `source` should be absolute).
  */
-export async function startSpinOrigin({ adminToken = ADMIN_TOKEN, dir, stateDir, port = 0, env = {} } = {}) {
+export async function startSpinOrigin({
+  adminToken = ADMIN_TOKEN, dir, stateDir, port = 0, env = {}, manifest = SPIN_MANIFEST,
+} = {}) {
   checkBuild();
   dir ??= await tempDir('spin');
   mkdirSync(dir, { recursive: true });
@@ -43,7 +46,7 @@ export async function startSpinOrigin({ adminToken = ADMIN_TOKEN, dir, stateDir,
   const t0 = Date.now();
   const child = spawn(
     SPIN_HOST_BIN,
-    ['--listen', `127.0.0.1:${port}`, '--state-dir', stateDir, SPIN_MANIFEST],
+    ['--listen', `127.0.0.1:${port}`, '--state-dir', stateDir, manifest],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, SPIN_VARIABLE_ADMIN_TOKEN: adminToken, ...env },
@@ -86,7 +89,7 @@ export async function startSpinOrigin({ adminToken = ADMIN_TOKEN, dir, stateDir,
 
   /** Every key in the Spin key-value store `default` (optionally under a prefix). */
   async function kvKeys(prefix = '') {
-    const { stdout: out } = await run(SPIN_HOST_BIN, ['--list-keys', '--state-dir', stateDir, SPIN_MANIFEST], {
+    const { stdout: out } = await run(SPIN_HOST_BIN, ['--list-keys', '--state-dir', stateDir, manifest], {
       env: { ...process.env, SPIN_VARIABLE_ADMIN_TOKEN: adminToken },
       maxBuffer: 64 << 20,
     });

@@ -1,0 +1,148 @@
+//! HLS `METHOD=AES-128` on TS endpoints (docs/encryption.md): each segment encrypted whole
+//! with its key period's key, `EXT-X-KEY` wherever the period changes in a media playlist, and
+//! the key itself at `key/{period}.key` below the endpoint, behind its access controls.
+
+use super::Play;
+use crate::content_keys::{period_keys, PeriodKeys};
+use crate::context::Ctx;
+use crate::drm::aes128::{encrypt_segment, sequence_iv};
+use crate::drm::TrackType;
+use crate::error::{OriginError, OriginResult};
+use crate::failover::OutputSegment;
+use crate::http::Response;
+use crate::model::{Encryption, EncryptionMethod};
+use crate::names::Rendition;
+use crate::store::{KvStore, ObjectStore};
+use crate::timeline::Segment;
+use std::fmt::Write;
+
+/// The directory of key files below the endpoint.
+pub const KEY_DIR: &str = "key";
+/// How far from now a key file's period may lie beyond the time-shift retention: clocks of
+/// encoders (program date time) and edges differ, but a request for a period a year away is
+/// not a player's and must not make the origin call the key provider.
+const KEY_PERIOD_SLACK_MS: u64 = 86_400_000;
+
+/// The encryption of an endpoint whose media is served now: `None` for a clear endpoint,
+/// the setting for `AES_128`, and a 501 for methods whose packaging is not there yet, so
+/// nothing of such an endpoint is ever served in the clear.
+pub(super) fn served<'a>(play: &Play<'a>) -> OriginResult<Option<&'a Encryption>> {
+    match &play.endpoint.encryption {
+        None => Ok(None),
+        Some(e) if e.method == EncryptionMethod::Aes128 => Ok(Some(e)),
+        Some(e) => Err(OriginError::NotImplemented(format!(
+            "{} encryption is accepted but its packaging is not available yet; nothing is served in the clear",
+            e.method.name()
+        ))),
+    }
+}
+
+/// The key period of an output segment.
+pub(super) fn period_of(enc: &Encryption, segment: &Segment) -> u64 {
+    enc.period_of_ms(segment.pdt_ms)
+}
+
+/// `EXT-X-KEY` of a key period, seen from `rendition`'s playlist.
+fn key_line(enc: &Encryption, rendition: &Rendition, period: u64) -> String {
+    let up = "../".repeat(rendition.split('/').count());
+    let mut line = format!("#EXT-X-KEY:METHOD=AES-128,URI=\"{up}{KEY_DIR}/{period}.key\"");
+    if let Some(iv) = enc.constant_iv_bytes() {
+        let _ = write!(line, ",IV=0x{}", crate::drm::hex(&iv));
+    }
+    line
+}
+
+/// `playlist` with an `EXT-X-KEY` before its first segment and before every segment whose key
+/// period differs from the one before; `segments` are the listed ones, in order. Returns the
+/// periods listed.
+pub(super) fn add_key_lines(
+    playlist: &str,
+    enc: &Encryption,
+    rendition: &Rendition,
+    segments: &[OutputSegment<'_>],
+) -> (String, Vec<u64>) {
+    let mut out = String::with_capacity(playlist.len() + 128);
+    let mut periods: Vec<u64> = Vec::new();
+    let mut next = segments.iter();
+    for line in playlist.lines() {
+        if line.starts_with("#EXTINF:") {
+            if let Some(s) = next.next() {
+                let p = period_of(enc, s.segment);
+                if periods.last() != Some(&p) {
+                    out.push_str(&key_line(enc, rendition, p));
+                    out.push('\n');
+                    periods.push(p);
+                }
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    periods.dedup();
+    (out, periods)
+}
+
+/// Makes sure every listed period has keys before a playlist is served: a playlist whose keys
+/// cannot be had is a 5xx naming why, not a playlist of segments that will fail.
+pub(super) async fn ensure_keys<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    periods: &[u64],
+) -> OriginResult<()> {
+    for p in periods {
+        period_keys(cx, &play.channel.id, play.endpoint, *p).await?;
+    }
+    Ok(())
+}
+
+/// A TS segment encrypted with its period's key; IV: the constant one, else the media
+/// sequence number.
+pub(super) async fn encrypt<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    enc: &Encryption,
+    segment: &Segment,
+    seq: u64,
+    body: &[u8],
+) -> OriginResult<Vec<u8>> {
+    let keys = period_keys(cx, &play.channel.id, play.endpoint, period_of(enc, segment)).await?;
+    let key = the_key(&keys)?;
+    let iv = enc.constant_iv_bytes().unwrap_or_else(|| sequence_iv(seq));
+    Ok(encrypt_segment(&key.key, &iv, body))
+}
+
+fn the_key(keys: &PeriodKeys) -> OriginResult<&crate::drm::cpix::ProvidedKey> {
+    keys.for_track(TrackType::Video).ok_or_else(|| {
+        OriginError::KeyProvider(crate::drm::DrmError::MissingKey {
+            kid: keys
+                .keys
+                .keys
+                .first()
+                .map_or(crate::drm::Kid([0; 16]), |k| k.kid),
+        })
+    })
+}
+
+/// `key/{period}.key`: the 16 bytes, for the requesting client only and never stored by a
+/// cache. Periods far from now and from the retained window are refused before the key
+/// provider is asked.
+pub(super) async fn key_file<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    enc: &Encryption,
+    period: u64,
+) -> OriginResult<Response> {
+    let now = play.now_ms;
+    let retention_ms = play.channel.archive_retention_s.saturating_mul(1000);
+    let ms = |t: u64| i64::try_from(t).unwrap_or(i64::MAX);
+    let earliest = enc.period_of_ms(ms(now.saturating_sub(retention_ms + KEY_PERIOD_SLACK_MS)));
+    let latest = enc.period_of_ms(ms(now.saturating_add(KEY_PERIOD_SLACK_MS)));
+    if !(earliest..=latest).contains(&period) {
+        return Err(OriginError::NotFound(format!("key of period {period}")));
+    }
+    let keys = period_keys(cx, &play.channel.id, play.endpoint, period).await?;
+    let key = the_key(&keys)?;
+    Ok(Response::new(200)
+        .with_body("application/octet-stream", key.key.to_vec())
+        .with_header("cache-control", "private, no-store"))
+}

@@ -1,0 +1,751 @@
+//! Encrypted endpoints through the origin, with a fake key provider (`testing::on_fetch`):
+//! the `encryption` setting's validation, HLS AES-128 (playlists, segments checked by
+//! `openssl enc -d`, the key route behind access control, rotation), determinism across
+//! origins, and every way keys can fail to come, each a 5xx and never clear media.
+
+mod common;
+
+use common::*;
+use edgepack::content_keys::forget_cached_keys;
+use edgepack::testing::{fetched, on_fetch, FakeAnswer};
+use edgepack::{FetchError, FetchRequest, FetchResponse, Method, Request, Response};
+use serde_json::{json, Value};
+use std::process::Command;
+
+const EP: &str = "/api/v1/groups/demo/channels/live/endpoints";
+const PROVIDER: &str = "https://keys.example.com/speke/v2";
+
+/// The fake provider's key for a KID: the KID's bytes with every bit flipped.
+fn key_of(kid_hex: &str) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    for (i, b) in k.iter_mut().enumerate() {
+        *b = !u8::from_str_radix(&kid_hex[2 * i..2 * i + 2], 16).unwrap();
+    }
+    k
+}
+
+fn b64(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+/// Attribute values `name="..."` in document order.
+fn attrs<'a>(xml: &'a str, element: &str, name: &str) -> Vec<&'a str> {
+    xml.split(&format!("<cpix:{element} "))
+        .skip(1)
+        .filter_map(|e| {
+            let start = e.find(&format!("{name}=\""))? + name.len() + 2;
+            Some(&e[start..start + e[start..].find('"')?])
+        })
+        .collect()
+}
+
+/// How the fake provider answers.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Good,
+    KidOverride,
+    KidMismatch,
+    ShortKey,
+    Malformed,
+    Status422,
+    Down,
+    Slow,
+    TooLarge,
+}
+
+fn answer(req: &FetchRequest, mode: Mode) -> FakeAnswer {
+    let body = std::str::from_utf8(&req.body).unwrap();
+    let content_id = attrs(body, "CPIX", "contentId")[0];
+    let kids = attrs(body, "ContentKey", "kid");
+    let respond = |status: u16, body: String| {
+        FakeAnswer::Respond(FetchResponse {
+            status,
+            body: body.into_bytes(),
+        })
+    };
+    match mode {
+        Mode::Down => return FakeAnswer::Fail(FetchError::Failed("connection refused".into())),
+        Mode::Slow => return FakeAnswer::Hang,
+        Mode::TooLarge => return FakeAnswer::Fail(FetchError::TooLarge),
+        Mode::Status422 => return respond(422, "Missing CPIX@contentId".into()),
+        Mode::Malformed => return respond(200, "<cpix:CPIX contentId=".into()),
+        _ => {}
+    }
+    let mut keys = String::new();
+    let mut rules = String::new();
+    for kid in &kids {
+        let answered = match mode {
+            Mode::KidOverride => "abababab-abab-abab-abab-abababababab".to_owned(),
+            _ => kid.to_string(),
+        };
+        let mut key = key_of(&answered.replace('-', "")).to_vec();
+        if mode == Mode::ShortKey {
+            key.truncate(8);
+        }
+        keys += &format!(
+            "<cpix:ContentKey kid=\"{answered}\" commonEncryptionScheme=\"cbc1\"><cpix:Data><pskc:Secret><pskc:PlainValue>{}</pskc:PlainValue></pskc:Secret></cpix:Data></cpix:ContentKey>",
+            b64(&key)
+        );
+        let ruled = if mode == Mode::KidMismatch {
+            "cdcdcdcd-cdcd-cdcd-cdcd-cdcdcdcdcdcd"
+        } else {
+            answered.as_str()
+        };
+        rules += &format!(
+            "<cpix:ContentKeyUsageRule kid=\"{ruled}\" intendedTrackType=\"VIDEO\"/><cpix:ContentKeyUsageRule kid=\"{ruled}\" intendedTrackType=\"AUDIO\"/>"
+        );
+    }
+    respond(
+        200,
+        format!(
+            "<?xml version=\"1.0\"?><cpix:CPIX xmlns:cpix=\"urn:dashif:org:cpix\" xmlns:pskc=\"urn:ietf:params:xml:ns:keyprov:pskc\" contentId=\"{content_id}\" version=\"2.3\"><cpix:ContentKeyList>{keys}</cpix:ContentKeyList><cpix:ContentKeyUsageRuleList>{rules}</cpix:ContentKeyUsageRuleList></cpix:CPIX>"
+        ),
+    )
+}
+
+fn provider(mode: Mode) {
+    forget_cached_keys();
+    let _ = fetched();
+    on_fetch(move |req| answer(req, mode));
+}
+
+/// Channel `demo/live` with a clear endpoint `clear` and an encrypted `hls` (`encryption`
+/// merged into the AES-128 defaults), 8 segments of rendition `v`, 2 s apart from `T0`.
+fn live(encryption: Value) -> TestOrigin {
+    provider(Mode::Good);
+    let o = origin();
+    let creds = setup(&o, json!({"name": "clear"}));
+    let mut enc = json!({"method": "AES_128", "key_provider_url": PROVIDER});
+    enc.as_object_mut()
+        .unwrap()
+        .extend(encryption.as_object().unwrap().clone());
+    let (s, v) = api(
+        &o,
+        Method::Post,
+        EP,
+        Some(json!({"name": "hls", "encryption": enc})),
+    );
+    assert_eq!(s, 201, "{v}");
+    push_live(&o, 1, &creds, "v", 8);
+    o
+}
+
+const NOW: u64 = T0 + 16_000;
+
+fn play(o: &TestOrigin, endpoint: &str, file: &str) -> Response {
+    let (file, query) = file.split_once('?').unwrap_or((file, ""));
+    let mut req = Request::new(Method::Get, &format!("/out/v1/demo/live/{endpoint}/{file}"));
+    req.query = query.to_owned();
+    send(o, req, NOW)
+}
+
+fn playlist(o: &TestOrigin) -> String {
+    let r = play(o, "hls", "v/index/media.m3u8");
+    assert_eq!(r.status, 200, "{}", text(&r));
+    text(&r).to_owned()
+}
+
+/// Segment numbers listed in a playlist.
+fn listed(pl: &str) -> Vec<u64> {
+    pl.lines()
+        .filter(|l| l.ends_with(".ts"))
+        .map(|l| l.trim_end_matches(".ts").parse().unwrap())
+        .collect()
+}
+
+/// `openssl enc -d -aes-128-cbc` of `data`; `None` when openssl refuses (bad padding).
+fn openssl_decrypt(data: &[u8], key: &[u8; 16], iv: &[u8; 16]) -> Option<Vec<u8>> {
+    let dir = std::env::temp_dir().join(format!("edgepack-enc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Tests run on parallel threads of one process: a file per call.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let input = dir.join(format!("{n}-{}.bin", hex(iv)));
+    std::fs::write(&input, data).unwrap();
+    let out = Command::new("openssl")
+        .args([
+            "enc",
+            "-d",
+            "-aes-128-cbc",
+            "-K",
+            &hex(key),
+            "-iv",
+            &hex(iv),
+            "-in",
+        ])
+        .arg(&input)
+        .output()
+        .expect("openssl is installed");
+    out.status.success().then_some(out.stdout)
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn iv_of(seq: u64) -> [u8; 16] {
+    u128::from(seq).to_be_bytes()
+}
+
+/// The KID of each ContentKey the provider was asked for, and the period indexes.
+fn asked() -> Vec<(String, Option<String>)> {
+    fetched()
+        .iter()
+        .map(|r| {
+            let body = std::str::from_utf8(&r.body).unwrap().to_owned();
+            let kid = attrs(&body, "ContentKey", "kid")[0].replace('-', "");
+            let period = attrs(&body, "ContentKeyPeriod", "index")
+                .first()
+                .map(|s| s.to_string());
+            (kid, period)
+        })
+        .collect()
+}
+
+#[test]
+fn encryption_settings_are_validated() {
+    provider(Mode::Good);
+    let o = origin();
+    setup(&o, json!({"name": "clear"}));
+    let post = |name: &str, protocol: &str, enc: Value| {
+        api(
+            &o,
+            Method::Post,
+            EP,
+            Some(json!({"name": name, "protocol": protocol, "encryption": enc})),
+        )
+    };
+    let url = PROVIDER;
+    for (protocol, enc, field) in [
+        (
+            "HLS",
+            json!({"method": "CENC", "key_provider_url": url}),
+            "encryption.method",
+        ),
+        (
+            "HLS_CMAF",
+            json!({"method": "AES_128", "key_provider_url": url}),
+            "encryption.method",
+        ),
+        (
+            "DASH",
+            json!({"method": "SAMPLE_AES", "key_provider_url": url, "drm_systems": ["WIDEVINE"]}),
+            "encryption.method",
+        ),
+        (
+            "HLS",
+            json!({"method": "BOGUS", "key_provider_url": url}),
+            "encryption.method",
+        ),
+        (
+            "HLS",
+            json!({"key_provider_url": url, "drm_systems": ["WIDEVINE"]}),
+            "encryption.drm_systems",
+        ),
+        (
+            "HLS_CMAF",
+            json!({"key_provider_url": url}),
+            "encryption.drm_systems",
+        ),
+        (
+            "HLS_CMAF",
+            json!({"key_provider_url": url, "drm_systems": ["WIDEVINE", "WIDEVINE"]}),
+            "encryption.drm_systems",
+        ),
+        (
+            "HLS_CMAF",
+            json!({"key_provider_url": url, "drm_systems": ["NAGRA"]}),
+            "encryption.drm_systems",
+        ),
+        (
+            "DASH",
+            json!({"key_provider_url": url, "drm_systems": ["FAIRPLAY"]}),
+            "encryption.drm_systems",
+        ),
+        (
+            "DASH",
+            json!({"method": "CBCS", "key_provider_url": url, "drm_systems": ["WIDEVINE", "PLAYREADY", "FAIRPLAY"]}),
+            "encryption.drm_systems",
+        ),
+        ("HLS", json!({}), "encryption.key_provider_url"),
+        (
+            "HLS",
+            json!({"key_provider_url": "http://keys.example.com/"}),
+            "encryption.key_provider_url",
+        ),
+        (
+            "HLS",
+            json!({"key_provider_url": "https://user:pw@keys.example.com/"}),
+            "encryption.key_provider_url",
+        ),
+        (
+            "HLS",
+            json!({"key_provider_url": format!("https://k.example/{}", "a".repeat(512))}),
+            "encryption.key_provider_url",
+        ),
+        (
+            "HLS",
+            json!({"key_provider_url": url, "constant_iv": "00ff"}),
+            "encryption.constant_iv",
+        ),
+        (
+            "HLS",
+            json!({"key_provider_url": url, "content_id": "a b"}),
+            "encryption.content_id",
+        ),
+        (
+            "HLS",
+            json!({"key_provider_url": url, "key_rotation_interval": 5}),
+            "encryption.key_rotation_interval",
+        ),
+        (
+            "HLS",
+            json!({"key_provider_url": url, "key_rotation_interval": 86_401}),
+            "encryption.key_rotation_interval",
+        ),
+        ("HLS", json!("AES_128"), "encryption"),
+    ] {
+        let (s, v) = post("bad", protocol, enc.clone());
+        assert_eq!(
+            (s, v["field"].as_str()),
+            (400, Some(field)),
+            "{protocol} {enc}: {v}"
+        );
+    }
+    let (s, v) = post("bad", "HLS", json!({"key_provider_url": url, "colour": 1}));
+    assert_eq!(s, 400, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("colour"), "{v}");
+    assert_eq!(
+        api(&o, Method::Get, &format!("{EP}/bad"), None).0,
+        404,
+        "nothing half-created"
+    );
+
+    // Defaults: AES_128 on HLS, a generated content id, the IV from the sequence number.
+    let (s, v) = post(
+        "aes",
+        "HLS",
+        json!({"key_provider_url": "http://127.0.0.1:9/speke"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let e = &v["encryption"];
+    assert_eq!(e["method"], "AES_128");
+    assert_eq!(e["content_id"].as_str().unwrap().len(), 32);
+    assert_eq!(e["constant_iv"], "");
+    assert_eq!(e["drm_systems"], json!([]));
+    assert_eq!(e["key_rotation_interval"], 0);
+    // SAMPLE_AES on HLS_CMAF by default, with a generated constant IV; DASH up to two
+    // commercial systems plus ClearKey.
+    let (s, v) = post(
+        "cmaf",
+        "HLS_CMAF",
+        json!({"key_provider_url": url, "drm_systems": ["FAIRPLAY", "WIDEVINE", "PLAYREADY", "CLEAR_KEY"]}),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["encryption"]["method"], "SAMPLE_AES");
+    assert_eq!(v["encryption"]["constant_iv"].as_str().unwrap().len(), 32);
+    let (s, v) = post(
+        "dash",
+        "DASH",
+        json!({"method": "CBCS", "key_provider_url": url, "drm_systems": ["WIDEVINE", "PLAYREADY", "CLEAR_KEY"], "content_id": "my.Content_1", "key_rotation_interval": 60}),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["encryption"]["content_id"], "my.Content_1");
+    // A PATCH changes the named fields and keeps the generated ones; null removes it.
+    let aes = format!("{EP}/aes");
+    let before = api(&o, Method::Get, &aes, None).1["encryption"]["content_id"].clone();
+    let (s, v) = api(
+        &o,
+        Method::Patch,
+        &aes,
+        Some(json!({"encryption": {"constant_iv": "000102030405060708090A0B0C0D0E0F"}})),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["encryption"]["content_id"], before);
+    assert_eq!(
+        v["encryption"]["constant_iv"],
+        "000102030405060708090a0b0c0d0e0f"
+    );
+    let (s, v) = api(&o, Method::Patch, &aes, Some(json!({"protocol": "DASH"})));
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (400, Some("encryption.method")),
+        "{v}"
+    );
+    let (s, v) = api(&o, Method::Patch, &aes, Some(json!({"encryption": null})));
+    assert_eq!(s, 200, "{v}");
+    assert!(v.get("encryption").is_none(), "{v}");
+    assert!(fetched().is_empty(), "settings never call the provider");
+}
+
+#[test]
+fn aes128_segments_decrypt_with_openssl_and_the_key_route_serves_the_key() {
+    let o = live(json!({"content_id": "demo-live"}));
+    let pl = playlist(&o);
+    // One key line before the first segment (no rotation), relative to the rendition.
+    assert_eq!(pl.matches("#EXT-X-KEY:").count(), 1, "{pl}");
+    assert!(
+        pl.contains("#EXT-X-KEY:METHOD=AES-128,URI=\"../../key/0.key\"\n"),
+        "{pl}"
+    );
+    let key_at = pl.find("#EXT-X-KEY").unwrap();
+    assert!(key_at < pl.find("#EXTINF").unwrap(), "{pl}");
+    // The SPEKE request: headers, version, content id, the AES-128 system, usage rules.
+    let requests = fetched();
+    assert_eq!(requests.len(), 1, "one provider call for the period");
+    let r = &requests[0];
+    assert_eq!((r.method, r.url.as_str()), ("POST", PROVIDER));
+    assert!(r.headers.contains(&("x-speke-version", "2.0".into())));
+    assert!(r
+        .headers
+        .contains(&("content-type", "application/xml".into())));
+    let body = std::str::from_utf8(&r.body).unwrap();
+    for part in [
+        "contentId=\"demo-live\"",
+        "version=\"2.3\"",
+        "commonEncryptionScheme=\"cbc1\"",
+        "systemId=\"81376844-f976-481e-a84e-cc25d39b0b33\"",
+        "intendedTrackType=\"VIDEO\"",
+        "intendedTrackType=\"AUDIO\"",
+    ] {
+        assert!(body.contains(part), "{part} in {body}");
+    }
+    assert!(
+        !body.contains("ContentKeyPeriod"),
+        "no rotation, no periods"
+    );
+    let kid = attrs(body, "ContentKey", "kid")[0].replace('-', "");
+    let key = key_of(&kid);
+
+    let k = play(&o, "hls", "key/0.key");
+    assert_eq!(k.status, 200, "{}", text(&k));
+    assert_eq!(k.body, key);
+    assert_eq!(k.header("cache-control"), Some("private, no-store"));
+    for seq in listed(&pl) {
+        let clear = play(&o, "clear", &format!("v/index/{seq}.ts"));
+        let enc = play(&o, "hls", &format!("v/index/{seq}.ts"));
+        assert_eq!((clear.status, enc.status), (200, 200));
+        assert_eq!(enc.header("content-type"), Some("video/mp2t"));
+        assert_ne!(enc.body, clear.body);
+        assert_eq!(enc.body.len(), (clear.body.len() / 16 + 1) * 16, "PKCS#7");
+        assert_eq!(
+            openssl_decrypt(&enc.body, &key, &iv_of(seq)).as_deref(),
+            Some(&clear.body[..]),
+            "segment {seq}"
+        );
+        let mut wrong = key;
+        wrong[0] ^= 1;
+        assert_ne!(
+            openssl_decrypt(&enc.body, &wrong, &iv_of(seq)).as_deref(),
+            Some(&clear.body[..])
+        );
+    }
+    assert!(
+        fetched().is_empty(),
+        "keys came from the store or the cache"
+    );
+    // Periods far away are refused without asking the provider.
+    assert_eq!(play(&o, "hls", "key/99.key").status, 404);
+    assert!(fetched().is_empty());
+}
+
+#[test]
+fn constant_iv_is_signalled_and_used() {
+    let iv = "000102030405060708090a0b0c0d0e0f";
+    let o = live(json!({"constant_iv": iv}));
+    let pl = playlist(&o);
+    assert!(
+        pl.contains(&format!("URI=\"../../key/0.key\",IV=0x{iv}\n")),
+        "{pl}"
+    );
+    let key = play(&o, "hls", "key/0.key").body;
+    let key: [u8; 16] = key.try_into().unwrap();
+    let seq = listed(&pl)[0];
+    let clear = play(&o, "clear", &format!("v/index/{seq}.ts")).body;
+    let enc = play(&o, "hls", &format!("v/index/{seq}.ts")).body;
+    let iv: [u8; 16] = core::array::from_fn(|i| i as u8);
+    assert_eq!(openssl_decrypt(&enc, &key, &iv), Some(clear));
+}
+
+#[test]
+fn keys_rotate_at_period_boundaries() {
+    // 10 s periods over 2 s segments: a new key line every five segments.
+    let o = live(json!({"key_rotation_interval": 10}));
+    let pl = playlist(&o);
+    let periods: Vec<u64> = pl
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXT-X-KEY:METHOD=AES-128,URI=\"../../key/"))
+        .map(|l| l.trim_end_matches(".key\"").parse().unwrap())
+        .collect();
+    assert!(periods.len() >= 2, "{pl}");
+    assert!(periods.windows(2).all(|w| w[1] == w[0] + 1), "{pl}");
+    let asked = asked();
+    assert_eq!(asked.len(), periods.len(), "one provider call per period");
+    for ((_, index), p) in asked.iter().zip(&periods) {
+        assert_eq!(
+            index.as_deref(),
+            Some(p.to_string().as_str()),
+            "ContentKeyPeriod@index"
+        );
+    }
+    assert_ne!(asked[0].0, asked[1].0, "a new KID per period");
+    let keys: Vec<[u8; 16]> = asked.iter().map(|(kid, _)| key_of(kid)).collect();
+    // Each segment decrypts with its own period's key only; periods hold five segments.
+    let mut period: Option<usize> = None;
+    let mut per_period = vec![0; periods.len()];
+    for line in pl.lines() {
+        if line.starts_with("#EXT-X-KEY") {
+            period = Some(period.map_or(0, |p| p + 1));
+        }
+        let Some(seq) = line.strip_suffix(".ts").map(|n| n.parse::<u64>().unwrap()) else {
+            continue;
+        };
+        let p = period.unwrap();
+        per_period[p] += 1;
+        let clear = play(&o, "clear", &format!("v/index/{seq}.ts")).body;
+        let enc = play(&o, "hls", &format!("v/index/{seq}.ts")).body;
+        assert_eq!(
+            openssl_decrypt(&enc, &keys[p], &iv_of(seq)).as_ref(),
+            Some(&clear),
+            "segment {seq}"
+        );
+        let other = keys[(p + 1) % keys.len()];
+        assert_ne!(
+            openssl_decrypt(&enc, &other, &iv_of(seq)).as_ref(),
+            Some(&clear)
+        );
+    }
+    assert!(
+        per_period[1..per_period.len() - 1].iter().all(|n| *n == 5),
+        "{per_period:?}"
+    );
+    for (p, k) in periods.iter().zip(&keys) {
+        let r = play(&o, "hls", &format!("key/{p}.key"));
+        assert_eq!(&r.body[..], &k[..]);
+    }
+    assert!(
+        fetched().is_empty(),
+        "segments and keys used the stored periods"
+    );
+}
+
+#[test]
+fn the_key_route_answers_only_requests_that_pass_access_control() {
+    let o = live(json!({}));
+    let (s, v) = api(
+        &o,
+        Method::Patch,
+        &format!("{EP}/hls"),
+        Some(json!({"authorization_code": "let-me-in"})),
+    );
+    assert_eq!(s, 200, "{v}");
+    let path = "/out/v1/demo/live/hls/key/0.key";
+    let refused = get(&o, path, NOW);
+    assert_eq!(refused.status, 403);
+    assert!(refused.body.is_empty());
+    let ok = send(
+        &o,
+        Request::new(Method::Get, path).with_header("authorization", "let-me-in"),
+        NOW,
+    );
+    assert_eq!(ok.status, 200, "{}", text(&ok));
+    assert_eq!(ok.body.len(), 16);
+    assert_eq!(ok.header("cache-control"), Some("private, no-store"));
+}
+
+#[test]
+fn a_failing_key_provider_is_a_5xx_naming_the_cause_and_never_clear_media() {
+    for (mode, status, cause) in [
+        (Mode::Status422, 502, "HTTP 422: Missing CPIX@contentId"),
+        (Mode::Down, 502, "unreachable: connection refused"),
+        (Mode::Slow, 504, "did not answer within 4000 ms"),
+        (Mode::Malformed, 502, "malformed CPIX"),
+        (Mode::KidMismatch, 502, "which the request did not ask for"),
+        (Mode::ShortKey, 502, "is 8 bytes, not 16"),
+        (Mode::TooLarge, 502, "exceeds 262144 bytes"),
+    ] {
+        let o = live(json!({}));
+        provider(mode);
+        for file in ["v/index/media.m3u8", "v/index/3.ts", "key/0.key"] {
+            let r = play(&o, "hls", file);
+            assert_eq!(r.status, status, "{file}: {}", text(&r));
+            assert_eq!(r.header("content-type"), Some("application/json"));
+            assert!(text(&r).contains(cause), "{file}: {}", text(&r));
+            assert_eq!(r.header("cache-control"), Some("no-store"));
+        }
+        // A provider that recovers: keys come, nothing was stored meanwhile.
+        provider(Mode::Good);
+        assert_eq!(play(&o, "hls", "v/index/3.ts").status, 200);
+    }
+}
+
+#[test]
+fn a_kid_override_is_used() {
+    let o = live(json!({}));
+    provider(Mode::KidOverride);
+    let r = play(&o, "hls", "key/0.key");
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert_eq!(r.body, key_of("abababababababababababababababab"));
+}
+
+#[test]
+fn without_the_key_secret_encrypted_endpoints_fail_closed() {
+    let mut o = live(json!({}));
+    o.config.key_secret = None;
+    for file in ["v/index/media.m3u8", "v/index/3.ts", "key/0.key"] {
+        let r = play(&o, "hls", file);
+        assert_eq!(r.status, 500, "{file}");
+        assert!(text(&r).contains("EDGEPACK_KEY_SECRET"), "{}", text(&r));
+    }
+    assert!(fetched().is_empty());
+    assert_eq!(
+        play(&o, "clear", "v/index/3.ts").status,
+        200,
+        "clear endpoints unaffected"
+    );
+}
+
+#[test]
+fn sample_methods_answer_501_until_their_packaging_lands() {
+    provider(Mode::Good);
+    let o = origin();
+    let creds = setup(&o, json!({"name": "clear"}));
+    push_live(&o, 1, &creds, "v", 4);
+    for (name, protocol, enc) in [
+        (
+            "cmaf",
+            "HLS_CMAF",
+            json!({"key_provider_url": PROVIDER, "drm_systems": ["CLEAR_KEY"]}),
+        ),
+        (
+            "dash",
+            "DASH",
+            json!({"method": "CENC", "key_provider_url": PROVIDER, "drm_systems": ["CLEAR_KEY"]}),
+        ),
+    ] {
+        let (s, v) = api(
+            &o,
+            Method::Post,
+            EP,
+            Some(json!({"name": name, "protocol": protocol, "encryption": enc})),
+        );
+        assert_eq!(s, 201, "{v}");
+        let ext = if protocol == "DASH" { "mpd" } else { "m3u8" };
+        let segment = if protocol == "DASH" {
+            "v/index/video_t0.m4s"
+        } else {
+            "v/index/video_1.m4s"
+        };
+        let mut files = vec![
+            format!("manifest.{ext}"),
+            segment.to_owned(),
+            "v/index/video_init_0.mp4".into(),
+            "clip.mp4".into(),
+        ];
+        if protocol == "HLS_CMAF" {
+            files.push("v/index/video.m3u8".into());
+        }
+        for file in files {
+            let r = play(&o, name, &file);
+            assert_eq!(r.status, 501, "{name} {file}: {}", text(&r));
+            assert!(text(&r).contains("nothing is served in the clear"));
+        }
+    }
+    // And clip.mp4 of an AES-128 endpoint is refused too.
+    let (s, _) = api(
+        &o,
+        Method::Post,
+        EP,
+        Some(json!({"name": "hls", "encryption": {"key_provider_url": PROVIDER}})),
+    );
+    assert_eq!(s, 201);
+    assert_eq!(play(&o, "hls", "clip.mp4").status, 501);
+    assert!(fetched().is_empty());
+}
+
+/// A copy of an origin's stores in a fresh origin (another edge), with an empty key cache.
+fn other_edge(o: &TestOrigin) -> TestOrigin {
+    use edgepack::store::{KvStore, ObjectStore};
+    let b = origin();
+    block_on(async {
+        for k in o.kv.list("").await.unwrap() {
+            b.kv.put(&k, &o.kv.get(&k).await.unwrap().unwrap())
+                .await
+                .unwrap();
+        }
+        for k in o.objects.keys() {
+            let obj = o.objects.get(&k).await.unwrap().unwrap();
+            b.objects.put(&k, &obj.body, &obj.metadata).await.unwrap();
+        }
+    });
+    forget_cached_keys();
+    b
+}
+
+#[test]
+fn two_edges_over_the_same_stores_serve_identical_bytes() {
+    let a = live(json!({"key_rotation_interval": 10}));
+    let files: Vec<String> = std::iter::once("v/index/media.m3u8".to_owned())
+        .chain(
+            listed(&playlist(&a))
+                .iter()
+                .map(|s| format!("v/index/{s}.ts")),
+        )
+        .collect();
+    let from_a: Vec<Vec<u8>> = files.iter().map(|f| play(&a, "hls", f).body).collect();
+    // The other edge's provider would hand out other keys: the stored ones win.
+    let b = other_edge(&a);
+    provider(Mode::KidOverride);
+    for (f, bytes) in files.iter().zip(&from_a) {
+        assert_eq!(&play(&b, "hls", f).body, bytes, "{f}");
+    }
+    assert!(fetched().is_empty(), "the other edge read the stored keys");
+    // Stored keys are sealed: no key bytes appear in the store.
+    let key = play(&a, "hls", &format!("key/{}.key", NOW / 10_000 - 1)).body;
+    assert_eq!(key.len(), 16);
+    for k in a.objects.keys() {
+        let obj = block_on(edgepack::store::ObjectStore::get(&a.objects, &k))
+            .unwrap()
+            .unwrap();
+        assert!(!obj.body.windows(16).any(|w| w == &key[..]), "{k}");
+    }
+}
+
+#[test]
+fn time_shifted_playlists_carry_the_keys_too() {
+    let o = live(json!({"key_rotation_interval": 10}));
+    let (s, v) = api(
+        &o,
+        Method::Patch,
+        &format!("{EP}/hls"),
+        Some(json!({"time_shift_days": 1})),
+    );
+    assert_eq!(s, 200, "{v}");
+    // T0 is 2026-11-23T12:00:00Z: a VOD window over the first segments.
+    let q = "start=2026-11-23T11:59:58Z&vodend=2026-11-23T12:00:12Z";
+    let r = play(&o, "hls", &format!("v/index/media.m3u8?{q}"));
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let pl = text(&r);
+    assert!(pl.contains("#EXT-X-ENDLIST"), "{pl}");
+    let keys: Vec<&str> = pl.lines().filter(|l| l.starts_with("#EXT-X-KEY")).collect();
+    assert!(keys.len() >= 2, "a key line per period in the window: {pl}");
+    // The window's query rides on the key URI like on every other URI; the key route ignores it.
+    let uri = keys[0].split('"').nth(1).unwrap();
+    assert!(uri.ends_with(&format!("?{q}")), "{uri}");
+    let key_file = uri.trim_start_matches("../../");
+    let k = play(&o, "hls", key_file);
+    assert_eq!((k.status, k.body.len()), (200, 16), "{}", text(&k));
+    // Every listed segment is encrypted (never the clear bytes).
+    for seq in listed(
+        &pl.lines()
+            .map(|l| l.split('?').next().unwrap())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    ) {
+        let enc = play(&o, "hls", &format!("v/index/{seq}.ts?{q}"));
+        let clear = play(&o, "clear", &format!("v/index/{seq}.ts"));
+        assert_eq!(enc.status, 200);
+        assert_ne!(enc.body, clear.body);
+    }
+}
