@@ -64,8 +64,12 @@ pub(super) fn add_key_lines(
     let mut out = String::with_capacity(playlist.len() + 128);
     let mut periods: Vec<u64> = Vec::new();
     let mut next = segments.iter();
+    // A gap entry (`EXT-X-GAP`, hls::render_media) has an EXTINF but no segment.
+    let mut gap = false;
     for line in playlist.lines() {
-        if line.starts_with("#EXTINF:") {
+        if line == "#EXT-X-GAP" {
+            gap = true;
+        } else if line.starts_with("#EXTINF:") && !std::mem::take(&mut gap) {
             if let Some(s) = next.next() {
                 let p = period_of(enc, s.segment);
                 if periods.last() != Some(&p) {
@@ -145,4 +149,47 @@ pub(super) async fn key_file<K: KvStore, O: ObjectStore>(
     Ok(Response::new(200)
         .with_body("application/octet-stream", key.key.to_vec())
         .with_header("cache-control", "private, no-store"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::InputId;
+    use crate::timeline::two_second_segment;
+
+    #[test]
+    fn key_lines_skip_gap_entries() {
+        // Periods of 4 s: segments 0-1 in period 0, segment 3 in period 1; 2 is a gap.
+        let enc = Encryption {
+            method: EncryptionMethod::Aes128,
+            drm_systems: Vec::new(),
+            key_provider_url: "https://keys.example.com".into(),
+            content_id: "c".into(),
+            constant_iv: String::new(),
+            key_rotation_interval: 4,
+        };
+        let segs: Vec<Segment> = [0, 1, 3]
+            .iter()
+            .map(|n| two_second_segment(*n, 0))
+            .collect();
+        let out: Vec<OutputSegment<'_>> = segs
+            .iter()
+            .map(|s| OutputSegment {
+                seq: s.seq,
+                input: InputId::PRIMARY,
+                segment: s,
+                discontinuity: false,
+            })
+            .collect();
+        let playlist = "#EXTM3U\n#EXTINF:2.000,\n0.ts\n#EXTINF:2.000,\n1.ts\n#EXT-X-GAP\n#EXTINF:2.000,\n2.ts\n#EXTINF:2.000,\n3.ts\n";
+        let rendition = Rendition::parse("v").unwrap();
+        let (text, periods) = add_key_lines(playlist, &enc, &rendition, &out);
+        assert_eq!(periods, [0, 1]);
+        assert!(
+            text.contains(
+                "2.ts\n#EXT-X-KEY:METHOD=AES-128,URI=\"../key/1.key\"\n#EXTINF:2.000,\n3.ts"
+            ),
+            "{text}"
+        );
+    }
 }
