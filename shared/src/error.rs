@@ -179,6 +179,8 @@ pub enum MediaCause {
     Filter(FilterError),
     /// A manifest rendered for a harvest could not be turned into the asset's.
     Manifest { path: String, problem: &'static str },
+    /// Sample encryption (cenc, cbcs) failed: never served in the clear instead.
+    Encrypt(crate::media::cenc::CencError),
 }
 
 impl fmt::Display for MediaCause {
@@ -188,6 +190,7 @@ impl fmt::Display for MediaCause {
             MediaCause::Mux(e) => e.fmt(f),
             MediaCause::Filter(e) => e.fmt(f),
             MediaCause::Manifest { path, problem } => write!(f, "manifest {path}: {problem}"),
+            MediaCause::Encrypt(e) => write!(f, "encryption: {e}"),
         }
     }
 }
@@ -248,6 +251,7 @@ impl std::error::Error for MediaError {
             MediaCause::Mux(e) => Some(e),
             MediaCause::Filter(e) => Some(e),
             MediaCause::Manifest { .. } => None,
+            MediaCause::Encrypt(e) => Some(e),
         }
     }
 }

@@ -348,10 +348,18 @@ fn encryption_settings_are_validated() {
     let (s, v) = post(
         "dash",
         "DASH",
-        json!({"method": "CBCS", "key_provider_url": url, "drm_systems": ["WIDEVINE", "PLAYREADY", "CLEAR_KEY"], "content_id": "my.Content_1", "key_rotation_interval": 60}),
+        json!({"method": "CBCS", "key_provider_url": url, "drm_systems": ["WIDEVINE", "PLAYREADY", "CLEAR_KEY"], "content_id": "my.Content_1"}),
     );
     assert_eq!(s, 201, "{v}");
     assert_eq!(v["encryption"]["content_id"], "my.Content_1");
+    // Key rotation is for AES_128 only, for now.
+    let (s, v) = post(
+        "dash2",
+        "DASH",
+        json!({"method": "CBCS", "key_provider_url": url, "drm_systems": ["CLEAR_KEY"], "key_rotation_interval": 60}),
+    );
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["field"], "encryption.key_rotation_interval", "{v}");
     // A PATCH changes the named fields and keeps the generated ones; null removes it.
     let aes = format!("{EP}/aes");
     let before = api(&o, Method::Get, &aes, None).1["encryption"]["content_id"].clone();
@@ -606,24 +614,56 @@ fn without_the_key_secret_encrypted_endpoints_fail_closed() {
     );
 }
 
+/// `ffmpeg -decryption_key` (when given) over init + one segment: the frames' MD5s.
+fn framemd5(init: &[u8], segment: &[u8], key: Option<&[u8; 16]>) -> Vec<String> {
+    use std::io::Write;
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-hide_banner", "-v", "error"]);
+    if let Some(k) = key {
+        cmd.args(["-decryption_key", &hex(k)]);
+    }
+    let mut child = cmd
+        .args(["-i", "-", "-map", "0:v:0", "-f", "framemd5", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("ffmpeg is installed");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(init).unwrap();
+    stdin.write_all(segment).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.rsplit(',').next().unwrap_or_default().trim().to_owned())
+        .collect()
+}
+
+fn attr<'a>(xml: &'a str, name: &str) -> &'a str {
+    let start = xml.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+    &xml[start..start + xml[start..].find('"').unwrap()]
+}
+
 #[test]
-fn sample_methods_answer_501_until_their_packaging_lands() {
+fn sample_encryption_decrypts_with_ffmpeg_and_is_signalled() {
     provider(Mode::Good);
     let o = origin();
     let creds = setup(&o, json!({"name": "clear"}));
-    push_live(&o, 1, &creds, "v", 4);
-    for (name, protocol, enc) in [
-        (
-            "cmaf",
-            "HLS_CMAF",
-            json!({"key_provider_url": PROVIDER, "drm_systems": ["CLEAR_KEY"]}),
-        ),
-        (
-            "dash",
-            "DASH",
-            json!({"method": "CENC", "key_provider_url": PROVIDER, "drm_systems": ["CLEAR_KEY"]}),
-        ),
-    ] {
+    push_fixture_segments(&o, &creds);
+    let mut endpoints = vec![("clearcmaf", "HLS_CMAF", Value::Null)];
+    endpoints.push((
+        "cmaf",
+        "HLS_CMAF",
+        json!({"key_provider_url": PROVIDER, "drm_systems": ["CLEAR_KEY", "WIDEVINE"]}),
+    ));
+    endpoints.push((
+        "dash",
+        "DASH",
+        json!({"method": "CENC", "key_provider_url": PROVIDER, "drm_systems": ["CLEAR_KEY"]}),
+    ));
+    for (name, protocol, enc) in &endpoints {
         let (s, v) = api(
             &o,
             Method::Post,
@@ -631,27 +671,125 @@ fn sample_methods_answer_501_until_their_packaging_lands() {
             Some(json!({"name": name, "protocol": protocol, "encryption": enc})),
         );
         assert_eq!(s, 201, "{v}");
-        let ext = if protocol == "DASH" { "mpd" } else { "m3u8" };
-        let segment = if protocol == "DASH" {
-            "v/index/video_t0.m4s"
-        } else {
-            "v/index/video_1.m4s"
-        };
-        let mut files = vec![
-            format!("manifest.{ext}"),
-            segment.to_owned(),
-            "v/index/video_init_0.mp4".into(),
-            "clip.mp4".into(),
-        ];
-        if protocol == "HLS_CMAF" {
-            files.push("v/index/video.m3u8".into());
-        }
-        for file in files {
-            let r = play(&o, name, &file);
-            assert_eq!(r.status, 501, "{name} {file}: {}", text(&r));
-            assert!(text(&r).contains("nothing is served in the clear"));
-        }
     }
+    let at = |endpoint: &str, file: &str| {
+        let mut req = Request::new(Method::Get, &format!("/out/v1/demo/live/{endpoint}/{file}"));
+        req.query = String::new();
+        let r = send(&o, req, T0 + 5000);
+        assert_eq!(
+            r.status,
+            200,
+            "{endpoint} {file}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        r.body
+    };
+    // The clear reference: the HLS-CMAF playlist's init and first segment.
+    let pl = String::from_utf8(at("clearcmaf", "v/index/video.m3u8")).unwrap();
+    let map = attr(
+        pl.lines().find(|l| l.starts_with("#EXT-X-MAP")).unwrap(),
+        "URI",
+    )
+    .to_owned();
+    let first = pl.lines().find(|l| l.ends_with(".m4s")).unwrap().to_owned();
+    let clear = framemd5(
+        &at("clearcmaf", &format!("v/index/{map}")),
+        &at("clearcmaf", &format!("v/index/{first}")),
+        None,
+    );
+    assert!(clear.len() >= 30, "{clear:?}");
+
+    // HLS-CMAF, SAMPLE_AES (cbcs): EXT-X-KEY for ClearKey (hls.js's and the W3C system id's).
+    let pl = String::from_utf8(at("cmaf", "v/index/video.m3u8")).unwrap();
+    let key_line = pl
+        .lines()
+        .find(|l| l.contains("KEYFORMAT=\"org.w3.clearkey\""))
+        .unwrap_or_else(|| panic!("{pl}"));
+    assert!(
+        key_line.starts_with("#EXT-X-KEY:METHOD=SAMPLE-AES,"),
+        "{key_line}"
+    );
+    assert!(
+        pl.contains("KEYFORMAT=\"urn:uuid:1077efec-c0b2-4d02-ace3-3c1e52e2fb4b\""),
+        "{pl}"
+    );
+    let kid = key_line.split("KEYID=0x").nth(1).unwrap()[..32].to_owned();
+    let key = key_of(&kid);
+    let init = at("cmaf", &format!("v/index/{map}"));
+    let segment = at("cmaf", &format!("v/index/{first}"));
+    assert!(init.windows(4).any(|w| w == b"encv") && init.windows(4).any(|w| w == b"cbcs"));
+    assert!(init.windows(4).any(|w| w == b"pssh"));
+    assert_ne!(
+        segment,
+        at("clearcmaf", &format!("v/index/{first}")),
+        "encrypted"
+    );
+    assert_eq!(
+        framemd5(&init, &segment, Some(&key)),
+        clear,
+        "cbcs decrypts to the clear frames"
+    );
+    let mut wrong = key;
+    wrong[0] ^= 1;
+    assert_ne!(
+        framemd5(&init, &segment, Some(&wrong)),
+        clear,
+        "a wrong key does not"
+    );
+
+    // DASH, CENC: ContentProtection with the video key's KID and the ClearKey pssh.
+    let mpd = String::from_utf8(at("dash", "manifest.mpd")).unwrap();
+    assert!(mpd.contains("xmlns:cenc=\"urn:mpeg:cenc:2013\""), "{mpd}");
+    assert!(
+        mpd.contains("schemeIdUri=\"urn:mpeg:dash:mp4protection:2011\" value=\"cenc\""),
+        "{mpd}"
+    );
+    assert!(
+        mpd.contains("schemeIdUri=\"urn:uuid:1077efec-c0b2-4d02-ace3-3c1e52e2fb4b\""),
+        "{mpd}"
+    );
+    assert!(mpd.contains("<cenc:pssh>"), "{mpd}");
+    let video = &mpd[mpd.find("contentType=\"video\"").unwrap()..];
+    let kid = attr(video, "cenc:default_KID").replace('-', "");
+    let key = key_of(&kid);
+    let init_name = attr(video, "initialization").replace("$RepresentationID$", "v/index");
+    let media = attr(video, "media").to_owned();
+    let t = attr(&video[video.find("<S ").unwrap()..], "t").to_owned();
+    let init = at("dash", &init_name);
+    let segment = at(
+        "dash",
+        &media
+            .replace("$Time$", &t)
+            .replace("$RepresentationID$", "v/index"),
+    );
+    assert!(init.windows(4).any(|w| w == b"encv") && init.windows(4).any(|w| w == b"tenc"));
+    assert_eq!(
+        framemd5(&init, &segment, Some(&key)),
+        clear,
+        "cenc decrypts to the clear frames"
+    );
+    // clip.mp4 of an encrypted endpoint: refused, never clear.
+    for endpoint in ["cmaf", "dash"] {
+        let mut req = Request::new(
+            Method::Get,
+            &format!("/out/v1/demo/live/{endpoint}/clip.mp4"),
+        );
+        req.query = "start=2026-11-23T12:00:00Z&end=2026-11-23T12:00:02Z".into();
+        let r = send(&o, req, T0 + 5000);
+        assert_eq!(r.status, 501, "{}", text(&r));
+        assert!(
+            text(&r).contains("nothing is served in the clear"),
+            "{}",
+            text(&r)
+        );
+    }
+}
+
+#[test]
+fn clip_of_an_aes128_endpoint_is_refused() {
+    provider(Mode::Good);
+    let o = origin();
+    setup(&o, json!({"name": "clear"}));
     // And clip.mp4 of an AES-128 endpoint is refused too.
     let (s, _) = api(
         &o,

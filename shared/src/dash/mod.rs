@@ -5,5 +5,5 @@ mod mpd;
 pub mod source;
 mod window;
 
-pub use mpd::{write_mpd, AdaptationSet, Mpd, MpdType, Period, Representation};
+pub use mpd::{write_mpd, AdaptationSet, ContentProtection, Mpd, MpdType, Period, Representation};
 pub use window::{availability_shift_ms, is_vod, select_mpd, window_of, MpdSelection};

@@ -52,7 +52,19 @@ pub struct AdaptationSet {
     pub id: u32,
     pub kind: TrackKind,
     pub lang: Option<String>,
+    /// `ContentProtection` (5.8.4.1, ISO/IEC 23001-7 11.2) of encrypted tracks.
+    pub content_protection: Vec<ContentProtection>,
     pub representations: Vec<Representation>,
+}
+
+/// One `ContentProtection` descriptor: the `mp4protection` scheme with `cenc:default_KID`, or
+/// a DRM system's with its `cenc:pssh` (base64 of the box).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentProtection {
+    pub scheme_id_uri: String,
+    pub value: Option<String>,
+    pub default_kid: Option<String>,
+    pub pssh: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +116,16 @@ fn write(w: &mut Writer<Vec<u8>>, mpd: &Mpd) -> io::Result<()> {
     let min_buffer = duration(mpd.min_buffer_time_s * 1000);
     let mut root = w
         .create_element("MPD")
-        .with_attribute(("xmlns", "urn:mpeg:dash:schema:mpd:2011"))
+        .with_attribute(("xmlns", "urn:mpeg:dash:schema:mpd:2011"));
+    let encrypted = mpd
+        .periods
+        .iter()
+        .flat_map(|p| &p.adaptation_sets)
+        .any(|a| !a.content_protection.is_empty());
+    if encrypted {
+        root = root.with_attribute(("xmlns:cenc", "urn:mpeg:cenc:2013"));
+    }
+    root = root
         .with_attribute((
             "profiles",
             "urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019",
@@ -202,11 +223,39 @@ fn write_adaptation_set(w: &mut Writer<Vec<u8>>, a: &AdaptationSet) -> io::Resul
         el = el.with_attribute(("lang", l.as_str()));
     }
     el.write_inner_content(|w| {
+        for cp in &a.content_protection {
+            write_content_protection(w, cp)?;
+        }
         for r in &a.representations {
             write_representation(w, r)?;
         }
         Ok(())
     })?;
+    Ok(())
+}
+
+fn write_content_protection(w: &mut Writer<Vec<u8>>, cp: &ContentProtection) -> io::Result<()> {
+    let mut el = w
+        .create_element("ContentProtection")
+        .with_attribute(("schemeIdUri", cp.scheme_id_uri.as_str()));
+    if let Some(v) = &cp.value {
+        el = el.with_attribute(("value", v.as_str()));
+    }
+    if let Some(k) = &cp.default_kid {
+        el = el.with_attribute(("cenc:default_KID", k.as_str()));
+    }
+    match &cp.pssh {
+        Some(p) => {
+            el.write_inner_content(|w| {
+                w.create_element("cenc:pssh")
+                    .write_text_content(quick_xml::events::BytesText::new(p))?;
+                Ok(())
+            })?;
+        }
+        None => {
+            el.write_empty()?;
+        }
+    }
     Ok(())
 }
 

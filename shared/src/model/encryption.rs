@@ -308,6 +308,12 @@ pub fn check(e: &mut Encryption, protocol: OutputProtocol, random: Random) -> Or
     if let Some(rule) = systems_rule {
         return Err(OriginError::invalid("encryption.drm_systems", rule));
     }
+    if e.method != EncryptionMethod::Aes128 && e.key_rotation_interval != 0 {
+        return Err(OriginError::invalid(
+            "encryption.key_rotation_interval",
+            "0 with SAMPLE_AES, CBCS and CENC (key rotation of sample encryption is not available yet)",
+        ));
+    }
     if !valid_provider_url(&e.key_provider_url) {
         return Err(OriginError::invalid(
             "encryption.key_provider_url",

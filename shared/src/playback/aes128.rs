@@ -23,15 +23,18 @@ pub const KEY_DIR: &str = "key";
 /// not a player's and must not make the origin call the key provider.
 const KEY_PERIOD_SLACK_MS: u64 = 86_400_000;
 
-/// The encryption of an endpoint whose media is served now: `None` for a clear endpoint,
-/// the setting for `AES_128`, and a 501 for methods whose packaging is not there yet, so
-/// nothing of such an endpoint is ever served in the clear.
+/// The `AES_128` encryption of an endpoint: the setting for `AES_128`, `None` for a clear
+/// endpoint and for the sample methods (`sample_enc` encrypts those), and a 501 for what is
+/// not packaged yet (sample methods with key rotation), so nothing is served in the clear.
 pub(super) fn served<'a>(play: &Play<'a>) -> OriginResult<Option<&'a Encryption>> {
     match &play.endpoint.encryption {
         None => Ok(None),
         Some(e) if e.method == EncryptionMethod::Aes128 => Ok(Some(e)),
+        // Sample methods (cbcs, cenc) are packaged by `sample_enc` on the CMAF routes; a
+        // rotating key is not available with them yet.
+        Some(e) if e.key_rotation_interval == 0 => Ok(None),
         Some(e) => Err(OriginError::NotImplemented(format!(
-            "{} encryption is accepted but its packaging is not available yet; nothing is served in the clear",
+            "{} encryption with key rotation is not available yet; nothing is served in the clear",
             e.method.name()
         ))),
     }

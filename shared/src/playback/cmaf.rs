@@ -179,12 +179,17 @@ pub(super) async fn cmaf_init<K: KvStore, O: ObjectStore>(
         last: source.segment,
     };
     let track = remux(&input, 1, kind, (rendition, source.seq))?;
-    let body = track.init_segment().map_err(|e| {
-        MediaError::new(MediaCause::Mux(e))
-            .rendition(rendition)
-            .sequence(source.seq)
-            .key(&source.segment.key)
-    })?;
+    let body = match super::sample_enc::protection(cx, play, rendition, kind).await? {
+        // Encrypted endpoints: encv/enca with the key's KID and the DRM systems' pssh.
+        Some(p) => crate::media::cenc::init_segment(&track.track, &p)
+            .map_err(|e| super::sample_enc::encrypt_error(e, rendition, source.seq))?,
+        None => track.init_segment().map_err(|e| {
+            MediaError::new(MediaCause::Mux(e))
+                .rendition(rendition)
+                .sequence(source.seq)
+                .key(&source.segment.key)
+        })?,
+    };
     Ok(Response::new(200)
         .with_body(content_type(kind), body)
         .with_header("cache-control", CacheControl::Segment.value()))
@@ -227,8 +232,13 @@ pub(super) async fn cmaf_segment<K: KvStore, O: ObjectStore>(
         last,
     };
     let track = remux(&input, sequence, kind, (rendition, g.seq))?;
+    let body = match super::sample_enc::protection(cx, play, rendition, kind).await? {
+        Some(p) => crate::media::cenc::encrypt_segment(&track.track, &p, &track.segment)
+            .map_err(|e| super::sample_enc::encrypt_error(e, rendition, g.seq))?,
+        None => track.segment,
+    };
     Ok(Response::new(200)
-        .with_body(content_type(kind), track.segment)
+        .with_body(content_type(kind), body)
         .with_header("cache-control", CacheControl::Segment.value()))
 }
 

@@ -197,6 +197,20 @@ pub(super) async fn mpd<K: KvStore, O: ObjectStore>(
     }
     let vod = shift.is_some_and(is_vod);
     let origins = period_origins(&runs, vod);
+    // Encrypted endpoints: each AdaptationSet's ContentProtection (its track type's key).
+    let protected = match super::sample_enc::method(play) {
+        Some((enc, scheme)) => {
+            let keys = super::sample_enc::keys(cx, play).await?;
+            let of = |kind| super::sample_enc::content_protection(enc, scheme, &keys, kind);
+            Some((of(TrackKind::Video)?, of(TrackKind::Audio)?))
+        }
+        None => None,
+    };
+    let protection = |kind: TrackKind| match (&protected, kind) {
+        (Some((video, _)), TrackKind::Video) => video.clone(),
+        (Some((_, audio)), TrackKind::Audio) => audio.clone(),
+        (None, _) => Vec::new(),
+    };
     let mut periods: Vec<Period> = Vec::new();
     let mut presentation_end_ms = 0u64;
     for (from, (_, reps)) in &runs {
@@ -219,6 +233,7 @@ pub(super) async fn mpd<K: KvStore, O: ObjectStore>(
             match sets.iter_mut().find(|s| s.id == set_id) {
                 Some(set) => set.representations.push(representation),
                 None => sets.push(AdaptationSet {
+                    content_protection: protection(kind),
                     id: set_id,
                     kind,
                     lang: rep.language.clone(),

@@ -11,6 +11,7 @@ mod flv_live;
 mod headers;
 mod playlist;
 mod route;
+mod sample_enc;
 mod ts;
 
 pub use flv_live::LiveFlv;
@@ -247,7 +248,7 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
             }
         },
         Route::Clip(_) if endpoint.encryption.is_some() => Err(OriginError::NotImplemented(
-            "a clip of an encrypted endpoint".into(),
+            "a clip of an encrypted endpoint; nothing is served in the clear".into(),
         )),
         Route::Clip(format) => clip(cx, &play, req, format).await,
         Route::Key { period } => match encryption {

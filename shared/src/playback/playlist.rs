@@ -56,7 +56,16 @@ pub(super) async fn rendition_playlist<K: KvStore, O: ObjectStore>(
     if !rendered.periods.is_empty() {
         super::aes128::ensure_keys(cx, play, &rendered.periods).await?;
     }
-    Ok((rendered.text, cache, PLAYLIST_TYPE))
+    // Sample encryption (HLS-CMAF): the DRM systems' EXT-X-KEY lines, before the first map.
+    let text = match (super::sample_enc::method(play), kind) {
+        (Some((enc, scheme)), Some(kind)) if play.endpoint.protocol == OutputProtocol::HlsCmaf => {
+            let keys = super::sample_enc::keys(cx, play).await?;
+            let lines = super::sample_enc::key_lines(enc, scheme, &keys, kind)?;
+            super::sample_enc::insert_key_lines(&rendered.text, &lines)
+        }
+        _ => rendered.text,
+    };
+    Ok((text, cache, PLAYLIST_TYPE))
 }
 
 /// Writes the playlist of `rendition` from its data.

@@ -54,12 +54,14 @@ fn mpd() -> Mpd {
             duration_ms: None,
             adaptation_sets: vec![
                 AdaptationSet {
+                    content_protection: Vec::new(),
                     id: 1,
                     kind: TrackKind::Video,
                     lang: None,
                     representations: vec![video],
                 },
                 AdaptationSet {
+                    content_protection: Vec::new(),
                     id: 2,
                     kind: TrackKind::Audio,
                     lang: Some("en".into()),

@@ -1,0 +1,258 @@
+//! Sample encryption of CMAF output (docs/encryption.md, "SAMPLE_AES, CBCS and CENC"):
+//! HLS-CMAF and DASH endpoints whose `encryption.method` is `SAMPLE_AES`, `CBCS` (cbcs) or
+//! `CENC` (cenc). Init segments carry `encv`/`enca` with the key's KID and the DRM systems'
+//! `pssh` boxes; media segments are encrypted by the media core (`media::cenc`); playlists get
+//! `EXT-X-KEY` lines and MPDs `ContentProtection` elements. One key period for now: the
+//! settings refuse key rotation with these methods.
+
+use super::Play;
+use crate::content_keys::{period_keys, PeriodKeys};
+use crate::context::Ctx;
+use crate::drm::cpix::ProvidedKey;
+use crate::drm::{DrmError, DrmSystem, Kid, TrackType};
+use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
+use crate::media::cenc::{clearkey_pssh, derive_iv, Scheme, TrackProtection};
+use crate::media::mp4::TrackKind;
+use crate::model::{Encryption, EncryptionMethod};
+use crate::names::Rendition;
+use crate::store::{KvStore, ObjectStore};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use std::fmt::Write;
+
+/// The key period of sample encryption (no rotation yet).
+const PERIOD: u64 = 0;
+
+/// The endpoint's sample encryption, when it has one.
+pub(super) fn method<'a>(play: &Play<'a>) -> Option<(&'a Encryption, Scheme)> {
+    let enc = play.endpoint.encryption.as_ref()?;
+    let scheme = match enc.method {
+        EncryptionMethod::SampleAes | EncryptionMethod::Cbcs => Scheme::Cbcs,
+        EncryptionMethod::Cenc => Scheme::Cenc,
+        EncryptionMethod::Aes128 => return None,
+    };
+    Some((enc, scheme))
+}
+
+fn track_type(kind: TrackKind) -> TrackType {
+    match kind {
+        TrackKind::Video => TrackType::Video,
+        TrackKind::Audio => TrackType::Audio,
+    }
+}
+
+/// The key of a track type.
+fn key_of(keys: &PeriodKeys, kind: TrackKind) -> OriginResult<&ProvidedKey> {
+    keys.for_track(track_type(kind)).ok_or_else(|| {
+        OriginError::KeyProvider(DrmError::MissingKey {
+            kid: keys.keys.keys.first().map_or(Kid([0; 16]), |k| k.kid),
+        })
+    })
+}
+
+/// The keys of the endpoint's (single) key period.
+pub(super) async fn keys<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+) -> OriginResult<PeriodKeys> {
+    period_keys(cx, &play.channel.id, play.endpoint, PERIOD).await
+}
+
+/// How the `kind` track of `rendition` is encrypted: the key, the KID, the IV (cbcs: the
+/// constant IV; cenc: a per-rendition seed, so renditions sharing a key never share key
+/// stream) and the `pssh` boxes of the endpoint's DRM systems.
+pub(super) async fn protection<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    rendition: &Rendition,
+    kind: TrackKind,
+) -> OriginResult<Option<TrackProtection>> {
+    let Some((enc, scheme)) = method(play) else {
+        return Ok(None);
+    };
+    let keys = keys(cx, play).await?;
+    let key = key_of(&keys, kind)?;
+    let configured = enc
+        .constant_iv_bytes()
+        .unwrap_or_else(|| iv_from_content_id(&enc.content_id));
+    let iv = match scheme {
+        Scheme::Cbcs => key.explicit_iv.unwrap_or(configured),
+        Scheme::Cenc => derive_iv(
+            &configured,
+            format!("{rendition}/{}", kind.name()).as_bytes(),
+        ),
+    };
+    let mut pssh: Vec<Vec<u8>> = key.systems.iter().filter_map(|s| s.pssh.clone()).collect();
+    let clear_key = enc.drm_systems.contains(&DrmSystem::ClearKey);
+    let has_clear_key = key
+        .systems
+        .iter()
+        .any(|s| s.system == DrmSystem::ClearKey && s.pssh.is_some());
+    if clear_key && !has_clear_key {
+        pssh.push(clearkey_pssh(&[key.kid.0]).map_err(|e| MediaError::new(MediaCause::Mux(e)))?);
+    }
+    Ok(Some(TrackProtection {
+        scheme,
+        kid: key.kid.0,
+        key: key.key,
+        iv,
+        pssh,
+    }))
+}
+
+/// A 16-byte IV seed for `CENC` endpoints without `constant_iv`: from the content id, the
+/// same on every edge.
+fn iv_from_content_id(content_id: &str) -> [u8; 16] {
+    let digest = Sha256::new()
+        .chain_update(b"edgepack cenc iv v1\0")
+        .chain_update(content_id.as_bytes())
+        .finalize();
+    let mut iv = [0u8; 16];
+    iv.copy_from_slice(&digest[..16]);
+    iv
+}
+
+/// The encryption error of a track, named like the other media errors.
+pub(super) fn encrypt_error(
+    e: crate::media::cenc::CencError,
+    rendition: &Rendition,
+    seq: u64,
+) -> OriginError {
+    MediaError::new(MediaCause::Encrypt(e))
+        .rendition(rendition)
+        .sequence(seq)
+        .into()
+}
+
+/// `KID` as the 8-4-4-4-12 UUID text of `cenc:default_KID`.
+fn kid_uuid(kid: &Kid) -> String {
+    let h = kid.hex();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The `EXT-X-KEY` lines of a CMAF media playlist of `kind` tracks: the provider's
+/// HLSSignalingData for each system that has some, else lines built here (ClearKey: both the
+/// `org.w3.clearkey` form hls.js reads and the W3C common system id; Widevine and PlayReady:
+/// their system id with the `pssh` as a data URI).
+pub(super) fn key_lines(
+    enc: &Encryption,
+    scheme: Scheme,
+    keys: &PeriodKeys,
+    kind: TrackKind,
+) -> OriginResult<String> {
+    let key = key_of(keys, kind)?;
+    let method = match scheme {
+        Scheme::Cbcs => "SAMPLE-AES",
+        Scheme::Cenc => "SAMPLE-AES-CTR",
+    };
+    let mut out = String::new();
+    for system in &enc.drm_systems {
+        let data = key.systems.iter().find(|s| s.system == *system);
+        if let Some(lines) = data.and_then(|d| d.hls_media.as_deref()) {
+            for line in lines.lines().filter(|l| l.starts_with("#EXT-X-KEY:")) {
+                out.push_str(line);
+                out.push('\n');
+            }
+            continue;
+        }
+        let kid = key.kid.hex();
+        let pssh = data.and_then(|d| d.pssh.clone());
+        match system {
+            DrmSystem::ClearKey => {
+                let pssh = match pssh {
+                    Some(p) => p,
+                    None => clearkey_pssh(&[key.kid.0])
+                        .map_err(|e| MediaError::new(MediaCause::Mux(e)))?,
+                };
+                let uri = format!("data:text/plain;base64,{}", b64(&pssh));
+                let _ = writeln!(
+                    out,
+                    "#EXT-X-KEY:METHOD={method},URI=\"{uri}\",KEYID=0x{kid},KEYFORMAT=\"org.w3.clearkey\",KEYFORMATVERSIONS=\"1\""
+                );
+                let _ = writeln!(
+                    out,
+                    "#EXT-X-KEY:METHOD={method},URI=\"{uri}\",KEYID=0x{kid},KEYFORMAT=\"urn:uuid:{}\",KEYFORMATVERSIONS=\"1\"",
+                    system.system_id()
+                );
+            }
+            // FairPlay needs its provider's signalling (skd:// URI): none means no line.
+            DrmSystem::FairPlay => {}
+            other => {
+                if let Some(p) = pssh {
+                    let _ = writeln!(
+                        out,
+                        "#EXT-X-KEY:METHOD={method},URI=\"data:text/plain;base64,{}\",KEYID=0x{kid},KEYFORMAT=\"urn:uuid:{}\",KEYFORMATVERSIONS=\"1\"",
+                        b64(&p),
+                        other.system_id()
+                    );
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Inserts `lines` before the first `EXT-X-MAP` (or first segment) of `playlist`.
+pub(super) fn insert_key_lines(playlist: &str, lines: &str) -> String {
+    let mut out = String::with_capacity(playlist.len() + lines.len());
+    let mut done = false;
+    for line in playlist.lines() {
+        if !done && (line.starts_with("#EXT-X-MAP:") || line.starts_with("#EXTINF:")) {
+            out.push_str(lines);
+            done = true;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// `ContentProtection` elements of an AdaptationSet of `kind`, as MPD XML: the
+/// `mp4protection` scheme with `cenc:default_KID`, then one per DRM system with its `pssh`
+/// (and the provider's ContentProtectionData children when it gave some).
+pub(super) fn content_protection(
+    enc: &Encryption,
+    scheme: Scheme,
+    keys: &PeriodKeys,
+    kind: TrackKind,
+) -> OriginResult<Vec<crate::dash::ContentProtection>> {
+    let key = key_of(keys, kind)?;
+    let value = match scheme {
+        Scheme::Cbcs => "cbcs",
+        Scheme::Cenc => "cenc",
+    };
+    let mut out = vec![crate::dash::ContentProtection {
+        scheme_id_uri: "urn:mpeg:dash:mp4protection:2011".into(),
+        value: Some(value.into()),
+        default_kid: Some(kid_uuid(&key.kid)),
+        pssh: None,
+    }];
+    for system in &enc.drm_systems {
+        let data = key.systems.iter().find(|s| s.system == *system);
+        let pssh = match (system, data.and_then(|d| d.pssh.clone())) {
+            (_, Some(p)) => Some(p),
+            (DrmSystem::ClearKey, None) => {
+                Some(clearkey_pssh(&[key.kid.0]).map_err(|e| MediaError::new(MediaCause::Mux(e)))?)
+            }
+            _ => None,
+        };
+        out.push(crate::dash::ContentProtection {
+            scheme_id_uri: format!("urn:uuid:{}", system.system_id()),
+            value: None,
+            default_kid: None,
+            pssh: pssh.map(|p| b64(&p)),
+        });
+    }
+    Ok(out)
+}
