@@ -715,6 +715,12 @@ fn sample_encryption_decrypts_with_ffmpeg_and_is_signalled() {
     );
     let kid = key_line.split("KEYID=0x").nth(1).unwrap()[..32].to_owned();
     let key = key_of(&kid);
+    // Shaka's ClearKey form (`identity`) points at the key route, which serves that key.
+    assert!(
+        pl.contains("URI=\"../../key/0-video.key\",KEYID=0x"),
+        "{pl}"
+    );
+    assert_eq!(at("cmaf", "key/0-video.key"), key.to_vec());
     let init = at("cmaf", &format!("v/index/{map}"));
     let segment = at("cmaf", &format!("v/index/{first}"));
     assert!(init.windows(4).any(|w| w == b"encv") && init.windows(4).any(|w| w == b"cbcs"));

@@ -251,10 +251,14 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
             "a clip of an encrypted endpoint; nothing is served in the clear".into(),
         )),
         Route::Clip(format) => clip(cx, &play, req, format).await,
-        Route::Key { period } => match encryption {
+        Route::Key { period, kind: None } => match encryption {
             Some(enc) => aes128::key_file(cx, &play, enc, period).await,
             None => Err(OriginError::NotFound(format!("key of period {period}"))),
         },
+        Route::Key {
+            period,
+            kind: Some(kind),
+        } => sample_enc::clear_key_file(cx, &play, period, kind).await,
         Route::TsPlaylist { rendition } => Ok(manifest(
             rendition_playlist(cx, &play, &rendition, None, wait_for).await?,
         )),

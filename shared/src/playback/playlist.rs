@@ -60,7 +60,7 @@ pub(super) async fn rendition_playlist<K: KvStore, O: ObjectStore>(
     let text = match (super::sample_enc::method(play), kind) {
         (Some((enc, scheme)), Some(kind)) if play.endpoint.protocol == OutputProtocol::HlsCmaf => {
             let keys = super::sample_enc::keys(cx, play).await?;
-            let lines = super::sample_enc::key_lines(enc, scheme, &keys, kind)?;
+            let lines = super::sample_enc::key_lines(enc, scheme, &keys, kind, rendition)?;
             super::sample_enc::insert_key_lines(&rendered.text, &lines)
         }
         _ => rendered.text,

@@ -65,9 +65,11 @@ pub enum Route {
         kind: TrackKind,
         time: u64,
     },
-    /// The 16-byte key of a key period (encrypted endpoints whose method needs one).
+    /// The 16-byte key of a key period (encrypted endpoints whose method needs one); `kind`:
+    /// the track type's key of a sample-encrypted endpoint with ClearKey (`{period}-{kind}.key`).
     Key {
         period: u64,
+        kind: Option<TrackKind>,
     },
 }
 
@@ -95,10 +97,13 @@ impl Route {
             };
         }
         if let (Some(_), [super::aes128::KEY_DIR]) = (&endpoint.encryption, dirs) {
-            let period = file.strip_suffix(".key").and_then(|n| n.parse().ok());
-            return period
-                .map(|period| Route::Key { period })
-                .ok_or_else(not_found);
+            let stem = file.strip_suffix(".key").ok_or_else(not_found)?;
+            let (period, kind) = match stem.split_once('-') {
+                Some((p, k)) => (p, Some(TrackKind::parse(k).ok_or_else(not_found)?)),
+                None => (stem, None),
+            };
+            let period = period.parse().map_err(|_| not_found())?;
+            return Ok(Route::Key { period, kind });
         }
         let rendition = Rendition::parse(&dirs.join("/")).ok_or_else(not_found)?;
         let protocol = endpoint.protocol;

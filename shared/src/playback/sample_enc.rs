@@ -23,6 +23,30 @@ use std::fmt::Write;
 /// The key period of sample encryption (no rotation yet).
 const PERIOD: u64 = 0;
 
+/// `key/0-{kind}.key` of a sample-encrypted endpoint with ClearKey: the track type's key, as
+/// HLS `KEYFORMAT="identity"` points Shaka at it. Only ClearKey endpoints have it (a
+/// commercial DRM's keys go to players through its license server, never from here); behind
+/// the endpoint's access controls, `Cache-Control: private, no-store`.
+pub(super) async fn clear_key_file<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    period: u64,
+    kind: TrackKind,
+) -> OriginResult<crate::http::Response> {
+    let not_found = || OriginError::NotFound(format!("key {period}-{}", kind.name()));
+    let Some((enc, _)) = method(play) else {
+        return Err(not_found());
+    };
+    if period != PERIOD || !enc.drm_systems.contains(&DrmSystem::ClearKey) {
+        return Err(not_found());
+    }
+    let keys = keys(cx, play).await?;
+    let key = key_of(&keys, kind)?;
+    Ok(crate::http::Response::new(200)
+        .with_body("application/octet-stream", key.key.to_vec())
+        .with_header("cache-control", "private, no-store"))
+}
+
 /// The endpoint's sample encryption, when it has one.
 pub(super) fn method<'a>(play: &Play<'a>) -> Option<(&'a Encryption, Scheme)> {
     let enc = play.endpoint.encryption.as_ref()?;
@@ -142,7 +166,8 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 /// The `EXT-X-KEY` lines of a CMAF media playlist of `kind` tracks: the provider's
-/// HLSSignalingData for each system that has some, else lines built here (ClearKey: both the
+/// HLSSignalingData for each commercial system that has some, else lines built here (ClearKey,
+/// always: both the
 /// `org.w3.clearkey` form hls.js reads and the W3C common system id; Widevine and PlayReady:
 /// their system id with the `pssh` as a data URI).
 pub(super) fn key_lines(
@@ -150,6 +175,7 @@ pub(super) fn key_lines(
     scheme: Scheme,
     keys: &PeriodKeys,
     kind: TrackKind,
+    rendition: &Rendition,
 ) -> OriginResult<String> {
     let key = key_of(keys, kind)?;
     let method = match scheme {
@@ -159,7 +185,12 @@ pub(super) fn key_lines(
     let mut out = String::new();
     for system in &enc.drm_systems {
         let data = key.systems.iter().find(|s| s.system == *system);
-        if let Some(lines) = data.and_then(|d| d.hls_media.as_deref()) {
+        // ClearKey: always the lines players read (a provider's own are not what hls.js and
+        // Shaka expect of ClearKey).
+        let provided = data
+            .and_then(|d| d.hls_media.as_deref())
+            .filter(|_| *system != DrmSystem::ClearKey);
+        if let Some(lines) = provided {
             for line in lines.lines().filter(|l| l.starts_with("#EXT-X-KEY:")) {
                 out.push_str(line);
                 out.push('\n');
@@ -184,6 +215,14 @@ pub(super) fn key_lines(
                     out,
                     "#EXT-X-KEY:METHOD={method},URI=\"{uri}\",KEYID=0x{kid},KEYFORMAT=\"urn:uuid:{}\",KEYFORMATVERSIONS=\"1\"",
                     system.system_id()
+                );
+                // Shaka reads ClearKey as `identity`: the key at the endpoint's key route.
+                let up = "../".repeat(rendition.split('/').count());
+                let _ = writeln!(
+                    out,
+                    "#EXT-X-KEY:METHOD={method},URI=\"{up}{}/{PERIOD}-{}.key\",KEYID=0x{kid},KEYFORMAT=\"identity\"",
+                    super::aes128::KEY_DIR,
+                    kind.name()
                 );
             }
             // FairPlay needs its provider's signalling (skd:// URI): none means no line.

@@ -91,7 +91,10 @@
 
   function startDash(url, headers, playerConfig) {
     const player = dashjs.MediaPlayer().create();
-    if (playerConfig) player.updateSettings(playerConfig);
+    // `protectionData` (ClearKey keys) goes to setProtectionData, the rest to the settings.
+    const { protectionData, ...settings } = playerConfig || {};
+    if (protectionData) player.setProtectionData(protectionData);
+    if (playerConfig) player.updateSettings(settings);
     if (player.addRequestInterceptor) {
       player.addRequestInterceptor((request) => {
         request.headers = { ...(request.headers || {}), ...headers };
