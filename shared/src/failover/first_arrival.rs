@@ -66,6 +66,15 @@ pub fn claim_target(
             }
             active.output_seq(copy.seq)?
         }
+        None if successor_of(other, m, segment.duration).is_some() => {
+            // Behind a returning active input that skipped this media: the number before
+            // the active input's copy of what follows.
+            let next = successor_of(other, m, segment.duration)?;
+            if !same_configuration(next, segment) {
+                return None;
+            }
+            active.output_seq(next.seq)?.checked_sub(1)?
+        }
         None => {
             // Ahead of the active input: count on from its newest segment's aligned copy.
             let last_start = other_last.media_start?;
@@ -139,6 +148,12 @@ fn find_aligned(timeline: &Timeline, m: u64) -> Option<&Segment> {
             s.media_start
                 .is_some_and(|x| x.abs_diff(m) <= ALIGNMENT_TOLERANCE)
         })
+}
+
+/// The segment among the newest [`ALIGNMENT_SEARCH`] of `timeline` that starts where media
+/// `m` lasting `duration` ends.
+fn successor_of(timeline: &Timeline, m: u64, duration: u64) -> Option<&Segment> {
+    find_aligned(timeline, m.checked_add(duration)?)
 }
 
 /// Same tracks with the same init segment identity (codec configuration), as probed.

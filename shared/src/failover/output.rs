@@ -63,7 +63,16 @@ pub fn output_segments<'a>(
         }
         // Numbers only the other input delivered (a skipped segment, a dead encoder): listed
         // while the record's input claims, so its own later copy can never replace them.
-        if timeline.last().is_some_and(|s| s.claim.is_some()) && !winners.is_empty() {
+        // A fill below the record input's newest number filled a hole in what was listed:
+        // it stays. Beyond it, fills count only while that input claims.
+        let newest_own = out[start..]
+            .iter()
+            .filter(|o| o.input == input)
+            .map(|o| o.seq)
+            .max();
+        let claiming = timeline.last().is_some_and(|s| s.claim.is_some());
+        winners.retain(|seq, _| claiming || newest_own.is_some_and(|n| *seq < n));
+        if !winners.is_empty() {
             let fills: Vec<u64> = winners.keys().copied().collect();
             for (seq, segment) in winners {
                 out.push(OutputSegment {

@@ -348,4 +348,44 @@ mod first_arrival_rules {
         assert!(!aligned([Some(&a), Some(&probed(50, 3, SEG, T0, "b"))]));
         assert!(!aligned([Some(&a), None]));
     }
+
+    #[test]
+    fn a_lagging_copy_fills_a_number_a_returning_active_input_skipped() {
+        let log = SwitchLog::starting_with(InputId::PRIMARY, T0);
+        // Input 1 restarted ahead: it has 0-3, then 5 (media time of segment 5); input 2 lags
+        // and now commits its copy of 4.
+        let mut one = claimed(probed(0, 6, 0, T0, "a"));
+        one.segments.remove(4);
+        let two = probed(100, 5, 0, T0, "a");
+        let s = two.last().unwrap();
+        let n = claim_target(
+            &log,
+            InputId::BACKUP,
+            &two,
+            Some(&one),
+            s,
+            T0 + 10_000,
+            MAX_MS,
+        );
+        assert_eq!(n, Some(4));
+    }
+
+    #[test]
+    fn a_listed_fill_stays_when_the_record_input_stops_claiming() {
+        let log = SwitchLog::starting_with(InputId::PRIMARY, T0);
+        // Input 1 skipped 2, which input 2's copy filled; input 1's newest copies carry no
+        // claim any more (input 2 stopped delivering).
+        let mut one = claimed(probed(0, 6, 0, T0, "a"));
+        one.segments.remove(2);
+        for s in &mut one.segments[3..] {
+            s.claim = None;
+        }
+        let mut two = probed(0, 3, 0, T0, "a");
+        two.segments[2].claim = Some(Claim { out: 2, won: true });
+        let seqs: Vec<(u64, u8)> = output_segments(&log, [Some(&one), Some(&two)])
+            .iter()
+            .map(|o| (o.seq, o.input.number()))
+            .collect();
+        assert_eq!(seqs, [(0, 1), (1, 1), (2, 2), (3, 1), (4, 1), (5, 1)]);
+    }
 }
