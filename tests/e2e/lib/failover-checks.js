@@ -59,7 +59,7 @@ export function watchStatus(origin, path, { intervalMs = 1000 } = {}) {
  * The rules every fetched rendition playlist must keep through a switch, per URL in fetch
  * order: the live rules on its own, media sequence never decreasing and segments keeping their
  * names (lib/m3u8.js), segment URIs equal to their media sequence numbers and consecutive, and
- * (when `aligned`) no EXT-X-DISCONTINUITY and no DISCONTINUITY-SEQUENCE change.
+ * (when `aligned`) no EXT-X-DISCONTINUITY, no EXT-X-GAP and no DISCONTINUITY-SEQUENCE change.
  * `fetches` are { wallMs, url, playlist | error } (from watchPlaylists or a player session);
  * `source` names them in messages; `segmentUri` reads the number out of a segment URI (TS by
  * default, CMAF_SEGMENT_URI for HLS-CMAF). Returns violation strings.
@@ -95,6 +95,8 @@ export function checkFetches(fetches, { aligned, source, segmentUri = SEGMENT_UR
       if (aligned) {
         const tagged = pl.segments.filter((s) => s.discontinuity).map((s) => s.uri);
         if (tagged.length > 0) v.push(`${at}: EXT-X-DISCONTINUITY before ${tagged} (aligned inputs)`);
+        const gaps = pl.segments.filter((s) => s.gap).map((s) => s.uri);
+        if (gaps.length > 0) v.push(`${at}: EXT-X-GAP on ${gaps} (aligned inputs: a number neither input's copy serves)`);
         if (pl.discontinuitySequence !== 0) v.push(`${at}: EXT-X-DISCONTINUITY-SEQUENCE ${pl.discontinuitySequence} (aligned inputs)`);
       }
       // The first offending playlist of each URL, verbatim (and the one before it).

@@ -115,6 +115,8 @@ export function watchEndpoints({ ts, cmaf, mpdUrl, dashEndpoint, ledger, interva
         entry.playlist = parseMedia(res.text);
         const maps = kind === 'cmaf' ? mapsOf(res.text, url) : [];
         entry.playlist.segments.forEach((s, i) => {
+          // A gap is listed to be skipped, not fetched (the playlist checks report it).
+          if (s.gap) return;
           const init = maps[i] ?? null;
           if (init) ledger.add(init, { track: `${kind} ${url} init`, listedMs: wallMs });
           ledger.add(new URL(s.uri, url).href, { track: `${kind} ${url}`, key: s.sequence, init, listedMs: wallMs });

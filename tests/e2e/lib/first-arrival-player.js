@@ -16,8 +16,8 @@ const SEGMENT_RE = /\.(ts|m4s|mp4|m4a|m4v|cmfv|cmfa)(\?|$)/;
  * Installed in the page right after the player starts. Every `sampleMs`: [wall ms, currentTime,
  * paused, readyState, playbackRate]; media element events with their wall time; presented video
  * frames through requestVideoFrameCallback (gaps over 100 ms listed); once a second the
- * player's own distance to the live edge (hls.js `latency`, Shaka seekRange end, dash.js
- * `getCurrentLiveLatency()`). Wall time is performance.timeOrigin + performance.now(), which
+ * player's own distance to the live edge (hls.js `latency`, Shaka `getStats().liveLatency`,
+ * dash.js `getCurrentLiveLatency()`). Wall time is performance.timeOrigin + performance.now(), which
  * the test compares with Date.now() in Node (same machine clock).
  */
 function installMeter({ sampleMs, player }) {
@@ -46,7 +46,9 @@ function installMeter({ sampleMs, player }) {
     let d = null;
     try {
       if (player === 'hls.js') d = p.latency;
-      else if (player === 'shaka') d = p.seekRange().end - video.currentTime;
+      // Shaka's seekRange ends at the live edge minus its presentation delay; its stats say
+      // how far the playhead is from the edge itself.
+      else if (player === 'shaka') d = p.getStats().liveLatency;
       else if (player === 'dash.js') d = p.getCurrentLiveLatency();
     } catch (e) {
       d = null;

@@ -16,7 +16,7 @@ import { recordSource, sourceMaster, putMaster, startPush, SEGMENT_SECONDS } fro
 import { startRelay } from './failover-relay.js';
 import { watchStatus, checkFetches, checkRounds, sequenceTrace, CMAF_SEGMENT_URI } from './failover-checks.js';
 import { startMeteredBrowser } from './first-arrival-player.js';
-import { stallsOf, distribution, describeDistribution } from './first-arrival-stalls.js';
+import { stallsOf, distribution, describeDistribution, machineMonitor, classify } from './first-arrival-stalls.js';
 import { segmentLedger, watchEndpoints, refetchAll, decodeTracks } from './first-arrival-ledger.js';
 import { readMaster, readMedia, get } from './endpoint.js';
 import { parseAttributes } from './m3u8.js';
@@ -117,6 +117,7 @@ export function firstArrivalSuite({ title, name, start, kills, players, longOuta
       source.audioStart = Number(stdout.trim().split('\n')[0]);
       assert.ok(Number.isFinite(source.audioStart), `audio start_time of ${source.file}: ${stdout}`);
       browser = await startMeteredBrowser();
+      ctx.machine = machineMonitor();
     });
 
     /** The JSON artifact: every measurement, kept in the run directory (with the logs on failure). */
@@ -129,6 +130,7 @@ export function firstArrivalSuite({ title, name, start, kills, players, longOuta
         holdBack: ctx.holdBack,
         rounds: ctx.rounds?.map(({ statusBefore, statusAligned, ...r }) => ({ ...r, statusBefore: brief(statusBefore), statusAligned: brief(statusAligned) })),
         players: ctx.playerReports,
+        machine: ctx.machine ? { seconds: ctx.machine.seconds, lags: ctx.machine.lags } : null,
         samples: ctx.finals?.map((f, i) => ({ player: ctx.sessions[i].player, samples: f.meter?.samples, events: f.meter?.events })),
         edge: ctx.edge,
         served: ctx.served,
@@ -145,6 +147,7 @@ export function firstArrivalSuite({ title, name, start, kills, players, longOuta
     }
 
     after(async () => {
+      ctx.machine?.stop();
       await writeReport().catch((err) => process.stderr.write(`first-arrival: report not written: ${err.message}\n`));
       for (const w of watchers) await w.stop().catch(() => {});
       for (const s of sessions) await s.close().catch(() => {});
@@ -333,7 +336,7 @@ export function firstArrivalSuite({ title, name, start, kills, players, longOuta
           }
           const enough = vi.renditions.length >= 3 && vi.renditions.every((r) => (seen.get(r.rendition)?.size ?? 0) >= 2);
           return enough && s.output.length >= 3 && s.output.every((o) => o.inputs_aligned) && s.inputs.every((i) => i.healthy) ? s : false;
-        }, { timeoutMs: REALIGN_TIMEOUT_MS, intervalMs: 300 }).catch(async (err) => assert.fail(`${err.message}\nstatus: ${brief(await status())}\nffmpeg (${restarted.logFile}):\n${tail(restarted.log(), 12)}`));
+        }, { timeoutMs: REALIGN_TIMEOUT_MS, intervalMs: 500 }).catch(async (err) => assert.fail(`${err.message}\nstatus: ${brief(await status())}\nffmpeg (${restarted.logFile}):\n${tail(restarted.log(), 12)}`));
         const alignedMs = Date.now();
         const round = {
           round: k + 1, victim, survivor, pid: ve.pid, phaseMs, killMs, downMs, long, seek,
@@ -370,36 +373,48 @@ export function firstArrivalSuite({ title, name, start, kills, players, longOuta
       const failures = [];
       ctx.playerReports = [];
       const kills = ctx.rounds.map((r) => r.killMs);
-      for (const [i, s] of ctx.sessions.entries()) {
+      const measured = ctx.sessions.map((s, i) => {
         const { state, meter } = ctx.finals[i];
         const edge = meter.edge.map(([, x]) => x).sort((a, b) => a - b);
         const behind = edge[edge.length >> 1] ?? ctx.holdBack;
+        const from = s.playingFromMs + SETTLE_MS;
+        return { s, state, meter, behind, from, ...stallsOf(meter.samples, { fromMs: from }), player: s.player };
+      });
+      const m = ctx.machine;
+      const controlTo = kills[0];
+      const during = m.mean(kills[0], ctx.endMs);
+      const before = m.mean(Math.min(...measured.map((x) => x.from)), controlTo);
+      t.diagnostic(`machine: CPU busy (2 cores, all processes) ${before.cpuBusyPct}% and load ${before.load1} before the first kill, ${during.cpuBusyPct}% and ${during.load1} from it to the end; Node event-loop lags > 50 ms: ${m.lags.length} (longest ${Math.max(0, ...m.lags.map((l) => l.lagMs))} ms)`);
+      for (const x of measured) {
+        const { s, state, meter, behind, from, stalls, seeks, intervals } = x;
         // Media of the live edge at wall time w is played about `behind` s later (+ half a
         // segment on average): a kill's window for this player is shifted by that much.
         const shiftMs = (behind + SEGMENT_SECONDS / 2) * 1000;
-        const from = s.playingFromMs + SETTLE_MS;
-        const all = stallsOf(meter.samples, { fromMs: from });
         const windows = [
           { label: 'control (both encoders up)', fromMs: from, toMs: kills[0] + shiftMs },
           ...kills.map((k, j) => ({ label: `kill ${j + 1} (encoder ${ctx.rounds[j].victim})`, fromMs: k + shiftMs, toMs: (kills[j + 1] ?? Infinity) + shiftMs })),
         ];
+        const others = measured.filter((o) => o !== x);
+        const described = stalls.map((st) => ({ ...st, ...classify(st, others, meter.samples), machine: m.at(st.fromMs, st.toMs) }));
         const per = windows.map((w) => {
-          const st = all.stalls.filter((x) => x.fromMs >= w.fromMs && x.fromMs < w.toMs);
-          return { ...w, stalls: st.map((x) => x.ms), longest: st.reduce((a, x) => Math.max(a, x.ms), 0) };
+          const st = described.filter((y) => y.fromMs >= w.fromMs && y.fromMs < w.toMs);
+          const gaps = meter.frameGaps.filter(([g]) => g >= w.fromMs && g < w.toMs).map(([, d]) => d);
+          return { ...w, stalls: st, longest: st.reduce((a, y) => Math.max(a, y.ms), 0), longestFrameGap: Math.max(0, ...gaps) };
         });
-        const longest = all.stalls.reduce((a, x) => Math.max(a, x.ms), 0);
+        const longest = stalls.reduce((a, y) => Math.max(a, y.ms), 0);
         const perKill = per.slice(1).map((w) => w.longest);
         const report = {
           player: s.player,
           url: s.url,
           behindLiveEdgeS: behind,
-          samples: all.intervals,
-          stalls: all.stalls,
-          seeks: all.seeks,
-          distribution: distribution(all.stalls.map((x) => x.ms)),
+          samples: intervals,
+          stalls: described,
+          seeks,
+          distribution: distribution(stalls.map((y) => y.ms)),
           longestPerKill: perKill,
           perKillDistribution: distribution(perKill),
-          windows: per.map(({ label, fromMs, toMs, stalls, longest: l }) => ({ label, fromMs, toMs, stalls, longest: l })),
+          controlLongest: per[0].longest,
+          windows: per.map(({ label, fromMs, toMs, stalls: st, longest: l, longestFrameGap }) => ({ label, fromMs, toMs, stalls: st.map((y) => y.ms), longest: l, longestFrameGap })),
           waiting: meter.events.filter((e) => e[1] === 'waiting').map(([w, , c]) => ({ wallMs: Math.round(w), currentTime: c })),
           frameGaps: meter.frameGaps,
           framesPresented: meter.presented,
@@ -409,16 +424,17 @@ export function firstArrivalSuite({ title, name, start, kills, players, longOuta
           warnings: state.warnings,
         };
         ctx.playerReports.push(report);
-        t.diagnostic(`${s.player} (${behind.toFixed(1)} s behind the live edge, ${all.intervals} intervals of ~50 ms): stalls ${describeDistribution(report.distribution)}; longest per kill window ${JSON.stringify(perKill)} ms (${describeDistribution(report.perKillDistribution)}); control period: ${JSON.stringify(per[0].stalls)} ms; waiting events ${report.waiting.length}; seeks ${JSON.stringify(all.seeks)}; frames ${report.frames.start} -> ${report.frames.end} (dropped ${report.frames.dropped}, corrupted ${report.frames.corrupted}); video frame gaps > 100 ms: ${meter.frameGaps.length}${meter.frameGaps.length ? ` (longest ${Math.max(...meter.frameGaps.map((g) => g[1]))} ms)` : ''}; currentTime +${(report.currentTime.end - report.currentTime.start).toFixed(1)} s in ${report.currentTime.wallS.toFixed(1)} s; non-fatal: ${JSON.stringify(state.warnings.slice(-5))}`);
-        for (const w of per) if (w.stalls.length > 0) t.diagnostic(`  ${s.player} ${w.label}: ${JSON.stringify(all.stalls.filter((x) => x.fromMs >= w.fromMs && x.fromMs < w.toMs))}`);
+        const big = described.filter((y) => y.ms >= MAX_STALL_MS);
+        const shared = big.filter((y) => y.shared.length > 0).length;
+        t.diagnostic(`${s.player} (${behind.toFixed(1)} s behind the live edge, ${intervals} intervals of ~50 ms): stalls ${describeDistribution(report.distribution)}; longest per kill window ${JSON.stringify(perKill)} ms (${describeDistribution(report.perKillDistribution)}); control period (${((kills[0] + shiftMs - from) / 1000).toFixed(0)} s, no kill played yet): ${JSON.stringify(per[0].stalls.map((y) => y.ms))} ms; stalls >= ${MAX_STALL_MS} ms: ${big.length}, ${shared} of them at the same wall time in another player; waiting events ${report.waiting.length}; seeks ${JSON.stringify(seeks)}; frames ${report.frames.start} -> ${report.frames.end} (dropped ${report.frames.dropped}, corrupted ${report.frames.corrupted}); presented-frame gaps > 100 ms: ${meter.frameGaps.length}, longest per window ${JSON.stringify(per.map((w) => w.longestFrameGap))} ms; currentTime +${(report.currentTime.end - report.currentTime.start).toFixed(1)} s in ${report.currentTime.wallS.toFixed(1)} s; non-fatal: ${JSON.stringify(state.warnings.slice(-5))}`);
+        for (const y of big) t.diagnostic(`  ${s.player} stall ${y.ms} ms at ${iso(y.fromMs)} (currentTime ${y.currentTime.toFixed(2)}): also stalled then: ${y.shared.join(', ') || 'no other player'}; page sampler interval ${y.samplerIntervalMs} ms; machine ${JSON.stringify(y.machine)}`);
         if (state.fatal.length > 0) failures.push(`${s.player}: fatal errors ${JSON.stringify(state.fatal)}`);
         if (!(state.frames > s.startedState.frames)) failures.push(`${s.player}: decoded frames did not grow (${s.startedState.frames} -> ${state.frames})`);
         if (state.corruptedFrames) failures.push(`${s.player}: ${state.corruptedFrames} corrupted video frames`);
         const advanced = state.currentTime - s.startedState.currentTime;
         if (advanced < 0.9 * report.currentTime.wallS) failures.push(`${s.player}: currentTime advanced ${advanced.toFixed(1)} s in ${report.currentTime.wallS.toFixed(1)} s`);
         if (longest >= MAX_STALL_MS) {
-          const control = per[0].longest;
-          failures.push(`${s.player}: longest stall ${longest} ms >= ${MAX_STALL_MS} ms (${JSON.stringify(all.stalls.filter((x) => x.ms >= MAX_STALL_MS))}); the control period before any kill had ${control} ms${control >= MAX_STALL_MS ? ': the machine stalls players without any kill' : ''}`);
+          failures.push(`${s.player}: longest stall ${longest} ms >= ${MAX_STALL_MS} ms; ${big.length} stalls >= ${MAX_STALL_MS} ms (${big.map((y) => `${y.ms} ms at ${iso(y.fromMs)}${y.shared.length ? ` with ${y.shared.join('+')}` : ' alone'}, CPU ${y.machine.cpuBusyPct}%`).join('; ')}); ${shared} of ${big.length} happened in another player at the same wall time while it played other media (the machine, not the media); control period before any kill: longest ${per[0].longest} ms`);
         }
       }
       assert.deepEqual(failures, [], failures.join('\n'));
