@@ -219,7 +219,10 @@ export async function decodeTracks(ledger, dir, { videoFrames }) {
       if (follows) runs.at(-1).push(e);
       else runs.push([e]);
     }
-    if (runs.length > 1) violations.push(`${track}: fetched segments form ${runs.length} runs, not one (missing ${runs.slice(1).map((r) => r[0].key).join(', ')} or before)`);
+    if (runs.length > 1) {
+      const holes = runs.slice(1).map((r, i) => `${runs[i].at(-1).key} -> ${r[0].key}`);
+      violations.push(`${track}: the listed segments form ${runs.length} runs, not one: no segment (or another init) between ${holes.join(', ')}`);
+    }
     for (const run of runs) {
       const parts = [];
       if (run[0].init) {
