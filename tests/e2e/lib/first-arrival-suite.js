@@ -32,11 +32,12 @@ const run = promisify(execFile);
 export const MAX_STALL_MS = 100;
 /**
  * A picture frozen this long (ms) between two presented video frames (requestVideoFrameCallback)
- * is a stall too, even while currentTime advances on the audio clock (a player playing over a
- * missing video segment). Frame gaps of 100-450 ms come from the loaded 2-core machine (they
- * show in the control period), so this bound sits above them and far below one segment (2 s).
+ * is a stall too, even while currentTime advances on the audio clock: a player playing over a
+ * missing video segment freezes for a segment (2 s). The loaded 2-core machine alone makes
+ * frame gaps of 100-750 ms (measured in the control period before any kill), so this bound sits
+ * above those and below one segment.
  */
-export const MAX_FREEZE_MS = 500;
+export const MAX_FREEZE_MS = 1000;
 /** The channel default the issue asks for (s); the test checks it is what a new channel gets. */
 const DEFAULT_MAX_SEGMENT_DURATION = 15;
 /**
