@@ -236,6 +236,7 @@ export function firstArrivalSuite({ title, name, start, kills, players, longOuta
       });
       const relay = await startRelay({ target: origin.url, delayMs: IN_SYNC_DELAY_MS, hold });
       relays.push(relay);
+      ctx.relay = relay;
       await Promise.all([push(1, { label: 'input1' }), push(2, { label: 'input2', via: relay })]);
       ctx.t0 = ctx.encoder[1].startedMs;
       const first = await waitFor('the first active input to be recorded', async () => {
@@ -525,6 +526,12 @@ export function firstArrivalSuite({ title, name, start, kills, players, longOuta
         const line = ctx.served.filter((x) => x.rendition === rend).map((x) => `${x.sequence}:${x.input}`).join(' ');
         t.diagnostic(`  ${rend}: ${line}`);
       }
+      // Input 2's path until its first restart: the relay forwards one upload at a time, each
+      // after the origin answered the one before, so the backup runs behind by more than the
+      // relay's delay when the origin takes its time (a playlist waits up to 0.5 s for an
+      // overtaken upload).
+      const waits = ctx.relay.forwarded.filter((f) => f.status !== null).map((f) => f.sentMs - f.arrivedMs);
+      t.diagnostic(`input 2's relay (until its first restart): ${waits.length} uploads forwarded, ${IN_SYNC_DELAY_MS} ms delay; time from arrival to forwarding ${describeDistribution(distribution(waits))}; refused: ${JSON.stringify(ctx.relay.failures().slice(0, 3))}`);
       const switches = ctx.finalStatus.switches;
       t.diagnostic(`switch log at the end: ${JSON.stringify(switches)}`);
       const disc = switches.filter((s) => s.discontinuity);
