@@ -10,6 +10,8 @@ import { repeat } from './wait.js';
 export const TS_HZ = 90_000;
 /** Output segment URIs are the origin's sequence number (README: Playback URLs). */
 const SEGMENT_URI = /^(\d+)\.ts(?:\?.*)?$/;
+/** HLS-CMAF output segment URIs: `{kind}_{sequence}.m4s`. */
+export const CMAF_SEGMENT_URI = /^[a-z]+_(\d+)\.m4s(?:\?.*)?$/;
 
 /**
  * Polls every rendition playlist every `intervalMs` until stopped. Each fetch is recorded as
@@ -57,11 +59,12 @@ export function watchStatus(origin, path, { intervalMs = 1000 } = {}) {
  * The rules every fetched rendition playlist must keep through a switch, per URL in fetch
  * order: the live rules on its own, media sequence never decreasing and segments keeping their
  * names (lib/m3u8.js), segment URIs equal to their media sequence numbers and consecutive, and
- * (when `aligned`) no EXT-X-DISCONTINUITY and no DISCONTINUITY-SEQUENCE change.
+ * (when `aligned`) no EXT-X-DISCONTINUITY, no EXT-X-GAP and no DISCONTINUITY-SEQUENCE change.
  * `fetches` are { wallMs, url, playlist | error } (from watchPlaylists or a player session);
- * `source` names them in messages. Returns violation strings.
+ * `source` names them in messages; `segmentUri` reads the number out of a segment URI (TS by
+ * default, CMAF_SEGMENT_URI for HLS-CMAF). Returns violation strings.
  */
-export function checkFetches(fetches, { aligned, source }) {
+export function checkFetches(fetches, { aligned, source, segmentUri = SEGMENT_URI }) {
   const v = [];
   const byUrl = new Map();
   for (const f of [...fetches].sort((a, b) => a.wallMs - b.wallMs)) {
@@ -83,8 +86,8 @@ export function checkFetches(fetches, { aligned, source }) {
       for (const x of checkMedia(pl, { live: true })) v.push(`${at}: ${x}`);
       if (prev) for (const x of checkUpdate(prev, pl)) v.push(`${at}: ${x}`);
       for (const s of pl.segments) {
-        const m = SEGMENT_URI.exec(s.uri);
-        if (!m) v.push(`${at}: segment URI ${s.uri} is not {sequence}.ts`);
+        const m = segmentUri.exec(s.uri);
+        if (!m) v.push(`${at}: segment URI ${s.uri} does not carry its sequence number (${segmentUri})`);
         else if (Number(m[1]) !== s.sequence) {
           v.push(`${at}: segment ${s.uri} listed at media sequence ${s.sequence} (numbers not consecutive from EXT-X-MEDIA-SEQUENCE ${pl.mediaSequence})`);
         }
@@ -92,6 +95,8 @@ export function checkFetches(fetches, { aligned, source }) {
       if (aligned) {
         const tagged = pl.segments.filter((s) => s.discontinuity).map((s) => s.uri);
         if (tagged.length > 0) v.push(`${at}: EXT-X-DISCONTINUITY before ${tagged} (aligned inputs)`);
+        const gaps = pl.segments.filter((s) => s.gap).map((s) => s.uri);
+        if (gaps.length > 0) v.push(`${at}: EXT-X-GAP on ${gaps} (aligned inputs: a number neither input's copy serves)`);
         if (pl.discontinuitySequence !== 0) v.push(`${at}: EXT-X-DISCONTINUITY-SEQUENCE ${pl.discontinuitySequence} (aligned inputs)`);
       }
       // The first offending playlist of each URL, verbatim (and the one before it).

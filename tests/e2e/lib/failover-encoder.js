@@ -19,9 +19,10 @@ const PUSH_GRACE_MS = 15_000;
 /**
  * Records `seconds` of testsrc2 + sine into `file`: stream 0 640x360 800k, stream 1 320x180
  * 300k (H.264, closed fixed GOP of SEGMENT_SECONDS, no scene cuts), stream 2 AAC 48 kHz.
+ * `preset` is x264's (`ultrafast` records 240 s in ~15 s on 2 busy cores, `veryfast` ~4x slower).
  * Returns { file, args, ms }.
  */
-export async function recordSource(file, seconds) {
+export async function recordSource(file, seconds, { preset = 'veryfast' } = {}) {
   const [v0, v1] = RENDITIONS;
   const gop = String(SEGMENT_SECONDS * FPS);
   const args = [
@@ -31,7 +32,7 @@ export async function recordSource(file, seconds) {
     '-filter_complex', `[0:v]split=2[va][vb];[vb]scale=${v1.width}:${v1.height}[vbs]`,
     '-map', '[va]', '-map', '[vbs]', '-map', '1:a',
     '-t', String(seconds),
-    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-pix_fmt', 'yuv420p',
+    '-c:v', 'libx264', '-preset', preset, '-profile:v', 'main', '-pix_fmt', 'yuv420p',
     '-b:v:0', v0.bitrate, '-b:v:1', v1.bitrate,
     '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-flags', '+cgop',
     '-c:a', 'aac', '-b:a', '96k', '-ac', '2',
@@ -123,15 +124,24 @@ export async function putMaster(base, auth, master) {
  * ffmpeg arguments pushing `source` live to the ingest base `base` (ending in `/`):
  * `-re -copyts`, stream copy, HLS with two video variants and the audio group, like
  * lib/encoder.js, but no master playlist (see sourceMaster). `tsOffset` shifts every timestamp (seconds); `seek` starts at the key frame
- * at or before that source position (seconds), as a restarted live encoder would.
+ * at or before that source position (seconds), as a restarted live encoder would. `cut` (seconds,
+ * in the source's own timestamps) drops every packet before it and keeps the timestamps of the
+ * rest (output `-ss` with an equal `-output_ts_offset`): a restarted encoder whose audio must
+ * start on the first encoder's segment grid (the HLS muxer cuts an audio-only stream every
+ * `hls_time` counted from its first packet, so a plain seek shifts its boundaries; see
+ * first-arrival.test.js). `startNumber` is the first segment's number (`-start_number`; ffmpeg
+ * starts every run at 0 otherwise, so a restarted encoder reuses the file names of its
+ * previous run).
  */
-export function pushArgs({ source, base, auth, tsOffset = 0, seek = 0 }) {
+export function pushArgs({ source, base, auth, tsOffset = 0, seek = 0, cut = null, startNumber = null }) {
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
   if (seek > 0) args.push('-ss', String(seek));
   args.push('-re', '-copyts', '-i', source, '-map', '0:v:0', '-map', '0:v:1', '-map', '0:a:0', '-c', 'copy');
+  if (cut !== null) args.push('-ss', cut.toFixed(6), '-output_ts_offset', cut.toFixed(6));
   if (tsOffset !== 0) args.push('-output_ts_offset', String(tsOffset));
   args.push(
     '-f', 'hls', '-hls_time', String(SEGMENT_SECONDS), '-hls_list_size', String(HLS_LIST_SIZE),
+    ...(startNumber === null ? [] : ['-start_number', String(startNumber)]),
     '-method', 'PUT',
     // ffmpeg's HLS muxer ignores -auth_type; credentials go in -headers (docs/testing.md).
     '-headers', `Authorization: ${basicAuth(auth.username, auth.password)}\r\n`,

@@ -38,7 +38,7 @@ export function parseMaster(text) {
 
 /**
  * Media playlist -> { targetDuration, mediaSequence, discontinuitySequence, endList,
- * segments: [{ uri, duration, sequence, discontinuity, programDateTime }] }.
+ * segments: [{ uri, duration, sequence, discontinuity, gap, programDateTime }] }.
  */
 export function parseMedia(text) {
   const ls = lines(text);
@@ -58,6 +58,7 @@ export function parseMedia(text) {
     else if (tag === '#EXT-X-DISCONTINUITY-SEQUENCE') pl.discontinuitySequence = Number(value);
     else if (tag === '#EXT-X-ENDLIST') pl.endList = true;
     else if (tag === '#EXT-X-DISCONTINUITY') (pending ??= {}).discontinuity = true;
+    else if (tag === '#EXT-X-GAP') (pending ??= {}).gap = true;
     else if (tag === '#EXT-X-PROGRAM-DATE-TIME') (pending ??= {}).programDateTime = value;
     else if (tag === '#EXTINF') (pending ??= {}).duration = Number(value.split(',')[0]);
     else if (tag === null) {
@@ -66,6 +67,7 @@ export function parseMedia(text) {
         duration: pending?.duration ?? NaN,
         sequence: pl.mediaSequence + pl.segments.length,
         discontinuity: pending?.discontinuity ?? false,
+        gap: pending?.gap ?? false,
         programDateTime: pending?.programDateTime ?? null,
       });
       pending = null;

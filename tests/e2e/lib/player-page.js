@@ -175,6 +175,7 @@
       videoHeight: video.videoHeight,
       frames: q ? q.totalVideoFrames : video.webkitDecodedFrameCount,
       droppedFrames: q ? q.droppedVideoFrames : video.webkitDroppedFrameCount,
+      corruptedFrames: q && 'corruptedVideoFrames' in q ? q.corruptedVideoFrames : null,
       buffered,
       startCurrentTime: state.startCurrentTime,
       startWallMs: state.startWallMs,
