@@ -13,6 +13,8 @@
 #                (tests/bench/latency.js, ~6 min; not part of `make test`)
 #   make ttff    time to first frame, HTTP-FLV (mpegts.js) against HLS (hls.js), 20 starts each
 #                (tests/bench/ttff.js, ~5 min; not part of `make test`)
+#   make failover first arrival with either encoder killed ten times, players' stalls measured
+#                (tests/e2e/first-arrival.soak.js + the Spin variant, ~7 min; not part of `make test`)
 #   make tools   install the toolchain pieces (idempotent)
 
 SHELL := bash
@@ -45,7 +47,7 @@ CARGO_OUT := $(or $(CARGO_TARGET_DIR),target)
 # add minutes to its wasmtime build. Unwind, as `cargo test` needs: build and tests share deps.
 SPIN_HOST_PROFILE := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=2 CARGO_PROFILE_RELEASE_PANIC=unwind
 
-.PHONY: help tools worker spin dev test lint check clean fuzz latency ttff
+.PHONY: help tools worker spin dev test lint check clean fuzz latency ttff failover
 
 help:
 	@sed -n '2,15s/^#//p' Makefile
@@ -84,6 +86,10 @@ test: tools worker spin
 # Measured by hand, never in CI: results go into tests/bench/README.md.
 latency: tools worker
 	cd tests && node bench/latency.js
+
+# By hand, not in CI (timing-sensitive on a loaded machine): the figures go into the notes.
+failover: tools worker spin
+	cd tests && node --test --test-concurrency=1 e2e/first-arrival.soak.js e2e/spin/first-arrival.soak.js
 
 # Measured by hand, never in CI: results go into tests/bench/README.md.
 ttff: tools worker

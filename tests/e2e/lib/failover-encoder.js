@@ -129,7 +129,7 @@ export async function putMaster(base, auth, master) {
  * rest (output `-ss` with an equal `-output_ts_offset`): a restarted encoder whose audio must
  * start on the first encoder's segment grid (the HLS muxer cuts an audio-only stream every
  * `hls_time` counted from its first packet, so a plain seek shifts its boundaries; see
- * first-arrival.test.js). `startNumber` is the first segment's number (`-start_number`; ffmpeg
+ * first-arrival.soak.js). `startNumber` is the first segment's number (`-start_number`; ffmpeg
  * starts every run at 0 otherwise, so a restarted encoder reuses the file names of its
  * previous run).
  */

@@ -1,5 +1,5 @@
 // The acceptance scenario of issue 14 (first arrival), shared by the Worker suite
-// (first-arrival.test.js) and the shorter Spin one (spin/first-arrival.test.js): one channel
+// (first-arrival.soak.js) and the shorter Spin one (spin/first-arrival.soak.js): one channel
 // with the default settings (max_segment_duration 15 s), HLS (TS), HLS-CMAF and DASH
 // endpoints, two ffmpeg pushes of one recorded source with identical timestamps, hls.js /
 // Shaka / dash.js at their default live settings, and either encoder SIGKILLed at a random

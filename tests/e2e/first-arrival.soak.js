@@ -5,7 +5,7 @@
 // SIGKILLed at a random moment ten times in a row, each time restarted aligned; every player's
 // longest stall must stay under 100 ms, every playlist keep its numbering without a
 // discontinuity, and every URL its bytes. The scenario is lib/first-arrival-suite.js;
-// spin/first-arrival.test.js runs a shorter one on the Spin host.
+// spin/first-arrival.soak.js runs a shorter one on the Spin host.
 import { startOrigin } from './lib/origin.js';
 import { firstArrivalSuite } from './lib/first-arrival-suite.js';
 
