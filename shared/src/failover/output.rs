@@ -32,7 +32,7 @@ pub fn output_segments<'a>(
             continue;
         };
         let in_range = |seq: &u64| (record.from_seq..end).contains(seq);
-        let other = other_input(input);
+        let other = input.other();
         let mut winners: BTreeMap<u64, &Segment> = timelines[other.index()]
             .into_iter()
             .flat_map(|t| &t.segments)
@@ -87,14 +87,6 @@ pub fn output_segments<'a>(
         }
     }
     out
-}
-
-fn other_input(input: InputId) -> InputId {
-    if input == InputId::PRIMARY {
-        InputId::BACKUP
-    } else {
-        InputId::PRIMARY
-    }
 }
 
 /// Removes fill-ins (`fills`, output numbers from `start` on) whose media time does not lie

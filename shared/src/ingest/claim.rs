@@ -27,12 +27,8 @@ pub(super) async fn claim_new<K: KvStore, O: ObjectStore>(
     log: &SwitchLog,
     now_ms: u64,
 ) -> OriginResult<()> {
-    let other_input = InputId::ALL[1 - input.index()];
-    let other: Option<Timeline> = repo::object_get(
-        cx.objects,
-        &keys::timeline(&channel.id, other_input, rendition),
-    )
-    .await?;
+    let other_key = keys::timeline(&channel.id, input.other(), rendition);
+    let other: Option<Timeline> = repo::object_get(cx.objects, &other_key).await?;
     let Some(other) = other else {
         return Ok(());
     };

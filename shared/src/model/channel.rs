@@ -80,6 +80,15 @@ impl InputId {
     pub fn index(self) -> usize {
         usize::from(self.0 - 1)
     }
+
+    /// The channel's other input.
+    pub fn other(self) -> InputId {
+        if self == InputId::PRIMARY {
+            InputId::BACKUP
+        } else {
+            InputId::PRIMARY
+        }
+    }
 }
 
 /// Basic-auth credentials of one input.

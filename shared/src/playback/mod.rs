@@ -384,7 +384,7 @@ async fn master_info<K: KvStore, O: ObjectStore>(
     log: &SwitchLog,
 ) -> OriginResult<Option<MasterInfo>> {
     let active = log.active().map_or(InputId::PRIMARY, |r| r.input_id());
-    for input in [active, other(active)] {
+    for input in [active, active.other()] {
         let info = repo::object_get(cx.objects, &keys::master(&channel.id, input)).await?;
         if info.is_some() {
             return Ok(info);
@@ -434,12 +434,4 @@ async fn init_bytes<K: KvStore, O: ObjectStore>(
         out.push(object.body);
     }
     Ok(out)
-}
-
-fn other(input: InputId) -> InputId {
-    if input == InputId::PRIMARY {
-        InputId::BACKUP
-    } else {
-        InputId::PRIMARY
-    }
 }
