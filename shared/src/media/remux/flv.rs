@@ -46,12 +46,7 @@ pub fn ts_parts_to_flv(
     remux: &RemuxOptions,
     segment: &FlvSegmentOptions,
 ) -> Result<FlvRemuxed, RemuxError> {
-    let demuxed = demux_ts(parts)?;
-    let samples = demuxed.samples(remux)?;
-    let mut owned = Vec::with_capacity(samples.tracks.len());
-    for t in &samples.tracks {
-        owned.push(OwnedSamples::from_sample_track(t)?);
-    }
+    let (owned, warnings) = owned_ts_samples(parts, remux)?;
     let tracks: Vec<FlvTrack<'_>> = owned
         .iter()
         .map(|o| FlvTrack {
@@ -62,10 +57,22 @@ pub fn ts_parts_to_flv(
     let written = muxer
         .write_segment(out, &tracks, segment)
         .map_err(RemuxError::Flv)?;
-    Ok(FlvRemuxed {
-        written,
-        warnings: samples.warnings,
-    })
+    Ok(FlvRemuxed { written, warnings })
+}
+
+/// The tracks of consecutive TS `parts` as owned, contiguous samples (TS payloads are not
+/// contiguous), with the demuxer's warnings.
+fn owned_ts_samples(
+    parts: &[&[u8]],
+    options: &RemuxOptions,
+) -> Result<(Vec<OwnedSamples>, Vec<RemuxWarning>), RemuxError> {
+    let demuxed = demux_ts(parts)?;
+    let samples = demuxed.samples(options)?;
+    let mut owned = Vec::with_capacity(samples.tracks.len());
+    for t in &samples.tracks {
+        owned.push(OwnedSamples::from_sample_track(t)?);
+    }
+    Ok((owned, samples.warnings))
 }
 
 /// The first video and first audio track of one fMP4 part that have samples.
@@ -166,13 +173,8 @@ impl<'a> Demuxed<'a> {
     fn of(source: &FlvSource<'a>) -> Result<Demuxed<'a>, RemuxError> {
         match source {
             FlvSource::Ts { bytes, options } => {
-                let demuxed = demux_ts(&[bytes])?;
-                let samples = demuxed.samples(options)?;
-                let mut owned = Vec::with_capacity(samples.tracks.len());
-                for t in &samples.tracks {
-                    owned.push(OwnedSamples::from_sample_track(t)?);
-                }
-                Ok(Demuxed::Ts(owned, samples.warnings))
+                let (owned, warnings) = owned_ts_samples(&[bytes], options)?;
+                Ok(Demuxed::Ts(owned, warnings))
             }
             FlvSource::Fmp4(part) => {
                 let init = parse_init(part.init).map_err(RemuxError::Fmp4)?;
