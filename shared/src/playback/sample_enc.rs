@@ -113,7 +113,7 @@ pub(super) async fn protection<K: KvStore, O: ObjectStore>(
         .iter()
         .any(|s| s.system == DrmSystem::ClearKey && s.pssh.is_some());
     if clear_key && !has_clear_key {
-        pssh.push(clearkey_pssh(&[key.kid.0]).map_err(|e| MediaError::new(MediaCause::Mux(e)))?);
+        pssh.push(clear_key_pssh(key)?);
     }
     Ok(Some(TrackProtection {
         scheme,
@@ -146,6 +146,25 @@ pub(super) fn encrypt_error(
         .rendition(rendition)
         .sequence(seq)
         .into()
+}
+
+/// ClearKey's W3C common `pssh` for the key.
+fn clear_key_pssh(key: &ProvidedKey) -> OriginResult<Vec<u8>> {
+    clearkey_pssh(&[key.kid.0]).map_err(|e| MediaError::new(MediaCause::Mux(e)).into())
+}
+
+/// The `pssh` of `system`: the provider's, else (ClearKey) the one built here.
+fn system_pssh(key: &ProvidedKey, system: DrmSystem) -> OriginResult<Option<Vec<u8>>> {
+    let provided = key
+        .systems
+        .iter()
+        .find(|s| s.system == system)
+        .and_then(|d| d.pssh.clone());
+    match (provided, system) {
+        (Some(p), _) => Ok(Some(p)),
+        (None, DrmSystem::ClearKey) => clear_key_pssh(key).map(Some),
+        (None, _) => Ok(None),
+    }
 }
 
 /// `KID` as the 8-4-4-4-12 UUID text of `cenc:default_KID`.
@@ -198,14 +217,10 @@ pub(super) fn key_lines(
             continue;
         }
         let kid = key.kid.hex();
-        let pssh = data.and_then(|d| d.pssh.clone());
+        let pssh = system_pssh(key, *system)?;
         match system {
             DrmSystem::ClearKey => {
-                let pssh = match pssh {
-                    Some(p) => p,
-                    None => clearkey_pssh(&[key.kid.0])
-                        .map_err(|e| MediaError::new(MediaCause::Mux(e)))?,
-                };
+                let pssh = pssh.unwrap_or_default();
                 let uri = format!("data:text/plain;base64,{}", b64(&pssh));
                 let _ = writeln!(
                     out,
@@ -278,14 +293,8 @@ pub(super) fn content_protection(
         pssh: None,
     }];
     for system in &enc.drm_systems {
-        let data = key.systems.iter().find(|s| s.system == *system);
-        let pssh = match (system, data.and_then(|d| d.pssh.clone())) {
-            (_, Some(p)) => Some(p),
-            (DrmSystem::ClearKey, None) => {
-                Some(clearkey_pssh(&[key.kid.0]).map_err(|e| MediaError::new(MediaCause::Mux(e)))?)
-            }
-            _ => None,
-        };
+        let pssh = system_pssh(key, *system)?;
+
         out.push(crate::dash::ContentProtection {
             scheme_id_uri: format!("urn:uuid:{}", system.system_id()),
             value: None,
