@@ -127,6 +127,17 @@ impl Inputs {
             .collect()
     }
 
+    /// Records which input served each listed segment at `now` in `seen`; a segment seen
+    /// before must still be the same copy.
+    fn keep_copies(&self, now: u64, seen: &mut Vec<(String, u8)>) {
+        for (u, by) in self.served(now) {
+            match seen.iter().find(|(v, _)| *v == u) {
+                Some((_, before)) => assert_eq!(*before, by, "{u} changed copy"),
+                None => seen.push((u, by)),
+            }
+        }
+    }
+
     fn status(&self, now: u64) -> Value {
         let req = Request::new(Method::Get, "/api/v1/groups/demo/channels/live/status")
             .with_header("authorization", &format!("Bearer {TOKEN}"));
@@ -186,12 +197,7 @@ fn killing_the_active_input_costs_nothing() {
         // Each segment is listed as soon as the first copy of it is in: no timeout to wait.
         let p = s.playlist(t + 400);
         assert_seamless(&p, usize::try_from(k + 1).unwrap());
-        for (u, by) in s.served(t + 400) {
-            match seen.iter().find(|(v, _)| *v == u) {
-                Some((_, before)) => assert_eq!(*before, by, "{u} changed copy"),
-                None => seen.push((u, by)),
-            }
-        }
+        s.keep_copies(t + 400, &mut seen);
     }
     let inputs: Vec<u8> = seen.iter().map(|(_, i)| *i).collect();
     assert_eq!(inputs[..7], [1, 1, 1, 1, 1, 1, 2], "{seen:?}");
@@ -256,12 +262,7 @@ fn drifting_inputs_fall_back_to_the_timeout_rule() {
     // segments its boundaries are more than half a frame from input 1's.
     for k in 0..10 {
         input_two_leads(&s, k..k + 1, |k| Some((k, k * 92)));
-        for (u, by) in s.served(T0 + 2000 * (k + 1) + 400) {
-            match seen.iter().find(|(v, _)| *v == u) {
-                Some((_, before)) => assert_eq!(*before, by, "{u} changed copy"),
-                None => seen.push((u, by)),
-            }
-        }
+        s.keep_copies(T0 + 2000 * (k + 1) + 400, &mut seen);
     }
     let now = T0 + 22_000;
     assert_seamless(&s.playlist(now), 10);
@@ -283,12 +284,7 @@ fn a_gap_in_the_active_input_is_filled_by_the_other() {
         }
         s.send(2, k, 0, t + 300);
         assert_seamless(&s.playlist(t + 400), usize::try_from(k + 1).unwrap());
-        for (u, by) in s.served(t + 400) {
-            match seen.iter().find(|(v, _)| *v == u) {
-                Some((_, before)) => assert_eq!(*before, by, "{u} changed copy"),
-                None => seen.push((u, by)),
-            }
-        }
+        s.keep_copies(t + 400, &mut seen);
     }
     let inputs: Vec<u8> = seen.iter().map(|(_, i)| *i).collect();
     assert_eq!(inputs, [1, 1, 1, 1, 2, 1, 1, 1], "{seen:?}");
@@ -321,12 +317,7 @@ fn the_active_input_restarting_on_the_same_clock_keeps_the_numbers() {
         s.send(2, k, 0, t + 300);
         let p = s.playlist(t + 400);
         assert_seamless(&p, usize::try_from(k + 1).unwrap());
-        for (u, by) in s.served(t + 400) {
-            match seen.iter().find(|(v, _)| *v == u) {
-                Some((_, before)) => assert_eq!(*before, by, "{u} changed copy"),
-                None => seen.push((u, by)),
-            }
-        }
+        s.keep_copies(t + 400, &mut seen);
     }
     let inputs: Vec<u8> = seen.iter().map(|(_, i)| *i).collect();
     assert_eq!(

@@ -518,20 +518,6 @@ struct Interleaved {
     asset_writes: Cell<usize>,
 }
 
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-    fn poll(mut self: std::pin::Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            Poll::Ready(())
-        } else {
-            self.0 = true;
-            Poll::Pending
-        }
-    }
-}
-
 impl ObjectStore for Interleaved {
     async fn get(&self, key: &str) -> StoreResult<Option<Object>> {
         YieldOnce(false).await;

@@ -6,32 +6,9 @@ mod media_support;
 use edgepack::media::remux::{ts_to_cmaf, RemuxOptions, TrackKind};
 use edgepack::media::ts::first_pts;
 use media_support::*;
-use std::path::PathBuf;
 
 fn golden(name: &str, ours: &[u8]) {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "tests/fixtures/media/golden",
-        name,
-    ]
-    .iter()
-    .collect();
-    if std::env::var_os("EDGEPACK_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, ours).unwrap();
-        return;
-    }
-    let expected = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    if expected != ours {
-        let head = |d: &[u8]| box_tree(&d[..d.len().min(8192)]);
-        panic!(
-            "{name} differs from the golden file ({} vs {} bytes)\n--- golden\n{}\n--- ours\n{}",
-            expected.len(),
-            ours.len(),
-            head(&expected),
-            head(ours)
-        );
-    }
+    golden_boxes("tests/fixtures/media/golden", name, ours);
 }
 
 #[test]

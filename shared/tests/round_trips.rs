@@ -15,7 +15,7 @@ use edgepack::{Method, Origin, Request, Response};
 use serde_json::json;
 use std::cell::Cell;
 use std::future::Future;
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
@@ -35,22 +35,6 @@ struct Rounds<S> {
     kv: bool,
 }
 
-/// Pending once, then ready: the scheduler turn a platform round trip stands for.
-struct Turn(bool);
-
-impl Future for Turn {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            Poll::Ready(())
-        } else {
-            self.0 = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
-}
-
 impl<S> Rounds<S> {
     async fn op<T>(&self, f: impl Future<Output = T>) -> T {
         let t = &self.tracker;
@@ -60,7 +44,7 @@ impl<S> Rounds<S> {
         t.in_flight.set(t.in_flight.get() + 1);
         let count = if self.kv { &t.kv } else { &t.objects };
         count.set(count.get() + 1);
-        Turn(false).await;
+        YieldOnce(false).await;
         let v = f.await;
         t.in_flight.set(t.in_flight.get() - 1);
         v

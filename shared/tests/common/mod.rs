@@ -347,3 +347,24 @@ impl Encoder {
         }
     }
 }
+
+/// Pending once, then ready: a store wrapper awaits it before each operation, so concurrent
+/// requests interleave (harvest races) and each operation takes one scheduler turn (round
+/// trips). Wakes its task, so a polling executor goes on at once.
+pub struct YieldOnce(pub bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+}

@@ -131,3 +131,25 @@ pub fn number(v: &serde_json::Value) -> f64 {
         .or_else(|| v.as_f64())
         .unwrap_or_else(|| panic!("not a number: {v}"))
 }
+
+/// Compares `ours` with the golden file `dir/name` (below the crate), printing both box trees
+/// on a mismatch; `EDGEPACK_BLESS=1` rewrites the file instead (review the diff).
+pub fn golden_boxes(dir: &str, name: &str, ours: &[u8]) {
+    let path: std::path::PathBuf = [env!("CARGO_MANIFEST_DIR"), dir, name].iter().collect();
+    if std::env::var_os("EDGEPACK_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, ours).unwrap();
+        return;
+    }
+    let expected = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if expected != ours {
+        let head = |d: &[u8]| box_tree(&d[..d.len().min(8192)]);
+        panic!(
+            "{name} differs from the golden file ({} vs {} bytes)\n--- golden\n{}\n--- ours\n{}",
+            expected.len(),
+            ours.len(),
+            head(&expected),
+            head(ours)
+        );
+    }
+}
