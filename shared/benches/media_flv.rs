@@ -38,23 +38,8 @@ fn ffmpeg_in(dir: &Path, args: impl FnOnce(&mut Command) -> &mut Command) {
 fn generate(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     ffmpeg_in(dir, |c| {
-        c.args(["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30"])
-            .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
-            // Noise keeps x264 at the target rate instead of far below it.
-            .args(["-t", "2", "-vf", "noise=alls=12:allf=t"])
-            .args(["-c:v", "libx264", "-preset", "veryfast", "-b:v", "5M"])
-            .args([
-                "-maxrate",
-                "5M",
-                "-bufsize",
-                "5M",
-                "-g",
-                "60",
-                "-keyint_min",
-                "60",
-            ])
-            .args(["-sc_threshold", "0", "-bf", "2", "-pix_fmt", "yuv420p"])
-            .args(["-c:a", "aac", "-b:a", "128k", "-f", "mp4"])
+        c.args(common::SOURCE_1080P)
+            .args(["-f", "mp4"])
             .args(["-movflags", "frag_keyframe+empty_moov+default_base_moof"])
             .arg("seg.mp4")
     });

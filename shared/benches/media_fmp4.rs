@@ -30,30 +30,7 @@ fn generate(dir: &std::path::Path) {
     let status = std::process::Command::new("ffmpeg")
         .current_dir(dir)
         .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
-        .args(["-t", "2"])
-        // Noise keeps x264 at the target rate instead of far below it.
-        .args([
-            "-vf",
-            "noise=alls=12:allf=t",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-        ])
-        .args(["-b:v", "5M", "-maxrate", "5M", "-bufsize", "5M", "-g", "60"])
-        .args([
-            "-keyint_min",
-            "60",
-            "-sc_threshold",
-            "0",
-            "-bf",
-            "2",
-            "-pix_fmt",
-            "yuv420p",
-        ])
-        .args(["-c:a", "aac", "-b:a", "128k"])
+        .args(common::SOURCE_1080P)
         .args(["-f", "hls", "-hls_time", "2", "-hls_list_size", "0"])
         .args([
             "-hls_segment_type",

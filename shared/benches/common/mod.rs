@@ -79,6 +79,21 @@ pub fn ffmpeg_skipped(what: &str) {
     println!("{what}: skipped (wasm32-wasip1 cannot start a process; the native run measures it)");
 }
 
+/// ffmpeg's inputs and encoding of the benches' 2 s 1080p ~5 Mbit/s H.264 + AAC source (the
+/// container comes after): testsrc2 with temporal noise, which keeps x264 at the target rate
+/// instead of far below it; a 60-frame closed GOP, two B-frames.
+#[allow(dead_code)] // not every bench generates a source
+#[rustfmt::skip]
+pub const SOURCE_1080P: &[&str] = &[
+    "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30",
+    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+    "-t", "2", "-vf", "noise=alls=12:allf=t",
+    "-c:v", "libx264", "-preset", "veryfast",
+    "-b:v", "5M", "-maxrate", "5M", "-bufsize", "5M",
+    "-g", "60", "-keyint_min", "60", "-sc_threshold", "0", "-bf", "2", "-pix_fmt", "yuv420p",
+    "-c:a", "aac", "-b:a", "128k",
+];
+
 /// Where [`ts_segment_1080p`] keeps the generated segment.
 const SEGMENT: &str = "/tmp/edgepack-bench-1080p.ts";
 
@@ -92,36 +107,8 @@ pub fn ts_segment_1080p() -> Vec<u8> {
     if !path.exists() {
         let status = std::process::Command::new("ffmpeg")
             .args(["-hide_banner", "-loglevel", "error", "-y"])
-            .args(["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30"])
-            .args([
-                "-f",
-                "lavfi",
-                "-i",
-                "sine=frequency=440:sample_rate=48000",
-                "-t",
-                "2",
-            ])
-            // Noise keeps x264 at the target rate instead of far below it.
-            .args([
-                "-vf",
-                "noise=alls=12:allf=t",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "veryfast",
-            ])
-            .args(["-b:v", "5M", "-maxrate", "5M", "-bufsize", "5M", "-g", "60"])
-            .args([
-                "-keyint_min",
-                "60",
-                "-sc_threshold",
-                "0",
-                "-bf",
-                "2",
-                "-pix_fmt",
-                "yuv420p",
-            ])
-            .args(["-c:a", "aac", "-b:a", "128k", "-f", "mpegts"])
+            .args(SOURCE_1080P)
+            .args(["-f", "mpegts"])
             .arg(&path)
             .status()
             .expect("ffmpeg is needed to generate the benchmark segment");
