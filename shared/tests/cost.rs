@@ -204,9 +204,26 @@ fn encoded_segments(count: u64) -> Vec<Vec<u8>> {
     std::fs::create_dir_all(&dir).unwrap();
     let seconds = (count * SEGMENT_MS / 1000).to_string();
     let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=64x36:rate=10"])
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x36:rate=10",
+        ])
         .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
-        .args(["-t", &seconds, "-c:v", "libx264", "-preset", "ultrafast", "-g", "20"])
+        .args([
+            "-t",
+            &seconds,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "20",
+        ])
         .args(["-c:a", "aac", "-b:a", "32k", "-f", "hls", "-hls_time", "2"])
         .args(["-hls_list_size", "0", "-hls_segment_filename"])
         .arg(dir.join("seg%d.ts"))
