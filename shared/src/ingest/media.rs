@@ -2,6 +2,7 @@
 
 use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
+use crate::ingest::claim;
 use crate::ingest::commit::commit;
 use crate::keys;
 use crate::media::remux::{ts_counters_after, Fmp4Part};
@@ -183,6 +184,15 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
             ts_cc,
             claim: None,
         };
+        // A break right after which the other input's copies may still fill the output is
+        // decided once they are in (docs/timeline.md, "A restart ahead of the fill"): held,
+        // like a missing upload, while among the newest.
+        if segment.discontinuity
+            && newest
+            && claim::awaits_fill(cx, channel, input, rendition, &segment, now_ms).await?
+        {
+            break;
+        }
         if let Some(p) = &probe {
             timeline.update_tracks(&p.info);
         }
