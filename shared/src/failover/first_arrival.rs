@@ -108,10 +108,11 @@ pub const FILL_WAIT_SEGMENTS: u64 = 3;
 
 /// For the active input: whether `segment`, which follows a break in its own timeline (an
 /// encoder restart, skipped segments), should wait before it is committed. The break is a
-/// discontinuity only if the output has nothing to fill it; while the other input carries
-/// the same configuration, is delivering, and is still behind `segment`'s media time, its copies of the missing
-/// media may yet arrive, and deciding now would list a discontinuity the fill then makes
-/// wrong (docs/timeline.md, "A restart ahead of the fill"). The caller bounds the wait.
+/// discontinuity only if the output has nothing to fill it. While the other input carries
+/// the same configuration, is delivering, and is still behind `segment`'s media time, its
+/// copies of the missing media may yet arrive, and deciding now would list a discontinuity
+/// the fill then makes wrong (docs/timeline.md, "A restart ahead of the fill"). The caller
+/// bounds the wait.
 pub fn awaits_fill(
     log: &SwitchLog,
     input: InputId,

@@ -152,7 +152,8 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
                 (probe, media_start(&upload, previous), None)
             }
             Some(map) => {
-                // Init segments keep their name across restarts on purpose: the newest is in force.
+                // Init segments keep their name across restarts on purpose: the newest one
+                // is in force.
                 let Some(init) = latest_upload(cx, channel, input, map, 0, now_ms).await? else {
                     // The init segment is not there (yet): as for a missing segment.
                     if incoming.len() - i <= UPLOAD_WAIT_SEGMENTS {
