@@ -326,3 +326,269 @@ fn the_active_input_restarting_on_the_same_clock_keeps_the_numbers() {
         "{seen:?}"
     );
 }
+
+/// Two encoders pushing HLS with fMP4 segments (as ffmpeg's HLS muxer does) to an `HLS_CMAF`
+/// channel: the ingest path of a live ffmpeg push, where a playlist commits the segments it
+/// lists. Each input's playlist lists its current encoder run: names `seg{k}.m4s` by media
+/// position (as `-start_number` gives a restarted encoder).
+struct Pushes {
+    o: TestOrigin,
+    creds: [(String, String); 2],
+    /// Per input: the first segment of the encoder's current run.
+    run_start: [u64; 2],
+}
+
+const PUSH_PLAYLIST: &str = "/out/v1/demo/live/cmaf/v/index/video.m3u8";
+const PUSH_MPD: &str = "/out/v1/demo/live/dash/manifest.mpd";
+
+impl Pushes {
+    fn new() -> Pushes {
+        let o = origin();
+        let ch = channel_with_endpoints(
+            &o,
+            "HLS_CMAF",
+            &[
+                serde_json::json!({"name": "cmaf", "protocol": "HLS_CMAF", "segment_count": 20}),
+                serde_json::json!({"name": "dash", "protocol": "DASH"}),
+            ],
+        );
+        let creds = [credentials(&ch, 1), credentials(&ch, 2)];
+        for (i, c) in creds.iter().enumerate() {
+            let r = put(&o, i as u8 + 1, c, "v/init.mp4", &fixture(INIT), T0);
+            assert_eq!(r.status, 201, "{}", text(&r));
+        }
+        Pushes {
+            o,
+            creds,
+            run_start: [0, 0],
+        }
+    }
+
+    /// The encoder of `input` restarts: its next segment is `k`, its playlist starts there.
+    fn restart(&mut self, input: u8, k: u64) {
+        self.run_start[usize::from(input - 1)] = k;
+    }
+
+    /// Segment `k` (media time `k * 2 s`) from `input` at `now`, then its playlist.
+    fn send(&self, input: u8, k: u64, now: u64) {
+        let c = &self.creds[usize::from(input - 1)];
+        let r = put(
+            &self.o,
+            input,
+            c,
+            &format!("v/seg{k}.m4s"),
+            &copy(k, input, 0),
+            now,
+        );
+        assert_eq!(r.status, 201, "{}", text(&r));
+        let first = k
+            .saturating_sub(5)
+            .max(self.run_start[usize::from(input - 1)]);
+        let mut pl = format!(
+            "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{first}\n\
+             #EXT-X-MAP:URI=\"init.mp4\"\n"
+        );
+        for s in first..=k {
+            pl.push_str(&format!("#EXTINF:2.000000,\nseg{s}.m4s\n"));
+        }
+        let r = put(&self.o, input, c, "v/index.m3u8", pl.as_bytes(), now + 5);
+        assert!(matches!(r.status, 200 | 201), "{}", text(&r));
+    }
+
+    /// (media sequence, [(uri, discontinuity before, gap)]) and the discontinuity sequence.
+    fn playlist(&self, now: u64) -> (u64, Vec<(String, bool, bool)>, u64) {
+        let r = get(&self.o, PUSH_PLAYLIST, now);
+        assert_eq!(r.status, 200, "{}", text(&r));
+        let body = text(&r);
+        let tag = |name: &str| {
+            body.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.parse().ok())
+        };
+        let mut out = Vec::new();
+        let (mut disc, mut gap) = (false, false);
+        for l in body.lines() {
+            if l == "#EXT-X-DISCONTINUITY" {
+                disc = true;
+            } else if l == "#EXT-X-GAP" {
+                gap = true;
+            } else if !l.starts_with('#') && !l.is_empty() {
+                out.push((
+                    l.to_owned(),
+                    std::mem::take(&mut disc),
+                    std::mem::take(&mut gap),
+                ));
+            }
+        }
+        let seq = tag("#EXT-X-MEDIA-SEQUENCE:").expect("EXT-X-MEDIA-SEQUENCE");
+        (seq, out, tag("#EXT-X-DISCONTINUITY-SEQUENCE:").unwrap_or(0))
+    }
+
+    /// Period ids of the MPD, in order.
+    fn periods(&self, now: u64) -> Vec<String> {
+        let r = get(&self.o, PUSH_MPD, now);
+        assert_eq!(r.status, 200, "{}", text(&r));
+        text(&r)
+            .split("<Period ")
+            .skip(1)
+            .filter_map(|p| {
+                p.split("id=\"")
+                    .nth(1)?
+                    .split('"')
+                    .next()
+                    .map(str::to_owned)
+            })
+            .collect()
+    }
+
+    /// Which input's copy each listed (non-gap) segment is; a segment seen before must still
+    /// be the same copy, and a discontinuity, once listed before a segment, stays listed.
+    fn observe(&self, now: u64, seen: &mut Observed) {
+        let (_, listed, disc_seq) = self.playlist(now);
+        seen.lengths.push((now, listed.len()));
+        assert!(
+            disc_seq >= seen.disc_seq,
+            "EXT-X-DISCONTINUITY-SEQUENCE went back: {disc_seq} < {}",
+            seen.disc_seq
+        );
+        seen.disc_seq = disc_seq;
+        for (uri, disc, gap) in listed {
+            if gap {
+                continue;
+            }
+            let r = get(
+                &self.o,
+                &format!("/out/v1/demo/live/cmaf/v/index/{uri}"),
+                now,
+            );
+            assert_eq!(r.status, 200, "{uri}: {}", text(&r));
+            let by = *r.body.last().unwrap();
+            match seen.copies.iter().find(|(v, _, _)| *v == uri) {
+                Some((_, before, was_disc)) => {
+                    assert_eq!(*before, by, "{uri} changed copy");
+                    assert_eq!(*was_disc, disc, "{uri}: its discontinuity changed");
+                }
+                None => seen.copies.push((uri, by, disc)),
+            }
+        }
+        let periods = self.periods(now);
+        assert!(
+            periods.starts_with(&seen.periods),
+            "Periods changed: {:?} then {periods:?}",
+            seen.periods
+        );
+        seen.periods = periods;
+    }
+}
+
+/// What players have been shown so far.
+#[derive(Default)]
+struct Observed {
+    copies: Vec<(String, u8, bool)>,
+    disc_seq: u64,
+    periods: Vec<String>,
+    /// (time, segments listed) of each observation.
+    lengths: Vec<(u64, usize)>,
+}
+
+#[test]
+fn an_active_input_restarting_ahead_of_the_fill_lists_no_discontinuity() {
+    let mut s = Pushes::new();
+    let mut seen = Observed::default();
+    // Input 1 (active) 300 ms ahead of input 2. It dies after segment 4 and is restarted at
+    // media segment 6; its first new segment arrives before input 2's copy of 5, which
+    // lagged (the order the soak met: the restart commit before the fill).
+    for k in 0..11 {
+        let t = T0 + 2000 * (k + 1);
+        match k {
+            5 => {}
+            6 => {
+                s.restart(1, 6);
+                s.send(1, 6, t);
+                s.observe(t + 100, &mut seen);
+                s.send(2, 5, t + 200);
+                s.observe(t + 250, &mut seen);
+                s.send(2, 6, t + 300);
+            }
+            _ => {
+                s.send(1, k, t);
+                s.send(2, k, t + 300);
+            }
+        }
+        s.observe(t + 400, &mut seen);
+    }
+    let (seq, listed, disc_seq) = s.playlist(T0 + 24_000);
+    assert_eq!((seq, disc_seq), (0, 0));
+    assert_eq!(listed.len(), 11, "{listed:?}");
+    assert!(
+        listed.iter().all(|(_, d, g)| !d && !g),
+        "a discontinuity or gap: {listed:?}"
+    );
+    let inputs: Vec<u8> = seen.copies.iter().map(|(_, i, _)| *i).collect();
+    assert_eq!(
+        inputs,
+        [1, 1, 1, 1, 1, 2, 2, 1, 1, 1, 1],
+        "{:?}",
+        seen.copies
+    );
+    assert_eq!(seen.periods, ["p0"]);
+}
+
+/// Input 1 dies after segment 4 and restarts at 6 while input 2 is still behind; `two` says
+/// what input 2 sends at step `k` (a list of media segments). Returns what was observed.
+fn restart_ahead(s: &mut Pushes, two: impl Fn(u64) -> Vec<u64>) -> Observed {
+    let mut seen = Observed::default();
+    for k in 0..11 {
+        let t = T0 + 2000 * (k + 1);
+        if k == 6 {
+            s.restart(1, 6);
+        }
+        if k != 5 {
+            s.send(1, k, t);
+            s.observe(t + 100, &mut seen);
+        }
+        for m in two(k) {
+            s.send(2, m, t + 300);
+        }
+        s.observe(t + 400, &mut seen);
+    }
+    seen
+}
+
+#[test]
+fn a_break_no_copy_fills_is_a_discontinuity_decided_once() {
+    let mut s = Pushes::new();
+    // Input 2 lost segment 5 too: nothing fills the break, which is a discontinuity (listed
+    // once input 2 has passed it, and never changed).
+    let seen = restart_ahead(&mut s, |k| if k == 5 { vec![] } else { vec![k] });
+    let (_, listed, _) = s.playlist(T0 + 24_000);
+    let flags: Vec<(bool, bool)> = listed.iter().map(|(_, d, g)| (*d, *g)).collect();
+    assert_eq!(flags[5], (false, true), "{listed:?}");
+    assert_eq!(flags[6], (true, false), "{listed:?}");
+    assert_eq!(seen.periods, ["p0", "p6"]);
+}
+
+#[test]
+fn the_wait_for_a_fill_is_bounded() {
+    let mut s = Pushes::new();
+    // Input 2 dies after segment 4: input 1's restart waits while its first segment is among
+    // its playlist's newest three, then lists the break.
+    let seen = restart_ahead(&mut s, |k| if k < 5 { vec![k] } else { vec![] });
+    let at = |now: u64| {
+        seen.lengths
+            .iter()
+            .find(|(t, _)| *t == now)
+            .map(|(_, n)| *n)
+    };
+    // Steps 6, 7 and 8 (segments 6-8 among the newest three): held.
+    assert_eq!(
+        at(T0 + 2000 * 9 + 400),
+        Some(5),
+        "held while the fill may come"
+    );
+    // Step 9 lists 6 to 9, after a gap for 5.
+    assert_eq!(at(T0 + 2000 * 10 + 100), Some(10), "listed after the wait");
+    let (_, listed, _) = s.playlist(T0 + 24_000);
+    assert!(listed[6].1 && listed[5].2, "{listed:?}");
+    assert_eq!(seen.periods, ["p0", "p6"]);
+}

@@ -431,3 +431,73 @@ fn renditions_per_input_are_bounded() {
         201
     );
 }
+
+/// After `old` segments `seg{n}.ts` (output numbers `0..old`), the encoder restarts with its
+/// default names (no -start_number): seg0, seg1, seg2 again, new content, then a playlist
+/// listing seg3 that overtakes seg3's upload by more than the ingest waits. The previous
+/// run's seg3 is not that segment: the output lists seg3 once its own upload is in.
+fn restart_reusing_names(o: &TestOrigin, c: &(String, String), old: u64) {
+    let t = T0 + 2000 * old + 20_000;
+    for n in 0..3u64 {
+        let now = t + 2000 * n;
+        let seg = format!("s/seg{n}.ts");
+        assert_eq!(put(o, 1, c, &seg, &ts(2, 0xA0 + n as u8), now).status, 201);
+        let pl = media_playlist(0, n + 1);
+        let r = put(o, 1, c, "s/index.m3u8", pl.as_bytes(), now + 10);
+        assert_eq!(r.status, 201, "{}", text(&r));
+    }
+    let now = t + 6000;
+    let pl = media_playlist(0, 4);
+    let r = put(o, 1, c, "s/index.m3u8", pl.as_bytes(), now);
+    assert_eq!(r.status, 200, "nothing new yet: {}", text(&r));
+    let playlist = |at| text(&get(o, "/out/v1/demo/live/hls/s/index/media.m3u8", at)).to_owned();
+    let (first, last) = (old, old + 3);
+    assert!(
+        playlist(now + 10).ends_with(&format!("{}.ts\n", last - 1)),
+        "{}",
+        playlist(now + 10)
+    );
+    assert_eq!(
+        put(o, 1, c, "s/seg3.ts", &ts(2, 0xA3), now + 900).status,
+        201
+    );
+    let r = put(o, 1, c, "s/index.m3u8", pl.as_bytes(), now + 1000);
+    assert_eq!(r.status, 201, "{}", text(&r));
+    assert!(playlist(now + 1010).ends_with(&format!("#EXTINF:2.000,\n{last}.ts\n")));
+    for (n, tag) in [(first, 0xA0), (first + 2, 0xA2), (last, 0xA3)] {
+        let r = get(
+            o,
+            &format!("/out/v1/demo/live/hls/s/index/{n}.ts"),
+            now + 1010,
+        );
+        assert_eq!(r.body, ts(2, tag), "{n}.ts");
+    }
+}
+
+#[test]
+fn a_restart_reusing_segment_names_lists_only_its_own_uploads() {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    push_live(&o, 1, &c, "s", 6);
+    restart_reusing_names(&o, &c, 6);
+    // The previous run's segments keep their bytes.
+    let r = get(&o, "/out/v1/demo/live/hls/s/index/3.ts", T0 + 40_000);
+    assert_eq!(r.body, ts(2, 3));
+}
+
+#[test]
+fn a_restart_reusing_names_after_they_left_the_timeline_ignores_archived_uploads() {
+    // Time-shift keeps the uploads of segments pruned from the 30 s live timeline.
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls", "time_shift_days": 1}));
+    let path = "/api/v1/groups/demo/channels/live";
+    let (s, _) = api(
+        &o,
+        Method::Patch,
+        path,
+        Some(json!({"max_playlist_duration": 30})),
+    );
+    assert_eq!(s, 200);
+    push_live(&o, 1, &c, "s", 40);
+    restart_reusing_names(&o, &c, 40);
+}

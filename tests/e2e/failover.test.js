@@ -6,6 +6,8 @@ import { describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { startOrigin } from './lib/origin.js';
 import { tail, FPS } from './lib/encoder.js';
 import {
@@ -23,8 +25,10 @@ import { show } from './lib/api.js';
 import { trackedTests } from './lib/run.js';
 import { sharedContext } from './lib/suite.js';
 import { sleep, waitFor } from './lib/wait.js';
+import { openStream, parseTags, arrivalOf } from './lib/flv.js';
 
 const { it, before, cleanup } = trackedTests();
+const run = promisify(execFile);
 
 /** The channel's failover timeout (s): small so the test is short, >= SEGMENT_SECONDS. */
 const MAX_SEGMENT_DURATION = 4;
@@ -70,6 +74,14 @@ const IN_SYNC_DELAY_MS = 500;
 const BACKUP_DELAY_MS = 8_000;
 /** Scenario C: uploads more than this apart belong to different segment boundaries. */
 const BURST_GAP_MS = 500;
+/**
+ * Scenario A's HTTP-FLV session follows the output, one chunk per output segment. First arrival
+ * keeps the output growing at the encoders' pace through the kill (input 2's copies are
+ * already arriving), so at most this long (ms) may pass between two chunks: two segments plus
+ * slack for a loaded machine, below what the timeout rule would take (max_segment_duration,
+ * then a segment).
+ */
+const MAX_FLV_GAP_MS = 2 * SEGMENT_SECONDS * 1000 + 1500;
 const GROUP = 'fo-group';
 /** A scenario step's result may be a falsy value (a count, an empty list): set is defined. */
 const isDefined = (v) => v !== undefined;
@@ -87,6 +99,7 @@ describe('failover: redundant inputs on the Worker with real encoders and player
   const relays = [];
   const sessions = [];
   const watchers = [];
+  const streams = [];
 
   before(async () => {
     dir = await tempDir('failover');
@@ -105,6 +118,7 @@ describe('failover: redundant inputs on the Worker with real encoders and player
   after(async () => {
     for (const w of watchers) await w.stop().catch(() => {});
     for (const s of sessions) await s.close().catch(() => {});
+    for (const s of streams) await s.stop().catch(() => {});
     for (const e of encoders) e.kill('SIGKILL');
     await Promise.all(encoders.map((e) => e.done.catch(() => {})));
     for (const r of relays) await r.close().catch(() => {});
@@ -113,8 +127,8 @@ describe('failover: redundant inputs on the Worker with real encoders and player
     await cleanup(dir);
   });
 
-  /** A channel with the small failover timeout and one HLS endpoint. */
-  async function createChannel(name) {
+  /** A channel with the small failover timeout and one HLS endpoint (and an FLV one with `flv`). */
+  async function createChannel(name, { flv = false } = {}) {
     const c = await origin.api('POST', `/api/v1/groups/${GROUP}/channels`, { name, protocol: 'HLS' });
     assert.ok([200, 201].includes(c.status), show(c));
     const path = `/api/v1/groups/${GROUP}/channels/${name}`;
@@ -123,8 +137,14 @@ describe('failover: redundant inputs on the Worker with real encoders and player
     assert.equal(p.json?.max_segment_duration, MAX_SEGMENT_DURATION, show(p));
     const e = await origin.api('POST', `${path}/endpoints`, { name: 'hls', protocol: 'HLS', segment_count: SEGMENT_COUNT });
     assert.ok([200, 201].includes(e.status), show(e));
+    let flvUrl = null;
+    if (flv) {
+      const f = await origin.api('POST', `${path}/endpoints`, { name: 'flv', protocol: 'FLV' });
+      assert.ok([200, 201].includes(f.status), show(f));
+      flvUrl = f.json.url;
+    }
     const [one, two] = c.json.inputs;
-    return { name, path, statusPath: `${path}/status`, inputs: { 1: one, 2: two }, masterUrl: e.json.url };
+    return { name, path, statusPath: `${path}/status`, inputs: { 1: one, 2: two }, masterUrl: e.json.url, flvUrl };
   }
 
   /** Starts an encoder pushing to `input` and sends its master playlist (sourceMaster). */
@@ -388,7 +408,7 @@ describe('failover: redundant inputs on the Worker with real encoders and player
     const { ctx, need } = sharedContext(isDefined);
 
     it('a new channel reports no active input and no switch before any content arrived', async (t) => {
-      ctx.channel = await createChannel('aligned');
+      ctx.channel = await createChannel('aligned', { flv: true });
       const res = await origin.api('GET', ctx.channel.statusPath);
       t.diagnostic(show(res));
       assert.equal(res.status, 200, show(res));
@@ -400,7 +420,7 @@ describe('failover: redundant inputs on the Worker with real encoders and player
 
     it('both encoders push the same source to inputs 1 and 2; hls.js and Shaka play', async (t) => {
       t.diagnostic(`source: ${SOURCE_SECONDS} s recorded in ${source.ms} ms (${source.file})`);
-      ctx.channel ??= await createChannel('aligned');
+      ctx.channel ??= await createChannel('aligned', { flv: true });
       await startInputs(ctx, { tsOffset2: 0 });
       t.diagnostic(`ready after ${((Date.now() - ctx.t0) / 1000).toFixed(1)} s; renditions ${ctx.renditions.join(' ')}`);
       await startPlayers(ctx);
@@ -409,6 +429,10 @@ describe('failover: redundant inputs on the Worker with real encoders and player
 
     it('killing encoder 1 switches the output to input 2 (status: active 2, input 1 unhealthy, no discontinuity)', async (t) => {
       need('playing');
+      // An HTTP-FLV viewer is watching too (issue 15: a failover during an FLV session).
+      const flv = await openStream(ctx.channel.flvUrl);
+      streams.push(flv);
+      ctx.flvSession = flv;
       await sleep(PLAY_BEFORE_KILL_MS);
       const s = await killAndSwitch(ctx, t);
       assert.equal(s.active_input, 2, brief(s));
@@ -430,6 +454,43 @@ describe('failover: redundant inputs on the Worker with real encoders and player
       const remaining = ctx.switchSeenMs + PLAY_AFTER_SWITCH_MS - Date.now();
       if (remaining > 0) await sleep(remaining);
       await judgePlayers(ctx, t, { sinceStates: ctx.playerAtKill, maxStallMs: MAX_STALL_MS });
+    });
+
+    it('an HTTP-FLV session open across the kill keeps playing: timestamps never go back, video keeps coming after the switch, ffmpeg decodes every frame', async (t) => {
+      need('switch');
+      const { status: code, bytes, arrivals, ended } = await need('flvSession').stop();
+      assert.equal(code, 200);
+      const tags = parseTags(bytes);
+      assert.ok(tags.length > 0, `${bytes.length} bytes, no tag`);
+      for (const [kind, type] of [['video', 9], ['audio', 8]]) {
+        const list = tags.filter((x) => x.type === type);
+        for (let i = 1; i < list.length; i++) {
+          assert.ok(list[i].ts >= list[i - 1].ts, `${kind} timestamp back at tag ${i}: ${list[i - 1].ts} -> ${list[i].ts}`);
+        }
+      }
+      // Coded pictures (not sequence headers), with the wall time each arrived.
+      const pictures = tags.filter((x) => x.type === 9 && x.second === 1).map((x) => ({ ...x, wallMs: arrivalOf(arrivals, x.end) }));
+      const since = (ms) => pictures.filter((x) => x.wallMs > ms);
+      const span = (list) => (list.length > 1 ? list.at(-1).ts - list[0].ts : 0);
+      const afterKill = since(ctx.killMs);
+      const afterSwitch = since(ctx.switchSeenMs);
+      const wallAfterKill = arrivals.at(-1).wallMs - ctx.killMs;
+      const gaps = arrivals.filter((a) => a.wallMs >= ctx.killMs).map((a, i, list) => (i === 0 ? 0 : a.wallMs - list[i - 1].wallMs));
+      const longestGap = Math.max(0, ...gaps);
+      t.diagnostic(`FLV session: ${bytes.length} bytes in ${arrivals.length} chunks, ${pictures.length} pictures over ${span(pictures)} ms; after the kill ${afterKill.length} over ${span(afterKill)} ms in ${wallAfterKill} ms wall, after the switch was seen ${afterSwitch.length} over ${span(afterSwitch)} ms; longest wait between chunks from the kill on ${longestGap} ms; ended by the origin: ${ended}`);
+      assert.ok(span(afterSwitch) >= (PLAY_AFTER_SWITCH_MS / 2), `video after the switch spans ${span(afterSwitch)} ms`);
+      assert.ok(span(afterKill) >= MIN_PLAY_RATE * wallAfterKill, `video after the kill spans ${span(afterKill)} ms of ${wallAfterKill} ms wall`);
+      assert.ok(longestGap <= MAX_FLV_GAP_MS, `the FLV stream paused ${longestGap} ms (> ${MAX_FLV_GAP_MS}) after the kill`);
+      // Every picture decodes: the captured bytes up to the last whole tag, through ffprobe.
+      const file = join(dir, 'aligned-session.flv');
+      await writeFile(file, bytes.subarray(0, tags.at(-1).end));
+      const { stdout, stderr } = await run('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_type,nb_read_frames', '-of', 'json', file], { maxBuffer: 4 << 20 });
+      assert.equal(stderr.trim(), '', `ffprobe ${file}: ${stderr.slice(0, 2000)}`);
+      const streamsProbed = JSON.parse(stdout).streams;
+      const decoded = Number(streamsProbed.find((x) => x.codec_type === 'video')?.nb_read_frames);
+      t.diagnostic(`ffprobe ${file}: ${JSON.stringify(streamsProbed)}`);
+      assert.equal(decoded, pictures.length, `video frames decoded from ${file}`);
+      assert.ok(Number(streamsProbed.find((x) => x.codec_type === 'audio')?.nb_read_frames) > 0, `audio frames decoded from ${file}`);
     });
 
     it('restarting encoder 1 does not switch back while input 2 stays healthy', async (t) => {

@@ -16,6 +16,7 @@ import { trackedTests } from './lib/run.js';
 import { originSuite } from './lib/suite.js';
 import { waitFor } from './lib/wait.js';
 import { createChannel } from './lib/packaging-channel.js';
+import { parseTags, readStream } from './lib/flv.js';
 
 const run = promisify(execFile);
 const tests = trackedTests();
@@ -30,41 +31,6 @@ const READ_MS = 7_000;
 /** Time-to-first-frame samples per protocol (the issue's benchmark takes 20, by hand). */
 const TTFF_STARTS = 3;
 const NAMES = { group: 'flv-group', channel: 'flv-channel' };
-
-/** The FLV tags in `bytes` (after the 9-byte header and the first PreviousTagSize). */
-function parseTags(bytes) {
-  const tags = [];
-  let i = 13;
-  while (i + 11 <= bytes.length) {
-    const size = (bytes[i + 1] << 16) | (bytes[i + 2] << 8) | bytes[i + 3];
-    if (i + 11 + size + 4 > bytes.length) break;
-    const ts = ((bytes[i + 7] << 24) >>> 0) + ((bytes[i + 4] << 16) | (bytes[i + 5] << 8) | bytes[i + 6]);
-    tags.push({ type: bytes[i], ts, first: bytes[i + 11], second: bytes[i + 12] });
-    i += 11 + size + 4;
-  }
-  return tags;
-}
-
-/** Reads the stream at `url` for `ms`; its bytes and the arrival time of its first byte. */
-async function readStream(url, ms) {
-  const started = Date.now();
-  const controller = new AbortController();
-  const res = await fetch(url, { signal: controller.signal });
-  const chunks = [];
-  let firstByteMs = null;
-  const timer = setTimeout(() => controller.abort(), ms);
-  try {
-    for await (const chunk of res.body) {
-      firstByteMs ??= Date.now() - started;
-      chunks.push(chunk);
-    }
-  } catch (err) {
-    if (err.name !== 'AbortError') throw err;
-  } finally {
-    clearTimeout(timer);
-  }
-  return { res, bytes: Buffer.concat(chunks), firstByteMs, chunks: chunks.length };
-}
 
 describe('HTTP-FLV: live FLV endpoint on the Worker with ffmpeg, mpegts.js and ffprobe', { timeout: 300_000 }, () => {
   const suite = originSuite(tests, 'flv');

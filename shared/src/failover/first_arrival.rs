@@ -101,6 +101,44 @@ pub fn claim_target(
     (n >= active.from_seq).then_some(n)
 }
 
+/// How far (in segments of media) the other input may be behind a break for
+/// [`awaits_fill`] to wait for it: a redundant encoder a few hundred ms behind is less than
+/// one segment behind; three is the ingest's wait for an overtaken upload.
+pub const FILL_WAIT_SEGMENTS: u64 = 3;
+
+/// For the active input: whether `segment`, which follows a break in its own timeline (an
+/// encoder restart, skipped segments), should wait before it is committed. The break is a
+/// discontinuity only if the output has nothing to fill it. While the other input carries
+/// the same configuration, is delivering, and is still behind `segment`'s media time, its
+/// copies of the missing media may yet arrive, and deciding now would list a discontinuity
+/// the fill then makes wrong (docs/timeline.md, "A restart ahead of the fill"). The caller
+/// bounds the wait.
+pub fn awaits_fill(
+    log: &SwitchLog,
+    input: InputId,
+    other: Option<&Timeline>,
+    segment: &Segment,
+    now_ms: u64,
+    max_segment_duration_ms: u64,
+) -> bool {
+    let Some(active) = log.active() else {
+        return false;
+    };
+    let (Some(last), Some(m)) = (other.and_then(Timeline::last), segment.media_start) else {
+        return false;
+    };
+    let Some(end) = last.media_start.and_then(|x| x.checked_add(last.duration)) else {
+        return false;
+    };
+    let behind = m.saturating_sub(end);
+    active.input_id() == input
+        && segment.discontinuity
+        && same_configuration(last, segment)
+        && now_ms.saturating_sub(last.arrived_ms) <= max_segment_duration_ms
+        && behind > ALIGNMENT_TOLERANCE
+        && behind <= FILL_WAIT_SEGMENTS.saturating_mul(segment.duration)
+}
+
 /// For the active input: how far `segment`'s number (and the numbers after it) must move
 /// forward to be the output number the other input's claimed copy of the same media time
 /// holds. An encoder that restarts, or skips segments, continues its own numbering; while the

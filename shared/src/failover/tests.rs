@@ -251,7 +251,7 @@ fn renditions_cut_at_different_points_continue_without_gaps() {
 
 mod first_arrival_rules {
     use super::*;
-    use crate::failover::first_arrival::{aligned, claim_target};
+    use crate::failover::first_arrival::{aligned, awaits_fill, claim_target};
     use crate::media::mp4::TrackKind;
     use crate::timeline::{Claim, SegmentTrack};
 
@@ -387,5 +387,49 @@ mod first_arrival_rules {
             .map(|o| (o.seq, o.input.number()))
             .collect();
         assert_eq!(seqs, [(0, 1), (1, 1), (2, 2), (3, 1), (4, 1), (5, 1)]);
+    }
+
+    #[test]
+    fn a_break_waits_only_for_a_fill_that_may_come() {
+        let log = SwitchLog::starting_with(InputId::PRIMARY, T0);
+        // Input 1 restarted at media segment 6 after 0-4; input 2 has delivered 0-4 so far.
+        let mut restart = probed(6, 1, 6 * SEG, T0 + 14_000, "a").segments.remove(0);
+        restart.discontinuity = true;
+        let two = probed(0, 5, 0, T0 + 2000, "a");
+        let now = T0 + 14_000;
+        let waits = |log: &SwitchLog, input, two: &Timeline, s: &Segment, now| {
+            awaits_fill(log, input, Some(two), s, now, MAX_MS)
+        };
+        assert!(waits(&log, InputId::PRIMARY, &two, &restart, now));
+        // Not the active input, no break, input 2 silent, or another configuration: no wait.
+        assert!(!waits(&log, InputId::BACKUP, &two, &restart, now));
+        let continuous = Segment {
+            discontinuity: false,
+            ..restart.clone()
+        };
+        assert!(!waits(&log, InputId::PRIMARY, &two, &continuous, now));
+        assert!(!waits(
+            &log,
+            InputId::PRIMARY,
+            &two,
+            &restart,
+            T0 + 10_000 + MAX_MS + 1
+        ));
+        let other_init = probed(0, 5, 0, T0 + 2000, "b");
+        assert!(!waits(&log, InputId::PRIMARY, &other_init, &restart, now));
+        // Input 2 reached the break (its copy of 5 ends there): decided now.
+        let reached = probed(0, 6, 0, T0 + 2000, "a");
+        assert!(!waits(&log, InputId::PRIMARY, &reached, &restart, now));
+        // More than three segments behind, or on another clock: nothing to wait for.
+        let far = probed(0, 2, 0, T0 + 12_000, "a");
+        assert!(!waits(&log, InputId::PRIMARY, &far, &restart, now));
+        assert!(!awaits_fill(
+            &log,
+            InputId::PRIMARY,
+            None,
+            &restart,
+            now,
+            MAX_MS
+        ));
     }
 }

@@ -4,14 +4,14 @@
 
 use crate::context::Ctx;
 use crate::error::OriginResult;
-use crate::failover::first_arrival::{claim_target, realign_shift, ClaimRecord};
+use crate::failover::first_arrival::{self, claim_target, realign_shift, ClaimRecord};
 use crate::failover::{SwitchLog, ALIGNMENT_TOLERANCE};
 use crate::keys;
 use crate::model::{Channel, InputId};
 use crate::names::Rendition;
 use crate::repo;
 use crate::store::{KvStore, Metadata, ObjectStore};
-use crate::timeline::{Claim, Timeline};
+use crate::timeline::{Claim, Segment, Timeline};
 
 /// Claims output numbers for the `added` newest segments of `timeline` where first arrival
 /// applies. Reads the other input's timeline of the rendition once, and writes one object per
@@ -70,6 +70,36 @@ pub(super) async fn claim_new<K: KvStore, O: ObjectStore>(
         segment.discontinuity &= !continues_fill;
     }
     Ok(())
+}
+
+/// Whether `segment`, about to be committed by `input` after a break in its timeline, should
+/// wait for the other input's copies ([`first_arrival::awaits_fill`]). Reads the switch log
+/// and the other input's timeline of the rendition: only when a break is about to be
+/// committed.
+pub(super) async fn awaits_fill<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    input: InputId,
+    rendition: &Rendition,
+    segment: &Segment,
+    now_ms: u64,
+) -> OriginResult<bool> {
+    let Some(log) =
+        repo::object_get::<SwitchLog>(cx.objects, &keys::switch_log(&channel.id)).await?
+    else {
+        return Ok(false);
+    };
+    let other_key = keys::timeline(&channel.id, input.other(), rendition);
+    let other: Option<Timeline> = repo::object_get(cx.objects, &other_key).await?;
+    let max_ms = channel.max_segment_duration.saturating_mul(1000);
+    Ok(first_arrival::awaits_fill(
+        &log,
+        input,
+        other.as_ref(),
+        segment,
+        now_ms,
+        max_ms,
+    ))
 }
 
 /// Whether the other input's copy won output `n - 1` and ends where `media_start` begins.

@@ -2,6 +2,7 @@
 
 use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
+use crate::ingest::claim;
 use crate::ingest::commit::commit;
 use crate::keys;
 use crate::media::remux::{ts_counters_after, Fmp4Part};
@@ -100,24 +101,33 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
     let mut added = 0usize;
     for (i, s) in incoming.iter().enumerate().skip(from) {
         let newest = incoming.len() - i <= UPLOAD_WAIT_SEGMENTS;
-        let upload = match latest_upload(cx, channel, input, &s.path, now_ms).await? {
+        let prefix = keys::segment_uploads(&channel.id, input, &s.path);
+        let after = stale_until(&timeline, &prefix, now_ms);
+        let upload = match latest_upload(cx, channel, input, &s.path, after, now_ms).await? {
             Some(upload) => upload,
+            // A playlist that does not continue the timeline may list segments it already
+            // has: nothing new (a restarted encoder's new upload of the name is taken when
+            // it is there).
+            None if plan == AppendPlan::Resync
+                && timeline.segments.iter().any(|t| t.key.starts_with(&prefix)) =>
+            {
+                continue;
+            }
             // Not uploaded (yet): encoders upload in parallel, so a segment among the
             // newest few is waited for, briefly here and otherwise until a later playlist
             // (nothing after it is committed); an older one is given up, and the next
             // segment marks the gap.
-            None if newest => match overtaken_upload(cx, channel, input, &s.path, now_ms).await? {
-                Some(upload) => upload,
-                None => break,
-            },
+            None if newest => {
+                match overtaken_upload(cx, channel, input, &s.path, after, now_ms).await? {
+                    Some(upload) => upload,
+                    None => break,
+                }
+            }
             None => {
                 discontinuity = true;
                 continue;
             }
         };
-        if plan == AppendPlan::Resync && timeline.segments.iter().any(|t| t.key == upload.key) {
-            continue;
-        }
         if std::mem::take(&mut resync) {
             timeline.resync(s.enc_seq);
         }
@@ -142,7 +152,9 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
                 (probe, media_start(&upload, previous), None)
             }
             Some(map) => {
-                let Some(init) = latest_upload(cx, channel, input, map, now_ms).await? else {
+                // Init segments keep their name across restarts on purpose: the newest one
+                // is in force.
+                let Some(init) = latest_upload(cx, channel, input, map, 0, now_ms).await? else {
                     // The init segment is not there (yet): as for a missing segment.
                     if incoming.len() - i <= UPLOAD_WAIT_SEGMENTS {
                         break;
@@ -183,6 +195,15 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
             ts_cc,
             claim: None,
         };
+        // A break right after which the other input's copies may still fill the output is
+        // decided once they are in (docs/timeline.md, "A restart ahead of the fill"): held,
+        // like a missing upload, while among the newest.
+        if segment.discontinuity
+            && newest
+            && claim::awaits_fill(cx, channel, input, rendition, &segment, now_ms).await?
+        {
+            break;
+        }
         if let Some(p) = &probe {
             timeline.update_tracks(&p.info);
         }
@@ -197,31 +218,34 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
     Ok(super::Response::new(201))
 }
 
-/// The upload of `file` that completes within [`UPLOAD_POLLS`] short waits after `now_ms`.
+/// The upload of `file` (arriving after `after_ms`) that completes within [`UPLOAD_POLLS`]
+/// short waits after `now_ms`.
 async fn overtaken_upload<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     channel: &Channel,
     input: InputId,
     file: &str,
+    after_ms: u64,
     now_ms: u64,
 ) -> OriginResult<Option<ObjectInfo>> {
     for poll in 1..=UPLOAD_POLLS {
         (cx.sleep)(UPLOAD_POLL_MS).await;
         // The upload began before this playlist but is keyed by when it completed.
         let by = now_ms + poll * UPLOAD_POLL_MS;
-        if let Some(upload) = latest_upload(cx, channel, input, file, by).await? {
+        if let Some(upload) = latest_upload(cx, channel, input, file, after_ms, by).await? {
             return Ok(Some(upload));
         }
     }
     Ok(None)
 }
 
-/// The newest stored upload of an encoder file that arrived by `now_ms`.
+/// The newest stored upload of an encoder file that arrived after `after_ms` and by `now_ms`.
 async fn latest_upload<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     channel: &Channel,
     input: InputId,
     file: &str,
+    after_ms: u64,
     now_ms: u64,
 ) -> OriginResult<Option<ObjectInfo>> {
     let prefix = keys::segment_uploads(&channel.id, input, file);
@@ -229,8 +253,33 @@ async fn latest_upload<K: KvStore, O: ObjectStore>(
     Ok(uploads.into_iter().rev().find(|o| {
         o.key[prefix.len()..]
             .parse::<u64>()
-            .is_ok_and(|arrived| arrived <= now_ms)
+            .is_ok_and(|arrived| arrived > after_ms && arrived <= now_ms)
     }))
+}
+
+/// Uploads of a segment file (keyed below `prefix`) that arrived by this time are not a new
+/// segment's (docs/ingest.md, "Reused segment names"):
+/// - a name the timeline already bound is reused only by an encoder restarted with its
+///   default names (or wrapping them): only a later upload of it is new;
+/// - once the timeline reaches back further than an upload waits for its playlist, an upload
+///   older than its oldest entry belongs to a pruned one (kept in the archive with
+///   time-shift), whatever its name.
+fn stale_until(timeline: &Timeline, prefix: &str, now_ms: u64) -> u64 {
+    let bound = timeline
+        .segments
+        .iter()
+        .filter_map(|s| s.key.strip_prefix(prefix)?.parse::<u64>().ok())
+        .max();
+    // An upload is listed within the newest few segments of a playlist, or given up.
+    let wait_ms = (UPLOAD_WAIT_SEGMENTS as u64 + 1)
+        .saturating_mul(timeline.target_duration.max(1))
+        .saturating_mul(1000);
+    let pruned = timeline
+        .segments
+        .first()
+        .map(|s| s.arrived_ms)
+        .filter(|a| now_ms.saturating_sub(*a) > wait_ms);
+    bound.into_iter().chain(pruned).max().unwrap_or(0)
 }
 
 /// The probe of a stored fMP4 segment read with its stored init segment (read once per
