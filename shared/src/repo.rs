@@ -65,6 +65,33 @@ pub async fn object_get<T: DeserializeOwned>(
     }
 }
 
+/// A JSON object with its version tag, for [`object_put_if_version`].
+pub async fn object_get_versioned<T: DeserializeOwned>(
+    objects: &impl ObjectStore,
+    key: &str,
+) -> OriginResult<Option<(T, String)>> {
+    match objects.get_versioned(key).await? {
+        Some((o, version)) => serde_json::from_slice(&o.body)
+            .map(|v| Some((v, version)))
+            .map_err(|e| corrupt(key, &e)),
+        None => Ok(None),
+    }
+}
+
+/// Stores `value` only if the object is still at `expected` (`None`: still absent); `false`,
+/// storing nothing, when another write came first.
+pub async fn object_put_if_version<T: Serialize>(
+    objects: &impl ObjectStore,
+    key: &str,
+    value: &T,
+    expected: Option<&str>,
+) -> OriginResult<bool> {
+    let bytes = serde_json::to_vec(value).map_err(|e| corrupt(key, &e))?;
+    Ok(objects
+        .put_if_version(key, &bytes, &Metadata::new(), expected)
+        .await?)
+}
+
 pub async fn object_put<T: Serialize>(
     objects: &impl ObjectStore,
     key: &str,

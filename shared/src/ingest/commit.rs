@@ -14,18 +14,21 @@ use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::{Timeline, TIMESCALE};
 
-/// Stores `timeline` (at `key`) after its `added` newest segments were appended.
+/// Stores `timeline` (at `key`, read at `version`) after its `added` newest segments were
+/// appended. `false`, with nothing stored, when another request stored the timeline since it
+/// was read: the caller applies its request again to what is stored now
+/// ([`COMMIT_ATTEMPTS`]).
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn commit<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     channel: &Channel,
     input: InputId,
     rendition: &Rendition,
-    key: &str,
+    (key, version): (&str, Option<&str>),
     mut timeline: Timeline,
     added: usize,
     now_ms: u64,
-) -> OriginResult<()> {
+) -> OriginResult<bool> {
     let log = read_log(cx, channel, input, now_ms).await?;
     claim::claim_new(
         cx,
@@ -39,7 +42,9 @@ pub(super) async fn commit<K: KvStore, O: ObjectStore>(
     )
     .await?;
     let removed = timeline.prune(channel.max_playlist_duration * TIMESCALE);
-    repo::object_put(cx.objects, key, &timeline).await?;
+    if !repo::object_put_if_version(cx.objects, key, &timeline, version).await? {
+        return Ok(false);
+    }
     claim::release(cx, channel, rendition, &removed).await?;
     if channel.archive_retention_s > 0 {
         crate::archive::append(cx.objects, channel, input, rendition, removed).await?;
@@ -73,5 +78,18 @@ pub(super) async fn commit<K: KvStore, O: ObjectStore>(
         log,
         now_ms,
     )
-    .await
+    .await?;
+    Ok(true)
+}
+
+/// How many times one ingest request is applied to the stored timeline before it gives up
+/// (409): each attempt lost only to another request of the same rendition that committed in
+/// between, so more than a few means the encoder sends far faster than it can be stored.
+pub(super) const COMMIT_ATTEMPTS: usize = 4;
+
+/// The answer when every attempt lost the race ([`COMMIT_ATTEMPTS`]).
+pub(super) fn too_many_writers(rendition: &Rendition) -> crate::error::OriginError {
+    crate::error::OriginError::Conflict(format!(
+        "rendition {rendition}: {COMMIT_ATTEMPTS} concurrent updates in a row; retry the request"
+    ))
 }

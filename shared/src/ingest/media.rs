@@ -3,7 +3,7 @@
 use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
 use crate::ingest::claim;
-use crate::ingest::commit::commit;
+use crate::ingest::commit::{commit, too_many_writers, COMMIT_ATTEMPTS};
 use crate::keys;
 use crate::media::remux::{ts_counters_after, Fmp4Part};
 use crate::media::time::Timestamp33;
@@ -47,6 +47,8 @@ struct Incoming<'a> {
     map: Option<String>,
 }
 
+/// Commits a media playlist's new segments; applied again to the stored timeline when another
+/// request of the rendition committed in between (overlapping PUTs of a slow origin).
 pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     channel: &Channel,
@@ -56,6 +58,28 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
     durations: &[u64],
     now_ms: u64,
 ) -> OriginResult<super::Response> {
+    for _ in 0..COMMIT_ATTEMPTS {
+        if let Some(response) =
+            ingest_media_once(cx, channel, input, file, pl, durations, now_ms).await?
+        {
+            return Ok(response);
+        }
+    }
+    Err(too_many_writers(&rendition_id(file).ok_or_else(|| {
+        OriginError::BadRequest(format!("`{file}` does not name a media playlist"))
+    })?))
+}
+
+/// One attempt of [`ingest_media`]: `None` when the timeline changed under it.
+async fn ingest_media_once<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    input: InputId,
+    file: &str,
+    pl: &MediaPlaylist,
+    durations: &[u64],
+    now_ms: u64,
+) -> OriginResult<Option<super::Response>> {
     let incoming = check(file, pl, durations)?;
     let fmp4 = channel.protocol == InputProtocol::HlsCmaf;
     if let Some(s) = incoming.iter().find(|s| s.map.is_some() != fmp4) {
@@ -78,8 +102,12 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
         OriginError::BadRequest(format!("`{file}` does not name a media playlist"))
     })?;
     let key = keys::timeline(&channel.id, input, rendition);
-    let mut timeline: Timeline = match repo::object_get(cx.objects, &key).await? {
-        Some(t) => t,
+    let (mut timeline, version): (Timeline, Option<String>) = match repo::object_get_versioned(
+        cx.objects, &key,
+    )
+    .await?
+    {
+        Some((t, version)) => (t, Some(version)),
         None => {
             let existing = repo::renditions(cx.objects, &channel.id, input).await?;
             if existing.len() >= MAX_RENDITIONS_PER_INPUT {
@@ -88,7 +116,7 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
                     input.number()
                 )));
             }
-            Timeline::default()
+            (Timeline::default(), None)
         }
     };
     let uris: Vec<&str> = incoming.iter().map(|s| s.uri).collect();
@@ -212,10 +240,20 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
         added += 1;
     }
     if added == 0 {
-        return Ok(super::Response::new(200));
+        return Ok(Some(super::Response::new(200)));
     }
-    commit(cx, channel, input, rendition, &key, timeline, added, now_ms).await?;
-    Ok(super::Response::new(201))
+    let stored = commit(
+        cx,
+        channel,
+        input,
+        rendition,
+        (&key, version.as_deref()),
+        timeline,
+        added,
+        now_ms,
+    )
+    .await?;
+    Ok(stored.then(|| super::Response::new(201)))
 }
 
 /// The upload of `file` (arriving after `after_ms`) that completes within [`UPLOAD_POLLS`]

@@ -6,7 +6,7 @@
 use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
 use crate::http::Response;
-use crate::ingest::commit::commit;
+use crate::ingest::commit::{commit, too_many_writers, COMMIT_ATTEMPTS};
 use crate::keys;
 use crate::media::mp4::demux::parse_init;
 use crate::media::remux::{ts_counters_after, Fmp4Part};
@@ -41,7 +41,8 @@ pub(super) fn is_init(body: &[u8]) -> bool {
     matches!(body.get(4..8), Some(b"ftyp" | b"moov"))
 }
 
-/// One upload of a track: its init segment (CMAF header) or a media segment.
+/// One upload of a track: its init segment (CMAF header) or a media segment; applied again to
+/// the stored timeline when another upload of the track committed in between.
 pub(super) async fn ingest_track<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     channel: &Channel,
@@ -51,6 +52,26 @@ pub(super) async fn ingest_track<K: KvStore, O: ObjectStore>(
     body: &[u8],
     now_ms: u64,
 ) -> OriginResult<Response> {
+    for _ in 0..COMMIT_ATTEMPTS {
+        if let Some(response) =
+            ingest_track_once(cx, channel, input, file, rendition, body, now_ms).await?
+        {
+            return Ok(response);
+        }
+    }
+    Err(too_many_writers(rendition))
+}
+
+/// One attempt of [`ingest_track`]: `None` when the timeline changed under it.
+async fn ingest_track_once<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    input: InputId,
+    file: &str,
+    rendition: &Rendition,
+    body: &[u8],
+    now_ms: u64,
+) -> OriginResult<Option<Response>> {
     if !is_fmp4(body) {
         return Err(OriginError::UnsupportedMediaType(format!(
             "`{file}` is not a fragmented MP4 (CMAF) init or media segment; a {} input takes \
@@ -59,9 +80,14 @@ pub(super) async fn ingest_track<K: KvStore, O: ObjectStore>(
         )));
     }
     let key = keys::timeline(&channel.id, input, rendition);
-    let timeline: Option<Timeline> = repo::object_get(cx.objects, &key).await?;
+    let read: Option<(Timeline, String)> = repo::object_get_versioned(cx.objects, &key).await?;
+    let (timeline, version) = match read {
+        Some((t, v)) => (Some(t), Some(v)),
+        None => (None, None),
+    };
     if is_init(body) {
-        return ingest_init(cx, channel, input, file, &key, timeline, body, now_ms).await;
+        let stored = (&*key, version.as_deref());
+        return ingest_init(cx, channel, input, file, stored, timeline, body, now_ms).await;
     }
     let Some(mut timeline) = timeline else {
         return Err(before_init(file, rendition));
@@ -89,7 +115,7 @@ pub(super) async fn ingest_track<K: KvStore, O: ObjectStore>(
         )));
     }
     let place = match place(&timeline, start) {
-        Place::Known => return Ok(Response::new(200)),
+        Place::Known => return Ok(Some(Response::new(200))),
         Place::Next => Position {
             seq: timeline.last().map_or(0, |l| l.seq + 1),
             pdt_ms: timeline.last().map(|l| l.pdt_ms + ms(l.duration)),
@@ -140,8 +166,9 @@ pub(super) async fn ingest_track<K: KvStore, O: ObjectStore>(
     };
     timeline.update_tracks(&probe.info);
     timeline.push(segment);
-    commit(cx, channel, input, rendition, &key, timeline, 1, now_ms).await?;
-    Ok(Response::new(201))
+    let stored = (&*key, version.as_deref());
+    let committed = commit(cx, channel, input, rendition, stored, timeline, 1, now_ms).await?;
+    Ok(committed.then(|| Response::new(201)))
 }
 
 /// An init segment: checked, stored, and made the one the rendition's next segments are read
@@ -152,11 +179,11 @@ async fn ingest_init<K: KvStore, O: ObjectStore>(
     channel: &Channel,
     input: InputId,
     file: &str,
-    key: &str,
+    (key, version): (&str, Option<&str>),
     timeline: Option<Timeline>,
     body: &[u8],
     now_ms: u64,
-) -> OriginResult<Response> {
+) -> OriginResult<Option<Response>> {
     check_init(file, body)?;
     let mut timeline = match timeline {
         Some(t) => t,
@@ -180,14 +207,14 @@ async fn ingest_init<K: KvStore, O: ObjectStore>(
             .await?
             .is_some_and(|o| o.body == body)
         {
-            return Ok(Response::new(200));
+            return Ok(Some(Response::new(200)));
         }
     }
     let object_key = keys::segment(&channel.id, input, file, now_ms);
     cx.objects.put(&object_key, body, &Metadata::new()).await?;
     timeline.init = Some(object_key);
-    repo::object_put(cx.objects, key, &timeline).await?;
-    Ok(Response::new(201))
+    let stored = repo::object_put_if_version(cx.objects, key, &timeline, version).await?;
+    Ok(stored.then(|| Response::new(201)))
 }
 
 /// An init segment the packager can read: it parses and has an H.264, H.265 or AAC track.
