@@ -138,6 +138,7 @@ describe('Console: an operator in Chromium runs a channel on the Worker', { time
     await card.getByRole('button', { name: 'Hide' }).click();
     await shot('channel');
     ctx.input = { url, username, password };
+    ctx.pushStartedMs = Date.now();
     ctx.encoder = startEncoder({
       base: url,
       seconds: PUSH_SECONDS,
@@ -180,6 +181,26 @@ describe('Console: an operator in Chromium runs a channel on the Worker', { time
     await framesAtLeast(p, FRAMES_GROWTH, 'hls offset=20');
   });
 
+  it('starts a harvest job of a past window and follows its progress to the end', async () => {
+    const p = page();
+    await open(hash('g', NAMES.group, 'c', NAMES.channel, 'harvest'), `Harvest jobs ${NAMES.group}/${NAMES.channel}`);
+    const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const start = need('pushStartedMs') + 8_000;
+    const end = Date.now() - 6_000;
+    assert.ok(end - start >= 8_000, `a window of ${end - start} ms`);
+    await p.getByLabel('Start (UTC)').fill(iso(start));
+    await p.getByLabel('End (UTC)').fill(iso(end));
+    await p.getByRole('button', { name: 'Start harvest job' }).click();
+    // The page polls the job (each GET advances it) until the copy is done.
+    const row = p.locator('#jobs tr').filter({ hasText: 'SUCCEEDED' });
+    await row.waitFor({ timeout: 60_000 });
+    const bar = row.locator('progress');
+    assert.equal(await bar.getAttribute('value'), await bar.getAttribute('max'));
+    const asset = await row.locator('code.url').textContent();
+    assert.match(asset, /\/vod\/v1\/.+\/manifest\.m3u8$/);
+    await shot('harvest');
+  });
+
   it('rotates credentials after a confirmation (keyboard); the old ones are refused at once', async () => {
     const p = page();
     const old = need('input');
@@ -203,7 +224,7 @@ describe('Console: an operator in Chromium runs a channel on the Worker', { time
     assert.notEqual(password, old.password);
     const put = (auth) => fetch(`${old.url}probe/index.m3u8`, {
       method: 'PUT',
-      headers: { authorization: basicAuth(auth.username, auth.password), expect: '' },
+      headers: { authorization: basicAuth(auth.username, auth.password) },
       body: '#EXTM3U\n',
     });
     const refused = await put(old);

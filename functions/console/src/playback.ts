@@ -5,10 +5,10 @@ import type { Endpoint, OutputProtocol } from "./types";
 
 export type Player = "hls" | "dash" | "mpegts";
 
-export const PLAYERS: Record<Player, { script: string; global: string }> = {
-  hls: { script: "players/hls.min.js", global: "Hls" },
-  dash: { script: "players/dash.mediaplayer.min.js", global: "dashjs" },
-  mpegts: { script: "players/mpegts.js", global: "mpegts" },
+export const PLAYERS: Record<Player, { name: string; script: string }> = {
+  hls: { name: "hls.js", script: "players/hls.min.js" },
+  dash: { name: "dash.js", script: "players/dash.mediaplayer.min.js" },
+  mpegts: { name: "mpegts.js", script: "players/mpegts.js" },
 };
 
 export function playerFor(protocol: OutputProtocol): Player {

@@ -49,6 +49,24 @@ export const SETTINGS: Setting[] = [
   { field: "encryption.key_rotation_interval", label: "Key rotation interval (s)", kind: "int", help: "0 or 10-86400", only: SEGMENTED },
 ];
 
+/** The API's defaults, shown on the new-endpoint form (README, "Endpoint"). */
+export const DEFAULTS: Record<string, string> = {
+  protocol: "HLS",
+  manifest_name: "manifest",
+  segment_count: "10",
+  segment_duration: "0",
+  program_date_time_interval: "0",
+  stream_order: "original",
+  min_video_bitrate: "0",
+  max_video_bitrate: "2147483647",
+  audio_separation: "false",
+  time_shift_days: "0",
+  manifest_window: "60",
+  min_buffer_time: "4",
+  min_update_period: "2",
+  "encryption.key_rotation_interval": "0",
+};
+
 /** The form's text of every setting, from an endpoint as the API returns it. */
 export function toForm(endpoint: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};

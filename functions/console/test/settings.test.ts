@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { fieldOf, FormError, SETTINGS, toBody, toForm } from "../src/settings";
+import { DEFAULTS, fieldOf, FormError, SETTINGS, toBody, toForm } from "../src/settings";
 
 const endpoint = {
   name: "hls", protocol: "HLS", manifest_name: "manifest", segment_count: 10, segment_duration: 0,
@@ -56,4 +56,14 @@ test("API field names map to form fields", () => {
   assert.equal(fieldOf("name"), "name");
   assert.equal(fieldOf("no_such"), undefined);
   assert.equal(fieldOf(undefined), undefined);
+});
+
+test("the new-endpoint form starts from the API's defaults and sends them as numbers", () => {
+  const body = toBody(DEFAULTS, "DASH");
+  assert.equal(body.segment_count, 10);
+  assert.equal(body.max_video_bitrate, 2147483647);
+  assert.equal(body.stream_order, "original");
+  assert.equal(body.manifest_window, 60);
+  assert.equal(body.encryption, null);
+  for (const field of Object.keys(DEFAULTS)) assert.ok(SETTINGS.some((s) => s.field === field), field);
 });

@@ -4,13 +4,13 @@
 import { Api, path } from "../api";
 import { confirmDialog, copyButton, field, h, link, notice, show } from "../dom";
 import { href } from "../route";
-import { fieldOf, SETTINGS, toBody, toForm, type Setting } from "../settings";
+import { DEFAULTS, fieldOf, SETTINGS, toBody, toForm, type Setting } from "../settings";
 import type { Endpoint, OutputProtocol } from "../types";
 import { apiForm } from "./form";
 
 export async function endpointPage(api: Api, g: string, c: string, e: string | undefined): Promise<void> {
   const existing = e === undefined ? undefined : await api.get<Endpoint>(path("groups", g, "channels", c, "endpoints", e));
-  const values: Record<string, string> = existing ? toForm(existing) : { protocol: "HLS", manifest_name: "manifest" };
+  const values: Record<string, string> = existing ? toForm(existing) : DEFAULTS;
   const inputs = new Map<string, HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>();
   const boxes: [Setting, HTMLElement][] = [];
   const name = h("input", { type: "text", autocomplete: "off", value: existing?.name ?? "", readonly: existing !== undefined });

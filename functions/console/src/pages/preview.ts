@@ -65,7 +65,7 @@ export async function previewPage(api: Api, g: string, c: string, e: string, onL
   });
   show(`Preview ${g}/${c}/${e}`,
     h("nav", { class: "sub", "aria-label": "endpoint" }, link(href("g", g, "c", c, "e", e), `← endpoint ${e}`)),
-    h("p", {}, `${ep.protocol} with ${PLAYERS[playerFor(ep.protocol)].global}; frames decoded: `, frames),
+    h("p", {}, `${ep.protocol} with ${PLAYERS[playerFor(ep.protocol)].name}; frames decoded: `, frames),
     video, form, h("p", {}, "Playing ", shown));
   await play();
 }
