@@ -261,7 +261,7 @@ describe('Console: an operator in Chromium runs a channel on the Worker', { time
       const { scroll, width } = await p.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: innerWidth }));
       assert.ok(scroll <= width, `${heading}: ${scroll} px wide in a ${width} px window`);
     }
-    await shot('narrow-channel');
+    await shot('narrow-endpoint');
     await p.setViewportSize({ width: 1280, height: 860 });
   });
 

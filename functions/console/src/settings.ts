@@ -14,39 +14,43 @@ export interface Setting {
   choices?: string[];
   /** Protocols the setting applies to; absent: every one. */
   only?: OutputProtocol[];
+  /** The form section it is shown in. */
+  section: Section;
 }
+
+export type Section = "Output" | "Playlists and segments" | "Latency and DASH" | "Access control" | "Encryption";
 
 const SEGMENTED: OutputProtocol[] = ["HLS", "HLS_CMAF", "DASH"];
 
 export const SETTINGS: Setting[] = [
-  { field: "protocol", label: "Protocol", kind: "choice", choices: ["HLS", "HLS_CMAF", "DASH", "FLV"], help: "output format" },
-  { field: "manifest_name", label: "Manifest name", kind: "text", help: "1-64 of A-Z a-z 0-9 _ -" },
-  { field: "segment_count", label: "Playlist segments", kind: "int", help: "2-100", only: SEGMENTED },
-  { field: "segment_duration", label: "Segment duration (s)", kind: "int", help: "0 (the input's) or 1-30", only: SEGMENTED },
-  { field: "program_date_time_interval", label: "Program date time interval (s)", kind: "int", help: "0 (off) to 3600", only: ["HLS", "HLS_CMAF"] },
-  { field: "stream_order", label: "Stream order", kind: "choice", choices: ["original", "ascending", "descending"], help: "variant order by bandwidth", only: SEGMENTED },
-  { field: "min_video_bitrate", label: "Min video bitrate (bit/s)", kind: "int", help: "0-2147483647", only: SEGMENTED },
-  { field: "max_video_bitrate", label: "Max video bitrate (bit/s)", kind: "int", help: "0-2147483647, at least the min", only: SEGMENTED },
-  { field: "audio_separation", label: "Audio separation", kind: "bool", help: "HLS (TS): audio as its own rendition", only: ["HLS"] },
-  { field: "time_shift_days", label: "Time-shift (days)", kind: "int", help: "0 (off) to 30" },
-  { field: "hold_back", label: "Hold back (s)", kind: "optional-int", help: "empty: automatic; 1-3600", only: ["HLS", "HLS_CMAF"] },
-  { field: "manifest_window", label: "Manifest window (s)", kind: "int", help: "DASH: 1-3600", only: ["DASH"] },
-  { field: "min_buffer_time", label: "Min buffer time (s)", kind: "int", help: "DASH: 1-30", only: ["DASH"] },
-  { field: "min_update_period", label: "Min update period (s)", kind: "int", help: "DASH: 1-3600", only: ["DASH"] },
-  { field: "suggested_presentation_delay", label: "Suggested presentation delay (s)", kind: "optional-int", help: "DASH; empty: automatic; 0-3600", only: ["DASH"] },
-  { field: "authorization_code", label: "Authorization code", kind: "optional-text", help: "empty: none; 8-256 visible ASCII" },
-  { field: "ip_allowlist", label: "IP allowlist", kind: "lines", help: "one address or CIDR block a line" },
-  { field: "ip_blocklist", label: "IP blocklist", kind: "lines", help: "one address or CIDR block a line" },
-  { field: "referer_allowlist", label: "Referer allowlist", kind: "lines", help: "one host or *.domain a line" },
-  { field: "cdn_authorization.header_name", label: "CDN header name", kind: "optional-text", help: "empty: none" },
-  { field: "cdn_authorization.secret", label: "CDN header value", kind: "optional-text", help: "16-256 visible ASCII" },
-  { field: "signing_keys", label: "Signing keys", kind: "lines", help: "up to 2 lines of id:secret (secret 16-256 visible ASCII)" },
-  { field: "encryption.method", label: "Encryption method", kind: "choice", choices: ["", "AES_128", "SAMPLE_AES", "CBCS", "CENC"], help: "empty: no encryption", only: SEGMENTED },
-  { field: "encryption.drm_systems", label: "DRM systems", kind: "lines", help: "WIDEVINE, PLAYREADY, FAIRPLAY, CLEAR_KEY; one a line", only: SEGMENTED },
-  { field: "encryption.key_provider_url", label: "Key provider URL", kind: "optional-text", help: "SPEKE v2.0, https://", only: SEGMENTED },
-  { field: "encryption.content_id", label: "Content id", kind: "optional-text", help: "empty: generated", only: SEGMENTED },
-  { field: "encryption.constant_iv", label: "Constant IV", kind: "optional-text", help: "empty or 32 hex digits", only: SEGMENTED },
-  { field: "encryption.key_rotation_interval", label: "Key rotation interval (s)", kind: "int", help: "0 or 10-86400", only: SEGMENTED },
+  { field: "protocol", label: "Protocol", kind: "choice", choices: ["HLS", "HLS_CMAF", "DASH", "FLV"], help: "output format", section: "Output" },
+  { field: "manifest_name", label: "Manifest name", kind: "text", help: "1-64 of A-Z a-z 0-9 _ -", section: "Output" },
+  { field: "segment_count", label: "Playlist segments", kind: "int", help: "2-100", only: SEGMENTED, section: "Playlists and segments" },
+  { field: "segment_duration", label: "Segment duration (s)", kind: "int", help: "0 (the input's) or 1-30", only: SEGMENTED, section: "Playlists and segments" },
+  { field: "program_date_time_interval", label: "Program date time interval (s)", kind: "int", help: "0 (off) to 3600", only: ["HLS", "HLS_CMAF"], section: "Playlists and segments" },
+  { field: "stream_order", label: "Stream order", kind: "choice", choices: ["original", "ascending", "descending"], help: "variant order by bandwidth", only: SEGMENTED, section: "Output" },
+  { field: "min_video_bitrate", label: "Min video bitrate (bit/s)", kind: "int", help: "0-2147483647", only: SEGMENTED, section: "Output" },
+  { field: "max_video_bitrate", label: "Max video bitrate (bit/s)", kind: "int", help: "0-2147483647, at least the min", only: SEGMENTED, section: "Output" },
+  { field: "audio_separation", label: "Audio separation", kind: "bool", help: "HLS (TS): audio as its own rendition", only: ["HLS"], section: "Output" },
+  { field: "time_shift_days", label: "Time-shift (days)", kind: "int", help: "0 (off) to 30", section: "Output" },
+  { field: "hold_back", label: "Hold back (s)", kind: "optional-int", help: "empty: automatic; 1-3600", only: ["HLS", "HLS_CMAF"], section: "Latency and DASH" },
+  { field: "manifest_window", label: "Manifest window (s)", kind: "int", help: "DASH: 1-3600", only: ["DASH"], section: "Latency and DASH" },
+  { field: "min_buffer_time", label: "Min buffer time (s)", kind: "int", help: "DASH: 1-30", only: ["DASH"], section: "Latency and DASH" },
+  { field: "min_update_period", label: "Min update period (s)", kind: "int", help: "DASH: 1-3600", only: ["DASH"], section: "Latency and DASH" },
+  { field: "suggested_presentation_delay", label: "Suggested presentation delay (s)", kind: "optional-int", help: "DASH; empty: automatic; 0-3600", only: ["DASH"], section: "Latency and DASH" },
+  { field: "authorization_code", label: "Authorization code", kind: "optional-text", help: "empty: none; 8-256 visible ASCII", section: "Access control" },
+  { field: "ip_allowlist", label: "IP allowlist", kind: "lines", help: "one address or CIDR block a line", section: "Access control" },
+  { field: "ip_blocklist", label: "IP blocklist", kind: "lines", help: "one address or CIDR block a line", section: "Access control" },
+  { field: "referer_allowlist", label: "Referer allowlist", kind: "lines", help: "one host or *.domain a line", section: "Access control" },
+  { field: "cdn_authorization.header_name", label: "CDN header name", kind: "optional-text", help: "empty: none", section: "Access control" },
+  { field: "cdn_authorization.secret", label: "CDN header value", kind: "optional-text", help: "16-256 visible ASCII", section: "Access control" },
+  { field: "signing_keys", label: "Signing keys", kind: "lines", help: "up to 2 lines of id:secret (secret 16-256 visible ASCII)", section: "Access control" },
+  { field: "encryption.method", label: "Encryption method", kind: "choice", choices: ["", "AES_128", "SAMPLE_AES", "CBCS", "CENC"], help: "empty: no encryption", only: SEGMENTED, section: "Encryption" },
+  { field: "encryption.drm_systems", label: "DRM systems", kind: "lines", help: "WIDEVINE, PLAYREADY, FAIRPLAY, CLEAR_KEY; one a line", only: SEGMENTED, section: "Encryption" },
+  { field: "encryption.key_provider_url", label: "Key provider URL", kind: "optional-text", help: "SPEKE v2.0, https://", only: SEGMENTED, section: "Encryption" },
+  { field: "encryption.content_id", label: "Content id", kind: "optional-text", help: "empty: generated", only: SEGMENTED, section: "Encryption" },
+  { field: "encryption.constant_iv", label: "Constant IV", kind: "optional-text", help: "empty or 32 hex digits", only: SEGMENTED, section: "Encryption" },
+  { field: "encryption.key_rotation_interval", label: "Key rotation interval (s)", kind: "int", help: "0 or 10-86400", only: SEGMENTED, section: "Encryption" },
 ];
 
 /** The API's defaults, shown on the new-endpoint form (README, "Endpoint"). */

@@ -4,7 +4,7 @@
 import { Api, path } from "../api";
 import { confirmDialog, copyButton, field, h, link, notice, show } from "../dom";
 import { href } from "../route";
-import { DEFAULTS, fieldOf, SETTINGS, toBody, toForm, type Setting } from "../settings";
+import { DEFAULTS, fieldOf, SETTINGS, toBody, toForm, type Section, type Setting } from "../settings";
 import type { Endpoint, OutputProtocol } from "../types";
 import { apiForm } from "./form";
 
@@ -20,13 +20,23 @@ export async function endpointPage(api: Api, g: string, c: string, e: string | u
     boxes.push([s, field(s.field, s.label, input, s.help)]);
   }
   const protocolOf = () => (inputs.get("protocol")?.value ?? "HLS") as OutputProtocol;
+  const sections = new Map<Section, HTMLFieldSetElement>();
+  for (const [s, box] of boxes) {
+    let set = sections.get(s.section);
+    if (!set) {
+      set = h("fieldset", {}, h("legend", {}, s.section));
+      sections.set(s.section, set);
+    }
+    set.append(box);
+  }
   const applies = () => {
     for (const [s, box] of boxes) box.hidden = s.only !== undefined && !s.only.includes(protocolOf());
+    for (const set of sections.values()) set.hidden = [...set.querySelectorAll<HTMLElement>(".field")].every((f) => f.hidden);
   };
   inputs.get("protocol")?.addEventListener("change", applies);
   applies();
   const form = apiForm(existing ? "Save endpoint" : "Create endpoint",
-    [field("name", "Name", name, "1-64 of A-Z a-z 0-9 _ -"), ...boxes.map(([, b]) => b)],
+    [field("name", "Name", name, "1-64 of A-Z a-z 0-9 _ -"), ...sections.values()],
     async () => {
       const vals: Record<string, string> = {};
       for (const [k, el] of inputs) vals[k] = el instanceof HTMLInputElement && el.type === "checkbox" ? String(el.checked) : el.value;
