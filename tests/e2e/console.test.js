@@ -30,6 +30,8 @@ const ENDPOINTS = [
   { name: 'dash', protocol: 'DASH' },
   { name: 'flv', protocol: 'FLV' },
 ];
+/** The push runs this long before the preview plays 20 s behind live. */
+const OFFSET_READY_MS = 36_000;
 /** Decoded frames must grow by at least this much while the preview plays. */
 const FRAMES_GROWTH = 30;
 const SHOTS = process.env.EDGEPACK_SCREENSHOTS || join(tmpdir(), 'edgepack-console-screenshots');
@@ -56,12 +58,13 @@ describe('Console: an operator in Chromium runs a channel on the Worker', { time
   }
 
   it('signs in with the admin token from the form (Enter submits); a wrong token is refused', async () => {
-    const { context, page: p, consoleLines } = await suite.players.newPage();
+    const { context, page: p, consoleLines, httpErrors } = await suite.players.newPage();
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: suite.origin.url });
     await p.setViewportSize({ width: 1280, height: 860 });
     ctx.context = context;
     ctx.page = p;
     ctx.consoleLines = consoleLines;
+    ctx.httpErrors = httpErrors;
     ctx.urls = [];
     p.on('request', (r) => ctx.urls.push(r.url()));
     const r = await p.goto(base());
@@ -170,7 +173,9 @@ describe('Console: an operator in Chromium runs a channel on the Worker', { time
       t.diagnostic(`${e.protocol}: ${first} -> ${grown} frames`);
       if (e.protocol === 'HLS') await shot('preview');
     }
-    // Time-shift: 20 s behind live on the HLS endpoint, picked on the timeline.
+    // Time-shift: 20 s behind live on the HLS endpoint, picked on the timeline, once the push
+    // has produced more than that (an offset before the first segment is a 404).
+    await sleep(Math.max(0, need('pushStartedMs') + OFFSET_READY_MS - Date.now()));
     await open(hash('g', NAMES.group, 'c', NAMES.channel, 'e', 'hls', 'preview'), `Preview ${NAMES.group}/${NAMES.channel}/hls`);
     await framesAtLeast(p, 1, 'hls live');
     await p.getByLabel('Start', { exact: true }).selectOption('offset');
@@ -178,7 +183,7 @@ describe('Console: an operator in Chromium runs a channel on the Worker', { time
     assert.match(await p.locator('#position-label').textContent(), /20 s behind live/);
     await p.getByRole('button', { name: 'Play' }).click();
     await p.locator('#preview-url').filter({ hasText: 'offset=20' }).waitFor();
-    await framesAtLeast(p, FRAMES_GROWTH, 'hls offset=20');
+    await framesAtLeast(p, FRAMES_GROWTH, 'hls offset=20', ctx.httpErrors);
   });
 
   it('starts a harvest job of a past window and follows its progress to the end', async () => {
@@ -292,11 +297,17 @@ describe('Console: an operator in Chromium runs a channel on the Worker', { time
 });
 
 /** Waits until the preview's decoded frame count reaches `n`; returns it. */
-async function framesAtLeast(p, n, what) {
+async function framesAtLeast(p, n, what, logs = []) {
   let frames = 0;
   await waitFor(`${what}: ${n} decoded frames`, async () => {
     frames = await p.evaluate(() => document.querySelector('video')?.getVideoPlaybackQuality().totalVideoFrames ?? 0);
     return frames >= n;
-  }, { timeoutMs: 40_000, intervalMs: 500 });
+  }, { timeoutMs: 40_000, intervalMs: 500 }).catch(async (err) => {
+    const state = await p.evaluate(() => {
+      const v = document.querySelector('video');
+      return { url: document.querySelector('#preview-url')?.textContent, currentTime: v?.currentTime, readyState: v?.readyState, error: v?.error?.message, buffered: v ? [...Array(v.buffered.length).keys()].map((i) => [v.buffered.start(i), v.buffered.end(i)]) : [] };
+    });
+    assert.fail(`${err.message}\n${JSON.stringify(state)}\n${logs.slice(-15).join('\n')}`);
+  });
   return frames;
 }
