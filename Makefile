@@ -15,6 +15,8 @@
 #                (tests/bench/ttff.js, ~5 min; not part of `make test`)
 #   make failover first arrival with either encoder killed ten times, players' stalls measured
 #                (tests/e2e/first-arrival.soak.js + the Spin variant, ~7 min; not part of `make test`)
+#   make soak    two encoders and 200 simulated players for 10 minutes on the Worker, then on
+#                the Spin host (tests/bench/soak.js, ~25 min; not part of `make test`)
 #   make console rebuild the operator console (functions/console/dist, committed; docs/console.md)
 #   make tools   install the toolchain pieces (idempotent)
 
@@ -50,10 +52,10 @@ CARGO_OUT := $(or $(CARGO_TARGET_DIR),target)
 # add minutes to its wasmtime build. Unwind, as `cargo test` needs: build and tests share deps.
 SPIN_HOST_PROFILE := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=2 CARGO_PROFILE_RELEASE_PANIC=unwind
 
-.PHONY: help tools worker spin dev test lint check clean fuzz latency ttff failover console
+.PHONY: help tools worker spin dev test lint check clean fuzz latency ttff failover soak console
 
 help:
-	@sed -n '2,16s/^#//p' Makefile
+	@sed -n '2,21s/^#//p' Makefile
 
 tools:
 	@scripts/tools.sh
@@ -99,6 +101,13 @@ latency: tools worker
 # By hand, not in CI (timing-sensitive on a loaded machine): the figures go into the notes.
 failover: tools worker spin
 	cd tests && node --test --test-concurrency=1 e2e/first-arrival.soak.js e2e/spin/first-arrival.soak.js
+
+# By hand, never in CI: the figures go into the notes (tests/bench/README.md says how).
+SOAK_MINUTES ?= 10
+SOAK_PLAYERS ?= 200
+soak: tools worker spin
+	cd tests && node bench/soak.js --platform worker --minutes $(SOAK_MINUTES) --players $(SOAK_PLAYERS)
+	cd tests && node bench/soak.js --platform spin --minutes $(SOAK_MINUTES) --players $(SOAK_PLAYERS)
 
 # Measured by hand, never in CI: results go into tests/bench/README.md.
 ttff: tools worker

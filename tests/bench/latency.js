@@ -2,7 +2,8 @@
 // the encoder's wall clock each player plays, per segment duration and hold-back. Run by hand
 // (`make latency`), not part of `make test`:
 //
-//   cd tests && node bench/latency.js [--seconds 60] [--settle 10] [--segments 2,1] [--starts 1] [--json out.json]
+//   cd tests && node bench/latency.js [--seconds 60] [--settle 10] [--segments 2,1] [--starts 1]
+//     [--hold-back auto,3td] [--players hls.js,Shaka] [--json out.json]
 //
 // ffmpeg pushes live HLS in real time with `-hls_flags program_date_time`: each segment's
 // EXT-X-PROGRAM-DATE-TIME is ffmpeg's system clock (CLOCK_REALTIME, read once when the muxer
@@ -14,9 +15,11 @@
 // machine, so `now - playing time` is the latency a viewer sees, encoder delay included.
 //
 // Per segment duration one channel and one push; per hold-back (automatic, and three target
-// durations) four players play at once, each in its own page: hls.js (lowLatencyMode true, its
+// durations) the players play at once, each in its own page: hls.js (lowLatencyMode true, its
 // default: blocking reload), hls.js with lowLatencyMode false (reload once per target
-// duration), both on HLS (TS); Shaka on HLS-CMAF; dash.js on DASH. After `--settle` seconds of
+// duration), both on HLS (TS); Shaka on HLS-CMAF; dash.js on DASH; and hls.js and Shaka with
+// their live catch-up enabled. `--players` keeps the players whose name contains one of the
+// given words, `--hold-back` the automatic (`auto`) or three-target-duration (`3td`) runs. After `--settle` seconds of
 // playback, every 250 ms sample for `--seconds` seconds counts. Everything on 127.0.0.1.
 import { writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -39,6 +42,21 @@ const PLAYERS = [
   { name: 'hls.js lowLatencyMode false', player: 'hls.js', protocol: 'HLS', playerConfig: { lowLatencyMode: false } },
   { name: 'Shaka (HLS-CMAF)', player: 'shaka', protocol: 'HLS_CMAF' },
   { name: 'dash.js (DASH)', player: 'dash.js', protocol: 'DASH' },
+  // The players' own live catch-up, off by default in hls.js and Shaka: each plays slightly
+  // faster until it sits at the stated target (HOLD-BACK) behind its estimate of the live edge.
+  {
+    name: 'hls.js catch-up (maxLiveSyncPlaybackRate 1.5)',
+    player: 'hls.js',
+    protocol: 'HLS',
+    playerConfig: { maxLiveSyncPlaybackRate: 1.5 },
+  },
+  {
+    name: 'Shaka catch-up (liveSync, HLS-CMAF)',
+    player: 'shaka',
+    protocol: 'HLS_CMAF',
+    // Shaka's target is its own setting (default 0.5 s): the stated HOLD-BACK.
+    playerConfig: (holdBack) => ({ streaming: { liveSync: { enabled: true, targetLatency: holdBack, maxPlaybackRate: 1.5 } } }),
+  },
 ];
 /** Time a player gets to start playing before its run is given up, ms. */
 const STARTUP_MS = 30_000;
@@ -47,19 +65,24 @@ const PUSH_SPARE_SECONDS = 60;
 const ENDPOINT_KEYS = { HLS: 'ts', HLS_CMAF: 'cmaf', DASH: 'dash' };
 
 function parseArgs(argv) {
-  const opts = { seconds: 60, settle: 10, segments: [2, 1], starts: 1, json: null };
+  const opts = { seconds: 60, settle: 10, segments: [2, 1], starts: 1, json: null, holdBacks: ['auto', '3td'], players: null };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--seconds') opts.seconds = Number(argv[++i]);
     else if (argv[i] === '--settle') opts.settle = Number(argv[++i]);
     else if (argv[i] === '--segments') opts.segments = argv[++i].split(',').map(Number);
     else if (argv[i] === '--starts') opts.starts = Number(argv[++i]);
     else if (argv[i] === '--json') opts.json = argv[++i];
+    else if (argv[i] === '--hold-back') opts.holdBacks = argv[++i].split(',');
+    else if (argv[i] === '--players') opts.players = argv[++i].split(',');
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   if (!(opts.seconds >= 5 && opts.seconds <= 600)) throw new Error('--seconds must be 5-600');
   if (!(opts.settle >= 0 && opts.settle <= 120)) throw new Error('--settle must be 0-120');
   for (const s of opts.segments) if (!MAX_SEGMENT_DURATION[s]) throw new Error(`--segments: ${s} (1 or 2)`);
   if (!(Number.isInteger(opts.starts) && opts.starts >= 1 && opts.starts <= 20)) throw new Error('--starts must be 1-20');
+  for (const h of opts.holdBacks) if (h !== 'auto' && h !== '3td') throw new Error(`--hold-back: ${h} (auto or 3td)`);
+  opts.playerList = PLAYERS.filter((p) => !opts.players || opts.players.some((w) => p.name.includes(w)));
+  if (!opts.playerList.length) throw new Error(`--players: no player name contains ${opts.players}`);
   return opts;
 }
 
@@ -161,7 +184,10 @@ async function main() {
   const load = [loadavg()[0]];
   try {
     for (const seg of opts.segments) {
-      const holdBacks = [{ label: 'automatic', value: null }, { label: `${3 * seg} s (3 target durations)`, value: 3 * seg }];
+      const holdBacks = [
+        { key: 'auto', label: 'automatic', value: null },
+        { key: '3td', label: `${3 * seg} s (3 target durations)`, value: 3 * seg },
+      ].filter((hb) => opts.holdBacks.includes(hb.key));
       const endpoints = [];
       for (const hb of holdBacks) {
         for (const protocol of Object.keys(ENDPOINT_KEYS)) {
@@ -189,7 +215,7 @@ async function main() {
         logFile: join(dir, `ffmpeg-seg${seg}.log`),
       });
       encoders.push(encoder);
-      const firstUrl = made.endpoints['ts-auto'].url;
+      const firstUrl = made.endpoints[endpoints[0].name].url;
       await waitFor(`segments with ${seg} s content`, async () => (await statedHoldBack(firstUrl)).playlist.segments.length >= 6, {
         timeoutMs: 60_000,
       }).catch((err) => {
@@ -198,7 +224,7 @@ async function main() {
       const availability = watchAvailability((await statedHoldBack(firstUrl)).url);
       for (const hb of holdBacks) {
         const stated = {};
-        for (const p of PLAYERS) {
+        for (const p of opts.playerList) {
           const ep = made.endpoints[`${ENDPOINT_KEYS[p.protocol]}-${hb.value ?? 'auto'}`];
           if (p.protocol !== 'DASH') stated[p.protocol] = (await statedHoldBack(ep.url)).holdBack;
           else {
@@ -210,12 +236,13 @@ async function main() {
         for (let start = 0; start < opts.starts; start++) {
           // A random point in the segment cycle, so the starts sample where players land.
           if (opts.starts > 1) await new Promise((r) => setTimeout(r, Math.random() * seg * 1000));
-          runs.push(await Promise.all(PLAYERS.map((p) => {
+          runs.push(await Promise.all(opts.playerList.map((p) => {
             const ep = made.endpoints[`${ENDPOINT_KEYS[p.protocol]}-${hb.value ?? 'auto'}`];
-            return measure(players, { ...p, url: ep.url }, opts);
+            const playerConfig = typeof p.playerConfig === 'function' ? p.playerConfig(stated[p.protocol]) : p.playerConfig;
+            return measure(players, { ...p, playerConfig, url: ep.url }, opts);
           })));
         }
-        PLAYERS.forEach((p, i) => {
+        opts.playerList.forEach((p, i) => {
           const mine = runs.map((r) => r[i]);
           const pooled = mine.flatMap((r) => r.raw).sort((a, b) => a - b);
           const row = {
@@ -245,7 +272,7 @@ async function main() {
 
     console.log(`edgepack glass-to-glass latency, local workerd (Miniflare), ${started.toISOString()}`);
     console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}; 1-min load ${load.map((l) => l.toFixed(1)).join(' -> ')}`);
-    console.log(`${opts.seconds} s of 250 ms samples per start after ${opts.settle} s of playback; ${opts.starts} start(s) per case; four players at once per hold-back`);
+    console.log(`${opts.seconds} s of 250 ms samples per start after ${opts.settle} s of playback; ${opts.starts} start(s) per case; ${opts.playerList.length} players at once per hold-back`);
     console.log('');
     console.log('| segments | hold-back setting | stated (HOLD-BACK / delay) | player | starts | p50 s | p95 s | min-max s | per-start medians s | samples | stalls | fatal |');
     console.log('|---|---|---|---|---:|---:|---:|---|---|---:|---:|---|');

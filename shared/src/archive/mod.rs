@@ -10,6 +10,7 @@ use crate::names::Rendition;
 use crate::repo;
 use crate::store::ObjectStore;
 use crate::timeline::Segment;
+use futures_util::future::join_all;
 use std::collections::BTreeMap;
 
 /// Length of an archive bucket: 10 minutes of program date time (300 segments of 2 s).
@@ -45,27 +46,50 @@ pub async fn append(
     Ok(())
 }
 
+/// Buckets one batch of an archive lookup reads at once: a Worker keeps six storage calls in
+/// flight per invocation and queues the rest.
+const READ_BATCH: usize = 6;
+
 /// Archived segments of a rendition on one input whose program date time is in
 /// `[from_ms, to_ms)`, widened by one bucket on each side, in sequence order.
+///
+/// The bucket keys follow from the range, so nothing is listed and the cost depends on the
+/// window, not on how much is archived: buckets are read in batches of [`READ_BATCH`] in
+/// parallel, oldest first, and the lookup stops once more than `max_segments` segments from
+/// `from_ms` on were read (a window lists at most that many from its start; the rest of a
+/// long range could never be listed).
 pub async fn read(
     objects: &impl ObjectStore,
     channel_id: &str,
     input: InputId,
     rendition: &Rendition,
-    from_ms: i64,
-    to_ms: i64,
+    (from_ms, to_ms): (i64, i64),
+    max_segments: usize,
 ) -> OriginResult<Vec<Segment>> {
-    let prefix = keys::archives(channel_id, input, rendition);
+    // A segment's bucket is chosen by its start: the one before `from` may hold a segment
+    // running into the window, and the one holding `to` is included whole.
+    let first = bucket_of(from_ms).saturating_sub(BUCKET_MS);
+    let last = bucket_of(to_ms.saturating_add(BUCKET_MS - 1));
     let mut out: Vec<Segment> = Vec::new();
-    for o in objects.list(&prefix).await? {
-        let Some(bucket) = keys::archive_bucket(&o.key) else {
-            continue;
-        };
-        if bucket + 2 * BUCKET_MS <= from_ms || bucket - BUCKET_MS >= to_ms {
-            continue;
+    let mut in_window = 0usize;
+    let mut buckets = (0..)
+        .map(|i: i64| first.saturating_add(i.saturating_mul(BUCKET_MS)))
+        .take_while(|b| *b <= last)
+        .peekable();
+    while buckets.peek().is_some() && in_window <= max_segments {
+        let keys: Vec<String> = buckets
+            .by_ref()
+            .take(READ_BATCH)
+            .map(|b| keys::archive(channel_id, input, rendition, b))
+            .collect();
+        let reads = keys
+            .iter()
+            .map(|key| repo::object_get::<Vec<Segment>>(objects, key));
+        for segments in join_all(reads).await {
+            let segments = segments?.unwrap_or_default();
+            in_window += segments.iter().filter(|s| s.pdt_ms >= from_ms).count();
+            out.extend(segments);
         }
-        let segments: Vec<Segment> = repo::object_get(objects, &o.key).await?.unwrap_or_default();
-        out.extend(segments);
     }
     out.sort_by_key(|s| s.seq);
     out.dedup_by_key(|s| s.seq);

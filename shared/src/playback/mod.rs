@@ -43,6 +43,7 @@ use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::{Segment, Timeline};
 use crate::timeshift::{carried_params, select, select_like, window_seqs, Selection, TimeShift};
+use futures_util::future::join_all;
 use std::ops::RangeInclusive;
 
 /// One rendition's output: the switch log and both inputs' timelines.
@@ -335,10 +336,26 @@ async fn rendition_data<K: KvStore, O: ObjectStore>(
     let RenditionData { log, mut timelines } = RenditionData::parse(&objects)?;
     if let Some(shift) = shift.filter(|_| channel.archive_retention_s > 0) {
         let retention = i64::try_from(channel.archive_retention_s * 1000).unwrap_or(i64::MAX);
-        let (from, to) = shift.range(i64::try_from(now_ms).unwrap_or(i64::MAX), retention);
-        for input in InputId::ALL {
-            let archived =
-                crate::archive::read(cx.objects, &channel.id, input, rendition, from, to).await?;
+        let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
+        let (from, to) = shift.range(now, retention);
+        // Nothing older is kept: expiry deletes a bucket once its newest possible segment is
+        // older than retention plus the live playlist (docs/timeshift-harvest.md, "Expiry").
+        let live_ms = i64::try_from(channel.max_playlist_duration * 1000).unwrap_or(i64::MAX);
+        let oldest = now.saturating_sub(retention.saturating_add(live_ms));
+        let range = (from.max(oldest), to);
+        // Both inputs' buckets in flight together.
+        let reads = InputId::ALL.map(|input| {
+            crate::archive::read(
+                cx.objects,
+                &channel.id,
+                input,
+                rendition,
+                range,
+                crate::timeshift::MAX_WINDOW_SEGMENTS,
+            )
+        });
+        for (input, archived) in InputId::ALL.into_iter().zip(join_all(reads).await) {
+            let archived = archived?;
             if archived.is_empty() {
                 continue;
             }

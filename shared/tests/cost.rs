@@ -1,0 +1,394 @@
+//! Billed operations per channel-hour (docs/cost.md): a 24/7 channel's ingest, and its
+//! playback behind a CDN, counted by billing class on stores that count every call. The
+//! channel of the table: 3 renditions pushed to both inputs (aligned, the second 300 ms
+//! behind), 2 s segments (ffmpeg's, H.264 + AAC, made once by the test), one HLS (TS), one
+//! HLS-CMAF and one DASH endpoint, the channel defaults otherwise; the scheduled run every 5
+//! minutes as `wrangler.toml` sets it. Five minutes are simulated after a minute of warm-up and
+//! scaled to an hour. The table is a golden file: a change in what ingest or playback costs
+//! shows up in review.
+
+mod common;
+
+use common::*;
+use edgepack::store::{
+    KvStore, MemoryKv, MemoryObjects, Metadata, Object, ObjectInfo, ObjectStore, StoreResult,
+};
+use edgepack::testing::MemoryOrigin;
+use edgepack::{Method, Origin, Request, Response};
+use serde_json::json;
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// Calls per billing class: Workers KV (reads, writes, deletes, lists) and R2 (class A:
+/// writes and lists; class B: reads; deletes are free).
+#[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
+struct Bill {
+    kv_read: u64,
+    kv_write: u64,
+    kv_delete: u64,
+    kv_list: u64,
+    r2_class_a: u64,
+    r2_class_b: u64,
+    r2_delete: u64,
+}
+
+impl Bill {
+    fn minus(self, o: Bill) -> Bill {
+        Bill {
+            kv_read: self.kv_read - o.kv_read,
+            kv_write: self.kv_write - o.kv_write,
+            kv_delete: self.kv_delete - o.kv_delete,
+            kv_list: self.kv_list - o.kv_list,
+            r2_class_a: self.r2_class_a - o.r2_class_a,
+            r2_class_b: self.r2_class_b - o.r2_class_b,
+            r2_delete: self.r2_delete - o.r2_delete,
+        }
+    }
+    fn times(self, k: u64) -> Bill {
+        Bill {
+            kv_read: self.kv_read * k,
+            kv_write: self.kv_write * k,
+            kv_delete: self.kv_delete * k,
+            kv_list: self.kv_list * k,
+            r2_class_a: self.r2_class_a * k,
+            r2_class_b: self.r2_class_b * k,
+            r2_delete: self.r2_delete * k,
+        }
+    }
+    /// Spin's key-value store holds both: every call is one operation.
+    fn spin_ops(self) -> u64 {
+        self.kv_read
+            + self.kv_write
+            + self.kv_delete
+            + self.kv_list
+            + self.r2_class_a
+            + self.r2_class_b
+            + self.r2_delete
+    }
+    fn row(self, what: &str, requests: u64) -> String {
+        format!(
+            "| {what} | {requests} | {} | {} | {} | {} | {} | {} | {} |\n",
+            self.kv_read,
+            self.kv_write,
+            self.kv_delete + self.kv_list,
+            self.r2_class_a,
+            self.r2_class_b,
+            self.r2_delete,
+            self.spin_ops()
+        )
+    }
+}
+
+/// A store that counts each call in its billing class.
+struct Billed<S> {
+    inner: S,
+    bill: Rc<Cell<Bill>>,
+}
+
+impl<S> Billed<S> {
+    fn count(&self, f: impl FnOnce(&mut Bill)) {
+        let mut b = self.bill.get();
+        f(&mut b);
+        self.bill.set(b);
+    }
+}
+
+impl<S: KvStore> KvStore for Billed<S> {
+    async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.count(|b| b.kv_read += 1);
+        self.inner.get(key).await
+    }
+    async fn put(&self, key: &str, value: &[u8]) -> StoreResult<()> {
+        self.count(|b| b.kv_write += 1);
+        self.inner.put(key, value).await
+    }
+    async fn put_expiring(&self, key: &str, value: &[u8], ttl_s: u64) -> StoreResult<()> {
+        self.count(|b| b.kv_write += 1);
+        self.inner.put_expiring(key, value, ttl_s).await
+    }
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        self.count(|b| b.kv_delete += 1);
+        self.inner.delete(key).await
+    }
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<String>> {
+        self.count(|b| b.kv_list += 1);
+        self.inner.list(prefix).await
+    }
+}
+
+impl<S: ObjectStore> ObjectStore for Billed<S> {
+    async fn get(&self, key: &str) -> StoreResult<Option<Object>> {
+        self.count(|b| b.r2_class_b += 1);
+        self.inner.get(key).await
+    }
+    async fn put(&self, key: &str, body: &[u8], metadata: &Metadata) -> StoreResult<()> {
+        self.count(|b| b.r2_class_a += 1);
+        self.inner.put(key, body, metadata).await
+    }
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        self.count(|b| b.r2_delete += 1);
+        self.inner.delete(key).await
+    }
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>> {
+        self.count(|b| b.r2_class_a += 1);
+        self.inner.list(prefix).await
+    }
+    async fn list_first(&self, prefix: &str, max: usize) -> StoreResult<Vec<String>> {
+        self.count(|b| b.r2_class_a += 1);
+        self.inner.list_first(prefix, max).await
+    }
+    async fn get_versioned(&self, key: &str) -> StoreResult<Option<(Object, String)>> {
+        self.count(|b| b.r2_class_b += 1);
+        self.inner.get_versioned(key).await
+    }
+    async fn put_if_version(
+        &self,
+        key: &str,
+        body: &[u8],
+        metadata: &Metadata,
+        expected: Option<&str>,
+    ) -> StoreResult<bool> {
+        self.count(|b| b.r2_class_a += 1);
+        self.inner
+            .put_if_version(key, body, metadata, expected)
+            .await
+    }
+}
+
+type Counted = Origin<Billed<MemoryKv>, Billed<MemoryObjects>>;
+
+fn counted(o: MemoryOrigin) -> (Counted, Rc<Cell<Bill>>) {
+    let MemoryOrigin {
+        kv,
+        objects,
+        config,
+        random,
+        sleep,
+        ..
+    } = o;
+    let bill = Rc::new(Cell::new(Bill::default()));
+    let origin = Origin::new(
+        Billed {
+            inner: kv,
+            bill: bill.clone(),
+        },
+        Billed {
+            inner: objects,
+            bill: bill.clone(),
+        },
+        config,
+        random,
+        sleep,
+    );
+    (origin, bill)
+}
+
+fn send_counted(o: &Counted, req: Request, now: u64) -> Response {
+    block_on(o.handle(req, now))
+}
+
+const RENDITIONS: [&str; 3] = ["v0", "v1", "v2"];
+const SEGMENT_MS: u64 = 2000;
+/// Second input's delay behind the first, ms.
+const SECOND_INPUT_LAG_MS: u64 = 300;
+/// Scheduled runs (`crons` in wrangler.toml): every 5 minutes.
+const SCHEDULED_EVERY_MS: u64 = 300_000;
+const WARM_UP_SEGMENTS: u64 = 30;
+/// Five minutes of 2 s segments, scaled by 12 to an hour.
+const MEASURED_SEGMENTS: u64 = 150;
+const HOUR_SCALE: u64 = 12;
+
+/// ffmpeg's live HLS segments of a small test picture and tone, `seg{n}.ts`, 2 s each.
+fn encoded_segments(count: u64) -> Vec<Vec<u8>> {
+    let dir = std::env::temp_dir().join(format!("edgepack-cost-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let seconds = (count * SEGMENT_MS / 1000).to_string();
+    let status = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x36:rate=10",
+        ])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+        .args([
+            "-t",
+            &seconds,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "20",
+        ])
+        .args(["-c:a", "aac", "-b:a", "32k", "-f", "hls", "-hls_time", "2"])
+        .args(["-hls_list_size", "0", "-hls_segment_filename"])
+        .arg(dir.join("seg%d.ts"))
+        .arg(dir.join("index.m3u8"))
+        .status()
+        .expect("ffmpeg is installed (apt-get install ffmpeg)");
+    assert!(status.success(), "ffmpeg failed");
+    let segments = (0..count)
+        .map(|n| std::fs::read(dir.join(format!("seg{n}.ts"))).unwrap())
+        .collect();
+    std::fs::remove_dir_all(&dir).unwrap();
+    segments
+}
+
+/// One encoder segment: the segment PUT, then the playlist PUT (a sliding window of 6).
+fn push(
+    o: &Counted,
+    input: u8,
+    creds: &(String, String),
+    dir: &str,
+    (n, segment): (u64, &[u8]),
+    now: u64,
+) -> u64 {
+    let put = |path: String, body: Vec<u8>, at: u64| {
+        let req = Request::new(Method::Put, &format!("/in/v1/demo/live/{input}/{path}"))
+            .with_header("authorization", &basic(&creds.0, &creds.1))
+            .with_body(body);
+        let r = send_counted(o, req, at);
+        assert!(r.status < 300, "{path}: {} {}", r.status, text(&r));
+    };
+    put(format!("{dir}/seg{n}.ts"), segment.to_vec(), now);
+    let first = (n + 1).saturating_sub(6);
+    let mut pl = format!(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{first}\n"
+    );
+    for s in first..=n {
+        pl.push_str(&format!("#EXTINF:2.000000,\nseg{s}.ts\n"));
+    }
+    put(format!("{dir}/index.m3u8"), pl.into_bytes(), now + 5);
+    2
+}
+
+/// Pushes segments `range` on both inputs and runs the schedule; returns the HTTP requests.
+fn ingest(
+    o: &Counted,
+    creds: &[(String, String); 2],
+    segments: &[Vec<u8>],
+    range: std::ops::Range<u64>,
+) -> u64 {
+    let mut requests = 0;
+    for n in range {
+        let segment = &segments[usize::try_from(n).unwrap()];
+        let t = T0 + n * SEGMENT_MS;
+        for (i, creds) in creds.iter().enumerate() {
+            for dir in RENDITIONS {
+                let lag = i as u64 * SECOND_INPUT_LAG_MS;
+                requests += push(o, i as u8 + 1, creds, dir, (n, segment), t + lag);
+            }
+        }
+        if t % SCHEDULED_EVERY_MS < SEGMENT_MS {
+            block_on(o.scheduled(t)).expect("scheduled run");
+        }
+    }
+    requests
+}
+
+#[test]
+fn billed_operations_per_channel_hour() {
+    let o = origin();
+    let ch = channel_with_endpoints(
+        &o,
+        "HLS",
+        &[
+            json!({"name": "hls", "protocol": "HLS"}),
+            json!({"name": "cmaf", "protocol": "HLS_CMAF"}),
+            json!({"name": "dash", "protocol": "DASH"}),
+        ],
+    );
+    let creds = [credentials(&ch, 1), credentials(&ch, 2)];
+    let segments = encoded_segments(WARM_UP_SEGMENTS + MEASURED_SEGMENTS);
+    let (o, bill) = counted(o);
+    ingest(&o, &creds, &segments, 0..WARM_UP_SEGMENTS);
+
+    let before = bill.get();
+    let requests = ingest(
+        &o,
+        &creds,
+        &segments,
+        WARM_UP_SEGMENTS..WARM_UP_SEGMENTS + MEASURED_SEGMENTS,
+    );
+    let ingest_hour = bill.get().minus(before).times(HOUR_SCALE);
+
+    // Playback at the live edge: one request of each kind a CDN forwards on a miss.
+    let now = T0 + (WARM_UP_SEGMENTS + MEASURED_SEGMENTS) * SEGMENT_MS + 1000;
+    let last = WARM_UP_SEGMENTS + MEASURED_SEGMENTS - 2;
+    let get = |path: String| {
+        let before = bill.get();
+        let r = send_counted(&o, Request::new(Method::Get, &path), now);
+        assert_eq!(r.status, 200, "{path}: {}", text(&r));
+        (bill.get().minus(before), r)
+    };
+    let out = "/out/v1/demo/live";
+    let (hls_master, _) = get(format!("{out}/hls/manifest.m3u8"));
+    let (hls_media, _) = get(format!("{out}/hls/v0/index/media.m3u8"));
+    let (hls_segment, _) = get(format!("{out}/hls/v0/index/{last}.ts"));
+    let (cmaf_master, _) = get(format!("{out}/cmaf/manifest.m3u8"));
+    let (cmaf_media, r) = get(format!("{out}/cmaf/v0/index/video.m3u8"));
+    let cmaf_segment_uri = text(&r)
+        .lines()
+        .rfind(|l| l.ends_with(".m4s"))
+        .expect("a CMAF segment")
+        .to_owned();
+    let (cmaf_segment, _) = get(format!("{out}/cmaf/v0/index/{cmaf_segment_uri}"));
+    let (mpd, _) = get(format!("{out}/dash/manifest.mpd"));
+
+    // Misses per hour at one CDN cache (its tier or shield in front of the origin): a
+    // playlist once per its max-age (master 2 s, media 1 s for 2 s segments, MPD 1 s), each
+    // segment once per rendition and endpoint (DASH's the same count as HLS-CMAF's).
+    let per_hour = |bill: Bill, n: u64| (bill.times(n), n);
+    let segments_hour = 3600 * 1000 / SEGMENT_MS;
+    let renditions = RENDITIONS.len() as u64;
+    let playback = [
+        ("HLS (TS) master", per_hour(hls_master, 1800)),
+        (
+            "HLS (TS) rendition playlists",
+            per_hour(hls_media, 3600 * renditions),
+        ),
+        (
+            "HLS (TS) segments",
+            per_hour(hls_segment, segments_hour * renditions),
+        ),
+        ("HLS-CMAF master", per_hour(cmaf_master, 1800)),
+        (
+            "HLS-CMAF rendition playlists",
+            per_hour(cmaf_media, 3600 * renditions),
+        ),
+        (
+            "CMAF segments (HLS-CMAF and DASH)",
+            per_hour(cmaf_segment, 2 * segments_hour * renditions),
+        ),
+        ("DASH MPD", per_hour(mpd, 3600)),
+    ];
+
+    let mut table = String::from(
+        "| per channel-hour | HTTP requests | KV reads | KV writes | KV deletes + lists | R2 class A | R2 class B | R2 deletes (free) | Spin key-value ops |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    table.push_str(&ingest_hour.row(
+        "ingest: 3 renditions × 2 inputs, 2 s segments",
+        requests * HOUR_SCALE,
+    ));
+    let mut total = Bill::default();
+    let mut total_requests = 0;
+    for (what, (b, n)) in playback {
+        table.push_str(&b.row(&format!("playback, one CDN cache: {what}"), n));
+        total = Bill {
+            kv_read: total.kv_read + b.kv_read,
+            kv_write: total.kv_write + b.kv_write,
+            kv_delete: total.kv_delete + b.kv_delete,
+            kv_list: total.kv_list + b.kv_list,
+            r2_class_a: total.r2_class_a + b.r2_class_a,
+            r2_class_b: total.r2_class_b + b.r2_class_b,
+            r2_delete: total.r2_delete + b.r2_delete,
+        };
+        total_requests += n;
+    }
+    table.push_str(&total.row("playback, one CDN cache: all", total_requests));
+    golden("cost.md", &table);
+}
