@@ -17,6 +17,7 @@
 #                (tests/e2e/first-arrival.soak.js + the Spin variant, ~7 min; not part of `make test`)
 #   make soak    two encoders and 200 simulated players for 10 minutes on the Worker, then on
 #                the Spin host (tests/bench/soak.js, ~25 min; not part of `make test`)
+#   make console rebuild the operator console (functions/console/dist, committed; docs/console.md)
 #   make tools   install the toolchain pieces (idempotent)
 
 SHELL := bash
@@ -35,24 +36,26 @@ export ESBUILD_BIN := $(NODE_BIN)/esbuild
 export WRANGLER_SEND_METRICS := false
 
 WORKER_DIR := functions/cloudflare
+# The operator console: TypeScript built into dist/, which the core embeds (docs/console.md).
+CONSOLE_DIR := functions/console
 WORKER_SHIM := $(WORKER_DIR)/build/worker/shim.mjs
 # Everything the Worker is built from; `make worker` is a no-op when none changed.
-WORKER_INPUTS := Cargo.toml Cargo.lock $(shell find shared $(WORKER_DIR)/src $(WORKER_DIR)/Cargo.toml -type f 2>/dev/null)
+WORKER_INPUTS := Cargo.toml Cargo.lock $(shell find shared $(CONSOLE_DIR)/dist $(WORKER_DIR)/src $(WORKER_DIR)/Cargo.toml -type f 2>/dev/null)
 
 # Spin: the component (source = in spin.toml) and the wasmtime host that runs it locally.
 SPIN_WASM := functions/spin/build/edgepack_spin.wasm
 SPIN_HOST := functions/spin-host/build/edgepack-spin-host
-SPIN_INPUTS := Cargo.toml Cargo.lock $(shell find shared functions/spin/src functions/spin/Cargo.toml -type f 2>/dev/null)
+SPIN_INPUTS := Cargo.toml Cargo.lock $(shell find shared $(CONSOLE_DIR)/dist functions/spin/src functions/spin/Cargo.toml -type f 2>/dev/null)
 SPIN_HOST_INPUTS := Cargo.toml Cargo.lock $(shell find functions/spin-host/src functions/spin-host/wit functions/spin-host/Cargo.toml -type f 2>/dev/null)
 CARGO_OUT := $(or $(CARGO_TARGET_DIR),target)
 # The host is a native test tool, never shipped: the size-tuned LTO release profile would only
 # add minutes to its wasmtime build. Unwind, as `cargo test` needs: build and tests share deps.
 SPIN_HOST_PROFILE := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=2 CARGO_PROFILE_RELEASE_PANIC=unwind
 
-.PHONY: help tools worker spin dev test lint check clean fuzz latency ttff failover soak
+.PHONY: help tools worker spin dev test lint check clean fuzz latency ttff failover soak console
 
 help:
-	@sed -n '2,20s/^#//p' Makefile
+	@sed -n '2,21s/^#//p' Makefile
 
 tools:
 	@scripts/tools.sh
@@ -76,12 +79,18 @@ $(SPIN_HOST): $(SPIN_HOST_INPUTS)
 	$(SPIN_HOST_PROFILE) cargo build --release -p edgepack-spin-host
 	mkdir -p $(@D) && cp $(CARGO_OUT)/release/edgepack-spin-host $@.tmp && mv -f $@.tmp $@
 
+# dist/ is committed, so a fresh clone's cargo build needs no Node; `make lint` checks it is
+# what the sources build.
+console: tools
+	cd $(CONSOLE_DIR) && node build.mjs
+
 dev:
 	@$(if $(filter spin,$(PLATFORM)),functions/spin-host/dev.sh,scripts/dev.sh)
 
 test: tools worker spin
 	cargo test --workspace --exclude edgepack-cloudflare --exclude edgepack-spin --exclude edgepack-spin-host
 	$(SPIN_HOST_PROFILE) cargo test --release -p edgepack-spin-host
+	cd $(CONSOLE_DIR) && npm test
 	cd tests && node --test --test-concurrency=1 e2e/
 	scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
 
@@ -115,6 +124,7 @@ lint: tools
 	cargo fmt --all --check
 	cargo test -p edgepack --test module_graph
 	python3 scripts/check-links.py .
+	cd $(CONSOLE_DIR) && npm run lint && node build.mjs --check
 	cargo clippy --workspace --exclude edgepack-cloudflare --exclude edgepack-spin --exclude edgepack-spin-host --all-targets -- -D warnings
 	cargo clippy -p edgepack-cloudflare --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy --release -p edgepack-spin --target wasm32-wasip2 -- -D warnings

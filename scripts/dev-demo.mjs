@@ -111,6 +111,7 @@ async function main() {
     [
       '',
       `edgepack is running at ${base} (admin token: ${token})`,
+      `  console: ${base}/console/ (sign in with the admin token)`,
       `  control API: curl -H 'Authorization: Bearer ${token}' ${base}${groups}`,
       `  ingest, input 1: ${input.url}`,
       `    username: ${input.username}`,

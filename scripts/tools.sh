@@ -66,3 +66,9 @@ if [[ ! -x "$bins/wrangler" || ! -x "$bins/wasm-opt" || ! -x "$bins/esbuild" ]];
     npm install --no-audit --no-fund
   fi
 fi
+
+# The operator console's toolchain (esbuild, TypeScript, eslint) and the players it bundles.
+if [[ ! -x "$ROOT/functions/console/node_modules/.bin/tsc" ]]; then
+  log "npm ci (functions/console/)"
+  (cd "$ROOT/functions/console" && npm ci --no-audit --no-fund)
+fi

@@ -12,8 +12,14 @@ use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OriginError {
-    /// A request the API cannot read (bad JSON, unknown field, wrong type).
+    /// A request the API cannot read (bad JSON, wrong type).
     BadRequest(String),
+    /// A body field the resource does not have (a typo never passes silently); the answer
+    /// names it in `field`, and `allowed` lists the known fields.
+    UnknownField {
+        field: String,
+        known: String,
+    },
     /// A setting outside its allowed values.
     InvalidField {
         field: &'static str,
@@ -65,6 +71,7 @@ impl OriginError {
     pub fn status(&self) -> u16 {
         match self {
             OriginError::BadRequest(_)
+            | OriginError::UnknownField { .. }
             | OriginError::InvalidField { .. }
             | OriginError::MalformedPlaylist(_) => 400,
             OriginError::Unauthorized | OriginError::IngestUnauthorized => 401,
@@ -92,9 +99,16 @@ impl OriginError {
                 .with_header("cache-control", "private, no-store");
         }
         let mut body = serde_json::json!({ "error": self.to_string() });
-        if let OriginError::InvalidField { field, allowed } = &self {
-            body["field"] = serde_json::Value::from(*field);
-            body["allowed"] = serde_json::Value::from(allowed.as_str());
+        match &self {
+            OriginError::InvalidField { field, allowed } => {
+                body["field"] = serde_json::Value::from(*field);
+                body["allowed"] = serde_json::Value::from(allowed.as_str());
+            }
+            OriginError::UnknownField { field, known } => {
+                body["field"] = serde_json::Value::from(field.as_str());
+                body["allowed"] = serde_json::Value::from(known.as_str());
+            }
+            _ => {}
         }
         let mut response = Response::new(self.status())
             .with_body("application/json", body.to_string())
@@ -123,6 +137,9 @@ impl fmt::Display for OriginError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             OriginError::BadRequest(m) => write!(f, "bad request: {m}"),
+            OriginError::UnknownField { field, known } => {
+                write!(f, "bad request: unknown field `{field}`; known fields: {known}")
+            }
             OriginError::InvalidField { field, allowed } => {
                 write!(f, "invalid value for `{field}`: allowed {allowed}")
             }

@@ -113,10 +113,10 @@ impl<'a> Fields<'a> {
     /// Fails on the first field nobody asked for.
     pub fn finish(self) -> OriginResult<()> {
         match self.map.keys().find(|k| !self.known.contains(&k.as_str())) {
-            Some(k) => Err(OriginError::BadRequest(format!(
-                "unknown field `{k}`; known fields: {}",
-                self.known.join(", ")
-            ))),
+            Some(k) => Err(OriginError::UnknownField {
+                field: k.clone(),
+                known: self.known.join(", "),
+            }),
             None => Ok(()),
         }
     }

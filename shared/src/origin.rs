@@ -1,5 +1,6 @@
 //! The entry point and router: one request in, one response out. The only module that knows
-//! every handler (`api`, `harvest`, `ingest`, `playback`); each takes a [`Ctx`] and calls down.
+//! every handler (`api`, `harvest`, `ingest`, `playback`, and the static `console`); each takes
+//! a [`Ctx`] and calls down.
 
 use crate::archive::ExpiryReport;
 use crate::auth::Random;
@@ -10,7 +11,7 @@ use crate::harvest::{HarvestReport, SCHEDULED_OP_BUDGET};
 use crate::http::{Method, Request, Response};
 use crate::playback::{cors_preflight, with_cors, CacheControl};
 use crate::store::{KvStore, ObjectStore};
-use crate::{api, archive, harvest, ingest, playback};
+use crate::{api, archive, console, harvest, ingest, playback};
 
 /// The control API in OpenAPI 3.1 (`shared/openapi.json`), served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("../openapi.json");
@@ -102,6 +103,11 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             ["api", "v1", "openapi.json"] if req.method == Method::Get => Ok(Response::new(200)
                 .with_body("application/json", OPENAPI)
                 .with_header("cache-control", "public, max-age=300")),
+            // The operator console: static files, no secret (docs/console.md).
+            ["console"] => Ok(console::redirect()),
+            ["console", rest @ ..] => {
+                console::serve(&req, rest).ok_or_else(|| OriginError::NotFound(path.to_owned()))
+            }
             ["api", "v1", route @ ..] => match api::authorize(&cx, &req) {
                 Ok(()) => control(&cx, &req, route, now_ms).await,
                 Err(e) => Err(e),

@@ -23,7 +23,7 @@ use crate::repo::{self};
 use crate::store::{KvStore, ObjectStore};
 use channels::{create_channel, delete_channel, list_channels, patch_channel, rotate};
 use endpoints::{create_endpoint, list_endpoints, patch_endpoint, refresh_retention, signed_url};
-use groups::{create_group, delete_group, group, list_groups};
+use groups::{create_group, delete_group, group, list_groups, patch_group};
 use views::Bases;
 
 /// Largest control request body.
@@ -48,7 +48,17 @@ pub(crate) async fn handle<K: KvStore, O: ObjectStore>(
     now_ms: u64,
 ) -> OriginResult<Response> {
     let ingest = cx.config.ingest_base_url.as_deref().unwrap_or(&req.origin);
-    let playback = cx.config.public_base_url.as_deref().unwrap_or(&req.origin);
+    // A group's CDN playback domain wins over the deployment's for its endpoints' URLs.
+    let group_base = match route {
+        ["groups", g, "channels", _, "endpoints", ..] => {
+            group(cx, &name(g, "group")?).await?.playback_base_url
+        }
+        _ => None,
+    };
+    let playback = group_base
+        .as_deref()
+        .or(cx.config.public_base_url.as_deref())
+        .unwrap_or(&req.origin);
     let bases = Bases {
         ingest: ingest.trim_end_matches('/'),
         playback: playback.trim_end_matches('/'),
@@ -64,6 +74,7 @@ pub(crate) async fn handle<K: KvStore, O: ObjectStore>(
             let g = name(g, "group")?;
             match m {
                 Method::Get => Ok(ok(views::group(&group(cx, &g).await?))),
+                Method::Patch => patch_group(cx, &g, req).await,
                 Method::Delete => delete_group(cx, &g).await,
                 _ => Err(OriginError::MethodNotAllowed),
             }

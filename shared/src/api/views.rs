@@ -11,7 +11,11 @@ pub struct Bases<'a> {
 }
 
 pub fn group(g: &Group) -> Value {
-    json!({ "name": g.name, "created_at": created(g.created_at_ms) })
+    json!({
+        "name": g.name,
+        "playback_base_url": g.playback_base_url,
+        "created_at": created(g.created_at_ms),
+    })
 }
 
 pub fn channel(c: &Channel, bases: &Bases<'_>) -> Value {

@@ -221,8 +221,13 @@ pub fn apply(
             OriginError::invalid("encryption.key_rotation_interval", ROTATION_RULE)
         })?;
     }
-    f.finish()
-        .map_err(|e| OriginError::BadRequest(format!("encryption: {}", strip(&e))))?;
+    f.finish().map_err(|e| match e {
+        OriginError::UnknownField { field, known } => OriginError::UnknownField {
+            field: format!("encryption.{field}"),
+            known,
+        },
+        e => OriginError::BadRequest(format!("encryption: {}", strip(&e))),
+    })?;
     *target = Some(e);
     Ok(())
 }

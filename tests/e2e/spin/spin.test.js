@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { startSpinOrigin } from '../lib/spin-host.js';
 import { startEncoder, basicAuth, tail, FPS } from '../lib/encoder.js';
 import { summary, MIN_ADVANCE_SECONDS } from '../lib/players.js';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { REPO_DIR } from '../lib/paths.js';
 import { probeTs, probeFile } from '../lib/probe.js';
 import { checkMedia } from '../lib/m3u8.js';
 import { get, readMaster, readMedia, monitorLive } from '../lib/endpoint.js';
@@ -50,6 +51,18 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
     const res = await get(`${suite.origin.url}/healthz`);
     assert.equal(res.status, 200, res.describe());
     assert.equal(res.text.trim(), 'ok');
+  });
+
+  it('serves the console: its files as built, with the CSP, revalidated by ETag', async () => {
+    for (const file of ['', 'console.js', 'console.css', 'players/hls.min.js']) {
+      const res = await get(`${suite.origin.url}/console/${file}`);
+      assert.equal(res.status, 200, res.describe());
+      const built = await readFile(join(REPO_DIR, 'functions/console/dist', file || 'index.html'));
+      assert.ok(res.body.equals(built), `/console/${file} differs from the build`);
+      assert.match(res.headers.get('content-security-policy'), /default-src 'none'/);
+      const again = await get(`${suite.origin.url}/console/${file}`, { 'if-none-match': res.headers.get('etag') });
+      assert.equal(again.status, 304, again.describe());
+    }
   });
 
   it('creates a group, an HLS channel with two inputs, and HLS, HLS-CMAF, DASH and FLV endpoints', async () => {
