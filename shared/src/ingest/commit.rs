@@ -11,6 +11,7 @@ use crate::keys;
 use crate::model::{Channel, InputId};
 use crate::names::Rendition;
 use crate::repo;
+use crate::stats::{DataPoint, IngestPoint};
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::{Timeline, TIMESCALE};
 
@@ -26,6 +27,7 @@ pub(super) async fn commit<K: KvStore, O: ObjectStore>(
     added: usize,
     now_ms: u64,
 ) -> OriginResult<()> {
+    record_ingest(cx, channel, input, rendition, &timeline, added, now_ms);
     let log = read_log(cx, channel, input, now_ms).await?;
     claim::claim_new(
         cx,
@@ -74,4 +76,34 @@ pub(super) async fn commit<K: KvStore, O: ObjectStore>(
         now_ms,
     )
     .await
+}
+
+/// The statistics data point of the `added` newest segments (docs/stats.md): their stored
+/// size and media duration, for the input's bitrate and stream sessions.
+fn record_ingest<K, O>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    input: InputId,
+    rendition: &Rendition,
+    timeline: &Timeline,
+    added: usize,
+    now_ms: u64,
+) {
+    let new = &timeline.segments[timeline.segments.len().saturating_sub(added)..];
+    if new.is_empty() {
+        return;
+    }
+    let bytes = new.iter().fold(0u64, |sum, s| sum.saturating_add(s.size));
+    let ticks = new
+        .iter()
+        .fold(0u64, |sum, s| sum.saturating_add(s.duration));
+    cx.stats.record(&DataPoint::Ingest(IngestPoint {
+        at_ms: now_ms,
+        group: channel.group.as_str().to_owned(),
+        channel: channel.name.as_str().to_owned(),
+        input: input.number(),
+        rendition: rendition.as_str().to_owned(),
+        bytes,
+        duration_ms: ticks / (TIMESCALE / 1000),
+    }));
 }
