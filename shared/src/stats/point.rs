@@ -2,10 +2,12 @@
 
 use super::viewer::viewer_key;
 use crate::names::Name;
+use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
-/// What one request contributes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What one request contributes (serialized only by local backends, e.g. Spin's `kv`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
 pub enum DataPoint {
     Play(PlayPoint),
     Ingest(IngestPoint),
@@ -30,7 +32,7 @@ impl DataPoint {
 }
 
 /// A playback answer (`/out/v1/...`): one request, or a stretch of a long-lived response.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlayPoint {
     pub at_ms: u64,
     pub group: String,
@@ -45,7 +47,7 @@ pub struct PlayPoint {
 }
 
 /// Segments an input committed to one rendition's timeline.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestPoint {
     pub at_ms: u64,
     pub group: String,
