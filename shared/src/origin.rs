@@ -289,3 +289,38 @@ fn with_cache(mut r: Response, cache: CacheControl) -> Response {
     r.headers.retain(|(k, _)| k != "cache-control");
     r.with_header("cache-control", cache.value())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_reports_its_bytes_every_interval_and_at_its_end() {
+        let point = PlayPoint {
+            at_ms: 0,
+            group: "g".into(),
+            channel: "c".into(),
+            endpoint: "e".into(),
+            status: 200,
+            bytes: 100,
+            viewer: Some("v".into()),
+        };
+        let mut tally = Tally::new(point, 0);
+        assert_eq!(tally.add(10, 1_000, false), None);
+        assert_eq!(tally.add(10, 14_999, false), None);
+        let due = tally.add(5, STREAM_REPORT_MS, false);
+        assert_eq!(
+            due.map(|p| (p.at_ms, p.bytes)),
+            Some((STREAM_REPORT_MS, 25))
+        );
+        assert_eq!(
+            tally.add(0, 2 * STREAM_REPORT_MS, false),
+            None,
+            "nothing sent"
+        );
+        let end = tally.add(7, 2 * STREAM_REPORT_MS + 1, true);
+        assert_eq!(end.clone().map(|p| p.bytes), Some(7));
+        assert_eq!(end.and_then(|p| p.viewer).as_deref(), Some("v"));
+        assert_eq!(tally.add(0, 2 * STREAM_REPORT_MS + 2, true), None);
+    }
+}

@@ -27,7 +27,6 @@ pub(super) async fn commit<K: KvStore, O: ObjectStore>(
     added: usize,
     now_ms: u64,
 ) -> OriginResult<()> {
-    record_ingest(cx, channel, input, rendition, &timeline, added, now_ms);
     let log = read_log(cx, channel, input, now_ms).await?;
     claim::claim_new(
         cx,
@@ -42,6 +41,8 @@ pub(super) async fn commit<K: KvStore, O: ObjectStore>(
     .await?;
     let removed = timeline.prune(channel.max_playlist_duration * TIMESCALE);
     repo::object_put(cx.objects, key, &timeline).await?;
+    // Counted once stored: a commit that failed before brought nothing.
+    record_ingest(cx, channel, input, rendition, &timeline, added, now_ms);
     claim::release(cx, channel, rendition, &removed).await?;
     if channel.archive_retention_s > 0 {
         crate::archive::append(cx.objects, channel, input, rendition, removed).await?;
@@ -89,6 +90,7 @@ fn record_ingest<K, O>(
     added: usize,
     now_ms: u64,
 ) {
+    // The newest `added` (pruning only removes the oldest).
     let new = &timeline.segments[timeline.segments.len().saturating_sub(added)..];
     if new.is_empty() {
         return;
