@@ -2,9 +2,14 @@
 // endpoint fed by ffmpeg, one player first and then three; the endpoint's stats must report
 // that many concurrent viewers (within one) and the bytes the players received (within 5 %),
 // and the stats routes must refuse requests without the admin token. The Worker runs with
-// `STATS = "memory"`, the local backend of `make dev`.
+// `STATS = "memory"`, the local backend of `make dev`. A second Worker runs the production
+// backend: Analytics Engine's binding (workerd's local one, which accepts and drops points) and
+// its SQL API, here a stub on 127.0.0.1 in the API's documented JSON shape that records the
+// statements, so the adapter's requests and the reading of answers are checked end to end.
 import { describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEncoder, RENDITIONS } from './lib/encoder.js';
 import { launchChromium } from './lib/browser.js';
@@ -190,5 +195,97 @@ describe('statistics on the Worker', { timeout: 240_000 }, () => {
     // The three players and this test's own readiness polls (Node's fetch, one more key).
     assert.equal(sessions[0].cumulative_viewers, 4, show(res));
     assert.ok(sessions[0].peak_viewers >= 3, show(res));
+  });
+});
+
+/** The SQL API token the second Worker is given (a secret: never in an answer or the log). */
+const SQL_TOKEN = 'e2e-analytics-sql-token-5d1f';
+
+/**
+ * A stand-in for the Analytics Engine SQL API on 127.0.0.1: records each statement and its
+ * Authorization header; answers one row per statement in the API's JSON shape (`mode` 'ok'),
+ * or a 401 as the API gives for a bad token (`mode` 'refuse').
+ */
+async function startSqlStub() {
+  const stub = { statements: [], mode: 'ok' };
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      stub.statements.push({ method: req.method, auth: req.headers.authorization, sql: body });
+      if (stub.mode === 'refuse') {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        return res.end('{"errors":[{"message":"Authentication error"}]}');
+      }
+      const row = {
+        bucket: '0', requests: '7', bytes: 7000, s0: '6', s1: 0, s2: '1', s3: 0, viewers: 2,
+        first_ms: Date.now() - 5000, last_ms: Date.now() - 1000, duration_ms: 0,
+      };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ meta: [], data: [row], rows: 1, rows_before_limit_at_least: 1 }));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  stub.url = `http://127.0.0.1:${server.address().port}/client/v4/accounts/e2e/analytics_engine/sql`;
+  stub.close = () => new Promise((resolve) => server.close(resolve));
+  return stub;
+}
+
+describe('statistics on the Worker with Analytics Engine', { timeout: 60_000 }, () => {
+  const suite = originSuite(tests, 'stats-engine', {
+    start: async (opts) => {
+      suite.ctx.sql = await startSqlStub();
+      return startOrigin({
+        ...opts,
+        bindings: { STATS_SQL_URL: suite.ctx.sql.url, STATS_API_TOKEN: SQL_TOKEN },
+        miniflare: { analyticsEngineDatasets: { EDGEPACK_STATS: { dataset: 'edgepack' } } },
+      });
+    },
+    players: async () => ({ close: async () => {} }),
+    stop: (ctx) => ctx.sql?.close(),
+  });
+
+  it('writes points without changing answers, and reads reports through the SQL API', async () => {
+    const { sql } = suite.ctx;
+    const api = suite.origin.api;
+    assert.equal((await api('POST', '/api/v1/groups', { name: NAMES.group })).status, 201);
+    assert.equal((await api('POST', `${P.group}/channels`, { name: NAMES.channel })).status, 201);
+    const e = await api('POST', P.endpoints, { name: NAMES.endpoint, protocol: 'HLS' });
+    assert.equal(e.status, 201, show(e));
+    // Playback through the real binding: writeDataPoint must neither fail nor change answers.
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(e.json.url);
+      assert.equal(res.status, 404, await res.text());
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const res = await api('GET', `${ENDPOINT_STATS}?from=${now - 600}&to=${now}&step=60`);
+    assert.equal(res.status, 200, show(res));
+    assert.equal(sql.statements.length, 3, 'by step, viewer slots, whole range');
+    for (const st of sql.statements) {
+      assert.equal(st.method, 'POST');
+      assert.equal(st.auth, `Bearer ${SQL_TOKEN}`);
+      assert.match(st.sql, /^SELECT intDiv\(toUnixTimestamp\(timestamp\) - \d+, \d+\) AS bucket, /);
+      assert.match(st.sql, / FROM edgepack WHERE /);
+      for (const f of [`blob1 = 'play'`, `blob2 = '${NAMES.group}'`, `blob3 = '${NAMES.channel}'`, `blob4 = '${NAMES.endpoint}'`]) {
+        assert.ok(st.sql.includes(f), `${f} in ${st.sql}`);
+      }
+      assert.match(st.sql, / FORMAT JSON$/);
+    }
+    const report = res.json;
+    assert.equal(report.buckets.length, 10, show(res));
+    assert.equal(report.buckets[0].requests, 7, show(res));
+    assert.deepEqual(report.buckets[0].status, { '2xx': 6, '3xx': 0, '4xx': 1, '5xx': 0 }, show(res));
+    assert.equal(report.totals.bytes, 7000, show(res));
+    assert.equal(report.totals.unique_viewers, 2, show(res));
+    assert.equal(report.totals.peak_viewers, 2, show(res));
+
+    sql.mode = 'refuse';
+    const refused = await api('GET', `${CHANNEL_STATS}?from=${now - 600}&to=${now}&step=60`);
+    assert.equal(refused.status, 503, show(refused));
+    assert.match(refused.text, /status 401/, show(refused));
+    assert.ok(!refused.text.includes(SQL_TOKEN), 'the token is not in the answer');
+    assert.ok(!readFileSync(suite.origin.logFile, 'utf8').includes(SQL_TOKEN), 'the token is not in the log');
+    const none = await api('GET', ENDPOINT_STATS, undefined, { token: null });
+    assert.equal(none.status, 401, show(none));
   });
 });
