@@ -147,7 +147,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             }
         }
         if let ["out", "v1", route @ ..] = parts.as_slice() {
-            if req.method != Method::Options {
+            if req.method != Method::Options && self.stats.enabled() {
                 let point = self.play_point(route, &req, &response, now_ms);
                 if let Some(p) = &point {
                     self.stats.record(&DataPoint::Play(p.clone()));

@@ -92,7 +92,7 @@ fn record_ingest<K, O>(
 ) {
     // The newest `added` (pruning only removes the oldest).
     let new = &timeline.segments[timeline.segments.len().saturating_sub(added)..];
-    if new.is_empty() {
+    if new.is_empty() || !cx.stats.enabled() {
         return;
     }
     let bytes = new.iter().fold(0u64, |sum, s| sum.saturating_add(s.size));

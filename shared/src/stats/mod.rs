@@ -57,6 +57,11 @@ pub trait Stats {
     fn record(&self, point: &DataPoint);
     /// Answers one rollup.
     fn rollup<'a>(&'a self, query: &'a Rollup) -> RollupFuture<'a>;
+    /// Whether points are kept at all: without, the origin does not build them (no viewer
+    /// hash is computed).
+    fn enabled(&self) -> bool {
+        true
+    }
 }
 
 /// The backend of a deployment without statistics: drops every point, answers nothing.
@@ -64,6 +69,10 @@ pub struct NoStats;
 
 impl Stats for NoStats {
     fn record(&self, _: &DataPoint) {}
+
+    fn enabled(&self) -> bool {
+        false
+    }
 
     fn rollup<'a>(&'a self, _: &'a Rollup) -> RollupFuture<'a> {
         Box::pin(async { Err(StatsError::NotConfigured("no statistics backend")) })
