@@ -120,6 +120,7 @@ async function main() {
       `  a past window: ${endpoint.url}?start=<ISO 8601 time>&vodend=<ISO 8601 time>`,
       `    as one MP4: ${endpoint.url.replace(/[^/]+$/, 'clip.mp4')}?start=<time>&end=<time>`,
       `    as a VOD asset: POST ${base}${endpoints.replace(/endpoints$/, 'harvest-jobs')} (README: Harvest jobs)`,
+      `  statistics (docs/stats.md): curl -H 'Authorization: Bearer ${token}' ${base}${endpoints}/${ENDPOINT}/stats`,
       '',
       'Push a test stream (two video renditions and an audio group):',
       '',

@@ -35,4 +35,5 @@ mkdir -p "$STATE_DIR"
 # own (and quietly if wrangler is gone).
 node scripts/dev-demo.mjs "http://127.0.0.1:$PORT" "$ADMIN_TOKEN" &
 
-exec "$WRANGLER" dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE_DIR"
+# STATS=memory: statistics from local traffic kept in the isolate (docs/stats.md, "Local figures").
+exec "$WRANGLER" dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE_DIR" --var STATS:memory

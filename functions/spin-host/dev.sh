@@ -24,5 +24,7 @@ mkdir -p "$STATE_DIR"
 node scripts/dev-demo.mjs "http://127.0.0.1:$PORT" "$ADMIN_TOKEN" &
 
 export SPIN_VARIABLE_ADMIN_TOKEN="$ADMIN_TOKEN"
+# Statistics from local traffic, kept in the key-value store (docs/stats.md, "Spin").
+export SPIN_VARIABLE_STATS="${SPIN_VARIABLE_STATS:-kv}"
 exec functions/spin-host/build/edgepack-spin-host \
   --listen "127.0.0.1:$PORT" --state-dir "$STATE_DIR" spin.toml

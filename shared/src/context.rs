@@ -2,6 +2,8 @@
 //! its timer and its outbound HTTP. Time enters as the `now_ms` argument of every handler, so tests choose it.
 
 use crate::auth::Random;
+use crate::stats::viewer::ViewerKeys;
+use crate::stats::Stats;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
@@ -75,6 +77,25 @@ pub struct Config {
     pub key_secret: Option<String>,
     /// What one long-lived response (HTTP-FLV) may spend before it ends cleanly.
     pub stream_limits: StreamLimits,
+    /// Key of the viewer hash (`STATS_SECRET`); `None`: the admin token (docs/stats.md).
+    pub stats_secret: Option<String>,
+    /// Whether playback data points carry a viewer key (`STATS_VIEWERS`).
+    pub viewer_keys: ViewerKeys,
+}
+
+impl Config {
+    /// The HMAC key of viewer keys, `None` when viewer keys are off or no secret is set.
+    pub fn viewer_secret(&self) -> Option<&[u8]> {
+        match self.viewer_keys {
+            ViewerKeys::Off => None,
+            ViewerKeys::Hashed => self
+                .stats_secret
+                .as_deref()
+                .or(self.admin_token.as_deref())
+                .filter(|s| !s.is_empty())
+                .map(str::as_bytes),
+        }
+    }
 }
 
 /// The platform's limits on one long-lived response (docs/flv.md, "Platform limits"): the
@@ -107,6 +128,8 @@ pub struct Ctx<'a, K, O> {
     pub random: Random,
     pub sleep: Sleep,
     pub fetch: Fetch,
+    /// Where data points go and rollups come from (docs/stats.md).
+    pub stats: &'a dyn Stats,
 }
 
 impl<K, O> Ctx<'_, K, O> {

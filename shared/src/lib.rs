@@ -29,6 +29,7 @@ pub mod output;
 pub mod paths;
 pub mod playback;
 mod repo;
+pub mod stats;
 pub mod store;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;

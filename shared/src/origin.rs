@@ -10,8 +10,11 @@ use crate::fields::ok;
 use crate::harvest::{HarvestReport, SCHEDULED_OP_BUDGET};
 use crate::http::{Method, Request, Response};
 use crate::playback::{cors_preflight, with_cors, CacheControl};
+use crate::stats::point::{play_point, PlayPoint, ViewerPolicy};
+use crate::stats::{DataPoint, NoStats, Stats};
 use crate::store::{KvStore, ObjectStore};
 use crate::{api, archive, console, harvest, ingest, playback};
+use std::rc::Rc;
 
 /// The control API in OpenAPI 3.1 (`shared/openapi.json`), served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("../openapi.json");
@@ -26,6 +29,8 @@ pub struct Origin<K, O> {
     /// Outbound HTTP (key providers); [`no_fetch`] unless the adapter sets it with
     /// [`Origin::with_fetch`].
     pub fetch: Fetch,
+    /// Where data points go ([`NoStats`] unless set with [`Origin::with_stats`]).
+    pub stats: Rc<dyn Stats>,
 }
 
 impl<K: KvStore, O: ObjectStore> Origin<K, O> {
@@ -37,7 +42,14 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             random,
             sleep,
             fetch: no_fetch,
+            stats: Rc::new(NoStats),
         }
+    }
+
+    /// The same origin recording data points in, and reading reports from, `stats`.
+    pub fn with_stats(mut self, stats: Rc<dyn Stats>) -> Self {
+        self.stats = stats;
+        self
     }
 
     /// The same origin sending outbound HTTP through `fetch`.
@@ -54,6 +66,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             random: self.random,
             sleep: self.sleep,
             fetch: self.fetch,
+            stats: &*self.stats,
         }
     }
 
@@ -119,7 +132,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             ["out", "v1", route @ ..] => {
                 let answer = playback::playback_stream(&cx, &req, route, now_ms).await;
                 Ok(media_answer(answer.map(|(r, s)| {
-                    stream = s.map(Stream);
+                    stream = s.map(|flv| Stream { flv, tally: None });
                     r
                 })))
             }
@@ -139,19 +152,100 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 response = response.with_header("content-length", len.to_string());
             }
         }
+        if let ["out", "v1", route @ ..] = parts.as_slice() {
+            if req.method != Method::Options && self.stats.enabled() {
+                let point = self.play_point(route, &req, &response, now_ms);
+                if let Some(p) = &point {
+                    self.stats.record(&DataPoint::Play(p.clone()));
+                }
+                if let Some(s) = stream.as_mut() {
+                    s.tally = point.map(|point| Tally::new(point, now_ms));
+                }
+            }
+        }
         (response, stream)
+    }
+
+    fn play_point(
+        &self,
+        route: &[&str],
+        req: &Request,
+        response: &Response,
+        now_ms: u64,
+    ) -> Option<PlayPoint> {
+        let bytes = u64::try_from(response.body.len()).unwrap_or(u64::MAX);
+        play_point(
+            route,
+            req.method == Method::Get,
+            req.client_ip,
+            req.header("user-agent").unwrap_or_default(),
+            (response.status, bytes),
+            ViewerPolicy {
+                secret: self.config.viewer_secret(),
+            },
+            now_ms,
+        )
     }
 
     /// The next chunk of a long-lived response at `now_ms`, waiting on the platform's timer
     /// for new content; `None` ends the response.
     pub async fn next_chunk(&self, stream: &mut Stream, now_ms: u64) -> Option<Vec<u8>> {
-        stream.0.next_chunk(&self.cx(), now_ms).await
+        let chunk = stream.flv.next_chunk(&self.cx(), now_ms).await;
+        if let Some(tally) = stream.tally.as_mut() {
+            let bytes = chunk.as_ref().map_or(0, Vec::len);
+            if let Some(point) = tally.add(bytes, now_ms, chunk.is_none()) {
+                self.stats.record(&DataPoint::Play(point));
+            }
+        }
+        chunk
     }
 }
 
 /// A long-lived response in progress (HTTP-FLV, docs/flv.md): owned, so a platform can keep it
 /// in the body stream it returns.
-pub struct Stream(playback::LiveFlv);
+pub struct Stream {
+    flv: playback::LiveFlv,
+    tally: Option<Tally>,
+}
+
+/// How often a long-lived response reports the bytes it sent (docs/stats.md): often enough
+/// to show its viewer in most viewer windows, rarely enough for Analytics Engine's 250 data
+/// points per invocation to last an hour-long stream.
+pub const STREAM_REPORT_MS: u64 = 15_000;
+
+/// Bytes a long-lived response sent since its last data point.
+struct Tally {
+    point: PlayPoint,
+    pending: u64,
+    since_ms: u64,
+}
+
+impl Tally {
+    fn new(point: PlayPoint, now_ms: u64) -> Tally {
+        Tally {
+            point,
+            pending: 0,
+            since_ms: now_ms,
+        }
+    }
+
+    /// Counts a chunk; the data point to record when one is due (or the stream `ended`).
+    fn add(&mut self, bytes: usize, now_ms: u64, ended: bool) -> Option<PlayPoint> {
+        self.pending = self
+            .pending
+            .saturating_add(u64::try_from(bytes).unwrap_or(u64::MAX));
+        let due = now_ms.saturating_sub(self.since_ms) >= STREAM_REPORT_MS;
+        if self.pending == 0 || !(due || ended) {
+            return None;
+        }
+        self.since_ms = now_ms;
+        Some(PlayPoint {
+            at_ms: now_ms,
+            bytes: std::mem::take(&mut self.pending),
+            ..self.point.clone()
+        })
+    }
+}
 
 /// The control API below `/api/v1`, after the admin check.
 async fn control<K: KvStore, O: ObjectStore>(
@@ -200,4 +294,39 @@ fn media_answer(result: Result<Response, OriginError>) -> Response {
 fn with_cache(mut r: Response, cache: CacheControl) -> Response {
     r.headers.retain(|(k, _)| k != "cache-control");
     r.with_header("cache-control", cache.value())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_reports_its_bytes_every_interval_and_at_its_end() {
+        let point = PlayPoint {
+            at_ms: 0,
+            group: "g".into(),
+            channel: "c".into(),
+            endpoint: "e".into(),
+            status: 200,
+            bytes: 100,
+            viewer: Some("v".into()),
+        };
+        let mut tally = Tally::new(point, 0);
+        assert_eq!(tally.add(10, 1_000, false), None);
+        assert_eq!(tally.add(10, 14_999, false), None);
+        let due = tally.add(5, STREAM_REPORT_MS, false);
+        assert_eq!(
+            due.map(|p| (p.at_ms, p.bytes)),
+            Some((STREAM_REPORT_MS, 25))
+        );
+        assert_eq!(
+            tally.add(0, 2 * STREAM_REPORT_MS, false),
+            None,
+            "nothing sent"
+        );
+        let end = tally.add(7, 2 * STREAM_REPORT_MS + 1, true);
+        assert_eq!(end.clone().map(|p| p.bytes), Some(7));
+        assert_eq!(end.and_then(|p| p.viewer).as_deref(), Some("v"));
+        assert_eq!(tally.add(0, 2 * STREAM_REPORT_MS + 2, true), None);
+    }
 }

@@ -136,3 +136,53 @@ fn every_documented_setting_example_is_accepted() {
     );
     assert_eq!(s, 400);
 }
+
+/// Every key of `value`, at every depth, is a property of `schema` (arrays through `items`).
+fn check_described(value: &Value, schema: &Value, at: &str) {
+    match value {
+        Value::Object(map) => {
+            let props = schema["properties"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{at} has no properties"));
+            for (k, v) in map {
+                let sub = props
+                    .get(k)
+                    .unwrap_or_else(|| panic!("{at}.{k} is not described"));
+                check_described(v, sub, &format!("{at}.{k}"));
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                check_described(v, &schema["items"], &format!("{at}[]"));
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn every_stats_field_is_described() {
+    let o = origin().with_stats(std::rc::Rc::new(edgepack::stats::MemoryStats::new()));
+    let creds = setup(&o, json!({"name": "hls"}));
+    push_live(&o, 1, &creds, "v", 5);
+    let mut seg = Request::new(Method::Get, "/out/v1/demo/live/hls/v/index/1.ts");
+    seg.client_ip = Some(std::net::IpAddr::from([192, 0, 2, 1]));
+    assert_eq!(send(&o, seg, T0 + 9_000).status, 200);
+    let spec = spec();
+    for (path, schema) in [
+        (
+            "/api/v1/groups/demo/channels/live/endpoints/hls/stats",
+            "EndpointStats",
+        ),
+        ("/api/v1/groups/demo/channels/live/stats", "ChannelStats"),
+    ] {
+        let mut req = Request::new(Method::Get, path)
+            .with_header("authorization", &format!("Bearer {TOKEN}"));
+        req.query = format!("from={}&to={}", T0 / 1000, T0 / 1000 + 60);
+        let r = send(&o, req, T0 + 60_000);
+        assert_eq!(r.status, 200, "{}", text(&r));
+        let v: Value = serde_json::from_slice(&r.body).unwrap();
+        check_described(&v, &spec["components"]["schemas"][schema], schema);
+        assert!(v.to_string().contains("buckets"));
+    }
+}

@@ -1,5 +1,6 @@
 //! Deployment settings from Worker vars and secrets.
 
+use edgepack::stats::viewer::ViewerKeys;
 use edgepack::{Config, StreamLimits};
 use worker::Env;
 
@@ -14,6 +15,11 @@ pub fn from_env(env: &Env) -> Config {
             max_ms: number(env, "FLV_MAX_SECONDS").map_or(defaults.max_ms, |s: u64| s * 1000),
         },
         key_secret: string(env, "EDGEPACK_KEY_SECRET"),
+        stats_secret: string(env, "STATS_SECRET"),
+        // Anything but `off` keeps the default (hashed keys, never addresses).
+        viewer_keys: string(env, "STATS_VIEWERS")
+            .and_then(|v| ViewerKeys::parse(&v))
+            .unwrap_or_default(),
     }
 }
 
@@ -23,7 +29,7 @@ fn number<T: std::str::FromStr>(env: &Env, name: &str) -> Option<T> {
 }
 
 /// A var or secret (both are strings on the `env` object); absent or empty is `None`.
-fn string(env: &Env, name: &str) -> Option<String> {
+pub fn string(env: &Env, name: &str) -> Option<String> {
     env.var(name)
         .ok()
         .map(|v| v.to_string())

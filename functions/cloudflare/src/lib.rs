@@ -9,6 +9,7 @@ mod http;
 mod kv;
 mod outbound;
 mod r2;
+mod stats;
 
 use edgepack::{Origin, SleepFuture};
 use std::time::Duration;
@@ -28,6 +29,7 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
         Some(key) => edge_cache::lookup(key).await,
         None => None,
     } {
+        record_hit(&req, &hit, &env);
         return Ok(hit);
     }
     let (kv, objects) = match bindings(&env) {
@@ -38,8 +40,9 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
         Ok(core_req) => core_req,
         Err(rejection) => return http::to_worker_response(rejection),
     };
-    let origin =
-        Origin::new(kv, objects, config::from_env(&env), random, sleep).with_fetch(outbound::fetch);
+    let origin = Origin::new(kv, objects, config::from_env(&env), random, sleep)
+        .with_fetch(outbound::fetch)
+        .with_stats(stats::backend(&env));
     match origin
         .handle_stream(core_req, Date::now().as_millis())
         .await
@@ -55,6 +58,35 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
         }
         // A long-lived response (HTTP-FLV): the body streams while the client reads it.
         (response, Some(stream)) => http::to_streaming_response(response, origin, stream),
+    }
+}
+
+/// The data point of an answer the edge cache gave before the core ran.
+fn record_hit(req: &worker::Request, hit: &worker::Response, env: &Env) {
+    let (Ok(url), headers) = (req.url(), req.headers()) else {
+        return;
+    };
+    let header = |name: &str| headers.get(name).ok().flatten();
+    let bytes = hit
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let config = config::from_env(env);
+    let point = edgepack::stats::point::cached_play_point(
+        url.path(),
+        header("cf-connecting-ip").and_then(|v| v.trim().parse().ok()),
+        &header("user-agent").unwrap_or_default(),
+        (hit.status_code(), bytes),
+        edgepack::stats::point::ViewerPolicy {
+            secret: config.viewer_secret(),
+        },
+        Date::now().as_millis(),
+    );
+    if let Some(point) = point {
+        stats::backend(env).record(&point);
     }
 }
 

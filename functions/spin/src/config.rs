@@ -1,5 +1,6 @@
 //! Deployment settings from Spin variables (`[variables]` in spin.toml).
 
+use edgepack::stats::viewer::ViewerKeys;
 use edgepack::{Config, StreamLimits};
 
 /// Fermyon Cloud ends a handler after 30 s: an HTTP-FLV response ends cleanly before.
@@ -19,7 +20,16 @@ pub fn from_variables() -> Config {
             max_ms: number("flv_max_seconds").unwrap_or(FLV_MAX_SECONDS) * 1000,
         },
         key_secret: variable("edgepack_key_secret"),
+        stats_secret: variable("stats_secret"),
+        viewer_keys: variable("stats_viewers")
+            .and_then(|v| ViewerKeys::parse(&v))
+            .unwrap_or_default(),
     }
+}
+
+/// The `stats` variable: `kv`, `log` or `off` (docs/stats.md, "Spin").
+pub fn stats_backend() -> Option<String> {
+    variable("stats")
 }
 
 /// A component variable; undefined or empty is `None`.

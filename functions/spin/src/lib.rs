@@ -7,6 +7,7 @@ mod http;
 mod kv;
 mod objects;
 mod outbound;
+mod stats;
 
 use edgepack::Origin;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
@@ -33,6 +34,8 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
         Ok(core_req) => core_req,
         Err(rejection) => return http::send(out, rejection, is_head).await,
     };
+    let now = now_ms();
+    let stats = stats::backend(store.clone(), config::stats_backend().as_deref(), now);
     let origin = Origin::new(
         kv::SpinKv::new(store.clone()),
         objects::KvObjects::new(store),
@@ -40,8 +43,9 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
         random,
         sleep,
     )
-    .with_fetch(outbound::fetch);
-    match origin.handle_stream(core_req, now_ms()).await {
+    .with_fetch(outbound::fetch)
+    .with_stats(stats);
+    match origin.handle_stream(core_req, now).await {
         (response, None) => http::send(out, response, is_head).await,
         // A long-lived response (HTTP-FLV): the first chunk, then each next one.
         (response, Some(mut stream)) => {

@@ -1,12 +1,14 @@
 //! The control API's route table: `/api/v1/groups[/{group}[/channels[/{channel}[/endpoints[/
 //! {endpoint}]]]]]`, `.../channels/{channel}/inputs/{1|2}/rotate-credentials`,
-//! `.../channels/{channel}/status`, `.../endpoints/{endpoint}/signed-url`. JSON in and out, the
+//! `.../channels/{channel}/status`, `.../endpoints/{endpoint}/signed-url`, `.../stats` of a
+//! channel and of an endpoint (docs/stats.md). JSON in and out, the
 //! admin bearer token on every route (`authorize`). The handlers live in `groups`,
 //! `channels` and `endpoints`; harvest jobs and maintenance are routed by `origin.rs`.
 
 mod channels;
 mod endpoints;
 mod groups;
+mod stats;
 mod status;
 mod views;
 
@@ -105,6 +107,32 @@ pub(crate) async fn handle<K: KvStore, O: ObjectStore>(
                 Method::Get => {
                     let channel = repo::channel(cx.kv, &g, &c).await?;
                     Ok(ok(channel_status(cx, &channel, now_ms).await?))
+                }
+                _ => Err(OriginError::MethodNotAllowed),
+            }
+        }
+        ["groups", g, "channels", c, "stats"] => {
+            let (g, c) = (name(g, "group")?, name(c, "channel")?);
+            match m {
+                Method::Get => {
+                    let channel = repo::channel(cx.kv, &g, &c).await?;
+                    Ok(ok(
+                        stats::channel_stats(cx, &channel, &req.query, now_ms).await?
+                    ))
+                }
+                _ => Err(OriginError::MethodNotAllowed),
+            }
+        }
+        ["groups", g, "channels", c, "endpoints", e, "stats"] => {
+            let (g, c, e) = (name(g, "group")?, name(c, "channel")?, name(e, "endpoint")?);
+            match m {
+                Method::Get => {
+                    let ep = repo::endpoint(cx.kv, &g, &c, &e).await?;
+                    let channel = repo::channel(cx.kv, &g, &c).await?;
+                    let query = &req.query;
+                    Ok(ok(
+                        stats::endpoint_stats(cx, &channel, &ep, query, now_ms).await?
+                    ))
                 }
                 _ => Err(OriginError::MethodNotAllowed),
             }

@@ -88,6 +88,8 @@ impl<'a, K: KvStore, O: ObjectStore> View<'a, K, O> {
             sleep: self.sleep,
             // A harvest reads keys already stored; it never asks a key provider.
             fetch: crate::context::no_fetch,
+            // A harvest's own reads are not playback.
+            stats: &crate::stats::NO_STATS,
         };
         let response = crate::playback::playback(&cx, &req, &route, now_ms).await?;
         if response.status != 200 {

@@ -11,6 +11,7 @@ use crate::keys;
 use crate::model::{Channel, InputId};
 use crate::names::Rendition;
 use crate::repo;
+use crate::stats::{DataPoint, IngestPoint};
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::{Timeline, TIMESCALE};
 
@@ -45,6 +46,8 @@ pub(super) async fn commit<K: KvStore, O: ObjectStore>(
     if !repo::object_put_if_version(cx.objects, key, &timeline, version).await? {
         return Ok(false);
     }
+    // Counted once stored: a commit that failed or lost before brought nothing.
+    record_ingest(cx, channel, input, rendition, &timeline, added, now_ms);
     claim::release(cx, channel, rendition, &removed).await?;
     if channel.archive_retention_s > 0 {
         crate::archive::append(cx.objects, channel, input, rendition, removed).await?;
@@ -92,4 +95,35 @@ pub(super) fn too_many_writers(rendition: &Rendition) -> crate::error::OriginErr
     crate::error::OriginError::Conflict(format!(
         "rendition {rendition}: {COMMIT_ATTEMPTS} concurrent updates in a row; retry the request"
     ))
+}
+
+/// The statistics data point of the `added` newest segments (docs/stats.md): their stored
+/// size and media duration, for the input's bitrate and stream sessions.
+fn record_ingest<K, O>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    input: InputId,
+    rendition: &Rendition,
+    timeline: &Timeline,
+    added: usize,
+    now_ms: u64,
+) {
+    // The newest `added` (pruning only removes the oldest).
+    let new = &timeline.segments[timeline.segments.len().saturating_sub(added)..];
+    if new.is_empty() || !cx.stats.enabled() {
+        return;
+    }
+    let bytes = new.iter().fold(0u64, |sum, s| sum.saturating_add(s.size));
+    let ticks = new
+        .iter()
+        .fold(0u64, |sum, s| sum.saturating_add(s.duration));
+    cx.stats.record(&DataPoint::Ingest(IngestPoint {
+        at_ms: now_ms,
+        group: channel.group.as_str().to_owned(),
+        channel: channel.name.as_str().to_owned(),
+        input: input.number(),
+        rendition: rendition.as_str().to_owned(),
+        bytes,
+        duration_ms: ticks / (TIMESCALE / 1000),
+    }));
 }

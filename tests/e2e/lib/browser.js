@@ -59,7 +59,8 @@ async function startPageServer() {
 
 /**
  * Starts the page server and Chromium. Returns { pageUrl, newPage, startPlayer, close }:
- * `newPage()` opens a page in a fresh browser context and returns { page, context,
+ * `newPage(contextOptions)` opens a page in a fresh browser context (playwright's
+ * `newContext` options, e.g. `userAgent`) and returns { page, context,
  * consoleLines, httpErrors }, the last two filled as the page logs and as requests fail or get
  * an HTTP error; `startPlayer(page, cfg)` loads the player page in it and starts a player.
  */
@@ -73,8 +74,8 @@ export async function launchChromium() {
     throw new Error(`Chromium did not start (${CHROMIUM}; set CHROMIUM to another binary): ${err.message}`, { cause: err });
   }
 
-  async function newPage() {
-    const context = await browser.newContext();
+  async function newPage(contextOptions = {}) {
+    const context = await browser.newContext(contextOptions);
     const page = await context.newPage();
     const consoleLines = [];
     const httpErrors = [];

@@ -50,7 +50,8 @@ function checkBuild(buildDir, shim) {
 /**
  * Starts the Worker on `host` (a loopback address: '127.0.0.1', or '::1'). Returns { url, api,
  * kv, bucket, r2Keys, kvKeys, logFile, dir, dispose, mf }. `url` is the base URL (an IPv6 host
- * in brackets) without a trailing slash.
+ * in brackets) without a trailing slash. `miniflare`: more Miniflare options (e.g.
+ * `analyticsEngineDatasets`).
  */
 export async function startOrigin({
   adminToken = ADMIN_TOKEN,
@@ -58,6 +59,7 @@ export async function startOrigin({
   dir,
   buildDir = WORKER_BUILD_DIR,
   host = '127.0.0.1',
+  miniflare = {},
 } = {}) {
   const shim = join(buildDir, 'worker', 'shim.mjs');
   checkBuild(buildDir, shim);
@@ -89,6 +91,7 @@ export async function startOrigin({
       stdout.pipe(log, { end: false });
       stderr.pipe(log, { end: false });
     },
+    ...miniflare,
   });
   let ready;
   try {

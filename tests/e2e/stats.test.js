@@ -1,0 +1,291 @@
+// Statistics on the Worker (docs/stats.md): real hls.js players in Chromium play a live
+// endpoint fed by ffmpeg, one player first and then three; the endpoint's stats must report
+// that many concurrent viewers (within one) and the bytes the players received (within 5 %),
+// and the stats routes must refuse requests without the admin token. The Worker runs with
+// `STATS = "memory"`, the local backend of `make dev`. A second Worker runs the production
+// backend: Analytics Engine's binding (workerd's local one, which accepts and drops points) and
+// its SQL API, here a stub on 127.0.0.1 in the API's documented JSON shape that records the
+// statements, so the adapter's requests and the reading of answers are checked end to end.
+import { describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startEncoder, RENDITIONS } from './lib/encoder.js';
+import { launchChromium } from './lib/browser.js';
+import { readMaster, readMedia } from './lib/endpoint.js';
+import { channelPaths, show } from './lib/api.js';
+import { startOrigin } from './lib/origin.js';
+import { trackedTests } from './lib/run.js';
+import { originSuite } from './lib/suite.js';
+import { sleep, waitFor } from './lib/wait.js';
+
+const tests = trackedTests();
+const { it } = tests;
+
+const NAMES = { group: 'stats-group', channel: 'stats-channel', endpoint: 'stats-hls' };
+const P = channelPaths(NAMES);
+const ENDPOINT_STATS = `${P.endpoints}/${NAMES.endpoint}/stats`;
+const CHANNEL_STATS = `${P.channel}/stats`;
+/** Seconds with one player, then with three (each about half of "a minute"). */
+const ONE_PLAYER_S = 24;
+const THREE_PLAYERS_S = 32;
+/** Ready (~8 s) plus both phases plus a margin. */
+const PUSH_SECONDS = 8 + ONE_PLAYER_S + THREE_PLAYERS_S + 16;
+/** Buckets of the query: a multiple of the 4 s viewer window (two 2 s segments). */
+const STEP_S = 8;
+/** A player needs a few seconds to start; buckets closer than this to a change are skipped. */
+const SETTLE_MS = 8_000;
+/** "Within 5 % of what the players downloaded". */
+const BYTES_TOLERANCE = 0.05;
+
+/**
+ * One hls.js player in its own browser context with its own User-Agent (all players share
+ * 127.0.0.1, so the agent is what tells their viewer keys apart). Counts the body bytes of
+ * every playback answer the page received.
+ */
+async function startViewer(chromium, n, url) {
+  const { page, context } = await chromium.newPage({ userAgent: `edgepack-stats-viewer-${n}` });
+  const viewer = { n, bytes: 0, responses: 0, pending: new Set(), errors: [] };
+  page.on('response', (r) => {
+    if (!r.url().includes('/out/v1/')) return;
+    const read = r
+      .body()
+      .then((b) => {
+        viewer.bytes += b.length;
+        viewer.responses += 1;
+      })
+      .catch((e) => viewer.errors.push(`${r.url()}: ${e.message}`))
+      .finally(() => viewer.pending.delete(read));
+    viewer.pending.add(read);
+  });
+  await chromium.startPlayer(page, { player: 'hls.js', url });
+  viewer.state = () => page.evaluate(() => window.playerState());
+  viewer.stop = async () => {
+    await Promise.allSettled([...viewer.pending]);
+    await context.close();
+  };
+  return viewer;
+}
+
+describe('statistics on the Worker', { timeout: 240_000 }, () => {
+  const suite = originSuite(tests, 'stats', {
+    start: (opts) => startOrigin({ ...opts, bindings: { STATS: 'memory' } }),
+    players: launchChromium,
+  });
+  const { ctx, need } = suite;
+
+  it('the stats routes need the admin token and a valid range', async () => {
+    const g = await suite.origin.api('POST', '/api/v1/groups', { name: NAMES.group });
+    assert.equal(g.status, 201, show(g));
+    const c = await suite.origin.api('POST', `${P.group}/channels`, { name: NAMES.channel });
+    assert.equal(c.status, 201, show(c));
+    const e = await suite.origin.api('POST', P.endpoints, { name: NAMES.endpoint, protocol: 'HLS' });
+    assert.equal(e.status, 201, show(e));
+    for (const path of [ENDPOINT_STATS, CHANNEL_STATS]) {
+      const none = await suite.origin.api('GET', path, undefined, { token: null });
+      assert.equal(none.status, 401, show(none));
+      const wrong = await suite.origin.api('GET', path, undefined, { token: 'not-the-token' });
+      assert.equal(wrong.status, 401, show(wrong));
+      const bad = await suite.origin.api('GET', `${path}?step=0`);
+      assert.equal(bad.status, 400, show(bad));
+      assert.equal(bad.json?.field, 'step', show(bad));
+      const ok = await suite.origin.api('GET', path);
+      assert.equal(ok.status, 200, show(ok));
+    }
+    ctx.input = c.json.inputs[0];
+    ctx.masterUrl = e.json.url;
+  });
+
+  it('one player, then three: concurrent viewers within one, bytes within 5 %', async () => {
+    const input = need('input');
+    const masterUrl = need('masterUrl');
+    ctx.encoder = startEncoder({
+      base: input.url,
+      seconds: PUSH_SECONDS,
+      auth: { username: input.username, password: input.password },
+      logFile: join(suite.dir, 'ffmpeg-live.log'),
+    });
+    await waitFor(`3 segments in every rendition of ${masterUrl}`, async () => {
+      const { renditions } = await readMaster(masterUrl);
+      if (renditions.length < RENDITIONS.length) return false;
+      for (const r of renditions) {
+        const media = await readMedia(r.url);
+        if (media.playlist.segments.length < 3) return false;
+      }
+      return true;
+    }, { timeoutMs: 45_000 });
+
+    // The readiness polls above are playback requests too (from another User-Agent): start the
+    // range clear of them.
+    await sleep(2_000);
+    const viewers = [];
+    const startMs = Date.now();
+    viewers.push(await startViewer(suite.players, 1, masterUrl));
+    await sleep(ONE_PLAYER_S * 1000);
+    const threeMs = Date.now();
+    viewers.push(await startViewer(suite.players, 2, masterUrl));
+    viewers.push(await startViewer(suite.players, 3, masterUrl));
+    await sleep(THREE_PLAYERS_S * 1000);
+    const states = await Promise.all(viewers.map((v) => v.state()));
+    const endMs = Date.now();
+    await Promise.all(viewers.map((v) => v.stop()));
+    for (const [i, s] of states.entries()) {
+      assert.deepEqual(s.fatal, [], `player ${i + 1}: ${JSON.stringify(s.fatal)}`);
+      assert.ok(s.currentTime - (s.startCurrentTime ?? s.currentTime) >= 4, `player ${i + 1} played: ${JSON.stringify(s)}`);
+    }
+    const downloaded = viewers.reduce((sum, v) => sum + v.bytes, 0);
+    const errors = viewers.flatMap((v) => v.errors);
+    assert.ok(errors.length <= 2, `bodies not read: ${errors.join('; ')}`);
+
+    const from = Math.floor(startMs / 1000);
+    const to = Math.ceil(endMs / 1000) + STEP_S;
+    const q = `?from=${from}&to=${to}&step=${STEP_S}`;
+    const res = await suite.origin.api('GET', `${ENDPOINT_STATS}${q}`);
+    assert.equal(res.status, 200, show(res));
+    const report = res.json;
+    assert.equal(report.step, STEP_S, show(res));
+    const served = report.totals.bytes;
+    const off = Math.abs(served - downloaded) / downloaded;
+    process.stderr.write(
+      `stats: players downloaded ${downloaded} B in ${viewers.reduce((s, v) => s + v.responses, 0)} answers; ` +
+        `origin reports ${served} B in ${report.totals.requests} requests (${(off * 100).toFixed(2)} % apart); ` +
+        `viewers per bucket ${report.buckets.map((b) => b.viewers).join(' ')}\n`,
+    );
+    const inPhase = (lo, hi) =>
+      report.buckets.filter((b) => {
+        const t = Date.parse(b.start);
+        return t >= lo + SETTLE_MS && t + STEP_S * 1000 <= hi;
+      });
+    const one = inPhase(startMs, threeMs);
+    const three = inPhase(threeMs, endMs);
+    assert.ok(one.length >= 1 && three.length >= 2, `buckets: ${JSON.stringify(report.buckets)}`);
+    for (const [n, buckets] of [[1, one], [3, three]]) {
+      for (const b of buckets) {
+        assert.ok(Math.abs(b.viewers - n) <= 1, `${n} players, bucket ${JSON.stringify(b)}`);
+      }
+    }
+    // The exact figures where the players were steady.
+    assert.ok(three.some((b) => b.viewers === 3), `three players seen: ${JSON.stringify(three)}`);
+    assert.equal(report.totals.unique_viewers, 3, show(res));
+    assert.ok(report.totals.peak_viewers >= 3 && report.totals.peak_viewers <= 4, show(res));
+
+    assert.ok(off <= BYTES_TOLERANCE, `bytes served ${served} vs downloaded ${downloaded} (${(off * 100).toFixed(2)} %)`);
+    assert.ok(report.totals.status['2xx'] > 0, show(res));
+    ctx.played = { from, to };
+  });
+
+  it('the channel reports ingest bitrate per rendition and the live session', async () => {
+    const { from, to } = need('played');
+    const res = await suite.origin.api('GET', `${CHANNEL_STATS}?from=${from - 30}&to=${to}&step=${STEP_S}`);
+    assert.equal(res.status, 200, show(res));
+    const series = res.json.ingest;
+    assert.equal(series.length, RENDITIONS.length, `video renditions and audio: ${show(res)}`);
+    for (const s of series) {
+      assert.equal(s.input, 1, show(res));
+      assert.ok(s.bitrate > 0, `bitrate of ${s.rendition}: ${show(res)}`);
+    }
+    // The 800 kbit/s rendition ingests more than the 300 kbit/s one.
+    const [hi, lo] = series.filter((s) => !s.rendition.includes('stream_2'));
+    assert.ok(hi.bitrate > lo.bitrate, show(res));
+    const sessions = res.json.sessions;
+    assert.equal(sessions.length, 1, show(res));
+    assert.equal(sessions[0].input, 1, show(res));
+    assert.ok(sessions[0].duration >= ONE_PLAYER_S + THREE_PLAYERS_S, show(res));
+    // The three players and this test's own readiness polls (Node's fetch, one more key).
+    assert.equal(sessions[0].cumulative_viewers, 4, show(res));
+    assert.ok(sessions[0].peak_viewers >= 3, show(res));
+  });
+});
+
+/** The SQL API token the second Worker is given (a secret: never in an answer or the log). */
+const SQL_TOKEN = 'e2e-analytics-sql-token-5d1f';
+
+/**
+ * A stand-in for the Analytics Engine SQL API on 127.0.0.1: records each statement and its
+ * Authorization header; answers one row per statement in the API's JSON shape (`mode` 'ok'),
+ * or a 401 as the API gives for a bad token (`mode` 'refuse').
+ */
+async function startSqlStub() {
+  const stub = { statements: [], mode: 'ok' };
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      stub.statements.push({ method: req.method, auth: req.headers.authorization, sql: body });
+      if (stub.mode === 'refuse') {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        return res.end('{"errors":[{"message":"Authentication error"}]}');
+      }
+      const row = {
+        bucket: '0', requests: '7', bytes: 7000, s0: '6', s1: 0, s2: '1', s3: 0, viewers: 2,
+        first_ms: Date.now() - 5000, last_ms: Date.now() - 1000, duration_ms: 0,
+      };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ meta: [], data: [row], rows: 1, rows_before_limit_at_least: 1 }));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  stub.url = `http://127.0.0.1:${server.address().port}/client/v4/accounts/e2e/analytics_engine/sql`;
+  stub.close = () => new Promise((resolve) => server.close(resolve));
+  return stub;
+}
+
+describe('statistics on the Worker with Analytics Engine', { timeout: 60_000 }, () => {
+  const suite = originSuite(tests, 'stats-engine', {
+    start: async (opts) => {
+      suite.ctx.sql = await startSqlStub();
+      return startOrigin({
+        ...opts,
+        bindings: { STATS_SQL_URL: suite.ctx.sql.url, STATS_API_TOKEN: SQL_TOKEN },
+        miniflare: { analyticsEngineDatasets: { EDGEPACK_STATS: { dataset: 'edgepack' } } },
+      });
+    },
+    players: async () => ({ close: async () => {} }),
+    stop: (ctx) => ctx.sql?.close(),
+  });
+
+  it('writes points without changing answers, and reads reports through the SQL API', async () => {
+    const { sql } = suite.ctx;
+    const api = suite.origin.api;
+    assert.equal((await api('POST', '/api/v1/groups', { name: NAMES.group })).status, 201);
+    assert.equal((await api('POST', `${P.group}/channels`, { name: NAMES.channel })).status, 201);
+    const e = await api('POST', P.endpoints, { name: NAMES.endpoint, protocol: 'HLS' });
+    assert.equal(e.status, 201, show(e));
+    // Playback through the real binding: writeDataPoint must neither fail nor change answers.
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(e.json.url);
+      assert.equal(res.status, 404, await res.text());
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const res = await api('GET', `${ENDPOINT_STATS}?from=${now - 600}&to=${now}&step=60`);
+    assert.equal(res.status, 200, show(res));
+    assert.equal(sql.statements.length, 3, 'by step, viewer slots, whole range');
+    for (const st of sql.statements) {
+      assert.equal(st.method, 'POST');
+      assert.equal(st.auth, `Bearer ${SQL_TOKEN}`);
+      assert.match(st.sql, /^SELECT intDiv\(toUnixTimestamp\(timestamp\) - \d+, \d+\) AS bucket, /);
+      assert.match(st.sql, / FROM edgepack WHERE /);
+      for (const f of [`blob1 = 'play'`, `blob2 = '${NAMES.group}'`, `blob3 = '${NAMES.channel}'`, `blob4 = '${NAMES.endpoint}'`]) {
+        assert.ok(st.sql.includes(f), `${f} in ${st.sql}`);
+      }
+      assert.match(st.sql, / FORMAT JSON$/);
+    }
+    const report = res.json;
+    assert.equal(report.buckets.length, 10, show(res));
+    assert.equal(report.buckets[0].requests, 7, show(res));
+    assert.deepEqual(report.buckets[0].status, { '2xx': 6, '3xx': 0, '4xx': 1, '5xx': 0 }, show(res));
+    assert.equal(report.totals.bytes, 7000, show(res));
+    assert.equal(report.totals.unique_viewers, 2, show(res));
+    assert.equal(report.totals.peak_viewers, 2, show(res));
+
+    sql.mode = 'refuse';
+    const refused = await api('GET', `${CHANNEL_STATS}?from=${now - 600}&to=${now}&step=60`);
+    assert.equal(refused.status, 503, show(refused));
+    assert.match(refused.text, /status 401/, show(refused));
+    assert.ok(!refused.text.includes(SQL_TOKEN), 'the token is not in the answer');
+    assert.ok(!readFileSync(suite.origin.logFile, 'utf8').includes(SQL_TOKEN), 'the token is not in the log');
+    const none = await api('GET', ENDPOINT_STATS, undefined, { token: null });
+    assert.equal(none.status, 401, show(none));
+  });
+});
