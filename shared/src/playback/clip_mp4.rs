@@ -15,36 +15,25 @@ use super::{CacheControl, Play};
 use crate::context::Ctx;
 use crate::datetime::iso8601_ms;
 use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
-use crate::failover::{output_segments, OutputSegment};
 use crate::http::query_param;
 use crate::http::range;
 use crate::http::{Request, Response};
-use crate::media::flv::{FlvMuxer, FlvOptions, FlvSegmentOptions};
+use crate::media::flv::{FlvMuxer, FlvOptions};
 use crate::media::mp4::TrackKind;
-use crate::media::remux::clip::{ClipPart, ClipWriter};
-use crate::media::remux::{av_segment_to_flv, Fmp4Part};
+use crate::media::remux::clip::ClipWriter;
 use crate::names::Rendition;
-use crate::output::group::Group;
 use crate::output::representations::{representations, Rep};
 use crate::playback::cmaf::channel_data;
-use crate::playback::flv_live::{flv_source, FLV_CONTENT_TYPE};
-use crate::playback::init_bytes;
-use crate::playback::rendition_data;
-use crate::playback::window_reference;
+use crate::playback::flv_live::FLV_CONTENT_TYPE;
+use crate::playback::recording::{window_parts, write_part, FileWriter};
 use crate::playback::ClipFormat;
 use crate::store::{KvStore, ObjectStore};
-use crate::timeshift::{select, select_like, TimeShift};
-use std::collections::BTreeMap;
+use crate::timeshift::TimeShift;
 
 /// The file names of the clip below an endpoint.
 pub const CLIP_FILE: &str = "clip.mp4";
 pub const CLIP_FLV_FILE: &str = "clip.flv";
 
-/// What a clip is written with.
-enum Writer {
-    Mp4(ClipWriter),
-    Flv(FlvMuxer, Vec<u8>),
-}
 /// Longest window one clip may cover: 10 minutes (300 segments of 2 s, two renditions: ~600
 /// object reads, within a Worker's 1,000 subrequests).
 pub const MAX_CLIP_SECONDS: i64 = 600;
@@ -92,18 +81,6 @@ fn find_rendition(reps: &[Rep<'_>], name: &str) -> Option<Rendition> {
     exact.or(unique).map(|r| r.rendition.clone())
 }
 
-/// The window's input segments of one rendition, in order.
-fn members<'a>(groups: &'a [Group<'a>], chosen: &[OutputSegment<'_>]) -> Vec<OutputSegment<'a>> {
-    let (Some(first), Some(last)) = (chosen.first(), chosen.last()) else {
-        return Vec::new();
-    };
-    groups
-        .iter()
-        .filter(|g| (first.seq..=last.seq).contains(&g.seq))
-        .flat_map(|g| g.members.iter().copied())
-        .collect()
-}
-
 pub(super) async fn clip<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
@@ -127,47 +104,12 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
             (end_ms - start_ms) / 1000
         )));
     }
-    let shift = TimeShift::Window {
-        start_ms,
-        end_ms: Some(end_ms),
-        vod: true,
-    };
-    let mut play = Play {
-        channel: play.channel,
-        endpoint: play.endpoint,
-        shift: Some(&shift),
-        now_ms: play.now_ms,
-        window: None,
-    };
-    // The window's segment numbers, chosen on the reference rendition as for a `vodend`
-    // playlist (404 naming the retained range when it holds nothing).
-    play.window = window_reference(cx, &play).await?;
     let now = i64::try_from(play.now_ms).unwrap_or(i64::MAX);
-
-    let (video_rendition, audio_rendition) = av_renditions(cx, &play, query).await?;
-
-    // The segments: as the `vodend` playlist of the video rendition lists them.
-    let video_data = rendition_data(cx, &play, &video_rendition).await?;
-    let (groups, _) = video_data.groups(play.endpoint);
-    let outputs: Vec<_> = groups.iter().map(Group::output).collect();
-    let selection = match &play.window {
-        Some(seqs) => select_like(&outputs, seqs, &shift, now)?,
-        None => select(&outputs, &shift, now, |s| s)?,
-    };
-    let video = members(&groups, selection.segments);
-    let audio_data = match &audio_rendition {
-        Some(r) => Some(rendition_data(cx, &play, r).await?),
-        None => None,
-    };
-    let audio_all = audio_data
-        .as_ref()
-        .map(|d| output_segments(&d.log, d.refs()))
-        .unwrap_or_default();
-    let audio: BTreeMap<u64, &OutputSegment<'_>> = audio_all.iter().map(|s| (s.seq, s)).collect();
-
-    let estimate: u64 = video
+    let window = window_parts(cx, play, query, (start_ms, end_ms)).await?;
+    let estimate: u64 = window
+        .parts
         .iter()
-        .map(|v| v.segment.size + audio.get(&v.seq).map_or(0, |a| a.segment.size))
+        .map(|p| p.video.size + p.audio.as_ref().map_or(0, |a| a.size))
         .sum();
     if estimate > MAX_CLIP_BYTES {
         return Ok(too_large(format!(
@@ -177,97 +119,38 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
     }
 
     let mut writer = match format {
-        ClipFormat::Mp4 => Writer::Mp4(ClipWriter::new(usize::try_from(estimate).unwrap_or(0))),
-        ClipFormat::Flv => Writer::Flv(FlvMuxer::new(FlvOptions::default()), Vec::new()),
+        ClipFormat::Mp4 => FileWriter::Mp4(ClipWriter::new(usize::try_from(estimate).unwrap_or(0))),
+        ClipFormat::Flv => FileWriter::Flv(FlvMuxer::new(FlvOptions::default())),
     };
-    for (i, v) in video.iter().enumerate() {
-        let next = video.get(i + 1);
-        let next_video_start = next
-            .filter(|n| n.seq == v.seq + 1 && !n.discontinuity)
-            .and_then(|n| n.segment.media_start);
-        let video_bytes = segment_bytes(cx, v).await?;
-        let a = audio.get(&v.seq);
-        let audio_bytes = match a {
-            Some(a) => Some(segment_bytes(cx, a).await?),
-            None => None,
+    let mut flv = Vec::new();
+    let count = window.parts.len();
+    for (i, part) in window.parts.iter().enumerate() {
+        write_part(
+            cx,
+            &mut writer,
+            &mut flv,
+            part,
+            i + 1 == count,
+            &window.video_rendition,
+        )
+        .await?;
+        let written = match &writer {
+            FileWriter::Mp4(w) => w.media_len(),
+            FileWriter::Flv(_) => u64::try_from(flv.len()).unwrap_or(u64::MAX),
         };
-        if let Writer::Flv(muxer, out) = &mut writer {
-            // FLV: video and audio of one output number, a discontinuity where the timeline
-            // breaks (the muxer then keeps timestamps going forward).
-            let video_init = init_bytes(cx, &[v.segment]).await?;
-            let audio_init = match a {
-                Some(a) => init_bytes(cx, &[a.segment]).await?,
-                None => Vec::new(),
-            };
-            let v_source = flv_source(&video_bytes, v, video_init.first());
-            let a_source = audio_bytes
-                .as_deref()
-                .zip(a)
-                .map(|(bytes, a)| flv_source(bytes, a, audio_init.first()));
-            let previous = i.checked_sub(1).and_then(|p| video.get(p));
-            let options = FlvSegmentOptions {
-                start_at_keyframe: false,
-                discontinuity: previous.is_some_and(|p| p.seq + 1 != v.seq || v.discontinuity),
-            };
-            av_segment_to_flv(muxer, out, &v_source, a_source.as_ref(), &options).map_err(|e| {
-                MediaError::new(MediaCause::Remux(e))
-                    .rendition(&video_rendition)
-                    .sequence(v.seq)
-                    .key(&v.segment.key)
-            })?;
-            if u64::try_from(out.len()).unwrap_or(u64::MAX) > MAX_CLIP_BYTES {
-                return Ok(too_large("the clip's media passes the limit".into()));
-            }
-            continue;
-        }
-        let Writer::Mp4(writer) = &mut writer else {
-            continue;
-        };
-        let pushed = if v.segment.init_key.is_some() {
-            // fMP4 input: each segment with its init segment.
-            let video_init = init_bytes(cx, &[v.segment]).await?;
-            let audio_init = match a {
-                Some(a) => init_bytes(cx, &[a.segment]).await?,
-                None => Vec::new(),
-            };
-            let video_part = Fmp4Part {
-                init: video_init.first().map(Vec::as_slice).unwrap_or_default(),
-                segment: &video_bytes,
-            };
-            let audio_part = audio_bytes
-                .as_deref()
-                .zip(audio_init.first())
-                .map(|(segment, init)| Fmp4Part { init, segment });
-            writer.push_fmp4(&video_part, audio_part.as_ref(), next.is_none())
-        } else {
-            writer.push(&ClipPart {
-                video: &video_bytes,
-                audio: audio_bytes.as_deref(),
-                video_reference: v.segment.media_start,
-                audio_reference: a.and_then(|a| a.segment.media_start),
-                next_video_start,
-                last: next.is_none(),
-            })
-        };
-        pushed.map_err(|e| {
-            MediaError::new(MediaCause::Remux(e))
-                .rendition(&video_rendition)
-                .sequence(v.seq)
-                .key(&v.segment.key)
-        })?;
-        if writer.media_len() > MAX_CLIP_BYTES {
+        if written > MAX_CLIP_BYTES {
             return Ok(too_large("the clip's media passes the limit".into()));
         }
     }
     let (body, content_type, extension) = match writer {
-        Writer::Mp4(writer) => (
+        FileWriter::Mp4(writer) => (
             writer
                 .finish()
                 .map_err(|e| MediaError::new(MediaCause::Mux(e)))?,
             "video/mp4",
             "mp4",
         ),
-        Writer::Flv(_, out) => (out, FLV_CONTENT_TYPE, "flv"),
+        FileWriter::Flv(_) => (flv, FLV_CONTENT_TYPE, "flv"),
     };
 
     // Content cannot change once the window ended longer ago than a segment may take to
@@ -279,7 +162,7 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
         CacheControl::Segment
     } else {
         CacheControl::Media {
-            target_duration: video_data.target_duration(),
+            target_duration: window.target_duration,
         }
     };
     let filename = format!(
@@ -339,17 +222,4 @@ pub(super) async fn av_renditions<K: KvStore, O: ObjectStore>(
         .flatten();
 
     Ok((video_rendition, audio_rendition))
-}
-
-/// The stored bytes of one input segment.
-pub(super) async fn segment_bytes<K: KvStore, O: ObjectStore>(
-    cx: &Ctx<'_, K, O>,
-    s: &OutputSegment<'_>,
-) -> OriginResult<Vec<u8>> {
-    Ok(cx
-        .objects
-        .get(&s.segment.key)
-        .await?
-        .ok_or_else(|| OriginError::NotFound(format!("segment {} (expired)", s.seq)))?
-        .body)
 }

@@ -10,6 +10,7 @@ mod dash;
 mod flv_live;
 mod headers;
 mod playlist;
+pub(crate) mod recording;
 mod route;
 mod sample_enc;
 mod ts;

@@ -1,8 +1,15 @@
 //! In-memory stores for unit tests of the core.
 
-use super::{KvStore, Metadata, Object, ObjectInfo, ObjectStore, StoreResult};
-use std::cell::RefCell;
+use super::{
+    content_version, KvStore, Metadata, Object, ObjectInfo, ObjectStore, StoreError, StoreResult,
+    UploadedPart, MAX_PARTS,
+};
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use std::ops::Range;
+
+/// R2's smallest part (all parts but the last).
+pub const MIN_PART_BYTES: u64 = 5 << 20;
 
 #[derive(Debug, Default)]
 pub struct MemoryKv {
@@ -45,14 +52,25 @@ impl KvStore for MemoryKv {
     }
 }
 
+/// Objects in memory, with multipart uploads that follow R2's rules (parts of one size, at
+/// least [`MIN_PART_BYTES`], but the last, which may be smaller; at most 10,000), so core tests
+/// catch an upload R2 would refuse.
 #[derive(Debug, Default)]
 pub struct MemoryObjects {
     map: RefCell<BTreeMap<String, Object>>,
+    /// Unfinished uploads: (key, upload id) → part number → body.
+    uploads: RefCell<BTreeMap<(String, String), BTreeMap<u16, Vec<u8>>>>,
+    next_upload: Cell<u64>,
 }
 
 impl MemoryObjects {
     pub fn keys(&self) -> Vec<String> {
         self.map.borrow().keys().cloned().collect()
+    }
+
+    /// Multipart uploads started and not completed.
+    pub fn open_uploads(&self) -> usize {
+        self.uploads.borrow().len()
     }
 }
 
@@ -87,5 +105,101 @@ impl ObjectStore for MemoryObjects {
                 metadata: o.metadata.clone(),
             })
             .collect())
+    }
+
+    async fn head(&self, key: &str) -> StoreResult<Option<ObjectInfo>> {
+        Ok(self.map.borrow().get(key).map(|o| ObjectInfo {
+            key: key.to_owned(),
+            size: o.body.len() as u64,
+            metadata: o.metadata.clone(),
+        }))
+    }
+
+    async fn get_range(&self, key: &str, range: Range<u64>) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.map.borrow().get(key).map(|o| {
+            let len = o.body.len();
+            let at = |v: u64| usize::try_from(v).unwrap_or(usize::MAX).min(len);
+            o.body[at(range.start)..at(range.end).max(at(range.start))].to_vec()
+        }))
+    }
+
+    async fn create_multipart(&self, key: &str) -> StoreResult<String> {
+        let id = format!("u{}", self.next_upload.get());
+        self.next_upload.set(self.next_upload.get() + 1);
+        self.uploads
+            .borrow_mut()
+            .insert((key.to_owned(), id.clone()), BTreeMap::new());
+        Ok(id)
+    }
+
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u16,
+        body: &[u8],
+    ) -> StoreResult<UploadedPart> {
+        let mut uploads = self.uploads.borrow_mut();
+        let parts = uploads
+            .get_mut(&(key.to_owned(), upload_id.to_owned()))
+            .ok_or_else(|| StoreError(format!("no upload {upload_id} of {key}")))?;
+        if part_number == 0 || usize::from(part_number) > MAX_PARTS {
+            return Err(StoreError(format!("part number {part_number}")));
+        }
+        parts.insert(part_number, body.to_vec());
+        Ok(UploadedPart {
+            part_number,
+            etag: content_version(body),
+            size: body.len() as u64,
+        })
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[UploadedPart],
+        metadata: &Metadata,
+    ) -> StoreResult<()> {
+        let id = (key.to_owned(), upload_id.to_owned());
+        let stored = self
+            .uploads
+            .borrow_mut()
+            .remove(&id)
+            .ok_or_else(|| StoreError(format!("no upload {upload_id} of {key}")))?;
+        let refuse = |what: String| Err(StoreError(format!("multipart {key}: {what}")));
+        if parts.is_empty() {
+            return refuse("no parts".into());
+        }
+        let mut body = Vec::new();
+        let first_size = stored.get(&parts[0].part_number).map_or(0, Vec::len) as u64;
+        for (i, p) in parts.iter().enumerate() {
+            let Some(bytes) = stored.get(&p.part_number) else {
+                return refuse(format!("part {} was not uploaded", p.part_number));
+            };
+            if content_version(bytes) != p.etag {
+                return refuse(format!("part {} etag differs", p.part_number));
+            }
+            if i > 0 && p.part_number <= parts[i - 1].part_number {
+                return refuse("part numbers must increase".into());
+            }
+            let size = bytes.len() as u64;
+            let last = i + 1 == parts.len();
+            if !last && (size != first_size || size < MIN_PART_BYTES) {
+                return refuse(format!(
+                    "part {} has {size} bytes: parts but the last must be the same size, at \
+                     least {MIN_PART_BYTES}",
+                    p.part_number
+                ));
+            }
+            if last && size > first_size {
+                return refuse(format!(
+                    "last part {} is larger than the others",
+                    p.part_number
+                ));
+            }
+            body.extend_from_slice(bytes);
+        }
+        self.put(key, &body, metadata).await
     }
 }
