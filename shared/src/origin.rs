@@ -113,13 +113,17 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             ["out", "v1", route @ ..] => {
                 let answer = playback::playback_stream(&cx, &req, route, now_ms).await;
                 Ok(media_answer(answer.map(|(r, s)| {
-                    stream = s.map(Stream);
+                    stream = s.map(|s| Stream(Streaming::Flv(s)));
                     r
                 })))
             }
             // Harvested VOD assets (the same layout as `vod/` in the object store).
             ["vod", "v1", rest @ ..] => {
-                Ok(media_answer(harvest::serve(cx.objects, &req, rest).await))
+                let answer = harvest::serve(cx.objects, &req, rest).await;
+                Ok(media_answer(answer.map(|(r, body)| {
+                    stream = body.map(|b| Stream(Streaming::Object(b)));
+                    r
+                })))
             }
             _ => Err(OriginError::NotFound(path.to_owned())),
         };
@@ -139,13 +143,21 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
     /// The next chunk of a long-lived response at `now_ms`, waiting on the platform's timer
     /// for new content; `None` ends the response.
     pub async fn next_chunk(&self, stream: &mut Stream, now_ms: u64) -> Option<Vec<u8>> {
-        stream.0.next_chunk(&self.cx(), now_ms).await
+        match &mut stream.0 {
+            Streaming::Flv(flv) => flv.next_chunk(&self.cx(), now_ms).await,
+            Streaming::Object(body) => body.next_chunk(&self.objects).await,
+        }
     }
 }
 
-/// A long-lived response in progress (HTTP-FLV, docs/flv.md): owned, so a platform can keep it
-/// in the body stream it returns.
-pub struct Stream(playback::LiveFlv);
+/// A long-lived response in progress (HTTP-FLV, docs/flv.md; a long `/vod/v1` file read in
+/// pieces): owned, so a platform can keep it in the body stream it returns.
+pub struct Stream(Streaming);
+
+enum Streaming {
+    Flv(playback::LiveFlv),
+    Object(harvest::ObjectBody),
+}
 
 /// The control API below `/api/v1`, after the admin check.
 async fn control<K: KvStore, O: ObjectStore>(

@@ -136,13 +136,7 @@ pub trait ObjectStore {
         part_number: u16,
         body: &[u8],
     ) -> StoreResult<UploadedPart> {
-        let chunk = multipart::chunk_key(key, upload_id, part_number);
-        self.put(&chunk, body, &Metadata::new()).await?;
-        Ok(UploadedPart {
-            part_number,
-            etag: content_version(body),
-            size: u64::try_from(body.len()).unwrap_or(u64::MAX),
-        })
+        multipart::upload_chunk(self, key, upload_id, part_number, body).await
     }
 
     /// Makes the object at `key` from `parts`, in order, with `metadata`.

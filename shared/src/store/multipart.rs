@@ -44,6 +44,23 @@ pub(super) fn chunk_key(key: &str, upload_id: &str, part_number: u16) -> String 
     format!("{CHUNK_PREFIX}{key}/{upload_id}/{part_number:05}")
 }
 
+/// Stores part `part_number` of a chunked upload as a chunk object.
+pub(super) async fn upload_chunk<S: ObjectStore + ?Sized>(
+    store: &S,
+    key: &str,
+    upload_id: &str,
+    part_number: u16,
+    body: &[u8],
+) -> StoreResult<UploadedPart> {
+    let chunk = chunk_key(key, upload_id, part_number);
+    store.put(&chunk, body, &Metadata::new()).await?;
+    Ok(UploadedPart {
+        part_number,
+        etag: content_version(body),
+        size: u64::try_from(body.len()).unwrap_or(u64::MAX),
+    })
+}
+
 /// Completes a chunked upload: the manifest at `key`.
 pub(super) async fn complete_chunked<S: ObjectStore + ?Sized>(
     store: &S,
