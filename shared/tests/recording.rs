@@ -18,19 +18,21 @@ use std::sync::OnceLock;
 
 const JOBS: &str = "/api/v1/groups/demo/channels/live/harvest-jobs";
 
-/// One encoder run: 320x180 30 fps H.264 (GOP 60) and 48 kHz AAC muxed in 2 s TS segments
-/// `{prefix}{n}.ts`; returns (uri, EXTINF seconds) per segment.
-fn encode(dir: &Path, prefix: &str, seconds: u32, size: &str, rate: u32) -> Vec<(String, f64)> {
+/// One encoder run: H.264 of `size` at `rate` fps (GOP 2 s) and AAC at `sample_rate` Hz,
+/// muxed in 2 s TS segments `{prefix}{n}.ts`; returns (uri, EXTINF seconds) per segment.
+fn encode(
+    dir: &Path,
+    prefix: &str,
+    seconds: u32,
+    (size, rate): (&str, u32),
+    sample_rate: u32,
+) -> Vec<(String, f64)> {
     let d = dir.to_str().unwrap();
+    let video = format!("testsrc2=size={size}:rate={rate}");
+    let audio = format!("sine=frequency=440:sample_rate={sample_rate}");
     let status = Command::new("ffmpeg")
         .args(["-v", "error", "-y"])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("testsrc2=size={size}:rate={rate}"),
-        ])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+        .args(["-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", &audio])
         .args(["-t", &seconds.to_string()])
         .args([
             "-c:v",
@@ -48,7 +50,16 @@ fn encode(dir: &Path, prefix: &str, seconds: u32, size: &str, rate: u32) -> Vec<
             &(rate * 2).to_string(),
         ])
         .args(["-sc_threshold", "0"])
-        .args(["-c:a", "aac", "-b:a", "32k", "-ac", "1"])
+        .args([
+            "-c:a",
+            "aac",
+            "-aac_coder",
+            "fast",
+            "-b:a",
+            "32k",
+            "-ac",
+            "1",
+        ])
         .args(["-f", "hls", "-hls_time", "2", "-hls_list_size", "0"])
         .arg("-hls_segment_filename")
         .arg(format!("{d}/{prefix}%d.ts"))
@@ -284,8 +295,8 @@ fn source() -> &'static Source {
     static SOURCE: OnceLock<Source> = OnceLock::new();
     SOURCE.get_or_init(|| {
         let dir = temp_dir("splice");
-        let a = encode(&dir, "a", 10, "320x180", 30);
-        let b = encode(&dir, "b", 10, "320x180", 30);
+        let a = encode(&dir, "a", 10, ("320x180", 30), 48_000);
+        let b = encode(&dir, "b", 10, ("320x180", 30), 48_000);
         Source { dir, a, b }
     })
 }
@@ -303,24 +314,30 @@ fn spliced(objects: MemoryObjects) -> (TestOrigin, u64, u64, f64) {
     (o, T0 - 3000, end, seconds)
 }
 
-fn check_file(file: &[u8], ext: &str, seconds: f64) {
+/// ffprobe reads `file` in full: its duration, every video frame (at `fps`) and audio
+/// frame (at `sample_rate`) of `seconds` of media, timestamps continuous. Each of `splices`
+/// may leave audio one frame longer than video (the writer keeps every audio frame of a
+/// segment; only the file's end is trimmed).
+fn check_file(file: &[u8], ext: &str, seconds: f64, (fps, sample_rate): (f64, f64), splices: u32) {
     let (p, packets) = probe(file, ext);
     let duration = num(&p["format"]["duration"]);
+    let slack = 0.1 + f64::from(splices) * 1024.0 / sample_rate;
     assert!(
-        (duration - seconds).abs() < 0.1,
+        (duration - seconds).abs() < slack,
         "{duration} s vs {seconds} s"
     );
     let video = stream(&p, "video");
-    assert_eq!(num(&video["nb_read_frames"]), (seconds * 30.0).round());
+    assert_eq!(num(&video["nb_read_frames"]), (seconds * fps).round());
     let audio = stream(&p, "audio");
-    let expected = seconds * 48_000.0 / 1024.0;
+    let expected = seconds * sample_rate / 1024.0;
     let frames = num(&audio["nb_read_frames"]);
-    assert!((frames - expected).abs() <= 4.0, "{frames} vs {expected}");
-    // Continuous across the gap and the restart: no step beyond two frames of video or
-    // audio (the splice is where the source's clock jumped back and 9 s were missing).
+    let slack = 4.0 + f64::from(splices);
+    assert!((frames - expected).abs() <= slack, "{frames} vs {expected}");
+    // Continuous across gaps and restarts: no step beyond two frames of video or audio
+    // (at a splice the source's clock jumped back, or seconds were missing).
     let index = |s: &Value| s["index"].as_u64().unwrap();
-    assert_continuous(&packets, index(video), 2.0 / 30.0 + 0.002);
-    assert_continuous(&packets, index(audio), 2.0 * 1024.0 / 48_000.0 + 0.002);
+    assert_continuous(&packets, index(video), 2.0 / fps + 0.002);
+    assert_continuous(&packets, index(audio), 2.0 * 1024.0 / sample_rate + 0.002);
 }
 
 #[test]
@@ -343,7 +360,7 @@ fn mp4_recording_splices_a_gap_and_an_encoder_restart() {
     assert_eq!(job["progress"]["bytes_total"], r.body.len() as u64);
     // Faststart: the movie box before the media data.
     assert_eq!(boxes(&r.body), ["ftyp", "moov", "mdat"]);
-    check_file(&r.body, "mp4", seconds);
+    check_file(&r.body, "mp4", seconds, (30.0, 48_000.0), 1);
     check_ranges(&o, &path, &r.body, now);
     // The job's working objects are gone; the upload was completed.
     assert!(!o.objects.keys().iter().any(|k| k.starts_with("hv/rec/")));
@@ -362,7 +379,7 @@ fn flv_recording_on_chunked_storage_splices_a_gap_and_an_encoder_restart() {
     assert_eq!(r.header("content-type"), Some("video/x-flv"));
     assert_eq!(&r.body[..3], b"FLV");
     assert_eq!(job["progress"]["bytes_written"], r.body.len() as u64);
-    check_file(&r.body, "flv", seconds);
+    check_file(&r.body, "flv", seconds, (30.0, 48_000.0), 1);
     check_ranges(&o, &path, &r.body, now);
     // Stored as chunks and a manifest.
     assert!(o
@@ -378,8 +395,8 @@ fn a_codec_change_fails_an_mp4_recording_with_a_reason() {
     o.objects = MemoryObjects::default();
     let creds = setup(&o, json!({"name": "hls", "time_shift_days": 1}));
     let dir = temp_dir("change");
-    let a = encode(&dir, "a", 4, "320x180", 30);
-    let b = encode(&dir, "b", 4, "256x144", 30);
+    let a = encode(&dir, "a", 4, ("320x180", 30), 48_000);
+    let b = encode(&dir, "b", 4, ("256x144", 30), 48_000);
     let after_a = push_run(&o, &creds, &dir, &a, T0);
     let end = push_run(&o, &creds, &dir, &b, after_a + 2000);
     let now = end + 60_000;
@@ -412,4 +429,150 @@ fn format_is_validated() {
     let r = call(&o, Method::Post, JOBS, Some(body), T0);
     assert_eq!(r.status, 400);
     assert_eq!(json_of(&r)["field"], "format");
+}
+
+/// Heap bytes live on this thread, and their peak since [`reset_peak`]: a counting global
+/// allocator, per thread so that tests running beside this one do not count.
+mod heap {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static LIVE: Cell<isize> = const { Cell::new(0) };
+        static PEAK: Cell<isize> = const { Cell::new(0) };
+    }
+
+    fn add(delta: isize) {
+        let _ = LIVE.try_with(|live| {
+            let now = live.get() + delta;
+            live.set(now);
+            let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
+        });
+    }
+
+    pub struct Counting;
+
+    // SAFETY: every call is forwarded to the system allocator unchanged; only sizes are
+    // counted, in thread-locals that never allocate.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let p = unsafe { System.alloc(layout) };
+            if !p.is_null() {
+                add(layout.size() as isize);
+            }
+            p
+        }
+
+        unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+            unsafe { System.dealloc(p, layout) };
+            add(-(layout.size() as isize));
+        }
+
+        unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            let q = unsafe { System.realloc(p, layout, new_size) };
+            if !q.is_null() {
+                add(new_size as isize - layout.size() as isize);
+            }
+            q
+        }
+    }
+
+    pub fn live() -> isize {
+        LIVE.with(Cell::get)
+    }
+
+    pub fn reset_peak() {
+        PEAK.with(|p| p.set(LIVE.with(Cell::get)));
+    }
+
+    pub fn peak() -> isize {
+        PEAK.with(Cell::get)
+    }
+}
+
+#[global_allocator]
+static HEAP: heap::Counting = heap::Counting;
+
+/// One call's heap use beyond what the stores keep: its peak above the heap at its start,
+/// less what the memory store grew by meanwhile (parts and objects it holds, which a
+/// platform keeps outside the Worker).
+fn measured<T>(o: &TestOrigin, f: impl FnOnce() -> T) -> (T, u64) {
+    let (start, stored) = (heap::live(), o.objects.stored_bytes());
+    heap::reset_peak();
+    let out = f();
+    let grown = o.objects.stored_bytes().saturating_sub(stored);
+    let peak = (heap::peak() - start).max(0) as u64;
+    (out, peak.saturating_sub(grown))
+}
+
+/// The issue's 30-minute recording: three 10-minute encoder runs back to back (two
+/// restarts), 160x90 at 15 fps and 16 kHz AAC so ffmpeg makes it in seconds, recorded as MP4
+/// and as FLV batch by batch; ffprobe reads both in full. The working memory of the largest
+/// batch is printed (`cargo test --test recording -- --nocapture thirty`) and bounded.
+#[test]
+fn thirty_minute_recordings_in_bounded_memory() {
+    let dir = temp_dir("long");
+    let run = encode(&dir, "a", 600, ("160x90", 15), 16_000);
+    let mut o = origin();
+    o.objects = MemoryObjects::default();
+    let creds = setup(&o, json!({"name": "hls", "time_shift_days": 1}));
+    let mut at = T0;
+    for _ in 0..3 {
+        at = push_run(&o, &creds, &dir, &run, at);
+    }
+    let seconds: f64 = 3.0 * run.iter().map(|s| s.1).sum::<f64>();
+    assert!((seconds - 1800.0).abs() < 1.0, "{seconds}");
+    let now = at + 60_000;
+    for (format, ext) in [("MP4", "mp4"), ("FLV", "flv")] {
+        let body = json!({
+            "endpoint": "hls", "start": iso8601_ms(T0 as i64 - 3000),
+            "end": iso8601_ms(at as i64), "destination": "long", "format": format,
+        });
+        let (r, mut most) = measured(&o, || call(&o, Method::Post, JOBS, Some(body), now));
+        assert_eq!(r.status, 201, "{}", text(&r));
+        let mut job = json_of(&r);
+        let id = job["id"].as_str().unwrap().to_owned();
+        let (mut batches, mut last_percent) = (1, 0);
+        while job["status"] == "IN_PROGRESS" {
+            let (r, used) = measured(&o, || {
+                call(&o, Method::Get, &format!("{JOBS}/{id}"), None, now)
+            });
+            job = json_of(&r);
+            batches += 1;
+            let percent = job["progress"]["percent"].as_u64().unwrap();
+            assert!(percent >= last_percent, "{job}");
+            last_percent = percent;
+            if job["status"] == "IN_PROGRESS" {
+                // The last batch also completes the upload, which the memory store does by
+                // joining the parts in memory (R2 does it on its side).
+                most = most.max(used);
+            }
+            assert!(batches < 200, "{job}");
+        }
+        assert_eq!(job["status"], "SUCCEEDED", "{job}");
+        let path = asset_path(&job);
+        // Serving: the head and first piece, then each piece, measured one at a time.
+        let ((mut r, stream), mut serve_peak) = measured(&o, || {
+            block_on(o.handle_stream(Request::new(Method::Get, &path), now))
+        });
+        let mut stream = stream.expect("a long file streams");
+        loop {
+            let (chunk, used) = measured(&o, || block_on(o.next_chunk(&mut stream, now)));
+            let Some(chunk) = chunk else { break };
+            serve_peak = serve_peak.max(used.saturating_sub(chunk.len() as u64));
+            r.body.extend_from_slice(&chunk);
+        }
+        let bytes = r.body.len() as u64;
+        eprintln!(
+            "30-minute {format}: {bytes} bytes in {batches} batches; largest batch's working \
+             memory {:.1} MiB; serving {:.1} MiB per piece beyond the piece itself",
+            most as f64 / 1048576.0,
+            serve_peak as f64 / 1048576.0,
+        );
+        assert!(bytes > 3 * (8 << 20), "several multipart parts: {bytes}");
+        assert_eq!(job["progress"]["bytes_written"], bytes);
+        // A part, one segment's output, the plan and the index: far below the file.
+        assert!(most < 40 << 20, "{most} bytes");
+        check_file(&r.body, ext, seconds, (15.0, 16_000.0), 2);
+    }
 }
