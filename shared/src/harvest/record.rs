@@ -89,6 +89,13 @@ fn file_key(job: &Job) -> String {
     keys::vod(&format!("{}{}", job.asset_dir(), job.manifest))
 }
 
+/// The recording object's metadata: its content type.
+fn file_metadata(job: &Job) -> Metadata {
+    let mut metadata = Metadata::new();
+    metadata.insert(CONTENT_TYPE.into(), job.format.content_type().into());
+    metadata
+}
+
 fn corrupt(what: &str) -> OriginError {
     OriginError::Conflict(format!("recording state: {what}"))
 }
@@ -283,7 +290,11 @@ async fn header_batch<K: KvStore, O: ObjectStore>(
         .put(&keys::harvest_tail(&job.id, 0), &header, &Metadata::new())
         .await?;
     rec.tail = length;
-    rec.upload_id = Some(cx.objects.create_multipart(&file_key(job)).await?);
+    rec.upload_id = Some(
+        cx.objects
+            .create_multipart(&file_key(job), &file_metadata(job))
+            .await?,
+    );
     Ok(())
 }
 
@@ -300,7 +311,10 @@ async fn write_batch<K: KvStore, O: ObjectStore>(
         Some(id) => id.clone(),
         None => {
             budget.spend(1);
-            let id = cx.objects.create_multipart(&key).await?;
+            let id = cx
+                .objects
+                .create_multipart(&key, &file_metadata(job))
+                .await?;
             rec.upload_id = Some(id.clone());
             id
         }
@@ -380,11 +394,9 @@ async fn write_batch<K: KvStore, O: ObjectStore>(
     }
     rec.bytes_total = Some(length);
     rec.flv = None;
-    let mut metadata = Metadata::new();
-    metadata.insert(CONTENT_TYPE.into(), job.format.content_type().into());
     budget.spend(1);
     cx.objects
-        .complete_multipart(&key, &upload_id, &rec.uploaded, &metadata)
+        .complete_multipart(&key, &upload_id, &rec.uploaded, &file_metadata(job))
         .await?;
     job.status = Status::Succeeded;
     if job.format == Format::Mp4 {

@@ -157,7 +157,7 @@ impl ObjectStore for MemoryObjects {
         }))
     }
 
-    async fn create_multipart(&self, key: &str) -> StoreResult<String> {
+    async fn create_multipart(&self, key: &str, _metadata: &Metadata) -> StoreResult<String> {
         if self.chunked {
             return Ok(super::multipart::upload_id(key));
         }

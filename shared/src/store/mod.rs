@@ -119,12 +119,14 @@ pub trait ObjectStore {
         multipart::get_range_chunked(self, key, range).await
     }
 
-    /// Starts a multipart upload of `key`; returns its upload id. Parts are uploaded with
-    /// [`ObjectStore::upload_part`] (R2 rules: every part but the last the same size, at least
-    /// 5 MiB, at most [`MAX_PARTS`]); [`ObjectStore::complete_multipart`] makes the object.
-    /// The default writes chunked objects (`store/multipart.rs`); the id is the same for every
-    /// call with the same key, so a retried step reuses the upload.
-    async fn create_multipart(&self, key: &str) -> StoreResult<String> {
+    /// Starts a multipart upload of `key` whose object will carry `metadata`; returns its
+    /// upload id. Parts are uploaded with [`ObjectStore::upload_part`] (R2 rules: every part
+    /// but the last the same size, at least 5 MiB, at most [`MAX_PARTS`]);
+    /// [`ObjectStore::complete_multipart`] makes the object. The default writes chunked
+    /// objects (`store/multipart.rs`); its id is the same for every call with the same key,
+    /// so a retried step reuses the upload.
+    async fn create_multipart(&self, key: &str, metadata: &Metadata) -> StoreResult<String> {
+        let _ = metadata;
         Ok(multipart::upload_id(key))
     }
 
@@ -139,7 +141,8 @@ pub trait ObjectStore {
         multipart::upload_chunk(self, key, upload_id, part_number, body).await
     }
 
-    /// Makes the object at `key` from `parts`, in order, with `metadata`.
+    /// Makes the object at `key` from `parts`, in order; `metadata` is the one given at
+    /// creation (stores that take it only then ignore it here).
     async fn complete_multipart(
         &self,
         key: &str,
