@@ -27,6 +27,7 @@ pub use serve::{ObjectBody, SERVE_PIECE_BYTES};
 pub use job::{
     parse_destination, Format, Job, ManifestFile, Plan, Recording, Status, DESTINATION_RULE,
 };
+pub use record::{INDEX_PARTS_PER_OBJECT, MAX_PARTS_PER_BATCH, PART_BYTES};
 pub use refs::resolve;
 
 use crate::error::OriginError;
