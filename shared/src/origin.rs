@@ -113,7 +113,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             ["out", "v1", route @ ..] => {
                 let answer = playback::playback_stream(&cx, &req, route, now_ms).await;
                 Ok(media_answer(answer.map(|(r, s)| {
-                    stream = s.map(|s| Stream(Streaming::Flv(s)));
+                    stream = s.map(|s| Stream(Streaming::Playback(s)));
                     r
                 })))
             }
@@ -144,18 +144,18 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
     /// for new content; `None` ends the response.
     pub async fn next_chunk(&self, stream: &mut Stream, now_ms: u64) -> Option<Vec<u8>> {
         match &mut stream.0 {
-            Streaming::Flv(flv) => flv.next_chunk(&self.cx(), now_ms).await,
+            Streaming::Playback(s) => s.next_chunk(&self.cx(), now_ms).await,
             Streaming::Object(body) => body.next_chunk(&self.objects).await,
         }
     }
 }
 
-/// A long-lived response in progress (HTTP-FLV, docs/flv.md; a long `/vod/v1` file read in
-/// pieces): owned, so a platform can keep it in the body stream it returns.
+/// A long-lived response in progress (HTTP-FLV, docs/flv.md; a clip, or a long `/vod/v1` file,
+/// read in pieces): owned, so a platform can keep it in the body stream it returns.
 pub struct Stream(Streaming);
 
 enum Streaming {
-    Flv(playback::LiveFlv),
+    Playback(playback::PlaybackStream),
     Object(harvest::ObjectBody),
 }
 

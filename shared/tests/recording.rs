@@ -131,13 +131,7 @@ fn json_of(r: &Response) -> Value {
 
 /// A whole answer, streamed pieces included.
 fn fetch(o: &TestOrigin, req: Request, now: u64) -> Response {
-    let (mut r, stream) = block_on(o.handle_stream(req, now));
-    if let Some(mut s) = stream {
-        while let Some(chunk) = block_on(o.next_chunk(&mut s, now)) {
-            r.body.extend_from_slice(&chunk);
-        }
-    }
-    r
+    send_all(o, req, now)
 }
 
 /// Runs a recording job of `start..end` to the end, polling one batch at a time; returns

@@ -208,7 +208,7 @@ async fn index_batch<K: KvStore, O: ObjectStore>(
     };
     let object_no = rec.indexed / INDEX_PARTS_PER_OBJECT;
     let key = keys::harvest_index(&job.id, object_no);
-    let mut index = if rec.indexed % INDEX_PARTS_PER_OBJECT == 0 {
+    let mut index = if rec.indexed.is_multiple_of(INDEX_PARTS_PER_OBJECT) {
         IndexObject::default()
     } else {
         budget.spend(1);

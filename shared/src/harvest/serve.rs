@@ -79,7 +79,7 @@ pub(crate) async fn serve(
         .get_range(&key, span.start..first_end)
         .await?
         .ok_or_else(not_found)?;
-    let rest = (first_end < span.end).then(|| ObjectBody {
+    let rest = (first_end < span.end).then_some(ObjectBody {
         key,
         next: first_end,
         end: span.end,

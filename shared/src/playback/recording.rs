@@ -195,23 +195,39 @@ pub(super) async fn segment_bytes<K: KvStore, O: ObjectStore>(
         .body)
 }
 
-/// Writes `part` (the file's last when `last`); FLV tags are appended to `flv_out`, MP4
-/// media data stays in the writer until drained.
-pub(crate) async fn write_part<K: KvStore, O: ObjectStore>(
+/// The stored bytes a part is made of: its segments and, for fMP4, their init segments.
+#[derive(Debug, Clone)]
+pub struct PartBytes {
+    video: Vec<u8>,
+    audio: Option<Vec<u8>>,
+    video_init: Vec<Vec<u8>>,
+    audio_init: Vec<Vec<u8>>,
+}
+
+impl PartBytes {
+    /// Bytes held.
+    pub fn size(&self) -> u64 {
+        let inits: usize = self
+            .video_init
+            .iter()
+            .chain(&self.audio_init)
+            .map(Vec::len)
+            .sum();
+        (self.video.len() + self.audio.as_ref().map_or(0, Vec::len) + inits) as u64
+    }
+}
+
+/// Reads the bytes of `part`.
+pub(crate) async fn read_part<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
-    writer: &mut FileWriter,
-    flv_out: &mut Vec<u8>,
     part: &FilePart,
-    last: bool,
-    rendition: &Rendition,
-) -> OriginResult<()> {
-    let video_bytes = segment_bytes(cx, part.seq, &part.video).await?;
-    let audio_bytes = match &part.audio {
+) -> OriginResult<PartBytes> {
+    let video = segment_bytes(cx, part.seq, &part.video).await?;
+    let audio = match &part.audio {
         Some(a) => Some(segment_bytes(cx, part.seq, a).await?),
         None => None,
     };
-    let fmp4 = part.video.init_key.is_some();
-    let (video_init, audio_init) = if fmp4 {
+    let (video_init, audio_init) = if part.video.init_key.is_some() {
         let audio_init = match &part.audio {
             Some(a) => init_bytes(cx, &[a]).await?,
             None => Vec::new(),
@@ -220,13 +236,33 @@ pub(crate) async fn write_part<K: KvStore, O: ObjectStore>(
     } else {
         (Vec::new(), Vec::new())
     };
+    Ok(PartBytes {
+        video,
+        audio,
+        video_init,
+        audio_init,
+    })
+}
+
+/// Writes `part` (the file's last when `last`) from its bytes; FLV tags are appended to
+/// `flv_out`, MP4 media data stays in the writer until drained.
+pub(crate) fn push_part(
+    writer: &mut FileWriter,
+    flv_out: &mut Vec<u8>,
+    part: &FilePart,
+    bytes: &PartBytes,
+    last: bool,
+    rendition: &Rendition,
+) -> OriginResult<()> {
+    let fmp4 = part.video.init_key.is_some();
     let written: Result<(), RemuxError> = match writer {
         FileWriter::Flv(muxer) => {
-            let v_source = flv_source(&video_bytes, &part.video, video_init.first());
-            let a_source = audio_bytes
+            let v_source = flv_source(&bytes.video, &part.video, bytes.video_init.first());
+            let a_source = bytes
+                .audio
                 .as_deref()
                 .zip(part.audio.as_ref())
-                .map(|(bytes, a)| flv_source(bytes, a, audio_init.first()));
+                .map(|(b, a)| flv_source(b, a, bytes.audio_init.first()));
             let options = FlvSegmentOptions {
                 start_at_keyframe: false,
                 discontinuity: part.discontinuity,
@@ -235,12 +271,17 @@ pub(crate) async fn write_part<K: KvStore, O: ObjectStore>(
         }
         FileWriter::Mp4(writer) if fmp4 => {
             let video_part = Fmp4Part {
-                init: video_init.first().map(Vec::as_slice).unwrap_or_default(),
-                segment: &video_bytes,
+                init: bytes
+                    .video_init
+                    .first()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
+                segment: &bytes.video,
             };
-            let audio_part = audio_bytes
+            let audio_part = bytes
+                .audio
                 .as_deref()
-                .zip(audio_init.first())
+                .zip(bytes.audio_init.first())
                 .map(|(segment, init)| Fmp4Part { init, segment });
             writer
                 .push_fmp4(&video_part, audio_part.as_ref(), last)
@@ -248,8 +289,8 @@ pub(crate) async fn write_part<K: KvStore, O: ObjectStore>(
         }
         FileWriter::Mp4(writer) => writer
             .push(&ClipPart {
-                video: &video_bytes,
-                audio: audio_bytes.as_deref(),
+                video: &bytes.video,
+                audio: bytes.audio.as_deref(),
                 video_reference: part.video.media_start,
                 audio_reference: part.audio.as_ref().and_then(|a| a.media_start),
                 next_video_start: part.next_video_start,
@@ -264,4 +305,17 @@ pub(crate) async fn write_part<K: KvStore, O: ObjectStore>(
             .key(&part.video.key)
             .into()
     })
+}
+
+/// Reads and writes `part` ([`read_part`], [`push_part`]).
+pub(crate) async fn write_part<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    writer: &mut FileWriter,
+    flv_out: &mut Vec<u8>,
+    part: &FilePart,
+    last: bool,
+    rendition: &Rendition,
+) -> OriginResult<()> {
+    let bytes = read_part(cx, part).await?;
+    push_part(writer, flv_out, part, &bytes, last, rendition)
 }

@@ -8,6 +8,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+/// An upload's parts by number.
+type Parts = BTreeMap<u16, Vec<u8>>;
+
 /// R2's smallest part (all parts but the last).
 pub const MIN_PART_BYTES: u64 = 5 << 20;
 
@@ -59,7 +62,7 @@ impl KvStore for MemoryKv {
 pub struct MemoryObjects {
     map: RefCell<BTreeMap<String, Object>>,
     /// Unfinished uploads: (key, upload id) → part number → body.
-    uploads: RefCell<BTreeMap<(String, String), BTreeMap<u16, Vec<u8>>>>,
+    uploads: RefCell<BTreeMap<(String, String), Parts>>,
     next_upload: Cell<u64>,
     /// Large objects in the chunked form of platforms without multipart uploads (Spin).
     chunked: bool,
