@@ -249,3 +249,57 @@ impl ObjectStore for MemoryObjects {
         self.put(key, &body, metadata).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::CHUNK_PREFIX;
+    use crate::testing::block_on;
+
+    fn upload(store: &MemoryObjects, sizes: &[usize]) -> StoreResult<()> {
+        let id = block_on(store.create_multipart("k", &Metadata::new()))?;
+        let mut parts = Vec::new();
+        for (i, &size) in sizes.iter().enumerate() {
+            let n = u16::try_from(i + 1).unwrap_or(u16::MAX);
+            parts.push(block_on(store.upload_part(
+                "k",
+                &id,
+                n,
+                &vec![i as u8; size],
+            ))?);
+        }
+        block_on(store.complete_multipart("k", &id, &parts, &Metadata::new()))
+    }
+
+    #[test]
+    fn multipart_follows_r2_part_rules() {
+        let part = MIN_PART_BYTES as usize;
+        let store = MemoryObjects::default();
+        assert!(upload(&store, &[part, part, 10]).is_ok());
+        let info = block_on(store.head("k")).unwrap().unwrap();
+        assert_eq!(info.size, 2 * MIN_PART_BYTES + 10);
+        let tail = block_on(store.get_range("k", info.size - 12..info.size + 5));
+        assert_eq!(tail.unwrap().unwrap(), [1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]);
+        // Too small, unequal, or a last part larger than the others.
+        for sizes in [
+            vec![part - 1, 10],
+            vec![part, part + 1, 10],
+            vec![part, part + 1],
+        ] {
+            assert!(upload(&store, &sizes).is_err(), "{sizes:?}");
+        }
+        // A single small part is a whole object.
+        assert!(upload(&store, &[10]).is_ok());
+    }
+
+    #[test]
+    fn chunked_objects_read_only_what_a_range_needs() {
+        let store = MemoryObjects::chunked();
+        assert!(upload(&store, &[3, 3, 2]).is_ok());
+        let info = block_on(store.head("k")).unwrap().unwrap();
+        assert_eq!(info.size, 8);
+        let r = block_on(store.get_range("k", 2..7)).unwrap().unwrap();
+        assert_eq!(r, [0, 1, 1, 1, 2]);
+        assert!(store.keys().iter().any(|k| k.starts_with(CHUNK_PREFIX)));
+    }
+}
