@@ -124,6 +124,21 @@ pub fn harvest_lease(job_id: &str) -> String {
     format!("hv/lease/{job_id}")
 }
 
+/// Object `n` of a recording job's sample index (MP4 first pass).
+pub fn harvest_index(job_id: &str, n: u64) -> String {
+    format!("hv/rec/{job_id}/index/{n:05}")
+}
+
+/// A recording job's bytes not yet uploaded as a part, after its first `written` parts.
+pub fn harvest_tail(job_id: &str, written: u64) -> String {
+    format!("hv/rec/{job_id}/tail/{written:06}")
+}
+
+/// Prefix of a recording job's working objects.
+pub fn harvest_work(job_id: &str) -> String {
+    format!("hv/rec/{job_id}/")
+}
+
 /// Prefix of the index of unfinished harvest jobs (what scheduled runs advance).
 pub const HARVEST_ACTIVE: &str = "hv/active/";
 

@@ -132,13 +132,17 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             ["out", "v1", route @ ..] => {
                 let answer = playback::playback_stream(&cx, &req, route, now_ms).await;
                 Ok(media_answer(answer.map(|(r, s)| {
-                    stream = s.map(|flv| Stream { flv, tally: None });
+                    stream = s.map(|s| Stream::new(Streaming::Playback(s)));
                     r
                 })))
             }
             // Harvested VOD assets (the same layout as `vod/` in the object store).
             ["vod", "v1", rest @ ..] => {
-                Ok(media_answer(harvest::serve(cx.objects, &req, rest).await))
+                let answer = harvest::serve(cx.objects, &req, rest).await;
+                Ok(media_answer(answer.map(|(r, body)| {
+                    stream = body.map(|b| Stream::new(Streaming::Object(b)));
+                    r
+                })))
             }
             _ => Err(OriginError::NotFound(path.to_owned())),
         };
@@ -190,7 +194,10 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
     /// The next chunk of a long-lived response at `now_ms`, waiting on the platform's timer
     /// for new content; `None` ends the response.
     pub async fn next_chunk(&self, stream: &mut Stream, now_ms: u64) -> Option<Vec<u8>> {
-        let chunk = stream.flv.next_chunk(&self.cx(), now_ms).await;
+        let chunk = match &mut stream.body {
+            Streaming::Playback(s) => s.next_chunk(&self.cx(), now_ms).await,
+            Streaming::Object(body) => body.next_chunk(&self.objects).await,
+        };
         if let Some(tally) = stream.tally.as_mut() {
             let bytes = chunk.as_ref().map_or(0, Vec::len);
             if let Some(point) = tally.add(bytes, now_ms, chunk.is_none()) {
@@ -201,11 +208,23 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
     }
 }
 
-/// A long-lived response in progress (HTTP-FLV, docs/flv.md): owned, so a platform can keep it
-/// in the body stream it returns.
+/// A long-lived response in progress (HTTP-FLV, docs/flv.md; a clip, or a long `/vod/v1` file,
+/// read in pieces): owned, so a platform can keep it in the body stream it returns.
 pub struct Stream {
-    flv: playback::LiveFlv,
+    body: Streaming,
+    /// Playback statistics of the bytes sent after the first answer (docs/stats.md).
     tally: Option<Tally>,
+}
+
+impl Stream {
+    fn new(body: Streaming) -> Stream {
+        Stream { body, tally: None }
+    }
+}
+
+enum Streaming {
+    Playback(playback::PlaybackStream),
+    Object(harvest::ObjectBody),
 }
 
 /// How often a long-lived response reports the bytes it sent (docs/stats.md): often enough

@@ -262,7 +262,7 @@ fn clip_flv_holds_the_same_frames_as_clip_mp4() {
     let at = |file: &str| {
         let mut req = Request::new(Method::Get, &format!("/out/v1/demo/live/flv/{file}"));
         req.query = query.into();
-        send(&o, req, T0 + 60_000)
+        send_all(&o, req, T0 + 60_000)
     };
     let (flv, mp4) = (at("clip.flv"), at("clip.mp4"));
     assert_eq!(flv.status, 200, "{}", String::from_utf8_lossy(&flv.body));

@@ -309,7 +309,7 @@ fn clip_of_fmp4_input_is_one_progressive_mp4() {
     // before their arrival (no EXT-X-PROGRAM-DATE-TIME in the playlist).
     let mut req = edgepack::Request::new(Method::Get, "/out/v1/demo/live/cmaf/clip.mp4");
     req.query = "start=2026-11-23T11:59:58Z&end=2026-11-23T12:00:04Z".into();
-    let r = send(&o, req, T0 + 60_000);
+    let r = send_all(&o, req, T0 + 60_000);
     assert_eq!(r.status, 200, "{}", text(&r));
     assert_eq!(r.header("content-type"), Some("video/mp4"));
     // moov before mdat, no fragments.

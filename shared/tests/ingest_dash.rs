@@ -389,7 +389,7 @@ fn clip_of_dash_input_has_video_and_audio() {
     // The first segments ended when they arrived (T0 + 2 s): they start at T0.
     let mut req = Request::new(Method::Get, &format!("{OUT}/cmaf/clip.mp4"));
     req.query = "start=2026-11-23T12:00:00Z&end=2026-11-23T12:00:04Z".into();
-    let r = send(&o, req, T0 + 60_000);
+    let r = send_all(&o, req, T0 + 60_000);
     assert_eq!(r.status, 200, "{}", text(&r));
     let v = ffprobe_frames(&r.body, "stream=codec_type,nb_read_frames");
     let frames = |kind: &str| {

@@ -43,7 +43,7 @@ fn request(
     for (k, v) in headers {
         req = req.with_header(k, v);
     }
-    send(o, req, T0 + 60_000)
+    send_all(o, req, T0 + 60_000)
 }
 
 fn ranged(o: &TestOrigin, range: &str) -> Response {

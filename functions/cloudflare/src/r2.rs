@@ -1,8 +1,9 @@
 //! [`edgepack::store::ObjectStore`] over an R2 bucket.
 
 use crate::kv::failed;
-use edgepack::store::{Metadata, Object, ObjectInfo, ObjectStore, StoreResult};
+use edgepack::store::{Metadata, Object, ObjectInfo, ObjectStore, StoreResult, UploadedPart};
 use std::collections::HashMap;
+use std::ops::Range;
 use worker::{Bucket, Conditional, Include};
 
 /// R2's `etagDoesNotMatch` wildcard: the write happens only if the key is absent.
@@ -122,6 +123,106 @@ impl ObjectStore for R2Objects {
                 _ => return Err(failed("r2 list", prefix, "truncated page without cursor")),
             }
         }
+    }
+
+    /// R2's `head`: size and custom metadata, no body.
+    async fn head(&self, key: &str) -> StoreResult<Option<ObjectInfo>> {
+        let Some(object) = self
+            .0
+            .head(key)
+            .await
+            .map_err(|e| failed("r2 head", key, e))?
+        else {
+            return Ok(None);
+        };
+        let metadata = metadata(&object).map_err(|e| failed("r2 head metadata", key, e))?;
+        Ok(Some(ObjectInfo {
+            key: key.to_owned(),
+            size: object.size(),
+            metadata,
+        }))
+    }
+
+    /// A ranged R2 get: only the bytes asked for leave the bucket.
+    async fn get_range(&self, key: &str, range: Range<u64>) -> StoreResult<Option<Vec<u8>>> {
+        if range.is_empty() {
+            return Ok(self.head(key).await?.map(|_| Vec::new()));
+        }
+        let Some(object) = self
+            .0
+            .get(key)
+            .range(worker::Range::OffsetWithLength {
+                offset: range.start,
+                length: range.end - range.start,
+            })
+            .execute()
+            .await
+            .map_err(|e| failed("r2 get range", key, e))?
+        else {
+            return Ok(None);
+        };
+        let body = object
+            .body()
+            .ok_or_else(|| failed("r2 get range", key, "object without body"))?
+            .bytes()
+            .await
+            .map_err(|e| failed("r2 get range body", key, e))?;
+        Ok(Some(body))
+    }
+
+    /// An R2 multipart upload (`createMultipartUpload`), its metadata set now.
+    async fn create_multipart(&self, key: &str, metadata: &Metadata) -> StoreResult<String> {
+        let upload = self
+            .0
+            .create_multipart_upload(key)
+            .custom_metadata(custom_metadata(metadata))
+            .execute()
+            .await
+            .map_err(|e| failed("r2 create multipart", key, e))?;
+        Ok(upload.upload_id().await)
+    }
+
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u16,
+        body: &[u8],
+    ) -> StoreResult<UploadedPart> {
+        let upload = self
+            .0
+            .resume_multipart_upload(key, upload_id)
+            .map_err(|e| failed("r2 resume multipart", key, e))?;
+        let part = upload
+            .upload_part(part_number, body.to_vec())
+            .await
+            .map_err(|e| failed("r2 upload part", key, e))?;
+        Ok(UploadedPart {
+            part_number,
+            etag: part.etag(),
+            size: body.len() as u64,
+        })
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[UploadedPart],
+        _metadata: &Metadata,
+    ) -> StoreResult<()> {
+        let upload = self
+            .0
+            .resume_multipart_upload(key, upload_id)
+            .map_err(|e| failed("r2 resume multipart", key, e))?;
+        let parts = parts
+            .iter()
+            .map(|p| worker::UploadedPart::new(p.part_number, p.etag.clone()));
+        upload
+            .complete(parts)
+            .await
+            .map(|_| ())
+            .map_err(|e| failed("r2 complete multipart", key, e))
     }
 }
 

@@ -1,8 +1,11 @@
 //! A harvest job's stored state and its JSON view.
 
 use crate::datetime::iso8601_ms;
+use crate::media::flv::FlvMuxer;
 use crate::model::Endpoint;
-use crate::names::Name;
+use crate::names::{Name, Rendition};
+use crate::playback::recording::FilePart;
+use crate::store::UploadedPart;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -26,6 +29,88 @@ impl Status {
     }
 }
 
+/// What a job makes: the endpoint's HLS/DASH asset as files, or one MP4 or FLV file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Format {
+    /// The endpoint's manifests and segments (HLS, HLS-CMAF or DASH, as the endpoint serves).
+    #[default]
+    Hls,
+    /// One progressive MP4 file (`moov` before `mdat`).
+    Mp4,
+    /// One FLV file.
+    Flv,
+}
+
+impl Format {
+    pub const ALLOWED: &'static str =
+        "\"HLS\" (the endpoint's manifests and segments), \"MP4\" or \"FLV\" (one file)";
+
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "HLS" => Some(Format::Hls),
+            "MP4" => Some(Format::Mp4),
+            "FLV" => Some(Format::Flv),
+            _ => None,
+        }
+    }
+
+    /// The recording's file name, for single-file formats.
+    pub fn file_name(self) -> Option<&'static str> {
+        match self {
+            Format::Hls => None,
+            Format::Mp4 => Some("recording.mp4"),
+            Format::Flv => Some("recording.flv"),
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Mp4 => "video/mp4",
+            Format::Flv => "video/x-flv",
+            Format::Hls => "application/octet-stream",
+        }
+    }
+}
+
+/// Where a single-file recording is (`docs/timeshift-harvest.md#recordings`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recording {
+    /// Output segments ([`Plan::parts`]) in the file.
+    pub total: u64,
+    /// Parts whose sample tables are in the index (MP4's first pass).
+    pub indexed: u64,
+    /// Parts whose bytes are in uploaded parts or in the tail object.
+    pub written: u64,
+    /// The multipart upload, once started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_id: Option<String>,
+    /// Parts uploaded so far, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uploaded: Vec<UploadedPart>,
+    /// Bytes held in the tail object `hv/rec/{job}/tail/{written}` (less than a part).
+    #[serde(default)]
+    pub tail: u64,
+    /// The file's length once known (MP4: after the first pass; FLV: at the end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_total: Option<u64>,
+    /// The FLV muxer between batches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flv: Option<FlvMuxer>,
+}
+
+impl Recording {
+    /// Steps done: each part indexed, the header, each part written (a batch's lease counter).
+    pub fn step(&self) -> u64 {
+        self.indexed + u64::from(self.upload_id.is_some()) + self.written
+    }
+
+    /// Bytes of the file made so far: uploaded parts and the tail.
+    pub fn bytes_written(&self) -> u64 {
+        self.uploaded.iter().map(|p| p.size).sum::<u64>() + self.tail
+    }
+}
+
 /// A job, one object in R2, replaced only by conditional puts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
@@ -43,6 +128,15 @@ pub struct Job {
     pub reason: Option<String>,
     pub segments_done: u64,
     pub segments_total: u64,
+    /// What the job makes.
+    #[serde(default)]
+    pub format: Format,
+    /// Bytes stored in the asset so far (HLS: files copied).
+    #[serde(default)]
+    pub bytes_written: u64,
+    /// A single-file recording's progress (formats MP4 and FLV).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<Recording>,
     /// The asset's manifest file name (`manifest.m3u8`, `manifest.mpd`).
     pub manifest: String,
     /// The file list is fixed no earlier than this (the window's end plus the channel's
@@ -62,6 +156,47 @@ impl Job {
         format!("{}/{}/", self.destination, self.id)
     }
 
+    /// Starts copying `plan`: in progress, with its totals.
+    pub fn start(&mut self, plan: &Plan) {
+        self.status = Status::InProgress;
+        if self.format == Format::Hls {
+            self.segments_total = plan.files.len() as u64;
+        } else {
+            self.segments_total = plan.parts.len() as u64;
+            self.recording = Some(Recording {
+                total: plan.parts.len() as u64,
+                ..Recording::default()
+            });
+        }
+    }
+
+    /// Percent done (100 only once the job succeeded): files for HLS; for MP4 the first pass
+    /// (sample tables) and the writing count half each; for FLV the parts written.
+    pub fn percent(&self) -> u64 {
+        if self.status == Status::Succeeded {
+            return 100;
+        }
+        let (done, total) = match (&self.recording, self.format) {
+            (Some(r), Format::Mp4) => (r.indexed + r.written, 2 * r.total),
+            (Some(r), _) => (r.written, r.total),
+            (None, _) => (self.segments_done, self.segments_total),
+        };
+        (done * 100).checked_div(total).unwrap_or(0).min(99)
+    }
+
+    fn progress(&self) -> Value {
+        let mut p = json!({
+            "segments_done": self.segments_done,
+            "segments_total": self.segments_total,
+            "percent": self.percent(),
+            "bytes_written": self.bytes_written,
+        });
+        if let Some(total) = self.recording.as_ref().and_then(|r| r.bytes_total) {
+            p["bytes_total"] = Value::from(total);
+        }
+        p
+    }
+
     pub fn view(&self, playback_base: &str) -> Value {
         let t = |ms: i64| iso8601_ms(ms);
         let u = |ms: u64| iso8601_ms(i64::try_from(ms).unwrap_or(i64::MAX));
@@ -75,10 +210,8 @@ impl Job {
             "end": t(self.end_ms),
             "destination": self.destination,
             "status": self.status,
-            "progress": {
-                "segments_done": self.segments_done,
-                "segments_total": self.segments_total,
-            },
+            "format": self.format,
+            "progress": self.progress(),
             "asset_url": format!("{playback_base}/vod/v1/{}{}", self.asset_dir(), self.manifest),
             "created_at": u(self.created_at_ms),
             "updated_at": u(self.updated_at_ms),
@@ -100,6 +233,12 @@ pub struct Plan {
     pub files: Vec<String>,
     /// Manifests with time-shift parameters removed, written after every file.
     pub manifests: Vec<ManifestFile>,
+    /// A single-file recording's output segments, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<FilePart>,
+    /// The video rendition they come from (for error context).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendition: Option<Rendition>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,7 @@
 //! The harvest-jobs API: `/api/v1/groups/{g}/channels/{c}/harvest-jobs[/{id}]` (the caller has
 //! checked the admin token).
 
-use super::job::{parse_destination, Job, Status, DESTINATION_RULE};
+use super::job::{parse_destination, Format, Job, Status, DESTINATION_RULE};
 use super::run::{advance_harvest, plan, store_plan};
 use super::{Budget, ID_LEN, MAX_ACTIVE_PER_CHANNEL, MAX_LISTED, MAX_WINDOW_MS, REQUEST_OP_BUDGET};
 use crate::datetime::{iso8601_ms, parse_iso8601_ms};
@@ -106,6 +106,14 @@ pub(crate) async fn create_harvest<K: KvStore, O: ObjectStore>(
         |s| parse_destination(s).map(Some),
         &mut destination,
     )?;
+    let mut format = Some(Format::Hls);
+    fields.parsed(
+        "format",
+        Format::ALLOWED,
+        |s| Format::parse(s).map(Some),
+        &mut format,
+    )?;
+    let format = format.unwrap_or_default();
     fields.finish()?;
     let e = endpoint.ok_or_else(|| {
         OriginError::invalid("endpoint", "the name of an endpoint of this channel")
@@ -117,12 +125,21 @@ pub(crate) async fn create_harvest<K: KvStore, O: ObjectStore>(
 
     let channel = repo::channel(cx.kv, g, c).await?;
     let ep = repo::endpoint(cx.kv, g, c, &e).await?;
-    if ep.protocol == OutputProtocol::Flv {
+    if ep.protocol == OutputProtocol::Flv && format == Format::Hls {
         return Err(OriginError::invalid(
             "endpoint",
             format!(
                 "an HLS, HLS_CMAF or DASH endpoint: endpoint {g}/{c}/{e} is FLV, which has no \
-                 manifest and segments to harvest"
+                 manifest and segments to harvest (record it with `format` \"MP4\" or \"FLV\")"
+            ),
+        ));
+    }
+    if format != Format::Hls && ep.encryption.is_some() {
+        return Err(OriginError::invalid(
+            "endpoint",
+            format!(
+                "an endpoint without encryption for an MP4 or FLV recording: endpoint \
+                 {g}/{c}/{e} is encrypted, and a recording would hold its media in the clear"
             ),
         ));
     }
@@ -192,7 +209,12 @@ pub(crate) async fn create_harvest<K: KvStore, O: ObjectStore>(
         reason: None,
         segments_done: 0,
         segments_total: 0,
-        manifest: settings.manifest_file(),
+        format,
+        bytes_written: 0,
+        recording: None,
+        manifest: format
+            .file_name()
+            .map_or_else(|| settings.manifest_file(), str::to_owned),
         settle_at_ms: u64::try_from(end_ms).unwrap_or(0).saturating_add(settle),
         created_at_ms: now_ms,
         updated_at_ms: now_ms,
@@ -204,8 +226,7 @@ pub(crate) async fn create_harvest<K: KvStore, O: ObjectStore>(
         // The window is complete: a window the endpoint cannot serve is refused now.
         let plan = plan(cx, &job, now_ms, &budget).await?;
         store_plan(cx, &job, &plan).await?;
-        job.status = Status::InProgress;
-        job.segments_total = plan.files.len() as u64;
+        job.start(&plan);
     }
     let key = keys::harvest_job(&channel.id, &job.id);
     let bytes = serde_json::to_vec(&job).map_err(|e| repo::corrupt(&key, &e))?;
@@ -278,5 +299,5 @@ pub(crate) async fn delete_harvest<K: KvStore, O: ObjectStore>(
         .await?;
     cx.objects.delete(&keys::harvest_plan(id)).await?;
     cx.objects.delete(&keys::harvest_lease(id)).await?;
-    Ok(())
+    super::run::delete_work(cx, id, &Budget::new(REQUEST_OP_BUDGET)).await
 }

@@ -12,6 +12,7 @@
 
 mod job;
 mod jobs;
+mod record;
 mod refs;
 mod run;
 mod serve;
@@ -21,8 +22,12 @@ mod view;
 pub(crate) use jobs::handle;
 pub use run::run_harvests;
 pub(crate) use serve::serve;
+pub use serve::{ObjectBody, SERVE_PIECE_BYTES};
 
-pub use job::{parse_destination, Job, ManifestFile, Plan, Status, DESTINATION_RULE};
+pub use job::{
+    parse_destination, Format, Job, ManifestFile, Plan, Recording, Status, DESTINATION_RULE,
+};
+pub use record::{INDEX_PARTS_PER_OBJECT, MAX_PARTS_PER_BATCH, PART_BYTES};
 pub use refs::resolve;
 
 use crate::error::OriginError;

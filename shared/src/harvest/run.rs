@@ -1,6 +1,7 @@
 //! The job state machine: plan, copy in claimed batches, write the manifests, finish or fail.
 
-use super::job::{Job, ManifestFile, Plan, Status};
+use super::job::{Format, Job, ManifestFile, Plan, Status};
+use super::record;
 use super::view::View;
 use super::{
     is_permanent, refs, Budget, HarvestReport, Lease, CONTENT_TYPE, LEASE_MS, MAX_FILES,
@@ -16,6 +17,13 @@ use crate::timeshift::MAX_WINDOW_SEGMENTS;
 use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
 use crate::store::{KvStore, ObjectStore};
+
+/// Operations left below which a scheduled run starts no further batch of a job.
+const MIN_BATCH_OPS: usize = 20;
+
+/// Most working objects one cleanup deletes (a 4-hour MP4 has 24 index objects; a recording
+/// has one tail at a time).
+const MAX_WORK_DELETES: usize = 50;
 
 /// Advances every unfinished job by batches until `budget` operations are spent
 /// (scheduled runs and `POST /api/v1/maintenance/harvest`).
@@ -49,7 +57,13 @@ pub async fn run_harvests<K: KvStore, O: ObjectStore>(
             cx.objects.delete(&o.key).await?;
             continue;
         };
-        let job = advance_harvest(cx, &key, now_ms, &budget).await?;
+        // Batch after batch while the budget lasts and the job moves.
+        let mut job = advance_harvest(cx, &key, now_ms, &budget).await?;
+        let mut last = before.clone();
+        while !job.status.finished() && job != last && budget.left() > MIN_BATCH_OPS {
+            last = job;
+            job = advance_harvest(cx, &key, now_ms, &budget).await?;
+        }
         report.segments_copied += job.segments_done.saturating_sub(before.segments_done);
         if job.status.finished() {
             report.finished += 1;
@@ -82,8 +96,7 @@ pub(super) async fn advance_harvest<K: KvStore, O: ObjectStore>(
                     // Another advancer planned first; its plan and state win.
                     return Ok(read_job(cx, key, budget).await?.0);
                 }
-                job.status = Status::InProgress;
-                job.segments_total = plan.files.len() as u64;
+                job.start(&plan);
             }
             Err(e) if is_permanent(&e) => {
                 return fail(cx, key, job, &version, e.to_string(), now_ms, budget).await
@@ -119,6 +132,29 @@ async fn copy_batch<K: KvStore, O: ObjectStore>(
         .await?
         .ok_or_else(|| OriginError::NotFound(format!("harvest plan of job {}", job.id)))?;
     budget.spend(1);
+    if job.recording.is_some() {
+        return match record::batch(cx, &mut job, &plan, budget).await {
+            Ok(obsolete) => {
+                job.updated_at_ms = now_ms;
+                if job.status.finished() {
+                    job.finished_at_ms = Some(now_ms);
+                }
+                if !commit(cx, key, &job, &version, budget).await? {
+                    return Ok(read_job(cx, key, budget).await?.0);
+                }
+                record::after_commit(cx, &obsolete, budget).await?;
+                if job.status.finished() {
+                    cleanup(cx, &job, budget).await?;
+                }
+                Ok(job)
+            }
+            Err(e) if is_permanent(&e) => {
+                let reason = format!("{} could not be made: {e}", job.manifest);
+                fail(cx, key, job, &version, reason, now_ms, budget).await
+            }
+            Err(e) => Err(e),
+        };
+    }
     let total = plan.files.len();
     let snapshot = job.clone();
     let view = View::new(cx, &snapshot, &budget.ops);
@@ -139,6 +175,7 @@ async fn copy_batch<K: KvStore, O: ObjectStore>(
             Err(e) => return Err(e),
         };
         put_asset_file(cx, &job, path, &response).await?;
+        job.bytes_written += response.body.len() as u64;
         budget.spend(1);
         per_file = per_file.max(budget.ops.get() - before);
         done += 1;
@@ -233,6 +270,24 @@ async fn cleanup<K: KvStore, O: ObjectStore>(
         .delete(&keys::harvest_active(&job.channel_id, &job.id))
         .await?;
     cx.objects.delete(&keys::harvest_lease(&job.id)).await?;
+    delete_work(cx, &job.id, budget).await
+}
+
+/// Deletes a recording job's working objects (index, tail), a bounded number per call.
+pub(super) async fn delete_work<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    job_id: &str,
+    budget: &Budget,
+) -> OriginResult<()> {
+    budget.spend(1);
+    let work = cx
+        .objects
+        .list_first(&keys::harvest_work(job_id), MAX_WORK_DELETES)
+        .await?;
+    for key in work {
+        budget.spend(1);
+        cx.objects.delete(&key).await?;
+    }
     Ok(())
 }
 
@@ -246,11 +301,16 @@ async fn claim<K: KvStore, O: ObjectStore>(
 ) -> OriginResult<bool> {
     let key = keys::harvest_lease(&job.id);
     budget.spend(2);
+    // The batch is named by the job's progress: files copied, or a recording's steps.
+    let from = job
+        .recording
+        .as_ref()
+        .map_or(job.segments_done, super::job::Recording::step);
     let current = cx.objects.get_versioned(&key).await?;
     let version = match &current {
         Some((object, version)) => {
             if let Ok(lease) = serde_json::from_slice::<Lease>(&object.body) {
-                if lease.from == job.segments_done && lease.until_ms > now_ms {
+                if lease.from == from && lease.until_ms > now_ms {
                     return Ok(false);
                 }
             }
@@ -259,7 +319,7 @@ async fn claim<K: KvStore, O: ObjectStore>(
         None => None,
     };
     let lease = Lease {
-        from: job.segments_done,
+        from,
         until_ms: now_ms + LEASE_MS,
     };
     let bytes = serde_json::to_vec(&lease).map_err(|e| repo::corrupt(&key, &e))?;
@@ -309,6 +369,21 @@ pub(super) async fn plan<K: KvStore, O: ObjectStore>(
         OriginError::BadRequest(format!("harvest of {}: {m}", job.manifest))
     };
     let mut plan = Plan::default();
+    if job.format != Format::Hls {
+        let parts = view.parts(now_ms).await?;
+        if parts.parts.is_empty() {
+            return Err(bad(&"the window holds no segments"));
+        }
+        if parts.parts.len() > MAX_FILES {
+            return Err(OriginError::invalid(
+                "end",
+                format!("a window of at most {MAX_FILES} segments"),
+            ));
+        }
+        plan.parts = parts.parts;
+        plan.rendition = Some(parts.video_rendition);
+        return Ok(plan);
+    }
     let (master, ct) = view.manifest(&job.manifest, now_ms).await?;
     match job.settings.protocol {
         OutputProtocol::Hls | OutputProtocol::HlsCmaf => {

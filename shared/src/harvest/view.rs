@@ -10,6 +10,8 @@ use crate::datetime::iso8601_ms;
 use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
 use crate::http::{Method, Request, Response};
 use crate::keys;
+use crate::playback::recording::{job_parts, FileParts};
+use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use std::cell::Cell;
 
@@ -80,7 +82,20 @@ impl<'a, K: KvStore, O: ObjectStore> View<'a, K, O> {
             job.endpoint.as_str(),
         ];
         route.extend(path.split('/'));
-        let cx = Ctx {
+        let cx = self.cx();
+        let response = crate::playback::playback(&cx, &req, &route, now_ms).await?;
+        if response.status != 200 {
+            return Err(OriginError::NotFound(format!(
+                "{path} (status {})",
+                response.status
+            )));
+        }
+        Ok(response)
+    }
+
+    /// The view's stores as a playback context.
+    fn cx(&self) -> Ctx<'_, PinnedKv<'a, K>, CachedObjects<'a, O>> {
+        Ctx {
             kv: &self.kv,
             objects: &self.objects,
             config: self.config,
@@ -90,15 +105,27 @@ impl<'a, K: KvStore, O: ObjectStore> View<'a, K, O> {
             fetch: crate::context::no_fetch,
             // A harvest's own reads are not playback.
             stats: &crate::stats::NO_STATS,
-        };
-        let response = crate::playback::playback(&cx, &req, &route, now_ms).await?;
-        if response.status != 200 {
+        }
+    }
+
+    /// The output segments of the job's window, for a single-file recording.
+    pub(super) async fn parts(&self, now_ms: u64) -> OriginResult<FileParts> {
+        let job = self.job;
+        let channel = repo::channel(&self.kv, &job.group, &job.channel).await?;
+        if channel.id != job.channel_id {
             return Err(OriginError::NotFound(format!(
-                "{path} (status {})",
-                response.status
+                "channel {}/{} (deleted since the job was created)",
+                job.group, job.channel
             )));
         }
-        Ok(response)
+        job_parts(
+            &self.cx(),
+            &channel,
+            &job.settings,
+            (job.start_ms, job.end_ms),
+            now_ms,
+        )
+        .await
     }
 
     /// A manifest's text without the window's query, and its content type.

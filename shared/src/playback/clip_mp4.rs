@@ -9,57 +9,51 @@
 //! `rendition` is a rendition id as in the endpoint's playlist paths (`stream_1/index`) or its
 //! first part (`stream_1`) when that is unambiguous.
 //! Work is bounded: [`MAX_CLIP_SECONDS`] of window and [`MAX_CLIP_BYTES`] of output (413
-//! beyond, pointing at harvest jobs); one input segment per track is held at a time.
+//! beyond, pointing at harvest jobs). The body is never held whole: a first pass remuxes the
+//! window to learn every part's output length and the MP4 header (keeping input segments up
+//! to [`CLIP_CACHE_BYTES`]); the answer, whole or a byte range, then streams part by part
+//! ([`ClipBody`]). A HEAD runs the first pass only.
 
 use super::{CacheControl, Play};
 use crate::context::Ctx;
 use crate::datetime::iso8601_ms;
 use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
-use crate::failover::{output_segments, OutputSegment};
 use crate::http::query_param;
 use crate::http::range;
+use crate::http::range::RangeRequest;
+use crate::http::Method;
 use crate::http::{Request, Response};
-use crate::media::flv::{FlvMuxer, FlvOptions, FlvSegmentOptions};
+use crate::media::flv::{FlvMuxer, FlvOptions};
 use crate::media::mp4::TrackKind;
-use crate::media::remux::clip::{ClipPart, ClipWriter};
-use crate::media::remux::{av_segment_to_flv, Fmp4Part};
+use crate::media::remux::clip::ClipWriter;
 use crate::names::Rendition;
-use crate::output::group::Group;
 use crate::output::representations::{representations, Rep};
+use crate::playback::clip_body::{ClipBody, CLIP_CACHE_BYTES};
 use crate::playback::cmaf::channel_data;
-use crate::playback::flv_live::{flv_source, FLV_CONTENT_TYPE};
-use crate::playback::init_bytes;
-use crate::playback::rendition_data;
-use crate::playback::window_reference;
+use crate::playback::flv_live::FLV_CONTENT_TYPE;
+use crate::playback::recording::{push_part, read_part, window_parts, FileWriter};
 use crate::playback::ClipFormat;
 use crate::store::{KvStore, ObjectStore};
-use crate::timeshift::{select, select_like, TimeShift};
-use std::collections::BTreeMap;
+use crate::timeshift::TimeShift;
 
 /// The file names of the clip below an endpoint.
 pub const CLIP_FILE: &str = "clip.mp4";
 pub const CLIP_FLV_FILE: &str = "clip.flv";
 
-/// What a clip is written with.
-enum Writer {
-    Mp4(ClipWriter),
-    Flv(FlvMuxer, Vec<u8>),
-}
 /// Longest window one clip may cover: 10 minutes (300 segments of 2 s, two renditions: ~600
 /// object reads, within a Worker's 1,000 subrequests).
 pub const MAX_CLIP_SECONDS: i64 = 600;
-/// Largest clip: 48 MiB, so the output, one input segment per track and the runtime fit a
-/// Worker's 128 MB. Checked against the stored segment sizes before any media is read, and
-/// against the output while it is written.
-pub const MAX_CLIP_BYTES: u64 = 48 << 20;
+/// Largest clip: 4 GiB, a sanity bound (memory does not grow with the clip: the body
+/// streams), checked while the first pass runs.
+pub const MAX_CLIP_BYTES: u64 = 4 << 30;
 
 /// The 413 answer for a window too long or too large; harvest jobs make longer VOD assets.
 fn too_large(what: String) -> Response {
     let body = serde_json::json!({
         "error": format!(
-            "{what}; clips are limited to {MAX_CLIP_SECONDS} s and {} MiB: use a harvest job \
+            "{what}; clips are limited to {MAX_CLIP_SECONDS} s and {} GiB: use a harvest job \
              (POST .../channels/{{channel}}/harvest-jobs) for longer windows",
-            MAX_CLIP_BYTES >> 20
+            MAX_CLIP_BYTES >> 30
         )
     });
     Response::new(413)
@@ -92,24 +86,13 @@ fn find_rendition(reps: &[Rep<'_>], name: &str) -> Option<Rendition> {
     exact.or(unique).map(|r| r.rendition.clone())
 }
 
-/// The window's input segments of one rendition, in order.
-fn members<'a>(groups: &'a [Group<'a>], chosen: &[OutputSegment<'_>]) -> Vec<OutputSegment<'a>> {
-    let (Some(first), Some(last)) = (chosen.first(), chosen.last()) else {
-        return Vec::new();
-    };
-    groups
-        .iter()
-        .filter(|g| (first.seq..=last.seq).contains(&g.seq))
-        .flat_map(|g| g.members.iter().copied())
-        .collect()
-}
-
+/// A clip answer: the head, and for a GET the body's first piece, the rest to stream.
 pub(super) async fn clip<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
     req: &Request,
     format: ClipFormat,
-) -> OriginResult<Response> {
+) -> OriginResult<(Response, Option<ClipBody>)> {
     let query = req.query.as_str();
     let missing = |name: &str| OriginError::BadRequest(format!("`{name}` is required"));
     let (start_ms, end_ms) = match play.shift {
@@ -122,152 +105,62 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
         _ => return Err(missing("start")),
     };
     if end_ms - start_ms > MAX_CLIP_SECONDS * 1000 {
-        return Ok(too_large(format!(
-            "the window lasts {} s",
-            (end_ms - start_ms) / 1000
-        )));
+        return Ok((
+            too_large(format!("the window lasts {} s", (end_ms - start_ms) / 1000)),
+            None,
+        ));
     }
-    let shift = TimeShift::Window {
-        start_ms,
-        end_ms: Some(end_ms),
-        vod: true,
-    };
-    let mut play = Play {
-        channel: play.channel,
-        endpoint: play.endpoint,
-        shift: Some(&shift),
-        now_ms: play.now_ms,
-        window: None,
-    };
-    // The window's segment numbers, chosen on the reference rendition as for a `vodend`
-    // playlist (404 naming the retained range when it holds nothing).
-    play.window = window_reference(cx, &play).await?;
     let now = i64::try_from(play.now_ms).unwrap_or(i64::MAX);
-
-    let (video_rendition, audio_rendition) = av_renditions(cx, &play, query).await?;
-
-    // The segments: as the `vodend` playlist of the video rendition lists them.
-    let video_data = rendition_data(cx, &play, &video_rendition).await?;
-    let (groups, _) = video_data.groups(play.endpoint);
-    let outputs: Vec<_> = groups.iter().map(Group::output).collect();
-    let selection = match &play.window {
-        Some(seqs) => select_like(&outputs, seqs, &shift, now)?,
-        None => select(&outputs, &shift, now, |s| s)?,
+    let window = window_parts(cx, play, query, (start_ms, end_ms)).await?;
+    let rendition = window.video_rendition.clone();
+    let new_writer = || match format {
+        ClipFormat::Mp4 => FileWriter::Mp4(ClipWriter::new(0)),
+        ClipFormat::Flv => FileWriter::Flv(FlvMuxer::new(FlvOptions::default())),
     };
-    let video = members(&groups, selection.segments);
-    let audio_data = match &audio_rendition {
-        Some(r) => Some(rendition_data(cx, &play, r).await?),
-        None => None,
-    };
-    let audio_all = audio_data
-        .as_ref()
-        .map(|d| output_segments(&d.log, d.refs()))
-        .unwrap_or_default();
-    let audio: BTreeMap<u64, &OutputSegment<'_>> = audio_all.iter().map(|s| (s.seq, s)).collect();
 
-    let estimate: u64 = video
-        .iter()
-        .map(|v| v.segment.size + audio.get(&v.seq).map_or(0, |a| a.segment.size))
-        .sum();
-    if estimate > MAX_CLIP_BYTES {
-        return Ok(too_large(format!(
-            "the window holds {} MiB of media",
-            estimate.div_ceil(1 << 20)
-        )));
-    }
-
-    let mut writer = match format {
-        ClipFormat::Mp4 => Writer::Mp4(ClipWriter::new(usize::try_from(estimate).unwrap_or(0))),
-        ClipFormat::Flv => Writer::Flv(FlvMuxer::new(FlvOptions::default()), Vec::new()),
-    };
-    for (i, v) in video.iter().enumerate() {
-        let next = video.get(i + 1);
-        let next_video_start = next
-            .filter(|n| n.seq == v.seq + 1 && !n.discontinuity)
-            .and_then(|n| n.segment.media_start);
-        let video_bytes = segment_bytes(cx, v).await?;
-        let a = audio.get(&v.seq);
-        let audio_bytes = match a {
-            Some(a) => Some(segment_bytes(cx, a).await?),
-            None => None,
-        };
-        if let Writer::Flv(muxer, out) = &mut writer {
-            // FLV: video and audio of one output number, a discontinuity where the timeline
-            // breaks (the muxer then keeps timestamps going forward).
-            let video_init = init_bytes(cx, &[v.segment]).await?;
-            let audio_init = match a {
-                Some(a) => init_bytes(cx, &[a.segment]).await?,
-                None => Vec::new(),
-            };
-            let v_source = flv_source(&video_bytes, v, video_init.first());
-            let a_source = audio_bytes
-                .as_deref()
-                .zip(a)
-                .map(|(bytes, a)| flv_source(bytes, a, audio_init.first()));
-            let previous = i.checked_sub(1).and_then(|p| video.get(p));
-            let options = FlvSegmentOptions {
-                start_at_keyframe: false,
-                discontinuity: previous.is_some_and(|p| p.seq + 1 != v.seq || v.discontinuity),
-            };
-            av_segment_to_flv(muxer, out, &v_source, a_source.as_ref(), &options).map_err(|e| {
-                MediaError::new(MediaCause::Remux(e))
-                    .rendition(&video_rendition)
-                    .sequence(v.seq)
-                    .key(&v.segment.key)
-            })?;
-            if u64::try_from(out.len()).unwrap_or(u64::MAX) > MAX_CLIP_BYTES {
-                return Ok(too_large("the clip's media passes the limit".into()));
-            }
-            continue;
+    // First pass: every part's output length (and the MP4 header); inputs kept up to
+    // CLIP_CACHE_BYTES (the first part always: the second pass starts from it).
+    let mut writer = new_writer();
+    let mut flv = Vec::new();
+    let count = window.parts.len();
+    let mut lengths = Vec::with_capacity(count);
+    let mut cache = Vec::with_capacity(count);
+    let mut flv_states = Vec::new();
+    let (mut cached, mut media) = (0u64, 0u64);
+    for (i, part) in window.parts.iter().enumerate() {
+        let bytes = read_part(cx, part).await?;
+        if let FileWriter::Flv(muxer) = &writer {
+            flv_states.push(muxer.clone());
         }
-        let Writer::Mp4(writer) = &mut writer else {
-            continue;
-        };
-        let pushed = if v.segment.init_key.is_some() {
-            // fMP4 input: each segment with its init segment.
-            let video_init = init_bytes(cx, &[v.segment]).await?;
-            let audio_init = match a {
-                Some(a) => init_bytes(cx, &[a.segment]).await?,
-                None => Vec::new(),
-            };
-            let video_part = Fmp4Part {
-                init: video_init.first().map(Vec::as_slice).unwrap_or_default(),
-                segment: &video_bytes,
-            };
-            let audio_part = audio_bytes
-                .as_deref()
-                .zip(audio_init.first())
-                .map(|(segment, init)| Fmp4Part { init, segment });
-            writer.push_fmp4(&video_part, audio_part.as_ref(), next.is_none())
+        push_part(
+            &mut writer,
+            &mut flv,
+            part,
+            &bytes,
+            i + 1 == count,
+            &rendition,
+        )?;
+        let len = writer.drain(&mut flv).len() as u64;
+        lengths.push(len);
+        media += len;
+        if media > MAX_CLIP_BYTES {
+            return Ok((too_large("the clip's media passes the limit".into()), None));
+        }
+        if i == 0 || cached + bytes.size() <= CLIP_CACHE_BYTES {
+            cached += bytes.size();
+            cache.push(Some(bytes));
         } else {
-            writer.push(&ClipPart {
-                video: &video_bytes,
-                audio: audio_bytes.as_deref(),
-                video_reference: v.segment.media_start,
-                audio_reference: a.and_then(|a| a.segment.media_start),
-                next_video_start,
-                last: next.is_none(),
-            })
-        };
-        pushed.map_err(|e| {
-            MediaError::new(MediaCause::Remux(e))
-                .rendition(&video_rendition)
-                .sequence(v.seq)
-                .key(&v.segment.key)
-        })?;
-        if writer.media_len() > MAX_CLIP_BYTES {
-            return Ok(too_large("the clip's media passes the limit".into()));
+            cache.push(None);
         }
     }
-    let (body, content_type, extension) = match writer {
-        Writer::Mp4(writer) => (
-            writer
-                .finish()
+    let (header, content_type, extension) = match &writer {
+        FileWriter::Mp4(w) => (
+            w.header()
                 .map_err(|e| MediaError::new(MediaCause::Mux(e)))?,
             "video/mp4",
             "mp4",
         ),
-        Writer::Flv(_, out) => (out, FLV_CONTENT_TYPE, "flv"),
+        FileWriter::Flv(_) => (Vec::new(), FLV_CONTENT_TYPE, "flv"),
     };
 
     // Content cannot change once the window ended longer ago than a segment may take to
@@ -275,11 +168,11 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
     let settled = end_ms.saturating_add(
         i64::try_from(play.channel.max_segment_duration * 1000).unwrap_or(i64::MAX),
     ) <= now;
-    let cache = if settled {
+    let cache_control = if settled {
         CacheControl::Segment
     } else {
         CacheControl::Media {
-            target_duration: video_data.target_duration(),
+            target_duration: window.target_duration,
         }
     };
     let filename = format!(
@@ -287,16 +180,68 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
         play.channel.name.as_str(),
         compact_time(start_ms)
     );
-    let len = u64::try_from(body.len()).unwrap_or(u64::MAX);
+    let head_len = header.len() as u64;
+    let len = head_len + media;
     let full = Response::new(200)
-        .with_body(content_type, body)
-        .with_header("cache-control", cache.value())
+        .with_body(content_type, Vec::new())
+        .with_header("cache-control", cache_control.value())
         .with_header(
             "content-disposition",
             format!("attachment; filename=\"{filename}\""),
         );
-    // The clip is built whole (within MAX_CLIP_BYTES) and then sliced; HEAD builds it too.
-    Ok(range::serve(req, full, len))
+    let span = match range::requested(req, len) {
+        RangeRequest::Full => 0..len,
+        RangeRequest::Partial(r) => r.first..r.last + 1,
+        RangeRequest::Unsatisfiable => 0..0,
+    };
+    let mut as_head = req.clone();
+    as_head.method = Method::Head;
+    let mut response = range::serve(&as_head, full, len);
+    if req.method == Method::Head || span.is_empty() {
+        return Ok((response, None));
+    }
+    response.headers.retain(|(k, _)| k != "content-length");
+    // The header's part of the span, then the media from the part holding its first byte.
+    let at = |v: u64| usize::try_from(v.min(head_len)).unwrap_or(0);
+    response.body = header[at(span.start)..at(span.end)].to_vec();
+    let media_start = span.start.saturating_sub(head_len);
+    let media_end = span.end.saturating_sub(head_len);
+    let mut first = 0;
+    let mut offset = 0;
+    while first < count && offset + lengths[first] <= media_start {
+        offset += lengths[first];
+        first += 1;
+    }
+    let mut writer = match format {
+        ClipFormat::Flv => FileWriter::Flv(
+            flv_states
+                .get(first)
+                .cloned()
+                .unwrap_or_else(|| FlvMuxer::new(FlvOptions::default())),
+        ),
+        ClipFormat::Mp4 => new_writer(),
+    };
+    if let (FileWriter::Mp4(_), true) = (&writer, first > 0) {
+        // The second pass starts after the first part (tracks, start, audio delay).
+        if let (Some(part), Some(Some(bytes))) = (window.parts.first(), cache.first()) {
+            push_part(&mut writer, &mut flv, part, bytes, count == 1, &rendition)?;
+            writer.drain(&mut flv);
+        }
+    }
+    let mut body = ClipBody {
+        parts: window.parts,
+        cache,
+        writer,
+        rendition,
+        next: first,
+        skip: media_start - offset,
+        remaining: media_end - media_start,
+    };
+    if response.body.is_empty() {
+        response.body = body.next_chunk(cx).await.unwrap_or_default();
+    }
+    let more = body.remaining > 0;
+    Ok((response, more.then_some(body)))
 }
 
 /// The renditions a single-stream output (a clip, an FLV stream) carries: video from the
@@ -339,17 +284,4 @@ pub(super) async fn av_renditions<K: KvStore, O: ObjectStore>(
         .flatten();
 
     Ok((video_rendition, audio_rendition))
-}
-
-/// The stored bytes of one input segment.
-pub(super) async fn segment_bytes<K: KvStore, O: ObjectStore>(
-    cx: &Ctx<'_, K, O>,
-    s: &OutputSegment<'_>,
-) -> OriginResult<Vec<u8>> {
-    Ok(cx
-        .objects
-        .get(&s.segment.key)
-        .await?
-        .ok_or_else(|| OriginError::NotFound(format!("segment {} (expired)", s.seq)))?
-        .body)
 }

@@ -9,14 +9,15 @@
 //! cleanly before the platform's limits ([`StreamLimits`]); a player that reconnects resumes at
 //! the live edge.
 
-use super::clip_mp4::{av_renditions, segment_bytes};
+use super::clip_mp4::av_renditions;
+use super::recording::{flv_source, segment_bytes};
 use super::{init_bytes, rendition_data, Play, RenditionData};
 use crate::context::{Ctx, StreamLimits};
 use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
 use crate::failover::{output_segments, OutputSegment};
 use crate::http::{Request, Response};
 use crate::media::flv::{FlvMuxer, FlvOptions, FlvSegmentOptions};
-use crate::media::remux::{av_segment_to_flv, FlvSource, Fmp4Part, RemuxOptions};
+use crate::media::remux::av_segment_to_flv;
 use crate::model::{Channel, Endpoint};
 use crate::names::Rendition;
 use crate::store::{KvStore, ObjectStore};
@@ -261,9 +262,9 @@ impl LiveFlv {
         p: &Pair<'_>,
         options: &FlvSegmentOptions,
     ) -> OriginResult<Vec<u8>> {
-        let video = segment_bytes(cx, &p.video).await?;
+        let video = segment_bytes(cx, p.video.seq, p.video.segment).await?;
         let audio = match &p.audio {
-            Some(a) => Some(segment_bytes(cx, a).await?),
+            Some(a) => Some(segment_bytes(cx, a.seq, a.segment).await?),
             None => None,
         };
         let video_init = init_bytes(cx, &[p.video.segment]).await?;
@@ -272,9 +273,9 @@ impl LiveFlv {
             None => Vec::new(),
         };
         self.reads += 2 + u32::try_from(video_init.len() + audio_init.len()).unwrap_or(2);
-        let v_source = flv_source(&video, &p.video, video_init.first());
+        let v_source = flv_source(&video, p.video.segment, video_init.first());
         let a_source = match (&audio, &p.audio) {
-            (Some(bytes), Some(a)) => Some(flv_source(bytes, a, audio_init.first())),
+            (Some(bytes), Some(a)) => Some(flv_source(bytes, a.segment, audio_init.first())),
             _ => None,
         };
         let mut out = Vec::new();
@@ -292,28 +293,6 @@ impl LiveFlv {
                 .key(&p.video.segment.key)
         })?;
         Ok(out)
-    }
-}
-
-/// How a segment's bytes are read: with its init segment (fMP4), or as TS placed by its
-/// media time.
-pub(super) fn flv_source<'a>(
-    bytes: &'a [u8],
-    s: &OutputSegment<'_>,
-    init: Option<&'a Vec<u8>>,
-) -> FlvSource<'a> {
-    match init {
-        Some(init) => FlvSource::Fmp4(Fmp4Part {
-            init,
-            segment: bytes,
-        }),
-        None => FlvSource::Ts {
-            bytes,
-            options: RemuxOptions {
-                time_reference: s.segment.media_start,
-                ..RemuxOptions::default()
-            },
-        },
     }
 }
 

@@ -4,16 +4,19 @@
 
 mod aes128;
 pub mod blocking;
+mod clip_body;
 mod clip_mp4;
 mod cmaf;
 mod dash;
 mod flv_live;
 mod headers;
 mod playlist;
+pub(crate) mod recording;
 mod route;
 mod sample_enc;
 mod ts;
 
+pub use clip_body::ClipBody;
 pub use flv_live::LiveFlv;
 pub use headers::{cors_preflight, with_cors, CacheControl};
 pub use route::{ClipFormat, Route, MEDIA_PLAYLIST};
@@ -45,6 +48,28 @@ use crate::timeline::{Segment, Timeline};
 use crate::timeshift::{carried_params, select, select_like, window_seqs, Selection, TimeShift};
 use futures_util::future::join_all;
 use std::ops::RangeInclusive;
+
+/// The rest of a streamed playback answer.
+pub enum PlaybackStream {
+    /// HTTP-FLV, live or time-shifted.
+    Flv(Box<LiveFlv>),
+    /// A clip's body, part by part.
+    Clip(Box<ClipBody>),
+}
+
+impl PlaybackStream {
+    /// The next chunk; `None` ends the answer.
+    pub async fn next_chunk<K: KvStore, O: ObjectStore>(
+        &mut self,
+        cx: &Ctx<'_, K, O>,
+        now_ms: u64,
+    ) -> Option<Vec<u8>> {
+        match self {
+            PlaybackStream::Flv(flv) => flv.next_chunk(cx, now_ms).await,
+            PlaybackStream::Clip(body) => body.next_chunk(cx).await,
+        }
+    }
+}
 
 /// One rendition's output: the switch log and both inputs' timelines.
 pub(crate) struct RenditionData {
@@ -166,7 +191,7 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
     req: &Request,
     route: &[&str],
     now_ms: u64,
-) -> OriginResult<(Response, Option<LiveFlv>)> {
+) -> OriginResult<(Response, Option<PlaybackStream>)> {
     if !matches!(req.method, Method::Get | Method::Head) {
         return Err(OriginError::MethodNotAllowed);
     }
@@ -244,14 +269,17 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
             }
             crate::model::OutputProtocol::Flv => {
                 let (r, s) = flv_live::start(cx, &play, req).await?;
-                stream = Some(s);
+                stream = Some(PlaybackStream::Flv(Box::new(s)));
                 Ok(r)
             }
         },
         Route::Clip(_) if endpoint.encryption.is_some() => Err(OriginError::NotImplemented(
             "a clip of an encrypted endpoint; nothing is served in the clear".into(),
         )),
-        Route::Clip(format) => clip(cx, &play, req, format).await,
+        Route::Clip(format) => clip(cx, &play, req, format).await.map(|(r, body)| {
+            stream = body.map(|b| PlaybackStream::Clip(Box::new(b)));
+            r
+        }),
         Route::Key { period, kind: None } => match encryption {
             Some(enc) => aes128::key_file(cx, &play, enc, period).await,
             None => Err(OriginError::NotFound(format!("key of period {period}"))),
@@ -297,6 +325,7 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
     // for the same URL without storage reads.
     let response = response.map(|r| {
         let immutable = r.status == 200
+            && stream.is_none()
             && r.header("cache-control")
                 .is_some_and(|c| c.contains("immutable"));
         if immutable && endpoint.access.is_open() {

@@ -3,11 +3,14 @@
 #![allow(async_fn_in_trait)]
 
 mod memory;
+mod multipart;
 
-pub use memory::{MemoryKv, MemoryObjects};
+pub use memory::{MemoryKv, MemoryObjects, MIN_PART_BYTES};
+pub use multipart::{logical_size, UploadedPart, CHUNKED, CHUNKED_SIZE, CHUNK_PREFIX, MAX_PARTS};
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Range;
 
 /// A storage failure reported by a platform binding.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +102,55 @@ pub trait ObjectStore {
         }
         self.put(key, body, metadata).await?;
         Ok(true)
+    }
+
+    /// Size and metadata of `key` without its body (a chunked object's own size).
+    async fn head(&self, key: &str) -> StoreResult<Option<ObjectInfo>> {
+        let info = self.list(key).await?.into_iter().find(|o| o.key == key);
+        Ok(info.map(|mut o| {
+            o.size = logical_size(&o);
+            o
+        }))
+    }
+
+    /// Bytes `range` of `key`, clamped to its size. Platforms with ranged reads override it;
+    /// the default reads the object (a chunked object: only the chunks the range needs).
+    async fn get_range(&self, key: &str, range: Range<u64>) -> StoreResult<Option<Vec<u8>>> {
+        multipart::get_range_chunked(self, key, range).await
+    }
+
+    /// Starts a multipart upload of `key` whose object will carry `metadata`; returns its
+    /// upload id. Parts are uploaded with [`ObjectStore::upload_part`] (R2 rules: every part
+    /// but the last the same size, at least 5 MiB, at most [`MAX_PARTS`]);
+    /// [`ObjectStore::complete_multipart`] makes the object. The default writes chunked
+    /// objects (`store/multipart.rs`); its id is the same for every call with the same key,
+    /// so a retried step reuses the upload.
+    async fn create_multipart(&self, key: &str, metadata: &Metadata) -> StoreResult<String> {
+        let _ = metadata;
+        Ok(multipart::upload_id(key))
+    }
+
+    /// Uploads part `part_number` (1-based); a part uploaded again replaces the earlier one.
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u16,
+        body: &[u8],
+    ) -> StoreResult<UploadedPart> {
+        multipart::upload_chunk(self, key, upload_id, part_number, body).await
+    }
+
+    /// Makes the object at `key` from `parts`, in order; `metadata` is the one given at
+    /// creation (stores that take it only then ignore it here).
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[UploadedPart],
+        metadata: &Metadata,
+    ) -> StoreResult<()> {
+        multipart::complete_chunked(self, key, upload_id, parts, metadata).await
     }
 }
 

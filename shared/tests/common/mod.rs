@@ -20,6 +20,17 @@ pub fn send(o: &TestOrigin, req: Request, now_ms: u64) -> Response {
     block_on(o.handle(req, now_ms))
 }
 
+/// The whole answer: a streamed body's chunks joined (clips, long `/vod/v1` files).
+pub fn send_all(o: &TestOrigin, req: Request, now_ms: u64) -> Response {
+    let (mut r, stream) = block_on(o.handle_stream(req, now_ms));
+    if let Some(mut s) = stream {
+        while let Some(chunk) = block_on(o.next_chunk(&mut s, now_ms)) {
+            r.body.extend_from_slice(&chunk);
+        }
+    }
+    r
+}
+
 pub fn api(o: &TestOrigin, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
     let mut req =
         Request::new(method, path).with_header("authorization", &format!("Bearer {TOKEN}"));

@@ -108,6 +108,13 @@
     window.player = player;
   }
 
+  // A file the browser plays itself (`<video src>`: progressive MP4 read by Range requests).
+  function startVideo(url) {
+    video.addEventListener('error', () => state.fatal.push(`video: ${video.error && (video.error.message || video.error.code)}`));
+    video.src = url;
+    video.play().catch((e) => state.fatal.push(`video play: ${e && e.message}`));
+  }
+
   // HTTP-FLV (mpegts.js): one long response, played as a live stream.
   function startMpegts(url, headers, playerConfig) {
     if (!mpegts.getFeatureList().mseLivePlayback) throw new Error('mpegts.js: no MSE live playback');
@@ -135,6 +142,7 @@
       }
       else if (player === 'dash.js') startDash(url, headers, playerConfig);
       else if (player === 'mpegts.js') startMpegts(url, headers, playerConfig);
+      else if (player === 'video') startVideo(url);
       else throw new Error(`unknown player ${player}`);
     } catch (e) {
       state.fatal.push(`start failed: ${e && e.message}`);

@@ -12,7 +12,8 @@ export async function startPlayers() {
   const chromium = await launchChromium();
 
   /**
-   * Plays `url` with `player` ('hls.js' | 'shaka' | 'dash.js' | 'mpegts.js', HTTP-FLV) until currentTime has advanced
+   * Plays `url` with `player` ('hls.js' | 'shaka' | 'dash.js' | 'mpegts.js', HTTP-FLV |
+   * 'video', the browser's own `<video src>` for a progressive MP4) until currentTime has advanced
    * `minAdvance` seconds past the first `playing` event, a fatal error, or `timeoutMs`.
    * With `untilEnded`, plays on until the media element reports `ended` instead (VOD), at
    * `rate` times real time. `observe(page)`, if given, is called before the page loads; the

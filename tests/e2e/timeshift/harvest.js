@@ -2,12 +2,16 @@
 // job copies a 20 s window of an HLS (TS) and an HLS-CMAF endpoint into a VOD asset in R2; the
 // job is polled to SUCCEEDED, the asset's segments decode in ffprobe, and hls.js and Shaka play
 // it to its end from its /vod/v1 URL (DASH too when the endpoint serves a static MPD for the
-// window).
+// window). Recordings (`format` MP4, FLV) of the same window are one R2 object each (multipart
+// upload): ffprobe decodes them, Range requests answer their bytes, and Chromium's own
+// `<video src>` plays the MP4 to its end.
 import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { summary } from '../lib/players.js';
 import { get, readMaster, readMedia } from '../lib/endpoint.js';
-import { probeTs, probeFmp4 } from '../lib/probe.js';
+import { probeTs, probeFmp4, probeFile } from '../lib/probe.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { HLS_TIME } from '../lib/encoder.js';
 import { channelPaths } from '../lib/api.js';
 import { it, before, recorded, WINDOW_S, GROUP, CHANNEL } from './recording.js';
@@ -119,6 +123,59 @@ describe('harvest jobs: live-to-VOD assets (workerd, ffmpeg, ffprobe, hls.js, Sh
       assert.ok(p.ended, `${player} not ended: ${summary(p)}`);
       assert.ok(Math.abs(p.duration - WINDOW_S) <= HLS_TIME, `${player} duration ${p.duration}: ${summary(p)}`);
     }
+  });
+
+  const recordings = {};
+  for (const [format, ext, type] of [['MP4', 'mp4', 'video/mp4'], ['FLV', 'flv', 'video/x-flv']]) {
+    it(`${format} recording: one file that ffprobe decodes in full, with Range answers`, async () => {
+      const r = await live.origin.api('POST', JOBS, { endpoint: 'hls', start: window.start, end: window.end, destination: 'e2e/rec', format });
+      assert.equal(r.status, 201, r.text);
+      assert.match(r.json.asset_url, new RegExp(`/vod/v1/e2e/rec/${r.json.id}/recording\\.${ext}$`));
+      const [job, seen] = await untilFinished(r.json.id);
+      assert.equal(job.status, 'SUCCEEDED', JSON.stringify(job));
+      assert.equal(job.format, format);
+      assert.equal(job.progress.percent, 100);
+      for (const v of seen) assert.ok(v.progress.percent >= 0 && v.progress.percent <= 100, JSON.stringify(v));
+      const file = await get(job.asset_url);
+      assert.equal(file.status, 200, file.describe());
+      assert.equal(file.headers.get('content-type'), type);
+      assert.equal(file.headers.get('accept-ranges'), 'bytes');
+      assert.equal(job.progress.bytes_written, file.body.length);
+      const path = join(live.dir, `recording.${ext}`);
+      await writeFile(path, file.body);
+      const probe = await probeFile(path);
+      assert.equal(probe.errors, '', probe.errors);
+      const duration = Number(probe.format?.duration);
+      assert.ok(Math.abs(duration - WINDOW_S) <= HLS_TIME, `${duration} s for a ${WINDOW_S} s window`);
+      const video = probe.streams.find((s) => s.codec_type === 'video');
+      const audio = probe.streams.find((s) => s.codec_type === 'audio');
+      assert.ok(Number(video?.nb_read_frames) >= (WINDOW_S - HLS_TIME) * 25, JSON.stringify(video));
+      assert.ok(Number(audio?.nb_read_frames) > 0, JSON.stringify(audio));
+      // What `<video src>` asks first, then a seek into the middle.
+      const open = await get(job.asset_url, { Range: 'bytes=0-' });
+      assert.equal(open.status, 206, open.describe());
+      assert.equal(open.headers.get('content-range'), `bytes 0-${file.body.length - 1}/${file.body.length}`);
+      assert.ok(open.body.equals(file.body));
+      const from = Math.floor(file.body.length / 2);
+      const part = await get(job.asset_url, { Range: `bytes=${from}-${from + 9999}` });
+      assert.equal(part.status, 206, part.describe());
+      assert.ok(part.body.equals(file.body.subarray(from, from + 10_000)));
+      const past = await get(job.asset_url, { Range: `bytes=${file.body.length}-` });
+      assert.equal(past.status, 416, past.describe());
+      const head = await fetch(job.asset_url, { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal(head.headers.get('content-length'), String(file.body.length));
+      recordings[format] = job;
+    });
+  }
+
+  it('MP4 recording: Chromium plays it from <video src> to its end', async () => {
+    const job = recordings.MP4;
+    assert.ok(job, 'recording finished');
+    const p = await players.play({ player: 'video', url: job.asset_url, untilEnded: true, rate: 4, timeoutMs: 45_000 });
+    assert.deepEqual(p.fatal, [], summary(p));
+    assert.ok(p.ended, `not ended: ${summary(p)}`);
+    assert.ok(Math.abs(p.duration - WINDOW_S) <= HLS_TIME, `duration ${p.duration}: ${summary(p)}`);
   });
 
   it('several jobs on one endpoint make separate assets; the channel lists them', async () => {

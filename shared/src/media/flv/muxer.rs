@@ -11,6 +11,7 @@ use super::tag::{
 use super::FlvError;
 use crate::media::mp4::{CodecConfig, TrackKind};
 use crate::media::sample::TrackSamples;
+use serde::{Deserialize, Serialize};
 
 /// A forward jump between consecutive segments larger than this is a new clock (an encoder
 /// restart, a failover to an input on another clock), not missing segments: the segment is
@@ -35,7 +36,7 @@ pub struct FlvTrack<'a> {
 }
 
 /// Options of the stream.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlvOptions {
     /// Timestamp (ms) of the stream's first tag (E.4.1: 0 in a file).
     pub base_timestamp: u32,
@@ -66,8 +67,9 @@ pub struct FlvWritten {
     pub last_timestamp: Option<u32>,
 }
 
-/// The FLV stream writer; see the module documentation.
-#[derive(Debug, Clone)]
+/// The FLV stream writer; see the module documentation. Its state serializes, so a file
+/// written over many requests (a harvest recording) continues where it stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlvMuxer {
     options: FlvOptions,
     header_written: bool,

@@ -9,6 +9,15 @@
 //! writes the header and moves the media data up behind it in place. Nothing but the output
 //! and the tables is held. Output is a pure function of the calls: byte-identical everywhere.
 //!
+//! Two passes, for files too large to hold (recordings, streamed clips): the caller takes the
+//! media data out as it grows ([`drain_media`]), or declares chunks without their bytes
+//! ([`append_declared`]) from a first pass's sizes; [`header`] then gives `ftyp`, `moov` and
+//! the `mdat` header for the media data in order, whose bytes the caller streams behind it.
+//!
+//! [`drain_media`]: ProgressiveMp4::drain_media
+//! [`append_declared`]: ProgressiveMp4::append_declared
+//! [`header`]: ProgressiveMp4::header
+//!
 //! Timelines: each track's decode time starts at 0 and advances by the sample durations, so a
 //! track stays continuous whatever its source timestamps did (the caller decides durations).
 //!
@@ -86,6 +95,8 @@ impl TrackTables {
 pub struct ProgressiveMp4 {
     /// The media data so far; the header goes in front of it in [`ProgressiveMp4::finish`].
     out: Vec<u8>,
+    /// Media bytes before `out`: taken by [`ProgressiveMp4::drain_media`] or declared.
+    drained: u64,
     tracks: Vec<TrackTables>,
 }
 
@@ -105,6 +116,7 @@ impl ProgressiveMp4 {
         let header = HEADER_FIXED_RESERVE + expected_media_bytes / HEADER_SHARE_DIVISOR;
         ProgressiveMp4 {
             out: Vec::with_capacity(expected_media_bytes.saturating_add(header)),
+            drained: 0,
             tracks: Vec::new(),
         }
     }
@@ -144,9 +156,33 @@ impl ProgressiveMp4 {
         self.tracks.get(index.0).map_or(0, |t| t.duration)
     }
 
-    /// Media data bytes appended so far.
+    /// Media data bytes appended so far (drained and declared ones included).
     pub fn media_len(&self) -> u64 {
-        len_u64(self.out.len())
+        self.drained + len_u64(self.out.len())
+    }
+
+    /// Takes the media data appended since the last call; offsets stay those of the whole
+    /// file.
+    pub fn drain_media(&mut self) -> Vec<u8> {
+        let taken = std::mem::take(&mut self.out);
+        self.drained += len_u64(taken.len());
+        taken
+    }
+
+    /// Records one chunk of `samples` whose bytes the caller writes elsewhere (the second
+    /// pass of a file whose sizes a first pass learned); nothing is held for them.
+    pub fn append_declared(
+        &mut self,
+        index: TrackIndex,
+        samples: &[SampleInfo],
+    ) -> Result<(), MuxError> {
+        if samples.is_empty() {
+            return Ok(());
+        }
+        let declared: u64 = samples.iter().map(|s| u64::from(s.size)).sum();
+        self.record(index, samples, self.media_len())?;
+        self.drained += declared;
+        Ok(())
     }
 
     /// Appends one chunk of `samples` (decode order) to track `index`; `write` must append
@@ -157,20 +193,35 @@ impl ProgressiveMp4 {
         samples: &[SampleInfo],
         write: impl FnOnce(&mut Vec<u8>),
     ) -> Result<(), MuxError> {
-        let t = self
-            .tracks
-            .get_mut(index.0)
-            .ok_or(MuxError::OutOfRange { field: "track" })?;
+        if index.0 >= self.tracks.len() {
+            return Err(MuxError::OutOfRange { field: "track" });
+        }
         if samples.is_empty() {
             return Ok(());
         }
         let declared: u64 = samples.iter().map(|s| u64::from(s.size)).sum();
-        let offset = len_u64(self.out.len());
+        let before = self.out.len();
+        let offset = self.media_len();
         write(&mut self.out);
-        let written = len_u64(self.out.len()) - offset;
+        let written = len_u64(self.out.len() - before);
         if written != declared {
+            self.out.truncate(before);
             return Err(MuxError::SampleSizeMismatch { declared, written });
         }
+        self.record(index, samples, offset)
+    }
+
+    /// Adds a chunk at `offset` (from the first media byte) to the track's tables.
+    fn record(
+        &mut self,
+        index: TrackIndex,
+        samples: &[SampleInfo],
+        offset: u64,
+    ) -> Result<(), MuxError> {
+        let t = self
+            .tracks
+            .get_mut(index.0)
+            .ok_or(MuxError::OutOfRange { field: "track" })?;
         let count = u32::try_from(samples.len()).map_err(|_| MuxError::OutOfRange {
             field: "samples per chunk",
         })?;
@@ -204,22 +255,46 @@ impl ProgressiveMp4 {
         Ok(())
     }
 
-    /// Writes the header in front of the media data and returns the file.
+    /// `ftyp`, `moov` and the `mdat` header for all media data appended, drained or
+    /// declared: the file's first bytes, the media data following them in order.
+    pub fn header(&self) -> Result<Vec<u8>, MuxError> {
+        file_header(&self.tracks, self.media_len())
+    }
+
+    /// Writes the header in front of the media data and returns the file (nothing may have
+    /// been drained or declared).
     pub fn finish(self) -> Result<Vec<u8>, MuxError> {
-        let ProgressiveMp4 { mut out, tracks } = self;
-        let media_len = len_u64(out.len());
+        if self.drained > 0 {
+            return Err(MuxError::OutOfRange {
+                field: "media data taken out before finish",
+            });
+        }
+        let head = self.header()?;
+        let mut out = self.out;
+        // Move the media data up behind the header, in place (no second buffer).
+        let n = out.len();
+        out.resize(n + head.len(), 0);
+        out.copy_within(0..n, head.len());
+        out[..head.len()].copy_from_slice(&head);
+        Ok(out)
+    }
+}
+
+/// `ftyp` + `moov` + the `mdat` header for `media_len` bytes of media data.
+fn file_header(tracks: &[TrackTables], media_len: u64) -> Result<Vec<u8>, MuxError> {
+    {
         // The `mdat` header: 64-bit `largesize` when the box passes 4 GiB.
         let large_mdat = media_len + 8 > u64::from(u32::MAX);
         let mdat_header_len = if large_mdat { 16 } else { 8 };
         // 32-bit chunk offsets unless the last byte lies past 4 GiB; the header's length does
         // not depend on the offsets' values, so it is written once per width.
-        let mut header = header(&tracks, false)?;
+        let mut header = header(tracks, false)?;
         let data_start = len_u64(header.bytes.len()) + mdat_header_len;
         if data_start + media_len > u64::from(u32::MAX) {
-            header = self::header(&tracks, true)?;
+            header = self::header(tracks, true)?;
         }
         let data_start = len_u64(header.bytes.len()) + mdat_header_len;
-        header.patch_offsets(&tracks, data_start)?;
+        header.patch_offsets(tracks, data_start)?;
         let mut head = header.bytes;
         if large_mdat {
             head.extend_from_slice(&1u32.to_be_bytes());
@@ -231,12 +306,7 @@ impl ProgressiveMp4 {
             head.extend_from_slice(&size.to_be_bytes());
             head.extend_from_slice(b"mdat");
         }
-        // Move the media data up behind the header, in place (no second buffer).
-        let n = out.len();
-        out.resize(n + head.len(), 0);
-        out.copy_within(0..n, head.len());
-        out[..head.len()].copy_from_slice(&head);
-        Ok(out)
+        Ok(head)
     }
 }
 

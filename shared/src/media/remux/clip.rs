@@ -51,7 +51,15 @@ pub struct ClipWriter {
     audio: Option<TrackIndex>,
     /// The first part was written (the clip's start is fixed).
     started: bool,
+    /// A codec configuration change is an error instead of a warning.
+    strict: bool,
+    /// The chunks the last push appended: (0 video | 1 audio, samples).
+    chunks: Vec<ClipChunk>,
 }
+
+/// One chunk a push appended: the track (0 video, 1 audio) and its samples, what a second
+/// pass declares with [`ClipWriter::declare`].
+pub type ClipChunk = (u8, Vec<SampleInfo>);
 
 /// One track of one clip part, whichever demuxer read it: `trun`-style rows, the first decode
 /// time, and where the bytes come from.
@@ -131,7 +139,44 @@ impl ClipWriter {
             video: None,
             audio: None,
             started: false,
+            strict: false,
+            chunks: Vec::new(),
         }
+    }
+
+    /// A writer that refuses a codec configuration change ([`RemuxError::ConfigChange`])
+    /// instead of keeping the first configuration: for files that must play whole.
+    pub fn strict(mut self) -> Self {
+        self.strict = true;
+        self
+    }
+
+    /// The media data written since the last call (offsets stay the file's).
+    pub fn drain_media(&mut self) -> Vec<u8> {
+        self.mp4.drain_media()
+    }
+
+    /// The chunks the last push appended.
+    pub fn last_chunks(&self) -> &[ClipChunk] {
+        &self.chunks
+    }
+
+    /// Declares a chunk a first pass recorded, without its bytes (after the first part).
+    pub fn declare(&mut self, chunk: &ClipChunk) -> Result<(), MuxError> {
+        let index = match chunk.0 {
+            0 => self.video,
+            _ => self.audio,
+        };
+        let index = index.ok_or(MuxError::OutOfRange { field: "track" })?;
+        self.mp4.append_declared(index, &chunk.1)
+    }
+
+    /// `ftyp`, `moov` and the `mdat` header for every part pushed or declared.
+    pub fn header(&self) -> Result<Vec<u8>, MuxError> {
+        if !self.started {
+            return Err(MuxError::NoSamples);
+        }
+        self.mp4.header()
     }
 
     /// Media bytes written so far (to bound the clip's size while it grows).
@@ -225,6 +270,7 @@ impl ClipWriter {
         mut warnings: Vec<RemuxWarning>,
     ) -> Result<Vec<RemuxWarning>, RemuxError> {
         let first = !self.started;
+        self.chunks.clear();
         if first {
             self.started = true;
             self.video = Some(self.mp4.add_track(video.track.clone()));
@@ -234,6 +280,11 @@ impl ClipWriter {
             return Err(RemuxError::NoTracks);
         };
         if self.mp4.track(video_index) != Some(video.track) {
+            if self.strict {
+                return Err(RemuxError::ConfigChange {
+                    kind: TrackKind::Video,
+                });
+            }
             warnings.push(RemuxWarning::Stream {
                 pid: video.id,
                 what: "codec configuration differs from the clip's first; the first is kept",
@@ -245,6 +296,7 @@ impl ClipWriter {
                 (video.write)(0..samples.len(), out)
             })
             .map_err(RemuxError::Mux)?;
+        self.chunks.push((0, samples.to_vec()));
 
         let (audio, audio_index) = match (audio, self.audio) {
             (Some(a), Some(i)) => (a, i),
@@ -283,12 +335,18 @@ impl ClipWriter {
             audio_times.len()
         };
         let range = from..to.max(from);
+        if self.strict && self.mp4.track(audio_index) != Some(audio.track) {
+            return Err(RemuxError::ConfigChange {
+                kind: TrackKind::Audio,
+            });
+        }
         let Some(kept) = audio.samples.get(range.clone()) else {
             return Ok(warnings);
         };
         self.mp4
             .append_chunk(audio_index, kept, |out| (audio.write)(range, out))
             .map_err(RemuxError::Mux)?;
+        self.chunks.push((1, kept.to_vec()));
         Ok(warnings)
     }
 

@@ -1,0 +1,572 @@
+//! Harvest recordings (`format` MP4 and FLV): a window of a live channel written as one file
+//! in batches, over the R2-like memory store (multipart rules checked) and the chunked form
+//! Spin uses. ffmpeg makes the source, ffprobe decodes every frame of the result. Needs
+//! `ffmpeg`/`ffprobe` on PATH (fails without).
+
+mod common;
+mod media_support;
+
+use common::*;
+use edgepack::datetime::iso8601_ms;
+use edgepack::store::MemoryObjects;
+use edgepack::{Method, Request, Response};
+use media_support::{number as num, stream};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+const JOBS: &str = "/api/v1/groups/demo/channels/live/harvest-jobs";
+
+/// One encoder run: H.264 of `size` at `rate` fps (GOP 2 s) and AAC at `sample_rate` Hz,
+/// muxed in 2 s TS segments `{prefix}{n}.ts`; returns (uri, EXTINF seconds) per segment.
+fn encode(
+    dir: &Path,
+    prefix: &str,
+    seconds: u32,
+    (size, rate): (&str, u32),
+    sample_rate: u32,
+) -> Vec<(String, f64)> {
+    let d = dir.to_str().unwrap();
+    let video = format!("testsrc2=size={size}:rate={rate}");
+    let audio = format!("sine=frequency=440:sample_rate={sample_rate}");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(["-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", &audio])
+        .args(["-t", &seconds.to_string()])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .args(["-b:v", "150k", "-maxrate", "150k", "-bufsize", "300k"])
+        .args([
+            "-g",
+            &(rate * 2).to_string(),
+            "-keyint_min",
+            &(rate * 2).to_string(),
+        ])
+        .args(["-sc_threshold", "0"])
+        .args([
+            "-c:a",
+            "aac",
+            "-aac_coder",
+            "fast",
+            "-b:a",
+            "32k",
+            "-ac",
+            "1",
+        ])
+        .args(["-f", "hls", "-hls_time", "2", "-hls_list_size", "0"])
+        .arg("-hls_segment_filename")
+        .arg(format!("{d}/{prefix}%d.ts"))
+        .arg(format!("{d}/{prefix}.m3u8"))
+        .status()
+        .expect("ffmpeg must be installed (apt-get install ffmpeg)");
+    assert!(status.success());
+    let playlist = std::fs::read_to_string(dir.join(format!("{prefix}.m3u8"))).unwrap();
+    let mut out = Vec::new();
+    let mut duration = None;
+    for line in playlist.lines() {
+        if let Some(d) = line.strip_prefix("#EXTINF:") {
+            duration = Some(d.trim_end_matches(',').parse::<f64>().unwrap());
+        } else if !line.starts_with('#') && !line.is_empty() {
+            out.push((line.to_owned(), duration.take().unwrap()));
+        }
+    }
+    out
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("edgepack-rec-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Pushes an encoder run's segments to rendition `s` from `start_ms`, 2 s apart, each
+/// followed by its playlist (media sequence from 0: a second run is an encoder restart).
+fn push_run(
+    o: &TestOrigin,
+    creds: &(String, String),
+    dir: &Path,
+    segments: &[(String, f64)],
+    start_ms: u64,
+) -> u64 {
+    let mut now = start_ms;
+    for (i, (uri, _)) in segments.iter().enumerate() {
+        let body = std::fs::read(dir.join(uri)).unwrap();
+        assert_eq!(
+            put(o, 1, creds, &format!("s/{uri}"), &body, now).status,
+            201
+        );
+        let first = i.saturating_sub(5);
+        let mut pl = format!(
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{first}\n"
+        );
+        for (uri, d) in &segments[first..=i] {
+            pl.push_str(&format!("#EXTINF:{d:.6},\n{uri}\n"));
+        }
+        let r = put(o, 1, creds, "s/index.m3u8", pl.as_bytes(), now + 10);
+        assert!(r.status == 200 || r.status == 201, "{}", text(&r));
+        now += 2000;
+    }
+    now
+}
+
+fn call(o: &TestOrigin, method: Method, path: &str, body: Option<Value>, now: u64) -> Response {
+    let mut req =
+        Request::new(method, path).with_header("authorization", &format!("Bearer {TOKEN}"));
+    if let Some(b) = body {
+        req = req.with_body(b.to_string());
+    }
+    send(o, req, now)
+}
+
+fn json_of(r: &Response) -> Value {
+    serde_json::from_slice(&r.body).unwrap_or(Value::Null)
+}
+
+/// A whole answer, streamed pieces included.
+fn fetch(o: &TestOrigin, req: Request, now: u64) -> Response {
+    send_all(o, req, now)
+}
+
+/// Runs a recording job of `start..end` to the end, polling one batch at a time; returns
+/// the final job and the progress seen after each batch.
+fn record(o: &TestOrigin, format: &str, start: u64, end: u64, now: u64) -> (Value, Vec<Value>) {
+    let body = json!({
+        "endpoint": "hls",
+        "start": iso8601_ms(start as i64),
+        "end": iso8601_ms(end as i64),
+        "destination": "rec",
+        "format": format,
+    });
+    let r = call(o, Method::Post, JOBS, Some(body), now);
+    assert_eq!(r.status, 201, "{}", text(&r));
+    let mut job = json_of(&r);
+    let id = job["id"].as_str().unwrap().to_owned();
+    let mut progress = vec![job["progress"].clone()];
+    for _ in 0..10_000 {
+        if job["status"] != "IN_PROGRESS" && job["status"] != "PENDING" {
+            break;
+        }
+        let r = call(o, Method::Get, &format!("{JOBS}/{id}"), None, now);
+        assert_eq!(r.status, 200, "{}", text(&r));
+        job = json_of(&r);
+        progress.push(job["progress"].clone());
+    }
+    assert_eq!(job["status"], "SUCCEEDED", "{job}");
+    (job, progress)
+}
+
+fn asset_path(job: &Value) -> String {
+    let url = job["asset_url"].as_str().unwrap();
+    url.strip_prefix("http://127.0.0.1:8787")
+        .unwrap()
+        .to_owned()
+}
+
+/// ffprobe of a file: streams with frames counted, format, and every packet's stream and
+/// timestamps; decode errors fail.
+fn probe(file: &[u8], ext: &str) -> (Value, Vec<(u64, f64)>) {
+    let path = std::env::temp_dir().join(format!(
+        "edgepack-rec-{}-{}.{ext}",
+        std::process::id(),
+        file.len()
+    ));
+    std::fs::write(&path, file).unwrap();
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_streams",
+            "-show_format",
+        ])
+        .args(["-show_entries", "packet=stream_index,dts_time"])
+        .args(["-of", "json"])
+        .arg(&path)
+        .output()
+        .expect("ffprobe");
+    let _ = std::fs::remove_file(&path);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && err.trim().is_empty(), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let packets = v["packets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["stream_index"].as_u64().unwrap(), num(&p["dts_time"])))
+        .collect();
+    (v, packets)
+}
+
+/// Decode times of `stream` never go back and never jump by more than `max_step` seconds.
+fn assert_continuous(packets: &[(u64, f64)], stream: u64, max_step: f64) {
+    let times: Vec<f64> = packets
+        .iter()
+        .filter(|p| p.0 == stream)
+        .map(|p| p.1)
+        .collect();
+    assert!(times.len() > 10);
+    for w in times.windows(2) {
+        let step = w[1] - w[0];
+        assert!(
+            step > 0.0 && step <= max_step,
+            "step {step} s at {} s",
+            w[0]
+        );
+    }
+}
+
+/// Top-level box types of an MP4 file.
+fn boxes(file: &[u8]) -> Vec<String> {
+    let mut at = 0;
+    let mut out = Vec::new();
+    while at + 8 <= file.len() {
+        let mut size = u32::from_be_bytes(file[at..at + 4].try_into().unwrap()) as u64;
+        if size == 1 {
+            size = u64::from_be_bytes(file[at + 8..at + 16].try_into().unwrap());
+        }
+        out.push(String::from_utf8_lossy(&file[at + 4..at + 8]).into_owned());
+        at += size as usize;
+    }
+    out
+}
+
+/// Range requests of a recording equal the same bytes of the whole file.
+fn check_ranges(o: &TestOrigin, path: &str, full: &[u8], now: u64) {
+    let len = full.len();
+    let ranged = |range: &str| {
+        fetch(
+            o,
+            Request::new(Method::Get, path).with_header("range", range),
+            now,
+        )
+    };
+    for (range, from, to) in [
+        (format!("bytes=0-{}", 999), 0, 1000),
+        (
+            format!("bytes={}-{}", len / 2, len / 2 + 70_000),
+            len / 2,
+            len / 2 + 70_001,
+        ),
+        (format!("bytes={}-", len - 5000), len - 5000, len),
+        ("bytes=-777".to_owned(), len - 777, len),
+    ] {
+        let r = ranged(&range);
+        assert_eq!(r.status, 206, "{range}");
+        assert_eq!(
+            r.header("content-range"),
+            Some(format!("bytes {from}-{}/{len}", to - 1).as_str())
+        );
+        assert_eq!(r.header("accept-ranges"), Some("bytes"));
+        assert!(r.body == full[from..to], "{range}");
+    }
+    let r = ranged(&format!("bytes={len}-"));
+    assert_eq!(r.status, 416);
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes */{len}").as_str())
+    );
+    let h = fetch(o, Request::new(Method::Head, path), now);
+    assert_eq!(h.status, 200);
+    assert!(h.body.is_empty());
+    assert_eq!(h.header("content-length"), Some(len.to_string().as_str()));
+}
+
+struct Source {
+    dir: PathBuf,
+    a: Vec<(String, f64)>,
+    b: Vec<(String, f64)>,
+}
+
+/// Two encoder runs of 10 s each (the second a restart, its timestamps from 0 again).
+fn source() -> &'static Source {
+    static SOURCE: OnceLock<Source> = OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let dir = temp_dir("splice");
+        let a = encode(&dir, "a", 10, ("320x180", 30), 48_000);
+        let b = encode(&dir, "b", 10, ("320x180", 30), 48_000);
+        Source { dir, a, b }
+    })
+}
+
+/// A channel with run A pushed from T0, 9 s with nothing, then run B: returns the origin,
+/// the window (ms) and its media duration (s).
+fn spliced(objects: MemoryObjects) -> (TestOrigin, u64, u64, f64) {
+    let mut o = origin();
+    o.objects = objects;
+    let creds = setup(&o, json!({"name": "hls", "time_shift_days": 1}));
+    let s = source();
+    let after_a = push_run(&o, &creds, &s.dir, &s.a, T0);
+    let end = push_run(&o, &creds, &s.dir, &s.b, after_a + 9_000);
+    let seconds = s.a.iter().chain(&s.b).map(|x| x.1).sum();
+    (o, T0 - 3000, end, seconds)
+}
+
+/// ffprobe reads `file` in full: its duration, every video frame (at `fps`) and audio
+/// frame (at `sample_rate`) of `seconds` of media, timestamps continuous. Each of `splices`
+/// may leave audio one frame longer than video (the writer keeps every audio frame of a
+/// segment; only the file's end is trimmed).
+fn check_file(file: &[u8], ext: &str, seconds: f64, (fps, sample_rate): (f64, f64), splices: u32) {
+    let (p, packets) = probe(file, ext);
+    let duration = num(&p["format"]["duration"]);
+    let slack = 0.1 + f64::from(splices) * 1024.0 / sample_rate;
+    assert!(
+        (duration - seconds).abs() < slack,
+        "{duration} s vs {seconds} s"
+    );
+    let video = stream(&p, "video");
+    assert_eq!(num(&video["nb_read_frames"]), (seconds * fps).round());
+    let audio = stream(&p, "audio");
+    let expected = seconds * sample_rate / 1024.0;
+    let frames = num(&audio["nb_read_frames"]);
+    let slack = 4.0 + f64::from(splices);
+    assert!((frames - expected).abs() <= slack, "{frames} vs {expected}");
+    // Continuous across gaps and restarts: no step beyond two frames of video or audio
+    // (at a splice the source's clock jumped back, or seconds were missing).
+    let index = |s: &Value| s["index"].as_u64().unwrap();
+    assert_continuous(&packets, index(video), 2.0 / fps + 0.002);
+    assert_continuous(&packets, index(audio), 2.0 * 1024.0 / sample_rate + 0.002);
+}
+
+#[test]
+fn mp4_recording_splices_a_gap_and_an_encoder_restart() {
+    let (o, start, end, seconds) = spliced(MemoryObjects::default());
+    let now = end + 60_000;
+    let (job, progress) = record(&o, "MP4", start, end, now);
+    assert_eq!(job["format"], "MP4");
+    assert_eq!(job["progress"]["percent"], 100);
+    assert!(
+        progress.len() >= 3,
+        "index, header and write batches: {progress:?}"
+    );
+    let path = asset_path(&job);
+    assert!(path.ends_with("/recording.mp4"), "{path}");
+    let r = fetch(&o, Request::new(Method::Get, &path), now);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("video/mp4"));
+    assert_eq!(job["progress"]["bytes_written"], r.body.len() as u64);
+    assert_eq!(job["progress"]["bytes_total"], r.body.len() as u64);
+    // Faststart: the movie box before the media data.
+    assert_eq!(boxes(&r.body), ["ftyp", "moov", "mdat"]);
+    check_file(&r.body, "mp4", seconds, (30.0, 48_000.0), 1);
+    check_ranges(&o, &path, &r.body, now);
+    // The job's working objects are gone; the upload was completed.
+    assert!(!o.objects.keys().iter().any(|k| k.starts_with("hv/rec/")));
+    assert_eq!(o.objects.open_uploads(), 0);
+}
+
+#[test]
+fn flv_recording_on_chunked_storage_splices_a_gap_and_an_encoder_restart() {
+    let (o, start, end, seconds) = spliced(MemoryObjects::chunked());
+    let now = end + 60_000;
+    let (job, _) = record(&o, "FLV", start, end, now);
+    let path = asset_path(&job);
+    assert!(path.ends_with("/recording.flv"), "{path}");
+    let r = fetch(&o, Request::new(Method::Get, &path), now);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("video/x-flv"));
+    assert_eq!(&r.body[..3], b"FLV");
+    assert_eq!(job["progress"]["bytes_written"], r.body.len() as u64);
+    check_file(&r.body, "flv", seconds, (30.0, 48_000.0), 1);
+    check_ranges(&o, &path, &r.body, now);
+    // Stored as chunks and a manifest.
+    assert!(o
+        .objects
+        .keys()
+        .iter()
+        .any(|k| k.starts_with("chunks/vod/rec/")));
+}
+
+#[test]
+fn a_codec_change_fails_an_mp4_recording_with_a_reason() {
+    let mut o = origin();
+    o.objects = MemoryObjects::default();
+    let creds = setup(&o, json!({"name": "hls", "time_shift_days": 1}));
+    let dir = temp_dir("change");
+    let a = encode(&dir, "a", 4, ("320x180", 30), 48_000);
+    let b = encode(&dir, "b", 4, ("256x144", 30), 48_000);
+    let after_a = push_run(&o, &creds, &dir, &a, T0);
+    let end = push_run(&o, &creds, &dir, &b, after_a + 2000);
+    let now = end + 60_000;
+    let body = json!({
+        "endpoint": "hls", "start": iso8601_ms(T0 as i64 - 3000),
+        "end": iso8601_ms(end as i64), "destination": "rec", "format": "MP4",
+    });
+    let r = call(&o, Method::Post, JOBS, Some(body), now);
+    assert_eq!(r.status, 201, "{}", text(&r));
+    let job = json_of(&r);
+    assert_eq!(job["status"], "FAILED", "{job}");
+    let reason = job["reason"].as_str().unwrap();
+    assert!(reason.contains("codec configuration"), "{reason}");
+    // FLV carries the change (a new sequence header).
+    let (job, _) = record(&o, "FLV", T0 - 3000, end, now);
+    let r = fetch(&o, Request::new(Method::Get, &asset_path(&job)), now);
+    let (p, _) = probe(&r.body, "flv");
+    let video = stream(&p, "video");
+    assert_eq!(num(&video["nb_read_frames"]), 8.0 * 30.0);
+}
+
+#[test]
+fn format_is_validated() {
+    let o = origin();
+    setup(&o, json!({"name": "hls", "time_shift_days": 1}));
+    let body = json!({
+        "endpoint": "hls", "start": "2026-11-23T11:00:00Z", "end": "2026-11-23T11:01:00Z",
+        "destination": "rec", "format": "AVI",
+    });
+    let r = call(&o, Method::Post, JOBS, Some(body), T0);
+    assert_eq!(r.status, 400);
+    assert_eq!(json_of(&r)["field"], "format");
+}
+
+/// Heap bytes live on this thread, and their peak since [`reset_peak`]: a counting global
+/// allocator, per thread so that tests running beside this one do not count.
+mod heap {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static LIVE: Cell<isize> = const { Cell::new(0) };
+        static PEAK: Cell<isize> = const { Cell::new(0) };
+    }
+
+    fn add(delta: isize) {
+        let _ = LIVE.try_with(|live| {
+            let now = live.get() + delta;
+            live.set(now);
+            let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
+        });
+    }
+
+    pub struct Counting;
+
+    // SAFETY: every call is forwarded to the system allocator unchanged; only sizes are
+    // counted, in thread-locals that never allocate.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let p = unsafe { System.alloc(layout) };
+            if !p.is_null() {
+                add(layout.size() as isize);
+            }
+            p
+        }
+
+        unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+            unsafe { System.dealloc(p, layout) };
+            add(-(layout.size() as isize));
+        }
+
+        unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            let q = unsafe { System.realloc(p, layout, new_size) };
+            if !q.is_null() {
+                add(new_size as isize - layout.size() as isize);
+            }
+            q
+        }
+    }
+
+    pub fn live() -> isize {
+        LIVE.with(Cell::get)
+    }
+
+    pub fn reset_peak() {
+        PEAK.with(|p| p.set(LIVE.with(Cell::get)));
+    }
+
+    pub fn peak() -> isize {
+        PEAK.with(Cell::get)
+    }
+}
+
+#[global_allocator]
+static HEAP: heap::Counting = heap::Counting;
+
+/// One call's heap use beyond what the stores keep: its peak above the heap at its start,
+/// less what the memory store grew by meanwhile (parts and objects it holds, which a
+/// platform keeps outside the Worker).
+fn measured<T>(o: &TestOrigin, f: impl FnOnce() -> T) -> (T, u64) {
+    let (start, stored) = (heap::live(), o.objects.stored_bytes());
+    heap::reset_peak();
+    let out = f();
+    let grown = o.objects.stored_bytes().saturating_sub(stored);
+    let peak = (heap::peak() - start).max(0) as u64;
+    (out, peak.saturating_sub(grown))
+}
+
+/// The issue's 30-minute recording: three 10-minute encoder runs back to back (two
+/// restarts), 160x90 at 15 fps and 16 kHz AAC so ffmpeg makes it in seconds, recorded as MP4
+/// and as FLV batch by batch; ffprobe reads both in full. The working memory of the largest
+/// batch is printed (`cargo test --test recording -- --nocapture thirty`) and bounded.
+#[test]
+fn thirty_minute_recordings_in_bounded_memory() {
+    let dir = temp_dir("long");
+    let run = encode(&dir, "a", 600, ("160x90", 15), 16_000);
+    let mut o = origin();
+    o.objects = MemoryObjects::default();
+    let creds = setup(&o, json!({"name": "hls", "time_shift_days": 1}));
+    let mut at = T0;
+    for _ in 0..3 {
+        at = push_run(&o, &creds, &dir, &run, at);
+    }
+    let seconds: f64 = 3.0 * run.iter().map(|s| s.1).sum::<f64>();
+    assert!((seconds - 1800.0).abs() < 1.0, "{seconds}");
+    let now = at + 60_000;
+    for (format, ext) in [("MP4", "mp4"), ("FLV", "flv")] {
+        let body = json!({
+            "endpoint": "hls", "start": iso8601_ms(T0 as i64 - 3000),
+            "end": iso8601_ms(at as i64), "destination": "long", "format": format,
+        });
+        let (r, mut most) = measured(&o, || call(&o, Method::Post, JOBS, Some(body), now));
+        assert_eq!(r.status, 201, "{}", text(&r));
+        let mut job = json_of(&r);
+        let id = job["id"].as_str().unwrap().to_owned();
+        let (mut batches, mut last_percent) = (1, 0);
+        while job["status"] == "IN_PROGRESS" {
+            let (r, used) = measured(&o, || {
+                call(&o, Method::Get, &format!("{JOBS}/{id}"), None, now)
+            });
+            job = json_of(&r);
+            batches += 1;
+            let percent = job["progress"]["percent"].as_u64().unwrap();
+            assert!(percent >= last_percent, "{job}");
+            last_percent = percent;
+            if job["status"] == "IN_PROGRESS" {
+                // The last batch also completes the upload, which the memory store does by
+                // joining the parts in memory (R2 does it on its side).
+                most = most.max(used);
+            }
+            assert!(batches < 200, "{job}");
+        }
+        assert_eq!(job["status"], "SUCCEEDED", "{job}");
+        let path = asset_path(&job);
+        // Serving: the head and first piece, then each piece, measured one at a time.
+        let ((mut r, stream), mut serve_peak) = measured(&o, || {
+            block_on(o.handle_stream(Request::new(Method::Get, &path), now))
+        });
+        let mut stream = stream.expect("a long file streams");
+        loop {
+            let (chunk, used) = measured(&o, || block_on(o.next_chunk(&mut stream, now)));
+            let Some(chunk) = chunk else { break };
+            serve_peak = serve_peak.max(used.saturating_sub(chunk.len() as u64));
+            r.body.extend_from_slice(&chunk);
+        }
+        let bytes = r.body.len() as u64;
+        eprintln!(
+            "30-minute {format}: {bytes} bytes in {batches} batches; largest batch's working \
+             memory {:.1} MiB; serving {:.1} MiB per piece beyond the piece itself",
+            most as f64 / 1048576.0,
+            serve_peak as f64 / 1048576.0,
+        );
+        assert!(bytes > 3 * (8 << 20), "several multipart parts: {bytes}");
+        assert_eq!(job["progress"]["bytes_written"], bytes);
+        // A part, one segment's output, the plan and the index: far below the file.
+        assert!(most < 40 << 20, "{most} bytes");
+        check_file(&r.body, ext, seconds, (15.0, 16_000.0), 2);
+    }
+}
