@@ -893,3 +893,93 @@ fn time_shifted_playlists_carry_the_keys_too() {
         assert_ne!(enc.body, clear.body);
     }
 }
+
+/// `EXT-X-SESSION-KEY` lines of a master, with `EXT-X-KEY` lines of media playlists: every
+/// session key is a media playlist's key line (same attributes; the URI seen from the master).
+fn session_keys_match_media_keys(master: &str, media: &[String]) {
+    let session: Vec<&str> = master
+        .lines()
+        .filter(|l| l.starts_with("#EXT-X-SESSION-KEY:"))
+        .collect();
+    assert!(!session.is_empty(), "{master}");
+    for line in &session {
+        assert!(!line.contains("METHOD=NONE"), "{line}");
+        let as_media = line
+            .replace("#EXT-X-SESSION-KEY:", "#EXT-X-KEY:")
+            .replace("URI=\"key/", "URI=\"../../key/");
+        assert!(
+            media.iter().any(|pl| pl.lines().any(|l| l == as_media)),
+            "{line} is in no media playlist: {media:?}"
+        );
+    }
+    let mut unique = session.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), session.len(), "no two alike: {master}");
+    // Before the first rendition or variant.
+    let first_session = master.find("#EXT-X-SESSION-KEY").unwrap();
+    let first_variant = master.find("#EXT-X-STREAM-INF").unwrap();
+    assert!(first_session < first_variant, "{master}");
+}
+
+#[test]
+fn masters_carry_session_keys() {
+    // AES_128 with 10 s key periods and a constant IV: the first listed segment's period, the
+    // IV the media playlists carry; the URI is the key route, which serves that key.
+    let o = live(
+        json!({"key_rotation_interval": 10, "constant_iv": "000102030405060708090a0b0c0d0e0f"}),
+    );
+    let master = text(&play(&o, "hls", "manifest.m3u8")).to_owned();
+    golden("encrypted_aes128_master.m3u8", &master);
+    session_keys_match_media_keys(&master, &[playlist(&o)]);
+    let uri = master
+        .lines()
+        .find(|l| l.starts_with("#EXT-X-SESSION-KEY"))
+        .and_then(|l| l.split('"').nth(1))
+        .unwrap();
+    let k = play(&o, "hls", uri);
+    assert_eq!((k.status, k.body.len()), (200, 16), "{}", text(&k));
+    assert!(
+        text(&play(&o, "clear", "manifest.m3u8"))
+            .find("SESSION-KEY")
+            .is_none(),
+        "a clear endpoint has none"
+    );
+    // Without a constant IV each segment's IV is its sequence number: no IV at master level.
+    let o = live(json!({}));
+    let master = text(&play(&o, "hls", "manifest.m3u8")).to_owned();
+    assert!(
+        master.contains("#EXT-X-SESSION-KEY:METHOD=AES-128,URI=\"key/0.key\"\n"),
+        "{master}"
+    );
+
+    // SAMPLE_AES (cbcs) on HLS-CMAF, ClearKey and Widevine: the lines of the video and the
+    // audio key as the media playlists carry them.
+    provider(Mode::Good);
+    let o = origin();
+    let creds = setup(&o, json!({"name": "clear"}));
+    push_fixture_segments(&o, &creds);
+    let enc = json!({"key_provider_url": PROVIDER, "drm_systems": ["CLEAR_KEY", "WIDEVINE"],
+        "content_id": "session-golden", "constant_iv": "0f0e0d0c0b0a09080706050403020100"});
+    let (s, v) = api(
+        &o,
+        Method::Post,
+        EP,
+        Some(json!({"name": "cmaf", "protocol": "HLS_CMAF", "encryption": enc})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let at = |file: &str| {
+        let r = send(
+            &o,
+            Request::new(Method::Get, &format!("/out/v1/demo/live/cmaf/{file}")),
+            T0 + 5000,
+        );
+        assert_eq!(r.status, 200, "{file}: {}", text(&r));
+        text(&r).to_owned()
+    };
+    let master = at("manifest.m3u8");
+    golden("encrypted_cmaf_master.m3u8", &master);
+    session_keys_match_media_keys(
+        &master,
+        &[at("v/index/video.m3u8"), at("v/index/audio.m3u8")],
+    );
+}

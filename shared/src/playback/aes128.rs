@@ -48,7 +48,19 @@ pub(super) fn period_of(enc: &Encryption, segment: &Segment) -> u64 {
 /// `EXT-X-KEY` of a key period, seen from `rendition`'s playlist.
 fn key_line(enc: &Encryption, rendition: &Rendition, period: u64) -> String {
     let up = "../".repeat(rendition.split('/').count());
-    let mut line = format!("#EXT-X-KEY:METHOD=AES-128,URI=\"{up}{KEY_DIR}/{period}.key\"");
+    tag_line("EXT-X-KEY", enc, &up, period)
+}
+
+/// `EXT-X-SESSION-KEY` of a key period for the master (RFC 8216bis 4.4.6.5): the attributes
+/// of the media playlists' `EXT-X-KEY`, the URI relative to the master. An `IV` only when
+/// the media playlists carry one (a constant IV); without it each segment's IV is its
+/// sequence number, which a master-level line cannot state.
+pub(super) fn session_key_line(enc: &Encryption, period: u64) -> String {
+    tag_line("EXT-X-SESSION-KEY", enc, "", period)
+}
+
+fn tag_line(tag: &str, enc: &Encryption, up: &str, period: u64) -> String {
+    let mut line = format!("#{tag}:METHOD=AES-128,URI=\"{up}{KEY_DIR}/{period}.key\"");
     if let Some(iv) = enc.constant_iv_bytes() {
         let _ = write!(line, ",IV=0x{}", crate::drm::hex(&iv));
     }

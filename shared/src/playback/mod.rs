@@ -12,6 +12,7 @@ mod headers;
 mod playlist;
 mod route;
 mod sample_enc;
+mod session_key;
 mod ts;
 
 pub use flv_live::LiveFlv;
