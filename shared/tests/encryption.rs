@@ -983,3 +983,80 @@ fn masters_carry_session_keys() {
         &[at("v/index/video.m3u8"), at("v/index/audio.m3u8")],
     );
 }
+
+#[test]
+fn a_provider_failure_is_retried_once_and_then_remembered_for_seconds() {
+    use edgepack::content_keys::{PROVIDER_FAILURE_CACHE_MS, PROVIDER_RETRY_DELAY_MS};
+    let o = live(json!({}));
+    let at = |file: &str, t: u64| {
+        let r = send(
+            &o,
+            Request::new(Method::Get, &format!("/out/v1/demo/live/hls/{file}")),
+            t,
+        );
+        (r.status, String::from_utf8_lossy(&r.body).into_owned())
+    };
+    // Down: the first request tries twice, after the retry delay on the platform timer.
+    provider(Mode::Down);
+    let slept = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let log = slept.clone();
+    edgepack::testing::on_sleep(move |ms| log.borrow_mut().push(ms));
+    let (s, body) = at("v/index/media.m3u8", NOW);
+    edgepack::testing::clear_sleep_hook();
+    assert_eq!((s, fetched().len()), (502, 2), "{body}");
+    assert!(slept.borrow().contains(&PROVIDER_RETRY_DELAY_MS), "{slept:?}");
+    // Then every request of every viewer within the failure cache gets the same 5xx, and the
+    // provider is not asked.
+    for (file, t) in [
+        ("v/index/3.ts", NOW + 1),
+        ("key/0.key", NOW + 2_000),
+        ("v/index/media.m3u8", NOW + PROVIDER_FAILURE_CACHE_MS - 1),
+    ] {
+        let (s, body) = at(file, t);
+        assert_eq!(s, 502, "{file}: {body}");
+        assert!(body.contains("unreachable: connection refused"), "{body}");
+    }
+    assert_eq!(fetched().len(), 0, "no provider call within the failure cache");
+    // After it, the provider is asked again (and retried again).
+    let (s, _) = at("v/index/3.ts", NOW + PROVIDER_FAILURE_CACHE_MS);
+    assert_eq!((s, fetched().len()), (502, 2));
+
+    // A refusal (422) and a malformed answer are final: one call each.
+    for mode in [Mode::Status422, Mode::Malformed] {
+        provider(mode);
+        assert_eq!(at("v/index/3.ts", NOW).0, 502);
+        assert_eq!(fetched().len(), 1);
+    }
+    // A provider that hangs spends the whole budget on one attempt.
+    provider(Mode::Slow);
+    assert_eq!(at("v/index/3.ts", NOW).0, 504);
+    assert_eq!(fetched().len(), 1);
+
+    // A 503 once, then keys: the retry gets them and the segment is served.
+    forget_cached_keys();
+    let _ = fetched();
+    let mut calls = 0;
+    on_fetch(move |req| {
+        calls += 1;
+        if calls == 1 {
+            FakeAnswer::Respond(FetchResponse {
+                status: 503,
+                body: b"restarting".to_vec(),
+            })
+        } else {
+            answer(req, Mode::Good)
+        }
+    });
+    let (s, body) = at("v/index/3.ts", NOW);
+    assert_eq!((s, fetched().len()), (200, 2), "{body}");
+
+    // The failure is remembered per key period: another period's keys are asked for.
+    let o = live(json!({"key_rotation_interval": 10}));
+    provider(Mode::Down);
+    let period = NOW / 10_000;
+    let key = |p: u64| play(&o, "hls", &format!("key/{p}.key")).status;
+    assert_eq!(key(period), 502);
+    on_fetch(|req| answer(req, Mode::Good));
+    assert_eq!(key(period), 502, "still remembered");
+    assert_eq!(key(period - 1), 200, "another period");
+}

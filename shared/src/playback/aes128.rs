@@ -109,7 +109,7 @@ pub(super) async fn ensure_keys<K: KvStore, O: ObjectStore>(
     periods: &[u64],
 ) -> OriginResult<()> {
     for p in periods {
-        period_keys(cx, &play.channel.id, play.endpoint, *p).await?;
+        period_keys(cx, &play.channel.id, play.endpoint, *p, play.now_ms).await?;
     }
     Ok(())
 }
@@ -124,7 +124,14 @@ pub(super) async fn encrypt<K: KvStore, O: ObjectStore>(
     seq: u64,
     body: &[u8],
 ) -> OriginResult<Vec<u8>> {
-    let keys = period_keys(cx, &play.channel.id, play.endpoint, period_of(enc, segment)).await?;
+    let keys = period_keys(
+        cx,
+        &play.channel.id,
+        play.endpoint,
+        period_of(enc, segment),
+        play.now_ms,
+    )
+    .await?;
     let key = the_key(&keys)?;
     let iv = enc.constant_iv_bytes().unwrap_or_else(|| sequence_iv(seq));
     Ok(encrypt_segment(&key.key, &iv, body))
@@ -159,7 +166,7 @@ pub(super) async fn key_file<K: KvStore, O: ObjectStore>(
     if !(earliest..=latest).contains(&period) {
         return Err(OriginError::NotFound(format!("key of period {period}")));
     }
-    let keys = period_keys(cx, &play.channel.id, play.endpoint, period).await?;
+    let keys = period_keys(cx, &play.channel.id, play.endpoint, period, play.now_ms).await?;
     let key = the_key(&keys)?;
     Ok(Response::new(200)
         .with_body("application/octet-stream", key.key.to_vec())

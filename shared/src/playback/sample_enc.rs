@@ -79,7 +79,7 @@ pub(super) async fn keys<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
 ) -> OriginResult<PeriodKeys> {
-    period_keys(cx, &play.channel.id, play.endpoint, PERIOD).await
+    period_keys(cx, &play.channel.id, play.endpoint, PERIOD, play.now_ms).await
 }
 
 /// How the `kind` track of `rendition` is encrypted: the key, the KID, the IV (cbcs: the

@@ -40,7 +40,7 @@ pub(super) async fn add_session_keys<K: KvStore, O: ObjectStore>(
         lines.push_str(&super::aes128::session_key_line(enc, period));
         lines.push('\n');
     } else if let Some((enc, scheme)) = sample_enc::method(play) {
-        let keys = period_keys(cx, &play.channel.id, play.endpoint, period).await?;
+        let keys = period_keys(cx, &play.channel.id, play.endpoint, period, play.now_ms).await?;
         for kind in kinds {
             let of_kind = sample_enc::key_lines(enc, scheme, &keys, *kind, KeyLines::Session)?;
             // The RFC allows no two session keys with the same attributes (a provider that
