@@ -10,6 +10,7 @@ use crate::drm::seal::{self, SealKey, NONCE_LEN};
 use crate::drm::{DrmError, DrmSystem, Kid, TrackType};
 use crate::error::{OriginError, OriginResult};
 use crate::keys;
+use crate::model::static_key::StaticKey;
 use crate::model::{Encryption, EncryptionMethod, Endpoint};
 use crate::store::{KvStore, Metadata, ObjectStore};
 use sha2::{Digest, Sha256};
@@ -181,6 +182,9 @@ pub async fn period_keys<K: KvStore, O: ObjectStore>(
         .ok_or(OriginError::NotConfigured(
             "EDGEPACK_KEY_SECRET (encrypted endpoints need it to keep their keys)",
         ))?;
+    if let Some(k) = &enc.static_key {
+        return static_keys(k, secret, period);
+    }
     let sealing = SealKey::derive(secret);
     let object_key = keys::content_key(
         channel_id,
@@ -228,6 +232,27 @@ pub async fn period_keys<K: KvStore, O: ObjectStore>(
     };
     remember(&object_key, &keys);
     Ok(PeriodKeys { period, keys })
+}
+
+/// A static key as the keys of every period: one key for every track type, its IV as the
+/// provider's `explicitIV` would be, no DRM system data (signalling is built here).
+fn static_keys(k: &StaticKey, secret: &str, period: u64) -> OriginResult<PeriodKeys> {
+    let kid = Kid(k.kid().ok_or(OriginError::NotConfigured(
+        "the endpoint's static key has no valid key_id",
+    ))?);
+    Ok(PeriodKeys {
+        period,
+        keys: KeyResponse {
+            keys: vec![ProvidedKey {
+                requested: kid,
+                kid,
+                key: k.open(secret)?,
+                explicit_iv: crate::drm::parse_hex16(&k.iv),
+                tracks: vec![TrackType::Video, TrackType::Audio],
+                systems: Vec::new(),
+            }],
+        },
+    })
 }
 
 async fn stored<K: KvStore, O: ObjectStore>(

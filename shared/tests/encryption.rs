@@ -1004,7 +1004,10 @@ fn a_provider_failure_is_retried_once_and_then_remembered_for_seconds() {
     let (s, body) = at("v/index/media.m3u8", NOW);
     edgepack::testing::clear_sleep_hook();
     assert_eq!((s, fetched().len()), (502, 2), "{body}");
-    assert!(slept.borrow().contains(&PROVIDER_RETRY_DELAY_MS), "{slept:?}");
+    assert!(
+        slept.borrow().contains(&PROVIDER_RETRY_DELAY_MS),
+        "{slept:?}"
+    );
     // Then every request of every viewer within the failure cache gets the same 5xx, and the
     // provider is not asked.
     for (file, t) in [
@@ -1016,7 +1019,11 @@ fn a_provider_failure_is_retried_once_and_then_remembered_for_seconds() {
         assert_eq!(s, 502, "{file}: {body}");
         assert!(body.contains("unreachable: connection refused"), "{body}");
     }
-    assert_eq!(fetched().len(), 0, "no provider call within the failure cache");
+    assert_eq!(
+        fetched().len(),
+        0,
+        "no provider call within the failure cache"
+    );
     // After it, the provider is asked again (and retried again).
     let (s, _) = at("v/index/3.ts", NOW + PROVIDER_FAILURE_CACHE_MS);
     assert_eq!((s, fetched().len()), (502, 2));
@@ -1059,4 +1066,184 @@ fn a_provider_failure_is_retried_once_and_then_remembered_for_seconds() {
     on_fetch(|req| answer(req, Mode::Good));
     assert_eq!(key(period), 502, "still remembered");
     assert_eq!(key(period - 1), 200, "another period");
+}
+
+const STATIC_KID: &str = "00112233445566778899aabbccddeeff";
+const STATIC_KEY: &str = "f0e1d2c3b4a5968778695a4b3c2d1e0f";
+const STATIC_IV: &str = "0a0b0c0d0e0f10111213141516171819";
+
+fn bytes16(hex: &str) -> [u8; 16] {
+    key_of(hex).map(|b| !b) // key_of flips every bit of the hex bytes
+}
+
+/// Every KV and object store value of an origin, as bytes.
+fn stored_values(o: &TestOrigin) -> Vec<(String, Vec<u8>)> {
+    use edgepack::store::{KvStore, ObjectStore};
+    let mut out = Vec::new();
+    for k in block_on(KvStore::list(&o.kv, "")).unwrap() {
+        out.push((
+            k.clone(),
+            block_on(KvStore::get(&o.kv, &k)).unwrap().unwrap(),
+        ));
+    }
+    for k in o.objects.keys() {
+        let obj = block_on(ObjectStore::get(&o.objects, &k)).unwrap().unwrap();
+        out.push((k, obj.body));
+    }
+    out
+}
+
+#[test]
+fn a_static_key_encrypts_without_a_provider_and_is_never_shown_or_stored_plain() {
+    provider(Mode::Down);
+    let o = origin();
+    let creds = setup(&o, json!({"name": "clear"}));
+    push_live(&o, 1, &creds, "v", 8);
+    let static_key = json!({"key_id": STATIC_KID, "key": STATIC_KEY, "iv": STATIC_IV,
+        "key_url": "https://keys.example.com/hls/k1"});
+    // Validation: one source of keys, AES_128 needs the key server URL, no rotation, 16-byte
+    // key and key ID.
+    let bad = [
+        (
+            json!({"key_provider_url": PROVIDER, "static_key": static_key}),
+            "encryption.key_provider_url",
+        ),
+        (
+            json!({"static_key": {"key_id": STATIC_KID, "key": STATIC_KEY}}),
+            "encryption.static_key.key_url",
+        ),
+        (
+            json!({"static_key": static_key, "key_rotation_interval": 10}),
+            "encryption.key_rotation_interval",
+        ),
+        (
+            json!({"static_key": {"key_id": STATIC_KID, "key": "abcd", "key_url": "https://k.example.com"}}),
+            "encryption.static_key.key",
+        ),
+        (
+            json!({"static_key": {"key_id": "xyz", "key": STATIC_KEY, "key_url": "https://k.example.com"}}),
+            "encryption.static_key.key_id",
+        ),
+        (
+            json!({"static_key": {"key_id": STATIC_KID, "key_url": "https://k.example.com"}}),
+            "encryption.static_key.key",
+        ),
+        (
+            json!({"static_key": {"key_id": STATIC_KID, "key": STATIC_KEY, "key_url": "ftp://k"}}),
+            "encryption.static_key.key_url",
+        ),
+        (
+            json!({"static_key": {"key_id": STATIC_KID, "key": STATIC_KEY, "key_url": "https://k.example.com", "kid": 1}}),
+            "static_key",
+        ),
+    ];
+    for (enc, field) in bad {
+        let mut enc = enc;
+        enc["method"] = json!("AES_128");
+        let (s, v) = api(
+            &o,
+            Method::Post,
+            EP,
+            Some(json!({"name": "hls", "encryption": enc})),
+        );
+        assert_eq!(s, 400, "{enc}: {v}");
+        assert!(v.to_string().contains(field), "{field}: {v}");
+    }
+    let (s, v) = api(
+        &o,
+        Method::Post,
+        EP,
+        Some(json!({"name": "hls", "encryption": {"method": "AES_128", "static_key": static_key}})),
+    );
+    assert_eq!(s, 201, "{v}");
+    // Write-only: masked in every answer, never the sealed form.
+    let (_, got) = api(&o, Method::Get, &format!("{EP}/hls"), None);
+    for v in [&v, &got] {
+        assert_eq!(
+            v["encryption"]["static_key"],
+            json!({"key_id": STATIC_KID, "key": "********", "iv": STATIC_IV,
+                "key_url": "https://keys.example.com/hls/k1"}),
+            "{v}"
+        );
+        assert!(!v.to_string().contains(STATIC_KEY), "{v}");
+    }
+    // Sealed at rest: neither its hex nor its bytes anywhere in KV or R2.
+    let key = bytes16(STATIC_KEY);
+    let check_storage = || {
+        for (k, v) in stored_values(&o) {
+            assert!(!v.windows(16).any(|w| w == key), "{k}");
+            assert!(!String::from_utf8_lossy(&v).contains(STATIC_KEY), "{k}");
+        }
+    };
+    check_storage();
+
+    // Playback: the key server's URL and the static IV in EXT-X-KEY, master and media; the
+    // segments decrypt with the static key and IV; the provider is never asked and the
+    // origin never serves the key.
+    let pl = playlist(&o);
+    let line = format!(
+        "#EXT-X-KEY:METHOD=AES-128,URI=\"https://keys.example.com/hls/k1\",IV=0x{STATIC_IV}"
+    );
+    assert!(pl.lines().any(|l| l == line), "{pl}");
+    let master = text(&play(&o, "hls", "manifest.m3u8")).to_owned();
+    assert!(
+        master.contains(&line.replace("EXT-X-KEY", "EXT-X-SESSION-KEY")),
+        "{master}"
+    );
+    let iv = bytes16(STATIC_IV);
+    for seq in listed(&pl) {
+        let enc = play(&o, "hls", &format!("v/index/{seq}.ts"));
+        let clear = play(&o, "clear", &format!("v/index/{seq}.ts"));
+        assert_eq!(enc.status, 200, "{}", text(&enc));
+        assert_eq!(
+            openssl_decrypt(&enc.body, &key, &iv),
+            Some(clear.body),
+            "{seq}"
+        );
+    }
+    assert_eq!(play(&o, "hls", "key/0.key").status, 404);
+    assert!(fetched().is_empty(), "no key provider call");
+
+    // PATCH: the mask sent back keeps the key; another key ID needs its key.
+    let (s, v) = api(
+        &o,
+        Method::Patch,
+        &format!("{EP}/hls"),
+        Some(json!({"encryption": {"static_key": got["encryption"]["static_key"].clone()}})),
+    );
+    assert_eq!(s, 200, "{v}");
+    let segment = play(&o, "hls", "v/index/3.ts");
+    assert_eq!(
+        openssl_decrypt(&segment.body, &key, &iv),
+        Some(play(&o, "clear", "v/index/3.ts").body)
+    );
+    let (s, v) = api(
+        &o,
+        Method::Patch,
+        &format!("{EP}/hls"),
+        Some(json!({"encryption": {"static_key": {"key_id": "ffeeddccbbaa99887766554433221100"}}})),
+    );
+    assert_eq!(s, 400, "{v}");
+    assert!(v.to_string().contains("encryption.static_key.key"), "{v}");
+    check_storage();
+
+    // Without the deployment secret a new static key cannot be stored, and a stored one
+    // does not open: fail closed.
+    let mut o = o;
+    o.config.key_secret = None;
+    let (s, v) = api(
+        &o,
+        Method::Post,
+        EP,
+        Some(
+            json!({"name": "hls2", "encryption": {"method": "AES_128", "static_key": static_key}}),
+        ),
+    );
+    assert_eq!(s, 500, "{v}");
+    assert!(v.to_string().contains("EDGEPACK_KEY_SECRET"), "{v}");
+    assert_eq!(play(&o, "hls", "v/index/3.ts").status, 500);
+    o.config.key_secret = Some("another secret".into());
+    let r = play(&o, "hls", "v/index/3.ts");
+    assert_eq!(r.status, 500, "{}", text(&r));
+    assert!(text(&r).contains("static key"), "{}", text(&r));
 }

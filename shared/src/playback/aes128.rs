@@ -60,8 +60,13 @@ pub(super) fn session_key_line(enc: &Encryption, period: u64) -> String {
 }
 
 fn tag_line(tag: &str, enc: &Encryption, up: &str, period: u64) -> String {
-    let mut line = format!("#{tag}:METHOD=AES-128,URI=\"{up}{KEY_DIR}/{period}.key\"");
-    if let Some(iv) = enc.constant_iv_bytes() {
+    let uri = match &enc.static_key {
+        // The operator's key server serves a static key.
+        Some(k) => k.key_url.clone(),
+        None => format!("{up}{KEY_DIR}/{period}.key"),
+    };
+    let mut line = format!("#{tag}:METHOD=AES-128,URI=\"{uri}\"");
+    if let Some(iv) = enc.fixed_iv() {
         let _ = write!(line, ",IV=0x{}", crate::drm::hex(&iv));
     }
     line
@@ -133,7 +138,7 @@ pub(super) async fn encrypt<K: KvStore, O: ObjectStore>(
     )
     .await?;
     let key = the_key(&keys)?;
-    let iv = enc.constant_iv_bytes().unwrap_or_else(|| sequence_iv(seq));
+    let iv = enc.fixed_iv().unwrap_or_else(|| sequence_iv(seq));
     Ok(encrypt_segment(&key.key, &iv, body))
 }
 
@@ -163,7 +168,8 @@ pub(super) async fn key_file<K: KvStore, O: ObjectStore>(
     let ms = |t: u64| i64::try_from(t).unwrap_or(i64::MAX);
     let earliest = enc.period_of_ms(ms(now.saturating_sub(retention_ms + KEY_PERIOD_SLACK_MS)));
     let latest = enc.period_of_ms(ms(now.saturating_add(KEY_PERIOD_SLACK_MS)));
-    if !(earliest..=latest).contains(&period) {
+    // A static key is served by the operator's key server, never from here.
+    if !(earliest..=latest).contains(&period) || enc.static_key.is_some() {
         return Err(OriginError::NotFound(format!("key of period {period}")));
     }
     let keys = period_keys(cx, &play.channel.id, play.endpoint, period, play.now_ms).await?;
@@ -189,6 +195,7 @@ mod tests {
             content_id: "c".into(),
             constant_iv: String::new(),
             key_rotation_interval: 4,
+            static_key: None,
         };
         let segs: Vec<Segment> = [0, 1, 3]
             .iter()

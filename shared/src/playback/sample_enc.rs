@@ -263,13 +263,20 @@ pub(super) fn key_lines(
                     "#{tag}:METHOD={method},URI=\"{uri}\",KEYID=0x{kid},KEYFORMAT=\"urn:uuid:{}\",KEYFORMATVERSIONS=\"1\"",
                     system.system_id()
                 );
-                // Shaka reads ClearKey as `identity`: the key at the endpoint's key route.
+                // Shaka reads ClearKey as `identity`: the key at the endpoint's key route, or
+                // at a static key's own key server.
+                let uri = match enc.static_key.as_ref().filter(|k| !k.key_url.is_empty()) {
+                    Some(k) => k.key_url.clone(),
+                    None => format!(
+                        "{}{}/{period}-{}.key",
+                        lines_for.up(),
+                        super::aes128::KEY_DIR,
+                        kind.name()
+                    ),
+                };
                 let _ = writeln!(
                     out,
-                    "#{tag}:METHOD={method},URI=\"{}{}/{period}-{}.key\",KEYID=0x{kid},KEYFORMAT=\"identity\"",
-                    lines_for.up(),
-                    super::aes128::KEY_DIR,
-                    kind.name()
+                    "#{tag}:METHOD={method},URI=\"{uri}\",KEYID=0x{kid},KEYFORMAT=\"identity\""
                 );
             }
             // FairPlay needs its provider's signalling (skd:// URI): none means no line.
