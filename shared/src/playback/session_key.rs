@@ -57,7 +57,9 @@ pub(super) async fn add_session_keys<K: KvStore, O: ObjectStore>(
 }
 
 /// The key period of the first segment `rendition`'s playlist lists (for this request: live
-/// or time-shifted), the period a player starting from this master needs first.
+/// or time-shifted), the period a player starting from this master needs first. A master is
+/// not refused for a hint: when that playlist cannot be rendered (nothing in the window yet),
+/// the period of the request's time.
 async fn first_period<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
@@ -66,8 +68,11 @@ async fn first_period<K: KvStore, O: ObjectStore>(
     kind: Option<TrackKind>,
 ) -> OriginResult<u64> {
     let data = rendition_data(cx, play, rendition).await?;
-    let rendered = render(play, &data, rendition, kind)?;
-    Ok(rendered.first_pdt_ms.map_or(0, |ms| enc.period_of_ms(ms)))
+    let first_ms = render(play, &data, rendition, kind)
+        .ok()
+        .and_then(|r| r.first_pdt_ms)
+        .unwrap_or_else(|| i64::try_from(play.now_ms).unwrap_or(i64::MAX));
+    Ok(enc.period_of_ms(first_ms))
 }
 
 /// `lines` inserted before the first `EXT-X-MEDIA` or `EXT-X-STREAM-INF` of `master`.
