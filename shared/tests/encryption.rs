@@ -938,6 +938,30 @@ fn masters_carry_session_keys() {
         .unwrap();
     let k = play(&o, "hls", uri);
     assert_eq!((k.status, k.body.len()), (200, 16), "{}", text(&k));
+    // A time-shifted master: the period where its window starts, as its media playlist says.
+    let (s, v) = api(
+        &o,
+        Method::Patch,
+        &format!("{EP}/hls"),
+        Some(json!({"time_shift_days": 1})),
+    );
+    assert_eq!(s, 200, "{v}");
+    let q = "start=2026-11-23T12:00:04Z";
+    let shifted = text(&play(&o, "hls", &format!("manifest.m3u8?{q}"))).to_owned();
+    let media = text(&play(&o, "hls", &format!("v/index/media.m3u8?{q}"))).to_owned();
+    let period_of = |text: &str, tag: &str| {
+        let line = text.lines().find(|l| l.starts_with(tag)).unwrap();
+        line.split("key/")
+            .nth(1)
+            .unwrap()
+            .split('.')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let p = period_of(&shifted, "#EXT-X-SESSION-KEY");
+    assert_eq!(p, period_of(&media, "#EXT-X-KEY"), "{shifted}\n{media}");
+    assert_ne!(p, period_of(&master, "#EXT-X-SESSION-KEY"), "{shifted}");
     assert!(
         text(&play(&o, "clear", "manifest.m3u8"))
             .find("SESSION-KEY")
