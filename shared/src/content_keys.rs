@@ -10,15 +10,25 @@ use crate::drm::seal::{self, SealKey, NONCE_LEN};
 use crate::drm::{DrmError, DrmSystem, Kid, TrackType};
 use crate::error::{OriginError, OriginResult};
 use crate::keys;
+use crate::model::static_key::StaticKey;
 use crate::model::{Encryption, EncryptionMethod, Endpoint};
 use crate::store::{KvStore, Metadata, ObjectStore};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 
-/// How long a key provider may take to answer. SPEKE calls are made once per key period (the
-/// answer is stored), so a request waits this long only at a period's first use; a player's
-/// segment timeout is longer.
+/// How long a key provider may take to answer, both attempts together. SPEKE calls are made
+/// once per key period (the answer is stored), so a request waits this long only at a
+/// period's first use; a player's segment timeout is longer.
 pub const PROVIDER_TIMEOUT_MS: u64 = 4_000;
+/// Pause before the one retry of a provider that could not be reached or answered 5xx (a
+/// restart, a load balancer between instances): long enough to miss a blip, short beside
+/// [`PROVIDER_TIMEOUT_MS`], which still bounds both attempts.
+pub const PROVIDER_RETRY_DELAY_MS: u64 = 250;
+/// How long this isolate answers a key period's provider failure again without asking the
+/// provider: a provider that is down is then asked at most once per period and isolate in
+/// this time, not by every request of every viewer. Short, so that a recovered provider is
+/// used within seconds.
+pub const PROVIDER_FAILURE_CACHE_MS: u64 = 5_000;
 /// Key periods kept in this isolate's memory (a few endpoints, each in one or two periods).
 const CACHE_ENTRIES: usize = 32;
 /// Longest provider error text quoted back in an error.
@@ -97,11 +107,38 @@ pub fn key_request(enc: &Encryption, period: u64) -> KeyRequest {
 thread_local! {
     /// Opened key records by storage key: the isolate's cache (never written anywhere).
     static CACHE: RefCell<Vec<(String, KeyResponse)>> = const { RefCell::new(Vec::new()) };
+    /// Recent provider failures by storage key: the error and until when it is answered again.
+    static FAILURES: RefCell<Vec<(String, u64, DrmError)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Drops this isolate's cached keys (tests of what another edge would do; a changed secret).
+/// Drops this isolate's cached keys and provider failures (tests of what another edge would
+/// do; a changed secret).
 pub fn forget_cached_keys() {
     CACHE.with(|c| c.borrow_mut().clear());
+    FAILURES.with(|c| c.borrow_mut().clear());
+}
+
+/// The provider failure of a period still fresh at `now_ms`, if any.
+fn recent_failure(key: &str, now_ms: u64) -> Option<DrmError> {
+    FAILURES.with(|f| {
+        let mut f = f.borrow_mut();
+        f.retain(|(_, until, _)| *until > now_ms);
+        f.iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, _, e)| e.clone())
+    })
+}
+
+fn remember_failure(key: &str, now_ms: u64, error: &DrmError) {
+    FAILURES.with(|f| {
+        let mut f = f.borrow_mut();
+        f.retain(|(k, _, _)| k != key);
+        if f.len() >= CACHE_ENTRIES {
+            f.remove(0);
+        }
+        let until = now_ms.saturating_add(PROVIDER_FAILURE_CACHE_MS);
+        f.push((key.to_owned(), until, error.clone()));
+    });
 }
 
 fn cached(key: &str) -> Option<KeyResponse> {
@@ -126,11 +163,14 @@ fn remember(key: &str, value: &KeyResponse) {
 /// The keys of `endpoint`'s key period `period`: from this isolate's cache, else the object
 /// store, else the key provider (then stored, first writer wins). Fails closed: without
 /// `EDGEPACK_KEY_SECRET`, with a record the secret does not open, or without a usable answer.
+/// A provider failure is answered again for [`PROVIDER_FAILURE_CACHE_MS`] after `now_ms` (the
+/// request's time) without asking the provider.
 pub async fn period_keys<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     channel_id: &str,
     endpoint: &Endpoint,
     period: u64,
+    now_ms: u64,
 ) -> OriginResult<PeriodKeys> {
     let Some(enc) = &endpoint.encryption else {
         return Err(OriginError::NotFound("keys of a clear endpoint".into()));
@@ -142,6 +182,9 @@ pub async fn period_keys<K: KvStore, O: ObjectStore>(
         .ok_or(OriginError::NotConfigured(
             "EDGEPACK_KEY_SECRET (encrypted endpoints need it to keep their keys)",
         ))?;
+    if let Some(k) = &enc.static_key {
+        return static_keys(k, secret, period);
+    }
     let sealing = SealKey::derive(secret);
     let object_key = keys::content_key(
         channel_id,
@@ -157,8 +200,17 @@ pub async fn period_keys<K: KvStore, O: ObjectStore>(
         remember(&object_key, &keys);
         return Ok(PeriodKeys { period, keys });
     }
+    if let Some(error) = recent_failure(&object_key, now_ms) {
+        return Err(OriginError::KeyProvider(error));
+    }
     let request = key_request(enc, period);
-    let answer = ask_provider(cx, &enc.key_provider_url, &request).await?;
+    let answer = match ask_provider(cx, &enc.key_provider_url, &request).await {
+        Ok(answer) => answer,
+        Err(error) => {
+            remember_failure(&object_key, now_ms, &error);
+            return Err(OriginError::KeyProvider(error));
+        }
+    };
     let plain = serde_json::to_vec(&answer)
         .map_err(|e| OriginError::BadRequest(format!("content keys: {e}")))?;
     let mut nonce = [0u8; NONCE_LEN];
@@ -182,6 +234,27 @@ pub async fn period_keys<K: KvStore, O: ObjectStore>(
     Ok(PeriodKeys { period, keys })
 }
 
+/// A static key as the keys of every period: one key for every track type, its IV as the
+/// provider's `explicitIV` would be, no DRM system data (signalling is built here).
+fn static_keys(k: &StaticKey, secret: &str, period: u64) -> OriginResult<PeriodKeys> {
+    let kid = Kid(k.kid().ok_or(OriginError::NotConfigured(
+        "the endpoint's static key has no valid key_id",
+    ))?);
+    Ok(PeriodKeys {
+        period,
+        keys: KeyResponse {
+            keys: vec![ProvidedKey {
+                requested: kid,
+                kid,
+                key: k.open(secret)?,
+                explicit_iv: crate::drm::parse_hex16(&k.iv),
+                tracks: vec![TrackType::Video, TrackType::Audio],
+                systems: Vec::new(),
+            }],
+        },
+    })
+}
+
 async fn stored<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     sealing: &SealKey,
@@ -200,13 +273,46 @@ async fn stored<K: KvStore, O: ObjectStore>(
         .map_err(|_| OriginError::NotConfigured("stored content keys are unreadable"))
 }
 
-/// One SPEKE v2.0 exchange, bounded by [`PROVIDER_TIMEOUT_MS`] and
-/// [`cpix::MAX_RESPONSE_BYTES`].
+/// A SPEKE v2.0 exchange, retried once after [`PROVIDER_RETRY_DELAY_MS`] when the provider
+/// could not be reached or answered 5xx; both attempts together are bounded by
+/// [`PROVIDER_TIMEOUT_MS`], each answer by [`cpix::MAX_RESPONSE_BYTES`]. A refusal (4xx), a
+/// malformed answer or a timeout is final.
 async fn ask_provider<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     url: &str,
     request: &KeyRequest,
-) -> OriginResult<KeyResponse> {
+) -> Result<KeyResponse, DrmError> {
+    let attempts = async {
+        match exchange(cx, url, request).await {
+            Err(e) if transient(&e) => {
+                (cx.sleep)(PROVIDER_RETRY_DELAY_MS).await;
+                exchange(cx, url, request).await
+            }
+            done => done,
+        }
+    };
+    cx.within(PROVIDER_TIMEOUT_MS, attempts)
+        .await
+        .unwrap_or(Err(DrmError::Timeout {
+            ms: PROVIDER_TIMEOUT_MS,
+        }))
+}
+
+/// A failure a second attempt may not meet: no connection, or the provider's own 5xx.
+fn transient(e: &DrmError) -> bool {
+    match e {
+        DrmError::Unreachable(_) => true,
+        DrmError::ProviderStatus { status, .. } => (500..600).contains(status),
+        _ => false,
+    }
+}
+
+/// One request and its answer read.
+async fn exchange<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    url: &str,
+    request: &KeyRequest,
+) -> Result<KeyResponse, DrmError> {
     let fetch = FetchRequest {
         method: "POST",
         url: url.to_owned(),
@@ -217,25 +323,20 @@ async fn ask_provider<K: KvStore, O: ObjectStore>(
         body: cpix::request_xml(request).into_bytes(),
         max_body: cpix::MAX_RESPONSE_BYTES,
     };
-    let answer = cx
-        .fetch_within(fetch, PROVIDER_TIMEOUT_MS)
-        .await
-        .map_err(|e| {
-            OriginError::KeyProvider(match e {
-                FetchError::Failed(m) => DrmError::Unreachable(m),
-                FetchError::TooLarge => DrmError::TooLarge {
-                    limit: cpix::MAX_RESPONSE_BYTES,
-                },
-                FetchError::Timeout { ms } => DrmError::Timeout { ms },
-            })
-        })?;
+    let answer = (cx.fetch)(fetch).await.map_err(|e| match e {
+        FetchError::Failed(m) => DrmError::Unreachable(m),
+        FetchError::TooLarge => DrmError::TooLarge {
+            limit: cpix::MAX_RESPONSE_BYTES,
+        },
+        FetchError::Timeout { ms } => DrmError::Timeout { ms },
+    })?;
     if answer.status != 200 {
-        return Err(OriginError::KeyProvider(DrmError::ProviderStatus {
+        return Err(DrmError::ProviderStatus {
             status: answer.status,
             message: provider_message(&answer.body),
-        }));
+        });
     }
-    cpix::parse_response(&answer.body, request).map_err(OriginError::KeyProvider)
+    cpix::parse_response(&answer.body, request)
 }
 
 /// The start of a provider's error body when it is plain text (SPEKE's 422 sentences), with

@@ -140,14 +140,22 @@ impl<K, O> Ctx<'_, K, O> {
         req: FetchRequest,
         timeout_ms: u64,
     ) -> Result<FetchResponse, FetchError> {
-        let mut fetch = (self.fetch)(req);
+        self.within(timeout_ms, (self.fetch)(req))
+            .await
+            .unwrap_or(Err(FetchError::Timeout { ms: timeout_ms }))
+    }
+
+    /// Runs `work` until it ends or `timeout_ms` pass on the platform timer (`None`; the work
+    /// is dropped, which cancels its outbound requests where the platform can).
+    pub async fn within<T>(&self, timeout_ms: u64, work: impl Future<Output = T>) -> Option<T> {
+        let mut work = std::pin::pin!(work);
         let mut timer = (self.sleep)(timeout_ms);
         std::future::poll_fn(|cx| {
-            if let Poll::Ready(r) = fetch.as_mut().poll(cx) {
-                return Poll::Ready(r);
+            if let Poll::Ready(r) = work.as_mut().poll(cx) {
+                return Poll::Ready(Some(r));
             }
             match timer.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Err(FetchError::Timeout { ms: timeout_ms })),
+                Poll::Ready(()) => Poll::Ready(None),
                 Poll::Pending => Poll::Pending,
             }
         })

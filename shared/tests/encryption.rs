@@ -893,3 +893,381 @@ fn time_shifted_playlists_carry_the_keys_too() {
         assert_ne!(enc.body, clear.body);
     }
 }
+
+/// `EXT-X-SESSION-KEY` lines of a master, with `EXT-X-KEY` lines of media playlists: every
+/// session key is a media playlist's key line (same attributes; the URI seen from the master).
+fn session_keys_match_media_keys(master: &str, media: &[String]) {
+    let session: Vec<&str> = master
+        .lines()
+        .filter(|l| l.starts_with("#EXT-X-SESSION-KEY:"))
+        .collect();
+    assert!(!session.is_empty(), "{master}");
+    for line in &session {
+        assert!(!line.contains("METHOD=NONE"), "{line}");
+        let as_media = line
+            .replace("#EXT-X-SESSION-KEY:", "#EXT-X-KEY:")
+            .replace("URI=\"key/", "URI=\"../../key/");
+        assert!(
+            media.iter().any(|pl| pl.lines().any(|l| l == as_media)),
+            "{line} is in no media playlist: {media:?}"
+        );
+    }
+    let mut unique = session.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), session.len(), "no two alike: {master}");
+    // Before the first rendition or variant.
+    let first_session = master.find("#EXT-X-SESSION-KEY").unwrap();
+    let first_variant = master.find("#EXT-X-STREAM-INF").unwrap();
+    assert!(first_session < first_variant, "{master}");
+}
+
+#[test]
+fn masters_carry_session_keys() {
+    // AES_128 with 10 s key periods and a constant IV: the first listed segment's period, the
+    // IV the media playlists carry; the URI is the key route, which serves that key.
+    let o = live(
+        json!({"key_rotation_interval": 10, "constant_iv": "000102030405060708090a0b0c0d0e0f"}),
+    );
+    let master = text(&play(&o, "hls", "manifest.m3u8")).to_owned();
+    golden("encrypted_aes128_master.m3u8", &master);
+    session_keys_match_media_keys(&master, &[playlist(&o)]);
+    let uri = master
+        .lines()
+        .find(|l| l.starts_with("#EXT-X-SESSION-KEY"))
+        .and_then(|l| l.split('"').nth(1))
+        .unwrap();
+    let k = play(&o, "hls", uri);
+    assert_eq!((k.status, k.body.len()), (200, 16), "{}", text(&k));
+    // A time-shifted master: the period where its window starts, as its media playlist says.
+    let (s, v) = api(
+        &o,
+        Method::Patch,
+        &format!("{EP}/hls"),
+        Some(json!({"time_shift_days": 1})),
+    );
+    assert_eq!(s, 200, "{v}");
+    let q = "start=2026-11-23T12:00:04Z";
+    let shifted = text(&play(&o, "hls", &format!("manifest.m3u8?{q}"))).to_owned();
+    let media = text(&play(&o, "hls", &format!("v/index/media.m3u8?{q}"))).to_owned();
+    let period_of = |text: &str, tag: &str| {
+        let line = text.lines().find(|l| l.starts_with(tag)).unwrap();
+        line.split("key/")
+            .nth(1)
+            .unwrap()
+            .split('.')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let p = period_of(&shifted, "#EXT-X-SESSION-KEY");
+    assert_eq!(p, period_of(&media, "#EXT-X-KEY"), "{shifted}\n{media}");
+    assert_ne!(p, period_of(&master, "#EXT-X-SESSION-KEY"), "{shifted}");
+    assert!(
+        text(&play(&o, "clear", "manifest.m3u8"))
+            .find("SESSION-KEY")
+            .is_none(),
+        "a clear endpoint has none"
+    );
+    // Without a constant IV each segment's IV is its sequence number: no IV at master level.
+    let o = live(json!({}));
+    let master = text(&play(&o, "hls", "manifest.m3u8")).to_owned();
+    assert!(
+        master.contains("#EXT-X-SESSION-KEY:METHOD=AES-128,URI=\"key/0.key\"\n"),
+        "{master}"
+    );
+
+    // SAMPLE_AES (cbcs) on HLS-CMAF, ClearKey and Widevine: the lines of the video and the
+    // audio key as the media playlists carry them.
+    provider(Mode::Good);
+    let o = origin();
+    let creds = setup(&o, json!({"name": "clear"}));
+    push_fixture_segments(&o, &creds);
+    let enc = json!({"key_provider_url": PROVIDER, "drm_systems": ["CLEAR_KEY", "WIDEVINE"],
+        "content_id": "session-golden", "constant_iv": "0f0e0d0c0b0a09080706050403020100"});
+    let (s, v) = api(
+        &o,
+        Method::Post,
+        EP,
+        Some(json!({"name": "cmaf", "protocol": "HLS_CMAF", "encryption": enc})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let at = |file: &str| {
+        let r = send(
+            &o,
+            Request::new(Method::Get, &format!("/out/v1/demo/live/cmaf/{file}")),
+            T0 + 5000,
+        );
+        assert_eq!(r.status, 200, "{file}: {}", text(&r));
+        text(&r).to_owned()
+    };
+    let master = at("manifest.m3u8");
+    golden("encrypted_cmaf_master.m3u8", &master);
+    session_keys_match_media_keys(
+        &master,
+        &[at("v/index/video.m3u8"), at("v/index/audio.m3u8")],
+    );
+}
+
+#[test]
+fn a_provider_failure_is_retried_once_and_then_remembered_for_seconds() {
+    use edgepack::content_keys::{PROVIDER_FAILURE_CACHE_MS, PROVIDER_RETRY_DELAY_MS};
+    let o = live(json!({}));
+    let at = |file: &str, t: u64| {
+        let r = send(
+            &o,
+            Request::new(Method::Get, &format!("/out/v1/demo/live/hls/{file}")),
+            t,
+        );
+        (r.status, String::from_utf8_lossy(&r.body).into_owned())
+    };
+    // Down: the first request tries twice, after the retry delay on the platform timer.
+    provider(Mode::Down);
+    let slept = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let log = slept.clone();
+    edgepack::testing::on_sleep(move |ms| log.borrow_mut().push(ms));
+    let (s, body) = at("v/index/media.m3u8", NOW);
+    edgepack::testing::clear_sleep_hook();
+    assert_eq!((s, fetched().len()), (502, 2), "{body}");
+    assert!(
+        slept.borrow().contains(&PROVIDER_RETRY_DELAY_MS),
+        "{slept:?}"
+    );
+    // Then every request of every viewer within the failure cache gets the same 5xx, and the
+    // provider is not asked.
+    for (file, t) in [
+        ("v/index/3.ts", NOW + 1),
+        ("key/0.key", NOW + 2_000),
+        ("v/index/media.m3u8", NOW + PROVIDER_FAILURE_CACHE_MS - 1),
+    ] {
+        let (s, body) = at(file, t);
+        assert_eq!(s, 502, "{file}: {body}");
+        assert!(body.contains("unreachable: connection refused"), "{body}");
+    }
+    assert_eq!(
+        fetched().len(),
+        0,
+        "no provider call within the failure cache"
+    );
+    // After it, the provider is asked again (and retried again).
+    let (s, _) = at("v/index/3.ts", NOW + PROVIDER_FAILURE_CACHE_MS);
+    assert_eq!((s, fetched().len()), (502, 2));
+
+    // A refusal (422) and a malformed answer are final: one call each.
+    for mode in [Mode::Status422, Mode::Malformed] {
+        provider(mode);
+        assert_eq!(at("v/index/3.ts", NOW).0, 502);
+        assert_eq!(fetched().len(), 1);
+    }
+    // A provider that hangs spends the whole budget on one attempt.
+    provider(Mode::Slow);
+    assert_eq!(at("v/index/3.ts", NOW).0, 504);
+    assert_eq!(fetched().len(), 1);
+
+    // A 503 once, then keys: the retry gets them and the segment is served.
+    forget_cached_keys();
+    let _ = fetched();
+    let mut calls = 0;
+    on_fetch(move |req| {
+        calls += 1;
+        if calls == 1 {
+            FakeAnswer::Respond(FetchResponse {
+                status: 503,
+                body: b"restarting".to_vec(),
+            })
+        } else {
+            answer(req, Mode::Good)
+        }
+    });
+    let (s, body) = at("v/index/3.ts", NOW);
+    assert_eq!((s, fetched().len()), (200, 2), "{body}");
+
+    // The failure is remembered per key period: another period's keys are asked for.
+    let o = live(json!({"key_rotation_interval": 10}));
+    provider(Mode::Down);
+    let period = NOW / 10_000;
+    let key = |p: u64| play(&o, "hls", &format!("key/{p}.key")).status;
+    assert_eq!(key(period), 502);
+    on_fetch(|req| answer(req, Mode::Good));
+    assert_eq!(key(period), 502, "still remembered");
+    assert_eq!(key(period - 1), 200, "another period");
+}
+
+const STATIC_KID: &str = "00112233445566778899aabbccddeeff";
+const STATIC_KEY: &str = "f0e1d2c3b4a5968778695a4b3c2d1e0f";
+const STATIC_IV: &str = "0a0b0c0d0e0f10111213141516171819";
+
+fn bytes16(hex: &str) -> [u8; 16] {
+    key_of(hex).map(|b| !b) // key_of flips every bit of the hex bytes
+}
+
+/// Every KV and object store value of an origin, as bytes.
+fn stored_values(o: &TestOrigin) -> Vec<(String, Vec<u8>)> {
+    use edgepack::store::{KvStore, ObjectStore};
+    let mut out = Vec::new();
+    for k in block_on(KvStore::list(&o.kv, "")).unwrap() {
+        out.push((
+            k.clone(),
+            block_on(KvStore::get(&o.kv, &k)).unwrap().unwrap(),
+        ));
+    }
+    for k in o.objects.keys() {
+        let obj = block_on(ObjectStore::get(&o.objects, &k)).unwrap().unwrap();
+        out.push((k, obj.body));
+    }
+    out
+}
+
+#[test]
+fn a_static_key_encrypts_without_a_provider_and_is_never_shown_or_stored_plain() {
+    provider(Mode::Down);
+    let o = origin();
+    let creds = setup(&o, json!({"name": "clear"}));
+    push_live(&o, 1, &creds, "v", 8);
+    let static_key = json!({"key_id": STATIC_KID, "key": STATIC_KEY, "iv": STATIC_IV,
+        "key_url": "https://keys.example.com/hls/k1"});
+    // Validation: one source of keys, AES_128 needs the key server URL, no rotation, 16-byte
+    // key and key ID.
+    let bad = [
+        (
+            json!({"key_provider_url": PROVIDER, "static_key": static_key}),
+            "encryption.key_provider_url",
+        ),
+        (
+            json!({"static_key": {"key_id": STATIC_KID, "key": STATIC_KEY}}),
+            "encryption.static_key.key_url",
+        ),
+        (
+            json!({"static_key": static_key, "key_rotation_interval": 10}),
+            "encryption.key_rotation_interval",
+        ),
+        (
+            json!({"static_key": {"key_id": STATIC_KID, "key": "abcd", "key_url": "https://k.example.com"}}),
+            "encryption.static_key.key",
+        ),
+        (
+            json!({"static_key": {"key_id": "xyz", "key": STATIC_KEY, "key_url": "https://k.example.com"}}),
+            "encryption.static_key.key_id",
+        ),
+        (
+            json!({"static_key": {"key_id": STATIC_KID, "key_url": "https://k.example.com"}}),
+            "encryption.static_key.key",
+        ),
+        (
+            json!({"static_key": {"key_id": STATIC_KID, "key": STATIC_KEY, "key_url": "ftp://k"}}),
+            "encryption.static_key.key_url",
+        ),
+        (
+            json!({"static_key": {"key_id": STATIC_KID, "key": STATIC_KEY, "key_url": "https://k.example.com", "kid": 1}}),
+            "static_key",
+        ),
+    ];
+    for (enc, field) in bad {
+        let mut enc = enc;
+        enc["method"] = json!("AES_128");
+        let (s, v) = api(
+            &o,
+            Method::Post,
+            EP,
+            Some(json!({"name": "hls", "encryption": enc})),
+        );
+        assert_eq!(s, 400, "{enc}: {v}");
+        assert!(v.to_string().contains(field), "{field}: {v}");
+    }
+    let (s, v) = api(
+        &o,
+        Method::Post,
+        EP,
+        Some(json!({"name": "hls", "encryption": {"method": "AES_128", "static_key": static_key}})),
+    );
+    assert_eq!(s, 201, "{v}");
+    // Write-only: masked in every answer, never the sealed form.
+    let (_, got) = api(&o, Method::Get, &format!("{EP}/hls"), None);
+    for v in [&v, &got] {
+        assert_eq!(
+            v["encryption"]["static_key"],
+            json!({"key_id": STATIC_KID, "key": "********", "iv": STATIC_IV,
+                "key_url": "https://keys.example.com/hls/k1"}),
+            "{v}"
+        );
+        assert!(!v.to_string().contains(STATIC_KEY), "{v}");
+    }
+    // Sealed at rest: neither its hex nor its bytes anywhere in KV or R2.
+    let key = bytes16(STATIC_KEY);
+    let check_storage = || {
+        for (k, v) in stored_values(&o) {
+            assert!(!v.windows(16).any(|w| w == key), "{k}");
+            assert!(!String::from_utf8_lossy(&v).contains(STATIC_KEY), "{k}");
+        }
+    };
+    check_storage();
+
+    // Playback: the key server's URL and the static IV in EXT-X-KEY, master and media; the
+    // segments decrypt with the static key and IV; the provider is never asked and the
+    // origin never serves the key.
+    let pl = playlist(&o);
+    let line = format!(
+        "#EXT-X-KEY:METHOD=AES-128,URI=\"https://keys.example.com/hls/k1\",IV=0x{STATIC_IV}"
+    );
+    assert!(pl.lines().any(|l| l == line), "{pl}");
+    let master = text(&play(&o, "hls", "manifest.m3u8")).to_owned();
+    assert!(
+        master.contains(&line.replace("EXT-X-KEY", "EXT-X-SESSION-KEY")),
+        "{master}"
+    );
+    let iv = bytes16(STATIC_IV);
+    for seq in listed(&pl) {
+        let enc = play(&o, "hls", &format!("v/index/{seq}.ts"));
+        let clear = play(&o, "clear", &format!("v/index/{seq}.ts"));
+        assert_eq!(enc.status, 200, "{}", text(&enc));
+        assert_eq!(
+            openssl_decrypt(&enc.body, &key, &iv),
+            Some(clear.body),
+            "{seq}"
+        );
+    }
+    assert_eq!(play(&o, "hls", "key/0.key").status, 404);
+    assert!(fetched().is_empty(), "no key provider call");
+
+    // PATCH: the mask sent back keeps the key; another key ID needs its key.
+    let (s, v) = api(
+        &o,
+        Method::Patch,
+        &format!("{EP}/hls"),
+        Some(json!({"encryption": {"static_key": got["encryption"]["static_key"].clone()}})),
+    );
+    assert_eq!(s, 200, "{v}");
+    let segment = play(&o, "hls", "v/index/3.ts");
+    assert_eq!(
+        openssl_decrypt(&segment.body, &key, &iv),
+        Some(play(&o, "clear", "v/index/3.ts").body)
+    );
+    let (s, v) = api(
+        &o,
+        Method::Patch,
+        &format!("{EP}/hls"),
+        Some(json!({"encryption": {"static_key": {"key_id": "ffeeddccbbaa99887766554433221100"}}})),
+    );
+    assert_eq!(s, 400, "{v}");
+    assert!(v.to_string().contains("encryption.static_key.key"), "{v}");
+    check_storage();
+
+    // Without the deployment secret a new static key cannot be stored, and a stored one
+    // does not open: fail closed.
+    let mut o = o;
+    o.config.key_secret = None;
+    let (s, v) = api(
+        &o,
+        Method::Post,
+        EP,
+        Some(
+            json!({"name": "hls2", "encryption": {"method": "AES_128", "static_key": static_key}}),
+        ),
+    );
+    assert_eq!(s, 500, "{v}");
+    assert!(v.to_string().contains("EDGEPACK_KEY_SECRET"), "{v}");
+    assert_eq!(play(&o, "hls", "v/index/3.ts").status, 500);
+    o.config.key_secret = Some("another secret".into());
+    let r = play(&o, "hls", "v/index/3.ts");
+    assert_eq!(r.status, 500, "{}", text(&r));
+    assert!(text(&r).contains("static key"), "{}", text(&r));
+}

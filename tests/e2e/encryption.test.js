@@ -39,6 +39,13 @@ const P = channelPaths(NAMES);
 const OUT = (e) => `/out/v1/${NAMES.group}/${NAMES.channel}/${e}`;
 /** A segment starts with a TS sync byte; an error body is JSON. */
 const isTs = (buf) => buf.length >= 188 && buf[0] === 0x47 && buf.length % 188 === 0;
+/** The `static` endpoint's own key (encryption.static_key): no provider involved. */
+const STATIC = {
+  key_id: '00112233445566778899aabbccddeeff',
+  key: 'f0e1d2c3b4a5968778695a4b3c2d1e0f',
+  iv: '0a0b0c0d0e0f10111213141516171819',
+  key_url: 'https://keys.example.com/e2e/static.key',
+};
 
 /** `openssl enc -d -aes-128-cbc` of `file`; null when openssl refuses (bad padding). */
 async function decrypt(file, key, iv, out) {
@@ -101,6 +108,9 @@ describe('encryption: AES-128 HLS with a SPEKE v2.0 key provider on the Worker',
       constant_iv: '', key_rotation_interval: 0,
     });
     await endpoint('locked', { key_provider_url: providers.ok.url, content_id: 'e2e-locked' }, { authorization_code: CODE });
+    // A static key: write-only (masked in the answer).
+    const st = await endpoint('static', { method: 'AES_128', static_key: STATIC });
+    assert.deepEqual(st.encryption.static_key, { ...STATIC, key: '********' });
     for (const mode of ['kid-override', '422', 'malformed', 'slow', 'down']) {
       await endpoint(`p-${mode}`, { key_provider_url: providers[mode].url });
     }
@@ -140,6 +150,9 @@ describe('encryption: AES-128 HLS with a SPEKE v2.0 key provider on the Worker',
     assert.match(segments[0].key, /^#EXT-X-KEY:METHOD=AES-128,URI="[^"]+\/key\/0\.key"$/, text);
     assert.equal(text.match(/#EXT-X-KEY/g).length, 1, `one key line without rotation:\n${text}`);
     assert.ok(text.indexOf('#EXT-X-KEY') < text.indexOf('#EXTINF'), text);
+    // The master names the same key for players to fetch early (RFC 8216bis 4.4.6.5).
+    const master = await get(ctx.masterUrl);
+    assert.match(master.text, /^#EXT-X-SESSION-KEY:METHOD=AES-128,URI="key\/0\.key"$/m, master.text);
 
     // The provider saw one valid SPEKE v2.0 request for the endpoint.
     const mock = providers.ok;
@@ -198,6 +211,25 @@ describe('encryption: AES-128 HLS with a SPEKE v2.0 key provider on the Worker',
     }
   });
 
+  it('a static key: its key server in EXT-X-KEY, segments decrypt with it, no provider call', async () => {
+    const masterUrl = need('masterUrl');
+    const { renditions } = await readMaster(masterUrl);
+    const mediaUrl = renditions.find((x) => x.kind === 'video').url.replace(`${OUT('aes')}/`, `${OUT('static')}/`);
+    const r = await get(mediaUrl);
+    assert.equal(r.status, 200, r.describe());
+    const [s] = keyedSegments(r.text, Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(r.text)[1]));
+    assert.equal(s.key, `#EXT-X-KEY:METHOD=AES-128,URI="${STATIC.key_url}",IV=0x${STATIC.iv}`, r.text);
+    const enc = await get(new URL(s.uri, mediaUrl).href);
+    const clear = await get(new URL(s.uri, mediaUrl.replace(`${OUT('static')}/`, `${OUT('clear')}/`)).href);
+    assert.equal(enc.status, 200, enc.describe());
+    const file = join(suite.dir, `static-${s.seq}.bin`);
+    await writeFile(file, enc.body);
+    const out = await decrypt(file, Buffer.from(STATIC.key, 'hex'), Buffer.from(STATIC.iv, 'hex'), join(suite.dir, `static-${s.seq}.ts`));
+    const { readFile } = await import('node:fs/promises');
+    assert.ok(out && (await readFile(out)).equals(clear.body), 'the static key decrypts the segment');
+    assert.equal((await get(`${suite.origin.url}${OUT('static')}/key/0.key`)).status, 404, 'the origin never serves a static key');
+  });
+
   it('hls.js in Chromium plays the encrypted endpoint, decoded frames growing', async () => {
     const masterUrl = need('masterUrl');
     need('keyUrl');
@@ -251,6 +283,7 @@ describe('encryption: AES-128 HLS with a SPEKE v2.0 key provider on the Worker',
       const clear = await get(`${suite.origin.url}${OUT('clear')}/${mediaPath}`);
       const seq = /^(\d+)\.ts$/m.exec(clear.text)[1];
       const segmentPath = mediaPath.replace(/[^/]+$/, `${seq}.ts`);
+      const asked = providers[mode].requests.length;
       for (const path of [mediaPath, segmentPath, 'key/0.key']) {
         const t0 = Date.now();
         const r = await get(`${base}/${path}`);
@@ -261,6 +294,10 @@ describe('encryption: AES-128 HLS with a SPEKE v2.0 key provider on the Worker',
         assert.ok(!r.text.includes(KEY_SECRET), 'no secret in the error');
         assert.equal(r.headers.get('cache-control'), 'no-store');
         if (mode === 'slow') assert.ok(Date.now() - t0 < PROVIDER_TIMEOUT_MS + 3_000, `bounded wait: ${Date.now() - t0} ms`);
+      }
+      // A refusal is final and remembered for a few seconds: one call for the three requests.
+      if (mode === '422' || mode === 'malformed') {
+        assert.equal(providers[mode].requests.length - asked, 1, 'asked once, not per request');
       }
     });
   }

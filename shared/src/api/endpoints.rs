@@ -43,7 +43,7 @@ pub(super) async fn create_endpoint<K: KvStore, O: ObjectStore>(
     let mut endpoint = Endpoint::new(g.clone(), c.clone(), e.clone(), now_ms);
     endpoint.apply(&mut fields)?;
     fields.finish()?;
-    endpoint.check_encryption(cx.random)?;
+    endpoint.check_encryption(cx.random, cx.config.key_secret.as_deref())?;
     repo::channel(cx.kv, g, c).await?;
     let key = keys::endpoint(g, c, &e);
     kv_create(cx.kv, &key, &endpoint, format_args!("endpoint {g}/{c}/{e}")).await?;
@@ -64,7 +64,7 @@ pub(super) async fn patch_endpoint<K: KvStore, O: ObjectStore>(
     let mut fields = Fields::new(&body)?;
     endpoint.apply(&mut fields)?;
     fields.finish()?;
-    endpoint.check_encryption(cx.random)?;
+    endpoint.check_encryption(cx.random, cx.config.key_secret.as_deref())?;
     kv_put(cx.kv, &keys::endpoint(g, c, e), &endpoint).await?;
     refresh_retention(cx, g, c, e, Some(&endpoint)).await?;
     Ok(ok(views::endpoint(&endpoint, bases)))

@@ -67,7 +67,12 @@ pub fn endpoint(e: &Endpoint, bases: &Bases<'_>) -> Value {
         "created_at": created(e.created_at_ms),
     });
     if let (Value::Object(map), Some(enc)) = (&mut v, &e.encryption) {
-        map.insert("encryption".into(), json!(enc));
+        let mut shown = json!(enc);
+        // A static key is write-only: masked, its sealed form never shown.
+        if let (Value::Object(fields), Some(k)) = (&mut shown, &enc.static_key) {
+            fields.insert("static_key".into(), k.view());
+        }
+        map.insert("encryption".into(), shown);
     }
     if let (Value::Object(map), Ok(Value::Object(access))) =
         (&mut v, serde_json::to_value(&e.access))

@@ -14,8 +14,7 @@ pub fn carry_query(playlist: &str, query: &str) -> String {
             out.push_str(line);
             out.push(separator(line));
             out.push_str(query);
-        } else if let Some(start) = line.find("URI=\"").map(|i| i + 5) {
-            let end = line[start..].find('"').map_or(line.len(), |i| start + i);
+        } else if let Some((start, end)) = relative_uri_attribute(line) {
             out.push_str(&line[..end]);
             out.push(separator(&line[start..end]));
             out.push_str(query);
@@ -26,6 +25,19 @@ pub fn carry_query(playlist: &str, query: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Where the `URI` attribute's value of a tag line lies, when it is a relative reference:
+/// absolute ones (`data:` with a key system's data, a provider's `skd://` or `https://`
+/// license URL) are not the origin's and take no query.
+fn relative_uri_attribute(line: &str) -> Option<(usize, usize)> {
+    let start = line.find("URI=\"")? + 5;
+    let end = line[start..].find('"').map_or(line.len(), |i| start + i);
+    let uri = &line[start..end];
+    let scheme = uri
+        .find(':')
+        .is_some_and(|i| !uri[..i].contains(['/', '?', '#']));
+    (!scheme).then_some((start, end))
 }
 
 fn separator(uri: &str) -> char {
@@ -48,5 +60,15 @@ mod tests {
             "#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"a\",NAME=\"x\",URI=\"a/media.m3u8?token=t\"\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv/media.m3u8?token=t\n#EXTINF:2.000,\n5.ts?x=1&token=t\n"
         );
         assert_eq!(carry_query(pl, ""), pl);
+    }
+
+    /// Key lines: the key route takes the query, a data URI or a provider's URL does not.
+    #[test]
+    fn absolute_key_uris_are_left_alone() {
+        let pl = "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"data:text/plain;base64,AAAA\",KEYFORMAT=\"x\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"skd://k1\"\n#EXT-X-SESSION-KEY:METHOD=AES-128,URI=\"key/3.key\"\n#EXT-X-KEY:METHOD=AES-128,URI=\"../a:b.key\"\n";
+        assert_eq!(
+            carry_query(pl, "token=t"),
+            "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"data:text/plain;base64,AAAA\",KEYFORMAT=\"x\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"skd://k1\"\n#EXT-X-SESSION-KEY:METHOD=AES-128,URI=\"key/3.key?token=t\"\n#EXT-X-KEY:METHOD=AES-128,URI=\"../a:b.key?token=t\"\n"
+        );
     }
 }

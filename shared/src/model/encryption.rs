@@ -1,6 +1,7 @@
 //! An endpoint's `encryption` setting: how its media is encrypted and where its keys come from
 //! (docs/encryption.md). Settings only; keys are fetched per key period by `content_keys`.
 
+use super::static_key::StaticKey;
 use super::OutputProtocol;
 use crate::auth::Random;
 use crate::drm::{hex, parse_hex16, DrmSystem, Scheme};
@@ -118,12 +119,24 @@ pub struct Encryption {
     /// Seconds per key period; 0 = one key for all time.
     #[serde(default)]
     pub key_rotation_interval: u64,
+    /// The operator's own key instead of a key provider (`key_provider_url` empty then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub static_key: Option<StaticKey>,
 }
 
 impl Encryption {
     /// The constant IV as bytes, when set.
     pub fn constant_iv_bytes(&self) -> Option<[u8; 16]> {
         parse_hex16(&self.constant_iv)
+    }
+
+    /// The IV of every AES_128 segment when there is one: a static key's own IV, else
+    /// `constant_iv`.
+    pub fn fixed_iv(&self) -> Option<[u8; 16]> {
+        self.static_key
+            .as_ref()
+            .and_then(|k| parse_hex16(&k.iv))
+            .or_else(|| self.constant_iv_bytes())
     }
 
     /// The key period of media at `ms` (milliseconds of program date time, or media time):
@@ -174,7 +187,7 @@ pub fn apply(
         _ => {
             return Err(OriginError::invalid(
                 "encryption",
-                "an object {method, drm_systems, key_provider_url, content_id, constant_iv, key_rotation_interval}, or null",
+                "an object {method, drm_systems, key_provider_url, static_key, content_id, constant_iv, key_rotation_interval}, or null",
             ))
         }
     };
@@ -185,6 +198,7 @@ pub fn apply(
         content_id: String::new(),
         constant_iv: String::new(),
         key_rotation_interval: 0,
+        static_key: None,
     });
     let mut f = Fields::new(map)?;
     f.parsed(
@@ -206,6 +220,9 @@ pub fn apply(
     };
     if let Some(v) = f.present("key_provider_url") {
         e.key_provider_url = text(v, "encryption.key_provider_url", URL_RULE)?;
+    }
+    if let Some(v) = f.present("static_key") {
+        e.static_key = StaticKey::apply(v, e.static_key.take())?;
     }
     if let Some(v) = f.present("content_id") {
         e.content_id = text(v, "encryption.content_id", CONTENT_ID_RULE)?;
@@ -232,7 +249,7 @@ pub fn apply(
     Ok(())
 }
 
-const URL_RULE: &str = "an https:// URL of at most 512 characters (http:// only on 127.0.0.1 or localhost), without credentials";
+pub(super) const URL_RULE: &str = "an https:// URL of at most 512 characters (http:// only on 127.0.0.1 or localhost), without credentials";
 const CONTENT_ID_RULE: &str = "at most 128 letters, digits, '.', '_' or '-' (empty: generated)";
 const IV_RULE: &str = "32 hexadecimal digits (empty: see docs/encryption.md)";
 const ROTATION_RULE: &str = "0 (no rotation) or an integer from 10 to 86400";
@@ -319,11 +336,33 @@ pub fn check(e: &mut Encryption, protocol: OutputProtocol, random: Random) -> Or
             "0 with SAMPLE_AES, CBCS and CENC (key rotation of sample encryption is not available yet)",
         ));
     }
-    if !valid_provider_url(&e.key_provider_url) {
-        return Err(OriginError::invalid(
-            "encryption.key_provider_url",
-            URL_RULE,
-        ));
+    match &e.static_key {
+        Some(_) if !e.key_provider_url.is_empty() => {
+            return Err(OriginError::invalid(
+                "encryption.key_provider_url",
+                "empty with a static_key (keys come from one or the other)",
+            ));
+        }
+        Some(_) if e.key_rotation_interval != 0 => {
+            return Err(OriginError::invalid(
+                "encryption.key_rotation_interval",
+                "0 with a static_key (one key, no rotation)",
+            ));
+        }
+        Some(k) if e.method == EncryptionMethod::Aes128 && k.key_url.is_empty() => {
+            return Err(OriginError::invalid(
+                "encryption.static_key.key_url",
+                "required with AES_128: the key server URL players get the key from",
+            ));
+        }
+        Some(k) => k.check()?,
+        None if !valid_provider_url(&e.key_provider_url) => {
+            return Err(OriginError::invalid(
+                "encryption.key_provider_url",
+                URL_RULE,
+            ));
+        }
+        None => {}
     }
     if e.content_id.is_empty() {
         e.content_id = random_hex(random)?;
@@ -422,6 +461,7 @@ mod tests {
             content_id: "c".into(),
             constant_iv: String::new(),
             key_rotation_interval: 0,
+            static_key: None,
         };
         assert_eq!(e.period_of_ms(123_456_789), 0);
         e.key_rotation_interval = 60;

@@ -248,9 +248,18 @@ impl Endpoint {
 impl Endpoint {
     /// Checks `encryption` against the protocol and fills its generated values; after
     /// [`Endpoint::apply`], before the endpoint is stored.
-    pub fn check_encryption(&mut self, random: Random) -> OriginResult<()> {
-        match &mut self.encryption {
-            Some(e) => encryption::check(e, self.protocol, random),
+    /// A static key given in the body is sealed with `key_secret` here.
+    pub fn check_encryption(
+        &mut self,
+        random: Random,
+        key_secret: Option<&str>,
+    ) -> OriginResult<()> {
+        let Some(e) = &mut self.encryption else {
+            return Ok(());
+        };
+        encryption::check(e, self.protocol, random)?;
+        match &mut e.static_key {
+            Some(k) => k.seal(key_secret, random),
             None => Ok(()),
         }
     }

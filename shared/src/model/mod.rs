@@ -4,6 +4,7 @@ mod channel;
 pub mod encryption;
 mod endpoint;
 pub mod latency;
+pub mod static_key;
 
 pub use channel::{Channel, InputAuth, InputId, InputProtocol};
 pub use encryption::{Encryption, EncryptionMethod};

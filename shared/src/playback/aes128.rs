@@ -48,8 +48,25 @@ pub(super) fn period_of(enc: &Encryption, segment: &Segment) -> u64 {
 /// `EXT-X-KEY` of a key period, seen from `rendition`'s playlist.
 fn key_line(enc: &Encryption, rendition: &Rendition, period: u64) -> String {
     let up = "../".repeat(rendition.split('/').count());
-    let mut line = format!("#EXT-X-KEY:METHOD=AES-128,URI=\"{up}{KEY_DIR}/{period}.key\"");
-    if let Some(iv) = enc.constant_iv_bytes() {
+    tag_line("EXT-X-KEY", enc, &up, period)
+}
+
+/// `EXT-X-SESSION-KEY` of a key period for the master (RFC 8216bis 4.4.6.5): the attributes
+/// of the media playlists' `EXT-X-KEY`, the URI relative to the master. An `IV` only when
+/// the media playlists carry one (a constant IV); without it each segment's IV is its
+/// sequence number, which a master-level line cannot state.
+pub(super) fn session_key_line(enc: &Encryption, period: u64) -> String {
+    tag_line("EXT-X-SESSION-KEY", enc, "", period)
+}
+
+fn tag_line(tag: &str, enc: &Encryption, up: &str, period: u64) -> String {
+    let uri = match &enc.static_key {
+        // The operator's key server serves a static key.
+        Some(k) => k.key_url.clone(),
+        None => format!("{up}{KEY_DIR}/{period}.key"),
+    };
+    let mut line = format!("#{tag}:METHOD=AES-128,URI=\"{uri}\"");
+    if let Some(iv) = enc.fixed_iv() {
         let _ = write!(line, ",IV=0x{}", crate::drm::hex(&iv));
     }
     line
@@ -97,7 +114,7 @@ pub(super) async fn ensure_keys<K: KvStore, O: ObjectStore>(
     periods: &[u64],
 ) -> OriginResult<()> {
     for p in periods {
-        period_keys(cx, &play.channel.id, play.endpoint, *p).await?;
+        period_keys(cx, &play.channel.id, play.endpoint, *p, play.now_ms).await?;
     }
     Ok(())
 }
@@ -112,9 +129,16 @@ pub(super) async fn encrypt<K: KvStore, O: ObjectStore>(
     seq: u64,
     body: &[u8],
 ) -> OriginResult<Vec<u8>> {
-    let keys = period_keys(cx, &play.channel.id, play.endpoint, period_of(enc, segment)).await?;
+    let keys = period_keys(
+        cx,
+        &play.channel.id,
+        play.endpoint,
+        period_of(enc, segment),
+        play.now_ms,
+    )
+    .await?;
     let key = the_key(&keys)?;
-    let iv = enc.constant_iv_bytes().unwrap_or_else(|| sequence_iv(seq));
+    let iv = enc.fixed_iv().unwrap_or_else(|| sequence_iv(seq));
     Ok(encrypt_segment(&key.key, &iv, body))
 }
 
@@ -144,10 +168,11 @@ pub(super) async fn key_file<K: KvStore, O: ObjectStore>(
     let ms = |t: u64| i64::try_from(t).unwrap_or(i64::MAX);
     let earliest = enc.period_of_ms(ms(now.saturating_sub(retention_ms + KEY_PERIOD_SLACK_MS)));
     let latest = enc.period_of_ms(ms(now.saturating_add(KEY_PERIOD_SLACK_MS)));
-    if !(earliest..=latest).contains(&period) {
+    // A static key is served by the operator's key server, never from here.
+    if !(earliest..=latest).contains(&period) || enc.static_key.is_some() {
         return Err(OriginError::NotFound(format!("key of period {period}")));
     }
-    let keys = period_keys(cx, &play.channel.id, play.endpoint, period).await?;
+    let keys = period_keys(cx, &play.channel.id, play.endpoint, period, play.now_ms).await?;
     let key = the_key(&keys)?;
     Ok(Response::new(200)
         .with_body("application/octet-stream", key.key.to_vec())
@@ -170,6 +195,7 @@ mod tests {
             content_id: "c".into(),
             constant_iv: String::new(),
             key_rotation_interval: 4,
+            static_key: None,
         };
         let segs: Vec<Segment> = [0, 1, 3]
             .iter()

@@ -147,6 +147,19 @@ pub(super) async fn cmaf_master<K: KvStore, O: ObjectStore>(
     .ok_or_else(|| {
         OriginError::NotFound("no video rendition within the endpoint's bitrate range".into())
     })?;
+    let kinds: &[TrackKind] = if audio.is_empty() {
+        &[TrackKind::Video]
+    } else {
+        &[TrackKind::Video, TrackKind::Audio]
+    };
+    let text = super::session_key::add_session_keys(
+        cx,
+        play,
+        text,
+        video.first().map(|v| v.rendition),
+        kinds,
+    )
+    .await?;
     Ok((text, CacheControl::Master, PLAYLIST_TYPE))
 }
 

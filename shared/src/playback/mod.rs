@@ -14,6 +14,7 @@ mod playlist;
 pub(crate) mod recording;
 mod route;
 mod sample_enc;
+mod session_key;
 mod ts;
 
 pub use clip_body::ClipBody;

@@ -24,6 +24,8 @@ pub(super) struct Rendered {
     pub last_msn: u64,
     /// Key periods of the listed segments (encrypted endpoints; else empty).
     pub periods: Vec<u64>,
+    /// Program date time of the first listed segment.
+    pub first_pdt_ms: Option<i64>,
 }
 
 /// The playlist of `rendition`: all of its streams (`kind` `None`, TS segments as the encoder
@@ -60,7 +62,13 @@ pub(super) async fn rendition_playlist<K: KvStore, O: ObjectStore>(
     let text = match (super::sample_enc::method(play), kind) {
         (Some((enc, scheme)), Some(kind)) if play.endpoint.protocol == OutputProtocol::HlsCmaf => {
             let keys = super::sample_enc::keys(cx, play).await?;
-            let lines = super::sample_enc::key_lines(enc, scheme, &keys, kind, rendition)?;
+            let lines = super::sample_enc::key_lines(
+                enc,
+                scheme,
+                &keys,
+                kind,
+                super::sample_enc::KeyLines::Media(rendition),
+            )?;
             super::sample_enc::insert_key_lines(&rendered.text, &lines)
         }
         _ => rendered.text,
@@ -117,5 +125,6 @@ pub(super) fn render(
         target_duration: target,
         last_msn: (first + listed).saturating_sub(1),
         periods,
+        first_pdt_ms: window.segments.first().map(|s| s.segment.pdt_ms),
     })
 }

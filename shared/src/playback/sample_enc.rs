@@ -79,7 +79,7 @@ pub(super) async fn keys<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
 ) -> OriginResult<PeriodKeys> {
-    period_keys(cx, &play.channel.id, play.endpoint, PERIOD).await
+    period_keys(cx, &play.channel.id, play.endpoint, PERIOD, play.now_ms).await
 }
 
 /// How the `kind` track of `rendition` is encrypted: the key, the KID, the IV (cbcs: the
@@ -184,33 +184,65 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// The `EXT-X-KEY` lines of a CMAF media playlist of `kind` tracks: the provider's
-/// HLSSignalingData for each commercial system that has some, else lines built here (ClearKey,
-/// always: both the
-/// `org.w3.clearkey` form hls.js reads and the W3C common system id; Widevine and PlayReady:
-/// their system id with the `pssh` as a data URI).
+/// Which playlist key lines are written for.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum KeyLines<'a> {
+    /// `EXT-X-KEY` of a rendition's media playlist (URIs relative to it).
+    Media(&'a Rendition),
+    /// `EXT-X-SESSION-KEY` of the master playlist (RFC 8216bis 4.4.6.5; URIs relative to it).
+    Session,
+}
+
+impl KeyLines<'_> {
+    fn tag(self) -> &'static str {
+        match self {
+            KeyLines::Media(_) => "EXT-X-KEY",
+            KeyLines::Session => "EXT-X-SESSION-KEY",
+        }
+    }
+
+    /// From the playlist to the endpoint's directory.
+    fn up(self) -> String {
+        match self {
+            KeyLines::Media(rendition) => "../".repeat(rendition.split('/').count()),
+            KeyLines::Session => String::new(),
+        }
+    }
+}
+
+/// The key lines of `kind` tracks for a CMAF media playlist (`EXT-X-KEY`) or the master
+/// (`EXT-X-SESSION-KEY`, the same attributes): the provider's HLSSignalingData for each
+/// commercial system that has some, else lines built here (ClearKey, always: both the
+/// `org.w3.clearkey` form hls.js reads and the W3C common system id, and `identity` at the
+/// key route for Shaka; Widevine and PlayReady: their system id with the `pssh` as a data
+/// URI).
 pub(super) fn key_lines(
     enc: &Encryption,
     scheme: Scheme,
     keys: &PeriodKeys,
     kind: TrackKind,
-    rendition: &Rendition,
+    lines_for: KeyLines<'_>,
 ) -> OriginResult<String> {
     let key = key_of(keys, kind)?;
     let method = match scheme {
         Scheme::Cbcs => "SAMPLE-AES",
         Scheme::Cenc => "SAMPLE-AES-CTR",
     };
+    let (tag, period) = (lines_for.tag(), keys.period);
     let mut out = String::new();
     for system in &enc.drm_systems {
         let data = key.systems.iter().find(|s| s.system == *system);
         // ClearKey: always the lines players read (a provider's own are not what hls.js and
         // Shaka expect of ClearKey).
         let provided = data
-            .and_then(|d| d.hls_media.as_deref())
+            .and_then(|d| match lines_for {
+                KeyLines::Media(_) => d.hls_media.as_deref(),
+                KeyLines::Session => d.hls_master.as_deref(),
+            })
             .filter(|_| *system != DrmSystem::ClearKey);
         if let Some(lines) = provided {
-            for line in lines.lines().filter(|l| l.starts_with("#EXT-X-KEY:")) {
+            let prefix = format!("#{tag}:");
+            for line in lines.lines().filter(|l| l.starts_with(&prefix)) {
                 out.push_str(line);
                 out.push('\n');
             }
@@ -224,20 +256,27 @@ pub(super) fn key_lines(
                 let uri = format!("data:text/plain;base64,{}", b64(&pssh));
                 let _ = writeln!(
                     out,
-                    "#EXT-X-KEY:METHOD={method},URI=\"{uri}\",KEYID=0x{kid},KEYFORMAT=\"org.w3.clearkey\",KEYFORMATVERSIONS=\"1\""
+                    "#{tag}:METHOD={method},URI=\"{uri}\",KEYID=0x{kid},KEYFORMAT=\"org.w3.clearkey\",KEYFORMATVERSIONS=\"1\""
                 );
                 let _ = writeln!(
                     out,
-                    "#EXT-X-KEY:METHOD={method},URI=\"{uri}\",KEYID=0x{kid},KEYFORMAT=\"urn:uuid:{}\",KEYFORMATVERSIONS=\"1\"",
+                    "#{tag}:METHOD={method},URI=\"{uri}\",KEYID=0x{kid},KEYFORMAT=\"urn:uuid:{}\",KEYFORMATVERSIONS=\"1\"",
                     system.system_id()
                 );
-                // Shaka reads ClearKey as `identity`: the key at the endpoint's key route.
-                let up = "../".repeat(rendition.split('/').count());
+                // Shaka reads ClearKey as `identity`: the key at the endpoint's key route, or
+                // at a static key's own key server.
+                let uri = match enc.static_key.as_ref().filter(|k| !k.key_url.is_empty()) {
+                    Some(k) => k.key_url.clone(),
+                    None => format!(
+                        "{}{}/{period}-{}.key",
+                        lines_for.up(),
+                        super::aes128::KEY_DIR,
+                        kind.name()
+                    ),
+                };
                 let _ = writeln!(
                     out,
-                    "#EXT-X-KEY:METHOD={method},URI=\"{up}{}/{PERIOD}-{}.key\",KEYID=0x{kid},KEYFORMAT=\"identity\"",
-                    super::aes128::KEY_DIR,
-                    kind.name()
+                    "#{tag}:METHOD={method},URI=\"{uri}\",KEYID=0x{kid},KEYFORMAT=\"identity\""
                 );
             }
             // FairPlay needs its provider's signalling (skd:// URI): none means no line.
@@ -246,7 +285,7 @@ pub(super) fn key_lines(
                 if let Some(p) = pssh {
                     let _ = writeln!(
                         out,
-                        "#EXT-X-KEY:METHOD={method},URI=\"data:text/plain;base64,{}\",KEYID=0x{kid},KEYFORMAT=\"urn:uuid:{}\",KEYFORMATVERSIONS=\"1\"",
+                        "#{tag}:METHOD={method},URI=\"data:text/plain;base64,{}\",KEYID=0x{kid},KEYFORMAT=\"urn:uuid:{}\",KEYFORMATVERSIONS=\"1\"",
                         b64(&p),
                         other.system_id()
                     );

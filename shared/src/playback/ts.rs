@@ -65,6 +65,14 @@ pub(super) async fn ts_master<K: KvStore, O: ObjectStore>(
         .ok_or_else(|| {
             OriginError::NotFound("no rendition within the endpoint's bitrate range".into())
         })?;
+    let text = super::session_key::add_session_keys(
+        cx,
+        play,
+        text,
+        variants.first().map(|v| &v.variant.rendition),
+        &[],
+    )
+    .await?;
     Ok((text, CacheControl::Master, PLAYLIST_TYPE))
 }
 

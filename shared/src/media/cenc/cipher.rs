@@ -2,13 +2,16 @@
 //! `cenc`: CTR, 9.5.2 / 10.4 for `cbcs`: CBC with a pattern), written over the RustCrypto
 //! block cipher, which picks AES-NI or ARMv8 instructions at run time where present.
 
-use aes::cipher::{generic_array::GenericArray, BlockEncrypt, KeyInit};
+use aes::cipher::{
+    consts::U16, generic_array::GenericArray, typenum::Unsigned, BlockBackend, BlockClosure,
+    BlockEncrypt, BlockSizeUser, KeyInit, ParBlocks,
+};
 use aes::Aes128;
 
 /// AES block size in bytes.
 pub const BLOCK: usize = 16;
-/// Blocks of key stream computed per call to the cipher: enough for the parallel hardware
-/// paths (eight blocks in flight with AES-NI).
+/// CBC chains interleaved per call to the cipher: enough for the parallel hardware paths
+/// (eight blocks in flight with AES-NI).
 const BATCH: usize = 8;
 
 /// An AES-128 key ready for use.
@@ -36,9 +39,9 @@ impl Cipher {
     pub fn ctr(&self, iv: [u8; 8]) -> Ctr<'_> {
         Ctr {
             cipher: self,
-            iv,
+            iv: u128::from(u64::from_be_bytes(iv)) << 64,
             counter: 0,
-            stream: [0; BLOCK],
+            stream: aes::Block::default(),
             used: BLOCK,
         }
     }
@@ -85,21 +88,16 @@ pub struct Pattern {
 /// The key stream of one `cenc` sample; see [`Cipher::ctr`].
 pub struct Ctr<'a> {
     cipher: &'a Cipher,
-    iv: [u8; 8],
+    /// The IV in the high 64 bits of the counter block.
+    iv: u128,
+    /// The block counter of the next key stream block.
     counter: u64,
-    /// The current key stream block and how much of it is spent.
-    stream: [u8; BLOCK],
+    /// The last key stream block and how much of it is spent.
+    stream: aes::Block,
     used: usize,
 }
 
 impl Ctr<'_> {
-    /// The next counter block: the IV, then the block counter (big-endian, wrapping in 64 bits).
-    fn counter_block(&mut self) -> aes::Block {
-        let block = (u128::from(u64::from_be_bytes(self.iv)) << 64) | u128::from(self.counter);
-        self.counter = self.counter.wrapping_add(1);
-        block.to_be_bytes().into()
-    }
-
     /// XORs the next `data.len()` bytes of key stream into `data`.
     pub fn apply(&mut self, mut data: &mut [u8]) {
         // Finish a block begun by an earlier range.
@@ -108,28 +106,58 @@ impl Ctr<'_> {
             self.used += 1;
             data = &mut data[1..];
         }
-        let mut batch = [aes::Block::default(); BATCH];
-        let mut chunks = data.chunks_exact_mut(BLOCK * BATCH);
+        if data.is_empty() {
+            return;
+        }
+        self.cipher
+            .aes
+            .encrypt_with_backend(CtrBlocks { ctr: self, data });
+    }
+}
+
+/// The work of [`Ctr::apply`] past a partial block, handed to the cipher's backend: counter
+/// blocks are made, encrypted and XORed a batch at a time (eight blocks with AES-NI) inside
+/// one backend call, so the CPU feature check and call overhead are paid once per range.
+struct CtrBlocks<'a, 'c> {
+    ctr: &'a mut Ctr<'c>,
+    data: &'a mut [u8],
+}
+
+impl BlockSizeUser for CtrBlocks<'_, '_> {
+    type BlockSize = U16;
+}
+
+impl BlockClosure for CtrBlocks<'_, '_> {
+    fn call<B: BlockBackend<BlockSize = U16>>(self, backend: &mut B) {
+        let CtrBlocks { ctr, data } = self;
+        let mut batch = ParBlocks::<B>::default();
+        let mut chunks = data.chunks_exact_mut(BLOCK * B::ParBlocksSize::USIZE);
         for chunk in &mut chunks {
-            for b in &mut batch {
-                *b = self.counter_block();
+            for block in batch.iter_mut() {
+                *block = ctr.counter_block();
             }
-            self.cipher.aes.encrypt_blocks(&mut batch);
-            for (d, k) in chunk.chunks_exact_mut(BLOCK).zip(&batch) {
+            backend.proc_par_blocks_inplace(&mut batch);
+            for (d, k) in chunk.chunks_exact_mut(BLOCK).zip(batch.iter()) {
                 xor_block(d, k);
             }
         }
-        for block in chunks.into_remainder().chunks_mut(BLOCK) {
-            let mut k = self.counter_block();
-            self.cipher.aes.encrypt_block(&mut k);
-            self.stream.copy_from_slice(&k);
-            if block.len() == BLOCK {
-                xor_block(block, &k);
-            } else {
-                block.iter_mut().zip(k.iter()).for_each(|(d, k)| *d ^= k);
-            }
-            self.used = block.len();
+        for d in chunks.into_remainder().chunks_mut(BLOCK) {
+            let mut k = ctr.counter_block();
+            backend.proc_block_inplace(&mut k);
+            d.iter_mut().zip(k.iter()).for_each(|(d, k)| *d ^= k);
+            ctr.stream = k;
+            ctr.used = d.len();
         }
+    }
+}
+
+impl Ctr<'_> {
+    /// The next counter block: the IV, then the block counter (big-endian, wrapping in 64 bits).
+    #[inline(always)]
+    fn counter_block(&mut self) -> aes::Block {
+        let block = self.iv | u128::from(self.counter);
+        self.counter = self.counter.wrapping_add(1);
+        block.to_be_bytes().into()
     }
 }
 
@@ -146,7 +174,8 @@ impl Cipher {
     /// [`Cipher::cbc_pattern`] over several independent ranges of `buf` (each its own chain,
     /// each starting from `iv`: the subsamples or samples of a fragment), interleaved so that
     /// up to eight chains go through the cipher at once: CBC is sequential within a chain,
-    /// and the hardware paths only reach their speed with several blocks in flight.
+    /// and the hardware paths only reach their speed with several blocks in flight. The whole
+    /// walk runs inside the cipher's backend (one CPU feature check per call).
     pub fn cbc_pattern_chains(
         &self,
         iv: &[u8; 16],
@@ -154,6 +183,35 @@ impl Cipher {
         buf: &mut [u8],
         ranges: &[std::ops::Range<usize>],
     ) {
+        self.aes.encrypt_with_backend(CbcChains {
+            iv,
+            pattern,
+            buf,
+            ranges,
+        });
+    }
+}
+
+/// The work of [`Cipher::cbc_pattern_chains`], handed to the cipher's backend.
+struct CbcChains<'a> {
+    iv: &'a [u8; 16],
+    pattern: Pattern,
+    buf: &'a mut [u8],
+    ranges: &'a [std::ops::Range<usize>],
+}
+
+impl BlockSizeUser for CbcChains<'_> {
+    type BlockSize = U16;
+}
+
+impl BlockClosure for CbcChains<'_> {
+    fn call<B: BlockBackend<BlockSize = U16>>(self, backend: &mut B) {
+        let CbcChains {
+            iv,
+            pattern,
+            buf,
+            ranges,
+        } = self;
         let (crypt, period) = if pattern.crypt == 0 && pattern.skip == 0 {
             (1, 1)
         } else {
@@ -181,11 +239,13 @@ impl Cipher {
                 chain: GenericArray::clone_from_slice(iv),
             })
             .filter(|l| l.blocks > 0);
+        // As many lanes as the backend encrypts at once (8 with AES-NI, fewer in software).
+        let width = B::ParBlocksSize::USIZE.min(BATCH);
         let mut lanes: [Option<Lane>; BATCH] = [None; BATCH];
-        let mut batch = [aes::Block::default(); BATCH];
+        let mut batch = ParBlocks::<B>::default();
         loop {
             let mut active = 0;
-            for lane in &mut lanes {
+            for lane in &mut lanes[..width] {
                 if lane.is_none() {
                     *lane = pending.next();
                 }
@@ -199,9 +259,15 @@ impl Cipher {
             if active == 0 {
                 return;
             }
-            self.aes.encrypt_blocks(&mut batch[..active]);
+            if active == B::ParBlocksSize::USIZE {
+                backend.proc_par_blocks_inplace(&mut batch);
+            } else {
+                for block in &mut batch[..active] {
+                    backend.proc_block_inplace(block);
+                }
+            }
             let mut i = 0;
-            for lane in &mut lanes {
+            for lane in &mut lanes[..width] {
                 let Some(l) = lane else { continue };
                 let at = l.start + l.next * BLOCK;
                 buf[at..at + BLOCK].copy_from_slice(&batch[i]);
@@ -246,6 +312,25 @@ mod tests {
         let mut expect = GenericArray::clone_from_slice(&hex("f0f1f2f3f4f5f6f70000000000000000"));
         c.aes.encrypt_block(&mut expect);
         assert_eq!(&data[..], &expect[..]);
+    }
+
+    /// Block `n` of a sample's key stream is AES(IV || n as a 64-bit big-endian number): the
+    /// counter sits in the last 8 bytes and carries across bytes (blocks 1, 255, 256).
+    #[test]
+    fn ctr_counter_is_64_bit_big_endian() {
+        let c = Cipher::new(&[9; 16]);
+        let iv = [0xA0, 1, 2, 3, 4, 5, 6, 0xFF];
+        let mut stream = vec![0u8; 16 * 300];
+        c.ctr(iv).apply(&mut stream);
+        for n in [1u64, 255, 256, 299] {
+            let mut block = [0u8; 16];
+            block[..8].copy_from_slice(&iv);
+            block[8..].copy_from_slice(&n.to_be_bytes());
+            let mut expect = GenericArray::clone_from_slice(&block);
+            c.aes.encrypt_block(&mut expect);
+            let at = usize::try_from(n).unwrap() * 16;
+            assert_eq!(&stream[at..at + 16], &expect[..], "block {n}");
+        }
     }
 
     /// A stream split at any point equals the stream in one piece.
