@@ -2,7 +2,7 @@
 #   make dev     run the Worker locally (wrangler + workerd, local KV/R2) with a demo channel
 #                (PLATFORM=spin: the Spin component in the local wasmtime host instead)
 #   make test    native unit tests, then the end-to-end suites (the built Worker, the Spin build),
-#                then every fuzz target for FUZZ_SECONDS (default 10)
+#                then every fuzz target for FUZZ_SECONDS (default 5)
 #   make fuzz    every fuzz target for FUZZ_SECONDS (e.g. make fuzz FUZZ_SECONDS=600)
 #   make worker  build the Worker (functions/cloudflare/build/worker/shim.mjs + wasm)
 #   make spin    build the Spin component (the .wasm spin.toml names) and the local host
@@ -114,7 +114,7 @@ ttff: tools worker
 	cd tests && node bench/ttff.js
 
 # Seconds each fuzz target runs in `make test` (fuzz/run.sh runs longer campaigns).
-FUZZ_SECONDS ?= 10
+FUZZ_SECONDS ?= 5
 
 # A longer campaign: make fuzz FUZZ_SECONDS=600
 fuzz:

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target (`cargo fuzz list`) briefly: ./run.sh [seconds per target, default 30].
+# All targets are built in one `cargo fuzz build` (one link phase for all), then each binary runs
+# on its corpus (`corpus/<target>`, as `cargo fuzz run` uses), crashes going to
+# `artifacts/<target>/`.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-30}"
@@ -7,12 +10,16 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
   echo "cargo-fuzz on a nightly toolchain is needed: rustup toolchain install nightly && cargo install cargo-fuzz" >&2
   exit 1
 fi
+cargo +nightly fuzz build -O
+triple="$(rustc +nightly -vV | sed -n 's/^host: //p')"
+bin="target/$triple/release"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 for target in $(cargo +nightly fuzz list); do
   echo "== $target (${seconds}s)"
-  if ! cargo +nightly fuzz run -O "$target" -- -max_total_time="$seconds" -max_len=200000 \
-      >"$log" 2>&1; then
+  mkdir -p "corpus/$target" "artifacts/$target"
+  if ! "$bin/$target" -artifact_prefix="artifacts/$target/" -max_total_time="$seconds" \
+      -max_len=200000 "corpus/$target" >"$log" 2>&1; then
     grep -E 'panicked|SUMMARY|Test unit written|^error' -A3 "$log" | head -40 >&2
     echo "fuzz target $target failed" >&2
     exit 1
