@@ -158,27 +158,17 @@ impl<S: ObjectStore> ObjectStore for Billed<S> {
 type Counted = Origin<Billed<MemoryKv>, Billed<MemoryObjects>>;
 
 fn counted(o: MemoryOrigin) -> (Counted, Rc<Cell<Bill>>) {
-    let MemoryOrigin {
-        kv,
-        objects,
-        config,
-        random,
-        sleep,
-        ..
-    } = o;
     let bill = Rc::new(Cell::new(Bill::default()));
-    let origin = Origin::new(
-        Billed {
-            inner: kv,
+    let origin = wrap_stores(
+        o,
+        |inner| Billed {
+            inner,
             bill: bill.clone(),
         },
-        Billed {
-            inner: objects,
+        |inner| Billed {
+            inner,
             bill: bill.clone(),
         },
-        config,
-        random,
-        sleep,
     );
     (origin, bill)
 }

@@ -57,8 +57,7 @@ impl ObjectStore for Interleaved {
 type Raced = Origin<MemoryKv, Interleaved>;
 
 fn raced() -> Raced {
-    let o = memory_origin(TOKEN);
-    Origin::new(o.kv, Interleaved(o.objects), o.config, o.random, o.sleep)
+    wrap_stores(memory_origin(TOKEN), |kv| kv, Interleaved)
 }
 
 /// Drives `b` alone for `head_start` polls, then `a` and `b` in turn, to completion.

@@ -133,35 +133,19 @@ fn channel() -> (MemoryOrigin, (String, String)) {
 }
 
 fn measured(o: MemoryOrigin) -> (Measured, Rc<Tracker>) {
-    let MemoryOrigin {
-        kv,
-        objects,
-        config,
-        random,
-        sleep,
-        ..
-    } = o;
     let tracker = Rc::new(Tracker::default());
-    let wrap = |kv| Rounds {
-        inner: (),
-        tracker: tracker.clone(),
-        kv,
-    };
-    let (k, b) = (wrap(true), wrap(false));
-    let origin = Origin::new(
-        Rounds {
-            inner: kv,
-            tracker: k.tracker,
+    let origin = wrap_stores(
+        o,
+        |inner| Rounds {
+            inner,
+            tracker: tracker.clone(),
             kv: true,
         },
-        Rounds {
-            inner: objects,
-            tracker: b.tracker,
+        |inner| Rounds {
+            inner,
+            tracker: tracker.clone(),
             kv: false,
         },
-        config,
-        random,
-        sleep,
     );
     (origin, tracker)
 }

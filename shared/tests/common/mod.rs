@@ -379,3 +379,25 @@ impl std::future::Future for YieldOnce {
         }
     }
 }
+
+/// The same origin (stores' contents, configuration, randomness, timer) over wrapped stores:
+/// counting or interleaving wrappers for the round-trip, cost and race tests.
+pub fn wrap_stores<K, O>(
+    o: MemoryOrigin,
+    kv: impl FnOnce(edgepack::store::MemoryKv) -> K,
+    objects: impl FnOnce(edgepack::store::MemoryObjects) -> O,
+) -> edgepack::Origin<K, O>
+where
+    K: edgepack::store::KvStore,
+    O: edgepack::store::ObjectStore,
+{
+    let MemoryOrigin {
+        kv: k,
+        objects: b,
+        config,
+        random,
+        sleep,
+        ..
+    } = o;
+    edgepack::Origin::new(kv(k), objects(b), config, random, sleep)
+}
