@@ -3,7 +3,8 @@
 #                (PLATFORM=spin: the Spin component in the local wasmtime host instead)
 #   make test    native unit tests, then the end-to-end suites (the built Worker, the Spin build),
 #                then every fuzz target for FUZZ_SECONDS (default 5)
-#   make fuzz    every fuzz target for FUZZ_SECONDS (e.g. make fuzz FUZZ_SECONDS=600)
+#   make fuzz    every fuzz target for FUZZ_SECONDS (e.g. make fuzz FUZZ_SECONDS=600), or for
+#                FUZZ_RUNS executions each (make fuzz FUZZ_RUNS=10000000: a campaign at depth)
 #   make worker  build the Worker (functions/cloudflare/build/worker/shim.mjs + wasm)
 #   make spin    build the Spin component (the .wasm spin.toml names) and the local host
 #   make lint    rustfmt, clippy (native members, the Worker and Spin crates on wasm32), the

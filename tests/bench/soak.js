@@ -110,7 +110,8 @@ function recorder() {
     } catch (err) {
       status.failed++;
       if (listed) unservable++;
-      if (problems.length < 20) problems.push(`${kind} ${url}: ${err.message}`);
+      const cause = err.cause?.code ?? err.cause?.message ?? '';
+      if (problems.length < 20) problems.push(`${kind} ${url}: ${err.message}${cause ? ` (${cause})` : ''} after ${Math.round(performance.now() - t0)} ms`);
       return null;
     }
     const ms = performance.now() - t0;
@@ -277,13 +278,25 @@ async function main() {
       })());
     }
     const memSamples = [];
-    const sampler = setInterval(() => {
-      memSamples.push({ s: Math.round((Date.now() - t0) / 1000), kib: rssKiB(pid) });
+    // The WebAssembly memory of the instance that answers (`GET /api/v1/runtime`): on the Worker
+    // one isolate serves every request, so its linear memory is the Worker's own footprint; on
+    // Spin each request has a fresh instance.
+    const wasmMiB = async () => {
+      const r = await origin.api('GET', '/api/v1/runtime').catch(() => null);
+      const b = r?.json?.wasm_memory_bytes;
+      return typeof b === 'number' ? b / 1048576 : null;
+    };
+    const wasmStart = await wasmMiB();
+    const sampler = setInterval(async () => {
+      const sample = { s: Math.round((Date.now() - t0) / 1000), kib: rssKiB(pid) };
+      memSamples.push(sample);
       load.push(loadavg()[0]);
+      sample.wasmMiB = await wasmMiB();
     }, 30_000);
     await Promise.all(players);
     clearInterval(sampler);
     const memEnd = rssKiB(pid);
+    const wasmEnd = await wasmMiB();
     const { rows, status, unservable, bytes, problems } = rec.report();
 
     console.log(`edgepack soak: ${opts.platform}, ${opts.minutes} min, ${opts.players} players (HLS ${mix.hls}, HLS-CMAF ${mix.cmaf}, DASH ${mix.dash}; ${mix.shifted} time-shifted), two aligned encoders, ${new Date(t0).toISOString()}`);
@@ -296,8 +309,10 @@ async function main() {
     console.log(`status classes: ${JSON.stringify(status)}; bytes served ${(bytes / 1e6).toFixed(1)} MB`);
     console.log(`5xx answers: ${status['5xx']}; segments listed but not servable: ${unservable}`);
     console.log(`runtime resident memory (pid ${pid}): start ${(memStart / 1024).toFixed(1)} MiB, end ${(memEnd / 1024).toFixed(1)} MiB; every 30 s: ${memSamples.map((m) => (m.kib / 1024).toFixed(0)).join(' ')}`);
+    const mib = (m) => (m === null ? '?' : m.toFixed(0));
+    console.log(`WebAssembly memory of the answering instance: start ${mib(wasmStart)} MiB, end ${mib(wasmEnd)} MiB; every 30 s: ${memSamples.map((m) => mib(m.wasmMiB ?? null)).join(' ')}`);
     for (const p of problems) console.log(`problem: ${p}`);
-    if (opts.json) writeFileSync(opts.json, JSON.stringify({ opts, rows, status, unservable, bytes, memStart, memEnd, memSamples, load, mix, problems }, null, 1));
+    if (opts.json) writeFileSync(opts.json, JSON.stringify({ opts, rows, status, unservable, bytes, memStart, memEnd, memSamples, wasmStart, wasmEnd, load, mix, problems }, null, 1));
     ok = status['5xx'] === 0 && unservable === 0 && status.failed === 0;
     if (!ok) process.exitCode = 1;
   } finally {

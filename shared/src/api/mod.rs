@@ -1,13 +1,14 @@
 //! The control API's route table: `/api/v1/groups[/{group}[/channels[/{channel}[/endpoints[/
 //! {endpoint}]]]]]`, `.../channels/{channel}/inputs/{1|2}/rotate-credentials`,
 //! `.../channels/{channel}/status`, `.../endpoints/{endpoint}/signed-url`, `.../stats` of a
-//! channel and of an endpoint (docs/stats.md). JSON in and out, the
+//! channel and of an endpoint (docs/stats.md), `/api/v1/runtime` (the instance's memory). JSON in and out, the
 //! admin bearer token on every route (`authorize`). The handlers live in `groups`,
 //! `channels` and `endpoints`; harvest jobs and maintenance are routed by `origin.rs`.
 
 mod channels;
 mod endpoints;
 mod groups;
+mod runtime;
 mod stats;
 mod status;
 mod views;
@@ -67,6 +68,10 @@ pub(crate) async fn handle<K: KvStore, O: ObjectStore>(
     };
     let m = req.method;
     match route {
+        ["runtime"] => match m {
+            Method::Get => Ok(runtime::runtime()),
+            _ => Err(OriginError::MethodNotAllowed),
+        },
         ["groups"] => match m {
             Method::Get => list_groups(cx).await,
             Method::Post => create_group(cx, req, now_ms).await,
