@@ -41,6 +41,8 @@ const TIME_SHIFT_BACK_MS = 120_000;
 const RAMP_MS = 60_000;
 /** Source content beyond the run (set-up, ramp), seconds. */
 const SOURCE_SPARE_S = 120;
+/** Causes of a failed fetch that mean the connection was closed under the request. */
+const CONNECTION_CLOSED = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);
 /** A request that takes longer than this counts as failed (a player would have retried). */
 const REQUEST_TIMEOUT_MS = 15_000;
 
@@ -96,7 +98,7 @@ function runtimePid(origin) {
 /** Counters shared by every player. */
 function recorder() {
   const kinds = new Map();
-  const status = { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, failed: 0 };
+  const status = { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, failed: 0, resent: 0 };
   const problems = [];
   let unservable = 0;
   let bytes = 0;
@@ -104,15 +106,27 @@ function recorder() {
     const t0 = performance.now();
     let res;
     let body;
-    try {
-      res = await fetch(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-      body = Buffer.from(await res.arrayBuffer());
-    } catch (err) {
-      status.failed++;
-      if (listed) unservable++;
-      const cause = err.cause?.code ?? err.cause?.message ?? '';
-      if (problems.length < 20) problems.push(`${kind} ${url}: ${err.message}${cause ? ` (${cause})` : ''} after ${Math.round(performance.now() - t0)} ms`);
-      return null;
+    for (let attempt = 0; ; attempt++) {
+      res = undefined;
+      try {
+        res = await fetch(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+        body = Buffer.from(await res.arrayBuffer());
+        break;
+      } catch (err) {
+        const cause = err.cause?.code ?? err.cause?.message ?? '';
+        // A kept-alive connection the server closed before any answer: a browser sends the
+        // request again on a new connection (so does this player, once), and it is counted.
+        // Closed after the headers, it is a failure.
+        if (attempt === 0 && res === undefined && CONNECTION_CLOSED.has(cause)) {
+          status.resent++;
+          if (problems.length < 20) problems.push(`${kind} ${url}: ${cause} after ${Math.round(performance.now() - t0)} ms, sent again`);
+          continue;
+        }
+        status.failed++;
+        if (listed) unservable++;
+        if (problems.length < 20) problems.push(`${kind} ${url}: ${err.message}${cause ? ` (${cause})` : ''} after ${Math.round(performance.now() - t0)} ms`);
+        return null;
+      }
     }
     const ms = performance.now() - t0;
     if (!kinds.has(kind)) kinds.set(kind, []);
