@@ -19,7 +19,12 @@
 //! * A segment whose codec configuration differs from the one before (an encoder restart at
 //!   another resolution, profile or sample rate) gets a sample description of its own in the
 //!   same track ([`ProgressiveMp4::select_description`]); its samples are rescaled to the
-//!   track's timescale (the first segment's) when theirs differs.
+//!   track's timescale (the first segment's) when theirs differs. A video segment in another
+//!   configuration than the first also repeats its parameter sets in band, in front of its
+//!   first picture (ISO/IEC 14496-15 allows parameter sets in samples that equal the sample
+//!   entry's): players that keep the first decoder configuration (Chromium's `<video src>`)
+//!   then switch at that picture too. The rule depends on the segment alone, so a writer that
+//!   restarts after the first segment writes the same bytes.
 
 use super::{demux_ts, Fmp4Part, RemuxError, RemuxOptions, RemuxWarning, SampleTrack, TrackKind};
 use crate::media::mp4::demux::{parse_init, parse_segment, InitSegment, InitTrack, MediaSegment};
@@ -295,9 +300,25 @@ impl ClipWriter {
             return Err(RemuxError::NoTracks);
         };
         let samples = &video.samples;
-        let placed = self.describe(video_index, video, samples)?;
+        let mut placed = self.describe(video_index, video, samples)?;
+        let first_codec = self.mp4.track(video_index).map(|t| &t.codec);
+        let in_band = match (first, first_codec) {
+            (false, Some(c)) if *c != video.track.codec => parameter_sets(&video.track.codec),
+            _ => Vec::new(),
+        };
+        if !in_band.is_empty() {
+            if let Some(s) = placed.to_mut().first_mut() {
+                let extra = u32::try_from(in_band.len()).ok();
+                s.size = extra
+                    .and_then(|e| s.size.checked_add(e))
+                    .ok_or(RemuxError::Mux(MuxError::OutOfRange {
+                        field: "sample size with parameter sets",
+                    }))?;
+            }
+        }
         self.mp4
             .append_chunk(video_index, &placed, |out| {
+                out.extend_from_slice(&in_band);
                 (video.write)(0..samples.len(), out)
             })
             .map_err(RemuxError::Mux)?;
@@ -413,4 +434,22 @@ fn rescale_samples(
             })
         })
         .collect()
+}
+
+/// A video configuration's parameter sets as NAL units with 4-byte lengths (the sample format
+/// of our `avcC`/`hvcC`): VPS (H.265), SPS, PPS. Empty for audio.
+fn parameter_sets(codec: &CodecConfig) -> Vec<u8> {
+    let nals: Vec<&[u8]> = match codec {
+        CodecConfig::Avc(c) => vec![&c.sps_nal, &c.pps_nal],
+        CodecConfig::Hevc(c) => vec![&c.vps_nal, &c.sps_nal, &c.pps_nal],
+        CodecConfig::Aac(_) => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for nal in nals {
+        // Parameter sets are a few bytes to a few hundred: far below 4 GiB.
+        let len = u32::try_from(nal.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(nal);
+    }
+    out
 }
