@@ -455,11 +455,10 @@ fn an_mp4_recording_across_a_codec_change_holds_both_configurations() {
     let frames = num(&audio["nb_read_frames"]);
     let expected = 4.0 * 48_000.0 / 1024.0 + 4.0 * 44_100.0 / 1024.0;
     assert!((frames - expected).abs() <= 6.0, "{frames} vs {expected}");
-    assert_continuous(
-        &packets,
-        stream(&p, "video")["index"].as_u64().unwrap(),
-        0.07,
-    );
+    let index = |kind| stream(&p, kind)["index"].as_u64().unwrap();
+    assert_continuous(&packets, index("video"), 0.07);
+    // The 44.1 kHz frames in the 48 kHz track: rescaled, still 1024 samples apart.
+    assert_continuous(&packets, index("audio"), 2.0 * 1024.0 / 44_100.0 + 0.002);
     // An independent parser: two sample descriptions per track, `stsc` switching to the
     // second at the restart's first chunk (one chunk per track per 2 s segment).
     let tracks = descriptions(&r.body);
@@ -803,5 +802,12 @@ fn thirty_minute_recordings_in_bounded_memory() {
         // A part, one segment's output, the plan and the index: far below the file.
         assert!(most < 40 << 20, "{most} bytes");
         check_file(&r.body, ext, seconds, (15.0, 16_000.0), 2);
+        if ext == "mp4" {
+            // Three index objects, each naming the configuration again: still one sample
+            // description per track.
+            for (codecs, _) in descriptions(&r.body) {
+                assert_eq!(codecs.len(), 1);
+            }
+        }
     }
 }
