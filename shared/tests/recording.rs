@@ -499,6 +499,41 @@ fn an_mp4_recording_across_a_codec_change_holds_both_configurations() {
     assert_eq!(num(&video["nb_read_frames"]), 8.0 * 30.0);
 }
 
+#[test]
+fn a_change_and_back_over_several_index_batches_reuses_the_first_description() {
+    let mut o = origin();
+    o.objects = MemoryObjects::default();
+    let creds = setup(&o, json!({"name": "hls", "time_shift_days": 1}));
+    let dir = temp_dir("change-back");
+    // 50 + 30 + 30 parts: the index pass takes two batches (at most 100 parts each), the
+    // second starting after the change back.
+    let a = encode(&dir, "a", 100, ("160x90", 15), 16_000);
+    let b = encode(&dir, "b", 60, ("128x72", 15), 16_000);
+    let mut at = push_run(&o, &creds, &dir, &a, T0);
+    at = push_run(&o, &creds, &dir, &b, at + 2000);
+    let end = push_run(&o, &creds, &dir, &a[..30], at + 2000);
+    let now = end + 60_000;
+    let (job, progress) = record(&o, "MP4", T0 - 3000, end, now);
+    assert!(progress.len() >= 4, "two index batches: {progress:?}");
+    let r = fetch(&o, Request::new(Method::Get, &asset_path(&job)), now);
+    let sizes = frame_sizes(&r.body, "mp4");
+    let count = |size| sizes.iter().filter(|s| **s == size).count();
+    assert_eq!(count((160, 90)), 160 * 15, "{}", sizes.len());
+    assert_eq!(count((128, 72)), 60 * 15, "{}", sizes.len());
+    let tracks = descriptions(&r.body);
+    let (codecs, stsc) = &tracks[0];
+    assert_eq!(
+        codecs.len(),
+        2,
+        "the first configuration's entry is used again"
+    );
+    let switches: Vec<(u32, u32)> = stsc
+        .iter()
+        .map(|e| (e.first_chunk, e.sample_description_index))
+        .collect();
+    assert_eq!(switches, [(1, 1), (51, 2), (81, 1)]);
+}
+
 /// `seconds` of 320x180 noise coded losslessly (about 2 MB/s: recordings of several 8 MiB
 /// parts from a short source) with 48 kHz AAC, in 2 s TS segments.
 fn encode_noise(dir: &Path, prefix: &str, seconds: u32) -> Vec<(String, f64)> {
