@@ -321,3 +321,35 @@ fn immutable_media_of_open_endpoints_may_be_kept_at_the_edge() {
     assert_eq!(r.status, 200);
     assert_eq!(r.header("x-edgepack-edge-cache"), None);
 }
+
+#[test]
+fn access_controls_apply_and_the_answer_names_its_start() {
+    let (o, _) = channel(StreamLimits::default());
+    let (s, e) = api(
+        &o,
+        Method::Patch,
+        "/api/v1/groups/demo/channels/live/endpoints/flv",
+        Some(json!({"authorization_code": "code-1234567", "ip_blocklist": ["192.0.2.0/24"]})),
+    );
+    assert_eq!(s, 200, "{e}");
+    let stream = |code: Option<&str>, ip: &str| {
+        let mut req = Request::new(Method::Get, FLV);
+        if let Some(code) = code {
+            req = req.with_header("authorization", code);
+        }
+        req.client_ip = ip.parse().ok();
+        block_on(o.handle_stream(req, T0 + 2100))
+    };
+    let (r, s) = stream(None, "203.0.113.9");
+    assert_eq!(r.status, 403);
+    assert!(s.is_none(), "no stream without the code");
+    assert_eq!(stream(Some("code-1234567"), "192.0.2.7").0.status, 403);
+    let (r, s) = stream(Some("code-1234567"), "203.0.113.9");
+    assert_eq!(r.status, 200);
+    assert!(s.is_some());
+    // The encoder's clock of the first segment, for latency measurement.
+    let pdt = r
+        .header("x-edgepack-start-program-date-time")
+        .expect("start program date time");
+    assert!(edgepack::datetime::parse_iso8601_ms(pdt).is_some(), "{pdt}");
+}

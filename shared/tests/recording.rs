@@ -8,7 +8,7 @@ mod media_support;
 
 use common::*;
 use edgepack::datetime::iso8601_ms;
-use edgepack::store::MemoryObjects;
+use edgepack::store::{MemoryObjects, ObjectStore};
 use edgepack::{Method, Request, Response};
 use media_support::{number as num, stream};
 use serde_json::{json, Value};
@@ -383,33 +383,302 @@ fn flv_recording_on_chunked_storage_splices_a_gap_and_an_encoder_restart() {
         .any(|k| k.starts_with("chunks/vod/rec/")));
 }
 
+/// Video frame sizes in decode order, as ffmpeg decodes them (width x height per frame).
+fn frame_sizes(file: &[u8], ext: &str) -> Vec<(u64, u64)> {
+    let path = std::env::temp_dir().join(format!(
+        "edgepack-rec-sizes-{}-{}.{ext}",
+        std::process::id(),
+        file.len()
+    ));
+    std::fs::write(&path, file).unwrap();
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0"])
+        .args(["-show_entries", "frame=width,height", "-of", "json"])
+        .arg(&path)
+        .output()
+        .expect("ffprobe");
+    let _ = std::fs::remove_file(&path);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && err.trim().is_empty(), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["width"].as_u64().unwrap(), f["height"].as_u64().unwrap()))
+        .collect()
+}
+
+/// Each track's sample descriptions and `stsc` entries, read by mp4-atom (strict).
+fn descriptions(file: &[u8]) -> Vec<(Vec<mp4_atom::Codec>, Vec<mp4_atom::StscEntry>)> {
+    use mp4_atom::Decode;
+    let mut cursor = std::io::Cursor::new(file);
+    mp4_atom::Ftyp::decode(&mut cursor).unwrap();
+    let moov = mp4_atom::Moov::decode(&mut cursor).unwrap_or_else(|e| panic!("{e}"));
+    moov.trak
+        .iter()
+        .map(|t| {
+            let stbl = &t.mdia.minf.stbl;
+            (stbl.stsd.codecs.clone(), stbl.stsc.entries.clone())
+        })
+        .collect()
+}
+
 #[test]
-fn a_codec_change_fails_an_mp4_recording_with_a_reason() {
+fn an_mp4_recording_across_a_codec_change_holds_both_configurations() {
     let mut o = origin();
     o.objects = MemoryObjects::default();
     let creds = setup(&o, json!({"name": "hls", "time_shift_days": 1}));
     let dir = temp_dir("change");
+    // An encoder restart at another resolution and audio sample rate.
     let a = encode(&dir, "a", 4, ("320x180", 30), 48_000);
-    let b = encode(&dir, "b", 4, ("256x144", 30), 48_000);
+    let b = encode(&dir, "b", 4, ("256x144", 30), 44_100);
     let after_a = push_run(&o, &creds, &dir, &a, T0);
     let end = push_run(&o, &creds, &dir, &b, after_a + 2000);
     let now = end + 60_000;
-    let body = json!({
-        "endpoint": "hls", "start": iso8601_ms(T0 as i64 - 3000),
-        "end": iso8601_ms(end as i64), "destination": "rec", "format": "MP4",
-    });
-    let r = call(&o, Method::Post, JOBS, Some(body), now);
-    assert_eq!(r.status, 201, "{}", text(&r));
-    let job = json_of(&r);
-    assert_eq!(job["status"], "FAILED", "{job}");
-    let reason = job["reason"].as_str().unwrap();
-    assert!(reason.contains("codec configuration"), "{reason}");
-    // FLV carries the change (a new sequence header).
+    let (job, _) = record(&o, "MP4", T0 - 3000, end, now);
+    let r = fetch(&o, Request::new(Method::Get, &asset_path(&job)), now);
+    assert_eq!(r.status, 200);
+    assert_eq!(boxes(&r.body), ["ftyp", "moov", "mdat"]);
+    // Kept for playing it elsewhere (a browser) when asked.
+    if let Some(dir) = std::env::var_os("EDGEPACK_KEEP_RECORDINGS") {
+        std::fs::write(Path::new(&dir).join("codec-change.mp4"), &r.body).unwrap();
+    }
+    // ffmpeg decodes every frame, each in its own configuration.
+    let sizes = frame_sizes(&r.body, "mp4");
+    let count = |size| sizes.iter().filter(|s| **s == size).count();
+    assert_eq!(count((320, 180)), 4 * 30, "{sizes:?}");
+    assert_eq!(count((256, 144)), 4 * 30, "{sizes:?}");
+    assert_eq!(sizes[0], (320, 180));
+    let (p, packets) = probe(&r.body, "mp4");
+    let audio = stream(&p, "audio");
+    let frames = num(&audio["nb_read_frames"]);
+    let expected = 4.0 * 48_000.0 / 1024.0 + 4.0 * 44_100.0 / 1024.0;
+    assert!((frames - expected).abs() <= 6.0, "{frames} vs {expected}");
+    let index = |kind| stream(&p, kind)["index"].as_u64().unwrap();
+    assert_continuous(&packets, index("video"), 0.07);
+    // The 44.1 kHz frames in the 48 kHz track: rescaled, still 1024 samples apart.
+    assert_continuous(&packets, index("audio"), 2.0 * 1024.0 / 44_100.0 + 0.002);
+    // An independent parser: two sample descriptions per track, `stsc` switching to the
+    // second at the restart's first chunk (one chunk per track per 2 s segment).
+    let tracks = descriptions(&r.body);
+    assert_eq!(tracks.len(), 2);
+    let (video, audio) = (&tracks[0], &tracks[1]);
+    match (&video.0[..], &audio.0[..]) {
+        (
+            [mp4_atom::Codec::Avc1(first), mp4_atom::Codec::Avc1(second)],
+            [mp4_atom::Codec::Mp4a(a1), mp4_atom::Codec::Mp4a(a2)],
+        ) => {
+            assert_eq!((first.visual.width, first.visual.height), (320, 180));
+            assert_eq!((second.visual.width, second.visual.height), (256, 144));
+            assert_eq!(a1.audio.sample_rate.integer(), 48_000);
+            assert_eq!(a2.audio.sample_rate.integer(), 44_100);
+        }
+        other => panic!("sample descriptions {other:?}"),
+    }
+    for (_, stsc) in &tracks {
+        let switch: Vec<(u32, u32)> = stsc
+            .iter()
+            .map(|e| (e.first_chunk, e.sample_description_index))
+            .collect();
+        let first_b = a.len() as u32 + 1;
+        assert_eq!(switch.first(), Some(&(1, 1)), "{switch:?}");
+        assert!(switch.contains(&(first_b, 2)), "{switch:?}");
+        assert!(
+            switch
+                .iter()
+                .all(|&(c, d)| d == if c < first_b { 1 } else { 2 }),
+            "{switch:?}"
+        );
+    }
+    // FLV carries the change too (new sequence headers).
     let (job, _) = record(&o, "FLV", T0 - 3000, end, now);
     let r = fetch(&o, Request::new(Method::Get, &asset_path(&job)), now);
     let (p, _) = probe(&r.body, "flv");
     let video = stream(&p, "video");
     assert_eq!(num(&video["nb_read_frames"]), 8.0 * 30.0);
+}
+
+#[test]
+fn a_change_and_back_over_several_index_batches_reuses_the_first_description() {
+    let mut o = origin();
+    o.objects = MemoryObjects::default();
+    let creds = setup(&o, json!({"name": "hls", "time_shift_days": 1}));
+    let dir = temp_dir("change-back");
+    // 50 + 30 + 30 parts: the index pass takes two batches (at most 100 parts each), the
+    // second starting after the change back.
+    let a = encode(&dir, "a", 100, ("160x90", 15), 16_000);
+    let b = encode(&dir, "b", 60, ("128x72", 15), 16_000);
+    let mut at = push_run(&o, &creds, &dir, &a, T0);
+    at = push_run(&o, &creds, &dir, &b, at + 2000);
+    let end = push_run(&o, &creds, &dir, &a[..30], at + 2000);
+    let now = end + 60_000;
+    let (job, progress) = record(&o, "MP4", T0 - 3000, end, now);
+    assert!(progress.len() >= 4, "two index batches: {progress:?}");
+    let r = fetch(&o, Request::new(Method::Get, &asset_path(&job)), now);
+    let sizes = frame_sizes(&r.body, "mp4");
+    let count = |size| sizes.iter().filter(|s| **s == size).count();
+    assert_eq!(count((160, 90)), 160 * 15, "{}", sizes.len());
+    assert_eq!(count((128, 72)), 60 * 15, "{}", sizes.len());
+    let tracks = descriptions(&r.body);
+    let (codecs, stsc) = &tracks[0];
+    assert_eq!(
+        codecs.len(),
+        2,
+        "the first configuration's entry is used again"
+    );
+    let switches: Vec<(u32, u32)> = stsc
+        .iter()
+        .map(|e| (e.first_chunk, e.sample_description_index))
+        .collect();
+    assert_eq!(switches, [(1, 1), (51, 2), (81, 1)]);
+}
+
+/// `seconds` of 320x180 noise coded losslessly (about 2 MB/s: recordings of several 8 MiB
+/// parts from a short source) with 48 kHz AAC, in 2 s TS segments.
+fn encode_noise(dir: &Path, prefix: &str, seconds: u32) -> Vec<(String, f64)> {
+    let d = dir.to_str().unwrap();
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("nullsrc=size=320x180:rate=30,geq=lum='random(1)*255':cb=128:cr=128")
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+        .args(["-t", &seconds.to_string()])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-qp", "0"])
+        .args(["-pix_fmt", "yuv420p", "-g", "60", "-keyint_min", "60"])
+        .args([
+            "-sc_threshold",
+            "0",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "32k",
+            "-ac",
+            "1",
+        ])
+        .args(["-f", "hls", "-hls_time", "2", "-hls_list_size", "0"])
+        .arg("-hls_segment_filename")
+        .arg(format!("{d}/{prefix}%d.ts"))
+        .arg(format!("{d}/{prefix}.m3u8"))
+        .status()
+        .expect("ffmpeg must be installed (apt-get install ffmpeg)");
+    assert!(status.success());
+    let playlist = std::fs::read_to_string(dir.join(format!("{prefix}.m3u8"))).unwrap();
+    let mut out = Vec::new();
+    let mut duration = None;
+    for line in playlist.lines() {
+        if let Some(d) = line.strip_prefix("#EXTINF:") {
+            duration = Some(d.trim_end_matches(',').parse::<f64>().unwrap());
+        } else if !line.starts_with('#') && !line.is_empty() {
+            out.push((line.to_owned(), duration.take().unwrap()));
+        }
+    }
+    out
+}
+
+/// Nothing of job `id` is stored: no upload, parts, chunks, working objects or file.
+fn assert_nothing_left(o: &TestOrigin, id: &str, job_too: bool) {
+    assert_eq!(o.objects.open_uploads(), 0, "an upload was left open");
+    let keys = o.objects.keys();
+    let left: Vec<&String> = keys
+        .iter()
+        .filter(|k| {
+            k.starts_with("chunks/")
+                || k.starts_with(&format!("hv/rec/{id}/"))
+                || k.starts_with(&format!("vod/rec/{id}/"))
+                || (job_too && k.contains(id))
+        })
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// Deletes the stored upload of segment `uri` (it expired).
+fn expire(o: &TestOrigin, uri: &str) {
+    let keys = o.objects.keys();
+    let key = keys
+        .iter()
+        .find(|k| k.starts_with("seg/") && k.contains(&format!("/s/{uri}@")))
+        .unwrap_or_else(|| panic!("no segment {uri} in {keys:?}"));
+    edgepack::testing::block_on(o.objects.delete(key)).unwrap();
+}
+
+#[test]
+fn failed_and_deleted_recordings_leave_no_storage_behind() {
+    let dir = temp_dir("leftover");
+    let source = encode_noise(&dir, "n", 12);
+    let last = source.last().unwrap().0.clone();
+    let body = |format: &str, end: u64| {
+        json!({
+            "endpoint": "hls", "start": iso8601_ms(T0 as i64 - 3000),
+            "end": iso8601_ms(end as i64), "destination": "rec", "format": format,
+        })
+    };
+    let origin_with = |objects: MemoryObjects| {
+        let mut o = origin();
+        o.objects = objects;
+        let creds = setup(&o, json!({"name": "hls", "time_shift_days": 1}));
+        let end = push_run(&o, &creds, &dir, &source, T0);
+        (o, end)
+    };
+    let job_url = |job: &Value| format!("{JOBS}/{}", job["id"].as_str().unwrap());
+
+    // MP4 on R2's rules: the last segment expires after the header batch opened the upload;
+    // the write batch uploads parts, then fails.
+    let (o, end) = origin_with(MemoryObjects::default());
+    let now = end + 60_000;
+    let r = call(&o, Method::Post, JOBS, Some(body("MP4", end)), now);
+    assert_eq!(r.status, 201, "{}", text(&r));
+    let job = json_of(&r);
+    let id = job["id"].as_str().unwrap().to_owned();
+    let header = json_of(&call(&o, Method::Get, &job_url(&job), None, now));
+    assert!(
+        header["progress"]["bytes_total"].as_u64().unwrap() > 8 << 20,
+        "{header}"
+    );
+    assert_eq!(o.objects.open_uploads(), 1);
+    expire(&o, &last);
+    let failed = json_of(&call(&o, Method::Get, &job_url(&job), None, now));
+    assert_eq!(failed["status"], "FAILED", "{failed}");
+    assert!(
+        failed["reason"].as_str().unwrap().contains("expired"),
+        "{failed}"
+    );
+    assert!(
+        failed["progress"]["bytes_written"].as_u64().unwrap() >= 8 << 20,
+        "{failed}"
+    );
+    assert_nothing_left(&o, &id, false);
+
+    // FLV in Spin's chunked form: chunks written, then the same failure in the first batch.
+    let (o, end) = origin_with(MemoryObjects::chunked());
+    expire(&o, &last);
+    let r = call(&o, Method::Post, JOBS, Some(body("FLV", end)), end + 60_000);
+    assert_eq!(r.status, 201, "{}", text(&r));
+    let failed = json_of(&r);
+    assert_eq!(failed["status"], "FAILED", "{failed}");
+    assert!(
+        failed["progress"]["bytes_written"].as_u64().unwrap() >= 8 << 20,
+        "{failed}"
+    );
+    assert_nothing_left(&o, failed["id"].as_str().unwrap(), false);
+
+    // A job deleted while its upload is open (MP4 after its header batch): nothing of it
+    // stays, on either store.
+    for objects in [MemoryObjects::default(), MemoryObjects::chunked()] {
+        let (o, end) = origin_with(objects);
+        let now = end + 60_000;
+        let job = json_of(&call(&o, Method::Post, JOBS, Some(body("MP4", end)), now));
+        let id = job["id"].as_str().unwrap().to_owned();
+        let header = json_of(&call(&o, Method::Get, &job_url(&job), None, now));
+        assert_eq!(header["status"], "IN_PROGRESS", "{header}");
+        assert!(o
+            .objects
+            .keys()
+            .iter()
+            .any(|k| k.starts_with(&format!("hv/rec/{id}/"))));
+        let r = call(&o, Method::Delete, &job_url(&job), None, now);
+        assert!(r.status == 204 || r.status == 200, "{}", text(&r));
+        assert_nothing_left(&o, &id, true);
+    }
 }
 
 #[test]
@@ -568,5 +837,12 @@ fn thirty_minute_recordings_in_bounded_memory() {
         // A part, one segment's output, the plan and the index: far below the file.
         assert!(most < 40 << 20, "{most} bytes");
         check_file(&r.body, ext, seconds, (15.0, 16_000.0), 2);
+        if ext == "mp4" {
+            // Three index objects, each naming the configuration again: still one sample
+            // description per track.
+            for (codecs, _) in descriptions(&r.body) {
+                assert_eq!(codecs.len(), 1);
+            }
+        }
     }
 }

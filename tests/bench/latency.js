@@ -18,7 +18,12 @@
 // durations) the players play at once, each in its own page: hls.js (lowLatencyMode true, its
 // default: blocking reload), hls.js with lowLatencyMode false (reload once per target
 // duration), both on HLS (TS); Shaka on HLS-CMAF; dash.js on DASH; and hls.js and Shaka with
-// their live catch-up enabled. `--players` keeps the players whose name contains one of the
+// their live catch-up enabled; and the HTTP-FLV endpoint read raw (`--players flv`): each video
+// tag's arrival against the encoder's wall clock of its frame (the stream's starting segment's
+// program date time, sent in a response header, plus the tag's presentation time since the
+// first frame: e2e/lib/flv.js `frameLatencies`), the latency a player that renders frames on
+// arrival would have (mpegts.js adds its own buffer); it has no hold-back and runs in the first
+// hold-back round only. `--players` keeps the players whose name contains one of the
 // given words, `--hold-back` the automatic (`auto`) or three-target-duration (`3td`) runs. After `--settle` seconds of
 // playback, every 250 ms sample for `--seconds` seconds counts. Everything on 127.0.0.1.
 import { writeFileSync } from 'node:fs';
@@ -33,6 +38,7 @@ import { readMaster } from '../e2e/lib/endpoint.js';
 import { parseMedia } from '../e2e/lib/m3u8.js';
 import { tempDir } from '../e2e/lib/paths.js';
 import { waitFor } from '../e2e/lib/wait.js';
+import { frameLatencies, readStream, START_PDT_HEADER } from '../e2e/lib/flv.js';
 
 /** Channel `max_segment_duration` per segment duration: README "Latency" rows. */
 const MAX_SEGMENT_DURATION = { 2: 4, 1: 3 };
@@ -57,12 +63,17 @@ const PLAYERS = [
     // Shaka's target is its own setting (default 0.5 s): the stated HOLD-BACK.
     playerConfig: (holdBack) => ({ streaming: { liveSync: { enabled: true, targetLatency: holdBack, maxPlaybackRate: 1.5 } } }),
   },
+  // Not a player: the FLV endpoint's tags as they arrive (no hold-back; first round only).
+  { name: 'flv raw reader (HTTP-FLV, frames on arrival)', player: 'flv-reader', protocol: 'FLV' },
 ];
 /** Time a player gets to start playing before its run is given up, ms. */
 const STARTUP_MS = 30_000;
 /** Content the push needs beyond the measured runs (channel set-up, player start-up), s. */
 const PUSH_SPARE_SECONDS = 60;
 const ENDPOINT_KEYS = { HLS: 'ts', HLS_CMAF: 'cmaf', DASH: 'dash' };
+/** The FLV endpoint's name: one per channel, whatever the hold-back. */
+const FLV_ENDPOINT = 'flv';
+const endpointName = (protocol, hb) => (protocol === 'FLV' ? FLV_ENDPOINT : `${ENDPOINT_KEYS[protocol]}-${hb.value ?? 'auto'}`);
 
 function parseArgs(argv) {
   const opts = { seconds: 60, settle: 10, segments: [2, 1], starts: 1, json: null, holdBacks: ['auto', '3td'], players: null };
@@ -171,6 +182,42 @@ async function measure(players, { player, playerConfig, url }, opts) {
   };
 }
 
+/**
+ * The FLV endpoint read raw for settle + seconds: per video frame, arrival minus the encoder's
+ * wall time of the frame (`frameLatencies`); frames after `settle` seconds count. A gap of more
+ * than two segment durations between chunks counts as a stall.
+ */
+async function measureFlv(url, opts, segmentSeconds) {
+  const ms = (opts.settle + opts.seconds) * 1000;
+  const { res, bytes, arrivals } = await readStream(url, ms);
+  if (res.status !== 200 || !arrivals.length) {
+    return { raw: [], samples: 0, p50: NaN, p95: NaN, min: NaN, max: NaN, played: 0, stalls: 0, fatal: [`HTTP ${res.status}`] };
+  }
+  const frames = frameLatencies(bytes, arrivals, res.headers.get(START_PDT_HEADER));
+  const from = arrivals[0].wallMs + opts.settle * 1000;
+  const samples = frames.filter((f) => f.wallMs >= from).map((f) => f.latency);
+  // A segment's first frame waits longest (the segment is sent once complete): what a player
+  // that plays at a constant delay without stalling needs at least.
+  const keyframes = frames.filter((f) => f.wallMs >= from && f.keyframe).map((f) => f.latency);
+  let stalls = 0;
+  for (let i = 1; i < arrivals.length; i++) if (arrivals[i].wallMs - arrivals[i - 1].wallMs > 2 * segmentSeconds * 1000) stalls++;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const ended = arrivals.at(-1).wallMs - arrivals[0].wallMs < ms - 2 * segmentSeconds * 1000;
+  return {
+    raw: samples,
+    samples: samples.length,
+    p50: quantile(sorted, 0.5),
+    p95: quantile(sorted, 0.95),
+    min: sorted[0] ?? NaN,
+    max: sorted.at(-1) ?? NaN,
+    played: (arrivals.at(-1).wallMs - arrivals[0].wallMs) / 1000,
+    stalls,
+    fatal: ended ? ['the origin ended the stream early'] : [],
+    firstFrame: frames[0]?.latency ?? NaN,
+    keyframes,
+  };
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const dir = await tempDir('bench-latency');
@@ -199,6 +246,7 @@ async function main() {
           });
         }
       }
+      if (opts.playerList.some((p) => p.protocol === 'FLV')) endpoints.push({ name: FLV_ENDPOINT, protocol: 'FLV' });
       const made = await createChannel(origin, {
         group: 'bench-latency',
         channel: `seg${seg}`,
@@ -223,9 +271,12 @@ async function main() {
       });
       const availability = watchAvailability((await statedHoldBack(firstUrl)).url);
       for (const hb of holdBacks) {
-        const stated = {};
-        for (const p of opts.playerList) {
-          const ep = made.endpoints[`${ENDPOINT_KEYS[p.protocol]}-${hb.value ?? 'auto'}`];
+        const stated = { FLV: 'n/a' };
+        // The FLV reader has no hold-back: it runs in the first round only.
+        const list = opts.playerList.filter((p) => p.protocol !== 'FLV' || hb === holdBacks[0]);
+        for (const p of list) {
+          const ep = made.endpoints[endpointName(p.protocol, hb)];
+          if (p.protocol === 'FLV') continue;
           if (p.protocol !== 'DASH') stated[p.protocol] = (await statedHoldBack(ep.url)).holdBack;
           else {
             const mpd = await (await fetch(ep.url)).text();
@@ -236,18 +287,19 @@ async function main() {
         for (let start = 0; start < opts.starts; start++) {
           // A random point in the segment cycle, so the starts sample where players land.
           if (opts.starts > 1) await new Promise((r) => setTimeout(r, Math.random() * seg * 1000));
-          runs.push(await Promise.all(opts.playerList.map((p) => {
-            const ep = made.endpoints[`${ENDPOINT_KEYS[p.protocol]}-${hb.value ?? 'auto'}`];
+          runs.push(await Promise.all(list.map((p) => {
+            const ep = made.endpoints[endpointName(p.protocol, hb)];
+            if (p.protocol === 'FLV') return measureFlv(ep.url, opts, seg);
             const playerConfig = typeof p.playerConfig === 'function' ? p.playerConfig(stated[p.protocol]) : p.playerConfig;
             return measure(players, { ...p, playerConfig, url: ep.url }, opts);
           })));
         }
-        opts.playerList.forEach((p, i) => {
+        list.forEach((p, i) => {
           const mine = runs.map((r) => r[i]);
           const pooled = mine.flatMap((r) => r.raw).sort((a, b) => a - b);
           const row = {
             segment: seg,
-            holdBack: hb.label,
+            holdBack: p.protocol === 'FLV' ? 'none (GOP cache start)' : hb.label,
             stated: stated[p.protocol],
             player: p.name,
             starts: mine.length,
@@ -257,6 +309,8 @@ async function main() {
             min: pooled[0] ?? NaN,
             max: pooled.at(-1) ?? NaN,
             startMedians: mine.map((r) => r.p50),
+            firstFrames: mine.map((r) => r.firstFrame).filter((x) => x !== undefined),
+            keyframes: mine.flatMap((r) => r.keyframes ?? []).sort((a, b) => a - b),
             stalls: mine.reduce((n, r) => n + r.stalls, 0),
             fatal: mine.flatMap((r) => r.fatal),
           };
@@ -272,13 +326,17 @@ async function main() {
 
     console.log(`edgepack glass-to-glass latency, local workerd (Miniflare), ${started.toISOString()}`);
     console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}; 1-min load ${load.map((l) => l.toFixed(1)).join(' -> ')}`);
-    console.log(`${opts.seconds} s of 250 ms samples per start after ${opts.settle} s of playback; ${opts.starts} start(s) per case; ${opts.playerList.length} players at once per hold-back`);
+    console.log(`${opts.seconds} s of 250 ms samples per start after ${opts.settle} s of playback (the FLV reader: one sample per video frame); ${opts.starts} start(s) per case; ${opts.playerList.length} players at once per hold-back`);
     console.log('');
     console.log('| segments | hold-back setting | stated (HOLD-BACK / delay) | player | starts | p50 s | p95 s | min-max s | per-start medians s | samples | stalls | fatal |');
     console.log('|---|---|---|---|---:|---:|---:|---|---|---:|---:|---|');
     for (const r of rows) {
       const medians = r.startMedians.map((m) => m.toFixed(2)).join(', ');
-      console.log(`| ${r.segment} s | ${r.holdBack} | ${r.stated} s | ${r.player} | ${r.starts} | ${r.p50.toFixed(2)} | ${r.p95.toFixed(2)} | ${r.min.toFixed(2)}-${r.max.toFixed(2)} | ${medians} | ${r.samples} | ${r.stalls} | ${r.fatal.length ? r.fatal[0].slice(0, 60) : 'none'} |`);
+      console.log(`| ${r.segment} s | ${r.holdBack} | ${r.stated === 'n/a' ? 'n/a' : `${r.stated} s`} | ${r.player} | ${r.starts} | ${r.p50.toFixed(2)} | ${r.p95.toFixed(2)} | ${r.min.toFixed(2)}-${r.max.toFixed(2)} | ${medians} | ${r.samples} | ${r.stalls} | ${r.fatal.length ? r.fatal[0].slice(0, 60) : 'none'} |`);
+    }
+    for (const r of rows.filter((x) => x.firstFrames.length)) {
+      console.log('');
+      console.log(`${r.segment} s segments, ${r.player}: the first frame (GOP cache) arrived ${r.firstFrames.map((x) => x.toFixed(2)).join(', ')} s behind the encoder; each later segment's first frame (keyframe) ${quantile(r.keyframes, 0.5).toFixed(2)} s (p50), ${quantile(r.keyframes, 0.95).toFixed(2)} s (p95) over ${r.keyframes.length} segments`);
     }
     console.log('');
     for (const a of availabilities) {

@@ -16,7 +16,7 @@ import { trackedTests } from './lib/run.js';
 import { originSuite } from './lib/suite.js';
 import { waitFor } from './lib/wait.js';
 import { createChannel } from './lib/packaging-channel.js';
-import { parseTags, readStream } from './lib/flv.js';
+import { frameLatencies, parseTags, readStream, START_PDT_HEADER } from './lib/flv.js';
 
 const run = promisify(execFile);
 const tests = trackedTests();
@@ -68,7 +68,7 @@ describe('HTTP-FLV: live FLV endpoint on the Worker with ffmpeg, mpegts.js and f
 
   it('streams the header, a keyframe first, then tags whose timestamps never go back', async (t) => {
     const url = need('flvUrl');
-    const { res, bytes, firstByteMs, chunks } = await readStream(url, READ_MS);
+    const { res, bytes, firstByteMs, chunks, arrivals } = await readStream(url, READ_MS);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'video/x-flv');
     assert.equal(res.headers.get('cache-control'), 'no-store');
@@ -90,6 +90,15 @@ describe('HTTP-FLV: live FLV endpoint on the Worker with ffmpeg, mpegts.js and f
     const spanMs = video.at(-1).ts - video[1].ts;
     assert.ok(spanMs >= 4000, `video spans ${spanMs} ms of a ${READ_MS} ms read (${chunks} chunks)`);
     t.diagnostic(`first byte after ${firstByteMs} ms; ${chunks} chunks, ${tags.length} tags, video ${video.length} tags over ${spanMs} ms`);
+    // Latency behind the encoder: each frame's arrival against ffmpeg's clock (its program
+    // date time). The first segment comes from the GOP cache; the frames after it arrive as
+    // their segments are ingested.
+    const latencies = frameLatencies(bytes, arrivals, res.headers.get(START_PDT_HEADER));
+    for (const { latency } of latencies) assert.ok(latency > 0, `a frame arrived ${latency} s before the encoder released it`);
+    // The first segment arrives at once (maybe over a few network reads); the next ones later.
+    const later = latencies.filter((f) => f.wallMs > arrivals[0].wallMs + 250).map((f) => f.latency).sort((a, b) => a - b);
+    const fmt = (x) => (x === undefined ? 'n/a' : x.toFixed(2));
+    t.diagnostic(`latency behind the encoder: first frame ${fmt(latencies[0]?.latency)} s; frames after the first chunk p50 ${fmt(later[Math.floor(later.length / 2)])} s, max ${fmt(later.at(-1))} s (${later.length} frames)`);
   });
 
   it('ffmpeg -i URL.flv -t 10 -f null - decodes without error', async (t) => {

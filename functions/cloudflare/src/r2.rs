@@ -224,6 +224,18 @@ impl ObjectStore for R2Objects {
             .map(|_| ())
             .map_err(|e| failed("r2 complete multipart", key, e))
     }
+
+    /// R2's `abort()` of the upload: its parts are dropped.
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> StoreResult<()> {
+        let upload = self
+            .0
+            .resume_multipart_upload(key, upload_id)
+            .map_err(|e| failed("r2 resume multipart", key, e))?;
+        upload
+            .abort()
+            .await
+            .map_err(|e| failed("r2 abort multipart", key, e))
+    }
 }
 
 impl R2Objects {

@@ -283,15 +283,21 @@ pub(crate) async fn list_harvests<K: KvStore, O: ObjectStore>(
     Ok(jobs)
 }
 
-/// `DELETE .../harvest-jobs/{id}`: forgets the job. The asset's files stay.
+/// `DELETE .../harvest-jobs/{id}`: forgets the job. The asset's files stay; an unfinished
+/// recording's upload is aborted (its parts or chunks deleted).
 pub(crate) async fn delete_harvest<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     channel: &Channel,
     id: &str,
 ) -> OriginResult<()> {
     let key = keys::harvest_job(&channel.id, id);
-    if cx.objects.get(&key).await?.is_none() {
+    let Some(object) = cx.objects.get(&key).await? else {
         return Err(OriginError::NotFound(format!("harvest job {id}")));
+    };
+    let budget = Budget::new(REQUEST_OP_BUDGET);
+    // A job object that no longer parses is forgotten all the same.
+    if let Ok(job) = serde_json::from_slice::<Job>(&object.body) {
+        super::record::discard(cx, &job, &budget).await?;
     }
     cx.objects.delete(&key).await?;
     cx.objects
@@ -299,5 +305,5 @@ pub(crate) async fn delete_harvest<K: KvStore, O: ObjectStore>(
         .await?;
     cx.objects.delete(&keys::harvest_plan(id)).await?;
     cx.objects.delete(&keys::harvest_lease(id)).await?;
-    super::run::delete_work(cx, id, &Budget::new(REQUEST_OP_BUDGET)).await
+    super::run::delete_work(cx, id, &budget).await
 }

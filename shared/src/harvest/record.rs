@@ -7,7 +7,8 @@
 //!    sample tables (sizes, durations, composition offsets, sync flags per chunk) to index
 //!    objects of [`INDEX_PARTS_PER_OBJECT`] parts each.
 //! 2. **Header.** One batch replays the index into the MP4 writer (first part remuxed for its
-//!    codec configuration), writes `ftyp` + `moov` + the `mdat` header with final offsets as
+//!    codec configuration; later configurations from the index, each a sample description of
+//!    its own), writes `ftyp` + `moov` + the `mdat` header with final offsets as
 //!    the first bytes of the file, and starts the multipart upload.
 //! 3. **Write.** Each batch remuxes its parts again (the output is deterministic, so the bytes
 //!    are those the index described) and streams them.
@@ -22,8 +23,11 @@ use super::{Budget, CONTENT_TYPE};
 use crate::context::Ctx;
 use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
 use crate::keys;
+use crate::media::codec::aac::AacConfig;
+use crate::media::codec::h264::AvcConfig;
+use crate::media::codec::hevc::HevcConfig;
 use crate::media::flv::{FlvMuxer, FlvOptions};
-use crate::media::mp4::SampleInfo;
+use crate::media::mp4::{CodecConfig, SampleInfo, Track};
 use crate::media::remux::clip::{ClipChunk, ClipWriter};
 use crate::names::Rendition;
 use crate::playback::recording::{write_part, FileWriter};
@@ -49,9 +53,92 @@ type IndexSample = (u32, u32, i32, bool);
 /// One part's chunks in the index: (part number, [(track 0 video | 1 audio, samples)]).
 type IndexEntry = (u64, Vec<(u8, Vec<IndexSample>)>);
 
+/// A codec configuration as the index keeps it: its decoder configuration record (`avcC`,
+/// `hvcC` body; AudioSpecificConfig).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+enum IndexCodec {
+    Avc(Vec<u8>),
+    Hevc(Vec<u8>),
+    Aac(Vec<u8>),
+}
+
+/// From part `.0` on, track `.1` (0 video, 1 audio) has configuration `.2`.
+type IndexChange = (u64, u8, IndexCodec);
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct IndexObject {
     entries: Vec<IndexEntry>,
+    /// Each track's configuration at the object's first part that has the track, and at
+    /// every part where it changes (an encoder restart at another resolution): the header
+    /// batch gives each its own sample description.
+    #[serde(default)]
+    changes: Vec<IndexChange>,
+}
+
+fn codec_error(e: crate::media::codec::CodecError) -> OriginError {
+    corrupt(&format!("codec configuration: {e}"))
+}
+
+fn to_index_codec(codec: &CodecConfig) -> OriginResult<IndexCodec> {
+    Ok(match codec {
+        CodecConfig::Avc(c) => {
+            IndexCodec::Avc(c.decoder_configuration_record().map_err(codec_error)?)
+        }
+        CodecConfig::Hevc(c) => {
+            IndexCodec::Hevc(c.decoder_configuration_record().map_err(codec_error)?)
+        }
+        CodecConfig::Aac(c) => IndexCodec::Aac(c.audio_specific_config().to_vec()),
+    })
+}
+
+fn from_index_codec(codec: &IndexCodec) -> OriginResult<CodecConfig> {
+    Ok(match codec {
+        IndexCodec::Avc(r) => CodecConfig::Avc(
+            AvcConfig::from_decoder_configuration_record(r)
+                .map_err(codec_error)?
+                .0,
+        ),
+        IndexCodec::Hevc(r) => CodecConfig::Hevc(
+            HevcConfig::from_decoder_configuration_record(r)
+                .map_err(codec_error)?
+                .0,
+        ),
+        IndexCodec::Aac(r) => {
+            CodecConfig::Aac(AacConfig::from_audio_specific_config(r).map_err(codec_error)?)
+        }
+    })
+}
+
+/// Each track's configuration as of the last change recorded in `changes`.
+fn current_codecs(changes: &[IndexChange]) -> [Option<IndexCodec>; 2] {
+    let mut current = [None, None];
+    for (_, track, codec) in changes {
+        if let Some(c) = current.get_mut(usize::from(*track)) {
+            *c = Some(codec.clone());
+        }
+    }
+    current
+}
+
+/// Records in `index` the configurations of part `part`'s chunks that differ from `current`.
+fn note_changes(
+    index: &mut IndexObject,
+    current: &mut [Option<IndexCodec>; 2],
+    part: u64,
+    chunks: &[ClipChunk],
+    tracks: &[Track],
+) -> OriginResult<()> {
+    for ((t, _), track) in chunks.iter().zip(tracks) {
+        let codec = to_index_codec(&track.codec)?;
+        let slot = current
+            .get_mut(usize::from(*t))
+            .ok_or_else(|| corrupt("track"))?;
+        if slot.as_ref() != Some(&codec) {
+            index.changes.push((part, *t, codec.clone()));
+            *slot = Some(codec);
+        }
+    }
+    Ok(())
 }
 
 fn to_index(part: u64, chunks: &[ClipChunk]) -> IndexEntry {
@@ -117,25 +204,56 @@ pub(super) async fn batch<K: KvStore, O: ObjectStore>(
 ) -> OriginResult<Obsolete> {
     let mut rec = job.recording.take().ok_or_else(|| corrupt("missing"))?;
     if rec.total != plan.parts.len() as u64 || rec.total == 0 {
+        job.recording = Some(rec);
         return Err(corrupt("plan and state disagree"));
     }
     let rendition = plan
         .rendition
         .clone()
-        .ok_or_else(|| corrupt("plan without rendition"))?;
-    let obsolete = if job.format == Format::Mp4 && rec.indexed < rec.total {
-        index_batch(cx, job, &mut rec, plan, &rendition, budget).await?;
-        Vec::new()
-    } else if job.format == Format::Mp4 && rec.upload_id.is_none() {
-        header_batch(cx, job, &mut rec, plan, &rendition, budget).await?;
-        Vec::new()
-    } else {
-        write_batch(cx, job, &mut rec, plan, &rendition, budget).await?
+        .ok_or_else(|| corrupt("plan without rendition"));
+    let obsolete = match rendition {
+        Err(e) => Err(e),
+        Ok(r) if job.format == Format::Mp4 && rec.indexed < rec.total => {
+            index_batch(cx, job, &mut rec, plan, &r, budget)
+                .await
+                .map(|()| Vec::new())
+        }
+        Ok(r) if job.format == Format::Mp4 && rec.upload_id.is_none() => {
+            header_batch(cx, job, &mut rec, plan, &r, budget)
+                .await
+                .map(|()| Vec::new())
+        }
+        Ok(r) => write_batch(cx, job, &mut rec, plan, &r, budget).await,
     };
+    // Kept on failure too: a failed job's upload is aborted from it ([`discard`]).
     job.segments_done = rec.written;
     job.bytes_written = rec.bytes_written();
     job.recording = Some(rec);
-    Ok(obsolete)
+    obsolete
+}
+
+/// Abandons what an unfinished recording has stored: aborts its multipart upload (R2 drops
+/// the parts; the chunked form deletes its chunk objects). The index and tail objects go with
+/// the job's other working objects. A completed file is left alone.
+pub(super) async fn discard<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    job: &Job,
+    budget: &Budget,
+) -> OriginResult<()> {
+    let Some(rec) = &job.recording else {
+        return Ok(());
+    };
+    let Some(upload_id) = &rec.upload_id else {
+        return Ok(());
+    };
+    if job.status == Status::Succeeded {
+        return Ok(());
+    }
+    budget.spend(1);
+    Ok(cx
+        .objects
+        .abort_multipart(&file_key(job), upload_id)
+        .await?)
 }
 
 /// Deletes what the committed batch made obsolete (the previous tail; at the end, the
@@ -160,7 +278,7 @@ async fn mp4_writer_after_first<K: KvStore, O: ObjectStore>(
     rendition: &Rendition,
     budget: &Budget,
 ) -> OriginResult<FileWriter> {
-    let mut writer = FileWriter::Mp4(ClipWriter::new(0).strict());
+    let mut writer = FileWriter::Mp4(ClipWriter::new(0));
     let first = plan.parts.first().ok_or_else(|| corrupt("no parts"))?;
     budget.spend(reads_of(first));
     write_part(
@@ -199,7 +317,7 @@ async fn index_batch<K: KvStore, O: ObjectStore>(
     budget: &Budget,
 ) -> OriginResult<()> {
     let mut writer = if rec.indexed == 0 {
-        FileWriter::Mp4(ClipWriter::new(0).strict())
+        FileWriter::Mp4(ClipWriter::new(0))
     } else {
         mp4_writer_after_first(cx, plan, rendition, budget).await?
     };
@@ -218,6 +336,8 @@ async fn index_batch<K: KvStore, O: ObjectStore>(
     };
     // A batch that wrote this object but lost its commit left entries beyond `indexed`.
     index.entries.retain(|(p, _)| *p < rec.indexed);
+    index.changes.retain(|(p, _, _)| *p < rec.indexed);
+    let mut current = current_codecs(&index.changes);
     let end = ((object_no + 1) * INDEX_PARTS_PER_OBJECT).min(rec.total);
     let mut i = rec.indexed;
     while i < end && room(budget, plan, i, i - rec.indexed) {
@@ -234,6 +354,13 @@ async fn index_batch<K: KvStore, O: ObjectStore>(
         .await?;
         if let FileWriter::Mp4(w) = &mut writer {
             w.drain_media();
+            note_changes(
+                &mut index,
+                &mut current,
+                i,
+                w.last_chunks(),
+                w.last_chunk_tracks(),
+            )?;
             index.entries.push(to_index(i, w.last_chunks()));
         }
         i += 1;
@@ -270,6 +397,10 @@ async fn header_batch<K: KvStore, O: ObjectStore>(
             }
             if *part != next {
                 return Err(corrupt("index entries out of order"));
+            }
+            for (_, track, codec) in index.changes.iter().filter(|c| c.0 == *part) {
+                w.declare_description(*track, &from_index_codec(codec)?)
+                    .map_err(mux_error)?;
             }
             for chunk in chunks {
                 w.declare(&from_index(chunk)).map_err(mux_error)?;
@@ -336,7 +467,7 @@ async fn write_batch<K: KvStore, O: ObjectStore>(
         Vec::new()
     };
     let mut writer = match job.format {
-        Format::Mp4 if rec.written == 0 => FileWriter::Mp4(ClipWriter::new(0).strict()),
+        Format::Mp4 if rec.written == 0 => FileWriter::Mp4(ClipWriter::new(0)),
         Format::Mp4 => mp4_writer_after_first(cx, plan, rendition, budget).await?,
         _ => FileWriter::Flv(
             rec.flv

@@ -259,12 +259,14 @@ async fn fail<K: KvStore, O: ObjectStore>(
     Ok(job)
 }
 
-/// Drops a finished job from the index of unfinished ones, with its lease.
+/// Drops a finished job from the index of unfinished ones, with its lease and working
+/// objects; a failed recording's upload is aborted.
 async fn cleanup<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     job: &Job,
     budget: &Budget,
 ) -> OriginResult<()> {
+    record::discard(cx, job, budget).await?;
     budget.spend(2);
     cx.objects
         .delete(&keys::harvest_active(&job.channel_id, &job.id))

@@ -13,6 +13,7 @@ use super::clip_mp4::av_renditions;
 use super::recording::{flv_source, segment_bytes};
 use super::{init_bytes, rendition_data, Play, RenditionData};
 use crate::context::{Ctx, StreamLimits};
+use crate::datetime::iso8601_ms;
 use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
 use crate::failover::{output_segments, OutputSegment};
 use crate::http::{Request, Response};
@@ -25,6 +26,11 @@ use crate::timeline::TIMESCALE;
 use crate::timeshift::{select, TimeShift};
 
 pub const FLV_CONTENT_TYPE: &str = "video/x-flv";
+
+/// Response header: the program date time (encoder wall clock) of the segment the stream
+/// starts in, its first sample; the first video tag's when segments start with a keyframe.
+/// What a client needs to tell how far behind the encoder it plays (`tests/bench/latency.js`).
+pub const START_PDT_HEADER: &str = "x-edgepack-start-program-date-time";
 
 /// Shortest wait between two looks at the timeline, ms.
 pub const MIN_POLL_MS: u64 = 250;
@@ -124,7 +130,8 @@ pub(super) async fn start<K: KvStore, O: ObjectStore>(
     stream.next = newest.video.seq + 1;
     let response = Response::new(200)
         .with_body(FLV_CONTENT_TYPE, chunk)
-        .with_header("cache-control", "no-store");
+        .with_header("cache-control", "no-store")
+        .with_header(START_PDT_HEADER, iso8601_ms(newest.video.segment.pdt_ms));
     Ok((response, stream))
 }
 

@@ -248,6 +248,16 @@ impl ObjectStore for MemoryObjects {
         }
         self.put(key, &body, metadata).await
     }
+
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> StoreResult<()> {
+        if self.chunked {
+            return super::multipart::abort_chunked(self, key, upload_id).await;
+        }
+        self.uploads
+            .borrow_mut()
+            .remove(&(key.to_owned(), upload_id.to_owned()));
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -311,5 +321,27 @@ mod tests {
         let r = block_on(store.get_range("k", 2..7)).unwrap().unwrap();
         assert_eq!(r, [0, 1, 1, 1, 2]);
         assert!(store.keys().iter().any(|k| k.starts_with(CHUNK_PREFIX)));
+    }
+
+    #[test]
+    fn an_aborted_upload_leaves_nothing() {
+        for store in [MemoryObjects::default(), MemoryObjects::chunked()] {
+            let id = block_on(store.create_multipart("k", &Metadata::new())).unwrap();
+            for n in [1, 2] {
+                block_on(store.upload_part("k", &id, n, &[7; 5])).unwrap();
+            }
+            block_on(store.abort_multipart("k", &id)).unwrap();
+            assert_eq!(store.open_uploads(), 0);
+            assert_eq!(store.stored_bytes(), 0, "{:?}", store.keys());
+            // Aborting again, or an unknown upload, is no error.
+            block_on(store.abort_multipart("k", &id)).unwrap();
+        }
+        // A completed chunked object keeps its chunks.
+        let store = MemoryObjects::chunked();
+        assert!(upload(&store, &[3, 3, 2]).is_ok());
+        let id = block_on(store.create_multipart("k", &Metadata::new())).unwrap();
+        block_on(store.abort_multipart("k", &id)).unwrap();
+        let r = block_on(store.get_range("k", 0..8)).unwrap().unwrap();
+        assert_eq!(r, [0, 0, 0, 1, 1, 1, 2, 2]);
     }
 }

@@ -152,6 +152,13 @@ pub trait ObjectStore {
     ) -> StoreResult<()> {
         multipart::complete_chunked(self, key, upload_id, parts, metadata).await
     }
+
+    /// Abandons an unfinished multipart upload: its parts are deleted and no object is made.
+    /// Callers abort only uploads they did not complete. The default deletes the chunk
+    /// objects, unless a completed object at `key` lists them.
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> StoreResult<()> {
+        multipart::abort_chunked(self, key, upload_id).await
+    }
 }
 
 /// FNV-1a 64 of a body, as a version tag.

@@ -88,6 +88,28 @@ pub(super) async fn complete_chunked<S: ObjectStore + ?Sized>(
     store.put(key, &body, &metadata).await
 }
 
+/// Deletes the chunk objects of an unfinished chunked upload; those of a completed object
+/// (its manifest lists them) stay.
+pub(super) async fn abort_chunked<S: ObjectStore + ?Sized>(
+    store: &S,
+    key: &str,
+    upload_id: &str,
+) -> StoreResult<()> {
+    let prefix = format!("{CHUNK_PREFIX}{key}/{upload_id}/");
+    if let Some(object) = store.get(key).await? {
+        let completed = object.metadata.contains_key(CHUNKED)
+            && serde_json::from_slice::<Manifest>(&object.body)
+                .is_ok_and(|m| m.chunks.iter().any(|(c, _)| c.starts_with(&prefix)));
+        if completed {
+            return Ok(());
+        }
+    }
+    for chunk in store.list(&prefix).await? {
+        store.delete(&chunk.key).await?;
+    }
+    Ok(())
+}
+
 /// The size a listing entry stands for: a chunked object's own, else the stored size.
 pub fn logical_size(info: &ObjectInfo) -> u64 {
     match info.metadata.get(CHUNKED) {

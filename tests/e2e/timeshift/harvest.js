@@ -4,7 +4,7 @@
 // it to its end from its /vod/v1 URL (DASH too when the endpoint serves a static MPD for the
 // window). Recordings (`format` MP4, FLV) of the same window are one R2 object each (multipart
 // upload): ffprobe decodes them, Range requests answer their bytes, and Chromium's own
-// `<video src>` plays the MP4 to its end.
+// `<video src>` plays the MP4 to its end; a recording deleted mid-way aborts its upload.
 import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { summary } from '../lib/players.js';
@@ -176,6 +176,30 @@ describe('harvest jobs: live-to-VOD assets (workerd, ffmpeg, ffprobe, hls.js, Sh
     assert.deepEqual(p.fatal, [], summary(p));
     assert.ok(p.ended, `not ended: ${summary(p)}`);
     assert.ok(Math.abs(p.duration - WINDOW_S) <= HLS_TIME, `duration ${p.duration}: ${summary(p)}`);
+  });
+
+  it('a recording deleted while its upload is open aborts the R2 multipart upload', async () => {
+    // POST runs the MP4 index pass; the next GET the header batch, which opens the upload.
+    const r = await live.origin.api('POST', JOBS, { endpoint: 'hls', start: window.start, end: window.end, destination: 'e2e/gone', format: 'MP4' });
+    assert.equal(r.status, 201, r.text);
+    const id = r.json.id;
+    const jobKey = (await live.origin.r2Keys('hv/job/')).find((k) => k.endsWith(`/${id}.json`));
+    let state;
+    for (let i = 0; i < 5 && !state?.recording?.upload_id; i++) {
+      assert.equal((await live.origin.api('GET', `${JOBS}/${id}`)).status, 200);
+      state = await (await live.origin.bucket.get(jobKey)).json();
+    }
+    const uploadId = state?.recording?.upload_id;
+    assert.ok(uploadId && state.status === 'IN_PROGRESS', JSON.stringify(state));
+    const fileKey = `vod/e2e/gone/${id}/recording.mp4`;
+    // The upload takes parts while the job lives (a part of 5 MiB: R2's minimum but the last).
+    const part = 'x'.repeat(5 << 20);
+    await live.origin.bucket.resumeMultipartUpload(fileKey, uploadId).uploadPart(1, part);
+    const del = await live.origin.api('DELETE', `${JOBS}/${id}`);
+    assert.equal(del.status, 204, del.text);
+    await assert.rejects(live.origin.bucket.resumeMultipartUpload(fileKey, uploadId).uploadPart(2, part), 'the upload was aborted');
+    assert.deepEqual(await live.origin.r2Keys(`hv/rec/${id}/`), []);
+    assert.equal(await live.origin.bucket.head(fileKey), null);
   });
 
   it('several jobs on one endpoint make separate assets; the channel lists them', async () => {

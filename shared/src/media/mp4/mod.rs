@@ -103,7 +103,12 @@ pub struct Track {
 
 impl Track {
     pub fn kind(&self) -> TrackKind {
-        match self.codec {
+        Track::kind_of(&self.codec)
+    }
+
+    /// The media type a codec configuration belongs to.
+    pub fn kind_of(codec: &CodecConfig) -> TrackKind {
+        match codec {
             CodecConfig::Avc(_) | CodecConfig::Hevc(_) => TrackKind::Video,
             CodecConfig::Aac(_) => TrackKind::Audio,
         }

@@ -5,7 +5,7 @@
 use super::ftyp::write_ftyp;
 use super::sample_entry::write_sample_entry;
 use super::writer::BoxWriter;
-use super::{MuxError, Track, TrackKind, TRACK_ID};
+use super::{CodecConfig, MuxError, Track, TrackKind, TRACK_ID};
 
 /// The unity transformation matrix (14496-12 8.2.2.3).
 const MATRIX: [u32; 9] = [0x0001_0000, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000];
@@ -43,6 +43,7 @@ pub fn init_segment_with(
             track_id: TRACK_ID,
             duration: 0,
             media_duration: 0,
+            more_descriptions: &[],
         };
         let sinf = protection.map(|p| p.sinf);
         write_trak(w, track, &trak, |_| Ok(()), sinf, empty_sample_tables)?;
@@ -55,13 +56,16 @@ pub fn init_segment_with(
     Ok(out)
 }
 
-/// The times of a `trak`: zero in a fragmented file (the fragments carry them).
-pub(super) struct Trak {
+/// The times of a `trak` (zero in a fragmented file: the fragments carry them) and its
+/// sample descriptions after the track's own.
+pub(super) struct Trak<'a> {
     pub track_id: u32,
     /// `tkhd.duration`: the edits' total, in [`MOVIE_TIMESCALE`] units.
     pub duration: u64,
     /// `mdhd.duration`: the samples' total, in the track's timescale.
     pub media_duration: u64,
+    /// Further `stsd` entries (a progressive file across a codec change).
+    pub more_descriptions: &'a [CodecConfig],
 }
 
 /// Version 1 (64-bit times) only when a duration does not fit version 0's 32 bits.
@@ -110,7 +114,7 @@ pub(super) fn write_mvhd(
 pub(super) fn write_trak(
     w: &mut BoxWriter<'_>,
     track: &Track,
-    trak: &Trak,
+    trak: &Trak<'_>,
     edts: impl FnOnce(&mut BoxWriter<'_>) -> Result<(), MuxError>,
     sinf: Option<&[u8]>,
     tables: impl FnOnce(&mut BoxWriter<'_>) -> Result<(), MuxError>,
@@ -155,7 +159,7 @@ pub(super) fn write_trak(
             Ok(())
         })?;
         edts(w)?;
-        write_mdia(w, track, trak.media_duration, sinf, tables)
+        write_mdia(w, track, trak, sinf, tables)
     })
 }
 
@@ -163,11 +167,12 @@ pub(super) fn write_trak(
 fn write_mdia(
     w: &mut BoxWriter<'_>,
     track: &Track,
-    duration: u64,
+    trak: &Trak<'_>,
     sinf: Option<&[u8]>,
     tables: impl FnOnce(&mut BoxWriter<'_>) -> Result<(), MuxError>,
 ) -> Result<(), MuxError> {
     w.boxed(b"mdia", |w| {
+        let duration = trak.media_duration;
         let version = time_version(duration);
         w.full_box(b"mdhd", version, 0, |w| {
             times(w, version, Some(track.timescale), duration);
@@ -200,7 +205,7 @@ fn write_mdia(
                 })?,
             }
             write_dinf(w)?;
-            write_stbl(w, track, sinf, tables)
+            write_stbl(w, track, trak.more_descriptions, sinf, tables)
         })
     })
 }
@@ -215,17 +220,26 @@ fn write_dinf(w: &mut BoxWriter<'_>) -> Result<(), MuxError> {
     })
 }
 
-/// `stbl` (8.5.1): the sample entry in `stsd` (8.5.2), then the sample tables.
+/// `stbl` (8.5.1): the sample entries in `stsd` (8.5.2), then the sample tables.
 fn write_stbl(
     w: &mut BoxWriter<'_>,
     track: &Track,
+    more_descriptions: &[CodecConfig],
     sinf: Option<&[u8]>,
     tables: impl FnOnce(&mut BoxWriter<'_>) -> Result<(), MuxError>,
 ) -> Result<(), MuxError> {
+    let entry_count =
+        u32::try_from(1 + more_descriptions.len()).map_err(|_| MuxError::OutOfRange {
+            field: "stsd entry_count",
+        })?;
     w.boxed(b"stbl", |w| {
         w.full_box(b"stsd", 0, 0, |w| {
-            w.u32(1); // entry_count
-            write_sample_entry(w, &track.codec, sinf)
+            w.u32(entry_count);
+            write_sample_entry(w, &track.codec, sinf)?;
+            for codec in more_descriptions {
+                write_sample_entry(w, codec, sinf)?;
+            }
+            Ok(())
         })?;
         tables(w)
     })

@@ -21,6 +21,11 @@
 //! Timelines: each track's decode time starts at 0 and advances by the sample durations, so a
 //! track stays continuous whatever its source timestamps did (the caller decides durations).
 //!
+//! Codec changes: a track has one sample description (`stsd` entry, 8.5.2) per codec
+//! configuration it met ([`ProgressiveMp4::select_description`]); each chunk names its entry
+//! in `stsc.sample_description_index` (8.7.4), so an encoder restart at another resolution
+//! stays one file. The timescale is the first configuration's: callers rescale the rest.
+//!
 //! [`finish`]: ProgressiveMp4::finish
 
 use super::moov::{write_mvhd, write_trak, Trak, MOVIE_TIMESCALE};
@@ -43,8 +48,13 @@ struct TrackTables {
     /// 1-based numbers of the sync samples.
     stss: Vec<u32>,
     sizes: Vec<u32>,
-    /// (offset from the first media data byte, sample count) per chunk.
-    chunks: Vec<(u64, u32)>,
+    /// (offset from the first media data byte, sample count, sample_description_index) per
+    /// chunk.
+    chunks: Vec<(u64, u32, u32)>,
+    /// Sample descriptions after the first (`track.codec`), in `stsd` order.
+    more_descriptions: Vec<CodecConfig>,
+    /// The 1-based sample description of the chunks appended next.
+    description: u32,
     /// Sum of the sample durations.
     duration: u64,
     /// Smallest composition time (decode time + offset) of any sample.
@@ -131,6 +141,8 @@ impl ProgressiveMp4 {
             stss: Vec::new(),
             sizes: Vec::new(),
             chunks: Vec::new(),
+            more_descriptions: Vec::new(),
+            description: 1,
             duration: 0,
             earliest_presentation: None,
             presentation_end: 0,
@@ -140,6 +152,36 @@ impl ProgressiveMp4 {
 
     pub fn track(&self, index: TrackIndex) -> Option<&Track> {
         self.tracks.get(index.0).map(|t| &t.track)
+    }
+
+    /// The chunks appended next to `index` are of `codec`: its sample description, added
+    /// when the track has none equal to it. Returns its 1-based `sample_description_index`.
+    pub fn select_description(
+        &mut self,
+        index: TrackIndex,
+        codec: &CodecConfig,
+    ) -> Result<u32, MuxError> {
+        let t = self
+            .tracks
+            .get_mut(index.0)
+            .ok_or(MuxError::OutOfRange { field: "track" })?;
+        let found = std::iter::once(&t.track.codec)
+            .chain(&t.more_descriptions)
+            .position(|c| c == codec);
+        let position = match found {
+            Some(p) => p,
+            None => {
+                if t.track.kind() != Track::kind_of(codec) {
+                    return Err(MuxError::OutOfRange {
+                        field: "sample description of another media type",
+                    });
+                }
+                t.more_descriptions.push(codec.clone());
+                t.more_descriptions.len()
+            }
+        };
+        t.description = count(position + 1, "sample_description_index")?;
+        Ok(t.description)
     }
 
     /// Presentation of `index` starts `delay` (track timescale) after the movie's start: an
@@ -231,7 +273,7 @@ impl ProgressiveMp4 {
                 field: "sample_count",
             });
         }
-        t.chunks.push((offset, count));
+        t.chunks.push((offset, count, t.description));
         for s in samples {
             let decode_time = i64::try_from(t.duration).map_err(|_| MuxError::OutOfRange {
                 field: "track duration",
@@ -340,7 +382,7 @@ impl Header {
     fn patch_offsets(&mut self, tracks: &[TrackTables], data_start: u64) -> Result<(), MuxError> {
         for (t, &(at, wide)) in tracks.iter().zip(&self.offsets_at) {
             let mut at = at;
-            for &(offset, _) in &t.chunks {
+            for &(offset, _, _) in &t.chunks {
                 let value = data_start + offset;
                 if wide {
                     self.bytes[at..at + 8].copy_from_slice(&value.to_be_bytes());
@@ -374,6 +416,7 @@ fn header(tracks: &[TrackTables], wide_offsets: bool) -> Result<Header, MuxError
                 track_id: u32::try_from(i + 1).unwrap_or(u32::MAX),
                 duration: t.movie_duration(),
                 media_duration: t.duration,
+                more_descriptions: &t.more_descriptions,
             };
             write_trak(
                 w,
@@ -468,19 +511,22 @@ fn write_sample_tables(
             Ok(())
         })?;
     }
-    // stsc (8.7.4): runs of chunks with the same number of samples.
-    let mut runs: Vec<(u32, u32)> = Vec::new();
-    for (i, &(_, n)) in t.chunks.iter().enumerate() {
-        if runs.last().is_none_or(|&(_, last)| last != n) {
-            runs.push((count(i + 1, "stsc first_chunk")?, n));
+    // stsc (8.7.4): runs of chunks with the same number of samples and description.
+    let mut runs: Vec<(u32, u32, u32)> = Vec::new();
+    for (i, &(_, n, d)) in t.chunks.iter().enumerate() {
+        if runs
+            .last()
+            .is_none_or(|&(_, last, desc)| (last, desc) != (n, d))
+        {
+            runs.push((count(i + 1, "stsc first_chunk")?, n, d));
         }
     }
     w.full_box(b"stsc", 0, 0, |w| {
         w.u32(count(runs.len(), "stsc entry_count")?);
-        for (first_chunk, samples_per_chunk) in runs {
+        for (first_chunk, samples_per_chunk, sample_description_index) in runs {
             w.u32(first_chunk);
             w.u32(samples_per_chunk);
-            w.u32(1); // sample_description_index
+            w.u32(sample_description_index);
         }
         Ok(())
     })?;

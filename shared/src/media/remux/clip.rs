@@ -16,10 +16,19 @@
 //!   (`next_video_start`), else it repeats the frame duration before it; an audio segment's
 //!   last frame keeps its nominal 1024 samples. At a jump the tracks may drift apart by at
 //!   most one frame.
+//! * A segment whose codec configuration differs from the one before (an encoder restart at
+//!   another resolution, profile or sample rate) gets a sample description of its own in the
+//!   same track ([`ProgressiveMp4::select_description`]); its samples are rescaled to the
+//!   track's timescale (the first segment's) when theirs differs. A video segment in another
+//!   configuration than the first also repeats its parameter sets in band, in front of its
+//!   first picture (ISO/IEC 14496-15 allows parameter sets in samples that equal the sample
+//!   entry's): players that keep the first decoder configuration (Chromium's `<video src>`)
+//!   then switch at that picture too. The rule depends on the segment alone, so a writer that
+//!   restarts after the first segment writes the same bytes.
 
 use super::{demux_ts, Fmp4Part, RemuxError, RemuxOptions, RemuxWarning, SampleTrack, TrackKind};
 use crate::media::mp4::demux::{parse_init, parse_segment, InitSegment, InitTrack, MediaSegment};
-use crate::media::mp4::{MuxError, ProgressiveMp4, SampleInfo, Track, TrackIndex};
+use crate::media::mp4::{CodecConfig, MuxError, ProgressiveMp4, SampleInfo, Track, TrackIndex};
 use crate::media::sample::{TrackSamples, DEFAULT_NAL_LENGTH_SIZE};
 use crate::media::time::rescale;
 use std::borrow::Cow;
@@ -51,10 +60,10 @@ pub struct ClipWriter {
     audio: Option<TrackIndex>,
     /// The first part was written (the clip's start is fixed).
     started: bool,
-    /// A codec configuration change is an error instead of a warning.
-    strict: bool,
     /// The chunks the last push appended: (0 video | 1 audio, samples).
     chunks: Vec<ClipChunk>,
+    /// The source track (codec configuration) of each of `chunks`.
+    chunk_tracks: Vec<Track>,
 }
 
 /// One chunk a push appended: the track (0 video, 1 audio) and its samples, what a second
@@ -139,16 +148,9 @@ impl ClipWriter {
             video: None,
             audio: None,
             started: false,
-            strict: false,
             chunks: Vec::new(),
+            chunk_tracks: Vec::new(),
         }
-    }
-
-    /// A writer that refuses a codec configuration change ([`RemuxError::ConfigChange`])
-    /// instead of keeping the first configuration: for files that must play whole.
-    pub fn strict(mut self) -> Self {
-        self.strict = true;
-        self
     }
 
     /// The media data written since the last call (offsets stay the file's).
@@ -161,14 +163,31 @@ impl ClipWriter {
         &self.chunks
     }
 
-    /// Declares a chunk a first pass recorded, without its bytes (after the first part).
-    pub fn declare(&mut self, chunk: &ClipChunk) -> Result<(), MuxError> {
-        let index = match chunk.0 {
+    /// The source tracks (codec configurations) of [`ClipWriter::last_chunks`], in order.
+    pub fn last_chunk_tracks(&self) -> &[Track] {
+        &self.chunk_tracks
+    }
+
+    fn index_of(&self, track: u8) -> Result<TrackIndex, MuxError> {
+        match track {
             0 => self.video,
             _ => self.audio,
-        };
-        let index = index.ok_or(MuxError::OutOfRange { field: "track" })?;
+        }
+        .ok_or(MuxError::OutOfRange { field: "track" })
+    }
+
+    /// Declares a chunk a first pass recorded, without its bytes (after the first part), in
+    /// the track's current sample description.
+    pub fn declare(&mut self, chunk: &ClipChunk) -> Result<(), MuxError> {
+        let index = self.index_of(chunk.0)?;
         self.mp4.append_declared(index, &chunk.1)
+    }
+
+    /// The chunks declared next on `track` (0 video, 1 audio) are of `codec`: what a first
+    /// pass saw change ([`ClipWriter::last_chunk_tracks`]).
+    pub fn declare_description(&mut self, track: u8, codec: &CodecConfig) -> Result<(), MuxError> {
+        let index = self.index_of(track)?;
+        self.mp4.select_description(index, codec).map(|_| ())
     }
 
     /// `ftyp`, `moov` and the `mdat` header for every part pushed or declared.
@@ -271,6 +290,7 @@ impl ClipWriter {
     ) -> Result<Vec<RemuxWarning>, RemuxError> {
         let first = !self.started;
         self.chunks.clear();
+        self.chunk_tracks.clear();
         if first {
             self.started = true;
             self.video = Some(self.mp4.add_track(video.track.clone()));
@@ -279,24 +299,31 @@ impl ClipWriter {
         let Some(video_index) = self.video else {
             return Err(RemuxError::NoTracks);
         };
-        if self.mp4.track(video_index) != Some(video.track) {
-            if self.strict {
-                return Err(RemuxError::ConfigChange {
-                    kind: TrackKind::Video,
-                });
-            }
-            warnings.push(RemuxWarning::Stream {
-                pid: video.id,
-                what: "codec configuration differs from the clip's first; the first is kept",
-            });
-        }
         let samples = &video.samples;
+        let mut placed = self.describe(video_index, video, samples)?;
+        let first_codec = self.mp4.track(video_index).map(|t| &t.codec);
+        let in_band = match (first, first_codec) {
+            (false, Some(c)) if *c != video.track.codec => parameter_sets(&video.track.codec),
+            _ => Vec::new(),
+        };
+        if !in_band.is_empty() {
+            if let Some(s) = placed.to_mut().first_mut() {
+                let extra = u32::try_from(in_band.len()).ok();
+                s.size = extra
+                    .and_then(|e| s.size.checked_add(e))
+                    .ok_or(RemuxError::Mux(MuxError::OutOfRange {
+                        field: "sample size with parameter sets",
+                    }))?;
+            }
+        }
         self.mp4
-            .append_chunk(video_index, samples, |out| {
+            .append_chunk(video_index, &placed, |out| {
+                out.extend_from_slice(&in_band);
                 (video.write)(0..samples.len(), out)
             })
             .map_err(RemuxError::Mux)?;
-        self.chunks.push((0, samples.to_vec()));
+        self.chunks.push((0, placed.into_owned()));
+        self.chunk_tracks.push(video.track.clone());
 
         let (audio, audio_index) = match (audio, self.audio) {
             (Some(a), Some(i)) => (a, i),
@@ -335,19 +362,35 @@ impl ClipWriter {
             audio_times.len()
         };
         let range = from..to.max(from);
-        if self.strict && self.mp4.track(audio_index) != Some(audio.track) {
-            return Err(RemuxError::ConfigChange {
-                kind: TrackKind::Audio,
-            });
-        }
         let Some(kept) = audio.samples.get(range.clone()) else {
             return Ok(warnings);
         };
+        let placed = self.describe(audio_index, audio, kept)?;
         self.mp4
-            .append_chunk(audio_index, kept, |out| (audio.write)(range, out))
+            .append_chunk(audio_index, &placed, |out| (audio.write)(range, out))
             .map_err(RemuxError::Mux)?;
-        self.chunks.push((1, kept.to_vec()));
+        self.chunks.push((1, placed.into_owned()));
+        self.chunk_tracks.push(audio.track.clone());
         Ok(warnings)
+    }
+
+    /// Selects `source`'s codec configuration as the sample description of the next chunk of
+    /// `index`, and gives `samples` in the file track's timescale.
+    fn describe<'s>(
+        &mut self,
+        index: TrackIndex,
+        source: &ClipTrack<'_>,
+        samples: &'s [SampleInfo],
+    ) -> Result<Cow<'s, [SampleInfo]>, RemuxError> {
+        self.mp4
+            .select_description(index, &source.track.codec)
+            .map_err(RemuxError::Mux)?;
+        let from = source.track.timescale;
+        let to = self.mp4.track(index).map_or(from, |t| t.timescale);
+        if from == to {
+            return Ok(Cow::Borrowed(samples));
+        }
+        rescale_samples(samples, from, to, source.id).map(Cow::Owned)
     }
 
     /// The finished file.
@@ -357,4 +400,56 @@ impl ClipWriter {
         }
         self.mp4.finish()
     }
+}
+
+/// `samples` with durations and composition offsets from timescale `from` to `to`: durations
+/// from the rescaled running sum, so rounding does not accumulate within the chunk.
+fn rescale_samples(
+    samples: &[SampleInfo],
+    from: u32,
+    to: u32,
+    pid: u16,
+) -> Result<Vec<SampleInfo>, RemuxError> {
+    let error = || RemuxError::Timestamp {
+        pid,
+        what: "a sample duration beyond 32 bits in the file's timescale",
+    };
+    let (mut at, mut placed) = (0u64, 0u64);
+    samples
+        .iter()
+        .map(|s| {
+            at += u64::from(s.duration);
+            let end = rescale(at, from, to).ok_or_else(error)?;
+            let duration = u32::try_from(end - placed).map_err(|_| error())?;
+            placed = end;
+            // Round half away from zero; an i32 times a u32 fits an i64.
+            let scaled = i64::from(s.composition_offset) * i64::from(to);
+            let half = i64::from(from) / 2 * scaled.signum();
+            let composition_offset =
+                i32::try_from((scaled + half) / i64::from(from)).map_err(|_| error())?;
+            Ok(SampleInfo {
+                duration,
+                composition_offset,
+                ..*s
+            })
+        })
+        .collect()
+}
+
+/// A video configuration's parameter sets as NAL units with 4-byte lengths (the sample format
+/// of our `avcC`/`hvcC`): VPS (H.265), SPS, PPS. Empty for audio.
+fn parameter_sets(codec: &CodecConfig) -> Vec<u8> {
+    let nals: Vec<&[u8]> = match codec {
+        CodecConfig::Avc(c) => vec![&c.sps_nal, &c.pps_nal],
+        CodecConfig::Hevc(c) => vec![&c.vps_nal, &c.sps_nal, &c.pps_nal],
+        CodecConfig::Aac(_) => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for nal in nals {
+        // Parameter sets are a few bytes to a few hundred: far below 4 GiB.
+        let len = u32::try_from(nal.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(nal);
+    }
+    out
 }

@@ -156,11 +156,6 @@ pub enum RemuxError {
         pid: u16,
         what: &'static str,
     },
-    /// A track's codec configuration differs from the file's first (a writer that keeps one
-    /// sample description per track, asked to refuse rather than keep the first).
-    ConfigChange {
-        kind: TrackKind,
-    },
 }
 
 impl fmt::Display for RemuxError {
@@ -173,13 +168,6 @@ impl fmt::Display for RemuxError {
             RemuxError::Codec { pid, error } => write!(f, "PID 0x{pid:04x}: {error}"),
             RemuxError::Mux(e) => e.fmt(f),
             RemuxError::NoTracks => write!(f, "no H.264, H.265 or AAC stream in the program"),
-            RemuxError::ConfigChange { kind } => write!(
-                f,
-                "the {} codec configuration (resolution, profile, sample rate, ...) differs \
-                 from the file's first; an MP4 recording keeps one (record FLV, or split the \
-                 window at the change)",
-                kind.name()
-            ),
             RemuxError::MissingParameterSets { pid } => {
                 write!(f, "PID 0x{pid:04x}: no SPS/PPS in the segment")
             }
