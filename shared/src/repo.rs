@@ -3,7 +3,7 @@
 use crate::error::{OriginError, OriginResult};
 use crate::failover::SwitchLog;
 use crate::keys;
-use crate::model::{Channel, Endpoint, InputId};
+use crate::model::{Channel, Endpoint, Group, InputId};
 use crate::names::{Name, Rendition};
 use crate::store::{KvStore, Metadata, ObjectStore};
 use crate::timeline::Timeline;
@@ -99,6 +99,25 @@ pub async fn object_put<T: Serialize>(
 ) -> OriginResult<()> {
     let bytes = serde_json::to_vec(value).map_err(|e| corrupt(key, &e))?;
     Ok(objects.put(key, &bytes, &Metadata::new()).await?)
+}
+
+pub async fn group(kv: &impl KvStore, g: &Name) -> OriginResult<Group> {
+    kv_get(kv, &keys::group(g))
+        .await?
+        .ok_or_else(|| OriginError::NotFound(format!("group {g}")))
+}
+
+/// The base of a group's playback URLs: its CDN domain (`playback_base_url`), else the
+/// deployment's `PUBLIC_BASE_URL`, else `origin` (the request's); without a trailing `/`.
+pub async fn playback_base(
+    kv: &impl KvStore,
+    g: &Name,
+    public_base_url: Option<&str>,
+    origin: &str,
+) -> OriginResult<String> {
+    let group_base = group(kv, g).await?.playback_base_url;
+    let base = group_base.as_deref().or(public_base_url).unwrap_or(origin);
+    Ok(base.trim_end_matches('/').to_owned())
 }
 
 pub async fn channel(kv: &impl KvStore, g: &Name, c: &Name) -> OriginResult<Channel> {

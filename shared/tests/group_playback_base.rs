@@ -1,10 +1,11 @@
 //! A channel group's CDN playback domain (`playback_base_url`): validated, and the base of its
-//! endpoints' URLs in every API answer that carries one, ahead of `PUBLIC_BASE_URL`.
+//! endpoints' URLs in every API answer that carries one, of its harvest assets' URLs and of the
+//! DASH `UTCTiming` source, ahead of `PUBLIC_BASE_URL`.
 
 mod common;
 
 use common::*;
-use edgepack::Method;
+use edgepack::{Method, Request};
 use serde_json::json;
 
 const EP: &str = "/api/v1/groups/demo/channels/live/endpoints/hls";
@@ -76,6 +77,71 @@ fn the_group_domain_names_endpoint_urls() {
         ep["url"],
         "https://global.example.com/out/v1/demo/live/hls/manifest.m3u8"
     );
+}
+
+/// The DASH clock (`UTCTiming`) and a harvest job's `asset_url` follow the group's domain too:
+/// players read the clock, and play assets, where they play the live stream.
+#[test]
+fn the_group_domain_names_assets_and_the_dash_clock() {
+    // DASH from the real fixture segments; harvest from 40 s of synthetic TS segments.
+    let dash = origin();
+    let c = setup(&dash, json!({"name": "dash", "protocol": "DASH"}));
+    push_fixture_segments(&dash, &c);
+    let harvest = origin();
+    let c = setup(&harvest, json!({"name": "hls", "time_shift_days": 1}));
+    push_live(&harvest, 1, &c, "s", 20);
+    let now = T0 + 60_000;
+    let clock = |o: &TestOrigin| {
+        let r = get(o, "/out/v1/demo/live/dash/manifest.mpd", T0 + 5000);
+        assert_eq!(r.status, 200, "{}", text(&r));
+        let mpd = text(&r);
+        let at = mpd.find("<UTCTiming ").expect("UTCTiming");
+        mpd[at..].split('"').nth(3).unwrap_or_default().to_owned()
+    };
+    let asset = |o: &TestOrigin| {
+        let body = json!({"endpoint": "hls", "start": "2026-11-23T12:00:02Z",
+            "end": "2026-11-23T12:00:20Z", "destination": "vod/shows"});
+        let req = Request::new(
+            Method::Post,
+            "/api/v1/groups/demo/channels/live/harvest-jobs",
+        )
+        .with_header("authorization", &format!("Bearer {TOKEN}"))
+        .with_body(body.to_string());
+        let r = send(o, req, now);
+        assert_eq!(r.status, 201, "{}", text(&r));
+        let job: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        job["asset_url"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(clock(&dash), "http://127.0.0.1:8787/time");
+    assert!(asset(&harvest).starts_with("http://127.0.0.1:8787/vod/v1/vod/shows/"));
+
+    for o in [&dash, &harvest] {
+        let (s, g) = api(
+            o,
+            Method::Patch,
+            "/api/v1/groups/demo",
+            Some(json!({"playback_base_url": "https://cdn.example.net/live/"})),
+        );
+        assert_eq!(s, 200, "{g}");
+    }
+    assert_eq!(clock(&dash), "https://cdn.example.net/live/time");
+    let url = asset(&harvest);
+    assert!(
+        url.starts_with("https://cdn.example.net/live/vod/v1/vod/shows/"),
+        "{url}"
+    );
+    let (_, jobs) = api(
+        &harvest,
+        Method::Get,
+        "/api/v1/groups/demo/channels/live/harvest-jobs",
+        None,
+    );
+    let jobs = jobs["harvest_jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 2);
+    for j in jobs {
+        let u = j["asset_url"].as_str().unwrap();
+        assert!(u.starts_with("https://cdn.example.net/live/vod/v1/"), "{u}");
+    }
 }
 
 #[test]

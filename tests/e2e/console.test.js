@@ -2,7 +2,8 @@
 // /console/, Debian's headless Chromium driving it like an operator (keyboard sign-in, forms,
 // copy buttons, the rotation dialog), Debian's ffmpeg pushing to the ingest URL copied from the
 // page, and the preview page playing each endpoint type with its own player (hls.js, dash.js,
-// mpegts.js) until decoded frames grow. Screenshots of every page go to
+// mpegts.js) until decoded frames grow, then the statistics page charting that playback (the
+// Worker runs with `STATS = "memory"`, as in `make dev`). Screenshots of every page go to
 // EDGEPACK_SCREENSHOTS (default: a temporary directory, printed).
 import { describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { ADMIN_TOKEN, show } from './lib/api.js';
 import { launchChromium } from './lib/browser.js';
 import { basicAuth, startEncoder, tail } from './lib/encoder.js';
+import { startOrigin } from './lib/origin.js';
 import { trackedTests } from './lib/run.js';
 import { originSuite } from './lib/suite.js';
 import { sleep, waitFor } from './lib/wait.js';
@@ -38,6 +40,7 @@ const SHOTS = process.env.EDGEPACK_SCREENSHOTS || join(tmpdir(), 'edgepack-conso
 
 describe('Console: an operator in Chromium runs a channel on the Worker', { timeout: 240_000 }, () => {
   const suite = originSuite(tests, 'console', {
+    start: (opts) => startOrigin({ ...opts, bindings: { STATS: 'memory' } }),
     players: launchChromium,
     stop: async (ctx) => ctx.context?.close(),
   });
@@ -186,6 +189,34 @@ describe('Console: an operator in Chromium runs a channel on the Worker', { time
     await framesAtLeast(p, FRAMES_GROWTH, 'hls offset=20', ctx.httpErrors);
   });
 
+  it('the statistics page charts that playback: non-zero figures, keyboard readout', async () => {
+    const p = page();
+    await open(hash('g', NAMES.group, 'c', NAMES.channel, 'stats'), `Statistics ${NAMES.group}/${NAMES.channel}`);
+    await p.getByLabel('Endpoint', { exact: true }).selectOption('hls');
+    await p.locator('#endpoint-stats h2').filter({ hasText: 'Endpoint hls' }).waitFor();
+    const figure = async (id) => Number((await p.locator(id).textContent()).replace(/\D.*$/, ''));
+    for (const id of ['#total-requests', '#total-peak', '#total-unique']) {
+      assert.ok((await figure(id)) > 0, `${id}: ${await p.locator(id).textContent()}`);
+    }
+    assert.match(await p.locator('#total-bytes').textContent(), /[kMG]B$/);
+    // Every chart has a drawn line with a value above zero (its description names the largest).
+    for (const chart of ['requests', 'bytes', 'viewers', 'ingest']) {
+      const c = p.locator(`[data-chart="${chart}"]`);
+      const desc = await c.locator('desc').textContent();
+      assert.match(desc, /at most [1-9]/, `${chart}: ${desc}`);
+      assert.ok((await c.locator('path.line').first().getAttribute('d')).includes('L'), chart);
+      assert.equal(await c.locator('svg').getAttribute('role'), 'img');
+    }
+    assert.ok((await p.locator('[data-chart="ingest"] ul.legend li').count()) >= 3, 'a line per rendition');
+    const session = p.locator('#sessions tbody tr').first();
+    assert.match(await session.textContent(), /\(live\)/);
+    // The keyboard moves a cursor over the buckets and the readout tells the figures.
+    await p.locator('[data-chart="bytes"] svg').focus();
+    await p.keyboard.press('ArrowLeft');
+    assert.match(await p.locator('[data-chart="bytes"] .readout').textContent(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: bytes /);
+    await shot('stats');
+  });
+
   it('starts a harvest job of a past window and follows its progress to the end', async () => {
     const p = page();
     await open(hash('g', NAMES.group, 'c', NAMES.channel, 'harvest'), `Harvest jobs ${NAMES.group}/${NAMES.channel}`);
@@ -261,6 +292,7 @@ describe('Console: an operator in Chromium runs a channel on the Worker', { time
       [hash(), 'Channel groups'],
       [hash('g', NAMES.group, 'c', NAMES.channel), `Channel ${NAMES.group}/${NAMES.channel}`],
       [hash('g', NAMES.group, 'c', NAMES.channel, 'e', 'dash'), `Endpoint ${NAMES.group}/${NAMES.channel}/dash`],
+      [hash('g', NAMES.group, 'c', NAMES.channel, 'stats'), `Statistics ${NAMES.group}/${NAMES.channel}`],
     ]) {
       await open(url, heading);
       const { scroll, width } = await p.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: innerWidth }));

@@ -1,7 +1,9 @@
-// Statistics on the Worker (docs/stats.md): real hls.js players in Chromium play a live
-// endpoint fed by ffmpeg, one player first and then three; the endpoint's stats must report
-// that many concurrent viewers (within one) and the bytes the players received (within 5 %),
-// and the stats routes must refuse requests without the admin token. The Worker runs with
+// Statistics on the Worker (docs/stats.md): N real hls.js players in Chromium (N from 1 to 5)
+// each play an endpoint of one live channel fed by ffmpeg for a minute, the five groups at the
+// same time on five endpoints (15 players; each its own browser context and User-Agent, held
+// to the lowest rendition to spare the CPU); each endpoint's stats must report N concurrent
+// viewers (within one) in every settled bucket and the bytes its players received (within
+// 5 %), and the stats routes must refuse requests without the admin token. The Worker runs with
 // `STATS = "memory"`, the local backend of `make dev`. A second Worker runs the production
 // backend: Analytics Engine's binding (workerd's local one, which accepts and drops points) and
 // its SQL API, here a stub on 127.0.0.1 in the API's documented JSON shape that records the
@@ -23,30 +25,42 @@ import { sleep, waitFor } from './lib/wait.js';
 const tests = trackedTests();
 const { it } = tests;
 
-const NAMES = { group: 'stats-group', channel: 'stats-channel', endpoint: 'stats-hls' };
+const NAMES = { group: 'stats-group', channel: 'stats-channel', endpoint: 'stats-n1' };
 const P = channelPaths(NAMES);
-const ENDPOINT_STATS = `${P.endpoints}/${NAMES.endpoint}/stats`;
+/** Players per endpoint: endpoint `stats-n{N}` is played by N players. */
+const GROUPS = [1, 2, 3, 4, 5];
+const endpointOf = (n) => `stats-n${n}`;
+const statsOf = (n) => `${P.endpoints}/${endpointOf(n)}/stats`;
+const ENDPOINT_STATS = statsOf(1);
 const CHANNEL_STATS = `${P.channel}/stats`;
-/** Seconds with one player, then with three (each about half of "a minute"). */
-const ONE_PLAYER_S = 24;
-const THREE_PLAYERS_S = 32;
-/** Ready (~8 s) plus both phases plus a margin. */
-const PUSH_SECONDS = 8 + ONE_PLAYER_S + THREE_PLAYERS_S + 16;
+/** "Play an endpoint for a minute". */
+const PLAY_S = 60;
+/** Ready (~8 s), the players' start (~10 s), the minute and a margin. */
+const PUSH_SECONDS = 8 + 10 + PLAY_S + 16;
 /** Buckets of the query: a multiple of the 4 s viewer window (two 2 s segments). */
 const STEP_S = 8;
-/** A player needs a few seconds to start; buckets closer than this to a change are skipped. */
+/** A player needs a few seconds to start; buckets closer than this to its start are skipped. */
 const SETTLE_MS = 8_000;
+/** Media seconds each player must advance in the minute (it stalls on a loaded machine). */
+const MIN_PLAYED_S = 10;
+/** Longer than a blocking playlist reload waits for its segment (2 s segments). */
+const QUIESCE_MS = 5_000;
 /** "Within 5 % of what the players downloaded". */
 const BYTES_TOLERANCE = 0.05;
 
 /**
  * One hls.js player in its own browser context with its own User-Agent (all players share
- * 127.0.0.1, so the agent is what tells their viewer keys apart). Counts the body bytes of
- * every playback answer the page received.
+ * 127.0.0.1, so the agent is what tells their viewer keys apart), capped to the lowest
+ * rendition. Counts the body bytes of every playback answer the page received.
  */
-async function startViewer(chromium, n, url) {
-  const { page, context } = await chromium.newPage({ userAgent: `edgepack-stats-viewer-${n}` });
-  const viewer = { n, bytes: 0, responses: 0, pending: new Set(), errors: [] };
+async function startViewer(chromium, name, url) {
+  const { page, context } = await chromium.newPage({ userAgent: `edgepack-stats-viewer-${name}` });
+  const viewer = { name, bytes: 0, responses: 0, pending: new Set(), errors: [], failed: 0 };
+  // Requests the player gave up before an answer (its timeouts): the origin may still answer
+  // and count them.
+  page.on('requestfailed', (r) => {
+    if (r.url().includes('/out/v1/') && !viewer.quiescing) viewer.failed += 1;
+  });
   page.on('response', (r) => {
     if (!r.url().includes('/out/v1/')) return;
     const read = r
@@ -59,8 +73,19 @@ async function startViewer(chromium, n, url) {
       .finally(() => viewer.pending.delete(read));
     viewer.pending.add(read);
   });
-  await chromium.startPlayer(page, { player: 'hls.js', url });
+  await chromium.startPlayer(page, { player: 'hls.js', url, playerConfig: { startLevel: 0, lowLatencyMode: false } });
+  // hls.js orders levels by bitrate: 0 is the 320x180 rendition; never switch up.
+  await page.waitForFunction(() => window.player?.levels?.length > 0, null, { timeout: 20_000 });
+  await page.evaluate(() => {
+    window.player.autoLevelCapping = 0;
+  });
   viewer.state = () => page.evaluate(() => window.playerState());
+  // No new playback request leaves the page (they are refused inside the browser, never
+  // reaching the origin); those in flight finish and are counted on both sides.
+  viewer.quiesce = () => {
+    viewer.quiescing = true;
+    return page.route('**/out/v1/**', (route) => route.abort());
+  };
   viewer.stop = async () => {
     await Promise.allSettled([...viewer.pending]);
     await context.close();
@@ -68,7 +93,7 @@ async function startViewer(chromium, n, url) {
   return viewer;
 }
 
-describe('statistics on the Worker', { timeout: 240_000 }, () => {
+describe('statistics on the Worker', { timeout: 300_000 }, () => {
   const suite = originSuite(tests, 'stats', {
     start: (opts) => startOrigin({ ...opts, bindings: { STATS: 'memory' } }),
     players: launchChromium,
@@ -80,8 +105,12 @@ describe('statistics on the Worker', { timeout: 240_000 }, () => {
     assert.equal(g.status, 201, show(g));
     const c = await suite.origin.api('POST', `${P.group}/channels`, { name: NAMES.channel });
     assert.equal(c.status, 201, show(c));
-    const e = await suite.origin.api('POST', P.endpoints, { name: NAMES.endpoint, protocol: 'HLS' });
-    assert.equal(e.status, 201, show(e));
+    ctx.masterUrls = {};
+    for (const n of GROUPS) {
+      const e = await suite.origin.api('POST', P.endpoints, { name: endpointOf(n), protocol: 'HLS' });
+      assert.equal(e.status, 201, show(e));
+      ctx.masterUrls[n] = e.json.url;
+    }
     for (const path of [ENDPOINT_STATS, CHANNEL_STATS]) {
       const none = await suite.origin.api('GET', path, undefined, { token: null });
       assert.equal(none.status, 401, show(none));
@@ -94,20 +123,21 @@ describe('statistics on the Worker', { timeout: 240_000 }, () => {
       assert.equal(ok.status, 200, show(ok));
     }
     ctx.input = c.json.inputs[0];
-    ctx.masterUrl = e.json.url;
   });
 
-  it('one player, then three: concurrent viewers within one, bytes within 5 %', async () => {
+  it('N = 1..5 players on five endpoints for a minute: viewers N within one, bytes within 5 %', async () => {
     const input = need('input');
-    const masterUrl = need('masterUrl');
+    const masterUrls = need('masterUrls');
     ctx.encoder = startEncoder({
       base: input.url,
       seconds: PUSH_SECONDS,
       auth: { username: input.username, password: input.password },
       logFile: join(suite.dir, 'ffmpeg-live.log'),
     });
-    await waitFor(`3 segments in every rendition of ${masterUrl}`, async () => {
-      const { renditions } = await readMaster(masterUrl);
+    const pushMs = Date.now();
+    const probeUrl = masterUrls[1];
+    await waitFor(`3 segments in every rendition of ${probeUrl}`, async () => {
+      const { renditions } = await readMaster(probeUrl);
       if (renditions.length < RENDITIONS.length) return false;
       for (const r of renditions) {
         const media = await readMedia(r.url);
@@ -116,68 +146,74 @@ describe('statistics on the Worker', { timeout: 240_000 }, () => {
       return true;
     }, { timeoutMs: 45_000 });
 
-    // The readiness polls above are playback requests too (from another User-Agent): start the
-    // range clear of them.
+    // The readiness polls above are playback requests too (from another User-Agent, on
+    // endpoint 1): start the range clear of them.
     await sleep(2_000);
-    const viewers = [];
+    const wallStart = Date.now();
+    const viewers = await Promise.all(GROUPS.flatMap((n) =>
+      Array.from({ length: n }, (_, i) => startViewer(suite.players, `${n}-${i + 1}`, masterUrls[n]).then((v) => Object.assign(v, { group: n })))));
     const startMs = Date.now();
-    viewers.push(await startViewer(suite.players, 1, masterUrl));
-    await sleep(ONE_PLAYER_S * 1000);
-    const threeMs = Date.now();
-    viewers.push(await startViewer(suite.players, 2, masterUrl));
-    viewers.push(await startViewer(suite.players, 3, masterUrl));
-    await sleep(THREE_PLAYERS_S * 1000);
+    await sleep(PLAY_S * 1000);
     const states = await Promise.all(viewers.map((v) => v.state()));
     const endMs = Date.now();
+    // The players' byte counts and the origin's must cover the same requests: stop new ones,
+    // let those in flight (blocking playlist reloads, segments) finish, then close.
+    await Promise.all(viewers.map((v) => v.quiesce()));
+    await sleep(QUIESCE_MS);
     await Promise.all(viewers.map((v) => v.stop()));
-    for (const [i, s] of states.entries()) {
-      assert.deepEqual(s.fatal, [], `player ${i + 1}: ${JSON.stringify(s.fatal)}`);
-      assert.ok(s.currentTime - (s.startCurrentTime ?? s.currentTime) >= 4, `player ${i + 1} played: ${JSON.stringify(s)}`);
-    }
-    const downloaded = viewers.reduce((sum, v) => sum + v.bytes, 0);
     const errors = viewers.flatMap((v) => v.errors);
-    assert.ok(errors.length <= 2, `bodies not read: ${errors.join('; ')}`);
+    assert.ok(errors.length <= 2 * GROUPS.length, `bodies not read: ${errors.join('; ')}`);
 
-    const from = Math.floor(startMs / 1000);
+    // From before the first player started: every request of theirs is in the range.
+    const from = Math.floor(wallStart / 1000);
     const to = Math.ceil(endMs / 1000) + STEP_S;
     const q = `?from=${from}&to=${to}&step=${STEP_S}`;
-    const res = await suite.origin.api('GET', `${ENDPOINT_STATS}${q}`);
-    assert.equal(res.status, 200, show(res));
-    const report = res.json;
-    assert.equal(report.step, STEP_S, show(res));
-    const served = report.totals.bytes;
-    const off = Math.abs(served - downloaded) / downloaded;
-    process.stderr.write(
-      `stats: players downloaded ${downloaded} B in ${viewers.reduce((s, v) => s + v.responses, 0)} answers; ` +
-        `origin reports ${served} B in ${report.totals.requests} requests (${(off * 100).toFixed(2)} % apart); ` +
-        `viewers per bucket ${report.buckets.map((b) => b.viewers).join(' ')}\n`,
-    );
-    const inPhase = (lo, hi) =>
-      report.buckets.filter((b) => {
-        const t = Date.parse(b.start);
-        return t >= lo + SETTLE_MS && t + STEP_S * 1000 <= hi;
-      });
-    const one = inPhase(startMs, threeMs);
-    const three = inPhase(threeMs, endMs);
-    assert.ok(one.length >= 1 && three.length >= 2, `buckets: ${JSON.stringify(report.buckets)}`);
-    for (const [n, buckets] of [[1, one], [3, three]]) {
-      for (const b of buckets) {
-        assert.ok(Math.abs(b.viewers - n) <= 1, `${n} players, bucket ${JSON.stringify(b)}`);
-      }
+    const lines = [`stats: ${viewers.length} players started in ${startMs - wallStart} ms, played ${((endMs - startMs) / 1000).toFixed(1)} s`];
+    const failures = [];
+    // Every player plays (on a loaded machine some stall now and then: they still fetch).
+    for (const [i, s] of states.entries()) {
+      const v = viewers[i];
+      const played = s.currentTime - (s.startCurrentTime ?? s.currentTime);
+      if (s.fatal.length > 0) failures.push(`player ${v.name}: ${JSON.stringify(s.fatal)}`);
+      if (!(played >= MIN_PLAYED_S)) failures.push(`player ${v.name} played ${played} s: ${JSON.stringify(s).slice(0, 600)}`);
     }
-    // The exact figures where the players were steady.
-    assert.ok(three.some((b) => b.viewers === 3), `three players seen: ${JSON.stringify(three)}`);
-    assert.equal(report.totals.unique_viewers, 3, show(res));
-    assert.ok(report.totals.peak_viewers >= 3 && report.totals.peak_viewers <= 4, show(res));
-
-    assert.ok(off <= BYTES_TOLERANCE, `bytes served ${served} vs downloaded ${downloaded} (${(off * 100).toFixed(2)} %)`);
-    assert.ok(report.totals.status['2xx'] > 0, show(res));
-    ctx.played = { from, to };
+    lines.push(`  media time played per player: ${states.map((s) => (s.currentTime - (s.startCurrentTime ?? s.currentTime)).toFixed(0)).join(' ')} s`);
+    for (const n of GROUPS) {
+      const group = viewers.filter((v) => v.group === n);
+      const downloaded = group.reduce((sum, v) => sum + v.bytes, 0);
+      const res = await suite.origin.api('GET', `${statsOf(n)}${q}`);
+      assert.equal(res.status, 200, show(res));
+      const report = res.json;
+      assert.equal(report.step, STEP_S, show(res));
+      const served = report.totals.bytes;
+      const off = Math.abs(served - downloaded) / downloaded;
+      const settled = report.buckets.filter((b) => {
+        const t = Date.parse(b.start);
+        return t >= startMs + SETTLE_MS && t + STEP_S * 1000 <= endMs;
+      });
+      const unread = group.reduce((sum, v) => sum + v.errors.length, 0);
+      const failed = group.reduce((sum, v) => sum + v.failed, 0);
+      lines.push(
+        `  N=${n}: ${unread} bodies unread, ${failed} requests given up; viewers per settled bucket ${settled.map((b) => b.viewers).join(' ')} (peak ${report.totals.peak_viewers}, unique ${report.totals.unique_viewers}); ` +
+          `players downloaded ${downloaded} B in ${group.reduce((s, v) => s + v.responses, 0)} answers, origin reports ${served} B in ${report.totals.requests} requests (${(off * 100).toFixed(2)} % apart)`,
+      );
+      if (settled.length < 4) failures.push(`N=${n}: only ${settled.length} settled buckets: ${JSON.stringify(report.buckets)}`);
+      for (const b of settled) {
+        if (Math.abs(b.viewers - n) > 1) failures.push(`N=${n}: bucket ${JSON.stringify(b)}`);
+      }
+      if (report.totals.unique_viewers !== n) failures.push(`N=${n}: ${report.totals.unique_viewers} unique viewers`);
+      if (off > BYTES_TOLERANCE) failures.push(`N=${n}: bytes served ${served} vs downloaded ${downloaded} (${(off * 100).toFixed(2)} %)`);
+      if (!(report.totals.status['2xx'] > 0)) failures.push(`N=${n}: no 2xx`);
+    }
+    process.stderr.write(`${lines.join('\n')}\n`);
+    assert.deepEqual(failures, []);
+    ctx.played = { pushFrom: Math.floor(pushMs / 1000), to, players: viewers.length };
   });
 
   it('the channel reports ingest bitrate per rendition and the live session', async () => {
-    const { from, to } = need('played');
-    const res = await suite.origin.api('GET', `${CHANNEL_STATS}?from=${from - 30}&to=${to}&step=${STEP_S}`);
+    const { pushFrom, to, players } = need('played');
+    // From the push's start: the readiness polls are in the session too.
+    const res = await suite.origin.api('GET', `${CHANNEL_STATS}?from=${pushFrom - STEP_S}&to=${to}&step=${STEP_S}`);
     assert.equal(res.status, 200, show(res));
     const series = res.json.ingest;
     assert.equal(series.length, RENDITIONS.length, `video renditions and audio: ${show(res)}`);
@@ -191,10 +227,10 @@ describe('statistics on the Worker', { timeout: 240_000 }, () => {
     const sessions = res.json.sessions;
     assert.equal(sessions.length, 1, show(res));
     assert.equal(sessions[0].input, 1, show(res));
-    assert.ok(sessions[0].duration >= ONE_PLAYER_S + THREE_PLAYERS_S, show(res));
-    // The three players and this test's own readiness polls (Node's fetch, one more key).
-    assert.equal(sessions[0].cumulative_viewers, 4, show(res));
-    assert.ok(sessions[0].peak_viewers >= 3, show(res));
+    assert.ok(sessions[0].duration >= PLAY_S, show(res));
+    // The players and this test's own readiness polls (Node's fetch, one more key).
+    assert.equal(sessions[0].cumulative_viewers, players + 1, show(res));
+    assert.ok(sessions[0].peak_viewers >= players - 1, show(res));
   });
 });
 

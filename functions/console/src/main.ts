@@ -37,7 +37,7 @@ async function render(): Promise<void> {
     status: (_, on) => statusPage(api, r.group ?? "", r.channel ?? "", on),
     harvest: (_, on) => harvestPage(api, r.group ?? "", r.channel ?? "", on),
     preview: (_, on) => previewPage(api, r.group ?? "", r.channel ?? "", r.endpoint ?? "", on),
-    stats: () => statsPage(r.group ?? "", r.channel ?? ""),
+    stats: (_, on) => statsPage(api, r.group ?? "", r.channel ?? "", on),
   };
   const page = pages[r.page] ?? pages.groups;
   try {

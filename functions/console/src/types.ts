@@ -81,3 +81,55 @@ export interface HarvestJob {
   reason?: string;
   created_at?: string;
 }
+
+export interface StatusClasses {
+  "2xx": number;
+  "3xx": number;
+  "4xx": number;
+  "5xx": number;
+}
+
+/** `GET .../endpoints/{e}/stats` (docs/stats.md, "API"). */
+export interface EndpointStats {
+  from: string;
+  to: string;
+  step: number;
+  viewer_window: number;
+  buckets: {
+    start: string;
+    requests: number;
+    bytes: number;
+    status: StatusClasses;
+    viewers: number;
+    peak_viewers: number;
+    unique_viewers: number;
+  }[];
+  totals: { requests: number; bytes: number; status: StatusClasses; peak_viewers: number; unique_viewers: number };
+}
+
+export interface StreamSession {
+  input: number;
+  start: string;
+  end: string;
+  duration: number;
+  live: boolean;
+  segments: number;
+  bytes: number;
+  peak_viewers: number;
+  cumulative_viewers: number;
+}
+
+/** `GET .../channels/{c}/stats`. */
+export interface ChannelStats {
+  from: string;
+  to: string;
+  step: number;
+  ingest: {
+    input: number;
+    rendition: string;
+    bitrate: number;
+    buckets: { start: string; segments: number; bytes: number; media_seconds: number; bitrate: number }[];
+  }[];
+  sessions: StreamSession[];
+  sessions_truncated: boolean;
+}

@@ -124,7 +124,12 @@ pub fn load(path: &Path, env: &HashMap<String, String>) -> Result<App> {
         route: trigger.route.clone(),
         source: base.join(&component.source),
         key_value_stores: component.key_value_stores.clone(),
-        allowed_outbound_hosts: component.allowed_outbound_hosts.clone(),
+        // Entries may name application variables, as in Spin (`"{{ otlp_endpoint }}"`).
+        allowed_outbound_hosts: component
+            .allowed_outbound_hosts
+            .iter()
+            .map(|h| expand(h, &app_vars))
+            .collect::<Result<_>>()?,
         variables,
     })
 }
@@ -196,6 +201,17 @@ mod tests {
         let app = load(&path, &env).unwrap();
         assert_eq!(app.variables["admin_token"], "t");
         assert_eq!(app.key_value_stores, ["default"]);
+        assert_eq!(app.allowed_outbound_hosts, ["http://127.0.0.1:4318"]);
+        let collector = HashMap::from([
+            ("admin_token".to_owned(), "t".to_owned()),
+            (
+                "otlp_endpoint".to_owned(),
+                "https://otel.example:4318".to_owned(),
+            ),
+        ]);
+        let app = load(&path, &collector).unwrap();
+        assert_eq!(app.allowed_outbound_hosts, ["https://otel.example:4318"]);
+        assert_eq!(app.variables["otlp_endpoint"], "https://otel.example:4318");
         assert!(
             load(&path, &HashMap::new()).is_err(),
             "admin_token is required"

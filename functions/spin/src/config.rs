@@ -27,9 +27,14 @@ pub fn from_variables() -> Config {
     }
 }
 
-/// The `stats` variable: `kv`, `log` or `off` (docs/stats.md, "Spin").
+/// The `stats` variable: `otlp`, `kv`, `log` or `off` (docs/stats.md, "Spin").
 pub fn stats_backend() -> Option<String> {
     variable("stats")
+}
+
+/// The `otlp_endpoint` variable: the collector's OTLP/HTTP base URL (docs/stats.md, "Spin").
+pub fn otlp_endpoint() -> Option<String> {
+    variable("otlp_endpoint")
 }
 
 /// A component variable; undefined or empty is `None`.

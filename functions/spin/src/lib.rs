@@ -35,7 +35,12 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
         Err(rejection) => return http::send(out, rejection, is_head).await,
     };
     let now = now_ms();
-    let stats = stats::backend(store.clone(), config::stats_backend().as_deref(), now);
+    let stats = stats::backend(
+        store.clone(),
+        config::stats_backend().as_deref(),
+        config::otlp_endpoint().as_deref(),
+        now,
+    );
     let origin = Origin::new(
         kv::SpinKv::new(store.clone()),
         objects::KvObjects::new(store),
@@ -44,7 +49,7 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
         sleep,
     )
     .with_fetch(outbound::fetch)
-    .with_stats(stats);
+    .with_stats(stats.stats);
     match origin.handle_stream(core_req, now).await {
         (response, None) => http::send(out, response, is_head).await,
         // A long-lived response (HTTP-FLV): the first chunk, then each next one.
@@ -57,12 +62,16 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
             while let Some(c) = chunk {
                 if body.send(c).await.is_err() {
                     // The client went away.
-                    return;
+                    break;
                 }
                 chunk = origin.next_chunk(&mut stream, now_ms()).await;
             }
             let _ = body.close().await;
         }
+    }
+    // The response is complete: only now are the request's data points exported (`otlp`).
+    if let Some(export) = stats.export {
+        export.flush(sleep).await;
     }
 }
 

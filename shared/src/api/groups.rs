@@ -9,7 +9,7 @@ use crate::http::{Request, Response};
 use crate::keys;
 use crate::model::{playback_base_url, Group, PLAYBACK_BASE_URL_RULE};
 use crate::names::Name;
-use crate::repo::{kv_create, kv_get, kv_list, kv_put};
+use crate::repo::{kv_create, kv_list, kv_put};
 use crate::store::{KvStore, ObjectStore};
 use serde_json::{json, Value};
 
@@ -17,9 +17,7 @@ pub(super) async fn group<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     g: &Name,
 ) -> OriginResult<Group> {
-    kv_get(cx.kv, &keys::group(g))
-        .await?
-        .ok_or_else(|| OriginError::NotFound(format!("group {g}")))
+    crate::repo::group(cx.kv, g).await
 }
 
 pub(super) async fn list_groups<K: KvStore, O: ObjectStore>(

@@ -28,8 +28,10 @@ pub(crate) async fn handle<K: KvStore, O: ObjectStore>(
     now_ms: u64,
 ) -> OriginResult<Response> {
     let (g, c) = (name(g, "group")?, name(c, "channel")?);
-    let playback = cx.config.public_base_url.as_deref().unwrap_or(&req.origin);
-    let playback = playback.trim_end_matches('/');
+    // Assets are played from the group's CDN domain, like its endpoints.
+    let playback =
+        repo::playback_base(cx.kv, &g, cx.config.public_base_url.as_deref(), &req.origin).await?;
+    let playback = playback.as_str();
     let m = req.method;
     match rest {
         [] => match m {

@@ -47,7 +47,7 @@ use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::{Segment, Timeline};
 use crate::timeshift::{carried_params, select, select_like, window_seqs, Selection, TimeShift};
-use futures_util::future::join_all;
+use futures_util::future::{join, join_all};
 use std::ops::RangeInclusive;
 
 /// The rest of a streamed playback answer.
@@ -210,8 +210,17 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
         .access
         .check(req, &endpoint.path_prefix(), now_ms)
         .map_err(|d| OriginError::Forbidden(d.0))?;
-    let channel = repo::channel(cx.kv, &g, &c).await?;
     let route = Route::parse(&endpoint, rest)?;
+    // A DASH manifest's clock (`UTCTiming`) is on the group's CDN domain: the group is read
+    // beside the channel, in the same round trip.
+    let dash_manifest = matches!(endpoint.protocol, crate::model::OutputProtocol::Dash)
+        && matches!(route, Route::Manifest);
+    let (channel, group_base) = if dash_manifest {
+        let (channel, group) = join(repo::channel(cx.kv, &g, &c), repo::group(cx.kv, &g)).await;
+        (channel?, group?.playback_base_url)
+    } else {
+        (repo::channel(cx.kv, &g, &c).await?, None)
+    };
     let shift = TimeShift::parse(&req.query)?;
     let mut play = Play {
         channel: &channel,
@@ -250,7 +259,6 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
             .with_body(content_type, carry_query(&text, &carried))
             .with_header("cache-control", cache.value())
     };
-    let origin = cx.config.public_base_url.as_deref().unwrap_or(&req.origin);
     let mut stream = None;
     let response = match route {
         Route::Manifest => match endpoint.protocol {
@@ -260,7 +268,12 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
             crate::model::OutputProtocol::Hls => Ok(manifest(ts_master(cx, &play).await?)),
             crate::model::OutputProtocol::HlsCmaf => Ok(manifest(cmaf_master(cx, &play).await?)),
             crate::model::OutputProtocol::Dash => {
-                let time_url = format!("{}/time", origin.trim_end_matches('/'));
+                // The clock players read, on the host they play from.
+                let base = group_base
+                    .as_deref()
+                    .or(cx.config.public_base_url.as_deref())
+                    .unwrap_or(&req.origin);
+                let time_url = format!("{}/time", base.trim_end_matches('/'));
                 let (text, cache, ct) = mpd(cx, &play, &time_url).await?;
                 // An MPD's segment URLs are templates: the token and the time-shift
                 // parameters go on each of them.

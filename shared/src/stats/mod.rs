@@ -8,6 +8,7 @@
 //! from their rows ([`report`]).
 
 pub mod memory;
+pub mod otlp;
 pub mod point;
 pub mod range;
 pub mod report;

@@ -36,9 +36,9 @@ describe('encryption on the Spin component: outbound HTTP to a SPEKE v2.0 provid
     s.mock = await startSpekeMock();
     // spin.toml with the provider allowed (and the component by absolute path).
     const manifest = readFileSync(SPIN_MANIFEST, 'utf8')
-      .replace(/^allowed_outbound_hosts = \[\]$/m, `allowed_outbound_hosts = ["${new URL(s.mock.url).origin}"]`)
+      .replace(/^allowed_outbound_hosts = \[(.*)\]$/m, `allowed_outbound_hosts = [$1, "${new URL(s.mock.url).origin}"]`)
       .replace(/^source = ".*"$/m, `source = "${SPIN_WASM}"`);
-    assert.match(manifest, /allowed_outbound_hosts = \["http:\/\/127\.0\.0\.1:\d+"\]/);
+    assert.match(manifest, /allowed_outbound_hosts = \["\{\{ otlp_endpoint \}\}", "http:\/\/127\.0\.0\.1:\d+"\]/);
     s.manifest = join(s.dir, 'spin.toml');
     writeFileSync(s.manifest, manifest);
     s.origin = await startSpinOrigin({
