@@ -10,10 +10,8 @@
 mod common;
 
 use common::*;
-use edgepack::store::{
-    KvStore, MemoryKv, MemoryObjects, Metadata, Object, ObjectInfo, ObjectStore, StoreResult,
-};
-use edgepack::testing::MemoryOrigin;
+use edgepack::store::{MemoryKv, MemoryObjects};
+use edgepack::testing::{KvOp, MemoryOrigin, ObjectOp, Observed, Observer, Op};
 use edgepack::{Method, Origin, Request, Response};
 use serde_json::json;
 use std::cell::Cell;
@@ -79,95 +77,43 @@ impl Bill {
     }
 }
 
-/// A store that counts each call in its billing class.
-struct Billed<S> {
-    inner: S,
-    bill: Rc<Cell<Bill>>,
-}
+/// Counts each call in its billing class.
+#[derive(Clone)]
+struct Billed(Rc<Cell<Bill>>);
 
-impl<S> Billed<S> {
-    fn count(&self, f: impl FnOnce(&mut Bill)) {
-        let mut b = self.bill.get();
-        f(&mut b);
-        self.bill.set(b);
-    }
-}
-
-impl<S: KvStore> KvStore for Billed<S> {
-    async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        self.count(|b| b.kv_read += 1);
-        self.inner.get(key).await
-    }
-    async fn put(&self, key: &str, value: &[u8]) -> StoreResult<()> {
-        self.count(|b| b.kv_write += 1);
-        self.inner.put(key, value).await
-    }
-    async fn put_expiring(&self, key: &str, value: &[u8], ttl_s: u64) -> StoreResult<()> {
-        self.count(|b| b.kv_write += 1);
-        self.inner.put_expiring(key, value, ttl_s).await
-    }
-    async fn delete(&self, key: &str) -> StoreResult<()> {
-        self.count(|b| b.kv_delete += 1);
-        self.inner.delete(key).await
-    }
-    async fn list(&self, prefix: &str) -> StoreResult<Vec<String>> {
-        self.count(|b| b.kv_list += 1);
-        self.inner.list(prefix).await
+impl Observer for Billed {
+    fn start(&self, op: Op, _key: &str) {
+        let mut b = self.0.get();
+        match op {
+            Op::Kv(KvOp::Get) => b.kv_read += 1,
+            Op::Kv(KvOp::Put | KvOp::PutExpiring) => b.kv_write += 1,
+            Op::Kv(KvOp::Delete) => b.kv_delete += 1,
+            Op::Kv(KvOp::List) => b.kv_list += 1,
+            Op::Object(ObjectOp::Delete) => b.r2_delete += 1,
+            // R2 class B: reads, heads, ranged reads.
+            Op::Object(
+                ObjectOp::Get | ObjectOp::GetVersioned | ObjectOp::Head | ObjectOp::GetRange,
+            ) => b.r2_class_b += 1,
+            // R2 class A: writes, listings, multipart steps.
+            Op::Object(_) => b.r2_class_a += 1,
+        }
+        self.0.set(b);
     }
 }
 
-impl<S: ObjectStore> ObjectStore for Billed<S> {
-    async fn get(&self, key: &str) -> StoreResult<Option<Object>> {
-        self.count(|b| b.r2_class_b += 1);
-        self.inner.get(key).await
-    }
-    async fn put(&self, key: &str, body: &[u8], metadata: &Metadata) -> StoreResult<()> {
-        self.count(|b| b.r2_class_a += 1);
-        self.inner.put(key, body, metadata).await
-    }
-    async fn delete(&self, key: &str) -> StoreResult<()> {
-        self.count(|b| b.r2_delete += 1);
-        self.inner.delete(key).await
-    }
-    async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>> {
-        self.count(|b| b.r2_class_a += 1);
-        self.inner.list(prefix).await
-    }
-    async fn list_first(&self, prefix: &str, max: usize) -> StoreResult<Vec<String>> {
-        self.count(|b| b.r2_class_a += 1);
-        self.inner.list_first(prefix, max).await
-    }
-    async fn get_versioned(&self, key: &str) -> StoreResult<Option<(Object, String)>> {
-        self.count(|b| b.r2_class_b += 1);
-        self.inner.get_versioned(key).await
-    }
-    async fn put_if_version(
-        &self,
-        key: &str,
-        body: &[u8],
-        metadata: &Metadata,
-        expected: Option<&str>,
-    ) -> StoreResult<bool> {
-        self.count(|b| b.r2_class_a += 1);
-        self.inner
-            .put_if_version(key, body, metadata, expected)
-            .await
-    }
-}
-
-type Counted = Origin<Billed<MemoryKv>, Billed<MemoryObjects>>;
+type Counted = Origin<Observed<MemoryKv, Billed>, Observed<MemoryObjects, Billed>>;
 
 fn counted(o: MemoryOrigin) -> (Counted, Rc<Cell<Bill>>) {
     let bill = Rc::new(Cell::new(Bill::default()));
     let origin = wrap_stores(
         o,
-        |inner| Billed {
+        |inner| Observed {
             inner,
-            bill: bill.clone(),
+            observer: Billed(bill.clone()),
         },
-        |inner| Billed {
+        |inner| Observed {
             inner,
-            bill: bill.clone(),
+            observer: Billed(bill.clone()),
         },
     );
     (origin, bill)
