@@ -14,8 +14,8 @@ use common::{benching, median};
 use edgepack::archive::{self, BUCKET_MS};
 use edgepack::model::{Channel, InputId};
 use edgepack::names::Rendition;
-use edgepack::store::{MemoryObjects, Metadata, Object, ObjectInfo, ObjectStore, StoreResult};
-use edgepack::testing::block_on;
+use edgepack::store::MemoryObjects;
+use edgepack::testing::{block_on, ObjectOp, Observed, Observer, Op};
 use edgepack::timeline::{Segment, TIMESCALE};
 use edgepack::timeshift::MAX_WINDOW_SEGMENTS;
 use std::cell::Cell;
@@ -30,28 +30,23 @@ const NOW_MS: i64 = 1_795_435_200_000;
 
 /// Object calls of one lookup: listings and reads.
 #[derive(Default)]
-struct Counting {
-    inner: MemoryObjects,
+struct Calls {
     lists: Cell<u64>,
     gets: Cell<u64>,
 }
 
-impl ObjectStore for Counting {
-    async fn get(&self, key: &str) -> StoreResult<Option<Object>> {
-        self.gets.set(self.gets.get() + 1);
-        self.inner.get(key).await
-    }
-    async fn put(&self, key: &str, body: &[u8], metadata: &Metadata) -> StoreResult<()> {
-        self.inner.put(key, body, metadata).await
-    }
-    async fn delete(&self, key: &str) -> StoreResult<()> {
-        self.inner.delete(key).await
-    }
-    async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>> {
-        self.lists.set(self.lists.get() + 1);
-        self.inner.list(prefix).await
+impl Observer for Calls {
+    fn start(&self, op: Op, _key: &str) {
+        let n = match op {
+            Op::Object(ObjectOp::List | ObjectOp::ListFirst) => &self.lists,
+            op if op.is_read() => &self.gets,
+            _ => return,
+        };
+        n.set(n.get() + 1);
     }
 }
+
+type Counting = Observed<MemoryObjects, Calls>;
 
 fn segment(seq: u64, pdt_ms: i64) -> Segment {
     Segment {
@@ -183,10 +178,11 @@ fn main() {
             };
             let found = read().len();
             assert!(found > 0, "{label}: nothing read");
-            store.lists.set(0);
-            store.gets.set(0);
+            let calls = &store.observer;
+            calls.lists.set(0);
+            calls.gets.set(0);
             read();
-            let (lists, gets) = (store.lists.get(), store.gets.get());
+            let (lists, gets) = (calls.lists.get(), calls.gets.get());
             let (wall, cpu) = timed(Duration::from_secs(2), || {
                 std::hint::black_box(read());
             });

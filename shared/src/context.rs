@@ -120,7 +120,7 @@ impl Default for StreamLimits {
 
 /// The stores, settings, randomness and timer of one invocation, borrowed by every handler.
 pub struct Ctx<'a, K, O> {
-    /// Small state: configuration, heartbeats, login throttling.
+    /// Small state: configuration, login throttling.
     pub kv: &'a K,
     /// Segments, indexes, switch logs, archives, harvest jobs and assets.
     pub objects: &'a O,

@@ -1,4 +1,4 @@
-//! Storage key layout. Config and heartbeats live in the key-value store; media, timelines and
+//! Storage key layout. Config lives in the key-value store; media, timelines and
 //! masters live in the object store under the channel's storage id, so a re-created channel
 //! never sees its predecessor's content.
 
@@ -27,12 +27,15 @@ pub fn endpoints(g: &Name, c: &Name) -> String {
     format!("cfg/e/{g}/{c}/")
 }
 
-/// Heartbeat of one rendition of one input: written once per ingested media playlist.
-pub fn heartbeat(channel_id: &str, input: InputId, rendition: &Rendition) -> String {
-    format!("hb/{channel_id}/{}/{rendition}", input.number())
+/// An encoder file's upload under its own name: created only while the name is free, so the
+/// playlist that lists the file names its key without a listing (docs/ingest.md, "Upload
+/// keys"). For an init segment, the pointer to its newest upload.
+pub fn segment_upload(channel_id: &str, input: InputId, path: &str) -> String {
+    format!("seg/{channel_id}/{}/{path}", input.number())
 }
 
-/// One upload of an encoder file: the arrival time makes re-used file names distinct objects.
+/// One upload of an encoder file whose name was taken: the arrival time makes re-used file
+/// names distinct objects.
 pub fn segment(channel_id: &str, input: InputId, path: &str, arrived_ms: u64) -> String {
     format!(
         "{}{arrived_ms:013}",
@@ -184,7 +187,8 @@ pub fn channel_data(channel_id: &str) -> [String; 9] {
     ]
 }
 
-/// Prefix of one channel's heartbeats in the key-value store.
+/// Prefix of one channel's heartbeats in the key-value store: written by versions before
+/// liveness was read from the timelines (docs/timeline.md, "Input health"), still purged.
 pub fn heartbeats(channel_id: &str) -> String {
     format!("hb/{channel_id}/")
 }

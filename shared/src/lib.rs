@@ -7,6 +7,7 @@ pub mod adapter;
 pub mod api;
 pub mod archive;
 pub mod auth;
+pub mod channel_cache;
 pub mod console;
 pub mod content_keys;
 pub mod context;

@@ -4,6 +4,7 @@
 
 use crate::archive::ExpiryReport;
 use crate::auth::Random;
+use crate::channel_cache::ChannelCache;
 use crate::context::{no_fetch, Config, Ctx, Fetch, Sleep};
 use crate::error::OriginError;
 use crate::fields::ok;
@@ -31,6 +32,9 @@ pub struct Origin<K, O> {
     pub fetch: Fetch,
     /// Where data points go ([`NoStats`] unless set with [`Origin::with_stats`]).
     pub stats: Rc<dyn Stats>,
+    /// Channel records ingest read recently: the isolate's, when the adapter shares one
+    /// across requests ([`Origin::with_channel_cache`]).
+    pub channels: Rc<ChannelCache>,
 }
 
 impl<K: KvStore, O: ObjectStore> Origin<K, O> {
@@ -43,7 +47,15 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             sleep,
             fetch: no_fetch,
             stats: Rc::new(NoStats),
+            channels: Rc::default(),
         }
+    }
+
+    /// The same origin keeping channel records in `cache` (one per isolate, shared by its
+    /// requests: docs/ingest.md, "Configuration cache").
+    pub fn with_channel_cache(mut self, cache: Rc<ChannelCache>) -> Self {
+        self.channels = cache;
+        self
     }
 
     /// The same origin recording data points in, and reading reports from, `stats`.
@@ -122,10 +134,19 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 console::serve(&req, rest).ok_or_else(|| OriginError::NotFound(path.to_owned()))
             }
             ["api", "v1", route @ ..] => match api::authorize(&cx, &req) {
-                Ok(()) => control(&cx, &req, route, now_ms).await,
+                Ok(()) => {
+                    let answer = control(&cx, &req, route, now_ms).await;
+                    // A rotated credential or a deleted channel takes effect here at once.
+                    if req.method != Method::Get {
+                        self.channels.clear();
+                    }
+                    answer
+                }
                 Err(e) => Err(e),
             },
-            ["in", "v1", route @ ..] => ingest::ingest(&cx, &req, route, now_ms).await,
+            ["in", "v1", route @ ..] => {
+                ingest::ingest(&cx, &self.channels, &req, route, now_ms).await
+            }
             ["out", "v1", ..] | ["vod", "v1", ..] if req.method == Method::Options => {
                 Ok(cors_preflight())
             }

@@ -5,13 +5,15 @@
 use crate::auth::RandomError;
 use crate::context::{Config, FetchError, FetchFuture, FetchRequest, FetchResponse, SleepFuture};
 use crate::origin::Origin;
-use crate::store::{
-    KvStore, MemoryKv, MemoryObjects, Metadata, Object, ObjectInfo, ObjectStore, StoreResult,
-};
+use crate::store::{MemoryKv, MemoryObjects};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
+
+mod observed;
+
+pub use observed::{Counting, KvOp, ObjectOp, Observed, Observer, Op, Tally};
 
 /// The origin over memory stores.
 pub type MemoryOrigin = Origin<MemoryKv, MemoryObjects>;
@@ -74,120 +76,6 @@ pub fn on_sleep(hook: impl FnMut(u64) + 'static) {
 /// Removes this thread's [`on_sleep`] hook.
 pub fn clear_sleep_hook() {
     SLEEP_HOOK.with(|h| h.borrow_mut().take());
-}
-
-/// A store that counts the operations made through it, reads and writes apart (one per
-/// platform call: a `get`, a `list`, a conditional put), to measure what a request costs.
-#[derive(Debug, Default)]
-pub struct Counting<S> {
-    pub inner: S,
-    reads: Cell<usize>,
-    writes: Cell<usize>,
-}
-
-impl<S> Counting<S> {
-    pub fn new(inner: S) -> Self {
-        Counting {
-            inner,
-            reads: Cell::new(0),
-            writes: Cell::new(0),
-        }
-    }
-
-    /// Reads (`get`, `list` and their variants) since creation or the last [`Self::reset`].
-    pub fn reads(&self) -> usize {
-        self.reads.get()
-    }
-
-    /// Writes (`put`, `delete` and their variants) since creation or the last [`Self::reset`].
-    pub fn writes(&self) -> usize {
-        self.writes.get()
-    }
-
-    pub fn reset(&self) {
-        self.reads.set(0);
-        self.writes.set(0);
-    }
-
-    fn read(&self) {
-        self.reads.set(self.reads.get() + 1);
-    }
-
-    fn write(&self) {
-        self.writes.set(self.writes.get() + 1);
-    }
-}
-
-impl<S: KvStore> KvStore for Counting<S> {
-    async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        self.read();
-        self.inner.get(key).await
-    }
-
-    async fn put(&self, key: &str, value: &[u8]) -> StoreResult<()> {
-        self.write();
-        self.inner.put(key, value).await
-    }
-
-    async fn put_expiring(&self, key: &str, value: &[u8], ttl_s: u64) -> StoreResult<()> {
-        self.write();
-        self.inner.put_expiring(key, value, ttl_s).await
-    }
-
-    async fn delete(&self, key: &str) -> StoreResult<()> {
-        self.write();
-        self.inner.delete(key).await
-    }
-
-    async fn list(&self, prefix: &str) -> StoreResult<Vec<String>> {
-        self.read();
-        self.inner.list(prefix).await
-    }
-}
-
-impl<S: ObjectStore> ObjectStore for Counting<S> {
-    async fn get(&self, key: &str) -> StoreResult<Option<Object>> {
-        self.read();
-        self.inner.get(key).await
-    }
-
-    async fn put(&self, key: &str, body: &[u8], metadata: &Metadata) -> StoreResult<()> {
-        self.write();
-        self.inner.put(key, body, metadata).await
-    }
-
-    async fn delete(&self, key: &str) -> StoreResult<()> {
-        self.write();
-        self.inner.delete(key).await
-    }
-
-    async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>> {
-        self.read();
-        self.inner.list(prefix).await
-    }
-
-    async fn list_first(&self, prefix: &str, max: usize) -> StoreResult<Vec<String>> {
-        self.read();
-        self.inner.list_first(prefix, max).await
-    }
-
-    async fn get_versioned(&self, key: &str) -> StoreResult<Option<(Object, String)>> {
-        self.read();
-        self.inner.get_versioned(key).await
-    }
-
-    async fn put_if_version(
-        &self,
-        key: &str,
-        body: &[u8],
-        metadata: &Metadata,
-        expected: Option<&str>,
-    ) -> StoreResult<bool> {
-        self.write();
-        self.inner
-            .put_if_version(key, body, metadata, expected)
-            .await
-    }
 }
 
 /// The `EDGEPACK_KEY_SECRET` of memory origins.

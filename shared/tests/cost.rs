@@ -10,10 +10,8 @@
 mod common;
 
 use common::*;
-use edgepack::store::{
-    KvStore, MemoryKv, MemoryObjects, Metadata, Object, ObjectInfo, ObjectStore, StoreResult,
-};
-use edgepack::testing::MemoryOrigin;
+use edgepack::store::{MemoryKv, MemoryObjects};
+use edgepack::testing::{KvOp, MemoryOrigin, ObjectOp, Observed, Observer, Op};
 use edgepack::{Method, Origin, Request, Response};
 use serde_json::json;
 use std::cell::Cell;
@@ -30,6 +28,8 @@ struct Bill {
     r2_class_a: u64,
     r2_class_b: u64,
     r2_delete: u64,
+    /// Listings of either store (also in their classes): on Spin, each reads every key.
+    lists: u64,
 }
 
 impl Bill {
@@ -42,6 +42,7 @@ impl Bill {
             r2_class_a: self.r2_class_a - o.r2_class_a,
             r2_class_b: self.r2_class_b - o.r2_class_b,
             r2_delete: self.r2_delete - o.r2_delete,
+            lists: self.lists - o.lists,
         }
     }
     fn times(self, k: u64) -> Bill {
@@ -53,6 +54,7 @@ impl Bill {
             r2_class_a: self.r2_class_a * k,
             r2_class_b: self.r2_class_b * k,
             r2_delete: self.r2_delete * k,
+            lists: self.lists * k,
         }
     }
     /// Spin's key-value store holds both: every call is one operation.
@@ -79,95 +81,49 @@ impl Bill {
     }
 }
 
-/// A store that counts each call in its billing class.
-struct Billed<S> {
-    inner: S,
-    bill: Rc<Cell<Bill>>,
-}
+/// Counts each call in its billing class.
+#[derive(Clone)]
+struct Billed(Rc<Cell<Bill>>);
 
-impl<S> Billed<S> {
-    fn count(&self, f: impl FnOnce(&mut Bill)) {
-        let mut b = self.bill.get();
-        f(&mut b);
-        self.bill.set(b);
-    }
-}
-
-impl<S: KvStore> KvStore for Billed<S> {
-    async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        self.count(|b| b.kv_read += 1);
-        self.inner.get(key).await
-    }
-    async fn put(&self, key: &str, value: &[u8]) -> StoreResult<()> {
-        self.count(|b| b.kv_write += 1);
-        self.inner.put(key, value).await
-    }
-    async fn put_expiring(&self, key: &str, value: &[u8], ttl_s: u64) -> StoreResult<()> {
-        self.count(|b| b.kv_write += 1);
-        self.inner.put_expiring(key, value, ttl_s).await
-    }
-    async fn delete(&self, key: &str) -> StoreResult<()> {
-        self.count(|b| b.kv_delete += 1);
-        self.inner.delete(key).await
-    }
-    async fn list(&self, prefix: &str) -> StoreResult<Vec<String>> {
-        self.count(|b| b.kv_list += 1);
-        self.inner.list(prefix).await
+impl Observer for Billed {
+    fn start(&self, op: Op, _key: &str) {
+        let mut b = self.0.get();
+        if matches!(
+            op,
+            Op::Kv(KvOp::List) | Op::Object(ObjectOp::List | ObjectOp::ListFirst)
+        ) {
+            b.lists += 1;
+        }
+        match op {
+            Op::Kv(KvOp::Get) => b.kv_read += 1,
+            Op::Kv(KvOp::Put | KvOp::PutExpiring) => b.kv_write += 1,
+            Op::Kv(KvOp::Delete) => b.kv_delete += 1,
+            Op::Kv(KvOp::List) => b.kv_list += 1,
+            Op::Object(ObjectOp::Delete) => b.r2_delete += 1,
+            // R2 class B: reads, heads, ranged reads.
+            Op::Object(
+                ObjectOp::Get | ObjectOp::GetVersioned | ObjectOp::Head | ObjectOp::GetRange,
+            ) => b.r2_class_b += 1,
+            // R2 class A: writes, listings, multipart steps.
+            Op::Object(_) => b.r2_class_a += 1,
+        }
+        self.0.set(b);
     }
 }
 
-impl<S: ObjectStore> ObjectStore for Billed<S> {
-    async fn get(&self, key: &str) -> StoreResult<Option<Object>> {
-        self.count(|b| b.r2_class_b += 1);
-        self.inner.get(key).await
-    }
-    async fn put(&self, key: &str, body: &[u8], metadata: &Metadata) -> StoreResult<()> {
-        self.count(|b| b.r2_class_a += 1);
-        self.inner.put(key, body, metadata).await
-    }
-    async fn delete(&self, key: &str) -> StoreResult<()> {
-        self.count(|b| b.r2_delete += 1);
-        self.inner.delete(key).await
-    }
-    async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>> {
-        self.count(|b| b.r2_class_a += 1);
-        self.inner.list(prefix).await
-    }
-    async fn list_first(&self, prefix: &str, max: usize) -> StoreResult<Vec<String>> {
-        self.count(|b| b.r2_class_a += 1);
-        self.inner.list_first(prefix, max).await
-    }
-    async fn get_versioned(&self, key: &str) -> StoreResult<Option<(Object, String)>> {
-        self.count(|b| b.r2_class_b += 1);
-        self.inner.get_versioned(key).await
-    }
-    async fn put_if_version(
-        &self,
-        key: &str,
-        body: &[u8],
-        metadata: &Metadata,
-        expected: Option<&str>,
-    ) -> StoreResult<bool> {
-        self.count(|b| b.r2_class_a += 1);
-        self.inner
-            .put_if_version(key, body, metadata, expected)
-            .await
-    }
-}
-
-type Counted = Origin<Billed<MemoryKv>, Billed<MemoryObjects>>;
+type Counted = Origin<Observed<MemoryKv, Billed>, Observed<MemoryObjects, Billed>>;
 
 fn counted(o: MemoryOrigin) -> (Counted, Rc<Cell<Bill>>) {
     let bill = Rc::new(Cell::new(Bill::default()));
     let origin = wrap_stores(
         o,
-        |inner| Billed {
+        |inner| Observed {
             inner,
-            bill: bill.clone(),
+            observer: Billed(bill.clone()),
         },
-        |inner| Billed {
+        |inner| Observed {
             inner,
-            bill: bill.clone(),
+            observer: Billed(bill.clone()),
         },
     );
     (origin, bill)
@@ -228,90 +184,126 @@ fn encoded_segments(count: u64) -> Vec<Vec<u8>> {
     segments
 }
 
-/// One encoder segment: the segment PUT, then the playlist PUT (a sliding window of 6).
-fn push(
-    o: &Counted,
-    input: u8,
-    creds: &(String, String),
-    dir: &str,
-    (n, segment): (u64, &[u8]),
-    now: u64,
-) -> u64 {
-    let put = |path: String, body: Vec<u8>, at: u64| {
+/// A channel of the table, counted.
+struct Run {
+    o: Counted,
+    bill: Rc<Cell<Bill>>,
+    creds: [(String, String); 2],
+    /// Listings made by ingest requests: (segment PUTs, playlist PUTs).
+    lists: Cell<(u64, u64)>,
+    /// Every ingest request in an isolate of its own: nothing kept in memory between them.
+    cold: bool,
+}
+
+impl Run {
+    fn new(cold: bool) -> Run {
+        let o = origin();
+        let ch = channel_with_endpoints(
+            &o,
+            "HLS",
+            &[
+                json!({"name": "hls", "protocol": "HLS"}),
+                json!({"name": "cmaf", "protocol": "HLS_CMAF"}),
+                json!({"name": "dash", "protocol": "DASH"}),
+            ],
+        );
+        let creds = [credentials(&ch, 1), credentials(&ch, 2)];
+        let (o, bill) = counted(o);
+        Run {
+            o,
+            bill,
+            creds,
+            lists: Cell::default(),
+            cold,
+        }
+    }
+
+    /// One ingest request; returns the listings it made.
+    fn put(&self, input: u8, path: &str, body: Vec<u8>, at: u64) -> u64 {
+        let creds = &self.creds[usize::from(input - 1)];
         let req = Request::new(Method::Put, &format!("/in/v1/demo/live/{input}/{path}"))
             .with_header("authorization", &basic(&creds.0, &creds.1))
             .with_body(body);
-        let r = send_counted(o, req, at);
+        if self.cold {
+            self.o.channels.clear();
+        }
+        let before = self.bill.get().lists;
+        let r = send_counted(&self.o, req, at);
         assert!(r.status < 300, "{path}: {} {}", r.status, text(&r));
-    };
-    put(format!("{dir}/seg{n}.ts"), segment.to_vec(), now);
-    let first = (n + 1).saturating_sub(6);
-    let mut pl = format!(
-        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{first}\n"
-    );
-    for s in first..=n {
-        pl.push_str(&format!("#EXTINF:2.000000,\nseg{s}.ts\n"));
+        self.bill.get().lists - before
     }
-    put(format!("{dir}/index.m3u8"), pl.into_bytes(), now + 5);
-    2
-}
 
-/// Pushes segments `range` on both inputs and runs the schedule; returns the HTTP requests.
-fn ingest(
-    o: &Counted,
-    creds: &[(String, String); 2],
-    segments: &[Vec<u8>],
-    range: std::ops::Range<u64>,
-) -> u64 {
-    let mut requests = 0;
-    for n in range {
-        let segment = &segments[usize::try_from(n).unwrap()];
-        let t = T0 + n * SEGMENT_MS;
-        for (i, creds) in creds.iter().enumerate() {
-            for dir in RENDITIONS {
-                let lag = i as u64 * SECOND_INPUT_LAG_MS;
-                requests += push(o, i as u8 + 1, creds, dir, (n, segment), t + lag);
+    /// One encoder segment: the segment PUT, then the playlist PUT (a sliding window of 6).
+    fn push(&self, input: u8, dir: &str, (n, segment): (u64, &[u8]), now: u64) -> u64 {
+        let segment_lists = self.put(input, &format!("{dir}/seg{n}.ts"), segment.to_vec(), now);
+        let first = (n + 1).saturating_sub(6);
+        let mut pl = format!(
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{first}\n"
+        );
+        for s in first..=n {
+            pl.push_str(&format!("#EXTINF:2.000000,\nseg{s}.ts\n"));
+        }
+        let playlist_lists = self.put(
+            input,
+            &format!("{dir}/index.m3u8"),
+            pl.into_bytes(),
+            now + 5,
+        );
+        let (a, b) = self.lists.get();
+        self.lists.set((a + segment_lists, b + playlist_lists));
+        2
+    }
+
+    /// Pushes segments `range` on both inputs and runs the schedule; returns the HTTP requests.
+    fn ingest(&self, segments: &[Vec<u8>], range: std::ops::Range<u64>) -> u64 {
+        let mut requests = 0;
+        for n in range {
+            let segment = &segments[usize::try_from(n).unwrap()];
+            let t = T0 + n * SEGMENT_MS;
+            for input in [1u8, 2] {
+                for dir in RENDITIONS {
+                    let lag = u64::from(input - 1) * SECOND_INPUT_LAG_MS;
+                    requests += self.push(input, dir, (n, segment), t + lag);
+                }
+            }
+            if t % SCHEDULED_EVERY_MS < SEGMENT_MS {
+                block_on(self.o.scheduled(t)).expect("scheduled run");
             }
         }
-        if t % SCHEDULED_EVERY_MS < SEGMENT_MS {
-            block_on(o.scheduled(t)).expect("scheduled run");
-        }
+        requests
     }
-    requests
+
+    /// Warm-up, then the measured minutes: (bill per hour, requests per hour).
+    fn measure(&self, segments: &[Vec<u8>]) -> (Bill, u64) {
+        self.ingest(segments, 0..WARM_UP_SEGMENTS);
+        let before = self.bill.get();
+        self.lists.set((0, 0));
+        let requests = self.ingest(
+            segments,
+            WARM_UP_SEGMENTS..WARM_UP_SEGMENTS + MEASURED_SEGMENTS,
+        );
+        (
+            self.bill.get().minus(before).times(HOUR_SCALE),
+            requests * HOUR_SCALE,
+        )
+    }
 }
 
 #[test]
 fn billed_operations_per_channel_hour() {
-    let o = origin();
-    let ch = channel_with_endpoints(
-        &o,
-        "HLS",
-        &[
-            json!({"name": "hls", "protocol": "HLS"}),
-            json!({"name": "cmaf", "protocol": "HLS_CMAF"}),
-            json!({"name": "dash", "protocol": "DASH"}),
-        ],
-    );
-    let creds = [credentials(&ch, 1), credentials(&ch, 2)];
     let segments = encoded_segments(WARM_UP_SEGMENTS + MEASURED_SEGMENTS);
-    let (o, bill) = counted(o);
-    ingest(&o, &creds, &segments, 0..WARM_UP_SEGMENTS);
-
-    let before = bill.get();
-    let requests = ingest(
-        &o,
-        &creds,
-        &segments,
-        WARM_UP_SEGMENTS..WARM_UP_SEGMENTS + MEASURED_SEGMENTS,
-    );
-    let ingest_hour = bill.get().minus(before).times(HOUR_SCALE);
+    let cold = Run::new(true);
+    let (cold_hour, _) = cold.measure(&segments);
+    let run = Run::new(false);
+    let (ingest_hour, requests) = run.measure(&segments);
+    let (o, bill, lists) = (&run.o, &run.bill, &run.lists);
 
     // Playback at the live edge: one request of each kind a CDN forwards on a miss.
     let now = T0 + (WARM_UP_SEGMENTS + MEASURED_SEGMENTS) * SEGMENT_MS + 1000;
     let last = WARM_UP_SEGMENTS + MEASURED_SEGMENTS - 2;
     let get = |path: String| {
         let before = bill.get();
-        let r = send_counted(&o, Request::new(Method::Get, &path), now);
+        let r = send_counted(o, Request::new(Method::Get, &path), now);
         assert_eq!(r.status, 200, "{path}: {}", text(&r));
         (bill.get().minus(before), r)
     };
@@ -360,9 +352,10 @@ fn billed_operations_per_channel_hour() {
     let mut table = String::from(
         "| per channel-hour | HTTP requests | KV reads | KV writes | KV deletes + lists | R2 class A | R2 class B | R2 deletes (free) | Spin key-value ops |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    table.push_str(&ingest_hour.row(
-        "ingest: 3 renditions × 2 inputs, 2 s segments",
-        requests * HOUR_SCALE,
+    table.push_str(&ingest_hour.row("ingest: 3 renditions × 2 inputs, 2 s segments", requests));
+    table.push_str(&cold_hour.row(
+        "ingest, no isolate reused (every request starts cold)",
+        requests,
     ));
     let mut total = Bill::default();
     let mut total_requests = 0;
@@ -376,9 +369,44 @@ fn billed_operations_per_channel_hour() {
             r2_class_a: total.r2_class_a + b.r2_class_a,
             r2_class_b: total.r2_class_b + b.r2_class_b,
             r2_delete: total.r2_delete + b.r2_delete,
+            lists: total.lists + b.lists,
         };
         total_requests += n;
     }
     table.push_str(&total.row("playback, one CDN cache: all", total_requests));
     golden("cost.md", &table);
+
+    // On Spin a listing reads every key of the store: what it costs per request kind in a
+    // store of [`SPIN_STORE_KEYS`].
+    let pushes = MEASURED_SEGMENTS * 2 * renditions;
+    let (segment_lists, playlist_lists) = lists.get();
+    let mut spin = format!(
+        "| request | listings per request | keys a Spin store of {SPIN_STORE_KEYS} keys reads for them |\n|---|---:|---:|\n"
+    );
+    let mut spin_row = |what: &str, lists: u64, requests: u64| {
+        let per_request = lists as f64 / requests as f64;
+        let keys = (per_request * SPIN_STORE_KEYS as f64).round();
+        spin.push_str(&format!("| {what} | {per_request:.2} | {keys} |\n"));
+    };
+    spin_row("ingest: segment PUT", segment_lists, pushes);
+    spin_row("ingest: media playlist PUT", playlist_lists, pushes);
+    for (what, b) in [
+        ("HLS (TS) master", hls_master),
+        ("HLS (TS) rendition playlist", hls_media),
+        ("HLS (TS) segment", hls_segment),
+        ("HLS-CMAF master", cmaf_master),
+        ("HLS-CMAF rendition playlist", cmaf_media),
+        ("CMAF segment", cmaf_segment),
+        ("DASH MPD", mpd),
+    ] {
+        spin_row(what, b.lists, 1);
+    }
+    golden("spin_listing.md", &spin);
 }
+
+/// Keys in a Spin key-value store holding 100 such channels with a day of time-shift each
+/// (docs/storage.md, "Listing on Spin"): per channel and day, 43,200 segments of each of 3
+/// renditions on 2 inputs, each one object key, plus its chunk keys where the object is over
+/// the 960 KiB value budget (the 4.5 Mbit/s rendition's 1.1 MB segments: 2 chunks), so
+/// 43,200 × 2 × (3 + 1 + 1) keys; and 144 ten-minute archive buckets × 3 renditions × 2 inputs.
+const SPIN_STORE_KEYS: u64 = 100 * (43_200 * 2 * (3 + 1 + 1) + 144 * 3 * 2);

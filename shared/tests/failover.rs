@@ -146,26 +146,29 @@ fn no_flapping_when_the_first_input_returns() {
 }
 
 #[test]
-fn a_stale_heartbeat_does_not_switch() {
+fn liveness_is_read_from_the_timelines_not_a_heartbeat() {
     let mut c = channel(0);
     let mut last = 0;
     run(&mut c, 0..5, |_| true, |_| true, &mut last);
-    // KV shows input 1's heartbeat 60 s old (eventual consistency), but its timeline is fresh.
-    for key in block_on(edgepack::store::KvStore::list(&c.o.kv, "hb/")).unwrap() {
-        if key.contains("/1/") {
-            let old = json!({"arrived_ms": T0 - 60_000, "last_seq": 0, "last_pdt_ms": 0});
-            block_on(edgepack::store::KvStore::put(
-                &c.o.kv,
-                &key,
-                old.to_string().as_bytes(),
-            ))
-            .unwrap();
-        }
+    // Ingest writes no heartbeat of its own: the timelines it stores say who is alive.
+    let kv = block_on(edgepack::store::KvStore::list(&c.o.kv, "hb/")).unwrap();
+    assert!(kv.is_empty(), "{kv:?}");
+    // A heartbeat left by an earlier version, 60 s old, is not read either.
+    let old = json!({"arrived_ms": T0 - 60_000, "last_seq": 0, "last_pdt_ms": 0});
+    for rendition in ["v0", "v1"] {
+        let key = format!("hb/x/1/{rendition}");
+        block_on(edgepack::store::KvStore::put(
+            &c.o.kv,
+            &key,
+            old.to_string().as_bytes(),
+        ))
+        .unwrap();
     }
     run(&mut c, 5..7, |k| k == 6, |_| true, &mut last);
     let s = status(&c.o, T0 + 14_000);
     assert_eq!(s["active_input"], 1, "{s}");
     assert_eq!(s["switches"].as_array().unwrap().len(), 1);
+    assert_eq!(s["inputs"][0]["healthy"], true, "{s}");
 }
 
 #[test]

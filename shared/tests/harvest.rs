@@ -411,7 +411,7 @@ fn a_segment_gone_mid_job_fails_it_and_nothing_plays() {
         .objects
         .keys()
         .into_iter()
-        .filter(|k| k.contains("/s/seg30.ts@"))
+        .filter(|k| k.starts_with("seg/") && k.split('@').next().unwrap().ends_with("/s/seg30.ts"))
         .collect();
     assert_eq!(gone.len(), 1);
     block_on(o.objects.delete(&gone[0])).unwrap();

@@ -339,12 +339,13 @@ fn old_segments_are_pruned_from_storage() {
 }
 
 #[test]
-fn heartbeat_is_written_once_per_new_segment() {
+fn ingest_writes_no_key_value_entry() {
     let o = origin();
     let c = setup(&o, json!({"name": "hls"}));
     let before = o.kv.len();
     push_live(&o, 1, &c, "s", 3);
-    assert_eq!(o.kv.len(), before + 1, "one heartbeat key per rendition");
+    // Liveness is each timeline's newest segment: no heartbeat of its own.
+    assert_eq!(o.kv.len(), before, "no heartbeat key");
     // The same playlist again writes nothing.
     let objects = o.objects.keys();
     assert_eq!(
@@ -500,4 +501,73 @@ fn a_restart_reusing_names_after_they_left_the_timeline_ignores_archived_uploads
     assert_eq!(s, 200);
     push_live(&o, 1, &c, "s", 40);
     restart_reusing_names(&o, &c, 40);
+}
+
+/// Input 1's password as another location's control API would change it: straight in the
+/// key-value store, so this origin's channel cache is not emptied.
+fn rotate_elsewhere(o: &TestOrigin, password: &str) -> String {
+    use edgepack::store::KvStore;
+    let key = "cfg/c/demo/live";
+    let raw = block_on(o.kv.get(key)).unwrap().unwrap();
+    let mut channel: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    channel["inputs"][0]["password"] = json!(password);
+    block_on(o.kv.put(key, channel.to_string().as_bytes())).unwrap();
+    password.to_owned()
+}
+
+#[test]
+fn a_credential_rotated_elsewhere_takes_effect_within_the_channel_cache_time() {
+    use edgepack::channel_cache::CHANNEL_CACHE_MS;
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    assert_eq!(put(&o, 1, &c, "s/seg0.ts", &ts(2, 0), T0).status, 201);
+    let new = (
+        c.0.clone(),
+        rotate_elsewhere(&o, "rotated-password-0123456789"),
+    );
+    // This isolate read the channel at T0: the old password works until the cache time ends.
+    assert_eq!(
+        put(&o, 1, &c, "s/seg1.ts", &ts(2, 1), T0 + 1_000).status,
+        201
+    );
+    let late = T0 + CHANNEL_CACHE_MS;
+    assert_eq!(put(&o, 1, &c, "s/seg2.ts", &ts(2, 2), late).status, 401);
+    assert_eq!(put(&o, 1, &new, "s/seg2.ts", &ts(2, 2), late).status, 201);
+    // A new password works at once: a failed check on a cached record reads it again.
+    let newer = (
+        c.0.clone(),
+        rotate_elsewhere(&o, "rotated-again-0123456789"),
+    );
+    assert_eq!(
+        put(&o, 1, &newer, "s/seg3.ts", &ts(2, 3), late + 1).status,
+        201
+    );
+    // Through this origin's own API the change is at once.
+    let (s, rotated) = api(
+        &o,
+        Method::Post,
+        "/api/v1/groups/demo/channels/live/inputs/1/rotate-credentials",
+        Some(json!({})),
+    );
+    assert_eq!(s, 200, "{rotated}");
+    assert_eq!(
+        put(&o, 1, &newer, "s/seg4.ts", &ts(2, 4), late + 2).status,
+        401
+    );
+}
+
+#[test]
+fn a_channel_deleted_elsewhere_stops_ingest_within_the_channel_cache_time() {
+    use edgepack::channel_cache::CHANNEL_CACHE_MS;
+    use edgepack::store::KvStore;
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    assert_eq!(put(&o, 1, &c, "s/seg0.ts", &ts(2, 0), T0).status, 201);
+    block_on(o.kv.delete("cfg/c/demo/live")).unwrap();
+    assert_eq!(
+        put(&o, 1, &c, "s/seg1.ts", &ts(2, 1), T0 + 1_000).status,
+        201
+    );
+    let late = T0 + CHANNEL_CACHE_MS;
+    assert_eq!(put(&o, 1, &c, "s/seg2.ts", &ts(2, 2), late).status, 404);
 }

@@ -7,57 +7,36 @@
 mod common;
 
 use common::*;
-use edgepack::store::{
-    MemoryKv, MemoryObjects, Metadata, Object, ObjectInfo, ObjectStore, StoreResult,
-};
-use edgepack::testing::memory_origin;
+use edgepack::store::{MemoryKv, MemoryObjects};
+use edgepack::testing::{memory_origin, Observed, Observer, Op};
 use edgepack::{Method, Origin, Request, Response};
 use serde_json::json;
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-/// Object storage whose every call waits one turn, so two requests interleave; conditional puts
-/// stay atomic, as R2's `onlyIf` is.
-struct Interleaved(MemoryObjects);
+/// Makes every object call wait one turn, so two requests interleave; each call then runs at
+/// once (conditional puts stay atomic, as R2's `onlyIf` is).
+struct Interleave;
 
-impl ObjectStore for Interleaved {
-    async fn get(&self, key: &str) -> StoreResult<Option<Object>> {
+impl Observer for Interleave {
+    fn start(&self, _op: Op, _key: &str) {}
+    async fn delay(&self) {
         YieldOnce(false).await;
-        self.0.get(key).await
-    }
-    async fn put(&self, key: &str, body: &[u8], metadata: &Metadata) -> StoreResult<()> {
-        YieldOnce(false).await;
-        self.0.put(key, body, metadata).await
-    }
-    async fn delete(&self, key: &str) -> StoreResult<()> {
-        YieldOnce(false).await;
-        self.0.delete(key).await
-    }
-    async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>> {
-        YieldOnce(false).await;
-        self.0.list(prefix).await
-    }
-    async fn get_versioned(&self, key: &str) -> StoreResult<Option<(Object, String)>> {
-        YieldOnce(false).await;
-        self.0.get_versioned(key).await
-    }
-    async fn put_if_version(
-        &self,
-        key: &str,
-        body: &[u8],
-        metadata: &Metadata,
-        expected: Option<&str>,
-    ) -> StoreResult<bool> {
-        YieldOnce(false).await;
-        block_on(self.0.put_if_version(key, body, metadata, expected))
     }
 }
 
-type Raced = Origin<MemoryKv, Interleaved>;
+type Raced = Origin<MemoryKv, Observed<MemoryObjects, Interleave>>;
 
 fn raced() -> Raced {
-    wrap_stores(memory_origin(TOKEN), |kv| kv, Interleaved)
+    wrap_stores(
+        memory_origin(TOKEN),
+        |kv| kv,
+        |inner| Observed {
+            inner,
+            observer: Interleave,
+        },
+    )
 }
 
 /// Drives `b` alone for `head_start` polls, then `a` and `b` in turn, to completion.

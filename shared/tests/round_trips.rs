@@ -7,10 +7,8 @@
 mod common;
 
 use common::*;
-use edgepack::store::{
-    KvStore, MemoryKv, MemoryObjects, Metadata, Object, ObjectInfo, ObjectStore, StoreResult,
-};
-use edgepack::testing::MemoryOrigin;
+use edgepack::store::{MemoryKv, MemoryObjects};
+use edgepack::testing::{MemoryOrigin, Observed, Observer, Op};
 use edgepack::{Method, Origin, Request, Response};
 use serde_json::json;
 use std::cell::Cell;
@@ -28,79 +26,33 @@ struct Tracker {
     objects: Cell<usize>,
 }
 
-/// A store whose every operation waits one scheduler turn before it runs, and is counted.
-struct Rounds<S> {
-    inner: S,
-    tracker: Rc<Tracker>,
-    kv: bool,
-}
+/// Makes every store operation wait one scheduler turn before it runs, and counts it.
+#[derive(Clone)]
+struct Rounds(Rc<Tracker>);
 
-impl<S> Rounds<S> {
-    async fn op<T>(&self, f: impl Future<Output = T>) -> T {
-        let t = &self.tracker;
+impl Observer for Rounds {
+    fn start(&self, op: Op, _key: &str) {
+        let t = &self.0;
         if t.in_flight.get() == 0 {
             t.rounds.set(t.rounds.get() + 1);
         }
         t.in_flight.set(t.in_flight.get() + 1);
-        let count = if self.kv { &t.kv } else { &t.objects };
+        let count = match op {
+            Op::Kv(_) => &t.kv,
+            Op::Object(_) => &t.objects,
+        };
         count.set(count.get() + 1);
+    }
+    async fn delay(&self) {
         YieldOnce(false).await;
-        let v = f.await;
+    }
+    fn end(&self, _op: Op) {
+        let t = &self.0;
         t.in_flight.set(t.in_flight.get() - 1);
-        v
     }
 }
 
-impl<S: KvStore> KvStore for Rounds<S> {
-    async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        self.op(self.inner.get(key)).await
-    }
-    async fn put(&self, key: &str, value: &[u8]) -> StoreResult<()> {
-        self.op(self.inner.put(key, value)).await
-    }
-    async fn put_expiring(&self, key: &str, value: &[u8], ttl_s: u64) -> StoreResult<()> {
-        self.op(self.inner.put_expiring(key, value, ttl_s)).await
-    }
-    async fn delete(&self, key: &str) -> StoreResult<()> {
-        self.op(self.inner.delete(key)).await
-    }
-    async fn list(&self, prefix: &str) -> StoreResult<Vec<String>> {
-        self.op(self.inner.list(prefix)).await
-    }
-}
-
-impl<S: ObjectStore> ObjectStore for Rounds<S> {
-    async fn get(&self, key: &str) -> StoreResult<Option<Object>> {
-        self.op(self.inner.get(key)).await
-    }
-    async fn put(&self, key: &str, body: &[u8], metadata: &Metadata) -> StoreResult<()> {
-        self.op(self.inner.put(key, body, metadata)).await
-    }
-    async fn delete(&self, key: &str) -> StoreResult<()> {
-        self.op(self.inner.delete(key)).await
-    }
-    async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>> {
-        self.op(self.inner.list(prefix)).await
-    }
-    async fn list_first(&self, prefix: &str, max: usize) -> StoreResult<Vec<String>> {
-        self.op(self.inner.list_first(prefix, max)).await
-    }
-    async fn get_versioned(&self, key: &str) -> StoreResult<Option<(Object, String)>> {
-        self.op(self.inner.get_versioned(key)).await
-    }
-    async fn put_if_version(
-        &self,
-        key: &str,
-        body: &[u8],
-        metadata: &Metadata,
-        expected: Option<&str>,
-    ) -> StoreResult<bool> {
-        self.op(self.inner.put_if_version(key, body, metadata, expected))
-            .await
-    }
-}
-
-type Measured = Origin<Rounds<MemoryKv>, Rounds<MemoryObjects>>;
+type Measured = Origin<Observed<MemoryKv, Rounds>, Observed<MemoryObjects, Rounds>>;
 
 /// Drives a future whose store operations each wait one turn.
 fn run<F: Future>(f: F) -> F::Output {
@@ -136,15 +88,13 @@ fn measured(o: MemoryOrigin) -> (Measured, Rc<Tracker>) {
     let tracker = Rc::new(Tracker::default());
     let origin = wrap_stores(
         o,
-        |inner| Rounds {
+        |inner| Observed {
             inner,
-            tracker: tracker.clone(),
-            kv: true,
+            observer: Rounds(tracker.clone()),
         },
-        |inner| Rounds {
+        |inner| Observed {
             inner,
-            tracker: tracker.clone(),
-            kv: false,
+            observer: Rounds(tracker.clone()),
         },
     );
     (origin, tracker)

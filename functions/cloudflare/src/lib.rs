@@ -11,16 +11,24 @@ mod outbound;
 mod r2;
 mod stats;
 
+use edgepack::channel_cache::ChannelCache;
 use edgepack::{Origin, SleepFuture};
+use std::rc::Rc;
 use std::time::Duration;
 use worker::{
     console_error, console_log, event, Context, Date, Delay, Env, ScheduleContext, ScheduledEvent,
 };
 
-/// KV namespace binding: small state (configuration, heartbeats).
+/// KV namespace binding: small state (configuration, login throttling).
 const KV_BINDING: &str = "EDGEPACK_KV";
 /// R2 bucket binding: segments and indexes.
 const BUCKET_BINDING: &str = "EDGEPACK_BUCKET";
+
+thread_local! {
+    /// Channel records this isolate read recently, shared by its requests (docs/ingest.md,
+    /// "Configuration cache").
+    static CHANNELS: Rc<ChannelCache> = Rc::default();
+}
 
 #[event(fetch)]
 async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
@@ -42,7 +50,8 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
     };
     let origin = Origin::new(kv, objects, config::from_env(&env), random, sleep)
         .with_fetch(outbound::fetch)
-        .with_stats(stats::backend(&env));
+        .with_stats(stats::backend(&env))
+        .with_channel_cache(CHANNELS.with(Rc::clone));
     match origin
         .handle_stream(core_req, Date::now().as_millis())
         .await

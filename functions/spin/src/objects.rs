@@ -166,6 +166,16 @@ impl ObjectStore for KvObjects {
         Ok(())
     }
 
+    /// One header read (the default would list, and a Spin listing reads every key of the
+    /// store).
+    async fn head(&self, key: &str) -> StoreResult<Option<ObjectInfo>> {
+        Ok(self.header(key)?.map(|(header, _)| ObjectInfo {
+            key: key.to_owned(),
+            size: header.size,
+            metadata: header.metadata,
+        }))
+    }
+
     /// Reads every header under the prefix (Spin lists keys only).
     async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>> {
         let mut infos = Vec::new();

@@ -1,15 +1,21 @@
-//! `GET .../channels/{channel}/status`: input health, heartbeats and the switch history.
+//! `GET .../channels/{channel}/status`: input health (each rendition's newest segment), the
+//! switch history and the recent output.
 
 use crate::context::Ctx;
 use crate::datetime::iso8601_ms;
 use crate::error::OriginResult;
-use crate::failover::policy::Heartbeat;
 use crate::failover::{first_arrival, output_segments, policy, SwitchLog};
 use crate::keys;
 use crate::model::{Channel, InputId};
+use crate::names::Rendition;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
+use crate::timeline::{Timeline, TIMESCALE};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// Every rendition's timelines on both inputs.
+type RenditionTimelines = BTreeMap<Rendition, [Option<Timeline>; 2]>;
 
 pub(super) async fn channel_status<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
@@ -21,22 +27,24 @@ pub(super) async fn channel_status<K: KvStore, O: ObjectStore>(
         .await?
         .unwrap_or_default();
     let active = log.active().map(|r| r.input);
+    // Liveness is what ingest stores anyway: each timeline's newest segment.
+    let timelines = repo::all_timelines(cx.objects, &channel.id).await?;
     let mut inputs = Vec::new();
     for input in InputId::ALL {
         let mut renditions = Vec::new();
         let mut newest: Option<u64> = None;
-        for r in repo::renditions(cx.objects, &channel.id, input).await? {
-            let hb: Option<Heartbeat> =
-                repo::kv_get(cx.kv, &keys::heartbeat(&channel.id, input, &r)).await?;
-            let Some(hb) = hb else { continue };
-            newest = newest.max(Some(hb.arrived_ms));
+        for (r, pair) in &timelines {
+            let Some(last) = pair[input.index()].as_ref().and_then(Timeline::last) else {
+                continue;
+            };
+            newest = newest.max(Some(last.arrived_ms));
             renditions.push(json!({
                 "rendition": r,
-                "last_segment_at": at(hb.arrived_ms),
-                "heartbeat_age_ms": now_ms.saturating_sub(hb.arrived_ms),
-                "last_sequence": hb.last_seq,
-                "last_media_time": hb.media_end,
-                "bitrate": hb.bitrate,
+                "last_segment_at": at(last.arrived_ms),
+                "heartbeat_age_ms": now_ms.saturating_sub(last.arrived_ms),
+                "last_sequence": last.seq,
+                "last_media_time": last.media_start.map(|m| m + last.duration),
+                "bitrate": last.size.saturating_mul(8 * TIMESCALE) / last.duration.max(1),
             }));
         }
         let healthy = policy::is_healthy(newest, now_ms, channel.max_segment_duration);
@@ -62,7 +70,7 @@ pub(super) async fn channel_status<K: KvStore, O: ObjectStore>(
             })
         })
         .collect();
-    let output = output_status(cx, channel, &log).await?;
+    let output = output_status(&timelines, &log);
     Ok(json!({
         "group": channel.group,
         "channel": channel.name,
@@ -78,13 +86,9 @@ const RECENT_SEGMENTS: usize = 10;
 
 /// Per rendition: whether the inputs are aligned (first arrival applies) and which input
 /// served each recent output segment.
-async fn output_status<K: KvStore, O: ObjectStore>(
-    cx: &Ctx<'_, K, O>,
-    channel: &Channel,
-    log: &SwitchLog,
-) -> OriginResult<Vec<Value>> {
+fn output_status(timelines: &RenditionTimelines, log: &SwitchLog) -> Vec<Value> {
     let mut out = Vec::new();
-    for (rendition, [a, b]) in repo::all_timelines(cx.objects, &channel.id).await? {
+    for (rendition, [a, b]) in timelines {
         let refs = [a.as_ref(), b.as_ref()];
         let segments = output_segments(log, refs);
         let recent: Vec<Value> = segments[segments.len().saturating_sub(RECENT_SEGMENTS)..]
@@ -97,7 +101,7 @@ async fn output_status<K: KvStore, O: ObjectStore>(
             "recent_segments": recent,
         }));
     }
-    Ok(out)
+    out
 }
 
 fn at(ms: u64) -> String {

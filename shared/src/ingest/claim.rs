@@ -14,8 +14,9 @@ use crate::store::{KvStore, Metadata, ObjectStore};
 use crate::timeline::{Claim, Segment, Timeline};
 
 /// Claims output numbers for the `added` newest segments of `timeline` where first arrival
-/// applies. Reads the other input's timeline of the rendition once, and writes one object per
-/// claimed segment (plus a read when the claim was already taken).
+/// applies. Reads the other input's timeline of the rendition once (returned, for the
+/// failover decision), and writes one object per claimed segment (plus a read when the claim
+/// was already taken).
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn claim_new<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
@@ -26,11 +27,11 @@ pub(super) async fn claim_new<K: KvStore, O: ObjectStore>(
     added: usize,
     log: &SwitchLog,
     now_ms: u64,
-) -> OriginResult<()> {
+) -> OriginResult<Option<Timeline>> {
     let other_key = keys::timeline(&channel.id, input.other(), rendition);
     let other: Option<Timeline> = repo::object_get(cx.objects, &other_key).await?;
     let Some(other) = other else {
-        return Ok(());
+        return Ok(None);
     };
     let max_ms = channel.max_segment_duration.saturating_mul(1000);
     let first = timeline.segments.len().saturating_sub(added);
@@ -69,7 +70,7 @@ pub(super) async fn claim_new<K: KvStore, O: ObjectStore>(
         // A gap in this input that the other input's copy filled is no break in the output.
         segment.discontinuity &= !continues_fill;
     }
-    Ok(())
+    Ok(Some(other))
 }
 
 /// Whether `segment`, about to be committed by `input` after a break in its timeline, should

@@ -1,13 +1,10 @@
 //! What follows new segments on a timeline, whatever the input protocol: the timeline pruned
-//! and stored, the segments that fell out archived or deleted, the heartbeat, the failover
-//! decision.
+//! and stored, the segments that fell out archived or deleted, the failover decision.
 
 use crate::context::Ctx;
 use crate::error::OriginResult;
-use crate::failover::policy::Heartbeat;
 use crate::ingest::claim;
 use crate::ingest::switch::{consider_switch, read_log};
-use crate::keys;
 use crate::model::{Channel, InputId};
 use crate::names::Rendition;
 use crate::repo;
@@ -31,7 +28,7 @@ pub(super) async fn commit<K: KvStore, O: ObjectStore>(
     now_ms: u64,
 ) -> OriginResult<bool> {
     let log = read_log(cx, channel, input, now_ms).await?;
-    claim::claim_new(
+    let other = claim::claim_new(
         cx,
         channel,
         input,
@@ -56,28 +53,14 @@ pub(super) async fn commit<K: KvStore, O: ObjectStore>(
             cx.objects.delete(&s.key).await?;
         }
     }
-    if let Some(last) = timeline.last() {
-        let heartbeat = Heartbeat {
-            arrived_ms: now_ms,
-            last_seq: last.seq,
-            last_pdt_ms: last.pdt_ms,
-            media_end: last.media_start.map(|m| m + last.duration),
-            bitrate: last.size.saturating_mul(8 * TIMESCALE) / last.duration.max(1),
-        };
-        repo::kv_put(
-            cx.kv,
-            &keys::heartbeat(&channel.id, input, rendition),
-            &heartbeat,
-        )
-        .await?;
-    }
+    // The other input's timeline of the rendition is what says whether it is alive: its
+    // newest segment's arrival (docs/timeline.md, "Input health").
     consider_switch(
         cx,
         channel,
         input,
-        rendition,
-        &timeline.segments,
-        added,
+        (&timeline.segments, added),
+        other.as_ref(),
         log,
         now_ms,
     )

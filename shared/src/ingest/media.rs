@@ -4,6 +4,7 @@ use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
 use crate::ingest::claim;
 use crate::ingest::commit::{commit, too_many_writers, COMMIT_ATTEMPTS};
+use crate::ingest::upload;
 use crate::keys;
 use crate::media::remux::{ts_counters_after, Fmp4Part};
 use crate::media::time::Timestamp33;
@@ -129,15 +130,16 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
     let mut added = 0usize;
     for (i, s) in incoming.iter().enumerate().skip(from) {
         let newest = incoming.len() - i <= UPLOAD_WAIT_SEGMENTS;
-        let prefix = keys::segment_uploads(&channel.id, input, &s.path);
-        let after = stale_until(&timeline, &prefix, now_ms);
-        let upload = match latest_upload(cx, channel, input, &s.path, after, now_ms).await? {
+        let bound = |key: &str| upload::is_upload_of(key, channel, input, &s.path);
+        let after = stale_until(&timeline, bound, now_ms);
+        let found = upload::find_segment(cx, (channel, input), &s.path, (after, now_ms), true);
+        let upload = match found.await? {
             Some(upload) => upload,
             // A playlist that does not continue the timeline may list segments it already
             // has: nothing new (a restarted encoder's new upload of the name is taken when
             // it is there).
             None if plan == AppendPlan::Resync
-                && timeline.segments.iter().any(|t| t.key.starts_with(&prefix)) =>
+                && timeline.segments.iter().any(|t| bound(&t.key)) =>
             {
                 continue;
             }
@@ -182,7 +184,7 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
             Some(map) => {
                 // Init segments keep their name across restarts on purpose: the newest one
                 // is in force.
-                let Some(init) = latest_upload(cx, channel, input, map, 0, now_ms).await? else {
+                let Some(init) = upload::find_init(cx, (channel, input), map, now_ms).await? else {
                     // The init segment is not there (yet): as for a missing segment.
                     if incoming.len() - i <= UPLOAD_WAIT_SEGMENTS {
                         break;
@@ -268,45 +270,36 @@ async fn overtaken_upload<K: KvStore, O: ObjectStore>(
 ) -> OriginResult<Option<ObjectInfo>> {
     for poll in 1..=UPLOAD_POLLS {
         (cx.sleep)(UPLOAD_POLL_MS).await;
-        // The upload began before this playlist but is keyed by when it completed.
+        // The upload began before this playlist but is keyed by when it completed. The
+        // lookup before the polls listed what a head does not show; an upload arriving
+        // meanwhile takes the free name.
         let by = now_ms + poll * UPLOAD_POLL_MS;
-        if let Some(upload) = latest_upload(cx, channel, input, file, after_ms, by).await? {
+        let found = upload::find_segment(cx, (channel, input), file, (after_ms, by), false);
+        if let Some(upload) = found.await? {
             return Ok(Some(upload));
         }
     }
     Ok(None)
 }
 
-/// The newest stored upload of an encoder file that arrived after `after_ms` and by `now_ms`.
-async fn latest_upload<K: KvStore, O: ObjectStore>(
-    cx: &Ctx<'_, K, O>,
-    channel: &Channel,
-    input: InputId,
-    file: &str,
-    after_ms: u64,
-    now_ms: u64,
-) -> OriginResult<Option<ObjectInfo>> {
-    let prefix = keys::segment_uploads(&channel.id, input, file);
-    let uploads = cx.objects.list(&prefix).await?;
-    Ok(uploads.into_iter().rev().find(|o| {
-        o.key[prefix.len()..]
-            .parse::<u64>()
-            .is_ok_and(|arrived| arrived > after_ms && arrived <= now_ms)
-    }))
-}
-
-/// Uploads of a segment file (keyed below `prefix`) that arrived by this time are not a new
-/// segment's (docs/ingest.md, "Reused segment names"):
+/// Uploads of a segment file (`is_upload` tells its upload keys) that arrived by this time are not
+/// a new segment's (docs/ingest.md, "Reused segment names"):
 /// - a name the timeline already bound is reused only by an encoder restarted with its
-///   default names (or wrapping them): only a later upload of it is new;
+///   default names (or wrapping them): only a later upload of it is new (than the bound
+///   upload's arrival, in its key; an upload under its own name arrived before the commit
+///   that bound it);
 /// - once the timeline reaches back further than an upload waits for its playlist, an upload
 ///   older than its oldest entry belongs to a pruned one (kept in the archive with
 ///   time-shift), whatever its name.
-fn stale_until(timeline: &Timeline, prefix: &str, now_ms: u64) -> u64 {
+fn stale_until(timeline: &Timeline, is_upload: impl Fn(&str) -> bool, now_ms: u64) -> u64 {
     let bound = timeline
         .segments
         .iter()
-        .filter_map(|s| s.key.strip_prefix(prefix)?.parse::<u64>().ok())
+        .filter(|s| is_upload(&s.key))
+        .map(|s| match s.key.rsplit_once('@') {
+            Some((_, t)) => t.parse::<u64>().unwrap_or(s.arrived_ms),
+            None => s.arrived_ms,
+        })
         .max();
     // An upload is listed within the newest few segments of a playlist, or given up.
     let wait_ms = (UPLOAD_WAIT_SEGMENTS as u64 + 1)

@@ -8,8 +8,10 @@ mod media;
 mod mpd;
 pub mod switch;
 mod track;
+mod upload;
 
 use crate::auth::{basic_credentials, constant_time_eq};
+use crate::channel_cache::ChannelCache;
 use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
 use crate::hls::master::MasterInfo;
@@ -33,6 +35,7 @@ const TS_PACKET: usize = 188;
 
 pub(crate) async fn ingest<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
+    channels: &ChannelCache,
     req: &Request,
     route: &[&str],
     now_ms: u64,
@@ -47,8 +50,18 @@ pub(crate) async fn ingest<K: KvStore, O: ObjectStore>(
     );
     let input =
         InputId::parse(n).ok_or_else(|| OriginError::NotFound(format!("input {n} (1 or 2)")))?;
-    let channel = repo::channel(cx.kv, &g, &c).await?;
-    if let Err(e) = check_basic(req, &channel, input) {
+    let key = keys::channel(&g, &c);
+    let (mut channel, cached) = match channels.get(&key, now_ms) {
+        Some(channel) => (channel, true),
+        None => (read_channel(cx, channels, (&g, &c), now_ms).await?, false),
+    };
+    let mut checked = check_basic(req, &channel, input);
+    if checked.is_err() && cached {
+        // Credentials just rotated elsewhere work without waiting for the cache.
+        channel = read_channel(cx, channels, (&g, &c), now_ms).await?;
+        checked = check_basic(req, &channel, input);
+    }
+    if let Err(e) = checked {
         let e = failed_login(cx, req, now_ms, e).await;
         // DASH-IF ingest answers bad credentials with 403, and its senders expect it.
         return Err(match (channel.protocol, e) {
@@ -87,6 +100,18 @@ pub(crate) async fn ingest<K: KvStore, O: ObjectStore>(
             Err(OriginError::NotFound("ingest route".into()))
         }
     }
+}
+
+/// The channel from the key-value store, kept in `channels` for the next requests.
+async fn read_channel<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channels: &ChannelCache,
+    (g, c): (&Name, &Name),
+    now_ms: u64,
+) -> OriginResult<Channel> {
+    let channel = repo::channel(cx.kv, g, c).await?;
+    channels.insert(&keys::channel(g, c), &channel, now_ms);
+    Ok(channel)
 }
 
 /// A DASH or CMAF (DASH-IF ingest) upload: a manifest, or one track's init or media segment.
@@ -161,9 +186,11 @@ async fn ingest_fmp4<K: KvStore, O: ObjectStore>(
     }
     if track::is_init(body) {
         track::check_init(file, body)?;
+        upload::store_init(cx, (channel, input), file, body, now_ms).await?;
+    } else {
+        let metadata = Metadata::new();
+        upload::store_segment(cx, (channel, input), file, body, metadata, now_ms).await?;
     }
-    let key = keys::segment(&channel.id, input, file, now_ms);
-    cx.objects.put(&key, body, &Metadata::new()).await?;
     Ok(Response::new(201))
 }
 
@@ -186,7 +213,6 @@ async fn ingest_segment<K: KvStore, O: ObjectStore>(
             body.len()
         )));
     }
-    let key = keys::segment(&channel.id, input, file, now_ms);
     let mut metadata = Metadata::new();
     if let Some(probe) = crate::timeline::probe(body) {
         metadata.insert(PTS_METADATA.to_owned(), probe.pts.to_string());
@@ -196,7 +222,7 @@ async fn ingest_segment<K: KvStore, O: ObjectStore>(
     } else if let Some(pts) = crate::media::ts::first_pts(body) {
         metadata.insert(PTS_METADATA.to_owned(), pts.get().to_string());
     }
-    cx.objects.put(&key, body, &metadata).await?;
+    upload::store_segment(cx, (channel, input), file, body, metadata, now_ms).await?;
     Ok(Response::new(201))
 }
 

@@ -5,15 +5,13 @@
 
 use crate::context::Ctx;
 use crate::error::OriginResult;
-use crate::failover::policy::Heartbeat;
 use crate::failover::{plan_switch, policy, Anchor, SwitchLog, SwitchRecord, ALIGNMENT_TOLERANCE};
 use crate::keys;
 use crate::media::mp4::TrackKind;
 use crate::model::{Channel, InputId};
-use crate::names::Rendition;
 use crate::repo;
 use crate::store::{KvStore, Metadata, ObjectStore};
-use crate::timeline::{Segment, TIMESCALE};
+use crate::timeline::{Segment, Timeline, TIMESCALE};
 
 /// The switch log with its version, for [`consider_switch`]; a channel without one yet gets
 /// its first record (the first input with content becomes active).
@@ -35,22 +33,21 @@ pub(super) async fn read_log<K: KvStore, O: ObjectStore>(
     })
 }
 
-/// Called after `input` committed its `added` newest `segments` of `rendition`, with the log
-/// as [`read_log`] read it before the commit.
-#[allow(clippy::too_many_arguments)]
+/// Called after `input` committed its `added` newest `segments` of a rendition, with the
+/// other input's timeline of that rendition as the commit read it, and the log as
+/// [`read_log`] read it before the commit.
 pub(super) async fn consider_switch<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     channel: &Channel,
     input: InputId,
-    rendition: &Rendition,
-    segments: &[Segment],
-    added: usize,
+    (segments, added): (&[Segment], usize),
+    other: Option<&Timeline>,
     (mut log, version): (SwitchLog, Option<String>),
     now_ms: u64,
 ) -> OriginResult<()> {
     let key = keys::switch_log(&channel.id);
     let mut changed = version.is_none();
-    if let Some(record) = switch_to(cx, channel, &log, input, rendition, now_ms).await? {
+    if let Some(record) = switch_to(cx, channel, &log, input, other, now_ms).await? {
         changed = true;
         log.push(record);
     }
@@ -65,13 +62,14 @@ pub(super) async fn consider_switch<K: KvStore, O: ObjectStore>(
     Ok(())
 }
 
-/// A switch record to `input` when the active input is confirmed unhealthy.
+/// A switch record to `input` when the active input is confirmed unhealthy. `active_timeline`
+/// is the active input's timeline of the committing rendition, already read.
 async fn switch_to<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     channel: &Channel,
     log: &SwitchLog,
     input: InputId,
-    rendition: &Rendition,
+    active_timeline: Option<&Timeline>,
     now_ms: u64,
 ) -> OriginResult<Option<SwitchRecord>> {
     let Some(active) = log.active().map(|r| r.input_id()) else {
@@ -80,14 +78,16 @@ async fn switch_to<K: KvStore, O: ObjectStore>(
     if active == input {
         return Ok(None);
     }
-    // Cheap check first: the active input's heartbeat (KV, possibly seconds stale).
-    let heartbeat: Option<Heartbeat> =
-        repo::kv_get(cx.kv, &keys::heartbeat(&channel.id, active, rendition)).await?;
+    // Cheap check first, on what the commit read anyway: the active input's newest segment
+    // of this rendition (two inputs: the active one is the other one).
+    let newest = active_timeline
+        .and_then(Timeline::last)
+        .map(|s| s.arrived_ms);
     let max = channel.max_segment_duration;
-    if policy::is_healthy(heartbeat.map(|h| h.arrived_ms), now_ms, max) {
+    if policy::is_healthy(newest, now_ms, max) {
         return Ok(None);
     }
-    // Confirm on the timelines (strongly consistent): a stale heartbeat never switches.
+    // Confirm on every rendition's timelines: an input is down only when all of them are.
     let renditions = repo::all_timelines(cx.objects, &channel.id).await?;
     let newest = renditions
         .values()

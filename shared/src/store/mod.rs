@@ -1,4 +1,4 @@
-//! Storage seen by the core: a small key-value store (config, heartbeats) and an object store
+//! Storage seen by the core: a small key-value store (config, login throttling) and an object store
 //! (segments, indexes). Futures are `!Send` on both platforms, hence plain `async fn`.
 #![allow(async_fn_in_trait)]
 
