@@ -192,9 +192,12 @@ pub(super) async fn cmaf_init<K: KvStore, O: ObjectStore>(
         last: source.segment,
     };
     let track = remux(&input, 1, kind, (rendition, source.seq))?;
-    let body = match super::sample_enc::protection(cx, play, rendition, kind).await? {
-        // Encrypted endpoints: encv/enca with the key's KID and the DRM systems' pssh.
-        Some(p) => crate::media::cenc::init_segment(&track.track, &p)
+    let at = (rendition, kind, source.seq);
+    let body = match super::sample_enc::encryptor(cx, play, &track.track, at, None).await? {
+        // Encrypted endpoints: encv/enca with the key's KID and the DRM systems' pssh (with
+        // rotation: one init for every key period).
+        Some(e) => e
+            .init_segment()
             .map_err(|e| super::sample_enc::encrypt_error(e, rendition, source.seq))?,
         None => track.init_segment().map_err(|e| {
             MediaError::new(MediaCause::Mux(e))
@@ -245,8 +248,13 @@ pub(super) async fn cmaf_segment<K: KvStore, O: ObjectStore>(
         last,
     };
     let track = remux(&input, sequence, kind, (rendition, g.seq))?;
-    let body = match super::sample_enc::protection(cx, play, rendition, kind).await? {
-        Some(p) => crate::media::cenc::encrypt_segment(&track.track, &p, &track.segment)
+    // The key of the segment's key period (always 0 without rotation).
+    let period = super::sample_enc::method(play)
+        .map_or(0, |(enc, _)| super::sample_enc::period_of(enc, &g.segment));
+    let at = (rendition, kind, g.seq);
+    let body = match super::sample_enc::encryptor(cx, play, &track.track, at, Some(period)).await? {
+        Some(e) => e
+            .encrypt_segment(&track.segment)
             .map_err(|e| super::sample_enc::encrypt_error(e, rendition, g.seq))?,
         None => track.segment,
     };

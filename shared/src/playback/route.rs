@@ -11,6 +11,7 @@
 //! | all | `clip.mp4?start=&end=`, `clip.flv?start=&end=` | a window as one progressive MP4 or one FLV file ([`super::clip`]) |
 //! | FLV | `{manifest_name}.flv[?rendition=]` | the live stream ([`super::flv_live`]) |
 //! | HLS with `AES_128` encryption | `key/{period}.key` | the key of a key period ([`super::aes128`]) |
+//! | HLS-CMAF, DASH with `CLEAR_KEY` | `key/{period}-{video,audio}.key` | a track type's key of a key period ([`super::sample_enc`]) |
 
 use crate::error::{OriginError, OriginResult};
 use crate::media::mp4::TrackKind;
