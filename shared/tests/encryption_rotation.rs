@@ -401,14 +401,19 @@ fn sample_methods_rotate_keys_per_period_and_each_segment_decrypts_with_its_own_
         .collect();
     assert!(clear.iter().all(|f| f.len() >= 30), "{clear:?}");
 
-    // HLS-CMAF: the key lines change where the period does; one init for both.
+    // HLS-CMAF: the key lines and the init change where the period does.
     let pl = utf8(at(&o, "cmaf", "v/index/video.m3u8"));
     assert!(!pl.contains("EDGEPACK"), "no mark left: {pl}");
-    assert_eq!(pl.matches("#EXT-X-MAP").count(), 1, "{pl}");
+    let maps: Vec<String> = pl
+        .lines()
+        .filter(|l| l.starts_with("#EXT-X-MAP"))
+        .map(|l| l.split('"').nth(1).unwrap().to_owned())
+        .collect();
     let kids = key_ids(&pl);
     assert_eq!(kids.len(), 2, "an identity line per period: {pl}");
     assert_ne!(kids[0], kids[1], "a new KID per period");
-    for (p, kid) in periods.iter().zip(&kids) {
+    assert_eq!(maps.len(), 2, "an init per period: {pl}");
+    for (i, (p, kid)) in periods.iter().zip(&kids).enumerate() {
         let identity =
             format!("URI=\"../../key/{p}-video.key\",KEYID=0x{kid},KEYFORMAT=\"identity\"");
         assert!(pl.contains(&identity), "{identity}\n{pl}");
@@ -416,26 +421,28 @@ fn sample_methods_rotate_keys_per_period_and_each_segment_decrypts_with_its_own_
             at(&o, "cmaf", &format!("key/{p}-video.key")),
             key_of(kid).to_vec()
         );
+        assert!(maps[i].ends_with(&format!("_k{p}.mp4")), "{pl}");
     }
-    // Each period's lines come right before its first segment.
+    // Each period's lines and map come right before its first segment.
     let second_keys = pl.rfind("#EXT-X-KEY").unwrap();
+    let second_map = pl.rfind("#EXT-X-MAP").unwrap();
     assert!(
-        pl.find(&segments[0]).unwrap() < second_keys
-            && second_keys < pl.find(&segments[1]).unwrap(),
+        pl.find(&segments[0]).unwrap() < second_map.min(second_keys)
+            && second_map.max(second_keys) < pl.find(&segments[1]).unwrap(),
         "{pl}"
     );
-    let init = at(&o, "cmaf", &format!("v/index/{map}"));
-    let t = tenc(&init);
-    assert_eq!(
-        &t[8..24],
-        &[0u8; 16],
-        "tenc default_KID: the rotation placeholder"
-    );
-    assert!(
-        !init.windows(4).any(|w| w == b"pssh"),
-        "no pssh in moov: each moof has its own"
-    );
     for (i, s) in segments.iter().enumerate() {
+        // The period's init: its KID in tenc (Shaka's HLS maps the identity key to it) and
+        // its ClearKey pssh in moov.
+        let init = at(&o, "cmaf", &format!("v/index/{}", maps[i]));
+        let t = tenc(&init);
+        assert_eq!(hex(&t[8..24]), kids[i], "tenc default_KID of period {i}");
+        let moov = child(&init[boxes(&init)[0].1.len() + 8..], b"moov");
+        assert_eq!(
+            boxes(moov).iter().filter(|b| &b.0 == b"pssh").count(),
+            1,
+            "ClearKey's pssh in moov"
+        );
         let seg = at(&o, "cmaf", &format!("v/index/{s}"));
         let f = fragment(&seg);
         assert_eq!(hex(&f.kid), kids[i], "seig names the segment's period KID");
@@ -461,6 +468,18 @@ fn sample_methods_rotate_keys_per_period_and_each_segment_decrypts_with_its_own_
             "segment {i} with the other period's key"
         );
     }
+    // The one init for all periods (DASH's) is served too, with the placeholder KID.
+    let placeholder = maps[0].replace(&format!("_k{}", periods[0]), "");
+    let init = at(&o, "cmaf", &format!("v/index/{placeholder}"));
+    assert_eq!(&tenc(&init)[8..24], &[0u8; 16], "placeholder default_KID");
+    assert!(!init.windows(4).any(|w| w == b"pssh"), "no pssh in moov");
+    // A period name on an endpoint without rotation, or far from now: no init.
+    let far = maps[0].replace(&format!("_k{}", periods[0]), "_k1");
+    let req = Request::new(
+        Method::Get,
+        &format!("/out/v1/demo/live/cmaf/v/index/{far}"),
+    );
+    assert_eq!(send(&o, req, PDT_MS[1]).status, 404);
     // The master: the session keys of the first listed period.
     let master = utf8(at(&o, "cmaf", "manifest.m3u8"));
     assert!(

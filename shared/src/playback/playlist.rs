@@ -3,7 +3,7 @@
 //! HLS with separated audio.
 
 use super::blocking::wait_for_segment;
-use super::cmaf::init_name;
+use super::cmaf::{init_name, period_init_name};
 use super::ts::PLAYLIST_TYPE;
 use super::{media_window, rendition_data, CacheControl, Play, RenditionData};
 use crate::context::Ctx;
@@ -124,7 +124,14 @@ pub(super) fn render(
         |s| {
             let kind = kind.filter(|_| !ts)?;
             let track = s.segment.track(kind)?;
-            Some(init_name(kind, &track.init))
+            // Rotating sample encryption keys: an init per key period (`sample_enc::Part`).
+            Some(match super::sample_enc::method(play) {
+                Some((enc, _)) if super::sample_enc::rotating(enc) => {
+                    let period = super::sample_enc::period_of(enc, s.segment);
+                    period_init_name(kind, &track.init, period)
+                }
+                _ => init_name(kind, &track.init),
+            })
         },
     );
     let (text, periods) = match (

@@ -126,23 +126,53 @@ fn track_iv(
     }
 }
 
+/// What an [`encryptor`] is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Part {
+    /// An init segment. `None`: without rotation, period 0's; with rotation, one for every
+    /// period (DASH), needing no key: its `tenc` names [`ROTATION_DEFAULT_KID`] and the
+    /// fragments name theirs. `Some(period)`: a key period's own init (HLS-CMAF with
+    /// rotation: `tenc` names the period's KID, `moov` has its `pssh`), since Shaka's HLS
+    /// maps an `identity` key to the init's `default_KID`.
+    Init(Option<u64>),
+    /// A media segment of a key period (0 without rotation).
+    Media(u64),
+}
+
+/// The [`Part`] of an init segment request with `period` (its `_k{period}` name), `None`
+/// when the endpoint has no such init: a period name without rotating keys, or a period far
+/// from now and from the retained window (refused before the key provider is asked).
+pub(super) fn init_part(play: &Play<'_>, period: Option<u64>) -> Option<Part> {
+    match (method(play), period) {
+        (_, None) => Some(Part::Init(None)),
+        (Some((enc, _)), Some(p))
+            if rotating(enc) && super::aes128::period_in_reach(play, enc, p) =>
+        {
+            Some(Part::Init(Some(p)))
+        }
+        _ => None,
+    }
+}
+
 /// The encryptor of the `kind` track of `rendition` (`seq`: the output segment a failure
-/// names), `None` for a clear endpoint. `period`:
-/// the key period of the media segment to encrypt; `None` for the init segment, which with
-/// rotation serves every period and so needs no key (its `tenc` names
-/// [`ROTATION_DEFAULT_KID`], the fragments name theirs).
+/// names) for `part`, `None` for a clear endpoint.
 pub(super) async fn encryptor<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
     track: &Track,
     (rendition, kind, seq): (&Rendition, TrackKind, u64),
-    period: Option<u64>,
+    part: Part,
 ) -> OriginResult<Option<Encryptor>> {
     let Some((enc, scheme)) = method(play) else {
         return Ok(None);
     };
+    let (period, in_fragments) = match part {
+        Part::Init(None) => (None, rotating(enc)),
+        Part::Init(Some(p)) => (Some(p), false),
+        Part::Media(p) => (Some(p), rotating(enc)),
+    };
     let protection = match period {
-        None if rotating(enc) => TrackProtection {
+        None if in_fragments => TrackProtection {
             scheme,
             kid: ROTATION_DEFAULT_KID,
             key: [0; 16],
@@ -167,7 +197,7 @@ pub(super) async fn encryptor<K: KvStore, O: ObjectStore>(
     };
     let encryptor =
         Encryptor::new(track, &protection).map_err(|e| encrypt_error(e, rendition, seq))?;
-    Ok(Some(if rotating(enc) {
+    Ok(Some(if in_fragments {
         encryptor.rotating()
     } else {
         encryptor
