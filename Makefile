@@ -132,7 +132,7 @@ lint: tools
 	$(SPIN_HOST_PROFILE) cargo clippy --release -p edgepack-spin-host --all-targets -- -D warnings
 
 # Core test targets that run ffprobe (the rest run anywhere cargo does).
-FFPROBE_TESTS := clip recording flv_live dash_timeshift ingest_cmaf ingest_dash media_cenc media_ffprobe media_flv media_fmp4 media_progressive media_ts_mux packaging
+FFPROBE_TESTS := clip recording flv_live dash_timeshift encryption_rotation ingest_cmaf ingest_dash media_cenc media_ffprobe media_flv media_fmp4 media_progressive media_ts_mux packaging
 CHECK_TESTS := $(filter-out $(FFPROBE_TESTS),$(basename $(notdir $(wildcard shared/tests/*.rs))))
 
 # No tools, no wasm targets, no ffmpeg: fmt, clippy and the core tests that need nothing else.

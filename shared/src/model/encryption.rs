@@ -330,12 +330,6 @@ pub fn check(e: &mut Encryption, protocol: OutputProtocol, random: Random) -> Or
     if let Some(rule) = systems_rule {
         return Err(OriginError::invalid("encryption.drm_systems", rule));
     }
-    if e.method != EncryptionMethod::Aes128 && e.key_rotation_interval != 0 {
-        return Err(OriginError::invalid(
-            "encryption.key_rotation_interval",
-            "0 with SAMPLE_AES, CBCS and CENC (key rotation of sample encryption is not available yet)",
-        ));
-    }
     match &e.static_key {
         Some(_) if !e.key_provider_url.is_empty() => {
             return Err(OriginError::invalid(

@@ -24,19 +24,11 @@ pub const KEY_DIR: &str = "key";
 const KEY_PERIOD_SLACK_MS: u64 = 86_400_000;
 
 /// The `AES_128` encryption of an endpoint: the setting for `AES_128`, `None` for a clear
-/// endpoint and for the sample methods (`sample_enc` encrypts those), and a 501 for what is
-/// not packaged yet (sample methods with key rotation), so nothing is served in the clear.
+/// endpoint and for the sample methods (`sample_enc` encrypts those on the CMAF routes).
 pub(super) fn served<'a>(play: &Play<'a>) -> OriginResult<Option<&'a Encryption>> {
     match &play.endpoint.encryption {
-        None => Ok(None),
         Some(e) if e.method == EncryptionMethod::Aes128 => Ok(Some(e)),
-        // Sample methods (cbcs, cenc) are packaged by `sample_enc` on the CMAF routes; a
-        // rotating key is not available with them yet.
-        Some(e) if e.key_rotation_interval == 0 => Ok(None),
-        Some(e) => Err(OriginError::NotImplemented(format!(
-            "{} encryption with key rotation is not available yet; nothing is served in the clear",
-            e.method.name()
-        ))),
+        _ => Ok(None),
     }
 }
 
@@ -46,7 +38,7 @@ pub(super) fn period_of(enc: &Encryption, segment: &Segment) -> u64 {
 }
 
 /// `EXT-X-KEY` of a key period, seen from `rendition`'s playlist.
-fn key_line(enc: &Encryption, rendition: &Rendition, period: u64) -> String {
+pub(super) fn key_line(enc: &Encryption, rendition: &Rendition, period: u64) -> String {
     let up = "../".repeat(rendition.split('/').count());
     tag_line("EXT-X-KEY", enc, &up, period)
 }
@@ -72,14 +64,14 @@ fn tag_line(tag: &str, enc: &Encryption, up: &str, period: u64) -> String {
     line
 }
 
-/// `playlist` with an `EXT-X-KEY` before its first segment and before every segment whose key
-/// period differs from the one before; `segments` are the listed ones, in order. Returns the
-/// periods listed.
+/// `playlist` with `key_line(period)` before its first segment and before every segment whose
+/// key period differs from the one before; `segments` are the listed ones, in order. Returns
+/// the periods listed.
 pub(super) fn add_key_lines(
     playlist: &str,
     enc: &Encryption,
-    rendition: &Rendition,
     segments: &[OutputSegment<'_>],
+    key_line: impl Fn(u64) -> String,
 ) -> (String, Vec<u64>) {
     let mut out = String::with_capacity(playlist.len() + 128);
     let mut periods: Vec<u64> = Vec::new();
@@ -93,7 +85,7 @@ pub(super) fn add_key_lines(
             if let Some(s) = next.next() {
                 let p = period_of(enc, s.segment);
                 if periods.last() != Some(&p) {
-                    out.push_str(&key_line(enc, rendition, p));
+                    out.push_str(&key_line(p));
                     out.push('\n');
                     periods.push(p);
                 }
@@ -142,6 +134,18 @@ pub(super) async fn encrypt<K: KvStore, O: ObjectStore>(
     Ok(encrypt_segment(&key.key, &iv, body))
 }
 
+/// Whether a key file may be asked for `period`: not beyond a day from now, nor older than
+/// the time-shift retention plus a day (a request for a period a year away is not a
+/// player's and must not make the origin call the key provider).
+pub(super) fn period_in_reach(play: &Play<'_>, enc: &Encryption, period: u64) -> bool {
+    let now = play.now_ms;
+    let retention_ms = play.channel.archive_retention_s.saturating_mul(1000);
+    let ms = |t: u64| i64::try_from(t).unwrap_or(i64::MAX);
+    let earliest = enc.period_of_ms(ms(now.saturating_sub(retention_ms + KEY_PERIOD_SLACK_MS)));
+    let latest = enc.period_of_ms(ms(now.saturating_add(KEY_PERIOD_SLACK_MS)));
+    (earliest..=latest).contains(&period)
+}
+
 fn the_key(keys: &PeriodKeys) -> OriginResult<&crate::drm::cpix::ProvidedKey> {
     keys.for_track(TrackType::Video).ok_or_else(|| {
         OriginError::KeyProvider(crate::drm::DrmError::MissingKey {
@@ -163,13 +167,8 @@ pub(super) async fn key_file<K: KvStore, O: ObjectStore>(
     enc: &Encryption,
     period: u64,
 ) -> OriginResult<Response> {
-    let now = play.now_ms;
-    let retention_ms = play.channel.archive_retention_s.saturating_mul(1000);
-    let ms = |t: u64| i64::try_from(t).unwrap_or(i64::MAX);
-    let earliest = enc.period_of_ms(ms(now.saturating_sub(retention_ms + KEY_PERIOD_SLACK_MS)));
-    let latest = enc.period_of_ms(ms(now.saturating_add(KEY_PERIOD_SLACK_MS)));
     // A static key is served by the operator's key server, never from here.
-    if !(earliest..=latest).contains(&period) || enc.static_key.is_some() {
+    if !period_in_reach(play, enc, period) || enc.static_key.is_some() {
         return Err(OriginError::NotFound(format!("key of period {period}")));
     }
     let keys = period_keys(cx, &play.channel.id, play.endpoint, period, play.now_ms).await?;
@@ -212,7 +211,8 @@ mod tests {
             .collect();
         let playlist = "#EXTM3U\n#EXTINF:2.000,\n0.ts\n#EXTINF:2.000,\n1.ts\n#EXT-X-GAP\n#EXTINF:2.000,\n2.ts\n#EXTINF:2.000,\n3.ts\n";
         let rendition = Rendition::parse("v").unwrap();
-        let (text, periods) = add_key_lines(playlist, &enc, &rendition, &out);
+        let (text, periods) =
+            add_key_lines(playlist, &enc, &out, |p| key_line(&enc, &rendition, p));
         assert_eq!(periods, [0, 1]);
         assert!(
             text.contains(

@@ -56,6 +56,11 @@ pub(super) fn init_name(kind: TrackKind, version: &str) -> String {
     format!("{}_init_{version}.mp4", kind.name())
 }
 
+/// The init segment of a key period (HLS-CMAF with rotating sample encryption keys).
+pub(super) fn period_init_name(kind: TrackKind, version: &str, period: u64) -> String {
+    format!("{}_init_{version}_k{period}.mp4", kind.name())
+}
+
 fn content_type(kind: TrackKind) -> &'static str {
     match kind {
         TrackKind::Video => "video/mp4",
@@ -163,14 +168,18 @@ pub(super) async fn cmaf_master<K: KvStore, O: ObjectStore>(
     Ok((text, CacheControl::Master, PLAYLIST_TYPE))
 }
 
-/// The init segment whose version tag is `version`, from the newest segment that has it.
+/// The init segment whose version tag is `version`, from the newest segment that has it;
+/// with `period`, the one of that key period (HLS-CMAF with rotating keys).
 pub(super) async fn cmaf_init<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
     rendition: &Rendition,
     kind: TrackKind,
     version: &str,
+    period: Option<u64>,
 ) -> OriginResult<Response> {
+    let part = super::sample_enc::init_part(play, period)
+        .ok_or_else(|| OriginError::NotFound(format!("init segment {version} of a key period")))?;
     let data = rendition_data(cx, play, rendition).await?;
     let all = output_segments(&data.log, data.refs());
     let source = all
@@ -192,9 +201,12 @@ pub(super) async fn cmaf_init<K: KvStore, O: ObjectStore>(
         last: source.segment,
     };
     let track = remux(&input, 1, kind, (rendition, source.seq))?;
-    let body = match super::sample_enc::protection(cx, play, rendition, kind).await? {
-        // Encrypted endpoints: encv/enca with the key's KID and the DRM systems' pssh.
-        Some(p) => crate::media::cenc::init_segment(&track.track, &p)
+    let at = (rendition, kind, source.seq);
+    let body = match super::sample_enc::encryptor(cx, play, &track.track, at, part).await? {
+        // Encrypted endpoints: encv/enca with the key's KID and the DRM systems' pssh (with
+        // rotation: the key period's, or a placeholder KID in one init for every period).
+        Some(e) => e
+            .init_segment()
             .map_err(|e| super::sample_enc::encrypt_error(e, rendition, source.seq))?,
         None => track.init_segment().map_err(|e| {
             MediaError::new(MediaCause::Mux(e))
@@ -245,8 +257,14 @@ pub(super) async fn cmaf_segment<K: KvStore, O: ObjectStore>(
         last,
     };
     let track = remux(&input, sequence, kind, (rendition, g.seq))?;
-    let body = match super::sample_enc::protection(cx, play, rendition, kind).await? {
-        Some(p) => crate::media::cenc::encrypt_segment(&track.track, &p, &track.segment)
+    // The key of the segment's key period (always 0 without rotation).
+    let period = super::sample_enc::method(play)
+        .map_or(0, |(enc, _)| super::sample_enc::period_of(enc, &g.segment));
+    let at = (rendition, kind, g.seq);
+    let part = super::sample_enc::Part::Media(period);
+    let body = match super::sample_enc::encryptor(cx, play, &track.track, at, part).await? {
+        Some(e) => e
+            .encrypt_segment(&track.segment)
             .map_err(|e| super::sample_enc::encrypt_error(e, rendition, g.seq))?,
         None => track.segment,
     };

@@ -197,11 +197,16 @@ pub(super) async fn mpd<K: KvStore, O: ObjectStore>(
     }
     let vod = shift.is_some_and(is_vod);
     let origins = period_origins(&runs, vod);
-    // Encrypted endpoints: each AdaptationSet's ContentProtection (its track type's key).
+    // Encrypted endpoints: each AdaptationSet's ContentProtection (its track type's key;
+    // with rotation no key: each segment names its own in band).
     let protected = match super::sample_enc::method(play) {
         Some((enc, scheme)) => {
-            let keys = super::sample_enc::keys(cx, play).await?;
-            let of = |kind| super::sample_enc::content_protection(enc, scheme, &keys, kind);
+            let keys = if super::sample_enc::rotating(enc) {
+                None
+            } else {
+                Some(super::sample_enc::keys(cx, play, 0).await?)
+            };
+            let of = |kind| super::sample_enc::content_protection(enc, scheme, keys.as_ref(), kind);
             Some((of(TrackKind::Video)?, of(TrackKind::Audio)?))
         }
         None => None,

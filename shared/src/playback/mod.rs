@@ -318,7 +318,8 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
             rendition,
             kind,
             version,
-        } => cmaf_init(cx, &play, &rendition, kind, &version).await,
+            period,
+        } => cmaf_init(cx, &play, &rendition, kind, &version, period).await,
         Route::CmafSegment {
             rendition,
             kind,

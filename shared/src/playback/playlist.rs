@@ -3,7 +3,7 @@
 //! HLS with separated audio.
 
 use super::blocking::wait_for_segment;
-use super::cmaf::init_name;
+use super::cmaf::{init_name, period_init_name};
 use super::ts::PLAYLIST_TYPE;
 use super::{media_window, rendition_data, CacheControl, Play, RenditionData};
 use crate::context::Ctx;
@@ -58,18 +58,31 @@ pub(super) async fn rendition_playlist<K: KvStore, O: ObjectStore>(
     if !rendered.periods.is_empty() {
         super::aes128::ensure_keys(cx, play, &rendered.periods).await?;
     }
-    // Sample encryption (HLS-CMAF): the DRM systems' EXT-X-KEY lines, before the first map.
+    // Sample encryption (HLS-CMAF): the DRM systems' EXT-X-KEY lines, before the first map;
+    // with rotation, in place of each key period's mark.
     let text = match (super::sample_enc::method(play), kind) {
         (Some((enc, scheme)), Some(kind)) if play.endpoint.protocol == OutputProtocol::HlsCmaf => {
-            let keys = super::sample_enc::keys(cx, play).await?;
-            let lines = super::sample_enc::key_lines(
-                enc,
-                scheme,
-                &keys,
-                kind,
-                super::sample_enc::KeyLines::Media(rendition),
-            )?;
-            super::sample_enc::insert_key_lines(&rendered.text, &lines)
+            let lines_of = |period| async move {
+                let keys = super::sample_enc::keys(cx, play, period).await?;
+                super::sample_enc::key_lines(
+                    enc,
+                    scheme,
+                    &keys,
+                    kind,
+                    super::sample_enc::KeyLines::Media(rendition),
+                )
+            };
+            if super::sample_enc::rotating(enc) {
+                let mut text = rendered.text;
+                for period in &rendered.periods {
+                    let mark = format!("{}\n", super::sample_enc::period_mark(*period));
+                    text = text.replace(&mark, &lines_of(*period).await?);
+                }
+                text
+            } else {
+                let lines = lines_of(0).await?;
+                super::sample_enc::insert_key_lines(&rendered.text, &lines)
+            }
         }
         _ => rendered.text,
     };
@@ -111,12 +124,31 @@ pub(super) fn render(
         |s| {
             let kind = kind.filter(|_| !ts)?;
             let track = s.segment.track(kind)?;
-            Some(init_name(kind, &track.init))
+            // Rotating sample encryption keys: an init per key period (`sample_enc::Part`).
+            Some(match super::sample_enc::method(play) {
+                Some((enc, _)) if super::sample_enc::rotating(enc) => {
+                    let period = super::sample_enc::period_of(enc, s.segment);
+                    period_init_name(kind, &track.init, period)
+                }
+                _ => init_name(kind, &track.init),
+            })
         },
     );
-    let (text, periods) = match super::aes128::served(play)? {
-        Some(enc) => super::aes128::add_key_lines(&text, enc, rendition, window.segments),
-        None => (text, Vec::new()),
+    let (text, periods) = match (
+        super::aes128::served(play)?,
+        super::sample_enc::method(play),
+    ) {
+        (Some(enc), _) => super::aes128::add_key_lines(&text, enc, window.segments, |p| {
+            super::aes128::key_line(enc, rendition, p)
+        }),
+        // Rotating sample encryption: a mark where each key period starts, replaced by the
+        // period's key lines once its keys are read (`rendition_playlist`).
+        (None, Some((enc, _))) if super::sample_enc::rotating(enc) && !ts => {
+            super::aes128::add_key_lines(&text, enc, window.segments, |p| {
+                super::sample_enc::period_mark(p)
+            })
+        }
+        _ => (text, Vec::new()),
     };
     let listed = u64::try_from(window.segments.len()).unwrap_or(u64::MAX);
     let first = window.segments.first().map_or(0, |s| s.seq);

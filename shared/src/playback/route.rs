@@ -7,10 +7,12 @@
 //! | HLS, audio separated | `{rendition}/{video,audio}.m3u8`, `{rendition}/{kind}_{n}.ts` | playlist, segment |
 //! | HLS-CMAF | `{rendition}/{video,audio}.m3u8`, `{rendition}/{kind}_{n}.m4s` | playlist, segment |
 //! | HLS-CMAF, DASH | `{rendition}/{kind}_init_{version}.mp4` | init segment |
+//! | HLS-CMAF with rotating keys | `{rendition}/{kind}_init_{version}_k{period}.mp4` | init segment of a key period |
 //! | DASH | `{rendition}/{kind}_t{time}.m4s` | segment by media time (`$Time$`) |
 //! | all | `clip.mp4?start=&end=`, `clip.flv?start=&end=` | a window as one progressive MP4 or one FLV file ([`super::clip`]) |
 //! | FLV | `{manifest_name}.flv[?rendition=]` | the live stream ([`super::flv_live`]) |
 //! | HLS with `AES_128` encryption | `key/{period}.key` | the key of a key period ([`super::aes128`]) |
+//! | HLS-CMAF, DASH with `CLEAR_KEY` | `key/{period}-{video,audio}.key` | a track type's key of a key period ([`super::sample_enc`]) |
 
 use crate::error::{OriginError, OriginResult};
 use crate::media::mp4::TrackKind;
@@ -50,10 +52,13 @@ pub enum Route {
         rendition: Rendition,
         kind: TrackKind,
     },
+    /// `{kind}_init_{version}.mp4`; `period`: the key period of an HLS-CMAF endpoint whose
+    /// sample encryption keys rotate (`{kind}_init_{version}_k{period}.mp4`).
     Init {
         rendition: Rendition,
         kind: TrackKind,
         version: String,
+        period: Option<u64>,
     },
     CmafSegment {
         rendition: Rendition,
@@ -132,10 +137,17 @@ impl Route {
             }
             OutputProtocol::HlsCmaf | OutputProtocol::Dash => {
                 if let Some((kind, v)) = kind_prefixed(".mp4") {
-                    v.strip_prefix("init_").map(|v| Route::Init {
-                        rendition,
-                        kind,
-                        version: v.to_owned(),
+                    v.strip_prefix("init_").and_then(|v| {
+                        let (version, period) = match v.split_once("_k") {
+                            Some((v, p)) => (v, Some(p.parse().ok()?)),
+                            None => (v, None),
+                        };
+                        Some(Route::Init {
+                            rendition,
+                            kind,
+                            version: version.to_owned(),
+                            period,
+                        })
                     })
                 } else if let Some((kind, n)) = kind_prefixed(".m4s") {
                     match n.strip_prefix('t') {

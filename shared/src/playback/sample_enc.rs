@@ -2,8 +2,10 @@
 //! HLS-CMAF and DASH endpoints whose `encryption.method` is `SAMPLE_AES`, `CBCS` (cbcs) or
 //! `CENC` (cenc). Init segments carry `encv`/`enca` with the key's KID and the DRM systems'
 //! `pssh` boxes; media segments are encrypted by the media core (`media::cenc`); playlists get
-//! `EXT-X-KEY` lines and MPDs `ContentProtection` elements. One key period for now: the
-//! settings refuse key rotation with these methods.
+//! `EXT-X-KEY` lines and MPDs `ContentProtection` elements. With key rotation each media
+//! segment is encrypted with the key of its key period (from its stored program date time),
+//! names that key in a `seig` sample group and carries its `pssh` boxes in `moof`; the init
+//! segment serves every period ("Key rotation of the sample methods").
 
 use super::Play;
 use crate::content_keys::{period_keys, PeriodKeys};
@@ -11,22 +13,25 @@ use crate::context::Ctx;
 use crate::drm::cpix::ProvidedKey;
 use crate::drm::{DrmError, DrmSystem, Kid, TrackType};
 use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
-use crate::media::cenc::{clearkey_pssh, derive_iv, Scheme, TrackProtection};
-use crate::media::mp4::TrackKind;
+use crate::media::cenc::{
+    clearkey_pssh, derive_iv, playready_pssh, widevine_pssh, Encryptor, Scheme, TrackProtection,
+    ROTATION_DEFAULT_KID,
+};
+use crate::media::mp4::{Track, TrackKind};
 use crate::model::{Encryption, EncryptionMethod};
 use crate::names::Rendition;
 use crate::store::{KvStore, ObjectStore};
+use crate::timeline::Segment;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::fmt::Write;
 
-/// The key period of sample encryption (no rotation yet).
-const PERIOD: u64 = 0;
-
-/// `key/0-{kind}.key` of a sample-encrypted endpoint with ClearKey: the track type's key, as
-/// HLS `KEYFORMAT="identity"` points Shaka at it. Only ClearKey endpoints have it (a
-/// commercial DRM's keys go to players through its license server, never from here); behind
-/// the endpoint's access controls, `Cache-Control: private, no-store`.
+/// `key/{period}-{kind}.key` of a sample-encrypted endpoint with ClearKey: the track type's
+/// key of a key period, as HLS `KEYFORMAT="identity"` points Shaka at it. Only ClearKey
+/// endpoints have it (a commercial DRM's keys go to players through its license server,
+/// never from here); behind the endpoint's access controls, `Cache-Control: private,
+/// no-store`. Without rotation only period 0 exists; with it, periods far from now and from
+/// the retained window are refused before the key provider is asked.
 pub(super) async fn clear_key_file<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
@@ -37,10 +42,15 @@ pub(super) async fn clear_key_file<K: KvStore, O: ObjectStore>(
     let Some((enc, _)) = method(play) else {
         return Err(not_found());
     };
-    if period != PERIOD || !enc.drm_systems.contains(&DrmSystem::ClearKey) {
+    let in_reach = if rotating(enc) {
+        super::aes128::period_in_reach(play, enc, period)
+    } else {
+        period == 0
+    };
+    if !in_reach || !enc.drm_systems.contains(&DrmSystem::ClearKey) {
         return Err(not_found());
     }
-    let keys = keys(cx, play).await?;
+    let keys = keys(cx, play, period).await?;
     let key = key_of(&keys, kind)?;
     Ok(crate::http::Response::new(200)
         .with_body("application/octet-stream", key.key.to_vec())
@@ -56,6 +66,17 @@ pub(super) fn method<'a>(play: &Play<'a>) -> Option<(&'a Encryption, Scheme)> {
         EncryptionMethod::Aes128 => return None,
     };
     Some((enc, scheme))
+}
+
+/// Whether the keys rotate (`key_rotation_interval` > 0).
+pub(super) fn rotating(enc: &Encryption) -> bool {
+    enc.key_rotation_interval > 0
+}
+
+/// The key period of an output segment: from its stored program date time, so every edge
+/// and request agree (docs/encryption.md, "Key periods and rotation").
+pub(super) fn period_of(enc: &Encryption, segment: &Segment) -> u64 {
+    enc.period_of_ms(segment.pdt_ms)
 }
 
 fn track_type(kind: TrackKind) -> TrackType {
@@ -74,53 +95,112 @@ fn key_of(keys: &PeriodKeys, kind: TrackKind) -> OriginResult<&ProvidedKey> {
     })
 }
 
-/// The keys of the endpoint's (single) key period.
+/// The keys of one of the endpoint's key periods (0 without rotation).
 pub(super) async fn keys<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
+    period: u64,
 ) -> OriginResult<PeriodKeys> {
-    period_keys(cx, &play.channel.id, play.endpoint, PERIOD, play.now_ms).await
+    period_keys(cx, &play.channel.id, play.endpoint, period, play.now_ms).await
 }
 
-/// How the `kind` track of `rendition` is encrypted: the key, the KID, the IV (cbcs: the
-/// constant IV; cenc: a per-rendition seed, so renditions sharing a key never share key
-/// stream) and the `pssh` boxes of the endpoint's DRM systems.
-pub(super) async fn protection<K: KvStore, O: ObjectStore>(
-    cx: &Ctx<'_, K, O>,
-    play: &Play<'_>,
+/// The IV of the `kind` track of `rendition` for `key`: cbcs, the constant IV (a provider's
+/// `explicitIV` wins); cenc, a per-rendition seed, so renditions sharing a key never share
+/// key stream.
+fn track_iv(
+    enc: &Encryption,
+    scheme: Scheme,
+    explicit: Option<[u8; 16]>,
     rendition: &Rendition,
     kind: TrackKind,
-) -> OriginResult<Option<TrackProtection>> {
-    let Some((enc, scheme)) = method(play) else {
-        return Ok(None);
-    };
-    let keys = keys(cx, play).await?;
-    let key = key_of(&keys, kind)?;
+) -> [u8; 16] {
     let configured = enc
         .constant_iv_bytes()
         .unwrap_or_else(|| iv_from_content_id(&enc.content_id));
-    let iv = match scheme {
-        Scheme::Cbcs => key.explicit_iv.unwrap_or(configured),
+    match scheme {
+        Scheme::Cbcs => explicit.unwrap_or(configured),
         Scheme::Cenc => derive_iv(
             &configured,
             format!("{rendition}/{}", kind.name()).as_bytes(),
         ),
-    };
-    let mut pssh: Vec<Vec<u8>> = key.systems.iter().filter_map(|s| s.pssh.clone()).collect();
-    let clear_key = enc.drm_systems.contains(&DrmSystem::ClearKey);
-    let has_clear_key = key
-        .systems
-        .iter()
-        .any(|s| s.system == DrmSystem::ClearKey && s.pssh.is_some());
-    if clear_key && !has_clear_key {
-        pssh.push(clear_key_pssh(key)?);
     }
-    Ok(Some(TrackProtection {
-        scheme,
-        kid: key.kid.0,
-        key: key.key,
-        iv,
-        pssh,
+}
+
+/// What an [`encryptor`] is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Part {
+    /// An init segment. `None`: without rotation, period 0's; with rotation, one for every
+    /// period (DASH), needing no key: its `tenc` names [`ROTATION_DEFAULT_KID`] and the
+    /// fragments name theirs. `Some(period)`: a key period's own init (HLS-CMAF with
+    /// rotation: `tenc` names the period's KID, `moov` has its `pssh`), since Shaka's HLS
+    /// maps an `identity` key to the init's `default_KID`.
+    Init(Option<u64>),
+    /// A media segment of a key period (0 without rotation).
+    Media(u64),
+}
+
+/// The [`Part`] of an init segment request with `period` (its `_k{period}` name), `None`
+/// when the endpoint has no such init: a period name without rotating keys, or a period far
+/// from now and from the retained window (refused before the key provider is asked).
+pub(super) fn init_part(play: &Play<'_>, period: Option<u64>) -> Option<Part> {
+    match (method(play), period) {
+        (_, None) => Some(Part::Init(None)),
+        (Some((enc, _)), Some(p))
+            if rotating(enc) && super::aes128::period_in_reach(play, enc, p) =>
+        {
+            Some(Part::Init(Some(p)))
+        }
+        _ => None,
+    }
+}
+
+/// The encryptor of the `kind` track of `rendition` (`seq`: the output segment a failure
+/// names) for `part`, `None` for a clear endpoint.
+pub(super) async fn encryptor<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    track: &Track,
+    (rendition, kind, seq): (&Rendition, TrackKind, u64),
+    part: Part,
+) -> OriginResult<Option<Encryptor>> {
+    let Some((enc, scheme)) = method(play) else {
+        return Ok(None);
+    };
+    let (period, in_fragments) = match part {
+        Part::Init(None) => (None, rotating(enc)),
+        Part::Init(Some(p)) => (Some(p), false),
+        Part::Media(p) => (Some(p), rotating(enc)),
+    };
+    let protection = match period {
+        None if in_fragments => TrackProtection {
+            scheme,
+            kid: ROTATION_DEFAULT_KID,
+            key: [0; 16],
+            iv: track_iv(enc, scheme, None, rendition, kind),
+            pssh: Vec::new(),
+        },
+        _ => {
+            let keys = keys(cx, play, period.unwrap_or(0)).await?;
+            let key = key_of(&keys, kind)?;
+            let pssh = pssh_boxes(enc, scheme, key)?
+                .into_iter()
+                .map(|(_, b)| b)
+                .collect();
+            TrackProtection {
+                scheme,
+                kid: key.kid.0,
+                key: key.key,
+                iv: track_iv(enc, scheme, key.explicit_iv, rendition, kind),
+                pssh,
+            }
+        }
+    };
+    let encryptor =
+        Encryptor::new(track, &protection).map_err(|e| encrypt_error(e, rendition, seq))?;
+    Ok(Some(if in_fragments {
+        encryptor.rotating()
+    } else {
+        encryptor
     }))
 }
 
@@ -148,23 +228,51 @@ pub(super) fn encrypt_error(
         .into()
 }
 
-/// ClearKey's W3C common `pssh` for the key.
-fn clear_key_pssh(key: &ProvidedKey) -> OriginResult<Vec<u8>> {
-    clearkey_pssh(&[key.kid.0]).map_err(|e| MediaError::new(MediaCause::Mux(e)).into())
-}
-
-/// The `pssh` of `system`: the provider's, else (ClearKey) the one built here.
-fn system_pssh(key: &ProvidedKey, system: DrmSystem) -> OriginResult<Option<Vec<u8>>> {
+/// The `pssh` of `system` for `key`: the provider's; else built here for ClearKey (W3C
+/// common) and, for a static key, Widevine (`WidevinePsshData` with the KID and content id)
+/// and PlayReady (a WRM header with the KID, `LA_URL` = the static key's `key_url` if any).
+fn system_pssh(
+    enc: &Encryption,
+    scheme: Scheme,
+    key: &ProvidedKey,
+    system: DrmSystem,
+) -> OriginResult<Option<Vec<u8>>> {
     let provided = key
         .systems
         .iter()
         .find(|s| s.system == system)
         .and_then(|d| d.pssh.clone());
-    match (provided, system) {
-        (Some(p), _) => Ok(Some(p)),
-        (None, DrmSystem::ClearKey) => clear_key_pssh(key).map(Some),
-        (None, _) => Ok(None),
+    if provided.is_some() {
+        return Ok(provided);
     }
+    let mux = |e| OriginError::from(MediaError::new(MediaCause::Mux(e)));
+    let kid = &key.kid.0;
+    let built = match (system, &enc.static_key) {
+        (DrmSystem::ClearKey, _) => clearkey_pssh(&[*kid]),
+        (DrmSystem::Widevine, Some(_)) => widevine_pssh(kid, enc.content_id.as_bytes(), scheme),
+        (DrmSystem::PlayReady, Some(k)) => playready_pssh(
+            kid,
+            Some(k.key_url.as_str()).filter(|u| !u.is_empty()),
+            scheme,
+        ),
+        _ => return Ok(None),
+    };
+    built.map(Some).map_err(mux)
+}
+
+/// The `pssh` boxes of the endpoint's DRM systems for `key`, in `drm_systems` order.
+fn pssh_boxes(
+    enc: &Encryption,
+    scheme: Scheme,
+    key: &ProvidedKey,
+) -> OriginResult<Vec<(DrmSystem, Vec<u8>)>> {
+    let mut out = Vec::with_capacity(enc.drm_systems.len());
+    for system in &enc.drm_systems {
+        if let Some(b) = system_pssh(enc, scheme, key, *system)? {
+            out.push((*system, b));
+        }
+    }
+    Ok(out)
 }
 
 /// `KID` as the 8-4-4-4-12 UUID text of `cenc:default_KID`.
@@ -249,7 +357,7 @@ pub(super) fn key_lines(
             continue;
         }
         let kid = key.kid.hex();
-        let pssh = system_pssh(key, *system)?;
+        let pssh = system_pssh(enc, scheme, key, *system)?;
         match system {
             DrmSystem::ClearKey => {
                 let pssh = pssh.unwrap_or_default();
@@ -296,6 +404,13 @@ pub(super) fn key_lines(
     Ok(out)
 }
 
+/// The line a rendered HLS-CMAF playlist holds where key period `period` starts, until the
+/// period's key lines replace it. Never served: every period listed is replaced, or the
+/// playlist is an error.
+pub(super) fn period_mark(period: u64) -> String {
+    format!("#EDGEPACK-KEY-PERIOD:{period}")
+}
+
 /// Inserts `lines` before the first `EXT-X-MAP` (or first segment) of `playlist`.
 pub(super) fn insert_key_lines(playlist: &str, lines: &str) -> String {
     let mut out = String::with_capacity(playlist.len() + lines.len());
@@ -312,15 +427,17 @@ pub(super) fn insert_key_lines(playlist: &str, lines: &str) -> String {
 }
 
 /// `ContentProtection` elements of an AdaptationSet of `kind`, as MPD XML: the
-/// `mp4protection` scheme with `cenc:default_KID`, then one per DRM system with its `pssh`
-/// (and the provider's ContentProtectionData children when it gave some).
+/// `mp4protection` scheme with `cenc:default_KID`, then one per DRM system with its `pssh`.
+/// With rotation (`keys` `None`) no element names a key: the init's `tenc` has the
+/// placeholder KID and every segment carries its key's `seig` group and `pssh` boxes in band
+/// (what DASH-IF IOP and Shaka Player read for key rotation).
 pub(super) fn content_protection(
     enc: &Encryption,
     scheme: Scheme,
-    keys: &PeriodKeys,
+    keys: Option<&PeriodKeys>,
     kind: TrackKind,
 ) -> OriginResult<Vec<crate::dash::ContentProtection>> {
-    let key = key_of(keys, kind)?;
+    let key = keys.map(|k| key_of(k, kind)).transpose()?;
     let value = match scheme {
         Scheme::Cbcs => "cbcs",
         Scheme::Cenc => "cenc",
@@ -328,12 +445,14 @@ pub(super) fn content_protection(
     let mut out = vec![crate::dash::ContentProtection {
         scheme_id_uri: "urn:mpeg:dash:mp4protection:2011".into(),
         value: Some(value.into()),
-        default_kid: Some(kid_uuid(&key.kid)),
+        default_kid: key.map(|k| kid_uuid(&k.kid)),
         pssh: None,
     }];
     for system in &enc.drm_systems {
-        let pssh = system_pssh(key, *system)?;
-
+        let pssh = match key {
+            Some(key) => system_pssh(enc, scheme, key, *system)?,
+            None => None,
+        };
         out.push(crate::dash::ContentProtection {
             scheme_id_uri: format!("urn:uuid:{}", system.system_id()),
             value: None,

@@ -80,7 +80,7 @@ export async function launchChromium() {
     const consoleLines = [];
     const httpErrors = [];
     page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`.slice(0, 400)));
-    page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+    page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message} ${(e.stack || '').split('\n').slice(1, 4).join(' < ')}`));
     page.on('requestfailed', (r) => httpErrors.push(`${r.method()} ${r.url()} failed: ${r.failure()?.errorText}`));
     page.on('response', (r) => {
       if (r.status() >= 400) httpErrors.push(`${r.request().method()} ${r.url()} -> ${r.status()}`);

@@ -1,6 +1,7 @@
 //! The protection boxes of an encrypted sample entry (ISO/IEC 14496-12 8.12, ISO/IEC 23001-7
 //! 8): `sinf` holding `frma` (the original format), `schm` (the scheme) and `schi` with
-//! `tenc` (the track's default key, IV and pattern).
+//! `tenc` (the track's default key, IV and pattern); and the `seig` sample group entry that
+//! names a fragment's key under key rotation.
 
 use super::cipher::Pattern;
 use super::{Scheme, TrackProtection, CENC_IV_SIZE};
@@ -77,4 +78,31 @@ fn write_tenc(
         }
         Ok(())
     })
+}
+
+/// A `CencSampleEncryptionInformationGroupEntry` (ISO/IEC 23001-7 6, grouping type `seig`):
+/// the fields of `tenc` for the samples of one fragment, so that a fragment names its own key
+/// (key rotation). 20 bytes for `cenc`, 37 for `cbcs` (with the constant IV).
+pub fn seig_entry(p: &TrackProtection, pattern: Pattern) -> Vec<u8> {
+    let mut out = Vec::with_capacity(37);
+    out.push(0); // reserved
+    out.push(match p.scheme {
+        Scheme::Cenc => 0,
+        // crypt_byte_block (4 bits), skip_byte_block (4 bits)
+        Scheme::Cbcs => (pattern.crypt << 4) | (pattern.skip & 0x0F),
+    });
+    out.push(1); // isProtected
+    match p.scheme {
+        Scheme::Cenc => {
+            out.push(CENC_IV_SIZE); // Per_Sample_IV_Size
+            out.extend_from_slice(&p.kid);
+        }
+        Scheme::Cbcs => {
+            out.push(0); // Per_Sample_IV_Size: constant IV
+            out.extend_from_slice(&p.kid);
+            out.push(16); // constant_IV_size
+            out.extend_from_slice(&p.iv);
+        }
+    }
+    out
 }

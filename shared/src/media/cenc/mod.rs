@@ -18,9 +18,13 @@
 //!   subsample; video pattern 1:9, audio every whole block (pattern 0:0).
 //! * Each fragment's `traf` gets `saiz`, `saio` (offset from the `moof` start) and `senc`;
 //!   `cbcs` audio, whose entries are all empty, gets `senc` alone.
+//! * Key rotation ([`Encryptor::rotating`]): one init for every key period, its `tenc`
+//!   naming [`ROTATION_DEFAULT_KID`] and no `pssh`; each fragment names its key in a `seig`
+//!   sample group and carries the key's `pssh` boxes in `moof` (ISO/IEC 23001-7 6 and 8.1).
 
 mod boxes;
 pub mod cipher;
+pub mod drm_pssh;
 pub mod pssh;
 pub mod subsample;
 
@@ -34,6 +38,7 @@ use cipher::{Cipher, Pattern};
 use std::fmt;
 use subsample::{Subsample, VideoContext};
 
+pub use drm_pssh::{playready_pssh, widevine_pssh, PLAYREADY_SYSTEM_ID, WIDEVINE_SYSTEM_ID};
 pub use pssh::{check_pssh, clearkey_pssh, pssh_box, CLEARKEY_SYSTEM_ID};
 
 /// `Per_Sample_IV_Size` of the `cenc` scheme as we write it.
@@ -42,6 +47,10 @@ pub const CENC_IV_SIZE: u8 = 8;
 pub const CBCS_VIDEO_PATTERN: Pattern = Pattern { crypt: 1, skip: 9 };
 /// The `cbcs` pattern for audio: none, every whole block encrypted.
 pub const CBCS_AUDIO_PATTERN: Pattern = Pattern { crypt: 0, skip: 0 };
+
+/// `default_KID` of `tenc` in the init segment of a track whose keys rotate: a placeholder
+/// (all zero, as Shaka Packager writes), since every fragment names its own key in `seig`.
+pub const ROTATION_DEFAULT_KID: [u8; 16] = [0; 16];
 
 /// A Common Encryption scheme (ISO/IEC 23001-7 4.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -158,6 +167,8 @@ pub struct Encryptor {
     video: Option<VideoContext>,
     /// The clear init, parsed: what [`Encryptor::encrypt_segment`] reads segments with.
     clear_init: InitSegment,
+    /// Key rotation: fragments name their key (`seig`) and carry its `pssh` in `moof`.
+    rotating: bool,
 }
 
 impl Encryptor {
@@ -182,7 +193,17 @@ impl Encryptor {
             cipher: Cipher::new(&protection.key),
             video,
             clear_init,
+            rotating: false,
         })
+    }
+
+    /// For a track whose key changes over time (key rotation): [`Encryptor::init_segment`]
+    /// writes [`ROTATION_DEFAULT_KID`] in `tenc` and no `pssh` (one init serves every key
+    /// period); each media segment names this encryptor's KID (and constant IV) in a `seig`
+    /// sample group and carries its `pssh` boxes in `moof`.
+    pub fn rotating(mut self) -> Self {
+        self.rotating = true;
+        self
     }
 
     /// The `cbcs` pattern of this track (video 1:9, audio none).
@@ -196,13 +217,20 @@ impl Encryptor {
 
     /// The encrypted CMAF header: `encv`/`enca` with `sinf`, and the `pssh` boxes in `moov`.
     pub fn init_segment(&self) -> Result<Vec<u8>, CencError> {
-        let sinf = boxes::sinf(&self.track.codec, &self.protection, self.pattern())?;
+        let (protection, pssh): (TrackProtection, &[Vec<u8>]) = if self.rotating {
+            let p = TrackProtection {
+                kid: ROTATION_DEFAULT_KID,
+                pssh: Vec::new(),
+                ..self.protection.clone()
+            };
+            (p, &[][..])
+        } else {
+            (self.protection.clone(), self.protection.pssh.as_slice())
+        };
+        let sinf = boxes::sinf(&self.track.codec, &protection, self.pattern())?;
         Ok(init_segment_with(
             &self.track,
-            Some(InitProtection {
-                sinf: &sinf,
-                pssh: &self.protection.pssh,
-            }),
+            Some(InitProtection { sinf: &sinf, pssh }),
         )?)
     }
 
@@ -266,6 +294,14 @@ impl Encryptor {
             }));
         }
         let plan = self.plan(base_media_decode_time, samples, data)?;
+        let seig = self
+            .rotating
+            .then(|| boxes::seig_entry(&self.protection, self.pattern()));
+        let moof_pssh: &[Vec<u8>] = if self.rotating {
+            self.protection.pssh.as_slice()
+        } else {
+            &[]
+        };
         write_media_segment_with(
             out,
             sequence_number,
@@ -275,6 +311,8 @@ impl Encryptor {
                 entries: &plan.entries,
                 sizes: &plan.sizes,
                 use_subsamples: self.video.is_some(),
+                moof_pssh,
+                seig: seig.as_deref(),
             }),
             |m| m.extend_from_slice(data),
         )?;

@@ -1,7 +1,9 @@
 //! A CMAF media segment holding one fragment: `styp`, `moof` (ISO/IEC 14496-12 8.8.4) with
 //! `mfhd` (8.8.5) and one `traf` (8.8.6: `tfhd` 8.8.7, `tfdt` 8.8.12, `trun` 8.8.8), then
 //! `mdat` (8.1.1). An encrypted fragment's `traf` also has `saiz` (8.7.8), `saio` (8.7.9) and
-//! `senc` (ISO/IEC 23001-7 7.2).
+//! `senc` (ISO/IEC 23001-7 7.2); with key rotation, `moof` also holds the `pssh` boxes of the
+//! fragment's key (ISO/IEC 23001-7 8.1) and `traf` a `seig` sample group (`sbgp` 8.9.2, `sgpd`
+//! 8.9.3; ISO/IEC 23001-7 6) naming that key.
 
 use super::ftyp::write_styp;
 use super::writer::BoxWriter;
@@ -47,7 +49,16 @@ pub struct SampleEncryption<'a> {
     pub sizes: &'a [u8],
     /// Entries carry subsample tables (`senc` flags 0x2).
     pub use_subsamples: bool,
+    /// Key rotation: complete `pssh` boxes written in `moof` after `mfhd`.
+    pub moof_pssh: &'a [Vec<u8>],
+    /// Key rotation: a `CencSampleEncryptionInformationGroupEntry` (ISO/IEC 23001-7 6) that
+    /// every sample of the fragment maps to (`sbgp` + `sgpd` of grouping type `seig`).
+    pub seig: Option<&'a [u8]>,
 }
+
+/// `group_description_index` of the first entry of a fragment-local `sgpd` (14496-12 8.9.4:
+/// indexes from 0x10001 refer to the `sgpd` inside the `traf`).
+const FRAGMENT_LOCAL_GROUP: u32 = 0x1_0001;
 
 /// Appends a media segment for `samples` to `out`. `write_mdat` must append exactly the
 /// samples' bytes, in order; `base_media_decode_time` is the first sample's decode time.
@@ -97,6 +108,9 @@ pub fn write_media_segment_with(
             w.u32(sequence_number);
             Ok(())
         })?;
+        for pssh in encryption.iter().flat_map(|e| e.moof_pssh) {
+            w.bytes(pssh);
+        }
         w.boxed(b"traf", |w| {
             let mut tfhd_flags = TFHD_DEFAULT_BASE_IS_MOOF;
             if all_sync {
@@ -216,6 +230,36 @@ fn write_sample_encryption(
             w.patch_u32(offset, first_entry);
         }
         w.bytes(e.entries);
+        Ok(())
+    })?;
+    if let Some(entry) = e.seig {
+        write_seig_group(w, sample_count, entry)?;
+    }
+    Ok(())
+}
+
+/// `sbgp` (14496-12 8.9.2) mapping all `sample_count` samples to the one `seig` entry of the
+/// fragment's own `sgpd` (8.9.3, version 1 with `default_length`).
+fn write_seig_group(
+    w: &mut BoxWriter<'_>,
+    sample_count: u32,
+    entry: &[u8],
+) -> Result<(), MuxError> {
+    let length = u32::try_from(entry.len()).map_err(|_| MuxError::OutOfRange {
+        field: "sgpd default_length",
+    })?;
+    w.full_box(b"sbgp", 0, 0, |w| {
+        w.bytes(b"seig"); // grouping_type
+        w.u32(1); // entry_count
+        w.u32(sample_count);
+        w.u32(FRAGMENT_LOCAL_GROUP);
+        Ok(())
+    })?;
+    w.full_box(b"sgpd", 1, 0, |w| {
+        w.bytes(b"seig"); // grouping_type
+        w.u32(length); // default_length
+        w.u32(1); // entry_count
+        w.bytes(entry);
         Ok(())
     })
 }
