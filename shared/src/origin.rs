@@ -4,7 +4,7 @@
 
 use crate::archive::ExpiryReport;
 use crate::auth::Random;
-use crate::context::{no_fetch, Config, Ctx, Fetch, Sleep};
+use crate::context::{no_edge_cache, no_fetch, Config, Ctx, EdgeLookup, Fetch, Sleep};
 use crate::error::OriginError;
 use crate::fields::ok;
 use crate::harvest::{HarvestReport, SCHEDULED_OP_BUDGET};
@@ -31,6 +31,9 @@ pub struct Origin<K, O> {
     pub fetch: Fetch,
     /// Where data points go ([`NoStats`] unless set with [`Origin::with_stats`]).
     pub stats: Rc<dyn Stats>,
+    /// The platform's cache of immutable playback answers ([`no_edge_cache`] unless set with
+    /// [`Origin::with_edge_cache`]).
+    pub edge_cache: EdgeLookup,
 }
 
 impl<K: KvStore, O: ObjectStore> Origin<K, O> {
@@ -43,7 +46,15 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             sleep,
             fetch: no_fetch,
             stats: Rc::new(NoStats),
+            edge_cache: no_edge_cache,
         }
+    }
+
+    /// The same origin looking immutable playback answers up in the platform's cache first
+    /// (docs/storage.md, "Edge cache").
+    pub fn with_edge_cache(mut self, lookup: EdgeLookup) -> Self {
+        self.edge_cache = lookup;
+        self
     }
 
     /// The same origin recording data points in, and reading reports from, `stats`.
@@ -67,6 +78,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             sleep: self.sleep,
             fetch: self.fetch,
             stats: &*self.stats,
+            edge_cache: self.edge_cache,
         }
     }
 
