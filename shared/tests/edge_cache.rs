@@ -172,3 +172,21 @@ fn playlists_ranges_and_heads_are_never_kept() {
     assert_eq!(cache_status(&head), Some("HIT"));
     assert!(head.body.is_empty());
 }
+
+#[test]
+fn a_deleted_endpoint_is_not_read_ahead_for() {
+    let o = live(json!({"segment_count": 10}));
+    let playlist = "/out/v1/demo/live/hls/v/index/media.m3u8";
+    let (r, cold) = fetch(&o, playlist, &[]);
+    assert_eq!(r.status, 200);
+    // Warm: the same reads, made ahead in the settings' round trip.
+    let (r, warm) = fetch(&o, playlist, &[]);
+    assert_eq!((r.status, warm), (200, cold));
+    let req =
+        Request::new(Method::Delete, EP).with_header("authorization", &format!("Bearer {TOKEN}"));
+    assert!(block_on(o.handle(req, NOW)).status < 300);
+    // Gone: the first request read ahead once; from then on nothing is read.
+    assert_eq!(fetch(&o, playlist, &[]).0.status, 404);
+    let (r, reads) = fetch(&o, playlist, &[]);
+    assert_eq!((r.status, reads), (404, 0));
+}

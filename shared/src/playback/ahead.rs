@@ -57,6 +57,12 @@ pub(super) fn remembered(g: &Name, c: &Name, e: &Name) -> Option<Remembered> {
     })
 }
 
+/// Forgets `g/c/e` (its settings refused a request, or it is gone).
+pub(super) fn forget(g: &Name, c: &Name, e: &Name) {
+    let key = name_key(g, c, e);
+    SERVED.with(|s| s.borrow_mut().retain(|(k, _)| *k != key));
+}
+
 /// Remembers the settings just read for `g/c/e`.
 pub(super) fn remember(g: &Name, c: &Name, e: &Name, channel_id: &str, endpoint: &Endpoint) {
     let key = name_key(g, c, e);

@@ -239,12 +239,20 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
         objects.read_for(ahead_id, ahead_route.as_ref()),
     )
     .await;
-    let endpoint = endpoint?;
+    // Remembered settings that let in a request the current ones refuse, or an endpoint or
+    // channel gone: nothing is read ahead for them again.
+    let forget = |err: OriginError| {
+        if hint.is_some() {
+            ahead::forget(&g, &c, &e);
+        }
+        err
+    };
+    let endpoint = endpoint.map_err(forget)?;
     endpoint
         .access
         .check(req, &endpoint.path_prefix(), now_ms)
-        .map_err(|d| OriginError::Forbidden(d.0))?;
-    let channel = channel?;
+        .map_err(|d| forget(OriginError::Forbidden(d.0)))?;
+    let channel = channel.map_err(forget)?;
     ahead::remember(&g, &c, &e, &channel.id, &endpoint);
     let cx = &cx.with_objects(&objects);
     let route = Route::parse(&endpoint, rest)?;
