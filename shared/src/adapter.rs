@@ -27,10 +27,20 @@ pub fn null_body_status(status: u16) -> bool {
 }
 
 /// Header naming how long (seconds) the platform's own cache may keep a response (Cloudflare's
-/// Cache API in the Worker adapter, docs/storage.md "Edge cache"); the adapter removes it
-/// before answering. Set only on immutable media of endpoints without access control.
+/// Cache API in the Worker adapter, docs/storage.md "Edge cache"), set only on immutable
+/// playback answers to GETs; the adapter removes it before answering.
 pub const EDGE_CACHE_HEADER: &str = "x-edgepack-edge-cache";
 
-/// How long the edge keeps a segment: short enough that access control added to an endpoint
-/// later stops cached copies soon (CDNs in front keep them as long as `Cache-Control` says).
+/// Header naming the key to keep such a response under (the core's lookup uses the same key);
+/// removed before answering like [`EDGE_CACHE_HEADER`].
+pub const EDGE_CACHE_KEY_HEADER: &str = "x-edgepack-edge-key";
+
+/// How long an edge keeps a segment. Its bytes never change under its key (the key names the
+/// channel's storage id and the endpoint's settings); the bound only frees the cache of
+/// segments that left the archive.
 pub const EDGE_CACHE_SECONDS: u64 = 600;
+
+/// Whether a response header is the core's hint to the adapter, never sent to clients.
+pub fn internal_header(name: &str) -> bool {
+    name.eq_ignore_ascii_case(EDGE_CACHE_HEADER) || name.eq_ignore_ascii_case(EDGE_CACHE_KEY_HEADER)
+}

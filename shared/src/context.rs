@@ -2,6 +2,7 @@
 //! its timer and its outbound HTTP. Time enters as the `now_ms` argument of every handler, so tests choose it.
 
 use crate::auth::Random;
+use crate::http::Response;
 use crate::stats::viewer::ViewerKeys;
 use crate::stats::Stats;
 use std::future::Future;
@@ -61,6 +62,20 @@ pub fn no_fetch(_: FetchRequest) -> FetchFuture {
             "no outbound HTTP in this deployment".into(),
         ))
     })
+}
+
+/// A copy of an immutable playback answer found in the platform's cache.
+pub type EdgeLookupFuture = Pin<Box<dyn Future<Output = Option<Response>>>>;
+
+/// Looks a key up in the platform's cache of immutable answers (Cloudflare's Cache API in the
+/// Worker, docs/storage.md "Edge cache"). Playback calls it only after the endpoint's access
+/// checks passed; what a lookup answers is the status, `content-type`, `cache-control` and
+/// body the core gave. The default, [`no_edge_cache`], finds nothing (Spin, tests).
+pub type EdgeLookup = fn(String) -> EdgeLookupFuture;
+
+/// The [`EdgeLookup`] of a platform without a cache: every lookup misses.
+pub fn no_edge_cache(_: String) -> EdgeLookupFuture {
+    Box::pin(async { None })
 }
 
 /// Deployment settings, read by the adapter from platform variables and secrets.
@@ -130,9 +145,28 @@ pub struct Ctx<'a, K, O> {
     pub fetch: Fetch,
     /// Where data points go and rollups come from (docs/stats.md).
     pub stats: &'a dyn Stats,
+    /// The platform's cache of immutable playback answers.
+    pub edge_cache: EdgeLookup,
 }
 
-impl<K, O> Ctx<'_, K, O> {
+impl<'a, K, O> Ctx<'a, K, O> {
+    /// The same context reading and writing objects through `objects`.
+    pub fn with_objects<'b, P>(&self, objects: &'b P) -> Ctx<'b, K, P>
+    where
+        'a: 'b,
+    {
+        Ctx {
+            kv: self.kv,
+            objects,
+            config: self.config,
+            random: self.random,
+            sleep: self.sleep,
+            fetch: self.fetch,
+            stats: self.stats,
+            edge_cache: self.edge_cache,
+        }
+    }
+
     /// Sends `req` through [`Ctx::fetch`](Fetch), giving up after `timeout_ms` on the
     /// platform timer (the fetch future is dropped, which cancels it where the platform can).
     pub async fn fetch_within(

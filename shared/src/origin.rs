@@ -5,7 +5,7 @@
 use crate::archive::ExpiryReport;
 use crate::auth::Random;
 use crate::channel_cache::ChannelCache;
-use crate::context::{no_fetch, Config, Ctx, Fetch, Sleep};
+use crate::context::{no_edge_cache, no_fetch, Config, Ctx, EdgeLookup, Fetch, Sleep};
 use crate::error::OriginError;
 use crate::fields::ok;
 use crate::harvest::{HarvestReport, SCHEDULED_OP_BUDGET};
@@ -35,6 +35,9 @@ pub struct Origin<K, O> {
     /// Channel records ingest read recently: the isolate's, when the adapter shares one
     /// across requests ([`Origin::with_channel_cache`]).
     pub channels: Rc<ChannelCache>,
+    /// The platform's cache of immutable playback answers ([`no_edge_cache`] unless set with
+    /// [`Origin::with_edge_cache`]).
+    pub edge_cache: EdgeLookup,
 }
 
 impl<K: KvStore, O: ObjectStore> Origin<K, O> {
@@ -48,6 +51,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             fetch: no_fetch,
             stats: Rc::new(NoStats),
             channels: Rc::default(),
+            edge_cache: no_edge_cache,
         }
     }
 
@@ -55,6 +59,13 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
     /// requests: docs/ingest.md, "Configuration cache").
     pub fn with_channel_cache(mut self, cache: Rc<ChannelCache>) -> Self {
         self.channels = cache;
+        self
+    }
+
+    /// The same origin looking immutable playback answers up in the platform's cache first
+    /// (docs/storage.md, "Edge cache").
+    pub fn with_edge_cache(mut self, lookup: EdgeLookup) -> Self {
+        self.edge_cache = lookup;
         self
     }
 
@@ -79,6 +90,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             sleep: self.sleep,
             fetch: self.fetch,
             stats: &*self.stats,
+            edge_cache: self.edge_cache,
         }
     }
 

@@ -7,6 +7,7 @@ use crate::model::{Channel, Endpoint, Group, InputId};
 use crate::names::{Name, Rendition};
 use crate::store::{KvStore, Metadata, ObjectStore};
 use crate::timeline::Timeline;
+use futures_util::future::{join, join3, join_all};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -146,17 +147,52 @@ pub async fn renditions(
         .collect())
 }
 
-/// One rendition's timelines on both inputs, indexed by input.
+/// The rendition ids with a timeline on either input, in key order: both listings in flight
+/// together.
+pub async fn all_renditions(
+    objects: &impl ObjectStore,
+    channel_id: &str,
+) -> OriginResult<Vec<Rendition>> {
+    let [a, b] = InputId::ALL;
+    let (a, b) = join(
+        renditions(objects, channel_id, a),
+        renditions(objects, channel_id, b),
+    )
+    .await;
+    let names: BTreeSet<Rendition> = a?.into_iter().chain(b?).collect();
+    Ok(names.into_iter().collect())
+}
+
+/// One rendition's timelines on both inputs, indexed by input (both reads in flight together).
 pub async fn rendition_timelines(
     objects: &impl ObjectStore,
     channel_id: &str,
     rendition: &Rendition,
 ) -> OriginResult<[Option<Timeline>; 2]> {
     let [a, b] = InputId::ALL;
-    Ok([
-        object_get(objects, &keys::timeline(channel_id, a, rendition)).await?,
-        object_get(objects, &keys::timeline(channel_id, b, rendition)).await?,
-    ])
+    let (a, b) = join(
+        object_get(objects, &keys::timeline(channel_id, a, rendition)),
+        object_get(objects, &keys::timeline(channel_id, b, rendition)),
+    )
+    .await;
+    Ok([a?, b?])
+}
+
+/// The timelines of `renditions` on both inputs, every read in flight together.
+pub async fn timelines_of(
+    objects: &impl ObjectStore,
+    channel_id: &str,
+    renditions: Vec<Rendition>,
+) -> OriginResult<BTreeMap<Rendition, [Option<Timeline>; 2]>> {
+    let reads = renditions
+        .iter()
+        .map(|r| rendition_timelines(objects, channel_id, r));
+    let read = join_all(reads).await;
+    renditions
+        .into_iter()
+        .zip(read)
+        .map(|(r, t)| Ok((r, t?)))
+        .collect()
 }
 
 /// What a rendition's live playlist is computed from, as stored: the switch log and both
@@ -183,7 +219,8 @@ impl RenditionObjects {
     }
 }
 
-/// Reads [`RenditionObjects`]: the switch log, then input 1's and input 2's timelines.
+/// Reads [`RenditionObjects`]: the switch log and input 1's and input 2's timelines, in
+/// flight together (one round trip).
 pub async fn rendition_objects(
     objects: &impl ObjectStore,
     channel_id: &str,
@@ -194,12 +231,15 @@ pub async fn rendition_objects(
         OriginResult::Ok((key, body))
     };
     let [a, b] = InputId::ALL;
+    let (log, ta, tb) = join3(
+        read(keys::switch_log(channel_id)),
+        read(keys::timeline(channel_id, a, rendition)),
+        read(keys::timeline(channel_id, b, rendition)),
+    )
+    .await;
     Ok(RenditionObjects {
-        log: read(keys::switch_log(channel_id)).await?,
-        timelines: [
-            read(keys::timeline(channel_id, a, rendition)).await?,
-            read(keys::timeline(channel_id, b, rendition)).await?,
-        ],
+        log: log?,
+        timelines: [ta?, tb?],
     })
 }
 
@@ -208,21 +248,14 @@ fn parse<T: DeserializeOwned>(key: &str, body: Option<&[u8]>) -> OriginResult<Op
         .transpose()
 }
 
-/// Every rendition's timelines on both inputs.
+/// Every rendition's timelines on both inputs: the listings, then every timeline (two round
+/// trips).
 pub async fn all_timelines(
     objects: &impl ObjectStore,
     channel_id: &str,
 ) -> OriginResult<BTreeMap<Rendition, [Option<Timeline>; 2]>> {
-    let mut names = BTreeSet::new();
-    for input in InputId::ALL {
-        names.extend(renditions(objects, channel_id, input).await?);
-    }
-    let mut out = BTreeMap::new();
-    for r in names {
-        let t = rendition_timelines(objects, channel_id, &r).await?;
-        out.insert(r, t);
-    }
-    Ok(out)
+    let names = all_renditions(objects, channel_id).await?;
+    timelines_of(objects, channel_id, names).await
 }
 
 /// The switch log; a channel whose ingest has not written one yet is served from input 1.

@@ -139,6 +139,53 @@ pub fn fetched() -> Vec<FetchRequest> {
     FETCHED.with(|f| std::mem::take(&mut *f.borrow_mut()))
 }
 
+thread_local! {
+    static EDGE_COPIES: RefCell<Vec<(String, crate::http::Response)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The platform cache of test origins ([`crate::context::EdgeLookup`]): the copies
+/// [`edge_keep`] made on this thread, as the Worker's Cache API answers them.
+pub fn memory_edge_cache(key: String) -> crate::context::EdgeLookupFuture {
+    let copy = EDGE_COPIES.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, r)| r.clone())
+    });
+    Box::pin(async move { copy })
+}
+
+/// What the Worker adapter does after answering: keeps `response` for [`memory_edge_cache`]
+/// when the core marked it (status, `content-type`, `cache-control` and body); whether it did.
+pub fn edge_keep(response: &crate::http::Response) -> bool {
+    use crate::adapter::{EDGE_CACHE_HEADER, EDGE_CACHE_KEY_HEADER};
+    let (Some(key), Some(_)) = (
+        response.header(EDGE_CACHE_KEY_HEADER),
+        response.header(EDGE_CACHE_HEADER),
+    ) else {
+        return false;
+    };
+    let mut copy = crate::http::Response::new(response.status).with_body(
+        response.header("content-type").unwrap_or_default(),
+        response.body.clone(),
+    );
+    if let Some(cc) = response.header("cache-control") {
+        copy = copy.with_header("cache-control", cc);
+    }
+    let key = key.to_owned();
+    EDGE_COPIES.with(|c| {
+        let mut c = c.borrow_mut();
+        c.retain(|(k, _)| *k != key);
+        c.push((key, copy));
+    });
+    true
+}
+
+/// Empties [`memory_edge_cache`] on this thread.
+pub fn clear_edge_cache() {
+    EDGE_COPIES.with(|c| c.borrow_mut().clear());
+}
+
 /// A [memory origin](memory_origin) with group `g`, channel `c` taking input `protocol`, and
 /// one endpoint `e` of `endpoint_protocol` per entry; returns it with input 1's
 /// `Authorization` header.

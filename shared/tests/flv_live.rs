@@ -295,19 +295,27 @@ fn clip_flv_holds_the_same_frames_as_clip_mp4() {
 }
 
 #[test]
-fn immutable_media_of_open_endpoints_may_be_kept_at_the_edge() {
+fn immutable_media_may_be_kept_at_the_edge_under_a_key_of_its_settings() {
     let (o, _) = channel(StreamLimits::default());
-    let hint = |path: &str| {
-        get(&o, path, T0 + 2100)
-            .header("x-edgepack-edge-cache")
-            .map(str::to_owned)
+    let hint = |req: Request| {
+        let r = send(&o, req, T0 + 2100);
+        (
+            r.header("x-edgepack-edge-cache").map(str::to_owned),
+            r.header("x-edgepack-edge-key").map(str::to_owned),
+        )
     };
     let segment = "/out/v1/demo/live/hls/v/index/0.ts";
-    assert_eq!(hint(segment).as_deref(), Some("600"));
+    let (ttl, open_key) = hint(Request::new(Method::Get, segment));
+    assert_eq!(ttl.as_deref(), Some("600"));
     // Playlists and the FLV stream change: never.
-    assert_eq!(hint("/out/v1/demo/live/hls/v/index/media.m3u8"), None);
-    assert_eq!(hint(FLV), None);
-    // Any access control: never (a cached copy would skip the check).
+    let get = |path: &str| Request::new(Method::Get, path);
+    assert_eq!(
+        hint(get("/out/v1/demo/live/hls/v/index/media.m3u8")).0,
+        None
+    );
+    assert_eq!(hint(get(FLV)).0, None);
+    // With access control too (the edge's copy is looked up only after the checks), under
+    // another key: a copy made before the change is never found.
     let (s, _) = api(
         &o,
         Method::Patch,
@@ -315,11 +323,12 @@ fn immutable_media_of_open_endpoints_may_be_kept_at_the_edge() {
         Some(json!({"referer_allowlist": ["player.example.com"]})),
     );
     assert_eq!(s, 200);
-    let mut req = Request::new(Method::Get, segment);
-    req = req.with_header("referer", "https://player.example.com/");
-    let r = send(&o, req, T0 + 2100);
-    assert_eq!(r.status, 200);
-    assert_eq!(r.header("x-edgepack-edge-cache"), None);
+    let req = get(segment).with_header("referer", "https://player.example.com/");
+    let (ttl, key) = hint(req);
+    assert_eq!(ttl.as_deref(), Some("600"));
+    assert!(key.is_some() && key != open_key, "{key:?} {open_key:?}");
+    // Refused: nothing to keep.
+    assert_eq!(hint(get(segment)), (None, None));
 }
 
 #[test]

@@ -1,47 +1,44 @@
-//! Cloudflare's Cache API (the data center's cache) for immutable playback objects: a segment
-//! or init segment the core marked with `x-edgepack-edge-cache` is kept by URL, and the next
-//! GET for that URL in the same data center is answered from it with no storage read
-//! (docs/storage.md, "Edge cache").
+//! Cloudflare's Cache API (the data center's cache) for immutable playback files. The core
+//! looks a file up through [`lookup`] once the endpoint's access checks have passed, and marks
+//! what may be kept with `x-edgepack-edge-cache` (seconds) and `x-edgepack-edge-key` (the key
+//! it looks up); [`store`] keeps such an answer after it is sent (docs/storage.md, "Edge
+//! cache").
 
-use edgepack::adapter::EDGE_CACHE_HEADER;
-use worker::{Cache, Context, Headers, Response, ResponseBuilder};
+use edgepack::adapter::{EDGE_CACHE_HEADER, EDGE_CACHE_KEY_HEADER};
+use edgepack::context::EdgeLookupFuture;
+use worker::{Cache, Context, Headers, Response};
 
 /// Where a cached copy keeps the core's `Cache-Control` (its own says how long it stays).
 const ORIGINAL_CACHE_CONTROL: &str = "x-edgepack-cache-control";
 
-/// The cache key of a request that may be answered from the cache: a GET of a playback or VOD
-/// file without `Range` (ranged answers are not kept).
-pub fn key(req: &worker::Request) -> Option<String> {
-    let url = req.url().ok()?;
-    let playback = url.path().starts_with("/out/v1/") || url.path().starts_with("/vod/v1/");
-    let ranged = req.headers().get("range").ok().flatten().is_some();
-    (req.method() == worker::Method::Get && playback && !ranged).then(|| url.to_string())
+/// The core's [`edgepack::context::EdgeLookup`]: the copy kept under `key`, as the core gave
+/// it (status, content type, `Cache-Control`, body).
+pub fn lookup(key: String) -> EdgeLookupFuture {
+    Box::pin(async move { read(&key).await })
 }
 
-/// The cached answer for `key`, marked `x-edgepack-cache: HIT` (on a copy of its headers: a
-/// cached response's own are immutable).
-pub async fn lookup(key: &str) -> Option<Response> {
-    let hit = Cache::default().get(key, false).await.ok()??;
+async fn read(key: &str) -> Option<edgepack::Response> {
+    let mut hit = Cache::default().get(key, false).await.ok()??;
     let headers = hit.headers().clone();
-    headers.set("x-edgepack-cache", "HIT").ok()?;
-    // Clients get the Cache-Control the core gave, not the copy's lifetime here.
-    if let Some(original) = headers.get(ORIGINAL_CACHE_CONTROL).ok().flatten() {
-        headers.set("cache-control", &original).ok()?;
-        headers.delete(ORIGINAL_CACHE_CONTROL).ok()?;
-    }
+    let content_type = headers
+        .get("content-type")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let original = headers.get(ORIGINAL_CACHE_CONTROL).ok().flatten();
     let status = hit.status_code();
-    let (_, body) = hit.into_parts();
-    Some(
-        ResponseBuilder::new()
-            .with_status(status)
-            .with_headers(headers)
-            .body(body),
-    )
+    let body = hit.bytes().await.ok()?;
+    let copy = edgepack::Response::new(status).with_body(&content_type, body);
+    Some(match original {
+        Some(cache_control) => copy.with_header("cache-control", cache_control),
+        None => copy,
+    })
 }
 
-/// Whether the core allowed the edge to keep `resp`, and for how long (seconds).
-pub fn ttl(resp: &edgepack::Response) -> Option<u64> {
-    resp.header(EDGE_CACHE_HEADER)?.parse().ok()
+/// The key and lifetime (seconds) the core allowed the edge to keep `resp` under.
+pub fn hint(resp: &edgepack::Response) -> Option<(String, u64)> {
+    let ttl = resp.header(EDGE_CACHE_HEADER)?.parse().ok()?;
+    Some((resp.header(EDGE_CACHE_KEY_HEADER)?.to_owned(), ttl))
 }
 
 /// Keeps a copy of `resp` under `key` for `ttl_s` after the answer is sent (`wait_until`).

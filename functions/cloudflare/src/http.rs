@@ -1,7 +1,7 @@
 //! Conversion between the Workers request/response and the core's.
 
 use crate::body::{self, BodyError};
-use edgepack::adapter::{error_response, null_body_status, payload_too_large, EDGE_CACHE_HEADER};
+use edgepack::adapter::{error_response, internal_header, null_body_status, payload_too_large};
 use edgepack::store::{KvStore, ObjectStore};
 use edgepack::Origin;
 use std::net::IpAddr;
@@ -56,7 +56,7 @@ pub async fn to_core_request(
 /// Converts the core's response. Statuses that forbid a body get none.
 pub fn to_worker_response(resp: edgepack::Response) -> worker::Result<worker::Response> {
     let headers = Headers::new();
-    for (name, value) in resp.headers.iter().filter(|(n, _)| n != EDGE_CACHE_HEADER) {
+    for (name, value) in resp.headers.iter().filter(|(n, _)| !internal_header(n)) {
         if let Err(e) = headers.append(name, value) {
             console_error!("response header {name}: {e}");
             return plain_500();

@@ -32,14 +32,6 @@ thread_local! {
 
 #[event(fetch)]
 async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
-    let cache_key = edge_cache::key(&req);
-    if let Some(hit) = match &cache_key {
-        Some(key) => edge_cache::lookup(key).await,
-        None => None,
-    } {
-        record_hit(&req, &hit, &env);
-        return Ok(hit);
-    }
     let (kv, objects) = match bindings(&env) {
         Ok(stores) => stores,
         Err(unavailable) => return http::to_worker_response(unavailable),
@@ -51,15 +43,16 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
     let origin = Origin::new(kv, objects, config::from_env(&env), random, sleep)
         .with_fetch(outbound::fetch)
         .with_stats(stats::backend(&env))
-        .with_channel_cache(CHANNELS.with(Rc::clone));
+        .with_channel_cache(CHANNELS.with(Rc::clone))
+        .with_edge_cache(edge_cache::lookup);
     match origin
         .handle_stream(core_req, Date::now().as_millis())
         .await
     {
         (response, None) => {
-            let ttl = edge_cache::ttl(&response);
+            let hint = edge_cache::hint(&response);
             let mut answer = http::to_worker_response(response)?;
-            if let (Some(key), Some(ttl)) = (cache_key, ttl) {
+            if let Some((key, ttl)) = hint {
                 edge_cache::store(&ctx, key, &mut answer, ttl);
                 answer.headers_mut().set("x-edgepack-cache", "MISS")?;
             }
@@ -67,35 +60,6 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
         }
         // A long-lived response (HTTP-FLV): the body streams while the client reads it.
         (response, Some(stream)) => http::to_streaming_response(response, origin, stream),
-    }
-}
-
-/// The data point of an answer the edge cache gave before the core ran.
-fn record_hit(req: &worker::Request, hit: &worker::Response, env: &Env) {
-    let (Ok(url), headers) = (req.url(), req.headers()) else {
-        return;
-    };
-    let header = |name: &str| headers.get(name).ok().flatten();
-    let bytes = hit
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    let config = config::from_env(env);
-    let point = edgepack::stats::point::cached_play_point(
-        url.path(),
-        header("cf-connecting-ip").and_then(|v| v.trim().parse().ok()),
-        &header("user-agent").unwrap_or_default(),
-        (hit.status_code(), bytes),
-        edgepack::stats::point::ViewerPolicy {
-            secret: config.viewer_secret(),
-        },
-        Date::now().as_millis(),
-    );
-    if let Some(point) = point {
-        stats::backend(env).record(&point);
     }
 }
 

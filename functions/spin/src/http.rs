@@ -1,7 +1,7 @@
 //! Conversion between the Spin (wasi:http 0.2) request/response and the core's.
 
 use edgepack::adapter::{
-    error_response, null_body_status, payload_too_large, EDGE_CACHE_HEADER, MAX_BODY_BYTES,
+    error_response, internal_header, null_body_status, payload_too_large, MAX_BODY_BYTES,
 };
 use futures::StreamExt;
 use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam, Scheme};
@@ -171,10 +171,8 @@ fn fields(resp: &edgepack::Response, no_body: bool) -> Result<Fields, String> {
     let mut entries: Vec<(String, Vec<u8>)> = resp
         .headers
         .iter()
-        // Spin has no platform cache to hand the edge-cache hint to.
-        .filter(|(name, _)| {
-            !name.eq_ignore_ascii_case("content-length") && name != EDGE_CACHE_HEADER
-        })
+        // Spin has no platform cache to hand the edge-cache hints to.
+        .filter(|(name, _)| !name.eq_ignore_ascii_case("content-length") && !internal_header(name))
         .map(|(name, value)| (name.clone(), value.clone().into_bytes()))
         .collect();
     if !no_body {

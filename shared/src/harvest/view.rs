@@ -105,6 +105,8 @@ impl<'a, K: KvStore, O: ObjectStore> View<'a, K, O> {
             fetch: crate::context::no_fetch,
             // A harvest's own reads are not playback.
             stats: &crate::stats::NO_STATS,
+            // A harvest renders from its snapshot, never from an edge's copies.
+            edge_cache: crate::context::no_edge_cache,
         }
     }
 

@@ -20,11 +20,13 @@ use crate::output::representations::representations;
 use crate::playback::group_bytes;
 use crate::playback::init_bytes;
 use crate::playback::master_info;
+use crate::playback::masters;
 use crate::playback::rendition_data;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::TrackInfo;
 use crate::timeline::{Segment, Timeline};
+use futures_util::future::{join, join3, join_all};
 use std::collections::BTreeMap;
 
 /// Everything a channel-wide manifest (HLS-CMAF master, MPD) is built from.
@@ -72,14 +74,43 @@ pub(super) async fn channel_data<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     channel: &Channel,
 ) -> OriginResult<ChannelData> {
-    let log = repo::switch_log(cx.objects, &channel.id).await?;
-    let renditions = repo::all_timelines(cx.objects, &channel.id).await?;
-    if renditions.is_empty() {
+    channel_data_with(cx, channel, None).await
+}
+
+/// [`channel_data`]; with `play`, every rendition's timelines as [`rendition_data`] gives
+/// them (archived segments of a time-shift window put back), read in the same round trip.
+pub(super) async fn channel_data_with<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+    play: Option<&Play<'_>>,
+) -> OriginResult<ChannelData> {
+    // The listings, the switch log and both masters in one round trip, then every timeline
+    // in the next.
+    let (names, log, masters) = join3(
+        repo::all_renditions(cx.objects, &channel.id),
+        repo::switch_log(cx.objects, &channel.id),
+        masters(cx, channel),
+    )
+    .await;
+    let names = names?;
+    if names.is_empty() {
         return Err(OriginError::NotFound(
             "no content has been ingested yet".into(),
         ));
     }
-    let master = master_info(cx, channel, &log).await?;
+    let log = log?;
+    let master = master_info(masters?, &log);
+    let renditions = match play {
+        None => repo::timelines_of(cx.objects, &channel.id, names).await?,
+        Some(play) => {
+            let merged = join_all(names.iter().map(|r| rendition_data(cx, play, r))).await;
+            let mut renditions = BTreeMap::new();
+            for (r, merged) in names.into_iter().zip(merged) {
+                renditions.insert(r, merged?.timelines);
+            }
+            renditions
+        }
+    };
     Ok(ChannelData {
         log,
         renditions,
@@ -187,13 +218,16 @@ pub(super) async fn cmaf_init<K: KvStore, O: ObjectStore>(
         .rev()
         .find(|s| s.segment.track(kind).is_some_and(|t| t.init == version))
         .ok_or_else(|| OriginError::NotFound(format!("init segment {version}")))?;
-    let object = cx
-        .objects
-        .get(&source.segment.key)
-        .await?
+    // The source segment and its own init segment (fMP4 input) together.
+    let (object, inits) = join(
+        cx.objects.get(&source.segment.key),
+        init_bytes(cx, &[source.segment]),
+    )
+    .await;
+    let object = object?
         .ok_or_else(|| OriginError::NotFound(format!("init segment {version} (expired)")))?;
     let parts = [object.body];
-    let inits = init_bytes(cx, &[source.segment]).await?;
+    let inits = inits?;
     let input = Input {
         parts: &parts,
         inits: &inits,
@@ -242,9 +276,9 @@ pub(super) async fn cmaf_segment<K: KvStore, O: ObjectStore>(
         .iter()
         .find(|g| select(g, timescale))
         .ok_or_else(|| OriginError::NotFound(format!("segment of {rendition}")))?;
-    let parts = group_bytes(cx, g).await?;
     let members: Vec<&Segment> = g.members.iter().map(|m| m.segment).collect();
-    let inits = init_bytes(cx, &members).await?;
+    let (parts, inits) = join(group_bytes(cx, g), init_bytes(cx, &members)).await;
+    let (parts, inits) = (parts?, inits?);
     let (first, last) = match (g.members.first(), g.members.last()) {
         (Some(f), Some(l)) => (f.segment, l.segment),
         _ => return Err(OriginError::NotFound(format!("segment {}", g.seq))),

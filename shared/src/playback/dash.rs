@@ -31,11 +31,9 @@ use crate::error::{OriginError, OriginResult};
 use crate::failover::{output_segments, Anchor};
 use crate::media::mp4::TrackKind;
 use crate::media::time::rescale;
-use crate::names::Rendition;
 use crate::output::group::{group, join_factor, target_duration as output_target_duration, Group};
 use crate::output::representations::{representations, Rep};
-use crate::playback::cmaf::channel_data;
-use crate::playback::rendition_data;
+use crate::playback::cmaf::channel_data_with;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeshift::TimeShift;
 use std::collections::BTreeMap;
@@ -110,15 +108,8 @@ pub(super) async fn mpd<K: KvStore, O: ObjectStore>(
 ) -> OriginResult<(String, String, &'static str)> {
     let (channel, endpoint, shift) = (play.channel, play.endpoint, play.shift);
     let now_ms = i64::try_from(play.now_ms).unwrap_or(i64::MAX);
-    let mut data = channel_data(cx, channel).await?;
-    if shift.is_some() {
-        // Archived segments of the window go back in front of the live ones.
-        let names: Vec<Rendition> = data.renditions.keys().cloned().collect();
-        for r in names {
-            let merged = rendition_data(cx, play, &r).await?;
-            data.renditions.insert(r, merged.timelines);
-        }
-    }
+    // Time-shifted: archived segments of the window go back in front of the live ones.
+    let data = channel_data_with(cx, channel, shift.map(|_| play)).await?;
     let tracks = data.tracks();
     let (video, audio) = representations(&tracks, data.master.as_ref(), endpoint);
     // Each representation's segments inside the window.

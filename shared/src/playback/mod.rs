@@ -3,11 +3,13 @@
 //! timeline, so they are stable across requests, edges and failover.
 
 mod aes128;
+mod ahead;
 pub mod blocking;
 mod clip_body;
 mod clip_mp4;
 mod cmaf;
 mod dash;
+mod edge;
 mod flv_live;
 mod headers;
 mod playlist;
@@ -17,13 +19,14 @@ mod sample_enc;
 mod session_key;
 mod ts;
 
+pub use ahead::forget_remembered_endpoints;
 pub use clip_body::ClipBody;
+pub use edge::CACHE_STATUS_HEADER;
 pub use flv_live::LiveFlv;
 pub use headers::{cors_preflight, with_cors, CacheControl};
 pub use route::{ClipFormat, Route, MEDIA_PLAYLIST};
 
 use crate::access::TOKEN_PARAM;
-use crate::adapter::{EDGE_CACHE_HEADER, EDGE_CACHE_SECONDS};
 use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
 use crate::failover::{discontinuities_through, output_segments, OutputSegment, SwitchLog};
@@ -47,7 +50,7 @@ use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::{Segment, Timeline};
 use crate::timeshift::{carried_params, select, select_like, window_seqs, Selection, TimeShift};
-use futures_util::future::{join, join_all};
+use futures_util::future::{join, join4, join_all};
 use std::ops::RangeInclusive;
 
 /// The rest of a streamed playback answer.
@@ -205,21 +208,71 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
         Name::parse(c).ok_or_else(not_found)?,
         Name::parse(e).ok_or_else(not_found)?,
     );
-    let endpoint = repo::endpoint(cx.kv, &g, &c, &e).await?;
+    // Both settings in one round trip, with the objects the route starts with read ahead
+    // when this isolate served the endpoint before and would let the request through
+    // (`ahead`); the endpoint's errors and access decide first.
+    let hint = ahead::remembered(&g, &c, &e).filter(|r| {
+        r.endpoint
+            .access
+            .check(req, &r.endpoint.path_prefix(), now_ms)
+            .is_ok()
+    });
+    // An immutable file's copy under the key the remembered settings give, looked up first
+    // (the platform's cache is local to the edge): on a hit nothing is read ahead, and the
+    // copy is served once the settings just read give the same key and let the request in.
+    let ahead_route = hint
+        .as_ref()
+        .and_then(|r| Some((r, Route::parse(&r.endpoint, rest).ok()?)));
+    let early = match ahead_route {
+        Some((r, ref route)) => early_copy(cx, req, route, r).await,
+        None => None,
+    };
+    let ahead_id = hint
+        .as_ref()
+        .filter(|_| early.is_none())
+        .map(|r| r.channel_id.as_str());
+    let ahead_route = ahead_route.map(|(_, route)| route);
+    let objects = ahead::Ahead::new(cx.objects);
+    // An MPD request also reads its group (the DASH clock's domain), in the same round.
+    let mpd_request = matches!(rest, [file] if file.ends_with(".mpd"));
+    let group = async {
+        if mpd_request {
+            Some(repo::group(cx.kv, &g).await)
+        } else {
+            None
+        }
+    };
+    let (endpoint, channel, group, ()) = join4(
+        repo::endpoint(cx.kv, &g, &c, &e),
+        repo::channel(cx.kv, &g, &c),
+        group,
+        objects.read_for(ahead_id, ahead_route.as_ref()),
+    )
+    .await;
+    // Remembered settings that let in a request the current ones refuse, or an endpoint or
+    // channel gone: nothing is read ahead for them again.
+    let forget = |err: OriginError| {
+        if hint.is_some() {
+            ahead::forget(&g, &c, &e);
+        }
+        err
+    };
+    let endpoint = endpoint.map_err(forget)?;
     endpoint
         .access
         .check(req, &endpoint.path_prefix(), now_ms)
-        .map_err(|d| OriginError::Forbidden(d.0))?;
+        .map_err(|d| forget(OriginError::Forbidden(d.0)))?;
+    let channel = channel.map_err(forget)?;
+    ahead::remember(&g, &c, &e, &channel.id, &endpoint);
+    let cx = &cx.with_objects(&objects);
     let route = Route::parse(&endpoint, rest)?;
-    // A DASH manifest's clock (`UTCTiming`) is on the group's CDN domain: the group is read
-    // beside the channel, in the same round trip.
+    // A DASH manifest's clock (`UTCTiming`) is on the group's CDN domain: the group was read
+    // beside the settings, in the same round trip.
     let dash_manifest = matches!(endpoint.protocol, crate::model::OutputProtocol::Dash)
         && matches!(route, Route::Manifest);
-    let (channel, group_base) = if dash_manifest {
-        let (channel, group) = join(repo::channel(cx.kv, &g, &c), repo::group(cx.kv, &g)).await;
-        (channel?, group?.playback_base_url)
-    } else {
-        (repo::channel(cx.kv, &g, &c).await?, None)
+    let group_base = match group {
+        Some(group) if dash_manifest => group?.playback_base_url,
+        _ => None,
     };
     let shift = TimeShift::parse(&req.query)?;
     let mut play = Play {
@@ -231,12 +284,40 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
     };
     // Encrypted endpoints serve nothing before their method is known to be served.
     let encryption = aes128::served(&play)?;
+    // Immutable files: the edge's copy, now that access and encryption checks have passed.
+    let edge_key = edge::cacheable(&route, req).then(|| edge::key(req, &channel.id, &endpoint));
+    if let Some(key) = &edge_key {
+        let copy = match early {
+            Some((early_key, copy)) if early_key == *key => Some(copy),
+            _ => (cx.edge_cache)(key.clone()).await,
+        };
+        if let Some(copy) = copy {
+            let copy = edge::hit(copy);
+            return Ok((
+                if endpoint.access.per_client() {
+                    headers::private(copy)
+                } else {
+                    copy
+                },
+                None,
+            ));
+        }
+    }
     let hls = matches!(
         endpoint.protocol,
         crate::model::OutputProtocol::Hls | crate::model::OutputProtocol::HlsCmaf
     );
+    let mut prefetched = None;
     if hls && route.is_manifest() {
-        play.window = window_reference(cx, &play).await?;
+        let own = match &route {
+            Route::TsPlaylist { rendition } | Route::CmafPlaylist { rendition, .. } => {
+                Some(rendition)
+            }
+            _ => None,
+        };
+        let (window, data) = window_and_data(cx, &play, own).await?;
+        play.window = window;
+        prefetched = data;
     }
     // Query parameters a manifest carries onto every URI it references.
     let mut carried = carried_params(&req.query);
@@ -303,7 +384,7 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
             kind: Some(kind),
         } => sample_enc::clear_key_file(cx, &play, period, kind).await,
         Route::TsPlaylist { rendition } => Ok(manifest(
-            rendition_playlist(cx, &play, &rendition, None, wait_for).await?,
+            rendition_playlist(cx, &play, &rendition, None, wait_for, prefetched).await?,
         )),
         Route::TsSegment { rendition, seq } => ts_segment(cx, &play, &rendition, seq, None).await,
         Route::TsTrackSegment {
@@ -312,7 +393,7 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
             seq,
         } => ts_segment(cx, &play, &rendition, seq, Some(kind)).await,
         Route::CmafPlaylist { rendition, kind } => Ok(manifest(
-            rendition_playlist(cx, &play, &rendition, Some(kind), wait_for).await?,
+            rendition_playlist(cx, &play, &rendition, Some(kind), wait_for, prefetched).await?,
         )),
         Route::Init {
             rendition,
@@ -336,18 +417,11 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
             .await
         }
     };
-    // Immutable media of an open endpoint: the platform's cache may answer the next request
-    // for the same URL without storage reads.
-    let response = response.map(|r| {
-        let immutable = r.status == 200
-            && stream.is_none()
-            && r.header("cache-control")
-                .is_some_and(|c| c.contains("immutable"));
-        if immutable && endpoint.access.is_open() {
-            r.with_header(EDGE_CACHE_HEADER, EDGE_CACHE_SECONDS.to_string())
-        } else {
-            r
-        }
+    // Immutable media: the platform's cache may answer the next request for the same file
+    // (after the same checks) without storage reads.
+    let response = response.map(|r| match &edge_key {
+        Some(key) if stream.is_none() => edge::mark(r, req, key),
+        _ => r,
     });
     // Access that depends on the client: no shared cache may keep the answer.
     match response {
@@ -356,16 +430,28 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
     }
 }
 
+/// The cached copy of the immutable file `route` names (as `remembered` settings parse it),
+/// under the key those settings give, with that key.
+async fn early_copy<K, O>(
+    cx: &Ctx<'_, K, O>,
+    req: &Request,
+    route: &Route,
+    remembered: &ahead::Remembered,
+) -> Option<(String, Response)> {
+    if !edge::cacheable(route, req) {
+        return None;
+    }
+    let key = edge::key(req, &remembered.channel_id, &remembered.endpoint);
+    let copy = (cx.edge_cache)(key.clone()).await?;
+    Some((key, copy))
+}
+
 /// Renditions with content on either input, in key order.
 async fn renditions<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     channel: &Channel,
 ) -> OriginResult<Vec<Rendition>> {
-    let mut all = repo::renditions(cx.objects, &channel.id, InputId::PRIMARY).await?;
-    all.extend(repo::renditions(cx.objects, &channel.id, InputId::BACKUP).await?);
-    all.sort();
-    all.dedup();
-    Ok(all)
+    repo::all_renditions(cx.objects, &channel.id).await
 }
 
 /// A rendition's switch log and timelines; with a time-shift, archived segments of the
@@ -376,19 +462,23 @@ async fn rendition_data<K: KvStore, O: ObjectStore>(
     rendition: &Rendition,
 ) -> OriginResult<RenditionData> {
     let (channel, shift, now_ms) = (play.channel, play.shift, play.now_ms);
-    let objects = repo::rendition_objects(cx.objects, &channel.id, rendition).await?;
-    let RenditionData { log, mut timelines } = RenditionData::parse(&objects)?;
-    if let Some(shift) = shift.filter(|_| channel.archive_retention_s > 0) {
-        let retention = i64::try_from(channel.archive_retention_s * 1000).unwrap_or(i64::MAX);
-        let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
-        let (from, to) = shift.range(now, retention);
-        // Nothing older is kept: expiry deletes a bucket once its newest possible segment is
-        // older than retention plus the live playlist (docs/timeshift-harvest.md, "Expiry").
-        let live_ms = i64::try_from(channel.max_playlist_duration * 1000).unwrap_or(i64::MAX);
-        let oldest = now.saturating_sub(retention.saturating_add(live_ms));
-        let range = (from.max(oldest), to);
-        // Both inputs' buckets in flight together.
-        let reads = InputId::ALL.map(|input| {
+    // The archive buckets of a time-shift window do not depend on the live timelines: both
+    // inputs' buckets are read in the same round trip as the switch log and the timelines.
+    let range = shift
+        .filter(|_| channel.archive_retention_s > 0)
+        .map(|shift| {
+            let retention = i64::try_from(channel.archive_retention_s * 1000).unwrap_or(i64::MAX);
+            let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
+            let (from, to) = shift.range(now, retention);
+            // Nothing older is kept: expiry deletes a bucket once its newest possible segment
+            // is older than retention plus the live playlist (docs/timeshift-harvest.md,
+            // "Expiry").
+            let live_ms = i64::try_from(channel.max_playlist_duration * 1000).unwrap_or(i64::MAX);
+            let oldest = now.saturating_sub(retention.saturating_add(live_ms));
+            (from.max(oldest), to)
+        });
+    let archive_reads = range.map(|range| {
+        InputId::ALL.map(|input| {
             crate::archive::read(
                 cx.objects,
                 &channel.id,
@@ -397,8 +487,22 @@ async fn rendition_data<K: KvStore, O: ObjectStore>(
                 range,
                 crate::timeshift::MAX_WINDOW_SEGMENTS,
             )
-        });
-        for (input, archived) in InputId::ALL.into_iter().zip(join_all(reads).await) {
+        })
+    });
+    let archived = async {
+        match archive_reads {
+            Some(reads) => Some(join_all(reads).await),
+            None => None,
+        }
+    };
+    let (objects, archived) = join(
+        repo::rendition_objects(cx.objects, &channel.id, rendition),
+        archived,
+    )
+    .await;
+    let RenditionData { log, mut timelines } = RenditionData::parse(&objects?)?;
+    if let Some(archived) = archived {
+        for (input, archived) in InputId::ALL.into_iter().zip(archived) {
             let archived = archived?;
             if archived.is_empty() {
                 continue;
@@ -426,73 +530,117 @@ async fn window_reference<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
 ) -> OriginResult<Option<RangeInclusive<u64>>> {
+    Ok(window_and_data(cx, play, None).await?.0)
+}
+
+/// A rendition's data read ahead of its use, or why it could not be read.
+type Prefetched = Option<OriginResult<RenditionData>>;
+
+/// [`window_reference`], with the data of `own` (the rendition a playlist request names) read
+/// in the same round trip as the rendition listing and handed back for the playlist: when
+/// `own` is the reference rendition, the window costs no read of its own.
+async fn window_and_data<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    own: Option<&Rendition>,
+) -> OriginResult<(Option<RangeInclusive<u64>>, Prefetched)> {
     let Some(shift) = play.shift else {
-        return Ok(None);
+        return Ok((None, None));
     };
-    let Some(rendition) = renditions(cx, play.channel).await?.into_iter().next() else {
-        return Ok(None);
+    let own_data = async {
+        match own {
+            Some(r) => Some(rendition_data(cx, play, r).await),
+            None => None,
+        }
     };
-    let data = rendition_data(cx, play, &rendition).await?;
-    let outputs = output_segments(&data.log, data.refs());
+    let (names, own_data) = join(renditions(cx, play.channel), own_data).await;
+    let Some(reference) = names?.into_iter().next() else {
+        return Ok((None, own_data));
+    };
     let now_ms = i64::try_from(play.now_ms).unwrap_or(i64::MAX);
-    window_seqs(&outputs, shift, now_ms)
+    let window = |data: &RenditionData| {
+        let outputs = output_segments(&data.log, data.refs());
+        window_seqs(&outputs, shift, now_ms)
+    };
+    let window = match (&own_data, own) {
+        (Some(Ok(data)), Some(r)) if *r == reference => window(data)?,
+        _ => window(&rendition_data(cx, play, &reference).await?)?,
+    };
+    Ok((window, own_data))
+}
+
+/// Both inputs' stored masters, indexed by input, read together.
+async fn masters<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel: &Channel,
+) -> OriginResult<[Option<MasterInfo>; 2]> {
+    let [a, b] = InputId::ALL;
+    let (a, b) = join(
+        repo::object_get(cx.objects, &keys::master(&channel.id, a)),
+        repo::object_get(cx.objects, &keys::master(&channel.id, b)),
+    )
+    .await;
+    Ok([a?, b?])
 }
 
 /// The active input's master, else the other's.
-async fn master_info<K: KvStore, O: ObjectStore>(
-    cx: &Ctx<'_, K, O>,
-    channel: &Channel,
-    log: &SwitchLog,
-) -> OriginResult<Option<MasterInfo>> {
+fn master_info(masters: [Option<MasterInfo>; 2], log: &SwitchLog) -> Option<MasterInfo> {
     let active = log.active().map_or(InputId::PRIMARY, |r| r.input_id());
-    for input in [active, active.other()] {
-        let info = repo::object_get(cx.objects, &keys::master(&channel.id, input)).await?;
-        if info.is_some() {
-            return Ok(info);
-        }
-    }
-    Ok(None)
+    let [a, b] = masters;
+    let (active_master, other) = if active == InputId::PRIMARY {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    active_master.or(other)
 }
 
-/// The stored input segments of an output segment, in order.
+/// The stored input segments of an output segment, in order, read together.
 async fn group_bytes<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     g: &Group<'_>,
 ) -> OriginResult<Vec<Vec<u8>>> {
-    let mut parts = Vec::with_capacity(g.members.len());
-    for m in &g.members {
-        let object = cx
-            .objects
-            .get(&m.segment.key)
-            .await?
-            .ok_or_else(|| OriginError::NotFound(format!("segment {} (expired)", g.seq)))?;
-        parts.push(object.body);
-    }
-    Ok(parts)
+    let reads = g.members.iter().map(|m| cx.objects.get(&m.segment.key));
+    join_all(reads)
+        .await
+        .into_iter()
+        .map(|object| {
+            object?
+                .map(|o| o.body)
+                .ok_or_else(|| OriginError::NotFound(format!("segment {} (expired)", g.seq)))
+        })
+        .collect()
 }
 
-/// The init segment of each fMP4 segment in `segments`, in order (read once per key); empty
-/// when the segments are MPEG-TS.
+/// The init segment of each fMP4 segment in `segments`, in order (each key read once, all
+/// together); empty when the segments are MPEG-TS.
 async fn init_bytes<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     segments: &[&Segment],
 ) -> OriginResult<Vec<Vec<u8>>> {
-    let mut out: Vec<Vec<u8>> = Vec::new();
-    let mut read: Vec<(&str, usize)> = Vec::new();
+    let mut keys: Vec<&str> = Vec::new();
+    let mut index = Vec::with_capacity(segments.len());
     for s in segments {
         let Some(key) = s.init_key.as_deref() else {
             return Ok(Vec::new());
         };
-        if let Some(&(_, i)) = read.iter().find(|(k, _)| *k == key) {
-            let copy = out[i].clone();
-            out.push(copy);
-            continue;
-        }
-        let object = cx.objects.get(key).await?.ok_or_else(|| {
-            OriginError::NotFound(format!("init segment of segment {} (expired)", s.seq))
-        })?;
-        read.push((key, out.len()));
-        out.push(object.body);
+        let i = keys.iter().position(|k| *k == key).unwrap_or_else(|| {
+            keys.push(key);
+            keys.len() - 1
+        });
+        index.push((i, s.seq));
     }
-    Ok(out)
+    let read = join_all(keys.iter().map(|k| cx.objects.get(k))).await;
+    let mut bodies = Vec::with_capacity(read.len());
+    for object in read {
+        bodies.push(object?.map(|o| o.body));
+    }
+    index
+        .into_iter()
+        .map(|(i, seq)| {
+            bodies.get(i).cloned().flatten().ok_or_else(|| {
+                OriginError::NotFound(format!("init segment of segment {seq} (expired)"))
+            })
+        })
+        .collect()
 }

@@ -30,13 +30,15 @@ pub(super) struct Rendered {
 
 /// The playlist of `rendition`: all of its streams (`kind` `None`, TS segments as the encoder
 /// made them), or one track kind (fMP4 on HLS-CMAF, filtered TS with separated audio). With
-/// `wait_for` (a live playlist's `_HLS_msn`), not before it lists that segment.
+/// `wait_for` (a live playlist's `_HLS_msn`), not before it lists that segment; `prefetched`:
+/// the rendition's data when the time-shift window already read it.
 pub(super) async fn rendition_playlist<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
     rendition: &Rendition,
     kind: Option<TrackKind>,
     wait_for: Option<u64>,
+    prefetched: super::Prefetched,
 ) -> OriginResult<(String, CacheControl, &'static str)> {
     let (rendered, cache) = match wait_for {
         Some(msn) => {
@@ -47,7 +49,10 @@ pub(super) async fn rendition_playlist<K: KvStore, O: ObjectStore>(
             (rendered, cache)
         }
         None => {
-            let data = rendition_data(cx, play, rendition).await?;
+            let data = match prefetched {
+                Some(data) => data?,
+                None => rendition_data(cx, play, rendition).await?,
+            };
             let rendered = render(play, &data, rendition, kind)?;
             let cache = CacheControl::Media {
                 target_duration: rendered.target_duration,

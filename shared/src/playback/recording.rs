@@ -18,6 +18,7 @@ use crate::output::group::Group;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::Segment;
 use crate::timeshift::{select, select_like, TimeShift};
+use futures_util::future::{join, join3};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -79,11 +80,23 @@ pub(crate) async fn window_parts<K: KvStore, O: ObjectStore>(
     };
     // The window's segment numbers, chosen on the reference rendition as for a `vodend`
     // playlist (404 naming the retained range when it holds nothing).
-    play.window = window_reference(cx, &play).await?;
+    // The window and the renditions do not depend on each other: one round trip.
+    let (window, renditions) =
+        join(window_reference(cx, &play), av_renditions(cx, &play, query)).await;
+    play.window = window?;
     let now = i64::try_from(play.now_ms).unwrap_or(i64::MAX);
-    let (video_rendition, audio_rendition) = av_renditions(cx, &play, query).await?;
+    let (video_rendition, audio_rendition) = renditions?;
 
-    let video_data = rendition_data(cx, &play, &video_rendition).await?;
+    // Both renditions' data together.
+    let audio_data = async {
+        match &audio_rendition {
+            Some(r) => rendition_data(cx, &play, r).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (video_data, audio_data) =
+        join(rendition_data(cx, &play, &video_rendition), audio_data).await;
+    let (video_data, audio_data) = (video_data?, audio_data?);
     let (groups, _) = video_data.groups(play.endpoint);
     let outputs: Vec<_> = groups.iter().map(Group::output).collect();
     let selection = match &play.window {
@@ -91,10 +104,6 @@ pub(crate) async fn window_parts<K: KvStore, O: ObjectStore>(
         None => select(&outputs, &shift, now, |s| s)?,
     };
     let video = members(&groups, selection.segments);
-    let audio_data = match &audio_rendition {
-        Some(r) => Some(rendition_data(cx, &play, r).await?),
-        None => None,
-    };
     let audio_all = audio_data
         .as_ref()
         .map(|d| output_segments(&d.log, d.refs()))
@@ -222,20 +231,28 @@ pub(crate) async fn read_part<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     part: &FilePart,
 ) -> OriginResult<PartBytes> {
-    let video = segment_bytes(cx, part.seq, &part.video).await?;
-    let audio = match &part.audio {
-        Some(a) => Some(segment_bytes(cx, part.seq, a).await?),
-        None => None,
+    // Every read of a part in one round trip.
+    let audio = async {
+        match &part.audio {
+            Some(a) => segment_bytes(cx, part.seq, a).await.map(Some),
+            None => Ok(None),
+        }
     };
-    let (video_init, audio_init) = if part.video.init_key.is_some() {
-        let audio_init = match &part.audio {
-            Some(a) => init_bytes(cx, &[a]).await?,
-            None => Vec::new(),
+    let inits = async {
+        if part.video.init_key.is_none() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let audio_init = async {
+            match &part.audio {
+                Some(a) => init_bytes(cx, &[a]).await,
+                None => Ok(Vec::new()),
+            }
         };
-        (init_bytes(cx, &[&part.video]).await?, audio_init)
-    } else {
-        (Vec::new(), Vec::new())
+        let (video_init, audio_init) = join(init_bytes(cx, &[&part.video]), audio_init).await;
+        OriginResult::Ok((video_init?, audio_init?))
     };
+    let (video, audio, inits) = join3(segment_bytes(cx, part.seq, &part.video), audio, inits).await;
+    let (video, audio, (video_init, audio_init)) = (video?, audio?, inits?);
     Ok(PartBytes {
         video,
         audio,

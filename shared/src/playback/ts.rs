@@ -19,12 +19,14 @@ use crate::output::group::Group;
 use crate::playback::group_bytes;
 use crate::playback::init_bytes;
 use crate::playback::master_info;
+use crate::playback::masters;
 use crate::playback::rendition_data;
 use crate::playback::renditions;
 use crate::playback::RenditionData;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::{Segment, Timeline, TIMESCALE};
+use futures_util::future::{join, join3};
 
 pub(super) const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 
@@ -33,14 +35,20 @@ pub(super) async fn ts_master<K: KvStore, O: ObjectStore>(
     play: &Play<'_>,
 ) -> OriginResult<(String, CacheControl, &'static str)> {
     let (channel, endpoint) = (play.channel, play.endpoint);
-    let available = renditions(cx, channel).await?;
+    // The listings, the switch log and both masters in one round trip.
+    let (available, log, stored) = join3(
+        renditions(cx, channel),
+        repo::switch_log(cx.objects, &channel.id),
+        masters(cx, channel),
+    )
+    .await;
+    let available = available?;
     if available.is_empty() {
         return Err(OriginError::NotFound(
             "no content has been ingested yet".into(),
         ));
     }
-    let log = repo::switch_log(cx.objects, &channel.id).await?;
-    let info = match master_info(cx, channel, &log).await? {
+    let info = match master_info(stored?, &log?) {
         Some(info) => info,
         None => synthesized_master(cx, channel, &available).await?,
     };
@@ -85,11 +93,11 @@ async fn synthesized_master<K: KvStore, O: ObjectStore>(
     channel: &Channel,
     renditions: &[Rendition],
 ) -> OriginResult<MasterInfo> {
-    let mut all = Vec::with_capacity(renditions.len());
-    for r in renditions {
-        let timelines = repo::rendition_timelines(cx.objects, &channel.id, r).await?;
-        all.push(synthesized_variant(r, &timelines));
-    }
+    let timelines = repo::timelines_of(cx.objects, &channel.id, renditions.to_vec()).await?;
+    let all: Vec<Variant> = timelines
+        .iter()
+        .map(|(r, t)| synthesized_variant(r, t))
+        .collect();
     let (audio, mut variants): (Vec<Variant>, Vec<Variant>) = all
         .into_iter()
         .partition(|v| v.codecs.is_some() && !v.has_video());
@@ -178,15 +186,13 @@ fn synthesized_variant(rendition: &Rendition, timelines: &[Option<Timeline>; 2])
 /// segment without state: PAT and PMT (one each per input segment) count input sequence
 /// numbers, the elementary streams start from the counters ingest recorded after the input
 /// segment before (`Segment::ts_cc`).
-async fn fmp4_group_to_ts<K: KvStore, O: ObjectStore>(
-    cx: &Ctx<'_, K, O>,
+fn fmp4_group_to_ts(
     data: &RenditionData,
     g: &Group<'_>,
     parts: &[Vec<u8>],
+    inits: &[Vec<u8>],
     only: Option<TrackKind>,
 ) -> OriginResult<Vec<u8>> {
-    let members: Vec<&Segment> = g.members.iter().map(|m| m.segment).collect();
-    let inits = init_bytes(cx, &members).await?;
     let Some(first) = g.members.first() else {
         return Err(OriginError::NotFound(format!("segment {}", g.seq)));
     };
@@ -208,7 +214,7 @@ async fn fmp4_group_to_ts<K: KvStore, O: ObjectStore>(
     }
     let fmp4: Vec<Fmp4Part<'_>> = parts
         .iter()
-        .zip(&inits)
+        .zip(inits)
         .map(|(segment, init)| Fmp4Part { init, segment })
         .collect();
     fmp4_parts_to_ts(&fmp4, only, &options, &mut counters).map_err(|e| match e {
@@ -237,14 +243,15 @@ pub(super) async fn ts_segment<K: KvStore, O: ObjectStore>(
         .iter()
         .find(|g| g.seq == seq)
         .ok_or_else(|| OriginError::NotFound(format!("segment {rendition}/{seq}")))?;
-    let mut parts = group_bytes(cx, g).await?;
+    // The input segments and, for fMP4 input, their init segments: one round trip.
+    let members: Vec<&Segment> = g.members.iter().map(|m| m.segment).collect();
+    let (parts, inits) = join(group_bytes(cx, g), init_bytes(cx, &members)).await;
+    let (mut parts, inits) = (parts?, inits?);
     if g.members.iter().any(|m| m.segment.init_key.is_some()) {
-        let body = fmp4_group_to_ts(cx, &data, g, &parts, only)
-            .await
-            .map_err(|e| match e {
-                OriginError::Media(m) => m.rendition(rendition).sequence(seq).into(),
-                e => e,
-            })?;
+        let body = fmp4_group_to_ts(&data, g, &parts, &inits, only).map_err(|e| match e {
+            OriginError::Media(m) => m.rendition(rendition).sequence(seq).into(),
+            e => e,
+        })?;
         let body = encrypted(cx, play, g, body).await?;
         return Ok(Response::new(200)
             .with_body("video/mp2t", body)

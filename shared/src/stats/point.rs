@@ -99,30 +99,6 @@ pub fn play_point(
     })
 }
 
-/// The data point of a `GET` that the platform's cache answered before the core ran (the
-/// Worker's edge cache): `path` is the request path.
-pub fn cached_play_point(
-    path: &str,
-    client: Option<IpAddr>,
-    user_agent: &str,
-    (status, bytes): (u16, u64),
-    viewers: ViewerPolicy<'_>,
-    now_ms: u64,
-) -> Option<DataPoint> {
-    let rest = path.strip_prefix("/out/v1/")?;
-    let route: Vec<&str> = rest.split('/').collect();
-    play_point(
-        &route,
-        true,
-        client,
-        user_agent,
-        (status, bytes),
-        viewers,
-        now_ms,
-    )
-    .map(DataPoint::Play)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,252 @@
+//! Reads ahead of the channel's settings (docs/round-trips.md, "Reading ahead"). Every object
+//! of a channel is keyed by its storage id, which only the channel's settings (key-value) name,
+//! so a request first reads the settings and then the objects: two dependent round trips. This
+//! isolate remembers, per endpoint, the storage id its channel last had and the endpoint's
+//! settings. A request that those settings would let through reads the objects its route
+//! starts with (a rendition's switch log and timelines; a manifest's listings, switch log and
+//! masters) under that id in the same round trip as the settings. What is remembered is only a
+//! hint: access is checked again on the settings just read, the handler runs on them, and a
+//! read ahead answers only a read of the very same key. When the channel was deleted and
+//! created again, the reads ahead name the old id, nothing asks for them, and the request reads
+//! as if nothing had been remembered. A request the remembered settings refuse reads nothing
+//! ahead, so refused requests cost no object reads.
+
+use super::Route;
+use crate::keys;
+use crate::model::{Endpoint, InputId};
+use crate::names::Name;
+use crate::store::{Metadata, Object, ObjectInfo, ObjectStore, StoreResult, UploadedPart};
+use futures_util::future::{join, join_all};
+use std::cell::RefCell;
+use std::ops::Range;
+
+/// Endpoints an isolate remembers; the oldest is forgotten first.
+const REMEMBERED_ENDPOINTS: usize = 256;
+
+/// What an isolate remembers of an endpoint it served.
+#[derive(Clone)]
+pub(super) struct Remembered {
+    /// The storage id of the endpoint's channel.
+    pub channel_id: String,
+    pub endpoint: Endpoint,
+}
+
+thread_local! {
+    /// `(group/channel/endpoint, what was served)`, oldest first: this isolate's memory,
+    /// never stored.
+    static SERVED: RefCell<Vec<(String, Remembered)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Forgets every remembered endpoint (tests of a cold isolate).
+pub fn forget_remembered_endpoints() {
+    SERVED.with(|s| s.borrow_mut().clear());
+}
+
+fn name_key(g: &Name, c: &Name, e: &Name) -> String {
+    format!("{g}/{c}/{e}")
+}
+
+/// What this isolate remembers of `g/c/e`.
+pub(super) fn remembered(g: &Name, c: &Name, e: &Name) -> Option<Remembered> {
+    let key = name_key(g, c, e);
+    SERVED.with(|s| {
+        s.borrow()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, r)| r.clone())
+    })
+}
+
+/// Forgets `g/c/e` (its settings refused a request, or it is gone).
+pub(super) fn forget(g: &Name, c: &Name, e: &Name) {
+    let key = name_key(g, c, e);
+    SERVED.with(|s| s.borrow_mut().retain(|(k, _)| *k != key));
+}
+
+/// Remembers the settings just read for `g/c/e`.
+pub(super) fn remember(g: &Name, c: &Name, e: &Name, channel_id: &str, endpoint: &Endpoint) {
+    let key = name_key(g, c, e);
+    SERVED.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.iter()
+            .any(|(k, r)| *k == key && r.channel_id == channel_id && r.endpoint == *endpoint)
+        {
+            return;
+        }
+        s.retain(|(k, _)| *k != key);
+        if s.len() >= REMEMBERED_ENDPOINTS {
+            s.remove(0);
+        }
+        s.push((
+            key,
+            Remembered {
+                channel_id: channel_id.to_owned(),
+                endpoint: endpoint.clone(),
+            },
+        ));
+    });
+}
+
+/// One read made ahead.
+enum Read {
+    Get(String, StoreResult<Option<Object>>),
+    List(String, StoreResult<Vec<ObjectInfo>>),
+}
+
+/// The object store of one playback request: a read of a key that was read ahead takes that
+/// answer (once); everything else goes to the store.
+pub(super) struct Ahead<'a, O> {
+    inner: &'a O,
+    reads: RefCell<Vec<Read>>,
+}
+
+impl<'a, O: ObjectStore> Ahead<'a, O> {
+    pub fn new(inner: &'a O) -> Self {
+        Ahead {
+            inner,
+            reads: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Reads, all at once, what `route` starts with on channel `id`: a rendition's file reads
+    /// the switch log and the rendition's timelines; a manifest the rendition listings, the
+    /// switch log and both masters; a clip or a key file nothing (they read more than one
+    /// round trip's worth anyway).
+    pub async fn read_for(&self, id: Option<&str>, route: Option<&Route>) {
+        let (Some(id), Some(route)) = (id, route) else {
+            return;
+        };
+        let mut gets = vec![keys::switch_log(id)];
+        let mut lists = Vec::new();
+        match route {
+            Route::Manifest => {
+                gets.extend(InputId::ALL.map(|i| keys::master(id, i)));
+                lists.extend(InputId::ALL.map(|i| keys::timelines(id, i)));
+            }
+            Route::TsPlaylist { rendition }
+            | Route::CmafPlaylist { rendition, .. }
+            | Route::TsSegment { rendition, .. }
+            | Route::TsTrackSegment { rendition, .. }
+            | Route::Init { rendition, .. }
+            | Route::CmafSegment { rendition, .. }
+            | Route::DashSegment { rendition, .. } => {
+                gets.extend(InputId::ALL.map(|i| keys::timeline(id, i, rendition)));
+            }
+            Route::Clip(_) | Route::Key { .. } => return,
+        }
+        let gets = join_all(gets.into_iter().map(|k| async move {
+            let r = self.inner.get(&k).await;
+            Read::Get(k, r)
+        }));
+        let lists = join_all(lists.into_iter().map(|p| async move {
+            let r = self.inner.list(&p).await;
+            Read::List(p, r)
+        }));
+        let (gets, lists) = join(gets, lists).await;
+        self.reads
+            .borrow_mut()
+            .extend(gets.into_iter().chain(lists));
+    }
+
+    fn take_get(&self, key: &str) -> Option<StoreResult<Option<Object>>> {
+        let mut reads = self.reads.borrow_mut();
+        let i = reads
+            .iter()
+            .position(|r| matches!(r, Read::Get(k, _) if k == key))?;
+        match reads.swap_remove(i) {
+            Read::Get(_, r) => Some(r),
+            Read::List(..) => None,
+        }
+    }
+
+    fn take_list(&self, prefix: &str) -> Option<StoreResult<Vec<ObjectInfo>>> {
+        let mut reads = self.reads.borrow_mut();
+        let i = reads
+            .iter()
+            .position(|r| matches!(r, Read::List(p, _) if p == prefix))?;
+        match reads.swap_remove(i) {
+            Read::List(_, r) => Some(r),
+            Read::Get(..) => None,
+        }
+    }
+}
+
+impl<O: ObjectStore> ObjectStore for Ahead<'_, O> {
+    async fn get(&self, key: &str) -> StoreResult<Option<Object>> {
+        match self.take_get(key) {
+            Some(read) => read,
+            None => self.inner.get(key).await,
+        }
+    }
+
+    async fn put(&self, key: &str, body: &[u8], metadata: &Metadata) -> StoreResult<()> {
+        self.inner.put(key, body, metadata).await
+    }
+
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        self.inner.delete(key).await
+    }
+
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>> {
+        match self.take_list(prefix) {
+            Some(read) => read,
+            None => self.inner.list(prefix).await,
+        }
+    }
+
+    async fn list_first(&self, prefix: &str, max: usize) -> StoreResult<Vec<String>> {
+        self.inner.list_first(prefix, max).await
+    }
+
+    async fn get_versioned(&self, key: &str) -> StoreResult<Option<(Object, String)>> {
+        self.inner.get_versioned(key).await
+    }
+
+    async fn put_if_version(
+        &self,
+        key: &str,
+        body: &[u8],
+        metadata: &Metadata,
+        expected: Option<&str>,
+    ) -> StoreResult<bool> {
+        self.inner
+            .put_if_version(key, body, metadata, expected)
+            .await
+    }
+
+    async fn head(&self, key: &str) -> StoreResult<Option<ObjectInfo>> {
+        self.inner.head(key).await
+    }
+
+    async fn get_range(&self, key: &str, range: Range<u64>) -> StoreResult<Option<Vec<u8>>> {
+        self.inner.get_range(key, range).await
+    }
+
+    async fn create_multipart(&self, key: &str, metadata: &Metadata) -> StoreResult<String> {
+        self.inner.create_multipart(key, metadata).await
+    }
+
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u16,
+        body: &[u8],
+    ) -> StoreResult<UploadedPart> {
+        self.inner
+            .upload_part(key, upload_id, part_number, body)
+            .await
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[UploadedPart],
+        metadata: &Metadata,
+    ) -> StoreResult<()> {
+        self.inner
+            .complete_multipart(key, upload_id, parts, metadata)
+            .await
+    }
+}
