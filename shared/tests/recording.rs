@@ -596,7 +596,12 @@ fn expire(o: &TestOrigin, uri: &str) {
     let keys = o.objects.keys();
     let key = keys
         .iter()
-        .find(|k| k.starts_with("seg/") && k.contains(&format!("/s/{uri}@")))
+        // Under its own name (docs/ingest.md, "Upload keys"), or its arrival time when the name
+        // was taken.
+        .find(|k| {
+            k.starts_with("seg/")
+                && (k.ends_with(&format!("/s/{uri}")) || k.contains(&format!("/s/{uri}@")))
+        })
         .unwrap_or_else(|| panic!("no segment {uri} in {keys:?}"));
     edgepack::testing::block_on(o.objects.delete(key)).unwrap();
 }
