@@ -249,4 +249,8 @@ impl<O: ObjectStore> ObjectStore for Ahead<'_, O> {
             .complete_multipart(key, upload_id, parts, metadata)
             .await
     }
+
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> StoreResult<()> {
+        self.inner.abort_multipart(key, upload_id).await
+    }
 }

@@ -31,6 +31,7 @@ pub enum ObjectOp {
     CreateMultipart,
     UploadPart,
     CompleteMultipart,
+    AbortMultipart,
 }
 
 /// A platform call: which store, which operation.
@@ -181,6 +182,11 @@ impl<S: ObjectStore, H: Observer> ObjectStore for Observed<S, H> {
             .complete_multipart(key, upload_id, parts, metadata);
         self.run(Op::Object(ObjectOp::CompleteMultipart), key, f)
             .await
+    }
+
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> StoreResult<()> {
+        let f = self.inner.abort_multipart(key, upload_id);
+        self.run(Op::Object(ObjectOp::AbortMultipart), key, f).await
     }
 }
 
