@@ -180,10 +180,6 @@ fn openssl_decrypt(data: &[u8], key: &[u8; 16], iv: &[u8; 16]) -> Option<Vec<u8>
     out.status.success().then_some(out.stdout)
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn iv_of(seq: u64) -> [u8; 16] {
     u128::from(seq).to_be_bytes()
 }
@@ -612,33 +608,6 @@ fn without_the_key_secret_encrypted_endpoints_fail_closed() {
         200,
         "clear endpoints unaffected"
     );
-}
-
-/// `ffmpeg -decryption_key` (when given) over init + one segment: the frames' MD5s.
-fn framemd5(init: &[u8], segment: &[u8], key: Option<&[u8; 16]>) -> Vec<String> {
-    use std::io::Write;
-    let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-hide_banner", "-v", "error"]);
-    if let Some(k) = key {
-        cmd.args(["-decryption_key", &hex(k)]);
-    }
-    let mut child = cmd
-        .args(["-i", "-", "-map", "0:v:0", "-f", "framemd5", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("ffmpeg is installed");
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(init).unwrap();
-    stdin.write_all(segment).unwrap();
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| l.rsplit(',').next().unwrap_or_default().trim().to_owned())
-        .collect()
 }
 
 fn attr<'a>(xml: &'a str, name: &str) -> &'a str {

@@ -13,7 +13,6 @@ use edgepack::content_keys::forget_cached_keys;
 use edgepack::testing::{fetched, on_fetch, FakeAnswer};
 use edgepack::{FetchRequest, FetchResponse, Method, Request};
 use serde_json::{json, Value};
-use std::process::Command;
 
 const EP: &str = "/api/v1/groups/demo/channels/live/endpoints";
 const PROVIDER: &str = "https://keys.example.com/speke/v2";
@@ -28,10 +27,6 @@ const WIDEVINE_ID: [u8; 16] = [
 const PLAYREADY_ID: [u8; 16] = [
     0x9a, 0x04, 0xf0, 0x79, 0x98, 0x40, 0x42, 0x86, 0xab, 0x92, 0xe6, 0x5b, 0xe0, 0x88, 0x5f, 0x95,
 ];
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
 
 fn unhex(h: &str) -> Vec<u8> {
     (0..h.len() / 2)
@@ -156,33 +151,6 @@ fn at(o: &TestOrigin, endpoint: &str, file: &str) -> Vec<u8> {
 
 fn utf8(b: Vec<u8>) -> String {
     String::from_utf8(b).unwrap()
-}
-
-/// `ffmpeg -decryption_key` (when given) over init + one segment: the video frames' MD5s.
-fn framemd5(init: &[u8], segment: &[u8], key: Option<&[u8; 16]>) -> Vec<String> {
-    use std::io::Write;
-    let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-hide_banner", "-v", "error"]);
-    if let Some(k) = key {
-        cmd.args(["-decryption_key", &hex(k)]);
-    }
-    let mut child = cmd
-        .args(["-i", "-", "-map", "0:v:0", "-f", "framemd5", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("ffmpeg is installed");
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(init).unwrap();
-    stdin.write_all(segment).unwrap();
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| l.rsplit(',').next().unwrap_or_default().trim().to_owned())
-        .collect()
 }
 
 /// The boxes of `data` at one level: (type, body) in order.

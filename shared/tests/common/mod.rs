@@ -401,3 +401,35 @@ where
     } = o;
     edgepack::Origin::new(kv(k), objects(b), config, random, sleep)
 }
+
+/// Lowercase hex of bytes (keys and KIDs in ffmpeg's and the providers' notation).
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// `ffmpeg -decryption_key` (when given) over init + one segment: the video frames' MD5s.
+pub fn framemd5(init: &[u8], segment: &[u8], key: Option<&[u8; 16]>) -> Vec<String> {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new("ffmpeg");
+    cmd.args(["-hide_banner", "-v", "error"]);
+    if let Some(k) = key {
+        cmd.args(["-decryption_key", &hex(k)]);
+    }
+    let mut child = cmd
+        .args(["-i", "-", "-map", "0:v:0", "-f", "framemd5", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("ffmpeg is installed");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(init).unwrap();
+    stdin.write_all(segment).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.rsplit(',').next().unwrap_or_default().trim().to_owned())
+        .collect()
+}
