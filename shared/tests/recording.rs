@@ -27,11 +27,10 @@ fn encode(
     (size, rate): (&str, u32),
     sample_rate: u32,
 ) -> Vec<(String, f64)> {
-    let d = dir.to_str().unwrap();
     let video = format!("testsrc2=size={size}:rate={rate}");
     let audio = format!("sine=frequency=440:sample_rate={sample_rate}");
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y"])
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-v", "error", "-y"])
         .args(["-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", &audio])
         .args(["-t", &seconds.to_string()])
         .args([
@@ -59,25 +58,8 @@ fn encode(
             "32k",
             "-ac",
             "1",
-        ])
-        .args(["-f", "hls", "-hls_time", "2", "-hls_list_size", "0"])
-        .arg("-hls_segment_filename")
-        .arg(format!("{d}/{prefix}%d.ts"))
-        .arg(format!("{d}/{prefix}.m3u8"))
-        .status()
-        .expect("ffmpeg must be installed (apt-get install ffmpeg)");
-    assert!(status.success());
-    let playlist = std::fs::read_to_string(dir.join(format!("{prefix}.m3u8"))).unwrap();
-    let mut out = Vec::new();
-    let mut duration = None;
-    for line in playlist.lines() {
-        if let Some(d) = line.strip_prefix("#EXTINF:") {
-            duration = Some(d.trim_end_matches(',').parse::<f64>().unwrap());
-        } else if !line.starts_with('#') && !line.is_empty() {
-            out.push((line.to_owned(), duration.take().unwrap()));
-        }
-    }
-    out
+        ]);
+    hls_segments(cmd, dir, prefix)
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -537,9 +519,8 @@ fn a_change_and_back_over_several_index_batches_reuses_the_first_description() {
 /// `seconds` of 320x180 noise coded losslessly (about 2 MB/s: recordings of several 8 MiB
 /// parts from a short source) with 48 kHz AAC, in 2 s TS segments.
 fn encode_noise(dir: &Path, prefix: &str, seconds: u32) -> Vec<(String, f64)> {
-    let d = dir.to_str().unwrap();
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-v", "error", "-y", "-f", "lavfi", "-i"])
         .arg("nullsrc=size=320x180:rate=30,geq=lum='random(1)*255':cb=128:cr=128")
         .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
         .args(["-t", &seconds.to_string()])
@@ -554,7 +535,15 @@ fn encode_noise(dir: &Path, prefix: &str, seconds: u32) -> Vec<(String, f64)> {
             "32k",
             "-ac",
             "1",
-        ])
+        ]);
+    hls_segments(cmd, dir, prefix)
+}
+
+/// Runs `cmd` (an ffmpeg with its inputs and codecs) writing 2 s HLS segments `{prefix}N.ts`
+/// into `dir`: the segment names and durations of its playlist.
+fn hls_segments(mut cmd: Command, dir: &Path, prefix: &str) -> Vec<(String, f64)> {
+    let d = dir.to_str().unwrap();
+    let status = cmd
         .args(["-f", "hls", "-hls_time", "2", "-hls_list_size", "0"])
         .arg("-hls_segment_filename")
         .arg(format!("{d}/{prefix}%d.ts"))
