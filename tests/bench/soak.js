@@ -3,7 +3,12 @@
 // workerd (or the Spin component in the local wasmtime host), everything on 127.0.0.1:
 //
 //   cd tests && node bench/soak.js [--platform worker|spin] [--minutes 10] [--players 200]
-//     [--json out.json]
+//     [--json out.json] [--heaps]
+//
+// `--heaps` (Worker only) also samples each workerd isolate's JavaScript heap over workerd's
+// inspector: the Worker's own against Miniflare's simulators. Off by default: with the
+// inspector attached, a loaded run collapsed (seconds per request), so its figures are not
+// comparable with a run without it.
 //
 // A simulated player behaves like a real one without decoding: it reads the master (or the MPD),
 // picks a rendition, then reloads its playlist once per target duration (the MPD once per
@@ -20,6 +25,8 @@ import { rm } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { loadavg, cpus } from 'node:os';
+import { createServer } from 'node:net';
+import WebSocket from 'ws';
 import { startOrigin } from '../e2e/lib/origin.js';
 import { startSpinOrigin } from '../e2e/lib/spin-host.js';
 import { recordSource, sourceMaster, putMaster, startPush, SEGMENT_SECONDS } from '../e2e/lib/failover-encoder.js';
@@ -47,12 +54,13 @@ const CONNECTION_CLOSED = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);
 const REQUEST_TIMEOUT_MS = 15_000;
 
 function parseArgs(argv) {
-  const opts = { platform: 'worker', minutes: 10, players: 200, json: null };
+  const opts = { platform: 'worker', minutes: 10, players: 200, json: null, heaps: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--platform') opts.platform = argv[++i];
     else if (argv[i] === '--minutes') opts.minutes = Number(argv[++i]);
     else if (argv[i] === '--players') opts.players = Number(argv[++i]);
     else if (argv[i] === '--json') opts.json = argv[++i];
+    else if (argv[i] === '--heaps') opts.heaps = true;
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   if (!['worker', 'spin'].includes(opts.platform)) throw new Error('--platform: worker or spin');
@@ -93,6 +101,54 @@ function runtimePid(origin) {
   const workerd = kids.find((k) => readFileSync(`/proc/${k}/comm`, 'utf8').trim().startsWith('workerd'));
   if (!workerd) throw new Error('no workerd child process found');
   return Number(workerd);
+}
+
+/** A TCP port free on 127.0.0.1 now (for workerd's inspector). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The JavaScript heap of each isolate in workerd, MiB used (V8's `Runtime.getHeapUsage` over the
+ * inspector): `worker` is the Worker's own isolate ("core:user:"), `simulators` the sum of
+ * Miniflare's (the local R2, KV and cache simulators and its entry worker). `null` when the
+ * inspector does not answer.
+ */
+async function isolateHeaps(port) {
+  let targets;
+  try {
+    targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
+  } catch {
+    return null;
+  }
+  const heaps = { worker: 0, simulators: 0 };
+  for (const t of targets) {
+    const used = await new Promise((resolve) => {
+      const ws = new WebSocket(t.webSocketDebuggerUrl);
+      const done = (v) => {
+        ws.terminate();
+        resolve(v);
+      };
+      const timer = setTimeout(() => done(null), 5_000);
+      ws.once('error', () => done(null));
+      ws.once('open', () => ws.send(JSON.stringify({ id: 1, method: 'Runtime.getHeapUsage' })));
+      ws.once('message', (d) => {
+        clearTimeout(timer);
+        done(JSON.parse(d)?.result?.usedSize ?? null);
+      });
+    });
+    if (used === null) return null;
+    if (t.id.startsWith('core:user:')) heaps.worker += used / 1048576;
+    else heaps.simulators += used / 1048576;
+  }
+  return heaps;
 }
 
 /** Counters shared by every player. */
@@ -230,8 +286,16 @@ async function main() {
   const dir = await tempDir('soak');
   const runS = opts.minutes * 60;
   const sourceSeconds = Math.ceil(runS + RAMP_MS / 1000 + SOURCE_SPARE_S);
+  const inspectorPort = opts.platform === 'worker' && opts.heaps ? await freePort() : null;
   const [origin, source] = await Promise.all([
-    opts.platform === 'spin' ? startSpinOrigin({ dir: join(dir, 'origin') }) : startOrigin({ dir: join(dir, 'origin') }),
+    opts.platform === 'spin'
+      ? startSpinOrigin({ dir: join(dir, 'origin') })
+      : // The data center's cache on disk, as KV and R2 are: Miniflare keeps it in workerd's
+        // memory otherwise, and the runtime's memory would count every cached segment.
+        startOrigin({
+          dir: join(dir, 'origin'),
+          miniflare: { cachePersist: join(dir, 'origin', 'cache'), inspectorPort },
+        }),
     recordSource(join(dir, 'source.ts'), sourceSeconds, { preset: 'ultrafast' }),
   ]);
   const encoders = [];
@@ -300,17 +364,22 @@ async function main() {
       const b = r?.json?.wasm_memory_bytes;
       return typeof b === 'number' ? b / 1048576 : null;
     };
+    // Where workerd's memory goes: the Worker's isolate or Miniflare's simulators.
+    const heaps = async () => (inspectorPort === null ? null : isolateHeaps(inspectorPort));
     const wasmStart = await wasmMiB();
+    const heapStart = await heaps();
     const sampler = setInterval(async () => {
       const sample = { s: Math.round((Date.now() - t0) / 1000), kib: rssKiB(pid) };
       memSamples.push(sample);
       load.push(loadavg()[0]);
       sample.wasmMiB = await wasmMiB();
+      sample.heap = await heaps();
     }, 30_000);
     await Promise.all(players);
     clearInterval(sampler);
     const memEnd = rssKiB(pid);
     const wasmEnd = await wasmMiB();
+    const heapEnd = await heaps();
     const { rows, status, unservable, bytes, problems } = rec.report();
 
     console.log(`edgepack soak: ${opts.platform}, ${opts.minutes} min, ${opts.players} players (HLS ${mix.hls}, HLS-CMAF ${mix.cmaf}, DASH ${mix.dash}; ${mix.shifted} time-shifted), two aligned encoders, ${new Date(t0).toISOString()}`);
@@ -325,8 +394,14 @@ async function main() {
     console.log(`runtime resident memory (pid ${pid}): start ${(memStart / 1024).toFixed(1)} MiB, end ${(memEnd / 1024).toFixed(1)} MiB; every 30 s: ${memSamples.map((m) => (m.kib / 1024).toFixed(0)).join(' ')}`);
     const mib = (m) => (m === null ? '?' : m.toFixed(0));
     console.log(`WebAssembly memory of the answering instance: start ${mib(wasmStart)} MiB, end ${mib(wasmEnd)} MiB; every 30 s: ${memSamples.map((m) => mib(m.wasmMiB ?? null)).join(' ')}`);
+    if (inspectorPort !== null) {
+      const h = (x, k) => (x ? x[k].toFixed(1) : '?');
+      for (const [k, label] of [['worker', "the Worker's isolate"], ['simulators', "Miniflare's R2, KV and cache simulators"]]) {
+        console.log(`JavaScript heap used, ${label}: start ${h(heapStart, k)} MiB, end ${h(heapEnd, k)} MiB; every 30 s: ${memSamples.map((m) => h(m.heap, k)).join(' ')}`);
+      }
+    }
     for (const p of problems) console.log(`problem: ${p}`);
-    if (opts.json) writeFileSync(opts.json, JSON.stringify({ opts, rows, status, unservable, bytes, memStart, memEnd, memSamples, wasmStart, wasmEnd, load, mix, problems }, null, 1));
+    if (opts.json) writeFileSync(opts.json, JSON.stringify({ opts, rows, status, unservable, bytes, memStart, memEnd, memSamples, wasmStart, wasmEnd, heapStart, heapEnd, load, mix, problems }, null, 1));
     ok = status['5xx'] === 0 && unservable === 0 && status.failed === 0;
     if (!ok) process.exitCode = 1;
   } finally {
