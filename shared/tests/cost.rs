@@ -241,6 +241,7 @@ impl Run {
             .with_body(body);
         if self.cold {
             self.o.channels.clear();
+            self.o.ingest_memory.clear();
         }
         let before = self.bill.get().lists;
         let r = send_counted(&self.o, req, at);

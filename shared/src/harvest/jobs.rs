@@ -236,6 +236,7 @@ pub(crate) async fn create_harvest<K: KvStore, O: ObjectStore>(
         .objects
         .put_if_version(&key, &bytes, &Metadata::new(), None)
         .await?
+        .is_some()
     {
         return Err(OriginError::Conflict(
             "harvest job id already in use".into(),

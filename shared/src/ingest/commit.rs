@@ -5,6 +5,7 @@ use crate::context::Ctx;
 use crate::error::OriginResult;
 use crate::ingest::claim;
 use crate::ingest::switch::{consider_switch, read_log};
+use crate::ingest_memory::IngestMemory;
 use crate::model::{Channel, InputId};
 use crate::names::Rendition;
 use crate::repo;
@@ -15,12 +16,12 @@ use crate::timeline::{Timeline, TIMESCALE};
 /// Stores `timeline` (at `key`, read at `version`) after its `added` newest segments were
 /// appended. `false`, with nothing stored, when another request stored the timeline since it
 /// was read: the caller applies its request again to what is stored now
-/// ([`COMMIT_ATTEMPTS`]).
+/// ([`COMMIT_ATTEMPTS`]). With `memory`, the stored timeline is kept there with its new
+/// version, and a lost write makes the isolate read the key again.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn commit<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
-    channel: &Channel,
-    input: InputId,
+    (channel, input, memory): (&Channel, InputId, Option<&IngestMemory>),
     rendition: &Rendition,
     (key, version): (&str, Option<&str>),
     mut timeline: Timeline,
@@ -40,8 +41,15 @@ pub(super) async fn commit<K: KvStore, O: ObjectStore>(
     )
     .await?;
     let removed = timeline.prune(channel.max_playlist_duration * TIMESCALE);
-    if !repo::object_put_if_version(cx.objects, key, &timeline, version).await? {
+    let Some(stored) = repo::object_put_if_version(cx.objects, key, &timeline, version).await?
+    else {
+        if let Some(memory) = memory {
+            memory.stale_timeline(key, now_ms);
+        }
         return Ok(false);
+    };
+    if let Some(memory) = memory {
+        memory.keep_timeline(key, &timeline, &stored, now_ms);
     }
     // Counted once stored: a commit that failed or lost before brought nothing.
     record_ingest(cx, channel, input, rendition, &timeline, added, now_ms);
@@ -51,6 +59,9 @@ pub(super) async fn commit<K: KvStore, O: ObjectStore>(
     } else {
         for s in &removed {
             cx.objects.delete(&s.key).await?;
+            if let Some(memory) = memory {
+                memory.forget_upload(&s.key);
+            }
         }
     }
     // The other input's timeline of the rendition is what says whether it is alive: its
