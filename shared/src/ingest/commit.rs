@@ -40,7 +40,18 @@ pub(super) async fn commit<K: KvStore, O: ObjectStore>(
         now_ms,
     )
     .await?;
-    let removed = timeline.prune(channel.max_playlist_duration * TIMESCALE);
+    let keep = channel.max_playlist_duration * TIMESCALE;
+    let archived = channel.archive_retention_s > 0;
+    // With time-shift, pruned segments go to the archive in batches, and before the timeline
+    // that no longer lists them is stored: a segment is always in one of the two.
+    let removed = if !archived || crate::archive::append_due(&timeline, keep) {
+        timeline.prune(keep)
+    } else {
+        Vec::new()
+    };
+    if archived && !removed.is_empty() {
+        crate::archive::append(cx.objects, channel, input, rendition, &removed).await?;
+    }
     let Some(stored) = repo::object_put_if_version(cx.objects, key, &timeline, version).await?
     else {
         if let Some(memory) = memory {
@@ -54,9 +65,7 @@ pub(super) async fn commit<K: KvStore, O: ObjectStore>(
     // Counted once stored: a commit that failed or lost before brought nothing.
     record_ingest(cx, channel, input, rendition, &timeline, added, now_ms);
     claim::release(cx, channel, rendition, &removed).await?;
-    if channel.archive_retention_s > 0 {
-        crate::archive::append(cx.objects, channel, input, rendition, removed).await?;
-    } else {
+    if !archived {
         for s in &removed {
             cx.objects.delete(&s.key).await?;
             if let Some(memory) = memory {
