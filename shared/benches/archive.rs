@@ -95,7 +95,7 @@ fn archive_of(days: i64, rendition: &Rendition) -> Counting {
                 &channel(),
                 InputId::PRIMARY,
                 rendition,
-                std::mem::take(&mut bucket),
+                &std::mem::take(&mut bucket),
             ))
             .expect("archive append");
         }

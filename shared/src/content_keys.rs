@@ -219,7 +219,8 @@ pub async fn period_keys<K: KvStore, O: ObjectStore>(
     let created = cx
         .objects
         .put_if_version(&object_key, &record, &Metadata::new(), None)
-        .await?;
+        .await?
+        .is_some();
     // Another edge stored this period's keys first: use those, so every edge agrees.
     let keys = if created {
         answer

@@ -21,6 +21,7 @@ pub mod harvest;
 pub mod hls;
 pub mod http;
 pub mod ingest;
+pub mod ingest_memory;
 mod keys;
 pub mod media;
 pub mod model;

@@ -10,6 +10,7 @@ use crate::error::OriginError;
 use crate::fields::ok;
 use crate::harvest::{HarvestReport, SCHEDULED_OP_BUDGET};
 use crate::http::{Method, Request, Response};
+use crate::ingest_memory::IngestMemory;
 use crate::playback::{cors_preflight, with_cors, CacheControl};
 use crate::stats::point::{play_point, PlayPoint, ViewerPolicy};
 use crate::stats::{DataPoint, NoStats, Stats};
@@ -35,6 +36,9 @@ pub struct Origin<K, O> {
     /// Channel records ingest read recently: the isolate's, when the adapter shares one
     /// across requests ([`Origin::with_channel_cache`]).
     pub channels: Rc<ChannelCache>,
+    /// What ingest wrote recently: the isolate's, when the adapter shares one across
+    /// requests ([`Origin::with_ingest_memory`]).
+    pub ingest_memory: Rc<IngestMemory>,
     /// The platform's cache of immutable playback answers ([`no_edge_cache`] unless set with
     /// [`Origin::with_edge_cache`]).
     pub edge_cache: EdgeLookup,
@@ -51,6 +55,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             fetch: no_fetch,
             stats: Rc::new(NoStats),
             channels: Rc::default(),
+            ingest_memory: Rc::default(),
             edge_cache: no_edge_cache,
         }
     }
@@ -59,6 +64,13 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
     /// requests: docs/ingest.md, "Configuration cache").
     pub fn with_channel_cache(mut self, cache: Rc<ChannelCache>) -> Self {
         self.channels = cache;
+        self
+    }
+
+    /// The same origin keeping what ingest writes in `memory` (one per isolate, shared by its
+    /// requests: docs/ingest.md, "Isolate memory").
+    pub fn with_ingest_memory(mut self, memory: Rc<IngestMemory>) -> Self {
+        self.ingest_memory = memory;
         self
     }
 
@@ -157,7 +169,8 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 Err(e) => Err(e),
             },
             ["in", "v1", route @ ..] => {
-                ingest::ingest(&cx, &self.channels, &req, route, now_ms).await
+                let memory = (&*self.channels, &*self.ingest_memory);
+                ingest::ingest(&cx, memory, &req, route, now_ms).await
             }
             ["out", "v1", ..] | ["vod", "v1", ..] if req.method == Method::Options => {
                 Ok(cors_preflight())

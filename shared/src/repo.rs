@@ -79,14 +79,14 @@ pub async fn object_get_versioned<T: DeserializeOwned>(
     }
 }
 
-/// Stores `value` only if the object is still at `expected` (`None`: still absent); `false`,
-/// storing nothing, when another write came first.
+/// Stores `value` only if the object is still at `expected` (`None`: still absent): its new
+/// version, or `None`, storing nothing, when another write came first.
 pub async fn object_put_if_version<T: Serialize>(
     objects: &impl ObjectStore,
     key: &str,
     value: &T,
     expected: Option<&str>,
-) -> OriginResult<bool> {
+) -> OriginResult<Option<String>> {
     let bytes = serde_json::to_vec(value).map_err(|e| corrupt(key, &e))?;
     Ok(objects
         .put_if_version(key, &bytes, &Metadata::new(), expected)

@@ -195,18 +195,33 @@ struct Run {
     cold: bool,
 }
 
+/// `max_playlist_duration` of the time-shifted channel: short, so that its live timelines are
+/// full, and pruned segments go to the archive, during the measured minutes (with the default
+/// 600 s that starts after ten minutes; the steady state per segment is the same).
+const SHIFTED_PLAYLIST_S: u64 = 60;
+
 impl Run {
-    fn new(cold: bool) -> Run {
+    /// The channel of the table; `shifted`: with an endpoint that keeps a day of time-shift.
+    fn new(cold: bool, shifted: bool) -> Run {
         let o = origin();
-        let ch = channel_with_endpoints(
-            &o,
-            "HLS",
-            &[
-                json!({"name": "hls", "protocol": "HLS"}),
-                json!({"name": "cmaf", "protocol": "HLS_CMAF"}),
-                json!({"name": "dash", "protocol": "DASH"}),
-            ],
-        );
+        let mut endpoints = vec![
+            json!({"name": "hls", "protocol": "HLS"}),
+            json!({"name": "cmaf", "protocol": "HLS_CMAF"}),
+            json!({"name": "dash", "protocol": "DASH"}),
+        ];
+        if shifted {
+            endpoints.push(json!({"name": "shift", "protocol": "HLS", "time_shift_days": 1}));
+        }
+        let ch = channel_with_endpoints(&o, "HLS", &endpoints);
+        if shifted {
+            let (s, v) = api(
+                &o,
+                Method::Patch,
+                "/api/v1/groups/demo/channels/live",
+                Some(json!({"max_playlist_duration": SHIFTED_PLAYLIST_S})),
+            );
+            assert_eq!(s, 200, "{v}");
+        }
         let creds = [credentials(&ch, 1), credentials(&ch, 2)];
         let (o, bill) = counted(o);
         Run {
@@ -226,6 +241,7 @@ impl Run {
             .with_body(body);
         if self.cold {
             self.o.channels.clear();
+            self.o.ingest_memory.clear();
         }
         let before = self.bill.get().lists;
         let r = send_counted(&self.o, req, at);
@@ -292,9 +308,11 @@ impl Run {
 #[test]
 fn billed_operations_per_channel_hour() {
     let segments = encoded_segments(WARM_UP_SEGMENTS + MEASURED_SEGMENTS);
-    let cold = Run::new(true);
+    let cold = Run::new(true, false);
     let (cold_hour, _) = cold.measure(&segments);
-    let run = Run::new(false);
+    let shifted = Run::new(false, true);
+    let (shifted_hour, _) = shifted.measure(&segments);
+    let run = Run::new(false, false);
     let (ingest_hour, requests) = run.measure(&segments);
     let (o, bill, lists) = (&run.o, &run.bill, &run.lists);
 
@@ -355,6 +373,12 @@ fn billed_operations_per_channel_hour() {
     table.push_str(&ingest_hour.row("ingest: 3 renditions × 2 inputs, 2 s segments", requests));
     table.push_str(&cold_hour.row(
         "ingest, no isolate reused (every request starts cold)",
+        requests,
+    ));
+    table.push_str(&shifted_hour.row(
+        &format!(
+            "ingest with a day of time-shift (`max_playlist_duration` {SHIFTED_PLAYLIST_S} s)"
+        ),
         requests,
     ));
     let mut total = Bill::default();

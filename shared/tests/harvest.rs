@@ -544,7 +544,7 @@ impl ObjectStore for Interleaved {
         body: &[u8],
         metadata: &Metadata,
         expected: Option<&str>,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<String>> {
         YieldOnce(false).await;
         // Check and write without waiting in between: atomic, like R2's onlyIf.
         block_on(self.inner.put_if_version(key, body, metadata, expected))

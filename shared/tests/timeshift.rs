@@ -204,13 +204,14 @@ fn expiry_removes_archived_content_past_retention_only() {
     };
     // Within retention nothing goes.
     assert_eq!(run(NOW + 3_600_000)["segments_deleted"], 0);
+    // 40 segments, 15 kept live: 20 archived in two batches of ten, 20 still live.
     let report = run(NOW + 2 * 86_400_000);
-    assert_eq!(report["segments_deleted"], 25, "{report}");
+    assert_eq!(report["segments_deleted"], 20, "{report}");
     let keys = o.objects.keys();
     assert!(!keys.iter().any(|k| k.starts_with("arc/")));
     assert_eq!(
         keys.iter().filter(|k| k.starts_with("seg/")).count(),
-        15,
+        20,
         "live segments stay"
     );
     assert_eq!(at(&o, PL, NOW).status, 200);
@@ -313,4 +314,84 @@ fn channel_id(o: &TestOrigin, channel: &str) -> String {
     .unwrap();
     let config: serde_json::Value = serde_json::from_slice(&raw).unwrap();
     config["id"].as_str().unwrap().to_owned()
+}
+
+/// Lets the ingest request it serves stop before each store call while `paused`.
+#[derive(Clone, Default)]
+struct Pausing(std::rc::Rc<std::cell::Cell<bool>>);
+
+impl edgepack::testing::Observer for Pausing {
+    fn start(&self, _op: edgepack::testing::Op, _key: &str) {}
+    async fn delay(&self) {
+        if self.0.get() {
+            YieldOnce(false).await;
+        }
+    }
+}
+
+/// Pruning into the archive never hides a segment from a time-shifted playlist: one is
+/// requested between every two store calls of every ingest request, while segments move from
+/// the live timeline to the archive, and always lists the whole window.
+#[test]
+fn a_time_shifted_playlist_lists_every_segment_while_ingest_prunes() {
+    use edgepack::testing::Observed;
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let o = origin();
+    let creds = setup(&o, json!({"name": "hls", "time_shift_days": 1}));
+    let patch = json!({"max_playlist_duration": 30});
+    let channel = "/api/v1/groups/demo/channels/live";
+    assert_eq!(api(&o, Method::Patch, channel, Some(patch)).0, 200);
+    let paused = Pausing::default();
+    let o = wrap_stores(
+        o,
+        |kv| kv,
+        |inner| Observed {
+            inner,
+            observer: paused.clone(),
+        },
+    );
+    // Segments 1-10 (their middles fall in the window), pruned from the live timeline of
+    // 15 segments by segment 26 at the latest.
+    let window = "start=2026-11-23T12:00:00Z&vodend=2026-11-23T12:00:20Z";
+    let mut checks = 0;
+    let mut check = |now: u64| {
+        let mut req = Request::new(Method::Get, PL);
+        req.query = window.to_owned();
+        let r = block_on(o.handle(req, now));
+        assert_eq!(r.status, 200, "{}", text(&r));
+        assert_eq!(listed(text(&r)), (1..=10).collect::<Vec<_>>());
+        checks += 1;
+    };
+    for i in 0..40u64 {
+        let now = T0 + i * 2000;
+        let mut files = vec![(format!("s/seg{i}.ts"), ts(2, i as u8))];
+        let first = i.saturating_sub(5);
+        files.push((
+            "s/index.m3u8".to_owned(),
+            media_playlist(first, i - first + 1).into_bytes(),
+        ));
+        for (path, body) in files {
+            let req = Request::new(Method::Put, &format!("/in/v1/demo/live/1/{path}"))
+                .with_header("authorization", &basic(&creds.0, &creds.1))
+                .with_body(body);
+            let mut ingest = std::pin::pin!(o.handle(req, now + 10));
+            let status = loop {
+                paused.0.set(true);
+                let polled = ingest
+                    .as_mut()
+                    .poll(&mut Context::from_waker(Waker::noop()));
+                paused.0.set(false);
+                match polled {
+                    Poll::Ready(r) => break r.status,
+                    Poll::Pending if i > 10 => check(now + 20),
+                    Poll::Pending => {}
+                }
+            };
+            assert!(status == 200 || status == 201, "{path}: {status}");
+        }
+    }
+    assert!(checks > 100, "{checks} checks");
+    let archived = o.objects.inner.keys();
+    assert!(archived.iter().any(|k| k.starts_with("arc/")), "archived");
 }

@@ -12,6 +12,7 @@ mod r2;
 mod stats;
 
 use edgepack::channel_cache::ChannelCache;
+use edgepack::ingest_memory::IngestMemory;
 use edgepack::{Origin, SleepFuture};
 use std::rc::Rc;
 use std::time::Duration;
@@ -28,6 +29,8 @@ thread_local! {
     /// Channel records this isolate read recently, shared by its requests (docs/ingest.md,
     /// "Configuration cache").
     static CHANNELS: Rc<ChannelCache> = Rc::default();
+    /// What this isolate's ingest wrote recently (docs/ingest.md, "Isolate memory").
+    static INGEST_MEMORY: Rc<IngestMemory> = Rc::default();
 }
 
 #[event(fetch)]
@@ -44,6 +47,7 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
         .with_fetch(outbound::fetch)
         .with_stats(stats::backend(&env))
         .with_channel_cache(CHANNELS.with(Rc::clone))
+        .with_ingest_memory(INGEST_MEMORY.with(Rc::clone))
         .with_edge_cache(edge_cache::lookup);
     match origin
         .handle_stream(core_req, Date::now().as_millis())

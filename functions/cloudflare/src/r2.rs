@@ -38,14 +38,15 @@ impl ObjectStore for R2Objects {
     }
 
     /// An R2 conditional put (`onlyIf`): `etagMatches` the expected version, or, to create,
-    /// `etagDoesNotMatch: "*"`. R2 answers `null` when the condition fails.
+    /// `etagDoesNotMatch: "*"`. R2 answers `null` when the condition fails, else the new
+    /// object, whose etag is the new version.
     async fn put_if_version(
         &self,
         key: &str,
         body: &[u8],
         metadata: &Metadata,
         expected: Option<&str>,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<String>> {
         let condition = Conditional {
             etag_matches: expected.map(str::to_owned),
             etag_does_not_match: expected.is_none().then(|| ANY_ETAG.to_owned()),
@@ -58,7 +59,7 @@ impl ObjectStore for R2Objects {
             .only_if(condition)
             .execute()
             .await
-            .map(|written| written.is_some())
+            .map(|written| written.map(|object| object.etag()))
             .map_err(|e| failed("r2 conditional put", key, e))
     }
 

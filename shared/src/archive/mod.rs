@@ -1,15 +1,16 @@
 //! The archive: segments that left an input's live timeline, kept for time-shifted playback and
 //! harvest while the channel's `archive_retention_s` says so. Each rendition of each input has
-//! one object per 10 minutes of program date time; only that input's ingest appends to it,
-//! once per pruned segment.
+//! one object per 10 minutes of program date time; only that input's ingest appends to it, in
+//! batches of [`APPEND_BATCH`] pruned segments, before the timeline without them is stored
+//! (docs/timeshift-harvest.md, "The archive").
 
-use crate::error::OriginResult;
+use crate::error::{OriginError, OriginResult};
 use crate::keys;
 use crate::model::{Channel, InputId};
 use crate::names::Rendition;
 use crate::repo;
 use crate::store::ObjectStore;
-use crate::timeline::Segment;
+use crate::timeline::{Segment, Timeline, MAX_ENTRIES};
 use futures_util::future::join_all;
 use std::collections::BTreeMap;
 
@@ -20,30 +21,75 @@ pub fn bucket_of(pdt_ms: i64) -> i64 {
     pdt_ms.div_euclid(BUCKET_MS) * BUCKET_MS
 }
 
-/// Appends pruned segments to their buckets.
+/// Pruned segments a timeline keeps until this many are due, so that they go to the archive
+/// with one bucket read and write (two when they straddle a bucket) instead of one per segment.
+/// The live timeline holds up to this many segments beyond `max_playlist_duration` meanwhile.
+pub const APPEND_BATCH: usize = 10;
+
+/// How many times an append reads a bucket again after another request wrote it in between.
+const APPEND_ATTEMPTS: usize = 4;
+
+/// Whether a timeline that keeps `keep_ticks` should be pruned into the archive now: once
+/// [`APPEND_BATCH`] segments are due, or when it is over its entry cap.
+pub fn append_due(timeline: &Timeline, keep_ticks: u64) -> bool {
+    let due = timeline.prunable(keep_ticks);
+    due >= APPEND_BATCH || (due > 0 && timeline.segments.len() > MAX_ENTRIES)
+}
+
+/// Appends pruned segments to their buckets. Called before the timeline without them is
+/// stored, so that every segment is in the timeline or the archive at every moment: when that
+/// write then loses to another request, the segments are in both, which readers allow (the
+/// live copy wins, and appending them again adds nothing).
 pub async fn append(
     objects: &impl ObjectStore,
     channel: &Channel,
     input: InputId,
     rendition: &Rendition,
-    removed: Vec<Segment>,
+    removed: &[Segment],
 ) -> OriginResult<()> {
-    let mut by_bucket: BTreeMap<i64, Vec<Segment>> = BTreeMap::new();
+    let mut by_bucket: BTreeMap<i64, Vec<&Segment>> = BTreeMap::new();
     for s in removed {
         by_bucket.entry(bucket_of(s.pdt_ms)).or_default().push(s);
     }
     for (bucket, segments) in by_bucket {
         let key = keys::archive(&channel.id, input, rendition, bucket);
-        let mut stored: Vec<Segment> = repo::object_get(objects, &key).await?.unwrap_or_default();
-        for s in segments {
-            if !stored.iter().any(|t| t.seq == s.seq) {
-                stored.push(s);
-            }
-        }
-        stored.sort_by_key(|s| s.seq);
-        repo::object_put(objects, &key, &stored).await?;
+        append_to(objects, &key, &segments).await?;
     }
     Ok(())
+}
+
+/// Adds `segments` to the bucket at `key` with a conditional write (two overlapping requests
+/// of one rendition must not drop each other's segments); writes nothing when the bucket has
+/// them all.
+async fn append_to(
+    objects: &impl ObjectStore,
+    key: &str,
+    segments: &[&Segment],
+) -> OriginResult<()> {
+    for _ in 0..APPEND_ATTEMPTS {
+        let (mut stored, version): (Vec<Segment>, Option<String>) =
+            match repo::object_get_versioned(objects, key).await? {
+                Some((stored, version)) => (stored, Some(version)),
+                None => (Vec::new(), None),
+            };
+        let before = stored.len();
+        for s in segments {
+            if !stored.iter().any(|t| t.seq == s.seq) {
+                stored.push((*s).clone());
+            }
+        }
+        if stored.len() == before {
+            return Ok(());
+        }
+        stored.sort_by_key(|s| s.seq);
+        let written = repo::object_put_if_version(objects, key, &stored, version.as_deref());
+        if written.await?.is_some() {
+            return Ok(());
+        }
+    }
+    Err(OriginError::Conflict(format!(
+        "archive bucket {key}: {APPEND_ATTEMPTS} concurrent appends in a row; retry the request"
+    )))
 }
 
 /// Buckets one batch of an archive lookup reads at once: a Worker keeps six storage calls in
@@ -100,3 +146,21 @@ mod expire;
 pub mod purge;
 
 pub use expire::{expire, ExpiryReport, MAX_DELETES_PER_RUN};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::{two_second_segments, TIMESCALE};
+
+    #[test]
+    fn pruned_segments_wait_for_a_batch() {
+        let keep = 10 * 2 * TIMESCALE;
+        let t = two_second_segments(10 + APPEND_BATCH as u64 - 1, 0);
+        assert!(!append_due(&t, keep));
+        let t = two_second_segments(10 + APPEND_BATCH as u64, 0);
+        assert!(append_due(&t, keep));
+        // Over the entry cap, whatever is due goes at once.
+        let t = two_second_segments(MAX_ENTRIES as u64 + 1, 0);
+        assert!(append_due(&t, u64::MAX));
+    }
+}

@@ -232,10 +232,11 @@ pub(crate) async fn create_harvest<K: KvStore, O: ObjectStore>(
     }
     let key = keys::harvest_job(&channel.id, &job.id);
     let bytes = serde_json::to_vec(&job).map_err(|e| repo::corrupt(&key, &e))?;
-    if !cx
+    if cx
         .objects
         .put_if_version(&key, &bytes, &Metadata::new(), None)
         .await?
+        .is_none()
     {
         return Err(OriginError::Conflict(
             "harvest job id already in use".into(),

@@ -236,7 +236,8 @@ async fn commit<K: KvStore, O: ObjectStore>(
     Ok(cx
         .objects
         .put_if_version(key, &bytes, &Metadata::new(), Some(version))
-        .await?)
+        .await?
+        .is_some())
 }
 
 async fn fail<K: KvStore, O: ObjectStore>(
@@ -328,7 +329,8 @@ async fn claim<K: KvStore, O: ObjectStore>(
     Ok(cx
         .objects
         .put_if_version(&key, &bytes, &Metadata::new(), version)
-        .await?)
+        .await?
+        .is_some())
 }
 
 /// Writes the plan once; `false` when one exists already.
@@ -342,7 +344,8 @@ pub(super) async fn store_plan<K: KvStore, O: ObjectStore>(
     Ok(cx
         .objects
         .put_if_version(&key, &bytes, &Metadata::new(), None)
-        .await?)
+        .await?
+        .is_some())
 }
 
 async fn put_asset_file<K: KvStore, O: ObjectStore>(

@@ -120,7 +120,7 @@ impl<O: ObjectStore> ObjectStore for CachedObjects<'_, O> {
         _body: &[u8],
         _metadata: &Metadata,
         _expected: Option<&str>,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<String>> {
         Err(read_only())
     }
 }

@@ -58,6 +58,7 @@ pub(super) async fn claim_new<K: KvStore, O: ObjectStore>(
             .objects
             .put_if_version(&key, &body, &Metadata::new(), None)
             .await?
+            .is_some()
             || {
                 // Taken: by the other input's copy, or by this one in a commit that failed
                 // after its claim (the encoder's retry then finds its own record).

@@ -5,6 +5,7 @@ use crate::context::Ctx;
 use crate::error::OriginResult;
 use crate::ingest::claim;
 use crate::ingest::switch::{consider_switch, read_log};
+use crate::ingest_memory::IngestMemory;
 use crate::model::{Channel, InputId};
 use crate::names::Rendition;
 use crate::repo;
@@ -15,12 +16,12 @@ use crate::timeline::{Timeline, TIMESCALE};
 /// Stores `timeline` (at `key`, read at `version`) after its `added` newest segments were
 /// appended. `false`, with nothing stored, when another request stored the timeline since it
 /// was read: the caller applies its request again to what is stored now
-/// ([`COMMIT_ATTEMPTS`]).
+/// ([`COMMIT_ATTEMPTS`]). With `memory`, the stored timeline is kept there with its new
+/// version, and a lost write makes the isolate read the key again.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn commit<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
-    channel: &Channel,
-    input: InputId,
+    (channel, input, memory): (&Channel, InputId, Option<&IngestMemory>),
     rendition: &Rendition,
     (key, version): (&str, Option<&str>),
     mut timeline: Timeline,
@@ -39,18 +40,37 @@ pub(super) async fn commit<K: KvStore, O: ObjectStore>(
         now_ms,
     )
     .await?;
-    let removed = timeline.prune(channel.max_playlist_duration * TIMESCALE);
-    if !repo::object_put_if_version(cx.objects, key, &timeline, version).await? {
+    let keep = channel.max_playlist_duration * TIMESCALE;
+    let archived = channel.archive_retention_s > 0;
+    // With time-shift, pruned segments go to the archive in batches, and before the timeline
+    // that no longer lists them is stored: a segment is always in one of the two.
+    let removed = if !archived || crate::archive::append_due(&timeline, keep) {
+        timeline.prune(keep)
+    } else {
+        Vec::new()
+    };
+    if archived && !removed.is_empty() {
+        crate::archive::append(cx.objects, channel, input, rendition, &removed).await?;
+    }
+    let Some(stored) = repo::object_put_if_version(cx.objects, key, &timeline, version).await?
+    else {
+        if let Some(memory) = memory {
+            memory.stale_timeline(key, now_ms);
+        }
         return Ok(false);
+    };
+    if let Some(memory) = memory {
+        memory.keep_timeline(key, &timeline, &stored, now_ms);
     }
     // Counted once stored: a commit that failed or lost before brought nothing.
     record_ingest(cx, channel, input, rendition, &timeline, added, now_ms);
     claim::release(cx, channel, rendition, &removed).await?;
-    if channel.archive_retention_s > 0 {
-        crate::archive::append(cx.objects, channel, input, rendition, removed).await?;
-    } else {
+    if !archived {
         for s in &removed {
             cx.objects.delete(&s.key).await?;
+            if let Some(memory) = memory {
+                memory.forget_upload(&s.key);
+            }
         }
     }
     // The other input's timeline of the rendition is what says whether it is alive: its

@@ -5,6 +5,7 @@ use crate::error::{OriginError, OriginResult};
 use crate::ingest::claim;
 use crate::ingest::commit::{commit, too_many_writers, COMMIT_ATTEMPTS};
 use crate::ingest::upload;
+use crate::ingest_memory::IngestMemory;
 use crate::keys;
 use crate::media::remux::{ts_counters_after, Fmp4Part};
 use crate::media::time::Timestamp33;
@@ -52,17 +53,14 @@ struct Incoming<'a> {
 /// request of the rendition committed in between (overlapping PUTs of a slow origin).
 pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
-    channel: &Channel,
-    input: InputId,
+    at: (&Channel, InputId, &IngestMemory),
     file: &str,
     pl: &MediaPlaylist,
     durations: &[u64],
     now_ms: u64,
 ) -> OriginResult<super::Response> {
     for _ in 0..COMMIT_ATTEMPTS {
-        if let Some(response) =
-            ingest_media_once(cx, channel, input, file, pl, durations, now_ms).await?
-        {
+        if let Some(response) = ingest_media_once(cx, at, file, pl, durations, now_ms).await? {
             return Ok(response);
         }
     }
@@ -71,11 +69,12 @@ pub(super) async fn ingest_media<K: KvStore, O: ObjectStore>(
     })?))
 }
 
-/// One attempt of [`ingest_media`]: `None` when the timeline changed under it.
+/// One attempt of [`ingest_media`]: `None` when the timeline changed under it. Starts from
+/// the timeline as this isolate last wrote or read it, when it has one (`memory`): the
+/// conditional write catches a copy another writer made stale.
 async fn ingest_media_once<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
-    channel: &Channel,
-    input: InputId,
+    (channel, input, memory): (&Channel, InputId, &IngestMemory),
     file: &str,
     pl: &MediaPlaylist,
     durations: &[u64],
@@ -103,11 +102,17 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
         OriginError::BadRequest(format!("`{file}` does not name a media playlist"))
     })?;
     let key = keys::timeline(&channel.id, input, rendition);
-    let (mut timeline, version): (Timeline, Option<String>) = match repo::object_get_versioned(
-        cx.objects, &key,
-    )
-    .await?
-    {
+    let read = match memory.timeline(&key, now_ms) {
+        Some(kept) => Some(kept),
+        None => {
+            let read = repo::object_get_versioned(cx.objects, &key).await?;
+            if let Some((t, version)) = &read {
+                memory.keep_timeline(&key, t, version, now_ms);
+            }
+            read
+        }
+    };
+    let (mut timeline, version): (Timeline, Option<String>) = match read {
         Some((t, version)) => (t, Some(version)),
         None => {
             let existing = repo::renditions(cx.objects, &channel.id, input).await?;
@@ -132,7 +137,8 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
         let newest = incoming.len() - i <= UPLOAD_WAIT_SEGMENTS;
         let bound = |key: &str| upload::is_upload_of(key, channel, input, &s.path);
         let after = stale_until(&timeline, bound, now_ms);
-        let found = upload::find_segment(cx, (channel, input), &s.path, (after, now_ms), true);
+        let at = (channel, input, memory);
+        let found = upload::find_segment(cx, at, &s.path, (after, now_ms), true);
         let upload = match found.await? {
             Some(upload) => upload,
             // A playlist that does not continue the timeline may list segments it already
@@ -147,12 +153,10 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
             // newest few is waited for, briefly here and otherwise until a later playlist
             // (nothing after it is committed); an older one is given up, and the next
             // segment marks the gap.
-            None if newest => {
-                match overtaken_upload(cx, channel, input, &s.path, after, now_ms).await? {
-                    Some(upload) => upload,
-                    None => break,
-                }
-            }
+            None if newest => match overtaken_upload(cx, at, &s.path, after, now_ms).await? {
+                Some(upload) => upload,
+                None => break,
+            },
             None => {
                 discontinuity = true;
                 continue;
@@ -246,8 +250,7 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
     }
     let stored = commit(
         cx,
-        channel,
-        input,
+        (channel, input, Some(memory)),
         rendition,
         (&key, version.as_deref()),
         timeline,
@@ -262,8 +265,7 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
 /// short waits after `now_ms`.
 async fn overtaken_upload<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
-    channel: &Channel,
-    input: InputId,
+    at: (&Channel, InputId, &IngestMemory),
     file: &str,
     after_ms: u64,
     now_ms: u64,
@@ -274,7 +276,7 @@ async fn overtaken_upload<K: KvStore, O: ObjectStore>(
         // lookup before the polls listed what a head does not show; an upload arriving
         // meanwhile takes the free name.
         let by = now_ms + poll * UPLOAD_POLL_MS;
-        let found = upload::find_segment(cx, (channel, input), file, (after_ms, by), false);
+        let found = upload::find_segment(cx, at, file, (after_ms, by), false);
         if let Some(upload) = found.await? {
             return Ok(Some(upload));
         }

@@ -17,6 +17,7 @@ use crate::error::{OriginError, OriginResult};
 use crate::hls::master::MasterInfo;
 use crate::http::{Method, Request, Response};
 use crate::ingest::media::ingest_media;
+use crate::ingest_memory::IngestMemory;
 use crate::keys;
 use crate::model::{Channel, InputId, InputProtocol};
 use crate::names::{Name, Rendition};
@@ -35,7 +36,7 @@ const TS_PACKET: usize = 188;
 
 pub(crate) async fn ingest<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
-    channels: &ChannelCache,
+    (channels, memory): (&ChannelCache, &IngestMemory),
     req: &Request,
     route: &[&str],
     now_ms: u64,
@@ -82,12 +83,15 @@ pub(crate) async fn ingest<K: KvStore, O: ObjectStore>(
     }
     let file = paths::validate(&rest.join("/"))?.to_owned();
     match (channel.protocol, paths::extension(&file).as_str()) {
-        (_, "m3u8") => ingest_playlist(cx, &channel, input, &file, &req.body, now_ms).await,
+        (_, "m3u8") => {
+            let at = (&channel, input, memory);
+            ingest_playlist(cx, at, &file, &req.body, now_ms).await
+        }
         (InputProtocol::Hls, "ts") => {
-            ingest_segment(cx, &channel, input, &file, &req.body, now_ms).await
+            ingest_segment(cx, (&channel, input, memory), &file, &req.body, now_ms).await
         }
         (InputProtocol::HlsCmaf, "mp4" | "m4s" | "cmfv" | "cmfa") => {
-            ingest_fmp4(cx, &channel, input, &file, &req.body, now_ms).await
+            ingest_fmp4(cx, (&channel, input, memory), &file, &req.body, now_ms).await
         }
         (InputProtocol::Hls, other) => Err(OriginError::UnsupportedMediaType(format!(
             "`.{other}`; an HLS input takes .m3u8 playlists and .ts segments"
@@ -172,8 +176,7 @@ async fn ingest_per_track<K: KvStore, O: ObjectStore>(
 /// lists them, with the init segment the playlist names.
 async fn ingest_fmp4<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
-    channel: &Channel,
-    input: InputId,
+    (channel, input, memory): (&Channel, InputId, &IngestMemory),
     file: &str,
     body: &[u8],
     now_ms: u64,
@@ -189,15 +192,15 @@ async fn ingest_fmp4<K: KvStore, O: ObjectStore>(
         upload::store_init(cx, (channel, input), file, body, now_ms).await?;
     } else {
         let metadata = Metadata::new();
-        upload::store_segment(cx, (channel, input), file, body, metadata, now_ms).await?;
+        let at = (channel, input, memory);
+        upload::store_segment(cx, at, file, body, metadata, now_ms).await?;
     }
     Ok(Response::new(201))
 }
 
 async fn ingest_segment<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
-    channel: &Channel,
-    input: InputId,
+    (channel, input, memory): (&Channel, InputId, &IngestMemory),
     file: &str,
     body: &[u8],
     now_ms: u64,
@@ -222,14 +225,13 @@ async fn ingest_segment<K: KvStore, O: ObjectStore>(
     } else if let Some(pts) = crate::media::ts::first_pts(body) {
         metadata.insert(PTS_METADATA.to_owned(), pts.get().to_string());
     }
-    upload::store_segment(cx, (channel, input), file, body, metadata, now_ms).await?;
+    upload::store_segment(cx, (channel, input, memory), file, body, metadata, now_ms).await?;
     Ok(Response::new(201))
 }
 
 async fn ingest_playlist<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
-    channel: &Channel,
-    input: InputId,
+    (channel, input, memory): (&Channel, InputId, &IngestMemory),
     file: &str,
     body: &[u8],
     now_ms: u64,
@@ -257,7 +259,7 @@ async fn ingest_playlist<K: KvStore, O: ObjectStore>(
             // UTF-8 was checked above; durations are read strictly from the text.
             let text = String::from_utf8_lossy(body);
             let durations = extinf::durations(&text)?;
-            ingest_media(cx, channel, input, file, &pl, &durations, now_ms).await
+            ingest_media(cx, (channel, input, memory), file, &pl, &durations, now_ms).await
         }
     }
 }

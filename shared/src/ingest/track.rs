@@ -167,7 +167,8 @@ async fn ingest_track_once<K: KvStore, O: ObjectStore>(
     timeline.update_tracks(&probe.info);
     timeline.push(segment);
     let stored = (&*key, version.as_deref());
-    let committed = commit(cx, channel, input, rendition, stored, timeline, 1, now_ms).await?;
+    let at = (channel, input, None);
+    let committed = commit(cx, at, rendition, stored, timeline, 1, now_ms).await?;
     Ok(committed.then(|| Response::new(201)))
 }
 
@@ -214,7 +215,7 @@ async fn ingest_init<K: KvStore, O: ObjectStore>(
     cx.objects.put(&object_key, body, &Metadata::new()).await?;
     timeline.init = Some(object_key);
     let stored = repo::object_put_if_version(cx.objects, key, &timeline, version).await?;
-    Ok(stored.then(|| Response::new(201)))
+    Ok(stored.map(|_| Response::new(201)))
 }
 
 /// An init segment the packager can read: it parses and has an H.264, H.265 or AAC track.

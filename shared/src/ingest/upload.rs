@@ -9,6 +9,7 @@
 
 use crate::context::Ctx;
 use crate::error::OriginResult;
+use crate::ingest_memory::IngestMemory;
 use crate::keys;
 use crate::model::{Channel, InputId};
 use crate::store::{KvStore, Metadata, ObjectInfo, ObjectStore};
@@ -18,10 +19,11 @@ pub const ARRIVED_METADATA: &str = "arrived";
 /// Object metadata of an init segment's pointer: the key of its newest upload.
 pub const UPLOAD_METADATA: &str = "upload";
 
-/// Stores a media segment upload; returns its key.
+/// Stores a media segment upload; returns its key. One created under its own name is kept
+/// in `memory` for the playlist that lists it.
 pub(super) async fn store_segment<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
-    (channel, input): (&Channel, InputId),
+    (channel, input, memory): (&Channel, InputId, &IngestMemory),
     file: &str,
     body: &[u8],
     mut metadata: Metadata,
@@ -33,7 +35,14 @@ pub(super) async fn store_segment<K: KvStore, O: ObjectStore>(
         .objects
         .put_if_version(&own, body, &metadata, None)
         .await?
+        .is_some()
     {
+        let info = ObjectInfo {
+            key: own.clone(),
+            size: body.len() as u64,
+            metadata,
+        };
+        memory.keep_upload(info, now_ms);
         return Ok(own);
     }
     let key = keys::segment(&channel.id, input, file, now_ms);
@@ -75,21 +84,23 @@ pub(super) fn is_upload_of(key: &str, channel: &Channel, input: InputId, file: &
 }
 
 /// The newest upload of a media segment `file` that arrived after `after_ms` and by
-/// `now_ms`. One `head` when the upload has the name to itself; a listing when the name is
-/// taken by an older upload, or, with `list_if_absent`, when nothing has it (an upload under
-/// its arrival time whose name was freed since).
+/// `now_ms`. Nothing read when this isolate created it under its own name (`memory`); else
+/// one `head` when the upload has the name to itself; a listing when the name is taken by an
+/// older upload, or, with `list_if_absent`, when nothing has it (an upload under its arrival
+/// time whose name was freed since).
 pub(super) async fn find_segment<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
-    (channel, input): (&Channel, InputId),
+    (channel, input, memory): (&Channel, InputId, &IngestMemory),
     file: &str,
     (after_ms, now_ms): (u64, u64),
     list_if_absent: bool,
 ) -> OriginResult<Option<ObjectInfo>> {
     let new = |info: &ObjectInfo| arrived(info).is_some_and(|t| t > after_ms && t <= now_ms);
-    let own = cx
-        .objects
-        .head(&keys::segment_upload(&channel.id, input, file))
-        .await?;
+    let own_key = keys::segment_upload(&channel.id, input, file);
+    if let Some(info) = memory.take_upload(&own_key, now_ms).filter(|i| new(i)) {
+        return Ok(Some(info));
+    }
+    let own = cx.objects.head(&own_key).await?;
     match own {
         Some(info) if new(&info) => return Ok(Some(info)),
         None if !list_if_absent => return Ok(None),

@@ -208,7 +208,7 @@ impl<O: ObjectStore> ObjectStore for Ahead<'_, O> {
         body: &[u8],
         metadata: &Metadata,
         expected: Option<&str>,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<String>> {
         self.inner
             .put_if_version(key, body, metadata, expected)
             .await

@@ -86,22 +86,23 @@ pub trait ObjectStore {
     }
 
     /// Stores `body` only if the object's current version is `expected` (`None`: only if the
-    /// key is absent). Returns `false`, storing nothing, when the condition does not hold.
-    /// The default compares then writes, which is not atomic: a platform that can make the
-    /// write conditional must override it.
+    /// key is absent). Returns the new version, which a later conditional write can expect
+    /// without reading the object again, or `None`, storing nothing, when the condition does
+    /// not hold. The default compares then writes, which is not atomic: a platform that can
+    /// make the write conditional must override it (and [`ObjectStore::get_versioned`]).
     async fn put_if_version(
         &self,
         key: &str,
         body: &[u8],
         metadata: &Metadata,
         expected: Option<&str>,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<String>> {
         let current = self.get_versioned(key).await?.map(|(_, v)| v);
         if current.as_deref() != expected {
-            return Ok(false);
+            return Ok(None);
         }
         self.put(key, body, metadata).await?;
-        Ok(true)
+        Ok(Some(content_version(body)))
     }
 
     /// Size and metadata of `key` without its body (a chunked object's own size).

@@ -143,7 +143,7 @@ impl<S: ObjectStore, H: Observer> ObjectStore for Observed<S, H> {
         body: &[u8],
         metadata: &Metadata,
         expected: Option<&str>,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<String>> {
         let f = self.inner.put_if_version(key, body, metadata, expected);
         self.run(Op::Object(ObjectOp::PutIfVersion), key, f).await
     }

@@ -159,6 +159,14 @@ impl Timeline {
     /// Removes the oldest segments while what stays still covers `keep_ticks`; returns the
     /// removed ones so their objects can be deleted.
     pub fn prune(&mut self, keep_ticks: u64) -> Vec<Segment> {
+        let cut = self.prunable(keep_ticks);
+        let removed: Vec<Segment> = self.segments.drain(..cut).collect();
+        self.discontinuity_sequence += removed.iter().filter(|s| s.discontinuity).count() as u64;
+        removed
+    }
+
+    /// How many of the oldest segments [`Timeline::prune`] would remove.
+    pub fn prunable(&self, keep_ticks: u64) -> usize {
         let mut total: u64 = self.segments.iter().map(|s| s.duration).sum();
         let mut cut = 0;
         for s in &self.segments {
@@ -169,9 +177,7 @@ impl Timeline {
             total -= s.duration;
             cut += 1;
         }
-        let removed: Vec<Segment> = self.segments.drain(..cut).collect();
-        self.discontinuity_sequence += removed.iter().filter(|s| s.discontinuity).count() as u64;
-        removed
+        cut
     }
 
     /// The segment numbered `seq` (numbers may have gaps where the encoder skipped).

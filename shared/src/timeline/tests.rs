@@ -100,8 +100,10 @@ fn prune_keeps_the_requested_duration_and_counts_discontinuities() {
     for i in 0..10 {
         t.push(seg(i, &format!("s{i}"), 2, i == 2));
     }
+    assert_eq!(t.prunable(6 * TIMESCALE), 7);
     let removed = t.prune(6 * TIMESCALE);
     assert_eq!(removed.len(), 7);
+    assert_eq!(t.prunable(6 * TIMESCALE), 0);
     assert_eq!(t.segments.len(), 3);
     assert_eq!(t.segments[0].seq, 7);
     assert_eq!(t.discontinuity_sequence, 1);
@@ -116,6 +118,7 @@ fn prune_caps_entry_count() {
     for i in 0..(MAX_ENTRIES as u64 + 10) {
         t.push(seg(i, "s", 1, false));
     }
+    assert_eq!(t.prunable(u64::MAX), 10);
     t.prune(u64::MAX);
     assert_eq!(t.segments.len(), MAX_ENTRIES);
 }
