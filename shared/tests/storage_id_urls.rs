@@ -65,7 +65,7 @@ fn live(hls_settings: serde_json::Value) -> (MemoryOrigin, (String, String)) {
     let creds = setup(&o, hls);
     for (name, protocol) in [("cmaf", "HLS_CMAF"), ("dash", "DASH")] {
         let body = json!({"name": name, "protocol": protocol});
-        let (s, v) = api(&o, Method::Post, &format!("{ENDPOINTS}"), Some(body));
+        let (s, v) = api(&o, Method::Post, ENDPOINTS, Some(body));
         assert_eq!(s, 201, "{v}");
     }
     push_fixture_segments(&o, &creds);
