@@ -62,6 +62,12 @@ pub fn rendition_of_timeline(prefix: &str, key: &str) -> Option<Rendition> {
     Rendition::parse(key.strip_prefix(prefix)?.strip_suffix(".json")?)
 }
 
+/// The channel's rendition index (`rendition_index`): keyed by names, not by the storage id,
+/// so playback reads it together with the settings.
+pub fn rendition_index(g: &Name, c: &Name) -> String {
+    format!("rix/{g}/{c}.json")
+}
+
 /// The last master playlist an input received, as parsed JSON.
 pub fn master(channel_id: &str, input: InputId) -> String {
     format!("master/{channel_id}/{}.json", input.number())

@@ -30,6 +30,7 @@ mod origin;
 pub mod output;
 pub mod paths;
 pub mod playback;
+mod rendition_index;
 mod repo;
 pub mod stats;
 pub mod store;

@@ -148,7 +148,8 @@ fn playlist(o: &TestOrigin) -> String {
 
 /// Segment numbers listed in a playlist.
 fn listed(pl: &str) -> Vec<u64> {
-    pl.lines()
+    plain(pl)
+        .lines()
         .filter(|l| l.ends_with(".ts"))
         .map(|l| l.trim_end_matches(".ts").parse().unwrap())
         .collect()
@@ -498,7 +499,7 @@ fn keys_rotate_at_period_boundaries() {
     // Each segment decrypts with its own period's key only; periods hold five segments.
     let mut period: Option<usize> = None;
     let mut per_period = vec![0; periods.len()];
-    for line in pl.lines() {
+    for line in plain(&pl).lines() {
         if line.starts_with("#EXT-X-KEY") {
             period = Some(period.map_or(0, |p| p + 1));
         }

@@ -114,6 +114,7 @@ fn first_pts_time(bytes: &[u8], codec_type: &str) -> f64 {
 
 /// The URIs a playlist lists (non-tag lines) and its EXT-X-MAP URI.
 fn listed(playlist: &str) -> (Vec<String>, Option<String>) {
+    let playlist = &plain(playlist);
     let uris = playlist
         .lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))

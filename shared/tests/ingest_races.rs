@@ -94,7 +94,7 @@ fn listed(o: &Raced, now: u64) -> Vec<String> {
         now,
     );
     assert_eq!(r.status, 200, "{}", text(&r));
-    text(&r)
+    plain(text(&r))
         .lines()
         .filter(|l| !l.starts_with('#'))
         .map(str::to_owned)

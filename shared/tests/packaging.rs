@@ -193,7 +193,7 @@ fn joined_segments_for_longer_output_durations() {
         Some(json!({"segment_duration": 4})),
     );
     assert_eq!(s, 200);
-    let playlist = ok_text(&o, "/out/v1/demo/live/cmaf/v/index/video.m3u8");
+    let playlist = plain(&ok_text(&o, "/out/v1/demo/live/cmaf/v/index/video.m3u8"));
     assert!(playlist.contains("#EXT-X-TARGETDURATION:4\n"), "{playlist}");
     assert!(
         playlist.contains("#EXTINF:4.000,\nvideo_0.m4s\n"),

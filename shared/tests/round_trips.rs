@@ -168,6 +168,20 @@ fn round_trips_per_request_kind() {
         .find(|l| l.ends_with(".m4s"))
         .expect("a segment")
         .to_owned();
+    let hls = run(o.handle(get_req(&format!("{OUT}/hls/v/index/media.m3u8")), now));
+    let ts_segment = text(&hls)
+        .lines()
+        .find(|l| l.ends_with(".ts"))
+        .expect("a TS segment")
+        .to_owned();
+    let mpd = run(o.handle(get_req(&format!("{OUT}/dash/manifest.mpd")), now));
+    let mpd = text(&mpd).to_owned();
+    let attr = |name: &str| {
+        let start = mpd.find(&format!("{name}=\"")).expect(name) + name.len() + 2;
+        let len = mpd[start..].find('"').expect("a closing quote");
+        mpd[start..start + len].to_owned()
+    };
+    let dash_segment = attr("media").replace("$Time$", &attr(" t"));
     let window = "start=2026-11-23T12:00:00Z&end=2026-11-23T12:00:04Z";
     let playback: Vec<(&str, String)> = vec![
         ("HLS (TS) master", format!("{OUT}/hls/manifest.m3u8")),
@@ -175,7 +189,14 @@ fn round_trips_per_request_kind() {
             "HLS (TS) rendition playlist",
             format!("{OUT}/hls/v/index/media.m3u8"),
         ),
-        ("HLS (TS) segment", format!("{OUT}/hls/v/index/1.ts")),
+        (
+            "HLS (TS) segment",
+            format!("{OUT}/hls/v/index/{ts_segment}"),
+        ),
+        (
+            "HLS (TS) segment, URL without the storage id (before this change)",
+            format!("{OUT}/hls/v/index/1.ts"),
+        ),
         ("HLS-CMAF master", format!("{OUT}/cmaf/manifest.m3u8")),
         (
             "HLS-CMAF rendition playlist",
@@ -187,6 +208,7 @@ fn round_trips_per_request_kind() {
             format!("{OUT}/cmaf/v/index/{segment}"),
         ),
         ("DASH MPD", format!("{OUT}/dash/manifest.mpd")),
+        ("DASH media segment", format!("{OUT}/dash/{dash_segment}")),
         (
             "time-shifted HLS (TS) master (`start`/`end`)",
             format!("{OUT}/hls/manifest.m3u8?{window}"),
@@ -194,6 +216,10 @@ fn round_trips_per_request_kind() {
         (
             "time-shifted rendition playlist (`start`/`end`)",
             format!("{OUT}/hls/v/index/media.m3u8?{window}"),
+        ),
+        (
+            "time-shifted HLS (TS) segment (`start`/`end`)",
+            format!("{OUT}/hls/v/index/{ts_segment}?{window}"),
         ),
         (
             "time-shifted DASH MPD (`start`/`end`)",

@@ -676,7 +676,9 @@ describe('failover: redundant inputs on the Worker with real encoders and player
           for (const url of ctx.renditions) {
             const last = ctx.playlists.fetches.filter((f) => f.url === url && f.playlist && f.wallMs > ctx.switchSeenMs).at(-1);
             const uri = last?.playlist.segments.at(-1)?.uri;
-            if (!uri || Number.parseInt(uri, 10) < sw.from_sequence + 2) return false;
+            // `~{storage id}/{n}.ts`: the number is the file name's.
+            const n = uri && Number.parseInt(uri.replace(/^~[A-Za-z0-9]+\//, ''), 10);
+            if (!uri || !(n >= sw.from_sequence + 2)) return false;
           }
           return true;
         }, { timeoutMs: 20_000 });

@@ -92,6 +92,9 @@ pub(super) async fn delete_channel<K: KvStore, O: ObjectStore>(
             endpoints.len()
         )));
     }
+    // The rendition index is keyed by the names, which a new channel may take at once: it
+    // goes now, while no other channel can hold them (docs/round-trips.md).
+    crate::rendition_index::remove(cx.objects, &channel).await?;
     cx.kv.delete(&keys::channel(g, c)).await?;
     // Its stored media and indexes go in the scheduled runs (archive::purge).
     crate::archive::purge::mark(cx.objects, &channel.id, now_ms).await?;

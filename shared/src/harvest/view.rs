@@ -139,6 +139,9 @@ impl<'a, K: KvStore, O: ObjectStore> View<'a, K, O> {
         let text = strip_query(&text, &self.query).ok_or_else(|| {
             manifest_error(path, "a manifest still carries time-shift parameters")
         })?;
+        // The asset's files keep the names below their rendition: the storage-id directory
+        // of live playback (docs/round-trips.md) would tie a VOD asset to its channel.
+        let text = text.replace(&format!("~{}/", self.job.channel_id), "");
         Ok((text, ct))
     }
 }

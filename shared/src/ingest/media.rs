@@ -12,6 +12,7 @@ use crate::media::time::Timestamp33;
 use crate::model::{Channel, InputId, InputProtocol};
 use crate::paths;
 use crate::paths::rendition_id;
+use crate::rendition_index;
 use crate::repo;
 use crate::store::{KvStore, ObjectInfo, ObjectStore};
 use crate::timeline::{plan_append, AppendPlan, Segment, Timeline, TIMESCALE};
@@ -122,6 +123,7 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
                     input.number()
                 )));
             }
+            rendition_index::add(cx.objects, channel, input, rendition).await?;
             (Timeline::default(), None)
         }
     };

@@ -13,6 +13,7 @@ use crate::media::remux::{ts_counters_after, Fmp4Part};
 use crate::media::time::rescale;
 use crate::model::{Channel, InputId};
 use crate::names::Rendition;
+use crate::rendition_index;
 use crate::repo;
 use crate::store::{KvStore, Metadata, ObjectStore};
 use crate::timeline::{probe_fmp4, Segment, Timeline, TIMESCALE};
@@ -87,7 +88,8 @@ async fn ingest_track_once<K: KvStore, O: ObjectStore>(
     };
     if is_init(body) {
         let stored = (&*key, version.as_deref());
-        return ingest_init(cx, channel, input, file, stored, timeline, body, now_ms).await;
+        let at = (input, rendition);
+        return ingest_init(cx, channel, at, file, stored, timeline, body, now_ms).await;
     }
     let Some(mut timeline) = timeline else {
         return Err(before_init(file, rendition));
@@ -178,7 +180,7 @@ async fn ingest_track_once<K: KvStore, O: ObjectStore>(
 async fn ingest_init<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     channel: &Channel,
-    input: InputId,
+    (input, rendition): (InputId, &Rendition),
     file: &str,
     (key, version): (&str, Option<&str>),
     timeline: Option<Timeline>,
@@ -196,6 +198,7 @@ async fn ingest_init<K: KvStore, O: ObjectStore>(
                     input.number()
                 )));
             }
+            rendition_index::add(cx.objects, channel, input, rendition).await?;
             Timeline::default()
         }
     };

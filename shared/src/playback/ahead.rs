@@ -3,8 +3,10 @@
 //! so a request first reads the settings and then the objects: two dependent round trips. This
 //! isolate remembers, per endpoint, the storage id its channel last had and the endpoint's
 //! settings. A request that those settings would let through reads the objects its route
-//! starts with (a rendition's switch log and timelines; a manifest's listings, switch log and
-//! masters) under that id in the same round trip as the settings. What is remembered is only a
+//! starts with (a rendition's switch log and timelines; a manifest's switch log and masters,
+//! and its listings when the channel had no rendition index) under that id in the same round
+//! trip as the settings. A segment URL that names the storage id (`route::split_storage_dir`)
+//! reads its rendition's objects under that id the same way, remembered or not. What is remembered is only a
 //! hint: access is checked again on the settings just read, the handler runs on them, and a
 //! read ahead answers only a read of the very same key. When the channel was deleted and
 //! created again, the reads ahead name the old id, nothing asks for them, and the request reads
@@ -14,7 +16,7 @@
 use super::Route;
 use crate::keys;
 use crate::model::{Endpoint, InputId};
-use crate::names::Name;
+use crate::names::{Name, Rendition};
 use crate::store::{Metadata, Object, ObjectInfo, ObjectStore, StoreResult, UploadedPart};
 use futures_util::future::{join, join_all};
 use std::cell::RefCell;
@@ -29,6 +31,9 @@ pub(super) struct Remembered {
     /// The storage id of the endpoint's channel.
     pub channel_id: String,
     pub endpoint: Endpoint,
+    /// Whether the channel had a rendition index when a manifest last looked (a master read
+    /// ahead then lists nothing).
+    pub indexed: bool,
 }
 
 thread_local! {
@@ -63,14 +68,22 @@ pub(super) fn forget(g: &Name, c: &Name, e: &Name) {
     SERVED.with(|s| s.borrow_mut().retain(|(k, _)| *k != key));
 }
 
-/// Remembers the settings just read for `g/c/e`.
-pub(super) fn remember(g: &Name, c: &Name, e: &Name, channel_id: &str, endpoint: &Endpoint) {
+/// Remembers the settings just read for `g/c/e`; `indexed`: whether the channel has a
+/// rendition index, when this request looked (`None` keeps what was remembered).
+pub(super) fn remember(
+    g: &Name,
+    c: &Name,
+    e: &Name,
+    channel_id: &str,
+    endpoint: &Endpoint,
+    indexed: Option<bool>,
+) {
     let key = name_key(g, c, e);
     SERVED.with(|s| {
         let mut s = s.borrow_mut();
-        if s.iter()
-            .any(|(k, r)| *k == key && r.channel_id == channel_id && r.endpoint == *endpoint)
-        {
+        let same = |r: &Remembered| r.channel_id == channel_id && r.endpoint == *endpoint;
+        if let Some((_, r)) = s.iter_mut().find(|(k, r)| *k == key && same(r)) {
+            r.indexed = indexed.unwrap_or(r.indexed);
             return;
         }
         s.retain(|(k, _)| *k != key);
@@ -82,9 +95,38 @@ pub(super) fn remember(g: &Name, c: &Name, e: &Name, channel_id: &str, endpoint:
             Remembered {
                 channel_id: channel_id.to_owned(),
                 endpoint: endpoint.clone(),
+                indexed: indexed.unwrap_or(false),
             },
         ));
     });
+}
+
+/// What a request starts with, read ahead: a master's or an MPD's rendition listings, switch
+/// log and both masters; a rendition's file its switch log and timelines.
+pub(super) enum Start<'r> {
+    /// `list`: the channel has no rendition index (as last seen), so the listings too.
+    Manifest {
+        list: bool,
+    },
+    Rendition(&'r Rendition),
+}
+
+impl Start<'_> {
+    /// What `route` starts with; clips and key files read nothing ahead (they read more than
+    /// one round trip's worth anyway).
+    pub fn of(route: &Route, indexed: bool) -> Option<Start<'_>> {
+        match route {
+            Route::Manifest => Some(Start::Manifest { list: !indexed }),
+            Route::TsPlaylist { rendition }
+            | Route::CmafPlaylist { rendition, .. }
+            | Route::TsSegment { rendition, .. }
+            | Route::TsTrackSegment { rendition, .. }
+            | Route::Init { rendition, .. }
+            | Route::CmafSegment { rendition, .. }
+            | Route::DashSegment { rendition, .. } => Some(Start::Rendition(rendition)),
+            Route::Clip(_) | Route::Key { .. } => None,
+        }
+    }
 }
 
 /// One read made ahead.
@@ -108,31 +150,23 @@ impl<'a, O: ObjectStore> Ahead<'a, O> {
         }
     }
 
-    /// Reads, all at once, what `route` starts with on channel `id`: a rendition's file reads
-    /// the switch log and the rendition's timelines; a manifest the rendition listings, the
-    /// switch log and both masters; a clip or a key file nothing (they read more than one
-    /// round trip's worth anyway).
-    pub async fn read_for(&self, id: Option<&str>, route: Option<&Route>) {
-        let (Some(id), Some(route)) = (id, route) else {
+    /// Reads, all at once, what a request starts with on channel `id` ([`Start`]).
+    pub async fn read_for(&self, id: Option<&str>, start: Option<Start<'_>>) {
+        let (Some(id), Some(start)) = (id, start) else {
             return;
         };
         let mut gets = vec![keys::switch_log(id)];
         let mut lists = Vec::new();
-        match route {
-            Route::Manifest => {
+        match start {
+            Start::Manifest { list } => {
                 gets.extend(InputId::ALL.map(|i| keys::master(id, i)));
-                lists.extend(InputId::ALL.map(|i| keys::timelines(id, i)));
+                if list {
+                    lists.extend(InputId::ALL.map(|i| keys::timelines(id, i)));
+                }
             }
-            Route::TsPlaylist { rendition }
-            | Route::CmafPlaylist { rendition, .. }
-            | Route::TsSegment { rendition, .. }
-            | Route::TsTrackSegment { rendition, .. }
-            | Route::Init { rendition, .. }
-            | Route::CmafSegment { rendition, .. }
-            | Route::DashSegment { rendition, .. } => {
+            Start::Rendition(rendition) => {
                 gets.extend(InputId::ALL.map(|i| keys::timeline(id, i, rendition)));
             }
-            Route::Clip(_) | Route::Key { .. } => return,
         }
         let gets = join_all(gets.into_iter().map(|k| async move {
             let r = self.inner.get(&k).await;

@@ -253,7 +253,7 @@ pub(super) async fn av_renditions<K: KvStore, O: ObjectStore>(
     play: &Play<'_>,
     query: &str,
 ) -> OriginResult<(Rendition, Option<Rendition>)> {
-    let channel_data = channel_data(cx, play.channel).await?;
+    let channel_data = channel_data(cx, play).await?;
     let tracks = channel_data.tracks();
     let (video_reps, audio_reps) =
         representations(&tracks, channel_data.master.as_ref(), play.endpoint);

@@ -13,7 +13,7 @@ use crate::http::Response;
 use crate::media::remux::{
     fmp4_parts_to_cmaf, ts_parts_to_cmaf, Fmp4Part, RemuxOptions, RemuxedTrack, TrackKind,
 };
-use crate::model::{Channel, OutputProtocol};
+use crate::model::OutputProtocol;
 use crate::names::Rendition;
 use crate::output::group::Group;
 use crate::output::representations::representations;
@@ -72,45 +72,60 @@ fn content_type(kind: TrackKind) -> &'static str {
 
 pub(super) async fn channel_data<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
-    channel: &Channel,
+    play: &Play<'_>,
 ) -> OriginResult<ChannelData> {
-    channel_data_with(cx, channel, None).await
+    channel_data_with(cx, play, false).await
 }
 
-/// [`channel_data`]; with `play`, every rendition's timelines as [`rendition_data`] gives
+/// [`channel_data`]; with `archived`, every rendition's timelines as [`rendition_data`] gives
 /// them (archived segments of a time-shift window put back), read in the same round trip.
 pub(super) async fn channel_data_with<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
-    channel: &Channel,
-    play: Option<&Play<'_>>,
+    play: &Play<'_>,
+    archived: bool,
 ) -> OriginResult<ChannelData> {
-    // The listings, the switch log and both masters in one round trip, then every timeline
-    // in the next.
-    let (names, log, masters) = join3(
-        repo::all_renditions(cx.objects, &channel.id),
+    let channel = play.channel;
+    let timelines = |names: Vec<Rendition>| async move {
+        if !archived {
+            return repo::timelines_of(cx.objects, &channel.id, names).await;
+        }
+        let merged = join_all(names.iter().map(|r| rendition_data(cx, play, r))).await;
+        let mut renditions = BTreeMap::new();
+        for (r, merged) in names.into_iter().zip(merged) {
+            match merged {
+                Ok(data) => {
+                    renditions.insert(r, data.timelines);
+                }
+                // Indexed before its first timeline was stored.
+                Err(OriginError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(renditions)
+    };
+    // Every timeline in the round trip of the switch log and both masters when the index
+    // names the renditions; else in the one after the listings.
+    let renditions = async {
+        match play.renditions {
+            Some(names) => timelines(names.to_vec()).await,
+            None => timelines(repo::all_renditions(cx.objects, &channel.id).await?).await,
+        }
+    };
+    let (renditions, log, masters) = join3(
+        renditions,
         repo::switch_log(cx.objects, &channel.id),
         masters(cx, channel),
     )
     .await;
-    let names = names?;
-    if names.is_empty() {
+    let mut renditions = renditions?;
+    renditions.retain(|_, t| t.iter().any(Option::is_some));
+    if renditions.is_empty() {
         return Err(OriginError::NotFound(
             "no content has been ingested yet".into(),
         ));
     }
     let log = log?;
     let master = master_info(masters?, &log);
-    let renditions = match play {
-        None => repo::timelines_of(cx.objects, &channel.id, names).await?,
-        Some(play) => {
-            let merged = join_all(names.iter().map(|r| rendition_data(cx, play, r))).await;
-            let mut renditions = BTreeMap::new();
-            for (r, merged) in names.into_iter().zip(merged) {
-                renditions.insert(r, merged?.timelines);
-            }
-            renditions
-        }
-    };
     Ok(ChannelData {
         log,
         renditions,
@@ -122,8 +137,8 @@ pub(super) async fn cmaf_master<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
 ) -> OriginResult<(String, CacheControl, &'static str)> {
-    let (channel, endpoint) = (play.channel, play.endpoint);
-    let data = channel_data(cx, channel).await?;
+    let endpoint = play.endpoint;
+    let data = channel_data(cx, play).await?;
     let tracks = data.tracks();
     let (video, audio) = representations(&tracks, data.master.as_ref(), endpoint);
     let audio_codec = audio.first().map(|a| a.info.codec.clone());

@@ -21,6 +21,7 @@
 //!   a duration, so clients stop polling and play to the end.
 
 use super::cmaf::init_name;
+use super::route::storage_dir;
 use super::{CacheControl, Play};
 use crate::context::Ctx;
 use crate::dash::{
@@ -109,7 +110,7 @@ pub(super) async fn mpd<K: KvStore, O: ObjectStore>(
     let (channel, endpoint, shift) = (play.channel, play.endpoint, play.shift);
     let now_ms = i64::try_from(play.now_ms).unwrap_or(i64::MAX);
     // Time-shifted: archived segments of the window go back in front of the live ones.
-    let data = channel_data_with(cx, channel, shift.map(|_| play)).await?;
+    let data = channel_data_with(cx, play, shift.is_some()).await?;
     let tracks = data.tracks();
     let (video, audio) = representations(&tracks, data.master.as_ref(), endpoint);
     // Each representation's segments inside the window.
@@ -209,6 +210,7 @@ pub(super) async fn mpd<K: KvStore, O: ObjectStore>(
     };
     let mut periods: Vec<Period> = Vec::new();
     let mut presentation_end_ms = 0u64;
+    let dir = storage_dir(&channel.id);
     for (from, (_, reps)) in &runs {
         let origin = origins.get(from).copied().unwrap_or(PeriodOrigin {
             start_ms: 0,
@@ -217,7 +219,7 @@ pub(super) async fn mpd<K: KvStore, O: ObjectStore>(
         let mut sets: Vec<AdaptationSet> = Vec::new();
         let mut period_end_ms = 0u64;
         for (rep, gs) in reps {
-            let representation = representation(rep, gs, origin.media_time);
+            let representation = representation(rep, gs, origin.media_time, &dir);
             if let Some(end) = end_ticks(&representation.segments, representation.timescale) {
                 period_end_ms = period_end_ms.max(ceil_ms(end.saturating_sub(origin.media_time)));
             }
@@ -344,8 +346,9 @@ fn period_origins(runs: &BTreeMap<u64, Run<'_, '_>>, vod: bool) -> BTreeMap<u64,
         .collect()
 }
 
-/// A Representation listing `gs`, with `presentationTimeOffset` at `origin` (90 kHz).
-fn representation(rep: &Rep<'_>, gs: &[&Group<'_>], origin: u64) -> Representation {
+/// A Representation listing `gs`, with `presentationTimeOffset` at `origin` (90 kHz); its
+/// files below `dir` (the storage-id directory, [`storage_dir`]).
+fn representation(rep: &Rep<'_>, gs: &[&Group<'_>], origin: u64, dir: &str) -> Representation {
     let kind = rep.kind();
     let info = rep.info;
     let init = gs
@@ -364,8 +367,8 @@ fn representation(rep: &Rep<'_>, gs: &[&Group<'_>], origin: u64) -> Representati
         channels: info.channels,
         timescale: info.timescale,
         presentation_time_offset: rescale(origin, 90_000, info.timescale).unwrap_or(0),
-        initialization: format!("{}/{}", rep.rendition, init_name(kind, &init)),
-        media: format!("{}/{}_t$Time$.m4s", rep.rendition, kind.name()),
+        initialization: format!("{}/{dir}{}", rep.rendition, init_name(kind, &init)),
+        media: format!("{}/{dir}{}_t$Time$.m4s", rep.rendition, kind.name()),
         start_number: gs.first().map_or(0, |g| g.seq),
         segments: gs
             .iter()

@@ -249,6 +249,7 @@ impl LiveFlv {
             shift: if archive { self.shift.as_ref() } else { None },
             now_ms,
             window: None,
+            renditions: None,
         };
         let video = rendition_data(cx, &play, &self.video).await?;
         self.reads += READS_PER_RENDITION;

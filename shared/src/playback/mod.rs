@@ -46,11 +46,12 @@ use crate::playback::dash::mpd;
 use crate::playback::playlist::rendition_playlist;
 use crate::playback::ts::ts_master;
 use crate::playback::ts::ts_segment;
+use crate::rendition_index;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::{Segment, Timeline};
 use crate::timeshift::{carried_params, select, select_like, window_seqs, Selection, TimeShift};
-use futures_util::future::{join, join4, join_all};
+use futures_util::future::{join, join3, join5, join_all};
 use std::ops::RangeInclusive;
 
 /// The rest of a streamed playback answer.
@@ -130,6 +131,9 @@ pub(crate) struct Play<'a> {
     pub now_ms: u64,
     /// A fixed window's output sequence numbers, chosen on the reference rendition.
     pub window: Option<RangeInclusive<u64>>,
+    /// The channel's renditions as its index names them (read beside the settings); `None`:
+    /// list them. An indexed rendition without a timeline yet is left out by the reader.
+    pub renditions: Option<&'a [Rendition]>,
 }
 
 /// The window of a rendition playlist: the live one, or what a time-shift selects.
@@ -208,15 +212,24 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
         Name::parse(c).ok_or_else(not_found)?,
         Name::parse(e).ok_or_else(not_found)?,
     );
+    // A segment URL below the channel's storage id (`~{id}/`): its rendition's index is read
+    // under that id in the same round trip as the settings, and checked against them after.
+    let by_id = route::split_storage_dir(rest);
+    let rest: &[&str] = match &by_id {
+        Some((_, _, path)) => path,
+        None => rest,
+    };
     // Both settings in one round trip, with the objects the route starts with read ahead
     // when this isolate served the endpoint before and would let the request through
     // (`ahead`); the endpoint's errors and access decide first.
-    let hint = ahead::remembered(&g, &c, &e).filter(|r| {
+    let remembered = ahead::remembered(&g, &c, &e);
+    let refused_before = remembered.as_ref().is_some_and(|r| {
         r.endpoint
             .access
             .check(req, &r.endpoint.path_prefix(), now_ms)
-            .is_ok()
+            .is_err()
     });
+    let hint = remembered.filter(|_| !refused_before);
     // An immutable file's copy under the key the remembered settings give, looked up first
     // (the platform's cache is local to the edge): on a hit nothing is read ahead, and the
     // copy is served once the settings just read give the same key and let the request in.
@@ -232,6 +245,38 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
         .filter(|_| early.is_none())
         .map(|r| r.channel_id.as_str());
     let ahead_route = ahead_route.map(|(_, route)| route);
+    // What to read ahead: under the URL's storage id when it names one (unless a copy is
+    // at hand or the remembered settings refuse the request), else under the remembered id.
+    let (read_id, start) = match &by_id {
+        Some((id, rendition, _)) if early.is_none() && !refused_before => {
+            (Some(*id), Some(ahead::Start::Rendition(rendition)))
+        }
+        Some(_) => (None, None),
+        None => {
+            let indexed = hint.as_ref().is_some_and(|r| r.indexed);
+            let start = ahead_route
+                .as_ref()
+                .and_then(|r| ahead::Start::of(r, indexed));
+            (ahead_id, start)
+        }
+    };
+    // Masters, MPDs and time-shifted playlists learn the renditions from the channel's index
+    // (keyed by names, `rendition_index`), read beside the settings instead of a listing.
+    let index_request = !refused_before
+        && match rest {
+            [file] => file.ends_with(".m3u8") || file.ends_with(".mpd"),
+            [.., file] => {
+                file.ends_with(".m3u8") && matches!(TimeShift::parse(&req.query), Ok(Some(_)))
+            }
+            [] => false,
+        };
+    let index = async {
+        if index_request {
+            Some(cx.objects.get(&keys::rendition_index(&g, &c)).await)
+        } else {
+            None
+        }
+    };
     let objects = ahead::Ahead::new(cx.objects);
     // An MPD request also reads its group (the DASH clock's domain), in the same round.
     let mpd_request = matches!(rest, [file] if file.ends_with(".mpd"));
@@ -242,11 +287,12 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
             None
         }
     };
-    let (endpoint, channel, group, ()) = join4(
+    let (endpoint, channel, group, index, ()) = join5(
         repo::endpoint(cx.kv, &g, &c, &e),
         repo::channel(cx.kv, &g, &c),
         group,
-        objects.read_for(ahead_id, ahead_route.as_ref()),
+        index,
+        objects.read_for(read_id, start),
     )
     .await;
     // Remembered settings that let in a request the current ones refuse, or an endpoint or
@@ -263,9 +309,25 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
         .check(req, &endpoint.path_prefix(), now_ms)
         .map_err(|d| forget(OriginError::Forbidden(d.0)))?;
     let channel = channel.map_err(forget)?;
-    ahead::remember(&g, &c, &e, &channel.id, &endpoint);
+    // The index counts only when it is this channel's (not a predecessor's of the same names).
+    let indexed = match index {
+        Some(read) => read?.and_then(|o| rendition_index::of_channel(&o.body, &channel)),
+        None => None,
+    }
+    .map(|index| index.all());
+    let knows_index = index_request.then_some(indexed.is_some());
+    ahead::remember(&g, &c, &e, &channel.id, &endpoint, knows_index);
     let cx = &cx.with_objects(&objects);
     let route = Route::parse(&endpoint, rest)?;
+    if let Some((id, ..)) = &by_id {
+        // A storage id that is not the channel's: the URL is of a channel deleted since (the
+        // reads made under it answer nothing); only segment files are served below one.
+        if *id != channel.id || !route.is_segment_file() {
+            return Err(OriginError::NotFound(format!(
+                "playback file below ~{id} of endpoint {g}/{c}/{e}"
+            )));
+        }
+    }
     // A DASH manifest's clock (`UTCTiming`) is on the group's CDN domain: the group was read
     // beside the settings, in the same round trip.
     let dash_manifest = matches!(endpoint.protocol, crate::model::OutputProtocol::Dash)
@@ -281,6 +343,7 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
         shift: shift.as_ref(),
         now_ms,
         window: None,
+        renditions: indexed.as_deref(),
     };
     // Encrypted endpoints serve nothing before their method is known to be served.
     let encryption = aes128::served(&play)?;
@@ -446,12 +509,16 @@ async fn early_copy<K, O>(
     Some((key, copy))
 }
 
-/// Renditions with content on either input, in key order.
+/// Renditions with content on either input, in key order: from the channel's index (where
+/// one may still lack a timeline), else listed.
 async fn renditions<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
-    channel: &Channel,
+    play: &Play<'_>,
 ) -> OriginResult<Vec<Rendition>> {
-    repo::all_renditions(cx.objects, &channel.id).await
+    match play.renditions {
+        Some(names) => Ok(names.to_vec()),
+        None => repo::all_renditions(cx.objects, &play.channel.id).await,
+    }
 }
 
 /// A rendition's switch log and timelines; with a time-shift, archived segments of the
@@ -547,26 +614,57 @@ async fn window_and_data<K: KvStore, O: ObjectStore>(
     let Some(shift) = play.shift else {
         return Ok((None, None));
     };
-    let own_data = async {
-        match own {
-            Some(r) => Some(rendition_data(cx, play, r).await),
-            None => None,
+    // With the index, the first indexed rendition's data is read in the same round trip as
+    // `own`'s; without it, the listing comes first.
+    let first_indexed = play
+        .renditions
+        .and_then(|r| r.first())
+        .filter(|r| Some(*r) != own);
+    let data_of = |r: Option<&Rendition>| {
+        let r = r.cloned();
+        async move {
+            match r {
+                Some(r) => Some(rendition_data(cx, play, &r).await),
+                None => None,
+            }
         }
     };
-    let (names, own_data) = join(renditions(cx, play.channel), own_data).await;
-    let Some(reference) = names?.into_iter().next() else {
-        return Ok((None, own_data));
-    };
+    let (names, own_data, mut first_data) =
+        join3(renditions(cx, play), data_of(own), data_of(first_indexed)).await;
     let now_ms = i64::try_from(play.now_ms).unwrap_or(i64::MAX);
     let window = |data: &RenditionData| {
         let outputs = output_segments(&data.log, data.refs());
         window_seqs(&outputs, shift, now_ms)
     };
-    let window = match (&own_data, own) {
-        (Some(Ok(data)), Some(r)) if *r == reference => window(data)?,
-        _ => window(&rendition_data(cx, play, &reference).await?)?,
-    };
-    Ok((window, own_data))
+    // The reference rendition: the first in key order with a timeline.
+    for reference in names? {
+        let fetched;
+        let data: &RenditionData = match (&own_data, own) {
+            (Some(Ok(data)), Some(r)) if *r == reference => data,
+            (Some(Err(e)), Some(r)) if *r == reference => match e {
+                OriginError::NotFound(_) => continue,
+                e => return Err(e.clone()),
+            },
+            _ => {
+                let data = match first_data.take() {
+                    Some(data) if first_indexed == Some(&reference) => data,
+                    _ => rendition_data(cx, play, &reference).await,
+                };
+                match data {
+                    Ok(data) => {
+                        fetched = data;
+                        &fetched
+                    }
+                    // Indexed before its first timeline was stored.
+                    Err(OriginError::NotFound(_)) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        let window = window(data)?;
+        return Ok((window, own_data));
+    }
+    Ok((None, own_data))
 }
 
 /// Both inputs' stored masters, indexed by input, read together.

@@ -4,6 +4,7 @@
 
 use super::blocking::wait_for_segment;
 use super::cmaf::{init_name, period_init_name};
+use super::route::storage_dir;
 use super::ts::PLAYLIST_TYPE;
 use super::{media_window, rendition_data, CacheControl, Play, RenditionData};
 use crate::context::Ctx;
@@ -119,24 +120,27 @@ pub(super) fn render(
     let version = if ts { 3 } else { 7 };
     let window = media_window(play, data, rendition, &groups, &outputs, target, version)?;
     let extension = if ts { "ts" } else { "m4s" };
+    // Segment files below the storage-id directory: one round trip less to serve them.
+    let dir = storage_dir(&play.channel.id);
     let text = render_media(
         &window,
         endpoint.program_date_time_interval,
         |s| match kind {
-            Some(kind) => format!("{}_{}.{extension}", kind.name(), s.seq),
-            None => format!("{}.ts", s.seq),
+            Some(kind) => format!("{dir}{}_{}.{extension}", kind.name(), s.seq),
+            None => format!("{dir}{}.ts", s.seq),
         },
         |s| {
             let kind = kind.filter(|_| !ts)?;
             let track = s.segment.track(kind)?;
             // Rotating sample encryption keys: an init per key period (`sample_enc::Part`).
-            Some(match super::sample_enc::method(play) {
+            let name = match super::sample_enc::method(play) {
                 Some((enc, _)) if super::sample_enc::rotating(enc) => {
                     let period = super::sample_enc::period_of(enc, s.segment);
                     period_init_name(kind, &track.init, period)
                 }
                 _ => init_name(kind, &track.init),
-            })
+            };
+            Some(format!("{dir}{name}"))
         },
     );
     let (text, periods) = match (

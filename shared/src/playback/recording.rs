@@ -77,6 +77,7 @@ pub(crate) async fn window_parts<K: KvStore, O: ObjectStore>(
         shift: Some(&shift),
         now_ms: play.now_ms,
         window: None,
+        renditions: play.renditions,
     };
     // The window's segment numbers, chosen on the reference rendition as for a `vodend`
     // playlist (404 naming the retained range when it holds nothing).
@@ -148,6 +149,7 @@ pub(crate) async fn job_parts<K: KvStore, O: ObjectStore>(
         shift: None,
         now_ms,
         window: None,
+        renditions: None,
     };
     window_parts(cx, &play, "", window).await
 }

@@ -13,6 +13,13 @@
 //! | FLV | `{manifest_name}.flv[?rendition=]` | the live stream ([`super::flv_live`]) |
 //! | HLS with `AES_128` encryption | `key/{period}.key` | the key of a key period ([`super::aes128`]) |
 //! | HLS-CMAF, DASH with `CLEAR_KEY` | `key/{period}-{video,audio}.key` | a track type's key of a key period ([`super::sample_enc`]) |
+//!
+//! Segments and init segments are also served one directory deeper, below `~{storage id}`
+//! (`{rendition}/~{id}/{n}.ts`, `{rendition}/~{id}/{kind}_t{time}.m4s`, ...): the form the
+//! origin's playlists and MPDs write. The channel's storage id in the URL lets a request read
+//! the rendition's index in the same round trip as the settings (docs/round-trips.md,
+//! "Segment URLs that name the storage id"). `~` cannot occur in a rendition id, so the two
+//! forms never overlap.
 
 use crate::error::{OriginError, OriginResult};
 use crate::media::mp4::TrackKind;
@@ -21,6 +28,47 @@ use crate::names::Rendition;
 
 /// File name of TS rendition playlists.
 pub const MEDIA_PLAYLIST: &str = "media.m3u8";
+
+/// First byte of the directory that names the channel's storage id in a segment URL.
+const STORAGE_DIR_MARK: char = '~';
+
+/// Longest storage id accepted from a URL (ids are 16 characters, `api::channels`).
+const MAX_URL_STORAGE_ID: usize = 32;
+
+/// Whether `id` may be a storage id: 1 to [`MAX_URL_STORAGE_ID`] ASCII letters and digits,
+/// as `auth::random_token` makes them. Nothing else from a URL goes into a storage key.
+fn is_storage_id(id: &str) -> bool {
+    (1..=MAX_URL_STORAGE_ID).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// The directory, relative to a rendition, that segment and init segment URLs of a channel
+/// with storage id `id` are written below (`~{id}/`); empty when the id cannot go into a URL.
+pub(super) fn storage_dir(id: &str) -> String {
+    if is_storage_id(id) {
+        format!("{STORAGE_DIR_MARK}{id}/")
+    } else {
+        String::new()
+    }
+}
+
+/// A playback path below an endpoint with its storage-id directory taken out: the id, the
+/// rendition before it, and the path as [`Route::parse`] reads it. `None` when the path has
+/// no such directory right before its file name, or the id is not a valid one (the path is
+/// then parsed as it is, and a `~` makes it a 404).
+pub(super) fn split_storage_dir<'p>(
+    rest: &[&'p str],
+) -> Option<(&'p str, Rendition, Vec<&'p str>)> {
+    let [dirs @ .., dir, file] = rest else {
+        return None;
+    };
+    let id = dir
+        .strip_prefix(STORAGE_DIR_MARK)
+        .filter(|id| is_storage_id(id))?;
+    let rendition = Rendition::parse(&dirs.join("/"))?;
+    let mut path = dirs.to_vec();
+    path.push(file);
+    Some((id, rendition, path))
+}
 
 /// The container of a clip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +127,18 @@ pub enum Route {
 }
 
 impl Route {
+    /// A segment or init segment: the files served below a storage-id directory too.
+    pub fn is_segment_file(&self) -> bool {
+        matches!(
+            self,
+            Route::TsSegment { .. }
+                | Route::TsTrackSegment { .. }
+                | Route::Init { .. }
+                | Route::CmafSegment { .. }
+                | Route::DashSegment { .. }
+        )
+    }
+
     /// A master or rendition playlist (the files a time-shift window shapes).
     pub fn is_manifest(&self) -> bool {
         matches!(

@@ -13,7 +13,6 @@ use crate::media::remux::{fmp4_parts_to_ts, ts_pids, Fmp4Part, RemuxError};
 use crate::media::ts::filter::keep_only;
 use crate::media::ts::mux::{ContinuityCounters, TsMuxError, TsMuxOptions};
 use crate::media::ts::pat::PAT_PID;
-use crate::model::Channel;
 use crate::names::Rendition;
 use crate::output::group::Group;
 use crate::playback::group_bytes;
@@ -26,7 +25,8 @@ use crate::playback::RenditionData;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::{Segment, Timeline, TIMESCALE};
-use futures_util::future::{join, join3};
+use futures_util::future::{join, join4};
+use std::collections::BTreeMap;
 
 pub(super) const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 
@@ -35,14 +35,29 @@ pub(super) async fn ts_master<K: KvStore, O: ObjectStore>(
     play: &Play<'_>,
 ) -> OriginResult<(String, CacheControl, &'static str)> {
     let (channel, endpoint) = (play.channel, play.endpoint);
-    // The listings, the switch log and both masters in one round trip.
-    let (available, log, stored) = join3(
-        renditions(cx, channel),
+    // The renditions (listed, or indexed with their timelines, which say which have content),
+    // the switch log and both masters in one round trip.
+    let indexed = async {
+        match play.renditions {
+            Some(names) => Some(repo::timelines_of(cx.objects, &channel.id, names.to_vec()).await),
+            None => None,
+        }
+    };
+    let (listed, indexed, log, stored) = join4(
+        renditions(cx, play),
+        indexed,
         repo::switch_log(cx.objects, &channel.id),
         masters(cx, channel),
     )
     .await;
-    let available = available?;
+    let timelines = indexed.transpose()?.map(|mut t| {
+        t.retain(|_, t| t.iter().any(Option::is_some));
+        t
+    });
+    let available = match &timelines {
+        Some(t) => t.keys().cloned().collect(),
+        None => listed?,
+    };
     if available.is_empty() {
         return Err(OriginError::NotFound(
             "no content has been ingested yet".into(),
@@ -50,7 +65,13 @@ pub(super) async fn ts_master<K: KvStore, O: ObjectStore>(
     }
     let info = match master_info(stored?, &log?) {
         Some(info) => info,
-        None => synthesized_master(cx, channel, &available).await?,
+        None => {
+            let timelines = match timelines {
+                Some(t) => t,
+                None => repo::timelines_of(cx.objects, &channel.id, available.clone()).await?,
+            };
+            synthesized_master(&timelines)
+        }
     };
     let uri = |r: &str| format!("{r}/{MEDIA_PLAYLIST}");
     let has = |r: &str| available.iter().any(|a| a == r);
@@ -88,12 +109,7 @@ pub(super) async fn ts_master<K: KvStore, O: ObjectStore>(
 /// from the first segment: peak and average bitrates from the timelines, codecs, resolution
 /// and frame rate from what ingest probed. Audio-only renditions (separate audio tracks, as
 /// DASH and CMAF ingest bring them) form one audio group that every video variant names.
-async fn synthesized_master<K: KvStore, O: ObjectStore>(
-    cx: &Ctx<'_, K, O>,
-    channel: &Channel,
-    renditions: &[Rendition],
-) -> OriginResult<MasterInfo> {
-    let timelines = repo::timelines_of(cx.objects, &channel.id, renditions.to_vec()).await?;
+fn synthesized_master(timelines: &BTreeMap<Rendition, [Option<Timeline>; 2]>) -> MasterInfo {
     let all: Vec<Variant> = timelines
         .iter()
         .map(|(r, t)| synthesized_variant(r, t))
@@ -105,7 +121,7 @@ async fn synthesized_master<K: KvStore, O: ObjectStore>(
     if variants.is_empty() {
         // Audio only: each rendition is a variant of its own.
         info.variants = audio;
-        return Ok(info);
+        return info;
     }
     if let Some(first) = audio.first() {
         let peak = audio.iter().map(|a| a.bandwidth).max().unwrap_or(0);
@@ -134,7 +150,7 @@ async fn synthesized_master<K: KvStore, O: ObjectStore>(
             .collect();
     }
     info.variants = variants;
-    Ok(info)
+    info
 }
 
 /// The group id of audio renditions in a synthesized master.

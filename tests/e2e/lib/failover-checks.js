@@ -8,10 +8,11 @@ import { repeat } from './wait.js';
 
 /** MPEG-TS timestamps tick at 90 kHz. */
 export const TS_HZ = 90_000;
-/** Output segment URIs are the origin's sequence number (README: Playback URLs). */
-const SEGMENT_URI = /^(\d+)\.ts(?:\?.*)?$/;
+/** Output segment URIs are the origin's sequence number (README: Playback URLs), below the
+ * channel's storage-id directory (`~{id}/`) in what the origin writes. */
+const SEGMENT_URI = /^(?:~[A-Za-z0-9]+\/)?(\d+)\.ts(?:\?.*)?$/;
 /** HLS-CMAF output segment URIs: `{kind}_{sequence}.m4s`. */
-export const CMAF_SEGMENT_URI = /^[a-z]+_(\d+)\.m4s(?:\?.*)?$/;
+export const CMAF_SEGMENT_URI = /^(?:~[A-Za-z0-9]+\/)?[a-z]+_(\d+)\.m4s(?:\?.*)?$/;
 
 /**
  * Polls every rendition playlist every `intervalMs` until stopped. Each fetch is recorded as

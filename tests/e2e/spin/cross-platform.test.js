@@ -20,12 +20,13 @@ const CHANNEL = `/api/v1/groups/${NAMES.group}/channels/${NAMES.channel}`;
 /** Response headers that must agree (Date and the like are the runtime's own). */
 const COMPARED_HEADERS = ['content-type', 'cache-control', 'access-control-allow-origin', 'www-authenticate'];
 
-/** The response with every occurrence of the platform's base URL replaced by a placeholder. */
+/** The response with every occurrence of the platform's base URL replaced by a placeholder,
+ * and the channel's storage-id directory in segment URLs (random per platform) by `~ID/`. */
 function normalized(res, url) {
   return {
     status: res.status,
     headers: Object.fromEntries(COMPARED_HEADERS.map((h) => [h, res.headers.get(h)])),
-    body: res.body.toString('latin1').replaceAll(url, 'ORIGIN'),
+    body: res.body.toString('latin1').replaceAll(url, 'ORIGIN').replace(/~[A-Za-z0-9]+\//g, '~ID/'),
   };
 }
 
