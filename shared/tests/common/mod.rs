@@ -1,6 +1,8 @@
 //! Test harness: the core over in-memory stores, driven without an async runtime.
 #![allow(dead_code)]
 
+pub mod speke;
+
 pub use edgepack::testing::block_on;
 use edgepack::testing::{memory_origin, MemoryOrigin};
 use edgepack::{Method, Request, Response};
