@@ -125,6 +125,13 @@ impl Snapshot {
         FETCHED.with(|f| f.borrow_mut().clear());
         copy_origin(&self.origin)
     }
+
+    /// Whether `o`'s stores hold exactly what the origin taken held (a copy that only read,
+    /// or whose writes were all refused). Its answers are then the same as the taken origin's
+    /// at the same time: a target may skip reading them again.
+    pub fn stores_unchanged(&self, o: &MemoryOrigin) -> bool {
+        o.kv == self.origin.kv && o.objects == self.origin.objects
+    }
 }
 
 /// `o` over copies of its stores and channel cache (its stats sink is shared).

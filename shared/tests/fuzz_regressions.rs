@@ -269,3 +269,27 @@ fn snapshot_copies_answer_as_the_origin_would() {
     let (status, _) = api(&copy, Method::Get, &format!("{CHANNELS}/c2"), None);
     assert_eq!(status, 404, "a copy saw another copy's channel");
 }
+
+/// `Snapshot::stores_unchanged`, which lets `track_ingest` skip reading everything again after
+/// a refused upload: true after reads and refused writes, false after any accepted write.
+#[test]
+fn snapshot_sees_any_stored_change() {
+    use edgepack::testing::{reset_counter_random, Snapshot};
+    reset_counter_random();
+    let o = origin();
+    fuzz_setup(&o);
+    let snapshot = Snapshot::take(&o);
+    let copy = snapshot.origin();
+    assert!(snapshot.stores_unchanged(&copy));
+    assert_eq!(raw_api(&copy, Method::Post, CHANNELS, b"{").status, 400);
+    assert_eq!(get(&copy, MASTER, T0).status, 404);
+    assert!(
+        snapshot.stores_unchanged(&copy),
+        "a refusal or a read stored something"
+    );
+    assert_eq!(
+        raw_api(&copy, Method::Post, CHANNELS, br#"{"name":"c2"}"#).status,
+        201
+    );
+    assert!(!snapshot.stores_unchanged(&copy));
+}
