@@ -3,8 +3,10 @@
 #                (PLATFORM=spin: the Spin component in the local wasmtime host instead)
 #   make test    native unit tests, then the end-to-end suites (the built Worker, the Spin build),
 #                then every fuzz target for FUZZ_SECONDS (default 5)
-#   make fuzz    every fuzz target for FUZZ_SECONDS (e.g. make fuzz FUZZ_SECONDS=600), or for
-#                FUZZ_RUNS executions each (make fuzz FUZZ_RUNS=10000000: a campaign at depth)
+#   make fuzz    every fuzz target for FUZZ_SECONDS (e.g. make fuzz FUZZ_SECONDS=600), or until
+#                FUZZ_RUNS executions each over all sessions (make fuzz FUZZ_RUNS=10000000
+#                FUZZ_DEADLINE=04:05: a campaign at depth, resumed by the next call; totals in
+#                fuzz/campaign.md)
 #   make worker  build the Worker (functions/cloudflare/build/worker/shim.mjs + wasm)
 #   make spin    build the Spin component (the .wasm spin.toml names) and the local host
 #   make lint    rustfmt, clippy (native members, the Worker and Spin crates on wasm32), the
@@ -117,7 +119,9 @@ ttff: tools worker
 # Seconds each fuzz target runs in `make test` (fuzz/run.sh runs longer campaigns).
 FUZZ_SECONDS ?= 5
 
-# A longer campaign: make fuzz FUZZ_SECONDS=600
+# A longer run: make fuzz FUZZ_SECONDS=600; a campaign: make fuzz FUZZ_RUNS=10000000
+# (FUZZ_RUNS, FUZZ_DEADLINE, FUZZ_TARGETS and FUZZ_MAX_FINDINGS reach fuzz/run.sh as
+# command-line variables, which make exports).
 fuzz:
 	scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
 

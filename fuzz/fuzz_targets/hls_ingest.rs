@@ -2,9 +2,12 @@
 //! API and fed a valid live start, then the input is PUT as a media playlist (twice, time
 //! moving) and as a master playlist, and the endpoint is read back. Never panics; every answer is
 //! 2xx or 4xx; a refused playlist leaves the served rendition playlist byte-identical.
+//! The set-up (channel, segments, live start) runs once; each input starts on a copy of it.
 #![no_main]
 
-use edgepack::testing::{memory_channel, reset_counter_random, send_hostile, MemoryOrigin};
+use edgepack::testing::{
+    memory_channel, reset_counter_random, send_hostile, MemoryOrigin, Snapshot,
+};
 use edgepack::{Method, Request, Response};
 use libfuzzer_sys::fuzz_target;
 
@@ -43,13 +46,10 @@ fn ts(n: usize, tag: u8) -> Vec<u8> {
     v
 }
 
+/// The channel with its segments uploaded and a valid live start served.
 fn setup() -> (TestOrigin, String) {
     reset_counter_random();
-    memory_channel(TOKEN, "HLS", &[("e", "HLS")], T0)
-}
-
-fuzz_target!(|data: &[u8]| {
-    let (o, auth) = setup();
+    let (o, auth) = memory_channel(TOKEN, "HLS", &[("e", "HLS")], T0);
     // Segments the input may name, uploaded at the playlist's directory and at the top.
     for i in 0..4u8 {
         assert_eq!(
@@ -65,11 +65,25 @@ fuzz_target!(|data: &[u8]| {
     );
     let served = get(&o, MEDIA, T0 + 20);
     assert_eq!(served.status, 200);
+    (o, auth)
+}
 
+thread_local! {
+    static START: (Snapshot, String) = {
+        let (o, auth) = setup();
+        (Snapshot::take(&o), auth)
+    };
+}
+
+fuzz_target!(|data: &[u8]| {
+    START.with(|(start, auth)| run(&start.origin(), auth, data));
+});
+
+fn run(o: &TestOrigin, auth: &str, data: &[u8]) {
     for (i, now) in [T0 + 2_000, T0 + 4_000].into_iter().enumerate() {
-        let before = get(&o, MEDIA, now);
-        let r = put(&o, &auth, "v/index.m3u8", data, now);
-        let after = get(&o, MEDIA, now);
+        let before = get(o, MEDIA, now);
+        let r = put(o, auth, "v/index.m3u8", data, now);
+        let after = get(o, MEDIA, now);
         if r.status >= 400 {
             assert_eq!(after.status, before.status, "round {i}");
             assert_eq!(
@@ -78,27 +92,27 @@ fuzz_target!(|data: &[u8]| {
             );
         }
     }
-    put(&o, &auth, "master.m3u8", data, T0 + 5_000);
+    put(o, auth, "master.m3u8", data, T0 + 5_000);
     // The input as another rendition's playlist, then everything read back.
-    put(&o, &auth, "w/index.m3u8", data, T0 + 5_500);
-    let master = get(&o, "/out/v1/g/c/e/manifest.m3u8", T0 + 6_000);
+    put(o, auth, "w/index.m3u8", data, T0 + 5_500);
+    let master = get(o, "/out/v1/g/c/e/manifest.m3u8", T0 + 6_000);
     if master.status == 200 {
         let text = String::from_utf8(master.body).expect("master is UTF-8");
         for uri in text
             .lines()
             .filter(|l| !l.starts_with('#') && !l.is_empty())
         {
-            get(&o, &format!("/out/v1/g/c/e/{uri}"), T0 + 6_000);
+            get(o, &format!("/out/v1/g/c/e/{uri}"), T0 + 6_000);
         }
     }
-    let media = get(&o, MEDIA, T0 + 6_000);
+    let media = get(o, MEDIA, T0 + 6_000);
     if media.status == 200 {
         let text = String::from_utf8(media.body).expect("playlist is UTF-8");
         for uri in text
             .lines()
             .filter(|l| !l.starts_with('#') && !l.is_empty())
         {
-            get(&o, &format!("/out/v1/g/c/e/v/index/{uri}"), T0 + 6_000);
+            get(o, &format!("/out/v1/g/c/e/v/index/{uri}"), T0 + 6_000);
         }
     }
-});
+}

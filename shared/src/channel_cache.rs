@@ -20,7 +20,7 @@ pub const CHANNEL_CACHE_MS: u64 = 5_000;
 pub const MAX_CACHED_CHANNELS: usize = 256;
 
 /// Channels by `group/channel`, with the time each was read.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ChannelCache {
     entries: RefCell<BTreeMap<String, (u64, Channel)>>,
 }

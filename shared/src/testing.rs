@@ -3,12 +3,14 @@
 //! timer that returns at once and stores that count their operations.
 
 use crate::auth::RandomError;
+use crate::channel_cache::ChannelCache;
 use crate::context::{Config, FetchError, FetchFuture, FetchRequest, FetchResponse, SleepFuture};
 use crate::origin::Origin;
 use crate::store::{MemoryKv, MemoryObjects};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::pin;
+use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 mod observed;
@@ -97,6 +99,54 @@ pub fn memory_origin(admin_token: &str) -> MemoryOrigin {
         instant_sleep,
     )
     .with_fetch(fake_fetch)
+}
+
+/// A memory origin as it stood, with this thread's [`counter_random`] counter: a fuzz target
+/// sets up once and runs each input on [`Snapshot::origin`], which answers exactly as the
+/// origin would have had the input built it anew (set-up requests are deterministic).
+pub struct Snapshot {
+    origin: MemoryOrigin,
+    next_random: u64,
+}
+
+impl Snapshot {
+    /// Copies `o`'s stores, channel cache and settings, and the randomness counter.
+    pub fn take(o: &MemoryOrigin) -> Snapshot {
+        Snapshot {
+            origin: copy_origin(o),
+            next_random: NEXT.with(Cell::get),
+        }
+    }
+
+    /// A new copy of the origin taken, with the randomness counter back where it was; empties
+    /// [`fetched`] too (a long fuzz run would otherwise keep every request).
+    pub fn origin(&self) -> MemoryOrigin {
+        NEXT.with(|c| c.set(self.next_random));
+        FETCHED.with(|f| f.borrow_mut().clear());
+        copy_origin(&self.origin)
+    }
+
+    /// Whether `o`'s stores hold exactly what the origin taken held (a copy that only read,
+    /// or whose writes were all refused). Its answers are then the same as the taken origin's
+    /// at the same time: a target may skip reading them again.
+    pub fn stores_unchanged(&self, o: &MemoryOrigin) -> bool {
+        o.kv == self.origin.kv && o.objects == self.origin.objects
+    }
+}
+
+/// `o` over copies of its stores and channel cache (its stats sink is shared).
+fn copy_origin(o: &MemoryOrigin) -> MemoryOrigin {
+    Origin {
+        kv: o.kv.clone(),
+        objects: o.objects.clone(),
+        config: o.config.clone(),
+        random: o.random,
+        sleep: o.sleep,
+        fetch: o.fetch,
+        stats: Rc::clone(&o.stats),
+        channels: Rc::new(ChannelCache::clone(&o.channels)),
+        edge_cache: o.edge_cache,
+    }
 }
 
 /// What [`fake_fetch`] does with a request.

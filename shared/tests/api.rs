@@ -391,3 +391,30 @@ fn rotation_replaces_credentials_at_once() {
         404
     );
 }
+
+/// A body over `MAX_API_BODY` is refused before it is parsed (413) and stores nothing; one at
+/// the limit is parsed. The `api_json` fuzz target stays below the limit (fuzz/README.md).
+#[test]
+fn bodies_over_the_limit_are_refused_unread() {
+    use edgepack::api::MAX_API_BODY;
+    let o = origin();
+    let body = |len: usize| {
+        // A valid group whose name field is padded with spaces to `len` bytes.
+        let mut b = br#"{"name":"g"}"#.to_vec();
+        b.splice(1..1, std::iter::repeat_n(b' ', len - b.len()));
+        b
+    };
+    let post = |b: Vec<u8>| {
+        let req = Request::new(Method::Post, "/api/v1/groups")
+            .with_header("authorization", &format!("Bearer {TOKEN}"))
+            .with_body(b);
+        send(&o, req, T0)
+    };
+    let r = post(body(MAX_API_BODY + 1));
+    assert_eq!(r.status, 413, "{}", text(&r));
+    assert_eq!(
+        api(&o, Method::Get, "/api/v1/groups", None).1,
+        json!({"groups": []})
+    );
+    assert_eq!(post(body(MAX_API_BODY)).status, 201);
+}

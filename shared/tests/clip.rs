@@ -130,28 +130,11 @@ fn header<'a>(r: &'a Response, name: &str) -> &'a str {
 
 /// ffprobe of `file` (frames counted); decode errors fail.
 fn probe(file: &[u8]) -> Value {
-    let path = std::env::temp_dir().join(format!(
-        "edgepack-clip-{}-{}.mp4",
-        std::process::id(),
-        file.len()
-    ));
-    std::fs::write(&path, file).unwrap();
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-show_streams",
-            "-show_format",
-        ])
-        .args(["-of", "json"])
-        .arg(&path)
-        .output()
-        .expect("ffprobe");
-    let _ = std::fs::remove_file(&path);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && err.trim().is_empty(), "{err}");
-    serde_json::from_slice(&out.stdout).unwrap()
+    ffprobe_file(
+        file,
+        "mp4",
+        &["-count_frames", "-show_streams", "-show_format"],
+    )
 }
 
 /// The segment numbers and total duration (s) a `vodend` playlist lists.

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::speke::*;
 use common::*;
 use edgepack::content_keys::forget_cached_keys;
 use edgepack::testing::{fetched, on_fetch, FakeAnswer};
@@ -13,32 +14,6 @@ use serde_json::{json, Value};
 use std::process::Command;
 
 const EP: &str = "/api/v1/groups/demo/channels/live/endpoints";
-const PROVIDER: &str = "https://keys.example.com/speke/v2";
-
-/// The fake provider's key for a KID: the KID's bytes with every bit flipped.
-fn key_of(kid_hex: &str) -> [u8; 16] {
-    let mut k = [0u8; 16];
-    for (i, b) in k.iter_mut().enumerate() {
-        *b = !u8::from_str_radix(&kid_hex[2 * i..2 * i + 2], 16).unwrap();
-    }
-    k
-}
-
-fn b64(b: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(b)
-}
-
-/// Attribute values `name="..."` in document order.
-fn attrs<'a>(xml: &'a str, element: &str, name: &str) -> Vec<&'a str> {
-    xml.split(&format!("<cpix:{element} "))
-        .skip(1)
-        .filter_map(|e| {
-            let start = e.find(&format!("{name}=\""))? + name.len() + 2;
-            Some(&e[start..start + e[start..].find('"')?])
-        })
-        .collect()
-}
 
 /// How the fake provider answers.
 #[derive(Clone, Copy, PartialEq)]
@@ -83,10 +58,7 @@ fn answer(req: &FetchRequest, mode: Mode) -> FakeAnswer {
         if mode == Mode::ShortKey {
             key.truncate(8);
         }
-        keys += &format!(
-            "<cpix:ContentKey kid=\"{answered}\" commonEncryptionScheme=\"cbc1\"><cpix:Data><pskc:Secret><pskc:PlainValue>{}</pskc:PlainValue></pskc:Secret></cpix:Data></cpix:ContentKey>",
-            b64(&key)
-        );
+        keys += &content_key(&answered, " commonEncryptionScheme=\"cbc1\"", &key);
         let ruled = if mode == Mode::KidMismatch {
             "cdcdcdcd-cdcd-cdcd-cdcd-cdcdcdcdcdcd"
         } else {
@@ -96,18 +68,11 @@ fn answer(req: &FetchRequest, mode: Mode) -> FakeAnswer {
             "<cpix:ContentKeyUsageRule kid=\"{ruled}\" intendedTrackType=\"VIDEO\"/><cpix:ContentKeyUsageRule kid=\"{ruled}\" intendedTrackType=\"AUDIO\"/>"
         );
     }
-    respond(
-        200,
-        format!(
-            "<?xml version=\"1.0\"?><cpix:CPIX xmlns:cpix=\"urn:dashif:org:cpix\" xmlns:pskc=\"urn:ietf:params:xml:ns:keyprov:pskc\" contentId=\"{content_id}\" version=\"2.3\"><cpix:ContentKeyList>{keys}</cpix:ContentKeyList><cpix:ContentKeyUsageRuleList>{rules}</cpix:ContentKeyUsageRuleList></cpix:CPIX>"
-        ),
-    )
+    cpix_answer(content_id, &keys, &rules)
 }
 
 fn provider(mode: Mode) {
-    forget_cached_keys();
-    let _ = fetched();
-    on_fetch(move |req| answer(req, mode));
+    provider_with(move |req| answer(req, mode));
 }
 
 /// Channel `demo/live` with a clear endpoint `clear` and an encrypted `hls` (`encryption`
@@ -1034,10 +999,8 @@ fn a_provider_failure_is_retried_once_and_then_remembered_for_seconds() {
     assert_eq!(fetched().len(), 1);
 
     // A 503 once, then keys: the retry gets them and the segment is served.
-    forget_cached_keys();
-    let _ = fetched();
     let mut calls = 0;
-    on_fetch(move |req| {
+    provider_with(move |req| {
         calls += 1;
         if calls == 1 {
             FakeAnswer::Respond(FetchResponse {

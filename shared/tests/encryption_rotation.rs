@@ -8,14 +8,13 @@
 
 mod common;
 
+use common::speke::*;
 use common::*;
-use edgepack::content_keys::forget_cached_keys;
-use edgepack::testing::{fetched, on_fetch, FakeAnswer};
-use edgepack::{FetchRequest, FetchResponse, Method, Request};
+use edgepack::testing::fetched;
+use edgepack::{FetchRequest, Method, Request};
 use serde_json::{json, Value};
 
 const EP: &str = "/api/v1/groups/demo/channels/live/endpoints";
-const PROVIDER: &str = "https://keys.example.com/speke/v2";
 /// Seconds per key period of the rotating endpoints.
 const INTERVAL_S: u64 = 10;
 /// The fixture segments' program date times: the first ends where the next period starts.
@@ -34,41 +33,14 @@ fn unhex(h: &str) -> Vec<u8> {
         .collect()
 }
 
-fn b64(b: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(b)
-}
-
 fn unb64(s: &str) -> Vec<u8> {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.decode(s).unwrap()
 }
 
-/// The fake provider's key for a KID (32 hex digits): the KID's bits flipped.
-fn key_of(kid_hex: &str) -> [u8; 16] {
-    let mut k = [0u8; 16];
-    for (i, b) in unhex(kid_hex).iter().enumerate() {
-        k[i] = !b;
-    }
-    k
-}
-
-/// Attribute values `name="..."` of `<cpix:{element} ...>` elements, in document order.
-fn attrs<'a>(xml: &'a str, element: &str, name: &str) -> Vec<&'a str> {
-    xml.split(&format!("<cpix:{element} "))
-        .skip(1)
-        .filter_map(|e| {
-            let start = e.find(&format!("{name}=\""))? + name.len() + 2;
-            Some(&e[start..start + e[start..].find('"')?])
-        })
-        .collect()
-}
-
 /// A SPEKE provider answering every requested KID with [`key_of`] for video and audio.
 fn provider() {
-    forget_cached_keys();
-    let _ = fetched();
-    on_fetch(|req: &FetchRequest| {
+    provider_with(|req: &FetchRequest| {
         let body = std::str::from_utf8(&req.body).unwrap();
         let content_id = attrs(body, "CPIX", "contentId")[0];
         let (mut keys, mut rules) = (String::new(), String::new());
@@ -77,15 +49,11 @@ fn provider() {
             "ContentKeyUsageRule",
             "intendedTrackType",
         )) {
-            let key = key_of(&kid.replace('-', ""));
-            keys += &format!("<cpix:ContentKey kid=\"{kid}\"><cpix:Data><pskc:Secret><pskc:PlainValue>{}</pskc:PlainValue></pskc:Secret></cpix:Data></cpix:ContentKey>", b64(&key));
+            keys += &content_key(kid, "", &key_of(&kid.replace('-', "")));
             rules +=
                 &format!("<cpix:ContentKeyUsageRule kid=\"{kid}\" intendedTrackType=\"{rule}\"/>");
         }
-        FakeAnswer::Respond(FetchResponse {
-            status: 200,
-            body: format!("<?xml version=\"1.0\"?><cpix:CPIX xmlns:cpix=\"urn:dashif:org:cpix\" xmlns:pskc=\"urn:ietf:params:xml:ns:keyprov:pskc\" contentId=\"{content_id}\" version=\"2.3\"><cpix:ContentKeyList>{keys}</cpix:ContentKeyList><cpix:ContentKeyUsageRuleList>{rules}</cpix:ContentKeyUsageRuleList></cpix:CPIX>").into_bytes(),
-        })
+        cpix_answer(content_id, &keys, &rules)
     });
 }
 

@@ -236,3 +236,60 @@ fn api_json_seeds() {
         );
     }
 }
+
+/// What the origin-level targets (`api_json`, `hls_ingest`, `track_ingest`) rely on to set up
+/// once: every copy a `Snapshot` gives answers as the origin itself would next (same stores,
+/// same randomness), copies share no writes, and none keeps the fake fetches of earlier runs.
+#[test]
+fn snapshot_copies_answer_as_the_origin_would() {
+    use edgepack::testing::{fake_fetch, fetched, reset_counter_random, Snapshot};
+    use edgepack::FetchRequest;
+    reset_counter_random();
+    let o = origin();
+    fuzz_setup(&o);
+    let snapshot = Snapshot::take(&o);
+    // A new channel's input credentials come from the randomness.
+    let c2 = Some(json!({"name": "c2"}));
+    let next = api(&o, Method::Post, CHANNELS, c2.clone());
+    assert_eq!(next.0, 201);
+    for _ in 0..2 {
+        // Recorded when called; the answer is not needed.
+        drop(fake_fetch(FetchRequest {
+            method: "POST",
+            url: "http://127.0.0.1:1/speke".into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            max_body: 1,
+        }));
+        let copy = snapshot.origin();
+        assert!(fetched().is_empty(), "an earlier run's fetch kept");
+        assert_eq!(api(&copy, Method::Post, CHANNELS, c2.clone()), next);
+    }
+    let copy = snapshot.origin();
+    let (status, _) = api(&copy, Method::Get, &format!("{CHANNELS}/c2"), None);
+    assert_eq!(status, 404, "a copy saw another copy's channel");
+}
+
+/// `Snapshot::stores_unchanged`, which lets `track_ingest` skip reading everything again after
+/// a refused upload: true after reads and refused writes, false after any accepted write.
+#[test]
+fn snapshot_sees_any_stored_change() {
+    use edgepack::testing::{reset_counter_random, Snapshot};
+    reset_counter_random();
+    let o = origin();
+    fuzz_setup(&o);
+    let snapshot = Snapshot::take(&o);
+    let copy = snapshot.origin();
+    assert!(snapshot.stores_unchanged(&copy));
+    assert_eq!(raw_api(&copy, Method::Post, CHANNELS, b"{").status, 400);
+    assert_eq!(get(&copy, MASTER, T0).status, 404);
+    assert!(
+        snapshot.stores_unchanged(&copy),
+        "a refusal or a read stored something"
+    );
+    assert_eq!(
+        raw_api(&copy, Method::Post, CHANNELS, br#"{"name":"c2"}"#).status,
+        201
+    );
+    assert!(!snapshot.stores_unchanged(&copy));
+}

@@ -154,29 +154,17 @@ fn asset_path(job: &Value) -> String {
 /// ffprobe of a file: streams with frames counted, format, and every packet's stream and
 /// timestamps; decode errors fail.
 fn probe(file: &[u8], ext: &str) -> (Value, Vec<(u64, f64)>) {
-    let path = std::env::temp_dir().join(format!(
-        "edgepack-rec-{}-{}.{ext}",
-        std::process::id(),
-        file.len()
-    ));
-    std::fs::write(&path, file).unwrap();
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
+    let v = ffprobe_file(
+        file,
+        ext,
+        &[
             "-count_frames",
             "-show_streams",
             "-show_format",
-        ])
-        .args(["-show_entries", "packet=stream_index,dts_time"])
-        .args(["-of", "json"])
-        .arg(&path)
-        .output()
-        .expect("ffprobe");
-    let _ = std::fs::remove_file(&path);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && err.trim().is_empty(), "{err}");
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            "-show_entries",
+            "packet=stream_index,dts_time",
+        ],
+    );
     let packets = v["packets"]
         .as_array()
         .unwrap()
@@ -367,22 +355,13 @@ fn flv_recording_on_chunked_storage_splices_a_gap_and_an_encoder_restart() {
 
 /// Video frame sizes in decode order, as ffmpeg decodes them (width x height per frame).
 fn frame_sizes(file: &[u8], ext: &str) -> Vec<(u64, u64)> {
-    let path = std::env::temp_dir().join(format!(
-        "edgepack-rec-sizes-{}-{}.{ext}",
-        std::process::id(),
-        file.len()
-    ));
-    std::fs::write(&path, file).unwrap();
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0"])
-        .args(["-show_entries", "frame=width,height", "-of", "json"])
-        .arg(&path)
-        .output()
-        .expect("ffprobe");
-    let _ = std::fs::remove_file(&path);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && err.trim().is_empty(), "{err}");
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let args = [
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "frame=width,height",
+    ];
+    let v = ffprobe_file(file, ext, &args);
     v["frames"]
         .as_array()
         .unwrap()

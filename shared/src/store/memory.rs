@@ -14,7 +14,7 @@ type Parts = BTreeMap<u16, Vec<u8>>;
 /// R2's smallest part (all parts but the last).
 pub const MIN_PART_BYTES: u64 = 5 << 20;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct MemoryKv {
     map: RefCell<BTreeMap<String, Vec<u8>>>,
 }
@@ -58,7 +58,7 @@ impl KvStore for MemoryKv {
 /// Objects in memory, with multipart uploads that follow R2's rules (parts of one size, at
 /// least [`MIN_PART_BYTES`], but the last, which may be smaller; at most 10,000), so core tests
 /// catch an upload R2 would refuse.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct MemoryObjects {
     map: RefCell<BTreeMap<String, Object>>,
     /// Unfinished uploads: (key, upload id) → part number → body.

@@ -1,6 +1,8 @@
 //! Test harness: the core over in-memory stores, driven without an async runtime.
 #![allow(dead_code)]
 
+pub mod speke;
+
 pub use edgepack::testing::block_on;
 use edgepack::testing::{memory_origin, MemoryOrigin};
 use edgepack::{Method, Request, Response};
@@ -201,6 +203,34 @@ pub fn ffprobe_frames(bytes: &[u8], entries: &str) -> Value {
         out.status.success() && out.stderr.is_empty(),
         "ffprobe: {}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// ffprobe of `file` written to a temporary `.{ext}` file (an MP4 with its index at the end
+/// needs a seekable input), with `args` and JSON output. The run must be clean: exit 0 and
+/// nothing on stderr.
+pub fn ffprobe_file(file: &[u8], ext: &str, args: &[&str]) -> Value {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "edgepack-probe-{}-{}.{ext}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&path, file).unwrap();
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error"])
+        .args(args)
+        .args(["-of", "json"])
+        .arg(&path)
+        .output()
+        .expect("ffprobe is installed (apt-get install ffmpeg)");
+    let _ = std::fs::remove_file(&path);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && err.trim().is_empty(),
+        "ffprobe: {err}"
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
