@@ -35,7 +35,7 @@ pub const MAX_UPLOADS: usize = 256;
 pub const UPLOAD_MEMORY_MS: u64 = 30_000;
 
 /// A timeline as written or read, with its version and when it was last kept.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Kept {
     timeline: Timeline,
     version: String,
@@ -43,7 +43,7 @@ struct Kept {
 }
 
 /// An isolate's memory of its own ingest writes (see the module documentation).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct IngestMemory {
     timelines: RefCell<BTreeMap<String, Kept>>,
     /// Timeline keys whose kept copy was stale, with the time until which it is not used.

@@ -5,6 +5,7 @@
 use crate::auth::RandomError;
 use crate::channel_cache::ChannelCache;
 use crate::context::{Config, FetchError, FetchFuture, FetchRequest, FetchResponse, SleepFuture};
+use crate::ingest_memory::IngestMemory;
 use crate::origin::Origin;
 use crate::store::{MemoryKv, MemoryObjects};
 use std::cell::{Cell, RefCell};
@@ -134,7 +135,7 @@ impl Snapshot {
     }
 }
 
-/// `o` over copies of its stores and channel cache (its stats sink is shared).
+/// `o` over copies of its stores, channel cache and ingest memory (its stats sink is shared).
 fn copy_origin(o: &MemoryOrigin) -> MemoryOrigin {
     Origin {
         kv: o.kv.clone(),
@@ -145,6 +146,7 @@ fn copy_origin(o: &MemoryOrigin) -> MemoryOrigin {
         fetch: o.fetch,
         stats: Rc::clone(&o.stats),
         channels: Rc::new(ChannelCache::clone(&o.channels)),
+        ingest_memory: Rc::new(IngestMemory::clone(&o.ingest_memory)),
         edge_cache: o.edge_cache,
     }
 }

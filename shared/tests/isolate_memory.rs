@@ -96,7 +96,7 @@ fn listed(o: &Recorded, now: u64) -> Vec<u64> {
         now,
     ));
     assert_eq!(r.status, 200, "{}", text(&r));
-    text(&r)
+    plain(text(&r))
         .lines()
         .filter(|l| l.ends_with(".ts"))
         .map(|l| l.trim_end_matches(".ts").parse().unwrap())
