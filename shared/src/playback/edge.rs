@@ -21,15 +21,7 @@ const KEY_PREFIX: &str = "/edgepack-edge-cache";
 /// Whether the answer to `req` for `route` may come from, and go to, the cache: a GET or HEAD
 /// of an immutable file without `Range` (ranged answers are not kept).
 pub(super) fn cacheable(route: &Route, req: &Request) -> bool {
-    let immutable = matches!(
-        route,
-        Route::TsSegment { .. }
-            | Route::TsTrackSegment { .. }
-            | Route::Init { .. }
-            | Route::CmafSegment { .. }
-            | Route::DashSegment { .. }
-            | Route::Clip(_)
-    );
+    let immutable = route.is_segment_file() || matches!(route, Route::Clip(_));
     immutable && matches!(req.method, Method::Get | Method::Head) && req.header("range").is_none()
 }
 
