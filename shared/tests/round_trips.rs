@@ -41,6 +41,9 @@ impl Observer for Rounds {
         if t.in_flight.get() == 0 {
             t.rounds.set(t.rounds.get() + 1);
         }
+        if std::env::var("TRACE_ROUNDS").is_ok() {
+            eprintln!("  round {} {:?} {}", t.rounds.get(), op, _key);
+        }
         t.in_flight.set(t.in_flight.get() + 1);
         let count = match op {
             Op::Kv(_) => &t.kv,
@@ -183,6 +186,17 @@ fn round_trips_per_request_kind() {
     };
     let dash_segment = attr("media").replace("$Time$", &attr(" t"));
     let window = "start=2026-11-23T12:00:00Z&end=2026-11-23T12:00:04Z";
+    // A time-shifted playlist names each segment's archive bucket too (`~{id}@{bucket}/`).
+    let shifted = run(o.handle(
+        get_req(&format!("{OUT}/hls/v/index/media.m3u8?{window}")),
+        now,
+    ));
+    let shifted_segment = text(&shifted)
+        .lines()
+        .find(|l| l.contains(".ts"))
+        .expect("a time-shifted TS segment")
+        .to_owned();
+    assert!(shifted_segment.contains('@'), "{shifted_segment}");
     let playback: Vec<(&str, String)> = vec![
         ("HLS (TS) master", format!("{OUT}/hls/manifest.m3u8")),
         (
@@ -219,6 +233,10 @@ fn round_trips_per_request_kind() {
         ),
         (
             "time-shifted HLS (TS) segment (`start`/`end`)",
+            format!("{OUT}/hls/v/index/{shifted_segment}"),
+        ),
+        (
+            "time-shifted HLS (TS) segment, URL without the archive bucket (before this change)",
             format!("{OUT}/hls/v/index/{ts_segment}?{window}"),
         ),
         (
@@ -236,6 +254,7 @@ fn round_trips_per_request_kind() {
         // Cold: nothing remembered in the isolate, nothing in the edge's cache.
         forget_remembered_endpoints();
         clear_edge_cache();
+        eprintln!("== {name}");
         let cold = measure_ok(&o, &t, name, get_req(&url), now);
         // Warm isolate: the endpoint's settings remembered (reads ahead), no cached copy.
         clear_edge_cache();

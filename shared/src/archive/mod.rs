@@ -92,6 +92,55 @@ async fn append_to(
     )))
 }
 
+/// The first and last bucket a lookup of `[from_ms, to_ms)` reads ([`read`]): a segment's
+/// bucket is chosen by its start, so the one before `from` may hold a segment running into
+/// the range, and the one holding `to` is included whole.
+pub fn buckets_of((from_ms, to_ms): (i64, i64)) -> (i64, i64) {
+    let first = bucket_of(from_ms).saturating_sub(BUCKET_MS);
+    let last = bucket_of(to_ms.saturating_add(BUCKET_MS - 1));
+    (first, last)
+}
+
+/// The buckets around `bucket` (the one before, itself, the one after) that a lookup of
+/// `range` would read: what a time-shifted segment whose URL names `bucket` reads
+/// (docs/round-trips.md, "Time-shifted segment URLs"). Empty when `bucket` is not one.
+pub fn buckets_near(bucket: i64, range: (i64, i64)) -> Vec<i64> {
+    let (first, last) = buckets_of(range);
+    if bucket.rem_euclid(BUCKET_MS) != 0 {
+        return Vec::new();
+    }
+    [
+        bucket.saturating_sub(BUCKET_MS),
+        bucket,
+        bucket.saturating_add(BUCKET_MS),
+    ]
+    .into_iter()
+    .filter(|b| (first..=last).contains(b))
+    .collect()
+}
+
+/// Archived segments of a rendition on one input in `buckets`, read together, in sequence
+/// order.
+pub async fn read_buckets(
+    objects: &impl ObjectStore,
+    channel_id: &str,
+    input: InputId,
+    rendition: &Rendition,
+    buckets: &[i64],
+) -> OriginResult<Vec<Segment>> {
+    let reads = buckets.iter().map(|b| {
+        let key = keys::archive(channel_id, input, rendition, *b);
+        async move { repo::object_get::<Vec<Segment>>(objects, &key).await }
+    });
+    let mut out: Vec<Segment> = Vec::new();
+    for segments in join_all(reads).await {
+        out.extend(segments?.unwrap_or_default());
+    }
+    out.sort_by_key(|s| s.seq);
+    out.dedup_by_key(|s| s.seq);
+    Ok(out)
+}
+
 /// Buckets one batch of an archive lookup reads at once: a Worker keeps six storage calls in
 /// flight per invocation and queues the rest.
 const READ_BATCH: usize = 6;
@@ -112,10 +161,7 @@ pub async fn read(
     (from_ms, to_ms): (i64, i64),
     max_segments: usize,
 ) -> OriginResult<Vec<Segment>> {
-    // A segment's bucket is chosen by its start: the one before `from` may hold a segment
-    // running into the window, and the one holding `to` is included whole.
-    let first = bucket_of(from_ms).saturating_sub(BUCKET_MS);
-    let last = bucket_of(to_ms.saturating_add(BUCKET_MS - 1));
+    let (first, last) = buckets_of((from_ms, to_ms));
     let mut out: Vec<Segment> = Vec::new();
     let mut in_window = 0usize;
     let mut buckets = (0..)

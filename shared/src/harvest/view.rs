@@ -141,7 +141,46 @@ impl<'a, K: KvStore, O: ObjectStore> View<'a, K, O> {
         })?;
         // The asset's files keep the names below their rendition: the storage-id directory
         // of live playback (docs/round-trips.md) would tie a VOD asset to its channel.
-        let text = text.replace(&format!("~{}/", self.job.channel_id), "");
+        let text = without_storage_dirs(&text, &self.job.channel_id);
         Ok((text, ct))
+    }
+}
+
+/// `text` without the storage-id directories of channel `id`: `~{id}/`, and `~{id}@{bucket}/`
+/// of time-shifted playlists (docs/round-trips.md, "Time-shifted segment URLs").
+fn without_storage_dirs(text: &str, id: &str) -> String {
+    let mark = format!("~{id}");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(&mark) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + mark.len()..];
+        let bucket = match after.strip_prefix('@') {
+            Some(b) => 1 + b.bytes().take_while(u8::is_ascii_digit).count(),
+            None => 0,
+        };
+        match after[bucket..].strip_prefix('/') {
+            Some(tail) if bucket != 1 => rest = tail,
+            _ => {
+                out.push_str(&mark);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_storage_dirs;
+
+    #[test]
+    fn storage_dirs_leave_asset_manifests() {
+        let text = "~abc/1.ts\n~abc@1795435200000/2.ts\nv/~abc@/3.ts\n~abd/4.ts\n~abc@12x/5.ts\n";
+        assert_eq!(
+            without_storage_dirs(text, "abc"),
+            "1.ts\n2.ts\nv/~abc@/3.ts\n~abd/4.ts\n~abc@12x/5.ts\n"
+        );
     }
 }

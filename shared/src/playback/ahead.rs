@@ -12,6 +12,11 @@
 //! created again, the reads ahead name the old id, nothing asks for them, and the request reads
 //! as if nothing had been remembered. A request the remembered settings refuse reads nothing
 //! ahead, so refused requests cost no object reads.
+//!
+//! The request's store also reads a key once for every get started while a get of it is in
+//! flight: work run side by side (a time-shifted master's window and its live reads, a clip's
+//! window and renditions) shares the switch log and the timelines they both need. A get
+//! started after the answer came reads the store again (a blocking reload's next poll).
 
 use super::Route;
 use crate::keys;
@@ -20,7 +25,11 @@ use crate::names::{Name, Rendition};
 use crate::store::{Metadata, Object, ObjectInfo, ObjectStore, StoreResult, UploadedPart};
 use futures_util::future::{join, join_all};
 use std::cell::RefCell;
+use std::future::Future;
 use std::ops::Range;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
 /// Endpoints an isolate remembers; the oldest is forgotten first.
 const REMEMBERED_ENDPOINTS: usize = 256;
@@ -105,10 +114,9 @@ pub(super) fn remember(
 /// log and both masters; a rendition's file its switch log and timelines.
 pub(super) enum Start<'r> {
     /// `list`: the channel has no rendition index (as last seen), so the listings too.
-    Manifest {
-        list: bool,
-    },
-    Rendition(&'r Rendition),
+    Manifest { list: bool },
+    /// A rendition's file; with a time-shifted segment's archive buckets (`archive`).
+    Rendition(&'r Rendition, &'r [i64]),
 }
 
 impl Start<'_> {
@@ -123,7 +131,7 @@ impl Start<'_> {
             | Route::TsTrackSegment { rendition, .. }
             | Route::Init { rendition, .. }
             | Route::CmafSegment { rendition, .. }
-            | Route::DashSegment { rendition, .. } => Some(Start::Rendition(rendition)),
+            | Route::DashSegment { rendition, .. } => Some(Start::Rendition(rendition, &[])),
             Route::Clip(_) | Route::Key { .. } => None,
         }
     }
@@ -140,6 +148,79 @@ enum Read {
 pub(super) struct Ahead<'a, O> {
     inner: &'a O,
     reads: RefCell<Vec<Read>>,
+    /// Gets in flight, which a get of the same key started meanwhile joins.
+    flights: RefCell<Vec<Flight>>,
+}
+
+/// The answer of a get in flight, shared with the gets that joined it.
+#[derive(Default)]
+struct SharedRead {
+    answer: Option<StoreResult<Option<Object>>>,
+    /// The get was dropped before it was answered: the joined ones read for themselves.
+    abandoned: bool,
+    waiters: Vec<Waker>,
+}
+
+/// A get in flight, by key.
+struct Flight {
+    key: String,
+    slot: Rc<RefCell<SharedRead>>,
+}
+
+/// The get that reads a key for the others: on drop (answered or abandoned) it leaves the
+/// flights, so a later get of the key reads the store again, and wakes who joined it.
+struct Lead<'f> {
+    flights: &'f RefCell<Vec<Flight>>,
+    slot: Rc<RefCell<SharedRead>>,
+}
+
+impl<'f> Lead<'f> {
+    fn start(flights: &'f RefCell<Vec<Flight>>, key: &str) -> Self {
+        let slot = Rc::new(RefCell::new(SharedRead::default()));
+        flights.borrow_mut().push(Flight {
+            key: key.to_owned(),
+            slot: slot.clone(),
+        });
+        Lead { flights, slot }
+    }
+
+    fn finish(self, answer: &StoreResult<Option<Object>>) {
+        self.slot.borrow_mut().answer = Some(answer.clone());
+    }
+}
+
+impl Drop for Lead<'_> {
+    fn drop(&mut self) {
+        self.flights
+            .borrow_mut()
+            .retain(|f| !Rc::ptr_eq(&f.slot, &self.slot));
+        let mut slot = self.slot.borrow_mut();
+        slot.abandoned = slot.answer.is_none();
+        for waker in slot.waiters.drain(..) {
+            waker.wake();
+        }
+    }
+}
+
+/// A get that joined one in flight: its answer, or `None` when it was abandoned.
+struct Joined {
+    slot: Rc<RefCell<SharedRead>>,
+}
+
+impl Future for Joined {
+    type Output = Option<StoreResult<Option<Object>>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut slot = self.slot.borrow_mut();
+        if let Some(answer) = &slot.answer {
+            return Poll::Ready(Some(answer.clone()));
+        }
+        if slot.abandoned {
+            return Poll::Ready(None);
+        }
+        slot.waiters.push(cx.waker().clone());
+        Poll::Pending
+    }
 }
 
 impl<'a, O: ObjectStore> Ahead<'a, O> {
@@ -147,6 +228,7 @@ impl<'a, O: ObjectStore> Ahead<'a, O> {
         Ahead {
             inner,
             reads: RefCell::new(Vec::new()),
+            flights: RefCell::new(Vec::new()),
         }
     }
 
@@ -164,8 +246,15 @@ impl<'a, O: ObjectStore> Ahead<'a, O> {
                     lists.extend(InputId::ALL.map(|i| keys::timelines(id, i)));
                 }
             }
-            Start::Rendition(rendition) => {
+            Start::Rendition(rendition, buckets) => {
                 gets.extend(InputId::ALL.map(|i| keys::timeline(id, i, rendition)));
+                for input in InputId::ALL {
+                    gets.extend(
+                        buckets
+                            .iter()
+                            .map(|b| keys::archive(id, input, rendition, *b)),
+                    );
+                }
             }
         }
         let gets = join_all(gets.into_iter().map(|k| async move {
@@ -207,10 +296,24 @@ impl<'a, O: ObjectStore> Ahead<'a, O> {
 
 impl<O: ObjectStore> ObjectStore for Ahead<'_, O> {
     async fn get(&self, key: &str) -> StoreResult<Option<Object>> {
-        match self.take_get(key) {
-            Some(read) => read,
-            None => self.inner.get(key).await,
+        if let Some(read) = self.take_get(key) {
+            return read;
         }
+        // A read of the same key in flight: its answer, not a second read.
+        let joined = self.flights.borrow().iter().find_map(|f| {
+            (f.key == key).then(|| Joined {
+                slot: f.slot.clone(),
+            })
+        });
+        if let Some(joined) = joined {
+            if let Some(answer) = joined.await {
+                return answer;
+            }
+        }
+        let lead = Lead::start(&self.flights, key);
+        let answer = self.inner.get(key).await;
+        lead.finish(&answer);
+        answer
     }
 
     async fn put(&self, key: &str, body: &[u8], metadata: &Metadata) -> StoreResult<()> {
@@ -286,5 +389,92 @@ impl<O: ObjectStore> ObjectStore for Ahead<'_, O> {
 
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> StoreResult<()> {
         self.inner.abort_multipart(key, upload_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryObjects;
+    use crate::testing::{ObjectOp, Observed, Observer, Op};
+    use futures_util::future::join;
+    use std::cell::Cell;
+    use std::pin::pin;
+    use std::rc::Rc;
+    use std::task::Waker;
+
+    /// Counts gets, each waiting one scheduler turn.
+    #[derive(Clone, Default)]
+    struct Gets(Rc<Cell<usize>>);
+
+    impl Observer for Gets {
+        fn start(&self, op: Op, _key: &str) {
+            if op == Op::Object(ObjectOp::Get) {
+                self.0.set(self.0.get() + 1);
+            }
+        }
+        async fn delay(&self) {
+            let mut yielded = false;
+            std::future::poll_fn(|cx| {
+                if yielded {
+                    Poll::Ready(())
+                } else {
+                    yielded = true;
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+            })
+            .await;
+        }
+    }
+
+    fn run<F: Future>(f: F) -> F::Output {
+        let mut f = pin!(f);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
+    fn store() -> (Observed<MemoryObjects, Gets>, Gets) {
+        let inner = MemoryObjects::default();
+        run(inner.put("k", b"v", &Metadata::new())).unwrap();
+        let gets = Gets::default();
+        let observer = gets.clone();
+        (Observed { inner, observer }, gets)
+    }
+
+    #[test]
+    fn concurrent_gets_of_a_key_read_it_once_and_later_ones_again() {
+        let (objects, gets) = store();
+        let ahead = Ahead::new(&objects);
+        let (a, b) = run(join(ahead.get("k"), ahead.get("k")));
+        let body = |r: StoreResult<Option<Object>>| r.unwrap().unwrap().body;
+        assert_eq!((body(a), body(b)), (b"v".to_vec(), b"v".to_vec()));
+        assert_eq!(gets.0.get(), 1);
+        // Read in sequence (a blocking reload's next poll): the store again.
+        run(ahead.get("k")).unwrap();
+        assert_eq!(gets.0.get(), 2);
+        assert!(ahead.flights.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_get_whose_reader_was_dropped_reads_for_itself() {
+        let (objects, gets) = store();
+        let ahead = Ahead::new(&objects);
+        let joined = {
+            let mut leader = pin!(ahead.get("k"));
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(leader.as_mut().poll(&mut cx).is_pending());
+            // Joins the leader, which is dropped before it answers.
+            let mut follower = Box::pin(ahead.get("k"));
+            assert!(follower.as_mut().poll(&mut cx).is_pending());
+            follower
+        };
+        let answer = run(joined);
+        assert_eq!(answer.unwrap().unwrap().body, b"v");
+        assert_eq!(gets.0.get(), 2);
     }
 }

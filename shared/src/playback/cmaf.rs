@@ -22,6 +22,8 @@ use crate::playback::init_bytes;
 use crate::playback::master_info;
 use crate::playback::masters;
 use crate::playback::rendition_data;
+use crate::playback::segment_data;
+use crate::playback::RenditionData;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::TrackInfo;
@@ -275,18 +277,25 @@ pub(super) async fn cmaf_segment<K: KvStore, O: ObjectStore>(
     play: &Play<'_>,
     rendition: &Rendition,
     kind: TrackKind,
+    near: Option<i64>,
     select: impl Fn(&Group<'_>, u32) -> bool,
 ) -> OriginResult<Response> {
     let endpoint = play.endpoint;
-    let data = rendition_data(cx, play, rendition).await?;
-    let (groups, _) = data.groups(endpoint);
     // The track's timescale, for selections by media time ($Time$).
-    let timescale = data
-        .refs()
-        .iter()
-        .flatten()
-        .find_map(|t| t.track(kind))
-        .map_or(90_000, |i| i.timescale);
+    let timescale = |data: &RenditionData| {
+        data.refs()
+            .iter()
+            .flatten()
+            .find_map(|t| t.track(kind))
+            .map_or(90_000, |i| i.timescale)
+    };
+    let has = |data: &RenditionData| {
+        let timescale = timescale(data);
+        data.groups(endpoint).0.iter().any(|g| select(g, timescale))
+    };
+    let data = segment_data(cx, play, rendition, near, has).await?;
+    let (groups, _) = data.groups(endpoint);
+    let timescale = timescale(&data);
     let g = groups
         .iter()
         .find(|g| select(g, timescale))

@@ -213,11 +213,26 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
         Name::parse(e).ok_or_else(not_found)?,
     );
     // A segment URL below the channel's storage id (`~{id}/`): its rendition's index is read
-    // under that id in the same round trip as the settings, and checked against them after.
+    // under that id in the same round trip as the settings, and checked against them after;
+    // with a time-shift and the archive bucket its playlist named (`~{id}@{bucket}/`), that
+    // bucket and its neighbours too, when the window's widest range reaches them.
     let by_id = route::split_storage_dir(rest);
     let rest: &[&str] = match &by_id {
-        Some((_, _, path)) => path,
+        Some(dir) => &dir.path,
         None => rest,
+    };
+    let near_buckets = match (&by_id, TimeShift::parse(&req.query)) {
+        (
+            Some(route::StorageDir {
+                bucket: Some(bucket),
+                ..
+            }),
+            Ok(Some(shift)),
+        ) => {
+            let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
+            crate::archive::buckets_near(*bucket, shift.range(now, i64::MAX))
+        }
+        _ => Vec::new(),
     };
     // Both settings in one round trip, with the objects the route starts with read ahead
     // when this isolate served the endpoint before and would let the request through
@@ -248,9 +263,10 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
     // What to read ahead: under the URL's storage id when it names one (unless a copy is
     // at hand or the remembered settings refuse the request), else under the remembered id.
     let (read_id, start) = match &by_id {
-        Some((id, rendition, _)) if early.is_none() && !refused_before => {
-            (Some(*id), Some(ahead::Start::Rendition(rendition)))
-        }
+        Some(dir) if early.is_none() && !refused_before => (
+            Some(dir.id),
+            Some(ahead::Start::Rendition(&dir.rendition, &near_buckets)),
+        ),
         Some(_) => (None, None),
         None => {
             let indexed = hint.as_ref().is_some_and(|r| r.indexed);
@@ -319,7 +335,7 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
     ahead::remember(&g, &c, &e, &channel.id, &endpoint, knows_index);
     let cx = &cx.with_objects(&objects);
     let route = Route::parse(&endpoint, rest)?;
-    if let Some((id, ..)) = &by_id {
+    if let Some(route::StorageDir { id, .. }) = &by_id {
         // A storage id that is not the channel's: the URL is of a channel deleted since (the
         // reads made under it answer nothing); only segment files are served below one.
         if *id != channel.id || !route.is_segment_file() {
@@ -371,7 +387,11 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
         crate::model::OutputProtocol::Hls | crate::model::OutputProtocol::HlsCmaf
     );
     let mut prefetched = None;
-    if hls && route.is_manifest() {
+    // A time-shifted master reads like a live one, in the same round trip as its window (the
+    // reads they share made once, `ahead`), unless its session key needs the window first.
+    let master_beside_window =
+        hls && route == Route::Manifest && shift.is_some() && !master_needs_window(&endpoint);
+    if hls && route.is_manifest() && !master_beside_window {
         let own = match &route {
             Route::TsPlaylist { rendition } | Route::CmafPlaylist { rendition, .. } => {
                 Some(rendition)
@@ -403,14 +423,20 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
             .with_body(content_type, carry_query(&text, &carried))
             .with_header("cache-control", cache.value())
     };
+    // The archive bucket a time-shifted playlist named in the segment's URL.
+    let near = by_id.as_ref().and_then(|dir| dir.bucket);
     let mut stream = None;
     let response = match route {
         Route::Manifest => match endpoint.protocol {
-            crate::model::OutputProtocol::Hls if endpoint.audio_separation => {
-                Ok(manifest(cmaf_master(cx, &play).await?))
-            }
-            crate::model::OutputProtocol::Hls => Ok(manifest(ts_master(cx, &play).await?)),
-            crate::model::OutputProtocol::HlsCmaf => Ok(manifest(cmaf_master(cx, &play).await?)),
+            crate::model::OutputProtocol::Hls if endpoint.audio_separation => Ok(manifest(
+                beside_window(cx, &play, master_beside_window, cmaf_master(cx, &play)).await?,
+            )),
+            crate::model::OutputProtocol::Hls => Ok(manifest(
+                beside_window(cx, &play, master_beside_window, ts_master(cx, &play)).await?,
+            )),
+            crate::model::OutputProtocol::HlsCmaf => Ok(manifest(
+                beside_window(cx, &play, master_beside_window, cmaf_master(cx, &play)).await?,
+            )),
             crate::model::OutputProtocol::Dash => {
                 // The clock players read, on the host they play from.
                 let base = group_base
@@ -449,12 +475,14 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
         Route::TsPlaylist { rendition } => Ok(manifest(
             rendition_playlist(cx, &play, &rendition, None, wait_for, prefetched).await?,
         )),
-        Route::TsSegment { rendition, seq } => ts_segment(cx, &play, &rendition, seq, None).await,
+        Route::TsSegment { rendition, seq } => {
+            ts_segment(cx, &play, &rendition, seq, None, near).await
+        }
         Route::TsTrackSegment {
             rendition,
             kind,
             seq,
-        } => ts_segment(cx, &play, &rendition, seq, Some(kind)).await,
+        } => ts_segment(cx, &play, &rendition, seq, Some(kind), near).await,
         Route::CmafPlaylist { rendition, kind } => Ok(manifest(
             rendition_playlist(cx, &play, &rendition, Some(kind), wait_for, prefetched).await?,
         )),
@@ -468,13 +496,13 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
             rendition,
             kind,
             seq,
-        } => cmaf_segment(cx, &play, &rendition, kind, |g, _| g.seq == seq).await,
+        } => cmaf_segment(cx, &play, &rendition, kind, near, |g, _| g.seq == seq).await,
         Route::DashSegment {
             rendition,
             kind,
             time,
         } => {
-            cmaf_segment(cx, &play, &rendition, kind, |g, timescale| {
+            cmaf_segment(cx, &play, &rendition, kind, near, |g, timescale| {
                 dash::segment_time(g, kind, timescale) == Some(time)
             })
             .await
@@ -491,6 +519,31 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
         Ok(r) if endpoint.access.per_client() => Ok((headers::private(r), stream)),
         other => other.map(|r| (r, stream)),
     }
+}
+
+/// Whether a master's text depends on its time-shift window: only the first key period of
+/// its session key does, when keys rotate (`session_key`).
+fn master_needs_window(endpoint: &Endpoint) -> bool {
+    endpoint
+        .encryption
+        .as_ref()
+        .is_some_and(|e| e.key_rotation_interval > 0)
+}
+
+/// A master, and with `window` its time-shift window computed in the same round trip: a
+/// window without content is a 404 as before, the master's text is the live one's.
+async fn beside_window<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    window: bool,
+    master: impl std::future::Future<Output = OriginResult<(String, CacheControl, &'static str)>>,
+) -> OriginResult<(String, CacheControl, &'static str)> {
+    if !window {
+        return master.await;
+    }
+    let (window, master) = join(window_reference(cx, play), master).await;
+    window?;
+    master
 }
 
 /// The cached copy of the immutable file `route` names (as `remembered` settings parse it),
@@ -528,32 +581,79 @@ async fn rendition_data<K: KvStore, O: ObjectStore>(
     play: &Play<'_>,
     rendition: &Rendition,
 ) -> OriginResult<RenditionData> {
+    rendition_data_from(cx, play, rendition, None).await
+}
+
+/// The program-date-time range of a time-shift window whose archived segments are read:
+/// nothing older is kept, as expiry deletes a bucket once its newest possible segment is
+/// older than retention plus the live playlist (docs/timeshift-harvest.md, "Expiry").
+fn archive_range(play: &Play<'_>) -> Option<(i64, i64)> {
     let (channel, shift, now_ms) = (play.channel, play.shift, play.now_ms);
-    // The archive buckets of a time-shift window do not depend on the live timelines: both
-    // inputs' buckets are read in the same round trip as the switch log and the timelines.
-    let range = shift
+    shift
         .filter(|_| channel.archive_retention_s > 0)
         .map(|shift| {
             let retention = i64::try_from(channel.archive_retention_s * 1000).unwrap_or(i64::MAX);
             let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
             let (from, to) = shift.range(now, retention);
-            // Nothing older is kept: expiry deletes a bucket once its newest possible segment
-            // is older than retention plus the live playlist (docs/timeshift-harvest.md,
-            // "Expiry").
             let live_ms = i64::try_from(channel.max_playlist_duration * 1000).unwrap_or(i64::MAX);
             let oldest = now.saturating_sub(retention.saturating_add(live_ms));
             (from.max(oldest), to)
-        });
+        })
+}
+
+/// The data of a time-shifted segment whose URL names the archive bucket it falls in
+/// (`near`): only that bucket and its neighbours within the window's range are read (beside
+/// the settings, `ahead`); `wanted` says whether they hold the segment, else the whole
+/// window is read as for a playlist. Without `near` or a time-shift, [`rendition_data`].
+pub(crate) async fn segment_data<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    rendition: &Rendition,
+    near: Option<i64>,
+    wanted: impl Fn(&RenditionData) -> bool,
+) -> OriginResult<RenditionData> {
+    if let (Some(bucket), Some(range)) = (near, archive_range(play)) {
+        let buckets = crate::archive::buckets_near(bucket, range);
+        match rendition_data_from(cx, play, rendition, Some(&buckets)).await {
+            Ok(data) if wanted(&data) => return Ok(data),
+            Ok(_) | Err(OriginError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    rendition_data(cx, play, rendition).await
+}
+
+/// [`rendition_data`]; with `buckets`, the archived segments of those buckets instead of
+/// the window's.
+async fn rendition_data_from<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    rendition: &Rendition,
+    buckets: Option<&[i64]>,
+) -> OriginResult<RenditionData> {
+    let channel = play.channel;
+    // The archive buckets of a time-shift window do not depend on the live timelines: both
+    // inputs' buckets are read in the same round trip as the switch log and the timelines.
+    let range = archive_range(play);
     let archive_reads = range.map(|range| {
-        InputId::ALL.map(|input| {
-            crate::archive::read(
-                cx.objects,
-                &channel.id,
-                input,
-                rendition,
-                range,
-                crate::timeshift::MAX_WINDOW_SEGMENTS,
-            )
+        InputId::ALL.map(|input| async move {
+            match buckets {
+                Some(buckets) => {
+                    crate::archive::read_buckets(cx.objects, &channel.id, input, rendition, buckets)
+                        .await
+                }
+                None => {
+                    crate::archive::read(
+                        cx.objects,
+                        &channel.id,
+                        input,
+                        rendition,
+                        range,
+                        crate::timeshift::MAX_WINDOW_SEGMENTS,
+                    )
+                    .await
+                }
+            }
         })
     });
     let archived = async {

@@ -4,7 +4,7 @@
 
 use super::blocking::wait_for_segment;
 use super::cmaf::{init_name, period_init_name};
-use super::route::storage_dir;
+use super::route::{storage_dir, storage_dir_at};
 use super::ts::PLAYLIST_TYPE;
 use super::{media_window, rendition_data, CacheControl, Play, RenditionData};
 use crate::context::Ctx;
@@ -121,13 +121,19 @@ pub(super) fn render(
     let window = media_window(play, data, rendition, &groups, &outputs, target, version)?;
     let extension = if ts { "ts" } else { "m4s" };
     // Segment files below the storage-id directory: one round trip less to serve them.
+    // A time-shifted playlist's segments also name their archive bucket: read beside the
+    // settings, so a segment of the window costs no more round trips than a live one.
     let dir = storage_dir(&play.channel.id);
+    let segment_dir = |s: &crate::failover::OutputSegment<'_>| match play.shift {
+        Some(_) => storage_dir_at(&play.channel.id, s.segment.pdt_ms),
+        None => dir.clone(),
+    };
     let text = render_media(
         &window,
         endpoint.program_date_time_interval,
         |s| match kind {
-            Some(kind) => format!("{dir}{}_{}.{extension}", kind.name(), s.seq),
-            None => format!("{dir}{}.ts", s.seq),
+            Some(kind) => format!("{}{}_{}.{extension}", segment_dir(s), kind.name(), s.seq),
+            None => format!("{}{}.ts", segment_dir(s), s.seq),
         },
         |s| {
             let kind = kind.filter(|_| !ts)?;

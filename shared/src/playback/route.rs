@@ -19,7 +19,8 @@
 //! origin's playlists and MPDs write. The channel's storage id in the URL lets a request read
 //! the rendition's index in the same round trip as the settings (docs/round-trips.md,
 //! "Segment URLs that name the storage id"). `~` cannot occur in a rendition id, so the two
-//! forms never overlap.
+//! forms never overlap. A time-shifted playlist adds the archive bucket of each segment
+//! (`{rendition}/~{id}@{bucket}/{n}.ts`), read in that same round trip.
 
 use crate::error::{OriginError, OriginResult};
 use crate::media::mp4::TrackKind;
@@ -51,23 +52,73 @@ pub(super) fn storage_dir(id: &str) -> String {
     }
 }
 
-/// A playback path below an endpoint with its storage-id directory taken out: the id, the
-/// rendition before it, and the path as [`Route::parse`] reads it. `None` when the path has
-/// no such directory right before its file name, or the id is not a valid one (the path is
-/// then parsed as it is, and a `~` makes it a 404).
-pub(super) fn split_storage_dir<'p>(
-    rest: &[&'p str],
-) -> Option<(&'p str, Rendition, Vec<&'p str>)> {
+/// [`storage_dir`] of a time-shifted playlist's segment, naming the archive bucket its
+/// program date time falls in (`~{id}@{bucket}/`): the segment's request reads that bucket
+/// and its neighbours beside the settings (docs/round-trips.md, "Time-shifted segment URLs").
+pub(super) fn storage_dir_at(id: &str, pdt_ms: i64) -> String {
+    if is_storage_id(id) {
+        let bucket = crate::archive::bucket_of(pdt_ms);
+        format!("{STORAGE_DIR_MARK}{id}{BUCKET_MARK}{bucket}/")
+    } else {
+        String::new()
+    }
+}
+
+/// Separates the storage id from an archive bucket in a segment's directory.
+const BUCKET_MARK: char = '@';
+
+/// Most digits of a bucket accepted from a URL: milliseconds since 1970, 13 digits until
+/// the year 2286.
+const MAX_URL_BUCKET_DIGITS: usize = 13;
+
+/// A bucket from a URL: 1 to [`MAX_URL_BUCKET_DIGITS`] ASCII digits naming the start of an
+/// archive bucket (a multiple of its length); anything else is no bucket.
+fn url_bucket(text: &str) -> Option<i64> {
+    if !(1..=MAX_URL_BUCKET_DIGITS).contains(&text.len())
+        || !text.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let bucket: i64 = text.parse().ok()?;
+    (bucket % crate::archive::BUCKET_MS == 0).then_some(bucket)
+}
+
+/// A segment path's storage-id directory (`~{id}/` or `~{id}@{bucket}/`), taken out.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct StorageDir<'p> {
+    pub id: &'p str,
+    /// The archive bucket a time-shifted playlist named.
+    pub bucket: Option<i64>,
+    /// The rendition before the directory.
+    pub rendition: Rendition,
+    /// The path as [`Route::parse`] reads it.
+    pub path: Vec<&'p str>,
+}
+
+/// A playback path below an endpoint with its storage-id directory taken out. `None` when
+/// the path has no such directory right before its file name, or the id or bucket is not a
+/// valid one (the path is then parsed as it is, and a `~` makes it a 404).
+pub(super) fn split_storage_dir<'p>(rest: &[&'p str]) -> Option<StorageDir<'p>> {
     let [dirs @ .., dir, file] = rest else {
         return None;
     };
-    let id = dir
-        .strip_prefix(STORAGE_DIR_MARK)
-        .filter(|id| is_storage_id(id))?;
+    let named = dir.strip_prefix(STORAGE_DIR_MARK)?;
+    let (id, bucket) = match named.split_once(BUCKET_MARK) {
+        Some((id, bucket)) => (id, Some(url_bucket(bucket)?)),
+        None => (named, None),
+    };
+    if !is_storage_id(id) {
+        return None;
+    }
     let rendition = Rendition::parse(&dirs.join("/"))?;
     let mut path = dirs.to_vec();
     path.push(file);
-    Some((id, rendition, path))
+    Some(StorageDir {
+        id,
+        bucket,
+        rendition,
+        path,
+    })
 }
 
 /// The container of a clip.
@@ -239,5 +290,71 @@ impl Route {
             OutputProtocol::Flv => None,
         };
         route.ok_or_else(not_found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(path: &str) -> Option<(String, Option<i64>, String)> {
+        let parts: Vec<&str> = path.split('/').collect();
+        split_storage_dir(&parts).map(|d| (d.id.to_owned(), d.bucket, d.path.join("/")))
+    }
+
+    #[test]
+    fn storage_dirs_name_an_id_and_a_bucket() {
+        assert_eq!(
+            split("v/index/~Ab12/7.ts"),
+            Some(("Ab12".into(), None, "v/index/7.ts".into()))
+        );
+        assert_eq!(
+            split("v/~Ab12@1795435200000/7.ts"),
+            Some(("Ab12".into(), Some(1_795_435_200_000), "v/7.ts".into()))
+        );
+        assert_eq!(
+            storage_dir_at("Ab12", 1_795_435_200_001 + 5000),
+            "~Ab12@1795435200000/"
+        );
+    }
+
+    #[test]
+    fn hostile_storage_dirs_name_nothing() {
+        for path in [
+            "v/~/7.ts",
+            "v/~Ab-12/7.ts",
+            "v/~Ab12@/7.ts",
+            "v/~Ab12@-600000/7.ts",
+            "v/~Ab12@+600000/7.ts",
+            "v/~Ab12@1795435200001/7.ts",
+            "v/~Ab12@17954352000000000/7.ts",
+            "v/~Ab12@99999999999999999999/7.ts",
+            "v/~Ab12@1795435200000@0/7.ts",
+            "v/~Ab12@0x600000/7.ts",
+            "v/~Ab12@ 600000/7.ts",
+            "~Ab12@600000/7.ts",
+        ] {
+            assert_eq!(split(path), None, "{path}");
+        }
+        let id = "a".repeat(MAX_URL_STORAGE_ID + 1);
+        assert_eq!(split(&format!("v/~{id}@600000/7.ts")), None);
+    }
+
+    #[test]
+    fn only_buckets_of_the_range_are_near() {
+        use crate::archive::{buckets_near, BUCKET_MS};
+        let b = 100 * BUCKET_MS;
+        // A window inside one bucket: the lookup reads it and both neighbours.
+        let range = (b + 1000, b + 5000);
+        assert_eq!(
+            buckets_near(b, range),
+            vec![b - BUCKET_MS, b, b + BUCKET_MS]
+        );
+        // At the window's first bucket: not the one before the lookup's first.
+        assert_eq!(buckets_near(b - BUCKET_MS, range), vec![b - BUCKET_MS, b]);
+        // A bucket the range never reads: nothing.
+        assert!(buckets_near(b + 10 * BUCKET_MS, range).is_empty());
+        assert!(buckets_near(b + 1, range).is_empty());
+        assert!(buckets_near(i64::MAX - i64::MAX % BUCKET_MS, range).is_empty());
     }
 }

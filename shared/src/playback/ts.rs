@@ -19,8 +19,8 @@ use crate::playback::group_bytes;
 use crate::playback::init_bytes;
 use crate::playback::master_info;
 use crate::playback::masters;
-use crate::playback::rendition_data;
 use crate::playback::renditions;
+use crate::playback::segment_data;
 use crate::playback::RenditionData;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
@@ -251,9 +251,11 @@ pub(super) async fn ts_segment<K: KvStore, O: ObjectStore>(
     rendition: &Rendition,
     seq: u64,
     only: Option<TrackKind>,
+    near: Option<i64>,
 ) -> OriginResult<Response> {
     let endpoint = play.endpoint;
-    let data = rendition_data(cx, play, rendition).await?;
+    let has = |data: &RenditionData| data.groups(endpoint).0.iter().any(|g| g.seq == seq);
+    let data = segment_data(cx, play, rendition, near, has).await?;
     let (groups, _) = data.groups(endpoint);
     let g = groups
         .iter()

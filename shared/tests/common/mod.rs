@@ -48,8 +48,9 @@ pub fn api(o: &TestOrigin, method: Method, path: &str, body: Option<Value>) -> (
     (r.status, v)
 }
 
-/// `text` without the storage-id directories (`~{id}/`) the origin writes in segment URLs:
-/// segment names as a test that numbers them reads them (the old URLs are served too).
+/// `text` without the storage-id directories (`~{id}/`, and `~{id}@{bucket}/` in time-shifted
+/// playlists) the origin writes in segment URLs: segment names as a test that numbers them
+/// reads them (the old URLs are served too).
 pub fn plain(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -57,8 +58,17 @@ pub fn plain(text: &str) -> String {
         out.push_str(&rest[..i]);
         let after = &rest[i + 1..];
         let id = after.bytes().take_while(u8::is_ascii_alphanumeric).count();
-        if id > 0 && after.as_bytes().get(id) == Some(&b'/') {
-            rest = &after[id + 1..];
+        let bucket = match after.as_bytes().get(id) {
+            Some(b'@') => {
+                1 + after[id + 1..]
+                    .bytes()
+                    .take_while(u8::is_ascii_digit)
+                    .count()
+            }
+            _ => 0,
+        };
+        if id > 0 && bucket != 1 && after.as_bytes().get(id + bucket) == Some(&b'/') {
+            rest = &after[id + bucket + 1..];
         } else {
             out.push('~');
             rest = after;
