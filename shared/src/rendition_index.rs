@@ -129,6 +129,74 @@ async fn seeded(objects: &impl ObjectStore, channel: &Channel) -> OriginResult<R
     })
 }
 
+/// Channels a scheduled run writes an index for at most (each write costs two listings, a
+/// conditional write and, on success, two listings more); the rest wait for the next run.
+pub const MAX_BACKFILLS_PER_RUN: usize = 20;
+
+/// What [`backfill`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backfill {
+    /// The channel has its index (or a newer channel of the same names has one).
+    Present,
+    /// Nothing is stored yet: ingest writes the index with the first rendition.
+    Empty,
+    /// An index was written.
+    Written,
+    /// Another writer came first (ingest): its index stays.
+    Lost,
+    /// None is stored, and the run may write no more: the next run writes it.
+    Deferred,
+}
+
+/// Writes `channel`'s index when it has none, from the listings (the scheduled run, for
+/// channels stored before the index existed; docs/round-trips.md, "The rendition index").
+/// Only a missing index, or one of an older channel of the same names, is replaced, with a
+/// conditional write against what was read: an index ingest wrote meanwhile is never
+/// overwritten. `may_write`: false reads only (the run's budget of writes is spent).
+pub async fn backfill(
+    objects: &impl ObjectStore,
+    channel: &Channel,
+    may_write: bool,
+) -> OriginResult<Backfill> {
+    let key = keys::rendition_index(&channel.group, &channel.name);
+    let stored = objects.get_versioned(&key).await?;
+    let parsed = stored
+        .as_ref()
+        .and_then(|(o, _)| serde_json::from_slice::<RenditionIndex>(&o.body).ok());
+    match parsed {
+        Some(i) if i.channel_id == channel.id || i.created_at_ms > channel.created_at_ms => {
+            return Ok(Backfill::Present)
+        }
+        _ if !may_write => return Ok(Backfill::Deferred),
+        _ => {}
+    }
+    let index = seeded(objects, channel).await?;
+    if index.inputs.iter().all(Vec::is_empty) {
+        return Ok(Backfill::Empty);
+    }
+    let body = serde_json::to_vec(&index).map_err(|e| repo::corrupt(&key, &e))?;
+    let version = stored.as_ref().map(|(_, v)| v.as_str());
+    if objects
+        .put_if_version(&key, &body, &Metadata::new(), version)
+        .await?
+        .is_none()
+    {
+        return Ok(Backfill::Lost);
+    }
+    // Where a conditional write is check-then-write (Spin), ingest's addition of a new
+    // rendition may have landed between the check and this write: a rendition listed now
+    // and missing from the index is added the way ingest adds it.
+    let now = seeded(objects, channel).await?;
+    for input in InputId::ALL {
+        for rendition in &now.inputs[input.index()] {
+            if !index.inputs[input.index()].contains(rendition) {
+                add(objects, channel, input, rendition).await?;
+            }
+        }
+    }
+    Ok(Backfill::Written)
+}
+
 /// Removes the index of a deleted channel, unless it is already another channel's.
 pub async fn remove(objects: &impl ObjectStore, channel: &Channel) -> OriginResult<()> {
     let key = keys::rendition_index(&channel.group, &channel.name);

@@ -4,7 +4,8 @@
 //! 150-300 ms per R2 round trip from a distant edge, what its latency is made of. The table is
 //! a golden file, so a change in what a request reads shows up in review. "Warm edge" rows ask
 //! for the same file again with the platform's cache holding the copy the first answer left
-//! (the Worker's Cache API; `testing::memory_edge_cache` here).
+//! (the Worker's Cache API; `testing::memory_edge_cache` here). `TRACE_ROUNDS=1` (with
+//! `--nocapture`) prints every operation with its round.
 
 mod common;
 
@@ -36,13 +37,13 @@ struct Tracker {
 struct Rounds(Rc<Tracker>);
 
 impl Observer for Rounds {
-    fn start(&self, op: Op, _key: &str) {
+    fn start(&self, op: Op, key: &str) {
         let t = &self.0;
         if t.in_flight.get() == 0 {
             t.rounds.set(t.rounds.get() + 1);
         }
         if std::env::var("TRACE_ROUNDS").is_ok() {
-            eprintln!("  round {} {:?} {}", t.rounds.get(), op, _key);
+            eprintln!("  round {} {op:?} {key}", t.rounds.get());
         }
         t.in_flight.set(t.in_flight.get() + 1);
         let count = match op {
@@ -244,6 +245,10 @@ fn round_trips_per_request_kind() {
             format!("{OUT}/dash/manifest.mpd?{window}"),
         ),
         ("clip.mp4 (4 s)", format!("{OUT}/hls/clip.mp4?{window}")),
+        (
+            "clip.mp4 (both segments)",
+            format!("{OUT}/hls/clip.mp4?start=2026-11-23T11:59:57Z&end=2026-11-23T12:00:04Z"),
+        ),
     ];
     let mut table = String::from(
         "| request | cold: round trips | cold: KV + object ops | warm isolate: round trips | warm isolate: KV + object ops | cached copy: round trips | cached copy: KV + object ops |\n|---|---:|---:|---:|---:|---:|---:|\n",
@@ -254,7 +259,9 @@ fn round_trips_per_request_kind() {
         // Cold: nothing remembered in the isolate, nothing in the edge's cache.
         forget_remembered_endpoints();
         clear_edge_cache();
-        eprintln!("== {name}");
+        if std::env::var("TRACE_ROUNDS").is_ok() {
+            eprintln!("== {name}");
+        }
         let cold = measure_ok(&o, &t, name, get_req(&url), now);
         // Warm isolate: the endpoint's settings remembered (reads ahead), no cached copy.
         clear_edge_cache();

@@ -410,3 +410,160 @@ fn a_new_channel_replaces_its_predecessors_index() {
     assert_ne!(index["channel_id"], json!("predecessor0000"));
     assert_eq!(index["inputs"], json!([["v/index", "w/index"], []]));
 }
+
+/// The stored index, parsed.
+fn stored_index(o: &Recorded, key: &str) -> Option<serde_json::Value> {
+    let object = block_on(o.objects.inner.get(key)).unwrap()?;
+    Some(serde_json::from_slice(&object.body).unwrap())
+}
+
+#[test]
+fn the_scheduled_run_writes_a_missing_index_and_never_replaces_a_channels_own() {
+    let (o, _) = live(json!({}));
+    let (o, keys) = recorded(o);
+    let with_index = manifests(&o);
+    let index = stored_index(&o, INDEX).unwrap();
+    // A channel stored before the index: its masters list.
+    block_on(o.objects.inner.delete(INDEX)).unwrap();
+    let report = block_on(o.scheduled(NOW)).unwrap();
+    assert_eq!(report.rendition_indexes_written, 1);
+    assert_eq!(stored_index(&o, INDEX).unwrap(), index);
+    keys.take();
+    assert_eq!(manifests(&o), with_index);
+    assert!(!keys.take().iter().any(|(op, _)| *op == ObjectOp::List));
+    // Present: read, not written again.
+    let report = block_on(o.scheduled(NOW)).unwrap();
+    assert_eq!(report.rendition_indexes_written, 0);
+    let writes = keys.take();
+    assert!(!writes
+        .iter()
+        .any(|(op, k)| k == INDEX && matches!(op, ObjectOp::Put | ObjectOp::PutIfVersion)));
+    // The channel's own index (as ingest wrote it, naming a rendition not listed yet) stays.
+    let mut own = index.clone();
+    own["inputs"] = json!([["aaa/index", "v/index"], []]);
+    put_index(&o, own.clone());
+    block_on(o.scheduled(NOW)).unwrap();
+    assert_eq!(stored_index(&o, INDEX).unwrap(), own);
+    // A predecessor's (older, another storage id) is replaced by this channel's.
+    let mut stale = index.clone();
+    stale["channel_id"] = json!("predecessor0000");
+    stale["created_at_ms"] = json!(0);
+    stale["inputs"] = json!([["ghost/index"], []]);
+    put_index(&o, stale);
+    let report = block_on(o.scheduled(NOW)).unwrap();
+    assert_eq!(report.rendition_indexes_written, 1);
+    assert_eq!(stored_index(&o, INDEX).unwrap(), index);
+}
+
+#[test]
+fn the_scheduled_run_writes_a_bounded_number_of_indexes_per_run() {
+    let (o, _) = live(json!({}));
+    // More channels than one run backfills, each with content on input 1, none indexed.
+    let extra = 20;
+    for i in 0..extra {
+        let name = format!("c{i}");
+        let (s, ch) = api(
+            &o,
+            Method::Post,
+            "/api/v1/groups/demo/channels",
+            Some(json!({"name": name, "protocol": "HLS"})),
+        );
+        assert_eq!(s, 201, "{ch}");
+        let creds = credentials(&ch, 1);
+        for (file, body) in [
+            ("v/seg0.ts", ts(2, 0)),
+            ("v/index.m3u8", media_playlist(0, 1).into_bytes()),
+        ] {
+            let req = Request::new(Method::Put, &format!("/in/v1/demo/{name}/1/{file}"))
+                .with_header("authorization", &basic(&creds.0, &creds.1))
+                .with_body(body);
+            assert!(send(&o, req, NOW).status < 300);
+        }
+    }
+    let (o, _keys) = recorded(o);
+    let indexes: Vec<String> = std::iter::once("rix/demo/live.json".to_owned())
+        .chain((0..extra).map(|i| format!("rix/demo/c{i}.json")))
+        .collect();
+    for key in &indexes {
+        block_on(o.objects.inner.delete(key)).unwrap();
+    }
+    let first = block_on(o.scheduled(NOW)).unwrap();
+    assert_eq!(first.rendition_indexes_written, 20);
+    let second = block_on(o.scheduled(NOW)).unwrap();
+    assert_eq!(second.rendition_indexes_written, 1);
+    for key in &indexes {
+        let index = stored_index(&o, key).unwrap_or_else(|| panic!("{key}"));
+        assert_eq!(index["inputs"], json!([["v/index"], []]), "{key}");
+    }
+    assert_eq!(
+        block_on(o.scheduled(NOW))
+            .unwrap()
+            .rendition_indexes_written,
+        0
+    );
+}
+
+/// Makes every object operation wait one scheduler turn, so concurrent requests interleave.
+#[derive(Clone, Default)]
+struct Turns;
+
+impl Observer for Turns {
+    fn start(&self, _op: Op, _key: &str) {}
+    async fn delay(&self) {
+        YieldOnce(false).await;
+    }
+}
+
+/// Drives a future whose store operations each wait one turn.
+fn interleaved<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    for _ in 0..100_000 {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+    panic!("the requests did not finish");
+}
+
+#[test]
+fn a_backfill_racing_ingests_new_rendition_keeps_it() {
+    // The new rendition's first playlist starts `lag` turns after the run, so that for some
+    // lag the run reads no index, ingest writes its own, and the run's write comes after.
+    for lag in 0..48 {
+        let (o, creds) = live(json!({}));
+        let o = wrap_stores(
+            o,
+            |kv| kv,
+            |inner| Observed {
+                inner,
+                observer: Turns,
+            },
+        );
+        block_on(o.objects.inner.delete(INDEX)).unwrap();
+        let auth = basic(&creds.0, &creds.1);
+        let seg = Request::new(Method::Put, "/in/v1/demo/live/1/w/seg0.ts")
+            .with_header("authorization", &auth)
+            .with_body(ts(2, 0));
+        assert_eq!(interleaved(o.handle(seg, NOW)).status, 201);
+        let pl = Request::new(Method::Put, "/in/v1/demo/live/1/w/index.m3u8")
+            .with_header("authorization", &auth)
+            .with_body(media_playlist(0, 1));
+        let ingest = async {
+            for _ in 0..lag {
+                YieldOnce(false).await;
+            }
+            o.handle(pl, NOW + 10).await
+        };
+        let (ingest, run) = interleaved(futures_util::future::join(ingest, o.scheduled(NOW + 10)));
+        assert!(ingest.status < 300, "{}", body_text(&ingest));
+        run.unwrap();
+        let object = block_on(o.objects.inner.get(INDEX)).unwrap().unwrap();
+        let index: serde_json::Value = serde_json::from_slice(&object.body).unwrap();
+        assert_eq!(
+            index["inputs"],
+            json!([["v/index", "w/index"], []]),
+            "lag {lag}"
+        );
+    }
+}

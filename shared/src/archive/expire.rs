@@ -1,12 +1,14 @@
 //! Retention: archive buckets older than the channel's retention are deleted with their
 //! segments, in bounded batches (a scheduled run, or the maintenance route for schedulers
-//! outside Cloudflare).
+//! outside Cloudflare). The same walk over the channels writes the rendition index of
+//! channels stored before it existed (`rendition_index::backfill`).
 
 use super::BUCKET_MS;
 use crate::error::OriginResult;
 use crate::keys;
 use crate::model::{Channel, InputId};
 use crate::names::Name;
+use crate::rendition_index;
 use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::Segment;
@@ -26,6 +28,9 @@ pub struct ExpiryReport {
     pub deleted_channels_purged: usize,
     /// More expired content is left for the next run.
     pub more: bool,
+    /// Rendition indexes written for channels stored without one
+    /// (`rendition_index::backfill`).
+    pub rendition_indexes_written: usize,
 }
 
 /// Deletes expired archive buckets of every channel. A bucket expires once its newest
@@ -53,6 +58,14 @@ pub async fn expire(
                 continue;
             };
             report.channels += 1;
+            // A channel stored before the rendition index gets one here, a few per run.
+            let may_write =
+                report.rendition_indexes_written < rendition_index::MAX_BACKFILLS_PER_RUN;
+            if rendition_index::backfill(objects, &channel, may_write).await?
+                == rendition_index::Backfill::Written
+            {
+                report.rendition_indexes_written += 1;
+            }
             let keep_ms =
                 i64::try_from((channel.archive_retention_s + channel.max_playlist_duration) * 1000)
                     .unwrap_or(i64::MAX);

@@ -35,6 +35,7 @@ use crate::playback::recording::{push_part, read_part, window_parts, FileWriter}
 use crate::playback::ClipFormat;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeshift::TimeShift;
+use futures_util::{stream, StreamExt};
 
 /// The file names of the clip below an endpoint.
 pub const CLIP_FILE: &str = "clip.mp4";
@@ -46,6 +47,11 @@ pub const MAX_CLIP_SECONDS: i64 = 600;
 /// Largest clip: 4 GiB, a sanity bound (memory does not grow with the clip: the body
 /// streams), checked while the first pass runs.
 pub const MAX_CLIP_BYTES: u64 = 4 << 30;
+
+/// Parts whose reads the first pass keeps in flight while it remuxes in order: a Worker
+/// keeps six storage calls in flight per invocation (and queues the rest), and the bytes
+/// waiting are at most this many parts.
+const CLIP_READS_IN_FLIGHT: usize = 6;
 
 /// The 413 answer for a window too long or too large; harvest jobs make longer VOD assets.
 fn too_large(what: String) -> Response {
@@ -127,8 +133,14 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
     let mut cache = Vec::with_capacity(count);
     let mut flv_states = Vec::new();
     let (mut cached, mut media) = (0u64, 0u64);
+    // Parts are read [`CLIP_READS_IN_FLIGHT`] at a time, remuxed in order.
+    let mut reads = stream::iter(window.parts.iter().map(|part| read_part(cx, part)))
+        .buffered(CLIP_READS_IN_FLIGHT);
     for (i, part) in window.parts.iter().enumerate() {
-        let bytes = read_part(cx, part).await?;
+        let Some(bytes) = reads.next().await else {
+            break;
+        };
+        let bytes = bytes?;
         if let FileWriter::Flv(muxer) = &writer {
             flv_states.push(muxer.clone());
         }
@@ -153,6 +165,7 @@ pub(super) async fn clip<K: KvStore, O: ObjectStore>(
             cache.push(None);
         }
     }
+    drop(reads);
     let (header, content_type, extension) = match &writer {
         FileWriter::Mp4(w) => (
             w.header()

@@ -276,11 +276,15 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
             (ahead_id, start)
         }
     };
-    // Masters, MPDs and time-shifted playlists learn the renditions from the channel's index
-    // (keyed by names, `rendition_index`), read beside the settings instead of a listing.
+    // Masters, MPDs, clips and time-shifted playlists learn the renditions from the channel's
+    // index (keyed by names, `rendition_index`), read beside the settings instead of a listing.
     let index_request = !refused_before
         && match rest {
-            [file] => file.ends_with(".m3u8") || file.ends_with(".mpd"),
+            [file] => {
+                file.ends_with(".m3u8")
+                    || file.ends_with(".mpd")
+                    || [clip_mp4::CLIP_FILE, clip_mp4::CLIP_FLV_FILE].contains(file)
+            }
             [.., file] => {
                 file.ends_with(".m3u8") && matches!(TimeShift::parse(&req.query), Ok(Some(_)))
             }
@@ -398,9 +402,9 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
             }
             _ => None,
         };
-        let (window, data) = window_and_data(cx, &play, own).await?;
-        play.window = window;
-        prefetched = data;
+        let read = window_and_data(cx, &play, own).await?;
+        play.window = read.window;
+        prefetched = read.own;
     }
     // Query parameters a manifest carries onto every URI it references.
     let mut carried = carried_params(&req.query);
@@ -697,11 +701,20 @@ async fn window_reference<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
 ) -> OriginResult<Option<RangeInclusive<u64>>> {
-    Ok(window_and_data(cx, play, None).await?.0)
+    Ok(window_and_data(cx, play, None).await?.window)
 }
 
 /// A rendition's data read ahead of its use, or why it could not be read.
 type Prefetched = Option<OriginResult<RenditionData>>;
+
+/// A time-shift window, with the data read to compute it.
+pub(crate) struct WindowData {
+    pub window: Option<RangeInclusive<u64>>,
+    /// The data of the rendition a playlist request names.
+    own: Prefetched,
+    /// The reference rendition and its data, when it is not that one.
+    pub reference: Option<(Rendition, RenditionData)>,
+}
 
 /// [`window_reference`], with the data of `own` (the rendition a playlist request names) read
 /// in the same round trip as the rendition listing and handed back for the playlist: when
@@ -710,9 +723,13 @@ async fn window_and_data<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
     own: Option<&Rendition>,
-) -> OriginResult<(Option<RangeInclusive<u64>>, Prefetched)> {
+) -> OriginResult<WindowData> {
     let Some(shift) = play.shift else {
-        return Ok((None, None));
+        return Ok(WindowData {
+            window: None,
+            own: None,
+            reference: None,
+        });
     };
     // With the index, the first indexed rendition's data is read in the same round trip as
     // `own`'s; without it, the listing comes first.
@@ -738,33 +755,42 @@ async fn window_and_data<K: KvStore, O: ObjectStore>(
     };
     // The reference rendition: the first in key order with a timeline.
     for reference in names? {
-        let fetched;
-        let data: &RenditionData = match (&own_data, own) {
-            (Some(Ok(data)), Some(r)) if *r == reference => data,
+        match (&own_data, own) {
+            (Some(Ok(data)), Some(r)) if *r == reference => {
+                return Ok(WindowData {
+                    window: window(data)?,
+                    own: own_data,
+                    reference: None,
+                });
+            }
             (Some(Err(e)), Some(r)) if *r == reference => match e {
                 OriginError::NotFound(_) => continue,
                 e => return Err(e.clone()),
             },
-            _ => {
-                let data = match first_data.take() {
-                    Some(data) if first_indexed == Some(&reference) => data,
-                    _ => rendition_data(cx, play, &reference).await,
-                };
-                match data {
-                    Ok(data) => {
-                        fetched = data;
-                        &fetched
-                    }
-                    // Indexed before its first timeline was stored.
-                    Err(OriginError::NotFound(_)) => continue,
-                    Err(e) => return Err(e),
-                }
-            }
+            _ => {}
+        }
+        let data = match first_data.take() {
+            Some(data) if first_indexed == Some(&reference) => data,
+            _ => rendition_data(cx, play, &reference).await,
         };
-        let window = window(data)?;
-        return Ok((window, own_data));
+        match data {
+            Ok(data) => {
+                return Ok(WindowData {
+                    window: window(&data)?,
+                    own: own_data,
+                    reference: Some((reference, data)),
+                });
+            }
+            // Indexed before its first timeline was stored.
+            Err(OriginError::NotFound(_)) => continue,
+            Err(e) => return Err(e),
+        }
     }
-    Ok((None, own_data))
+    Ok(WindowData {
+        window: None,
+        own: own_data,
+        reference: None,
+    })
 }
 
 /// Both inputs' stored masters, indexed by input, read together.

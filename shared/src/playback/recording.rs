@@ -5,7 +5,7 @@
 //! them once and write them over many requests. Docs: `docs/timeshift-harvest.md`.
 
 use super::clip_mp4::av_renditions;
-use super::{init_bytes, rendition_data, window_reference, Play};
+use super::{init_bytes, rendition_data, window_and_data, Play};
 use crate::context::Ctx;
 use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
 use crate::failover::{output_segments, OutputSegment};
@@ -81,22 +81,46 @@ pub(crate) async fn window_parts<K: KvStore, O: ObjectStore>(
     };
     // The window's segment numbers, chosen on the reference rendition as for a `vodend`
     // playlist (404 naming the retained range when it holds nothing).
-    // The window and the renditions do not depend on each other: one round trip.
-    let (window, renditions) =
-        join(window_reference(cx, &play), av_renditions(cx, &play, query)).await;
-    play.window = window?;
+    // The window and the renditions do not depend on each other: one round trip, which
+    // reads the switch log and the reference rendition's timelines once (`ahead`).
+    let (window, renditions) = join(
+        window_and_data(cx, &play, None),
+        av_renditions(cx, &play, query),
+    )
+    .await;
+    let window = window?;
+    play.window = window.window;
     let now = i64::try_from(play.now_ms).unwrap_or(i64::MAX);
     let (video_rendition, audio_rendition) = renditions?;
 
-    // Both renditions' data together.
+    // Both renditions' data together; the reference rendition's (often the video's) was
+    // read for the window.
+    let mut reference = window.reference;
+    let mut data_of = |r: Rendition| {
+        let read = match reference.take() {
+            Some((name, data)) if name == r => Some(data),
+            other => {
+                reference = other;
+                None
+            }
+        };
+        let play = &play;
+        async move {
+            match read {
+                Some(data) => Ok(data),
+                None => rendition_data(cx, play, &r).await,
+            }
+        }
+    };
+    let video_data = data_of(video_rendition.clone());
+    let audio_data = audio_rendition.clone().map(&mut data_of);
     let audio_data = async {
-        match &audio_rendition {
-            Some(r) => rendition_data(cx, &play, r).await.map(Some),
+        match audio_data {
+            Some(read) => read.await.map(Some),
             None => Ok(None),
         }
     };
-    let (video_data, audio_data) =
-        join(rendition_data(cx, &play, &video_rendition), audio_data).await;
+    let (video_data, audio_data) = join(video_data, audio_data).await;
     let (video_data, audio_data) = (video_data?, audio_data?);
     let (groups, _) = video_data.groups(play.endpoint);
     let outputs: Vec<_> = groups.iter().map(Group::output).collect();
