@@ -244,6 +244,10 @@ fn round_trips_per_request_kind() {
             "time-shifted DASH MPD (`start`/`end`)",
             format!("{OUT}/dash/manifest.mpd?{window}"),
         ),
+        (
+            "time-shifted DASH media segment (`start`/`end`)",
+            format!("{OUT}/dash/{dash_segment}?{window}"),
+        ),
         ("clip.mp4 (4 s)", format!("{OUT}/hls/clip.mp4?{window}")),
         (
             "clip.mp4 (both segments)",
