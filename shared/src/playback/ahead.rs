@@ -396,35 +396,109 @@ impl<O: ObjectStore> ObjectStore for Ahead<'_, O> {
 mod tests {
     use super::*;
     use crate::store::MemoryObjects;
-    use crate::testing::{ObjectOp, Observed, Observer, Op};
     use futures_util::future::join;
     use std::cell::Cell;
     use std::pin::pin;
-    use std::rc::Rc;
-    use std::task::Waker;
 
-    /// Counts gets, each waiting one scheduler turn.
-    #[derive(Clone, Default)]
-    struct Gets(Rc<Cell<usize>>);
+    /// Pending once (waking its task), then ready: a store call that takes one turn.
+    struct YieldOnce(bool);
 
-    impl Observer for Gets {
-        fn start(&self, op: Op, _key: &str) {
-            if op == Op::Object(ObjectOp::Get) {
-                self.0.set(self.0.get() + 1);
+    impl Future for YieldOnce {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                return Poll::Ready(());
             }
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
         }
-        async fn delay(&self) {
-            let mut yielded = false;
-            std::future::poll_fn(|cx| {
-                if yielded {
-                    Poll::Ready(())
-                } else {
-                    yielded = true;
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                }
-            })
-            .await;
+    }
+
+    /// A memory store whose gets each take one turn, counted.
+    #[derive(Default)]
+    struct Counted {
+        inner: MemoryObjects,
+        gets: Cell<usize>,
+    }
+
+    impl ObjectStore for Counted {
+        async fn get(&self, key: &str) -> StoreResult<Option<Object>> {
+            self.gets.set(self.gets.get() + 1);
+            YieldOnce(false).await;
+            self.inner.get(key).await
+        }
+
+        async fn put(&self, key: &str, body: &[u8], metadata: &Metadata) -> StoreResult<()> {
+            self.inner.put(key, body, metadata).await
+        }
+
+        async fn delete(&self, key: &str) -> StoreResult<()> {
+            self.inner.delete(key).await
+        }
+
+        async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>> {
+            self.inner.list(prefix).await
+        }
+
+        async fn list_first(&self, prefix: &str, max: usize) -> StoreResult<Vec<String>> {
+            self.inner.list_first(prefix, max).await
+        }
+
+        async fn get_versioned(&self, key: &str) -> StoreResult<Option<(Object, String)>> {
+            self.inner.get_versioned(key).await
+        }
+
+        async fn put_if_version(
+            &self,
+            key: &str,
+            body: &[u8],
+            metadata: &Metadata,
+            expected: Option<&str>,
+        ) -> StoreResult<Option<String>> {
+            self.inner
+                .put_if_version(key, body, metadata, expected)
+                .await
+        }
+
+        async fn head(&self, key: &str) -> StoreResult<Option<ObjectInfo>> {
+            self.inner.head(key).await
+        }
+
+        async fn get_range(&self, key: &str, range: Range<u64>) -> StoreResult<Option<Vec<u8>>> {
+            self.inner.get_range(key, range).await
+        }
+
+        async fn create_multipart(&self, key: &str, metadata: &Metadata) -> StoreResult<String> {
+            self.inner.create_multipart(key, metadata).await
+        }
+
+        async fn upload_part(
+            &self,
+            key: &str,
+            upload_id: &str,
+            part_number: u16,
+            body: &[u8],
+        ) -> StoreResult<UploadedPart> {
+            self.inner
+                .upload_part(key, upload_id, part_number, body)
+                .await
+        }
+
+        async fn complete_multipart(
+            &self,
+            key: &str,
+            upload_id: &str,
+            parts: &[UploadedPart],
+            metadata: &Metadata,
+        ) -> StoreResult<()> {
+            self.inner
+                .complete_multipart(key, upload_id, parts, metadata)
+                .await
+        }
+
+        async fn abort_multipart(&self, key: &str, upload_id: &str) -> StoreResult<()> {
+            self.inner.abort_multipart(key, upload_id).await
         }
     }
 
@@ -438,31 +512,29 @@ mod tests {
         }
     }
 
-    fn store() -> (Observed<MemoryObjects, Gets>, Gets) {
-        let inner = MemoryObjects::default();
-        run(inner.put("k", b"v", &Metadata::new())).unwrap();
-        let gets = Gets::default();
-        let observer = gets.clone();
-        (Observed { inner, observer }, gets)
+    fn store() -> Counted {
+        let store = Counted::default();
+        run(store.inner.put("k", b"v", &Metadata::new())).unwrap();
+        store
     }
 
     #[test]
     fn concurrent_gets_of_a_key_read_it_once_and_later_ones_again() {
-        let (objects, gets) = store();
+        let objects = store();
         let ahead = Ahead::new(&objects);
         let (a, b) = run(join(ahead.get("k"), ahead.get("k")));
         let body = |r: StoreResult<Option<Object>>| r.unwrap().unwrap().body;
         assert_eq!((body(a), body(b)), (b"v".to_vec(), b"v".to_vec()));
-        assert_eq!(gets.0.get(), 1);
+        assert_eq!(objects.gets.get(), 1);
         // Read in sequence (a blocking reload's next poll): the store again.
         run(ahead.get("k")).unwrap();
-        assert_eq!(gets.0.get(), 2);
+        assert_eq!(objects.gets.get(), 2);
         assert!(ahead.flights.borrow().is_empty());
     }
 
     #[test]
     fn a_get_whose_reader_was_dropped_reads_for_itself() {
-        let (objects, gets) = store();
+        let objects = store();
         let ahead = Ahead::new(&objects);
         let joined = {
             let mut leader = pin!(ahead.get("k"));
@@ -475,6 +547,6 @@ mod tests {
         };
         let answer = run(joined);
         assert_eq!(answer.unwrap().unwrap().body, b"v");
-        assert_eq!(gets.0.get(), 2);
+        assert_eq!(objects.gets.get(), 2);
     }
 }
