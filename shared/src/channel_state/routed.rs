@@ -17,10 +17,11 @@ pub trait StateClient {
     async fn call(&self, channel_id: &str, op: StateOp) -> StoreResult<StateAnswer>;
 }
 
-/// Object store `objects` with channel state through `client`.
+/// Object store `objects` with channel state through `client`; without a client (state in
+/// the object store: `CHANNEL_STATE = "r2"`), every call goes to `objects`.
 pub struct Routed<O, C> {
     pub objects: O,
-    pub client: C,
+    pub client: Option<C>,
 }
 
 fn channel(key: &str) -> StoreResult<&str> {
@@ -42,6 +43,18 @@ fn object(v: StateValue) -> Object {
 }
 
 impl<O: ObjectStore, C: StateClient> Routed<O, C> {
+    /// Whether `key` (or a listing prefix) is served by a channel's object.
+    fn routes(&self, key: &str) -> bool {
+        self.client.is_some() && is_state_key(key)
+    }
+
+    async fn call(&self, channel_id: &str, op: StateOp) -> StoreResult<StateAnswer> {
+        match &self.client {
+            Some(client) => client.call(channel_id, op).await,
+            None => Err(StoreError("no channel objects".into())),
+        }
+    }
+
     /// State `keys` of one channel, in one request.
     async fn get_state(&self, keys: Vec<String>) -> StoreResult<Vec<Option<Object>>> {
         let Some(first) = keys.first() else {
@@ -49,7 +62,7 @@ impl<O: ObjectStore, C: StateClient> Routed<O, C> {
         };
         let id = channel(first)?.to_owned();
         let n = keys.len();
-        match self.client.call(&id, StateOp::Get { keys }).await? {
+        match self.call(&id, StateOp::Get { keys }).await? {
             StateAnswer::Values { values } if values.len() == n => {
                 Ok(values.into_iter().map(|v| v.map(object)).collect())
             }
@@ -58,7 +71,7 @@ impl<O: ObjectStore, C: StateClient> Routed<O, C> {
     }
 
     async fn write_state(&self, op: StateOp, key: &str) -> StoreResult<()> {
-        match self.client.call(channel(key)?, op).await? {
+        match self.call(channel(key)?, op).await? {
             StateAnswer::Done => Ok(()),
             other => Err(unexpected(other)),
         }
@@ -68,7 +81,7 @@ impl<O: ObjectStore, C: StateClient> Routed<O, C> {
         let op = StateOp::List {
             prefix: prefix.to_owned(),
         };
-        match self.client.call(channel(prefix)?, op).await? {
+        match self.call(channel(prefix)?, op).await? {
             StateAnswer::Listed { objects } => Ok(objects),
             other => Err(unexpected(other)),
         }
@@ -77,7 +90,7 @@ impl<O: ObjectStore, C: StateClient> Routed<O, C> {
 
 impl<O: ObjectStore, C: StateClient> ObjectStore for Routed<O, C> {
     async fn get(&self, key: &str) -> StoreResult<Option<Object>> {
-        if !is_state_key(key) {
+        if !self.routes(key) {
             return self.objects.get(key).await;
         }
         Ok(self
@@ -94,7 +107,7 @@ impl<O: ObjectStore, C: StateClient> ObjectStore for Routed<O, C> {
             .iter()
             .cloned()
             .enumerate()
-            .partition(|(_, k)| is_state_key(k) && channel_of(k).is_some());
+            .partition(|(_, k)| self.routes(k) && channel_of(k).is_some());
         let first = state
             .first()
             .and_then(|(_, k)| channel_of(k))
@@ -122,7 +135,7 @@ impl<O: ObjectStore, C: StateClient> ObjectStore for Routed<O, C> {
     }
 
     async fn put(&self, key: &str, body: &[u8], metadata: &Metadata) -> StoreResult<()> {
-        if !is_state_key(key) {
+        if !self.routes(key) {
             return self.objects.put(key, body, metadata).await;
         }
         let body = String::from_utf8(body.to_vec())
@@ -136,7 +149,7 @@ impl<O: ObjectStore, C: StateClient> ObjectStore for Routed<O, C> {
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
-        if !is_state_key(key) {
+        if !self.routes(key) {
             return self.objects.delete(key).await;
         }
         let op = StateOp::Delete {
@@ -146,10 +159,10 @@ impl<O: ObjectStore, C: StateClient> ObjectStore for Routed<O, C> {
     }
 
     async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>> {
-        if is_state_key(prefix) {
+        if self.routes(prefix) {
             return self.list_state(prefix).await;
         }
-        if spans_both(prefix) {
+        if self.client.is_some() && spans_both(prefix) {
             // Only a listing of every channel's state could need this: none is made.
             return Err(StoreError(format!(
                 "listing `{prefix}` spans the channels' objects"
@@ -159,7 +172,7 @@ impl<O: ObjectStore, C: StateClient> ObjectStore for Routed<O, C> {
     }
 
     async fn list_first(&self, prefix: &str, max: usize) -> StoreResult<Vec<String>> {
-        if is_state_key(prefix) || spans_both(prefix) {
+        if self.routes(prefix) || (self.client.is_some() && spans_both(prefix)) {
             let mut all = self.list(prefix).await?;
             all.truncate(max);
             return Ok(all.into_iter().map(|o| o.key).collect());
@@ -168,7 +181,7 @@ impl<O: ObjectStore, C: StateClient> ObjectStore for Routed<O, C> {
     }
 
     async fn get_versioned(&self, key: &str) -> StoreResult<Option<(Object, String)>> {
-        if !is_state_key(key) {
+        if !self.routes(key) {
             return self.objects.get_versioned(key).await;
         }
         Ok(self.get(key).await?.map(|o| {
@@ -185,7 +198,7 @@ impl<O: ObjectStore, C: StateClient> ObjectStore for Routed<O, C> {
         metadata: &Metadata,
         expected: Option<&str>,
     ) -> StoreResult<Option<String>> {
-        if is_state_key(key) {
+        if self.routes(key) {
             return Err(StoreError(format!(
                 "{key}: channel state is written conditionally in its object only"
             )));
@@ -196,7 +209,7 @@ impl<O: ObjectStore, C: StateClient> ObjectStore for Routed<O, C> {
     }
 
     async fn head(&self, key: &str) -> StoreResult<Option<ObjectInfo>> {
-        if !is_state_key(key) {
+        if !self.routes(key) {
             return self.objects.head(key).await;
         }
         Ok(self.get(key).await?.map(|o| ObjectInfo {
@@ -207,7 +220,7 @@ impl<O: ObjectStore, C: StateClient> ObjectStore for Routed<O, C> {
     }
 
     async fn get_range(&self, key: &str, range: Range<u64>) -> StoreResult<Option<Vec<u8>>> {
-        if !is_state_key(key) {
+        if !self.routes(key) {
             return self.objects.get_range(key, range).await;
         }
         Ok(self.get(key).await?.map(|o| {

@@ -80,7 +80,7 @@ impl<K: KvStore + 'static, O: ObjectStore + 'static> ChannelObjects<K, O> {
     pub fn routed(self: &Rc<Self>) -> Routed<Rc<O>, MemoryStateClient<K, O>> {
         Routed {
             objects: self.objects.clone(),
-            client: MemoryStateClient(self.clone()),
+            client: Some(MemoryStateClient(self.clone())),
         }
     }
 }
