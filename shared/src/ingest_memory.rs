@@ -135,6 +135,22 @@ impl IngestMemory {
         (now_ms >= at && now_ms - at < UPLOAD_MEMORY_MS).then_some(info)
     }
 
+    /// Takes every upload under `prefix` kept within [`UPLOAD_MEMORY_MS`] before `now_ms`
+    /// (handed to the channel's object with a forwarded playlist: docs/storage.md).
+    pub fn take_uploads(&self, prefix: &str, now_ms: u64) -> Vec<ObjectInfo> {
+        let mut uploads = self.uploads.borrow_mut();
+        let keys: Vec<String> = uploads
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.iter()
+            .filter_map(|k| uploads.remove(k))
+            .filter(|(at, _)| now_ms >= *at && now_ms - *at < UPLOAD_MEMORY_MS)
+            .map(|(_, info)| info)
+            .collect()
+    }
+
     /// Forgets the upload at `key` (deleted by this isolate).
     pub fn forget_upload(&self, key: &str) {
         self.uploads.borrow_mut().remove(key);

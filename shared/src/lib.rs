@@ -8,6 +8,8 @@ pub mod api;
 pub mod archive;
 pub mod auth;
 pub mod channel_cache;
+pub mod channel_object;
+pub mod channel_state;
 pub mod console;
 pub mod content_keys;
 pub mod context;

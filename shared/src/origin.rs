@@ -5,6 +5,7 @@
 use crate::archive::ExpiryReport;
 use crate::auth::Random;
 use crate::channel_cache::ChannelCache;
+use crate::channel_state::CommitHome;
 use crate::context::{no_edge_cache, no_fetch, Config, Ctx, EdgeLookup, Fetch, Sleep};
 use crate::error::OriginError;
 use crate::fields::ok;
@@ -42,6 +43,9 @@ pub struct Origin<K, O> {
     /// The platform's cache of immutable playback answers ([`no_edge_cache`] unless set with
     /// [`Origin::with_edge_cache`]).
     pub edge_cache: EdgeLookup,
+    /// Where committing ingest requests run when channel state lives in the channels'
+    /// objects ([`Origin::with_commit_home`]); `None`: here.
+    pub commit_home: Option<CommitHome>,
 }
 
 impl<K: KvStore, O: ObjectStore> Origin<K, O> {
@@ -57,7 +61,15 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             channels: Rc::default(),
             ingest_memory: Rc::default(),
             edge_cache: no_edge_cache,
+            commit_home: None,
         }
+    }
+
+    /// The same origin forwarding committing ingest requests to the channel's object
+    /// (docs/storage.md, "Channel state in a Durable Object").
+    pub fn with_commit_home(mut self, home: CommitHome) -> Self {
+        self.commit_home = Some(home);
+        self
     }
 
     /// The same origin keeping channel records in `cache` (one per isolate, shared by its
@@ -169,7 +181,11 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
                 Err(e) => Err(e),
             },
             ["in", "v1", route @ ..] => {
-                let memory = (&*self.channels, &*self.ingest_memory);
+                let memory = (
+                    &*self.channels,
+                    &*self.ingest_memory,
+                    self.commit_home.as_ref(),
+                );
                 ingest::ingest(&cx, memory, &req, route, now_ms).await
             }
             ["out", "v1", ..] | ["vod", "v1", ..] if req.method == Method::Options => {

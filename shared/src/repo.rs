@@ -7,7 +7,7 @@ use crate::model::{Channel, Endpoint, Group, InputId};
 use crate::names::{Name, Rendition};
 use crate::store::{KvStore, Metadata, ObjectStore};
 use crate::timeline::Timeline;
-use futures_util::future::{join, join3, join_all};
+use futures_util::future::join;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -163,36 +163,29 @@ pub async fn all_renditions(
     Ok(names.into_iter().collect())
 }
 
-/// One rendition's timelines on both inputs, indexed by input (both reads in flight together).
-pub async fn rendition_timelines(
-    objects: &impl ObjectStore,
-    channel_id: &str,
-    rendition: &Rendition,
-) -> OriginResult<[Option<Timeline>; 2]> {
-    let [a, b] = InputId::ALL;
-    let (a, b) = join(
-        object_get(objects, &keys::timeline(channel_id, a, rendition)),
-        object_get(objects, &keys::timeline(channel_id, b, rendition)),
-    )
-    .await;
-    Ok([a?, b?])
-}
-
-/// The timelines of `renditions` on both inputs, every read in flight together.
+/// The timelines of `renditions` on both inputs: one batch read ([`ObjectStore::get_many`],
+/// every read in flight together; one request where channel state is in its object).
 pub async fn timelines_of(
     objects: &impl ObjectStore,
     channel_id: &str,
     renditions: Vec<Rendition>,
 ) -> OriginResult<BTreeMap<Rendition, [Option<Timeline>; 2]>> {
-    let reads = renditions
+    let keys: Vec<String> = renditions
         .iter()
-        .map(|r| rendition_timelines(objects, channel_id, r));
-    let read = join_all(reads).await;
-    renditions
-        .into_iter()
-        .zip(read)
-        .map(|(r, t)| Ok((r, t?)))
-        .collect()
+        .flat_map(|r| InputId::ALL.map(|i| keys::timeline(channel_id, i, r)))
+        .collect();
+    let read = objects.get_many(&keys).await?;
+    let mut parsed = keys.iter().zip(read).map(|(k, o)| {
+        o.map(|o| serde_json::from_slice(&o.body).map_err(|e| corrupt(k, &e)))
+            .transpose()
+    });
+    let mut out = BTreeMap::new();
+    for r in renditions {
+        let a = parsed.next().transpose()?.flatten();
+        let b = parsed.next().transpose()?.flatten();
+        out.insert(r, [a, b]);
+    }
+    Ok(out)
 }
 
 /// What a rendition's live playlist is computed from, as stored: the switch log and both
@@ -226,20 +219,20 @@ pub async fn rendition_objects(
     channel_id: &str,
     rendition: &Rendition,
 ) -> OriginResult<RenditionObjects> {
-    let read = |key: String| async move {
-        let body = objects.get(&key).await?.map(|o| o.body);
-        OriginResult::Ok((key, body))
-    };
     let [a, b] = InputId::ALL;
-    let (log, ta, tb) = join3(
-        read(keys::switch_log(channel_id)),
-        read(keys::timeline(channel_id, a, rendition)),
-        read(keys::timeline(channel_id, b, rendition)),
-    )
-    .await;
+    let keys = [
+        keys::switch_log(channel_id),
+        keys::timeline(channel_id, a, rendition),
+        keys::timeline(channel_id, b, rendition),
+    ];
+    let mut read = objects.get_many(&keys).await?.into_iter();
+    let [log, ta, tb] = keys.map(|k| {
+        let body = read.next().flatten().map(|o| o.body);
+        (k, body)
+    });
     Ok(RenditionObjects {
-        log: log?,
-        timelines: [ta?, tb?],
+        log,
+        timelines: [ta, tb],
     })
 }
 

@@ -14,7 +14,10 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
+mod channel_objects;
 mod observed;
+
+pub use channel_objects::{ChannelObjects, MemoryStateClient};
 
 pub use observed::{Counting, KvOp, ObjectOp, Observed, Observer, Op, Tally};
 
@@ -148,6 +151,7 @@ fn copy_origin(o: &MemoryOrigin) -> MemoryOrigin {
         channels: Rc::new(ChannelCache::clone(&o.channels)),
         ingest_memory: Rc::new(IngestMemory::clone(&o.ingest_memory)),
         edge_cache: o.edge_cache,
+        commit_home: o.commit_home.clone(),
     }
 }
 

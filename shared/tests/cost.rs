@@ -10,8 +10,12 @@
 mod common;
 
 use common::*;
+use edgepack::channel_object::ObjectSetup;
+use edgepack::channel_state::Routed;
 use edgepack::store::{MemoryKv, MemoryObjects};
-use edgepack::testing::{KvOp, MemoryOrigin, ObjectOp, Observed, Observer, Op};
+use edgepack::testing::{
+    ChannelObjects, KvOp, MemoryOrigin, MemoryStateClient, ObjectOp, Observed, Observer, Op,
+};
 use edgepack::{Method, Origin, Request, Response};
 use serde_json::json;
 use std::cell::Cell;
@@ -30,6 +34,10 @@ struct Bill {
     r2_delete: u64,
     /// Listings of either store (also in their classes): on Spin, each reads every key.
     lists: u64,
+    /// Durable Object requests (forwarded commits, state reads), rows written and read.
+    do_requests: u64,
+    do_rows_written: u64,
+    do_rows_read: u64,
 }
 
 impl Bill {
@@ -43,6 +51,9 @@ impl Bill {
             r2_class_b: self.r2_class_b - o.r2_class_b,
             r2_delete: self.r2_delete - o.r2_delete,
             lists: self.lists - o.lists,
+            do_requests: self.do_requests - o.do_requests,
+            do_rows_written: self.do_rows_written - o.do_rows_written,
+            do_rows_read: self.do_rows_read - o.do_rows_read,
         }
     }
     fn times(self, k: u64) -> Bill {
@@ -55,7 +66,37 @@ impl Bill {
             r2_class_b: self.r2_class_b * k,
             r2_delete: self.r2_delete * k,
             lists: self.lists * k,
+            do_requests: self.do_requests * k,
+            do_rows_written: self.do_rows_written * k,
+            do_rows_read: self.do_rows_read * k,
         }
+    }
+    fn add(self, o: Bill) -> Bill {
+        Bill {
+            kv_read: self.kv_read + o.kv_read,
+            kv_write: self.kv_write + o.kv_write,
+            kv_delete: self.kv_delete + o.kv_delete,
+            kv_list: self.kv_list + o.kv_list,
+            r2_class_a: self.r2_class_a + o.r2_class_a,
+            r2_class_b: self.r2_class_b + o.r2_class_b,
+            r2_delete: self.r2_delete + o.r2_delete,
+            lists: self.lists + o.lists,
+            do_requests: self.do_requests + o.do_requests,
+            do_rows_written: self.do_rows_written + o.do_rows_written,
+            do_rows_read: self.do_rows_read + o.do_rows_read,
+        }
+    }
+    /// Billed operations on Cloudflare (R2 deletes are free).
+    fn billed(self) -> u64 {
+        self.kv_read
+            + self.kv_write
+            + self.kv_delete
+            + self.kv_list
+            + self.r2_class_a
+            + self.r2_class_b
+            + self.do_requests
+            + self.do_rows_written
+            + self.do_rows_read
     }
     /// Spin's key-value store holds both: every call is one operation.
     fn spin_ops(self) -> u64 {
@@ -67,16 +108,23 @@ impl Bill {
             + self.r2_class_b
             + self.r2_delete
     }
-    fn row(self, what: &str, requests: u64) -> String {
+    /// A table row; the Spin column only where the layout is Spin's (state in the store).
+    fn row(self, what: &str, requests: u64, mode: Mode) -> String {
+        let spin = match mode {
+            Mode::R2 => self.spin_ops().to_string(),
+            Mode::Object => "—".to_owned(),
+        };
         format!(
-            "| {what} | {requests} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {what} | {requests} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {spin} |\n",
             self.kv_read,
             self.kv_write,
             self.kv_delete + self.kv_list,
             self.r2_class_a,
             self.r2_class_b,
             self.r2_delete,
-            self.spin_ops()
+            self.do_requests,
+            self.do_rows_written,
+            self.do_rows_read,
         )
     }
 }
@@ -111,26 +159,77 @@ impl Observer for Billed {
     }
 }
 
-type Counted = Origin<Observed<MemoryKv, Billed>, Observed<MemoryObjects, Billed>>;
-
-fn counted(o: MemoryOrigin) -> (Counted, Rc<Cell<Bill>>) {
-    let bill = Rc::new(Cell::new(Bill::default()));
-    let origin = wrap_stores(
-        o,
-        |inner| Observed {
-            inner,
-            observer: Billed(bill.clone()),
-        },
-        |inner| Observed {
-            inner,
-            observer: Billed(bill.clone()),
-        },
-    );
-    (origin, bill)
+/// Where the channel state lives in a counted deployment (docs/storage.md).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    /// In R2, as on Spin (`CHANNEL_STATE = "r2"`).
+    R2,
+    /// In a Durable Object per channel (`CHANNEL_STATE = "durable-object"`).
+    Object,
 }
 
-fn send_counted(o: &Counted, req: Request, now: u64) -> Response {
-    block_on(o.handle(req, now))
+type CountedKv = Observed<MemoryKv, Billed>;
+type CountedObjects = Observed<MemoryObjects, Billed>;
+/// The Worker's store with state in the channels' objects.
+type RoutedObjects = Routed<Rc<CountedObjects>, MemoryStateClient<CountedKv, CountedObjects>>;
+
+/// A counted deployment: the Worker's origin and, in [`Mode::Object`], the channels' objects.
+enum Counted {
+    R2(Origin<CountedKv, CountedObjects>),
+    Object(
+        Origin<Rc<CountedKv>, RoutedObjects>,
+        Rc<ChannelObjects<CountedKv, CountedObjects>>,
+    ),
+}
+
+impl Counted {
+    fn send(&self, req: Request, now: u64) -> Response {
+        match self {
+            Counted::R2(o) => block_on(o.handle(req, now)),
+            Counted::Object(o, _) => block_on(o.handle(req, now)),
+        }
+    }
+    fn scheduled(&self, now: u64) {
+        match self {
+            Counted::R2(o) => block_on(o.scheduled(now)).map(|_| ()),
+            Counted::Object(o, _) => block_on(o.scheduled(now)).map(|_| ()),
+        }
+        .expect("scheduled run");
+    }
+    /// A new Worker isolate: its channel cache and ingest memory empty (the objects stay).
+    fn new_isolate(&self) {
+        let (channels, memory) = match self {
+            Counted::R2(o) => (&o.channels, &o.ingest_memory),
+            Counted::Object(o, _) => (&o.channels, &o.ingest_memory),
+        };
+        channels.clear();
+        memory.clear();
+    }
+}
+
+fn counted(o: MemoryOrigin, mode: Mode) -> (Counted, Rc<Cell<Bill>>) {
+    let bill = Rc::new(Cell::new(Bill::default()));
+    let billed = |inner| Observed {
+        inner,
+        observer: Billed(bill.clone()),
+    };
+    let (config, random, sleep) = (o.config.clone(), o.random, o.sleep);
+    let origin = wrap_stores(o, billed, |inner| Observed {
+        inner,
+        observer: Billed(bill.clone()),
+    });
+    let counted = match mode {
+        Mode::R2 => Counted::R2(origin),
+        Mode::Object => {
+            let (kv, objects) = (Rc::new(origin.kv), Rc::new(origin.objects));
+            let setup = ObjectSetup::new(config.clone(), random, sleep);
+            let model = ChannelObjects::new(kv.clone(), objects, setup);
+            let worker = Origin::new(kv, model.routed(), config, random, sleep)
+                .with_commit_home(model.commit_home());
+            Counted::Object(worker, model)
+        }
+    };
+    (counted, bill)
 }
 
 const RENDITIONS: [&str; 3] = ["v0", "v1", "v2"];
@@ -202,7 +301,7 @@ const SHIFTED_PLAYLIST_S: u64 = 60;
 
 impl Run {
     /// The channel of the table; `shifted`: with an endpoint that keeps a day of time-shift.
-    fn new(cold: bool, shifted: bool) -> Run {
+    fn new(mode: Mode, cold: bool, shifted: bool) -> Run {
         let o = origin();
         let mut endpoints = vec![
             json!({"name": "hls", "protocol": "HLS"}),
@@ -223,7 +322,7 @@ impl Run {
             assert_eq!(s, 200, "{v}");
         }
         let creds = [credentials(&ch, 1), credentials(&ch, 2)];
-        let (o, bill) = counted(o);
+        let (o, bill) = counted(o, mode);
         Run {
             o,
             bill,
@@ -233,6 +332,16 @@ impl Run {
         }
     }
 
+    /// Everything billed so far: the stores' calls and the objects' requests and rows.
+    fn bill(&self) -> Bill {
+        let mut b = self.bill.get();
+        if let Counted::Object(_, model) = &self.o {
+            b.do_requests = model.requests.get();
+            (b.do_rows_written, b.do_rows_read) = model.rows_billed();
+        }
+        b
+    }
+
     /// One ingest request; returns the listings it made.
     fn put(&self, input: u8, path: &str, body: Vec<u8>, at: u64) -> u64 {
         let creds = &self.creds[usize::from(input - 1)];
@@ -240,11 +349,10 @@ impl Run {
             .with_header("authorization", &basic(&creds.0, &creds.1))
             .with_body(body);
         if self.cold {
-            self.o.channels.clear();
-            self.o.ingest_memory.clear();
+            self.o.new_isolate();
         }
         let before = self.bill.get().lists;
-        let r = send_counted(&self.o, req, at);
+        let r = self.o.send(req, at);
         assert!(r.status < 300, "{path}: {} {}", r.status, text(&r));
         self.bill.get().lists - before
     }
@@ -283,7 +391,7 @@ impl Run {
                 }
             }
             if t % SCHEDULED_EVERY_MS < SEGMENT_MS {
-                block_on(self.o.scheduled(t)).expect("scheduled run");
+                self.o.scheduled(t);
             }
         }
         requests
@@ -292,38 +400,31 @@ impl Run {
     /// Warm-up, then the measured minutes: (bill per hour, requests per hour).
     fn measure(&self, segments: &[Vec<u8>]) -> (Bill, u64) {
         self.ingest(segments, 0..WARM_UP_SEGMENTS);
-        let before = self.bill.get();
+        let before = self.bill();
         self.lists.set((0, 0));
         let requests = self.ingest(
             segments,
             WARM_UP_SEGMENTS..WARM_UP_SEGMENTS + MEASURED_SEGMENTS,
         );
         (
-            self.bill.get().minus(before).times(HOUR_SCALE),
+            self.bill().minus(before).times(HOUR_SCALE),
             requests * HOUR_SCALE,
         )
     }
 }
 
-#[test]
-fn billed_operations_per_channel_hour() {
-    let segments = encoded_segments(WARM_UP_SEGMENTS + MEASURED_SEGMENTS);
-    let cold = Run::new(true, false);
-    let (cold_hour, _) = cold.measure(&segments);
-    let shifted = Run::new(false, true);
-    let (shifted_hour, _) = shifted.measure(&segments);
-    let run = Run::new(false, false);
-    let (ingest_hour, requests) = run.measure(&segments);
-    let (o, bill, lists) = (&run.o, &run.bill, &run.lists);
-
-    // Playback at the live edge: one request of each kind a CDN forwards on a miss.
+/// One request of each kind a CDN forwards on a miss, at the live edge after `run` measured:
+/// (what, the request's bill, misses per hour at one CDN cache).
+fn playback(run: &Run) -> Vec<(&'static str, Bill, u64)> {
+    // A new isolate: nothing remembered of an earlier run's channel.
+    edgepack::playback::forget_remembered_endpoints();
     let now = T0 + (WARM_UP_SEGMENTS + MEASURED_SEGMENTS) * SEGMENT_MS + 1000;
     let last = WARM_UP_SEGMENTS + MEASURED_SEGMENTS - 2;
     let get = |path: String| {
-        let before = bill.get();
-        let r = send_counted(o, Request::new(Method::Get, &path), now);
+        let before = run.bill();
+        let r = run.o.send(Request::new(Method::Get, &path), now);
         assert_eq!(r.status, 200, "{path}: {}", text(&r));
-        (bill.get().minus(before), r)
+        (run.bill().minus(before), r)
     };
     let out = "/out/v1/demo/live";
     let (hls_master, _) = get(format!("{out}/hls/manifest.m3u8"));
@@ -342,63 +443,107 @@ fn billed_operations_per_channel_hour() {
     // Misses per hour at one CDN cache (its tier or shield in front of the origin): a
     // playlist once per its max-age (master 2 s, media 1 s for 2 s segments, MPD 1 s), each
     // segment once per rendition and endpoint (DASH's the same count as HLS-CMAF's).
-    let per_hour = |bill: Bill, n: u64| (bill.times(n), n);
     let segments_hour = 3600 * 1000 / SEGMENT_MS;
     let renditions = RENDITIONS.len() as u64;
-    let playback = [
-        ("HLS (TS) master", per_hour(hls_master, 1800)),
-        (
-            "HLS (TS) rendition playlists",
-            per_hour(hls_media, 3600 * renditions),
-        ),
-        (
-            "HLS (TS) segments",
-            per_hour(hls_segment, segments_hour * renditions),
-        ),
-        ("HLS-CMAF master", per_hour(cmaf_master, 1800)),
+    vec![
+        ("HLS (TS) master", hls_master, 1800),
+        ("HLS (TS) rendition playlists", hls_media, 3600 * renditions),
+        ("HLS (TS) segments", hls_segment, segments_hour * renditions),
+        ("HLS-CMAF master", cmaf_master, 1800),
         (
             "HLS-CMAF rendition playlists",
-            per_hour(cmaf_media, 3600 * renditions),
+            cmaf_media,
+            3600 * renditions,
         ),
         (
             "CMAF segments (HLS-CMAF and DASH)",
-            per_hour(cmaf_segment, 2 * segments_hour * renditions),
+            cmaf_segment,
+            2 * segments_hour * renditions,
         ),
-        ("DASH MPD", per_hour(mpd, 3600)),
-    ];
+        ("DASH MPD", mpd, 3600),
+    ]
+}
 
-    let mut table = String::from(
-        "| per channel-hour | HTTP requests | KV reads | KV writes | KV deletes + lists | R2 class A | R2 class B | R2 deletes (free) | Spin key-value ops |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-    );
-    table.push_str(&ingest_hour.row("ingest: 3 renditions × 2 inputs, 2 s segments", requests));
-    table.push_str(&cold_hour.row(
-        "ingest, no isolate reused (every request starts cold)",
-        requests,
-    ));
-    table.push_str(&shifted_hour.row(
-        &format!(
-            "ingest with a day of time-shift (`max_playlist_duration` {SHIFTED_PLAYLIST_S} s)"
+/// The ingest rows of one mode: (what, bill per hour, HTTP requests per hour).
+fn ingest_rows(mode: Mode, segments: &[Vec<u8>]) -> (Vec<(String, Bill, u64)>, Run) {
+    let (cold_hour, _) = Run::new(mode, true, false).measure(segments);
+    let (shifted_hour, _) = Run::new(mode, false, true).measure(segments);
+    let run = Run::new(mode, false, false);
+    let (hour, requests) = run.measure(segments);
+    let rows = vec![
+        (
+            "ingest: 3 renditions × 2 inputs, 2 s segments".to_owned(),
+            hour,
+            requests,
         ),
-        requests,
-    ));
-    let mut total = Bill::default();
-    let mut total_requests = 0;
-    for (what, (b, n)) in playback {
-        table.push_str(&b.row(&format!("playback, one CDN cache: {what}"), n));
-        total = Bill {
-            kv_read: total.kv_read + b.kv_read,
-            kv_write: total.kv_write + b.kv_write,
-            kv_delete: total.kv_delete + b.kv_delete,
-            kv_list: total.kv_list + b.kv_list,
-            r2_class_a: total.r2_class_a + b.r2_class_a,
-            r2_class_b: total.r2_class_b + b.r2_class_b,
-            r2_delete: total.r2_delete + b.r2_delete,
-            lists: total.lists + b.lists,
+        (
+            "ingest, no isolate reused (every request starts cold)".to_owned(),
+            cold_hour,
+            requests,
+        ),
+        (
+            format!(
+                "ingest with a day of time-shift (`max_playlist_duration` {SHIFTED_PLAYLIST_S} s)"
+            ),
+            shifted_hour,
+            requests,
+        ),
+    ];
+    (rows, run)
+}
+
+#[test]
+fn billed_operations_per_channel_hour() {
+    let segments = encoded_segments(WARM_UP_SEGMENTS + MEASURED_SEGMENTS);
+    let mut table = String::from(
+        "| per channel-hour | HTTP requests | KV reads | KV writes | KV deletes + lists | R2 class A | R2 class B | R2 deletes (free) | DO requests | DO rows written | DO rows read | Spin key-value ops |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let mut per_pair = String::from(
+        "| ingest, billed operations per segment + playlist pair | state in R2 | state in a Durable Object |\n|---|---:|---:|\n",
+    );
+    let mut pairs: Vec<(String, [f64; 2])> = Vec::new();
+    let mut spin_run = None;
+    for mode in [Mode::R2, Mode::Object] {
+        let (rows, run) = ingest_rows(mode, &segments);
+        let label = |what: &str| match mode {
+            Mode::R2 => what.to_owned(),
+            Mode::Object => format!("Durable Object state: {what}"),
         };
-        total_requests += n;
+        for (i, (what, bill, requests)) in rows.iter().enumerate() {
+            table.push_str(&bill.row(&label(what), *requests, mode));
+            // Each pair is two HTTP requests.
+            let ops = bill.billed() as f64 / (*requests as f64 / 2.0);
+            match pairs.get_mut(i) {
+                Some((_, v)) => v[1] = ops,
+                None => pairs.push((what.clone(), [ops, 0.0])),
+            }
+        }
+        let mut total = Bill::default();
+        let mut total_requests = 0;
+        for (what, b, n) in playback(&run) {
+            table.push_str(&b.times(n).row(
+                &label(&format!("playback, one CDN cache: {what}")),
+                n,
+                mode,
+            ));
+            total = total.add(b.times(n));
+            total_requests += n;
+        }
+        table.push_str(&total.row(&label("playback, one CDN cache: all"), total_requests, mode));
+        if mode == Mode::R2 {
+            spin_run = Some(run);
+        }
     }
-    table.push_str(&total.row("playback, one CDN cache: all", total_requests));
+    for (what, [r2, object]) in &pairs {
+        per_pair.push_str(&format!("| {what} | {r2:.2} | {object:.2} |\n"));
+    }
+    table.push('\n');
+    table.push_str(&per_pair);
     golden("cost.md", &table);
+    let run = spin_run.expect("the R2 run");
+    let (o, lists) = (&run, &run.lists);
+    let playback_bills = playback(o);
+    let renditions = RENDITIONS.len() as u64;
 
     // On Spin a listing reads every key of the store: what it costs per request kind in a
     // store of [`SPIN_STORE_KEYS`].
@@ -414,15 +559,16 @@ fn billed_operations_per_channel_hour() {
     };
     spin_row("ingest: segment PUT", segment_lists, pushes);
     spin_row("ingest: media playlist PUT", playlist_lists, pushes);
-    for (what, b) in [
-        ("HLS (TS) master", hls_master),
-        ("HLS (TS) rendition playlist", hls_media),
-        ("HLS (TS) segment", hls_segment),
-        ("HLS-CMAF master", cmaf_master),
-        ("HLS-CMAF rendition playlist", cmaf_media),
-        ("CMAF segment", cmaf_segment),
-        ("DASH MPD", mpd),
-    ] {
+    let singular = [
+        "HLS (TS) master",
+        "HLS (TS) rendition playlist",
+        "HLS (TS) segment",
+        "HLS-CMAF master",
+        "HLS-CMAF rendition playlist",
+        "CMAF segment",
+        "DASH MPD",
+    ];
+    for (what, (_, b, _)) in singular.into_iter().zip(playback_bills) {
         spin_row(what, b.lists, 1);
     }
     golden("spin_listing.md", &spin);

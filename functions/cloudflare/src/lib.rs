@@ -3,6 +3,7 @@
 //! routing or logic here.
 
 mod body;
+mod channel_object;
 mod config;
 mod edge_cache;
 mod http;
@@ -12,6 +13,7 @@ mod r2;
 mod stats;
 
 use edgepack::channel_cache::ChannelCache;
+use edgepack::channel_state::Routed;
 use edgepack::ingest_memory::IngestMemory;
 use edgepack::{Origin, SleepFuture};
 use std::rc::Rc;
@@ -35,7 +37,7 @@ thread_local! {
 
 #[event(fetch)]
 async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
-    let (kv, objects) = match bindings(&env) {
+    let (kv, objects) = match worker_bindings(&env) {
         Ok(stores) => stores,
         Err(unavailable) => return http::to_worker_response(unavailable),
     };
@@ -43,12 +45,16 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
         Ok(core_req) => core_req,
         Err(rejection) => return http::to_worker_response(rejection),
     };
-    let origin = Origin::new(kv, objects, config::from_env(&env), random, sleep)
+    let mut origin = Origin::new(kv, objects, config::from_env(&env), random, sleep)
         .with_fetch(outbound::fetch)
         .with_stats(stats::backend(&env))
         .with_channel_cache(CHANNELS.with(Rc::clone))
         .with_ingest_memory(INGEST_MEMORY.with(Rc::clone))
         .with_edge_cache(edge_cache::lookup);
+    if let Some(client) = &origin.objects.client {
+        let home = channel_object::commit_home(client.0.clone());
+        origin = origin.with_commit_home(home);
+    }
     match origin
         .handle_stream(core_req, Date::now().as_millis())
         .await
@@ -70,7 +76,7 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
 /// Cron trigger (`[triggers]` in wrangler.toml): archive expiry, in bounded batches.
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    let Ok((kv, objects)) = bindings(&env) else {
+    let Ok((kv, objects)) = worker_bindings(&env) else {
         return;
     };
     let origin = Origin::new(kv, objects, config::from_env(&env), random, sleep);
@@ -91,6 +97,10 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
 }
 
+/// The Worker's object store: R2, with channel state through the channels' objects when
+/// `CHANNEL_STATE` says so (docs/storage.md).
+type WorkerObjects = Routed<r2::R2Objects, channel_object::ObjectClient>;
+
 fn bindings(env: &Env) -> Result<(kv::WorkersKv, r2::R2Objects), edgepack::Response> {
     let kv = env
         .kv(KV_BINDING)
@@ -99,6 +109,19 @@ fn bindings(env: &Env) -> Result<(kv::WorkersKv, r2::R2Objects), edgepack::Respo
         .bucket(BUCKET_BINDING)
         .map_err(|e| missing_binding(BUCKET_BINDING, e))?;
     Ok((kv::WorkersKv::new(kv), r2::R2Objects::new(bucket)))
+}
+
+fn worker_bindings(env: &Env) -> Result<(kv::WorkersKv, WorkerObjects), edgepack::Response> {
+    let (kv, objects) = bindings(env)?;
+    let client = if channel_object::in_objects(env) {
+        let namespace = env
+            .durable_object(channel_object::BINDING)
+            .map_err(|e| missing_binding(channel_object::BINDING, e))?;
+        Some(channel_object::ObjectClient(namespace))
+    } else {
+        None
+    };
+    Ok((kv, Routed { objects, client }))
 }
 
 fn missing_binding(name: &str, detail: impl std::fmt::Display) -> edgepack::Response {

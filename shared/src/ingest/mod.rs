@@ -12,6 +12,7 @@ mod upload;
 
 use crate::auth::{basic_credentials, constant_time_eq};
 use crate::channel_cache::ChannelCache;
+use crate::channel_state::{self, CommitHome, Forwarded};
 use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
 use crate::hls::master::MasterInfo;
@@ -36,7 +37,7 @@ const TS_PACKET: usize = 188;
 
 pub(crate) async fn ingest<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
-    (channels, memory): (&ChannelCache, &IngestMemory),
+    (channels, memory, home): (&ChannelCache, &IngestMemory, Option<&CommitHome>),
     req: &Request,
     route: &[&str],
     now_ms: u64,
@@ -77,6 +78,15 @@ pub(crate) async fn ingest<K: KvStore, O: ObjectStore>(
         // Retention is the origin's: an encoder's delete is acknowledged and ignored.
         Method::Delete => return Ok(Response::new(204)),
         _ => return Err(OriginError::MethodNotAllowed),
+    }
+    if let Some(home) = home.filter(|_| channel_state::commits(channel.protocol, &rest.join("/"))) {
+        // Channel state in the channel's object: the commit runs there (docs/storage.md).
+        let prefix = keys::segment_upload(&channel.id, input, "");
+        let forwarded = Forwarded {
+            request: req.clone(),
+            uploads: memory.take_uploads(&prefix, now_ms),
+        };
+        return Ok(home(channel.id.clone(), forwarded, now_ms).await?);
     }
     if channel.protocol.per_track() {
         return ingest_per_track(cx, &channel, input, rest, &req.body, now_ms).await;

@@ -257,10 +257,20 @@ impl<'a, O: ObjectStore> Ahead<'a, O> {
                 }
             }
         }
-        let gets = join_all(gets.into_iter().map(|k| async move {
-            let r = self.inner.get(&k).await;
-            Read::Get(k, r)
-        }));
+        // One batch: channel state in the channel's object is one request for all of them.
+        let gets = async {
+            match self.inner.get_many(&gets).await {
+                Ok(found) => gets
+                    .into_iter()
+                    .zip(found)
+                    .map(|(k, o)| Read::Get(k, Ok(o)))
+                    .collect(),
+                Err(e) => gets
+                    .into_iter()
+                    .map(|k| Read::Get(k, Err(e.clone())))
+                    .collect::<Vec<_>>(),
+            }
+        };
         let lists = join_all(lists.into_iter().map(|p| async move {
             let r = self.inner.list(&p).await;
             Read::List(p, r)
@@ -314,6 +324,26 @@ impl<O: ObjectStore> ObjectStore for Ahead<'_, O> {
         let answer = self.inner.get(key).await;
         lead.finish(&answer);
         answer
+    }
+
+    /// The keys read ahead from their answers, the others in one batch of the store.
+    async fn get_many(&self, keys: &[String]) -> StoreResult<Vec<Option<Object>>> {
+        let mut found: Vec<Option<StoreResult<Option<Object>>>> =
+            keys.iter().map(|k| self.take_get(k)).collect();
+        let missing: Vec<String> = keys
+            .iter()
+            .zip(&found)
+            .filter(|(_, f)| f.is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut read = self.inner.get_many(&missing).await?.into_iter();
+        found
+            .iter_mut()
+            .map(|f| match f.take() {
+                Some(ahead) => ahead,
+                None => Ok(read.next().flatten()),
+            })
+            .collect()
     }
 
     async fn put(&self, key: &str, body: &[u8], metadata: &Metadata) -> StoreResult<()> {

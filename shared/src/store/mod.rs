@@ -4,6 +4,7 @@
 
 mod memory;
 mod multipart;
+mod refs;
 
 pub use memory::{MemoryKv, MemoryObjects, MIN_PART_BYTES};
 pub use multipart::{logical_size, UploadedPart, CHUNKED, CHUNKED_SIZE, CHUNK_PREFIX, MAX_PARTS};
@@ -45,7 +46,7 @@ pub trait KvStore {
 pub type Metadata = BTreeMap<String, String>;
 
 /// A stored object's description, without its body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ObjectInfo {
     pub key: String,
     pub size: u64,
@@ -103,6 +104,16 @@ pub trait ObjectStore {
         }
         self.put(key, body, metadata).await?;
         Ok(Some(content_version(body)))
+    }
+
+    /// The objects at `keys`, in order: what one read round needs. The default reads them in
+    /// parallel; a store that can batch (channel state in a Durable Object) reads them in one
+    /// request.
+    async fn get_many(&self, keys: &[String]) -> StoreResult<Vec<Option<Object>>> {
+        futures_util::future::join_all(keys.iter().map(|k| self.get(k)))
+            .await
+            .into_iter()
+            .collect()
     }
 
     /// Size and metadata of `key` without its body (a chunked object's own size).

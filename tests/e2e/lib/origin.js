@@ -79,7 +79,15 @@ export async function startOrigin({
     compatibilityDate: compatibilityDate(),
     kvNamespaces: ['EDGEPACK_KV'],
     r2Buckets: ['EDGEPACK_BUCKET'],
-    bindings: { ADMIN_TOKEN: adminToken, ...bindings },
+    // Channel state in a Durable Object per channel (docs/storage.md) when the suite runs with
+    // EDGEPACK_CHANNEL_STATE=durable-object; "r2" as wrangler.toml's default otherwise.
+    durableObjects: { EDGEPACK_CHANNELS: { className: 'EdgepackChannel', useSQLite: true } },
+    durableObjectsPersist: join(dir, 'do'),
+    bindings: {
+      ADMIN_TOKEN: adminToken,
+      CHANNEL_STATE: process.env.EDGEPACK_CHANNEL_STATE ?? 'r2',
+      ...bindings,
+    },
     host,
     port: 0,
     kvPersist: join(dir, 'kv'),
