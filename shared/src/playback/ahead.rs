@@ -232,6 +232,15 @@ impl<'a, O: ObjectStore> Ahead<'a, O> {
         }
     }
 
+    /// A get of `key` in flight, to join.
+    fn in_flight(&self, key: &str) -> Option<Joined> {
+        self.flights.borrow().iter().find_map(|f| {
+            (f.key == key).then(|| Joined {
+                slot: f.slot.clone(),
+            })
+        })
+    }
+
     /// Reads, all at once, what a request starts with on channel `id` ([`Start`]).
     pub async fn read_for(&self, id: Option<&str>, start: Option<Start<'_>>) {
         let (Some(id), Some(start)) = (id, start) else {
@@ -310,12 +319,7 @@ impl<O: ObjectStore> ObjectStore for Ahead<'_, O> {
             return read;
         }
         // A read of the same key in flight: its answer, not a second read.
-        let joined = self.flights.borrow().iter().find_map(|f| {
-            (f.key == key).then(|| Joined {
-                slot: f.slot.clone(),
-            })
-        });
-        if let Some(joined) = joined {
+        if let Some(joined) = self.in_flight(key) {
             if let Some(answer) = joined.await {
                 return answer;
             }
@@ -326,24 +330,51 @@ impl<O: ObjectStore> ObjectStore for Ahead<'_, O> {
         answer
     }
 
-    /// The keys read ahead from their answers, the others in one batch of the store.
+    /// The keys read ahead from their answers, keys in flight from the reads they join, the
+    /// others in one batch of the store, which gets started meanwhile join in turn.
     async fn get_many(&self, keys: &[String]) -> StoreResult<Vec<Option<Object>>> {
         let mut found: Vec<Option<StoreResult<Option<Object>>>> =
             keys.iter().map(|k| self.take_get(k)).collect();
-        let missing: Vec<String> = keys
-            .iter()
-            .zip(&found)
-            .filter(|(_, f)| f.is_none())
-            .map(|(k, _)| k.clone())
-            .collect();
-        let mut read = self.inner.get_many(&missing).await?.into_iter();
-        found
-            .iter_mut()
-            .map(|f| match f.take() {
-                Some(ahead) => ahead,
-                None => Ok(read.next().flatten()),
-            })
-            .collect()
+        let mut joined = Vec::new();
+        let mut batch = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            if found[i].is_some() {
+                continue;
+            }
+            match self.in_flight(key) {
+                Some(flight) => joined.push((i, flight)),
+                None => batch.push(i),
+            }
+        }
+        if !batch.is_empty() {
+            let leads: Vec<Lead> = batch
+                .iter()
+                .map(|&i| Lead::start(&self.flights, &keys[i]))
+                .collect();
+            let batch_keys: Vec<String> = batch.iter().map(|&i| keys[i].clone()).collect();
+            let read = self.inner.get_many(&batch_keys).await;
+            let objects = match read {
+                Ok(objects) => objects,
+                Err(e) => {
+                    for lead in leads {
+                        lead.finish(&Err(e.clone()));
+                    }
+                    return Err(e);
+                }
+            };
+            for ((i, lead), object) in batch.into_iter().zip(leads).zip(objects) {
+                let answer = Ok(object);
+                lead.finish(&answer);
+                found[i] = Some(answer);
+            }
+        }
+        for (i, flight) in joined {
+            found[i] = Some(match flight.await {
+                Some(answer) => answer,
+                None => self.inner.get(&keys[i]).await,
+            });
+        }
+        found.into_iter().map(|f| f.unwrap_or(Ok(None))).collect()
     }
 
     async fn put(&self, key: &str, body: &[u8], metadata: &Metadata) -> StoreResult<()> {
