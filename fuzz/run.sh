@@ -11,9 +11,10 @@
 #                       in corpus/<target>, so a campaign can be split across sessions.
 #   FUZZ_DEADLINE=TIME  (campaign) no run goes past TIME (anything `date -d` reads, e.g. 04:05)
 #   FUZZ_MAX_FINDINGS=N (campaign) restarts after a finding, at most N per target (default 3)
-#   FUZZ_SANITIZER=none builds without AddressSanitizer (cargo fuzz -s none, in target/nosan):
-#                       faster, and the core has no unsafe code (README, "Sanitizer"); default
-#                       address. The ledger notes which one each run used.
+#   FUZZ_SANITIZER=none fuzzes without AddressSanitizer (cargo fuzz -s none, in target/nosan):
+#                       faster, and the core has no unsafe code (README, "Sanitizer"); each
+#                       target's corpus then runs once under AddressSanitizer. Default address.
+#                       The ledger notes which one each run used.
 #
 # All targets are built in one `cargo fuzz build` (one link phase for all), then each binary
 # runs on its corpus (`corpus/<target>`, as `cargo fuzz run` uses, seeded from the fixtures when
@@ -60,9 +61,11 @@ case "$sanitizer" in
   none) target_dir=target/nosan ;;
   *) echo "FUZZ_SANITIZER: address or none" >&2; exit 1 ;;
 esac
-cargo +nightly fuzz build -O -s "$sanitizer" --target-dir "$target_dir"
+cargo +nightly fuzz build -O
+[ "$sanitizer" = address ] || cargo +nightly fuzz build -O -s "$sanitizer" --target-dir "$target_dir"
 triple="$(rustc +nightly -vV | sed -n 's/^host: //p')"
 bin="$target_dir/$triple/release"
+asan_bin="target/$triple/release"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 all="$(cargo +nightly fuzz list)"
@@ -165,6 +168,16 @@ for target in $targets; do
     [ -n "${FUZZ_RUNS:-}" ] || break 2
     [ "$found" -lt "${FUZZ_MAX_FINDINGS:-3}" ] || break
   done
+  # Fuzzed without the sanitizer: every input the corpus kept runs once more under it.
+  if [ "$sanitizer" != address ]; then
+    echo "== $target: its corpus under AddressSanitizer"
+    if ! "$asan_bin/$target" -runs=0 -artifact_prefix="artifacts/$target/" -max_len="$len" \
+      -timeout="$timeout_s" "corpus/$target" >"$log" 2>&1; then
+      grep -E 'panicked|SUMMARY|Test unit written|ERROR: libFuzzer|^error' -A3 "$log" | head -40 >&2
+      echo "fuzz target $target failed under AddressSanitizer on its corpus" >&2
+      failed="$failed $target"
+    fi
+  fi
 done
 echo
 printf '%-14s %12s %8s %8s %8s %8s %8s\n' target executions seconds exec/s corpus findings max_len
