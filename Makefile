@@ -120,8 +120,8 @@ ttff: tools worker
 FUZZ_SECONDS ?= 5
 
 # A longer run: make fuzz FUZZ_SECONDS=600; a campaign: make fuzz FUZZ_RUNS=10000000
-# (FUZZ_RUNS, FUZZ_DEADLINE, FUZZ_TARGETS and FUZZ_MAX_FINDINGS reach fuzz/run.sh as
-# command-line variables, which make exports).
+# (FUZZ_RUNS, FUZZ_DEADLINE, FUZZ_TARGETS, FUZZ_MAX_FINDINGS and FUZZ_SANITIZER reach
+# fuzz/run.sh as command-line variables, which make exports).
 fuzz:
 	scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
 

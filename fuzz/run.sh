@@ -11,6 +11,10 @@
 #                       in corpus/<target>, so a campaign can be split across sessions.
 #   FUZZ_DEADLINE=TIME  (campaign) no run goes past TIME (anything `date -d` reads, e.g. 04:05)
 #   FUZZ_MAX_FINDINGS=N (campaign) restarts after a finding, at most N per target (default 3)
+#   FUZZ_SANITIZER=none fuzzes without AddressSanitizer (cargo fuzz -s none, in target/none):
+#                       faster, and the core has no unsafe code (README, "Sanitizer"); each
+#                       target's corpus then runs once under AddressSanitizer. Default address.
+#                       The ledger notes which one each run used.
 #
 # All targets are built in one `cargo fuzz build` (one link phase for all), then each binary
 # runs on its corpus (`corpus/<target>`, as `cargo fuzz run` uses, seeded from the fixtures when
@@ -51,9 +55,22 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
   echo "cargo-fuzz on a nightly toolchain is needed: rustup toolchain install nightly && cargo install cargo-fuzz" >&2
   exit 1
 fi
+sanitizer="${FUZZ_SANITIZER:-address}"
+case "$sanitizer" in
+  address) target_dir=target ;;
+  none) target_dir=target/none ;;
+  *) echo "FUZZ_SANITIZER: address or none" >&2; exit 1 ;;
+esac
 cargo +nightly fuzz build -O
+# Without AddressSanitizer LLVM expands a short memcmp against a constant (`starts_with("#EXTM3U")`,
+# a serde field name) into loads, which hides the constant from libFuzzer; with it, as here, the
+# call and libFuzzer's memcmp hook stay (README, "Sanitizer").
+[ "$sanitizer" = address ] ||
+  RUSTFLAGS="${RUSTFLAGS:-} -Cllvm-args=-max-loads-per-memcmp=0" \
+    cargo +nightly fuzz build -O -s "$sanitizer" --target-dir "$target_dir"
 triple="$(rustc +nightly -vV | sed -n 's/^host: //p')"
-bin="target/$triple/release"
+bin="$target_dir/$triple/release"
+asan_bin="target/$triple/release"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 all="$(cargo +nightly fuzz list)"
@@ -71,7 +88,7 @@ if [ -n "${FUZZ_DEADLINE:-}" ]; then
   deadline="$(date -d "$FUZZ_DEADLINE" +%s)"
 fi
 [ -z "${FUZZ_RUNS:-}" ] || [ -f "$ledger" ] ||
-  printf 'utc\ttarget\texecutions\tseconds\texec_per_s\tcorpus\tfindings\tmax_len\n' >"$ledger"
+  printf 'utc\ttarget\texecutions\tseconds\texec_per_s\tcorpus\tfindings\tmax_len\tsanitizer\n' >"$ledger"
 
 findings_in() { find "artifacts/$1" -maxdepth 1 \( -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' -o -name 'leak-*' \) | wc -l; }
 
@@ -86,14 +103,17 @@ write_report() {
     echo "Written by \`fuzz/run.sh\` (FUZZ_RUNS) from the ledger \`campaign.tsv\` (one row per run);"
     echo "runs are the libFuzzer processes that make up each total. Target: ${FUZZ_RUNS:-?} executions each."
     echo
-    echo "| target | executions | runs | last exec/s | corpus | findings | max_len |"
-    echo "|---|---:|---:|---:|---:|---:|---:|"
+    echo "| target | executions | runs | last exec/s | corpus | findings | max_len | sanitizer |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---|"
+    # Rows from before the sanitizer column ran with AddressSanitizer.
     awk -F'\t' 'NR > 1 {
         if (!($2 in n)) order[++k] = $2
         n[$2] += $3; r[$2]++; f[$2] += $7; rate[$2] = $5; c[$2] = $6; m[$2] = $8
+        san = $9 == "" ? "address" : $9
+        if (index(" " s[$2] " ", " " san " ") == 0) s[$2] = s[$2] (s[$2] == "" ? "" : " ") san
       }
       END { for (i = 1; i <= k; i++) { t = order[i]
-        printf "| `%s` | %d | %d | %d | %d | %d | %d |\n", t, n[t], r[t], rate[t], c[t], f[t], m[t] } }' "$ledger"
+        printf "| `%s` | %d | %d | %d | %d | %d | %d | %s |\n", t, n[t], r[t], rate[t], c[t], f[t], m[t], s[t] } }' "$ledger"
   } >"$report"
 }
 
@@ -143,7 +163,7 @@ for target in $targets; do
     summary="$summary$line
 "
     if [ -n "${FUZZ_RUNS:-}" ]; then
-      printf '%s\t%s\n' "$(date -u +%FT%TZ)" "$line" >>"$ledger"
+      printf '%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$line" "$sanitizer" >>"$ledger"
       write_report
     fi
     if [ "$status" -eq 0 ]; then break; fi
@@ -153,6 +173,16 @@ for target in $targets; do
     [ -n "${FUZZ_RUNS:-}" ] || break 2
     [ "$found" -lt "${FUZZ_MAX_FINDINGS:-3}" ] || break
   done
+  # Fuzzed without the sanitizer: every input the corpus kept runs once more under it.
+  if [ "$sanitizer" != address ]; then
+    echo "== $target: its corpus under AddressSanitizer"
+    if ! "$asan_bin/$target" -runs=0 -artifact_prefix="artifacts/$target/" -max_len="$len" \
+      -timeout="$timeout_s" "corpus/$target" >"$log" 2>&1; then
+      grep -E 'panicked|SUMMARY|Test unit written|ERROR: libFuzzer|^error' -A3 "$log" | head -40 >&2
+      echo "fuzz target $target failed under AddressSanitizer on its corpus" >&2
+      failed="$failed $target"
+    fi
+  fi
 done
 echo
 printf '%-14s %12s %8s %8s %8s %8s %8s\n' target executions seconds exec/s corpus findings max_len

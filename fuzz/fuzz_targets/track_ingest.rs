@@ -3,7 +3,10 @@
 //! track's next media segment and as another track's init segment (followed by the real
 //! segment), and every endpoint type is read back. Never panics; every answer is 2xx or 4xx; a
 //! refused upload leaves the served playlists byte-identical.
-//! The set-up (and its playlists read back) runs once; each input starts on a copy of it.
+//! The set-up (and its playlists read back) runs once; each input starts on a copy of it. Reads
+//! are made again only when the input changed the stores: an origin whose stores equal the
+//! set-up's answers every read as the set-up did at the same time (`Snapshot::stores_unchanged`),
+//! and those answers were checked once, at the set-up.
 #![no_main]
 
 use edgepack::testing::{
@@ -77,6 +80,7 @@ fn read_all(o: &MemoryOrigin, now: u64) -> Vec<Vec<u8>> {
 struct Start {
     origin: Snapshot,
     auth: String,
+    /// The playlists served at `T0 + 4_000`.
     before: Vec<Vec<u8>>,
 }
 
@@ -90,8 +94,11 @@ thread_local! {
             201
         );
         let before = read_all(&o, T0 + 4_000);
+        let origin = Snapshot::take(&o);
+        // What an input that leaves the stores as they are reads at the end (checked here once).
+        read_all(&origin.origin(), T0 + 5_000);
         Start {
-            origin: Snapshot::take(&o),
+            origin,
             auth,
             before,
         }
@@ -118,5 +125,7 @@ fn run(start: &Start, data: &[u8]) {
     // The input as another track's header, and the real segment after it.
     post(o, auth, "Streams(w.cmfv)", data, T0 + 4_100);
     post(o, auth, "Streams(w.cmfv)", SEGMENT, T0 + 4_200);
-    read_all(o, T0 + 5_000);
+    if !start.origin.stores_unchanged(o) {
+        read_all(o, T0 + 5_000);
+    }
 }

@@ -61,23 +61,30 @@ fn read(o: &TestOrigin, path: &str, now: u64) -> Response {
     r
 }
 
+/// `hls_ingest`'s set-up: the segments a playlist may name, and a live start; input 1's
+/// credentials.
+fn hls_setup(o: &TestOrigin) -> (String, String) {
+    let c = fuzz_setup(o);
+    for i in 0..4u8 {
+        assert_eq!(
+            put_gc(o, &c, &format!("v/seg{i}.ts"), &ts(2, i), T0).status,
+            201
+        );
+    }
+    assert_eq!(put_gc(o, &c, "seg0.ts", &ts(1, 9), T0).status, 201);
+    let start = media_playlist(0, 2);
+    assert_eq!(
+        put_gc(o, &c, "v/index.m3u8", start.as_bytes(), T0 + 10).status,
+        201
+    );
+    c
+}
+
 /// The `hls_ingest` property: the input PUT as a media playlist (twice), as a master and as
 /// another rendition's playlist; no 5xx, no panic, a refused playlist changes nothing served.
 fn hls_ingest(data: &[u8]) {
     let o = origin();
-    let c = fuzz_setup(&o);
-    for i in 0..4u8 {
-        assert_eq!(
-            put_gc(&o, &c, &format!("v/seg{i}.ts"), &ts(2, i), T0).status,
-            201
-        );
-    }
-    assert_eq!(put_gc(&o, &c, "seg0.ts", &ts(1, 9), T0).status, 201);
-    let start = media_playlist(0, 2);
-    assert_eq!(
-        put_gc(&o, &c, "v/index.m3u8", start.as_bytes(), T0 + 10).status,
-        201
-    );
+    let c = hls_setup(&o);
     for now in [T0 + 2_000, T0 + 4_000] {
         let before = read(&o, MEDIA, now);
         let r = checked(put_gc(&o, &c, "v/index.m3u8", data, now), "media PUT");
@@ -292,4 +299,36 @@ fn snapshot_sees_any_stored_change() {
         201
     );
     assert!(!snapshot.stores_unchanged(&copy));
+}
+
+/// What lets `hls_ingest` and `track_ingest` skip reads: after refused uploads that left the
+/// stores as the snapshot's, the copy serves byte for byte what a fresh copy serves at the same
+/// time (so the set-up's reads stand for the input's).
+#[test]
+fn refused_uploads_leave_reads_as_the_snapshot_serves() {
+    use edgepack::testing::{reset_counter_random, Snapshot};
+    reset_counter_random();
+    let o = origin();
+    let c = hls_setup(&o);
+    let snapshot = Snapshot::take(&o);
+    let copy = snapshot.origin();
+    let garbage = b"#EXTM3U\n#EXTINF:x,\nseg0.ts\n";
+    for (path, now) in [("v/index.m3u8", T0 + 2_000), ("master.m3u8", T0 + 5_000)] {
+        let r = put_gc(&copy, &c, path, garbage, now);
+        assert!((400..500).contains(&r.status), "{path}: {}", r.status);
+    }
+    assert!(
+        snapshot.stores_unchanged(&copy),
+        "a refused upload stored something"
+    );
+    let fresh = snapshot.origin();
+    for (path, now) in [
+        (MEDIA, T0 + 2_000),
+        (MEDIA, T0 + 6_000),
+        (MASTER, T0 + 6_000),
+    ] {
+        let (a, b) = (read(&copy, path, now), read(&fresh, path, now));
+        assert_eq!(a.status, 200, "{path}");
+        assert_eq!((a.status, a.body), (b.status, b.body), "{path} at {now}");
+    }
 }
