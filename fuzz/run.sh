@@ -30,13 +30,13 @@ fixtures=../shared/tests/fixtures
 timeout_s=10
 
 # Fastest first (measured rates, README), so that a campaign brings as many as possible to N.
-order="fmp4_demux fmp4_to_ts codec source_mpd stats_query cpix_response ts_demux cenc remux clip
+order="fmp4_demux fmp4_to_ts codec source_mpd stats_query channel_state cpix_response ts_demux cenc remux clip
   track_ingest hls_ingest api_json"
 
 # Largest input per target, bytes (README, "Input bounds").
 max_len() {
   case "$1" in
-    ts_demux | remux | codec | source_mpd | stats_query | cpix_response) echo 16384 ;;
+    ts_demux | remux | codec | source_mpd | stats_query | cpix_response | channel_state) echo 16384 ;;
     clip) echo 32768 ;;
     api_json | hls_ingest) echo 8192 ;;
     *) echo 131072 ;;
