@@ -5,9 +5,13 @@
 mod common;
 
 use common::*;
+use edgepack::playback::forget_remembered_endpoints;
+use edgepack::testing::{ObjectOp, Observed, Observer, Op};
 use edgepack::{Method, Request, Response};
 use serde_json::json;
+use std::cell::RefCell;
 use std::process::Command;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 const MPD: &str = "/out/v1/demo/live/dash/manifest.mpd";
@@ -48,6 +52,11 @@ fn encoded() -> &'static [Vec<u8>] {
 /// A DASH endpoint with a day of time-shift over 80 s pushed in real time; the live timeline
 /// keeps 30 s, the rest is archived.
 fn archived() -> TestOrigin {
+    archived_from(T0)
+}
+
+/// [`archived`], with the first segment pushed at `start_ms`.
+fn archived_from(start_ms: u64) -> TestOrigin {
     let o = origin();
     let c = setup(
         &o,
@@ -62,7 +71,7 @@ fn archived() -> TestOrigin {
     assert_eq!(s, 200);
     for (i, seg) in encoded().iter().enumerate() {
         let i = i as u64;
-        let now = T0 + i * 2000;
+        let now = start_ms + i * 2000;
         assert_eq!(put(&o, 1, &c, &format!("v/s{i}.ts"), seg, now).status, 201);
         let first = i.saturating_sub(5);
         let mut pl = format!(
@@ -343,4 +352,153 @@ fn signed_url_tokens_ride_along_with_the_window() {
     );
     let url = rep.media.replace("$Time$", &rep.segments[0].0.to_string());
     assert_eq!(at(&o, &format!("{BASE}{url}"), T0 + 60_000).status, 200);
+}
+
+/// Records the key of every object read.
+#[derive(Clone, Default)]
+struct Keys(Rc<RefCell<Vec<String>>>);
+
+impl Observer for Keys {
+    fn start(&self, op: Op, key: &str) {
+        if op == Op::Object(ObjectOp::Get) {
+            self.0.borrow_mut().push(key.to_owned());
+        }
+    }
+}
+
+impl Keys {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut self.0.borrow_mut())
+    }
+}
+
+/// The length of an archive bucket (`archive::BUCKET_MS`).
+const BUCKET_MS: u64 = 600_000;
+
+/// A time-shifted MPD's segment URLs name their run's clock and timescale
+/// (`~{id}@{clock}_{timescale}/`, docs/round-trips.md, "Time-shifted DASH segment URLs"):
+/// every segment of a window that crosses an archive bucket boundary answers the same bytes
+/// by that URL, by the URL without the clock and by the URL without the storage id, and the
+/// new URL reads only the archive buckets around its own (beside the settings).
+#[test]
+fn every_segment_answers_the_same_bytes_by_the_url_with_the_run_clock() {
+    // 80 s from 40 s before a bucket boundary: archived segments on both sides of it.
+    let start = T0 + BUCKET_MS - 40_000;
+    let now = start + 80_000;
+    let keys = Keys::default();
+    let observer = keys.clone();
+    let o = wrap_stores(
+        archived_from(start),
+        |kv| kv,
+        |inner| Observed { inner, observer },
+    );
+    let get = |uri: &str| {
+        forget_remembered_endpoints();
+        let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+        let mut req = Request::new(Method::Get, path);
+        req.query = query.to_owned();
+        block_on(o.handle(req, now))
+    };
+    let window = "start=2026-11-23T12:09:17Z&vodend=2026-11-23T12:10:38Z";
+    for query in [window, "start=2026-11-23T12:09:17Z"] {
+        let r = get(&format!("{MPD}?{query}"));
+        assert_eq!(r.status, 200, "{}", text(&r));
+        let reps = reps(text(&r));
+        assert_eq!(reps.len(), 2, "video and audio");
+        for rep in reps {
+            assert_eq!(rep.segments.len(), 40, "{query}");
+            let media = rep.media.split('?').next().unwrap();
+            let (rendition, rest) = media.split_once("/~").unwrap();
+            let (dir, file) = rest.split_once('/').unwrap();
+            let (id, clock) = dir.split_once('@').expect("the run's clock");
+            let (clock, timescale) = clock.split_once('_').unwrap();
+            let (clock, timescale): (u64, u64) =
+                (clock.parse().unwrap(), timescale.parse().unwrap());
+            assert_eq!(timescale, rep.timescale);
+            let mut buckets = Vec::new();
+            for (t, _) in &rep.segments {
+                let file = file.replace("$Time$", &t.to_string());
+                buckets.push((clock + t * 1000 / timescale) / BUCKET_MS);
+                let new = format!("{BASE}{}", rep.media.replace("$Time$", &t.to_string()));
+                keys.take();
+                let by_clock = get(&new);
+                assert_eq!(by_clock.status, 200, "{new}: {}", text(&by_clock));
+                // The buckets around the segment's own on both inputs, no more: the window
+                // was not read after them.
+                let archive = keys.take().iter().filter(|k| k.starts_with("arc/")).count();
+                assert!((1..=6).contains(&archive), "{new}: {archive} archive reads");
+                let by_id = get(&format!("{BASE}{rendition}/~{id}/{file}?{query}"));
+                let old = get(&format!("{BASE}{rendition}/{file}?{query}"));
+                assert_eq!((by_id.status, old.status), (200, 200), "{new}");
+                assert!(
+                    by_clock.body == by_id.body && by_clock.body == old.body,
+                    "{new}"
+                );
+            }
+            buckets.dedup();
+            assert_eq!(buckets.len(), 2, "the window crosses a bucket boundary");
+        }
+    }
+}
+
+/// A malformed clock, timescale or time reads nothing and is a 404; a clock that names the
+/// wrong bucket still answers the same bytes (the window is read after the buckets).
+#[test]
+fn hostile_run_clocks_read_nothing() {
+    let keys = Keys::default();
+    let observer = keys.clone();
+    let o = wrap_stores(archived(), |kv| kv, |inner| Observed { inner, observer });
+    let get = |uri: &str| {
+        forget_remembered_endpoints();
+        let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+        let mut req = Request::new(Method::Get, path);
+        req.query = query.to_owned();
+        block_on(o.handle(req, NOW))
+    };
+    let r = get(&format!("{MPD}?{WINDOW}"));
+    let rep = &reps(text(&r))[0];
+    let media = rep.media.split('?').next().unwrap();
+    let (rendition, rest) = media.split_once("/~").unwrap();
+    let (dir, file) = rest.split_once('/').unwrap();
+    let (id, clock) = dir.split_once('@').unwrap();
+    let t = rep.segments[2].0;
+    let file = file.replace("$Time$", &t.to_string());
+    let expected = get(&format!("{BASE}{rendition}/{file}?{WINDOW}"));
+    assert_eq!(expected.status, 200);
+    for dir in [
+        format!("~{id}@{clock}_"),
+        format!("~{id}@_{}", rep.timescale),
+        format!("~{id}@{clock}_0"),
+        format!("~{id}@{clock}_99999999999"),
+        format!("~{id}@12345678901234_90000"),
+        format!("~{id}@-1_90000"),
+        format!("~{id}@{clock}_90000_1"),
+        format!("~{id}@{clock}@{clock}"),
+        format!("~{id}@ 1_90000"),
+    ] {
+        keys.take();
+        let r = get(&format!("{BASE}{rendition}/{dir}/{file}?{WINDOW}"));
+        assert_eq!(r.status, 404, "{dir}: {}", text(&r));
+        assert!(keys.take().is_empty(), "{dir}");
+    }
+    for file in [
+        format!("video_t{t}0000000000000000000.m4s"),
+        format!("video_t-{t}.m4s"),
+        format!("vid_t{t}.m4s"),
+        format!("video_{t}.m4s"),
+        format!("video_t{t}.mp4"),
+    ] {
+        keys.take();
+        let r = get(&format!("{BASE}{rendition}/~{dir}/{file}?{WINDOW}"));
+        assert_eq!(r.status, 404, "{file}: {}", text(&r));
+        assert!(keys.take().is_empty(), "{file}");
+    }
+    // A clock an hour off: the buckets it names are outside the window (nothing read ahead),
+    // the segment is found in the window read after the settings.
+    let (c, ts) = clock.split_once('_').unwrap();
+    let off = c.parse::<u64>().unwrap() - 3_600_000;
+    let r = get(&format!(
+        "{BASE}{rendition}/~{id}@{off}_{ts}/{file}?{WINDOW}"
+    ));
+    assert_eq!((r.status, &r.body), (200, &expected.body));
 }

@@ -646,6 +646,8 @@ fn dash_asset_is_a_static_mpd_with_every_segment_of_its_timeline() {
         text.contains(r#"type="static""#) && !text.contains("vodend"),
         "{text}"
     );
+    // The storage-id directory (with the run's clock on media segments) stays out of the asset.
+    assert!(!text.contains('~'), "{text}");
     let files = asset_files(&o, &format!("dash/{}/", job["id"].as_str().unwrap()));
     let names: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
     assert_eq!(

@@ -198,6 +198,16 @@ fn round_trips_per_request_kind() {
         .expect("a time-shifted TS segment")
         .to_owned();
     assert!(shifted_segment.contains('@'), "{shifted_segment}");
+    // A time-shifted MPD's template names its run's clock and timescale (`~{id}@{clock}_{ts}/`).
+    let shifted_mpd = run(o.handle(get_req(&format!("{OUT}/dash/manifest.mpd?{window}")), now));
+    let shifted_mpd = text(&shifted_mpd).replace("&amp;", "&");
+    let shifted_attr = |name: &str| {
+        let start = shifted_mpd.find(&format!("{name}=\"")).expect(name) + name.len() + 2;
+        let len = shifted_mpd[start..].find('"').expect("a closing quote");
+        shifted_mpd[start..start + len].to_owned()
+    };
+    let shifted_dash_segment = shifted_attr("media").replace("$Time$", &shifted_attr(" t"));
+    assert!(shifted_dash_segment.contains('@'), "{shifted_dash_segment}");
     let playback: Vec<(&str, String)> = vec![
         ("HLS (TS) master", format!("{OUT}/hls/manifest.m3u8")),
         (
@@ -246,6 +256,10 @@ fn round_trips_per_request_kind() {
         ),
         (
             "time-shifted DASH media segment (`start`/`end`)",
+            format!("{OUT}/dash/{shifted_dash_segment}"),
+        ),
+        (
+            "time-shifted DASH media segment, URL without the run's clock (before this change)",
             format!("{OUT}/dash/{dash_segment}?{window}"),
         ),
         ("clip.mp4 (4 s)", format!("{OUT}/hls/clip.mp4?{window}")),

@@ -146,21 +146,32 @@ impl<'a, K: KvStore, O: ObjectStore> View<'a, K, O> {
     }
 }
 
-/// `text` without the storage-id directories of channel `id`: `~{id}/`, and `~{id}@{bucket}/`
-/// of time-shifted playlists (docs/round-trips.md, "Time-shifted segment URLs").
+/// `text` without the storage-id directories of channel `id`: `~{id}/`, `~{id}@{bucket}/` of
+/// time-shifted playlists and `~{id}@{clock}_{timescale}/` of time-shifted MPDs
+/// (docs/round-trips.md, "Time-shifted segment URLs").
 fn without_storage_dirs(text: &str, id: &str) -> String {
     let mark = format!("~{id}");
+    let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find(&mark) {
         out.push_str(&rest[..i]);
         let after = &rest[i + mark.len()..];
+        // The length of `@{digits}` or `@{digits}_{digits}`; 0 without `@`, `None` when
+        // malformed.
         let bucket = match after.strip_prefix('@') {
-            Some(b) => 1 + b.bytes().take_while(u8::is_ascii_digit).count(),
-            None => 0,
+            Some(b) => match digits(b) {
+                0 => None,
+                n => match b[n..].strip_prefix('_').map(digits) {
+                    Some(0) => None,
+                    Some(m) => Some(1 + n + 1 + m),
+                    None => Some(1 + n),
+                },
+            },
+            None => Some(0),
         };
-        match after[bucket..].strip_prefix('/') {
-            Some(tail) if bucket != 1 => rest = tail,
+        match bucket.and_then(|b| after[b..].strip_prefix('/')) {
+            Some(tail) => rest = tail,
             _ => {
                 out.push_str(&mark);
                 rest = after;
@@ -181,6 +192,11 @@ mod tests {
         assert_eq!(
             without_storage_dirs(text, "abc"),
             "1.ts\n2.ts\nv/~abc@/3.ts\n~abd/4.ts\n~abc@12x/5.ts\n"
+        );
+        let mpd = r#"media="v/~abc@1795435196589_90000/video_t$Time$.m4s" media="v/~abc@1_/a" media="v/~abc@_9/a""#;
+        assert_eq!(
+            without_storage_dirs(mpd, "abc"),
+            r#"media="v/video_t$Time$.m4s" media="v/~abc@1_/a" media="v/~abc@_9/a""#
         );
     }
 }

@@ -291,7 +291,11 @@ pub(super) async fn cmaf_segment<K: KvStore, O: ObjectStore>(
     };
     let has = |data: &RenditionData| {
         let timescale = timescale(data);
-        data.groups(endpoint).0.iter().any(|g| select(g, timescale))
+        let (groups, _) = data.groups(endpoint);
+        groups
+            .iter()
+            .find(|g| select(g, timescale))
+            .map(|g| g.segment.pdt_ms)
     };
     let data = segment_data(cx, play, rendition, near, has).await?;
     let (groups, _) = data.groups(endpoint);

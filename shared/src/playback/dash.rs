@@ -21,7 +21,7 @@
 //!   a duration, so clients stop polling and play to the end.
 
 use super::cmaf::init_name;
-use super::route::storage_dir;
+use super::route::{storage_dir, storage_dir_clock};
 use super::{CacheControl, Play};
 use crate::context::Ctx;
 use crate::dash::{
@@ -211,7 +211,14 @@ pub(super) async fn mpd<K: KvStore, O: ObjectStore>(
     let mut periods: Vec<Period> = Vec::new();
     let mut presentation_end_ms = 0u64;
     let dir = storage_dir(&channel.id);
-    for (from, (_, reps)) in &runs {
+    for (from, (anchor, reps)) in &runs {
+        // A time-shifted segment's URL names its run's clock (a stored anchor's, fixed once
+        // the Period is published), so its request reads its archive bucket beside the
+        // settings (`route::storage_dir_clock`).
+        let clock = match shift {
+            Some(_) if data.log.anchors.contains(anchor) => run_clock_ms(anchor),
+            _ => None,
+        };
         let origin = origins.get(from).copied().unwrap_or(PeriodOrigin {
             start_ms: 0,
             media_time: 0,
@@ -219,7 +226,8 @@ pub(super) async fn mpd<K: KvStore, O: ObjectStore>(
         let mut sets: Vec<AdaptationSet> = Vec::new();
         let mut period_end_ms = 0u64;
         for (rep, gs) in reps {
-            let representation = representation(rep, gs, origin.media_time, &dir);
+            let media_dir = storage_dir_clock(&channel.id, clock, rep.info.timescale);
+            let representation = representation(rep, gs, origin.media_time, (&dir, &media_dir));
             if let Some(end) = end_ticks(&representation.segments, representation.timescale) {
                 period_end_ms = period_end_ms.max(ceil_ms(end.saturating_sub(origin.media_time)));
             }
@@ -346,9 +354,22 @@ fn period_origins(runs: &BTreeMap<u64, Run<'_, '_>>, vod: bool) -> BTreeMap<u64,
         .collect()
 }
 
+/// The Unix ms at which media time 0 of the run anchored at `a` would play: its wall-clock
+/// start less its first media time. `None` before 1970 (not written in a URL).
+fn run_clock_ms(a: &Anchor) -> Option<i64> {
+    let clock = i128::from(a.start_ms) - i128::from(a.media_time) / 90;
+    i64::try_from(clock).ok().filter(|c| *c >= 0)
+}
+
 /// A Representation listing `gs`, with `presentationTimeOffset` at `origin` (90 kHz); its
-/// files below `dir` (the storage-id directory, [`storage_dir`]).
-fn representation(rep: &Rep<'_>, gs: &[&Group<'_>], origin: u64, dir: &str) -> Representation {
+/// init segment below `dir` (the storage-id directory, [`storage_dir`]), its media segments
+/// below `media_dir` (the same, or with the run's clock, [`storage_dir_clock`]).
+fn representation(
+    rep: &Rep<'_>,
+    gs: &[&Group<'_>],
+    origin: u64,
+    (dir, media_dir): (&str, &str),
+) -> Representation {
     let kind = rep.kind();
     let info = rep.info;
     let init = gs
@@ -368,7 +389,7 @@ fn representation(rep: &Rep<'_>, gs: &[&Group<'_>], origin: u64, dir: &str) -> R
         timescale: info.timescale,
         presentation_time_offset: rescale(origin, 90_000, info.timescale).unwrap_or(0),
         initialization: format!("{}/{dir}{}", rep.rendition, init_name(kind, &init)),
-        media: format!("{}/{dir}{}_t$Time$.m4s", rep.rendition, kind.name()),
+        media: format!("{}/{media_dir}{}_t$Time$.m4s", rep.rendition, kind.name()),
         start_number: gs.first().map_or(0, |g| g.seq),
         segments: gs
             .iter()

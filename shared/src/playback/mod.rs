@@ -607,19 +607,22 @@ fn archive_range(play: &Play<'_>) -> Option<(i64, i64)> {
 
 /// The data of a time-shifted segment whose URL names the archive bucket it falls in
 /// (`near`): only that bucket and its neighbours within the window's range are read (beside
-/// the settings, `ahead`); `wanted` says whether they hold the segment, else the whole
-/// window is read as for a playlist. Without `near` or a time-shift, [`rendition_data`].
+/// the settings, `ahead`); `wanted` gives the program date time of the segment in them, and
+/// they are used only when it falls in `near` itself (then its neighbours hold the input
+/// segments it joins and the one before, as the whole window would), else the whole window
+/// is read as for a playlist. Without `near` or a time-shift, [`rendition_data`].
 pub(crate) async fn segment_data<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
     rendition: &Rendition,
     near: Option<i64>,
-    wanted: impl Fn(&RenditionData) -> bool,
+    wanted: impl Fn(&RenditionData) -> Option<i64>,
 ) -> OriginResult<RenditionData> {
     if let (Some(bucket), Some(range)) = (near, archive_range(play)) {
         let buckets = crate::archive::buckets_near(bucket, range);
+        let in_bucket = |pdt_ms| crate::archive::bucket_of(pdt_ms) == bucket;
         match rendition_data_from(cx, play, rendition, Some(&buckets)).await {
-            Ok(data) if wanted(&data) => return Ok(data),
+            Ok(data) if wanted(&data).is_some_and(in_bucket) => return Ok(data),
             Ok(_) | Err(OriginError::NotFound(_)) => {}
             Err(e) => return Err(e),
         }

@@ -20,12 +20,15 @@
 //! the rendition's index in the same round trip as the settings (docs/round-trips.md,
 //! "Segment URLs that name the storage id"). `~` cannot occur in a rendition id, so the two
 //! forms never overlap. A time-shifted playlist adds the archive bucket of each segment
-//! (`{rendition}/~{id}@{bucket}/{n}.ts`), read in that same round trip.
+//! (`{rendition}/~{id}@{bucket}/{n}.ts`), read in that same round trip; a time-shifted MPD
+//! names its run's clock and timescale instead (`{rendition}/~{id}@{clock}_{timescale}/`), from
+//! which the bucket follows with `$Time$`.
 
 use crate::error::{OriginError, OriginResult};
 use crate::media::mp4::TrackKind;
 use crate::model::{Endpoint, OutputProtocol};
 use crate::names::Rendition;
+use std::num::NonZeroU32;
 
 /// File name of TS rendition playlists.
 pub const MEDIA_PLAYLIST: &str = "media.m3u8";
@@ -67,6 +70,51 @@ pub(super) fn storage_dir_at(id: &str, pdt_ms: i64) -> String {
 /// Separates the storage id from an archive bucket in a segment's directory.
 const BUCKET_MARK: char = '@';
 
+/// Separates a run's clock from its timescale in a time-shifted DASH segment's directory.
+const CLOCK_MARK: char = '_';
+
+/// Most digits of a timescale accepted from a URL (a `u32`).
+const MAX_URL_TIMESCALE_DIGITS: usize = 10;
+
+/// Most digits of a DASH segment's `$Time$` accepted from a URL (a `u64`).
+const MAX_URL_TIME_DIGITS: usize = 20;
+
+/// [`storage_dir`] of a time-shifted MPD's `SegmentTemplate@media` (`~{id}@{clock}_{timescale}/`):
+/// `clock` is the Unix ms at which media time 0 of the Period's run would play (the run's
+/// anchor: its wall-clock start less its first media time), `timescale` the
+/// representation's. Both are fixed once the Period is published, so the template never
+/// changes, and a request computes its segment's program date time from `$Time$`, hence its
+/// archive bucket (docs/round-trips.md, "Time-shifted DASH segment URLs"). Without a clock
+/// (a run before 1970), [`storage_dir`].
+pub(super) fn storage_dir_clock(id: &str, clock_ms: Option<i64>, timescale: u32) -> String {
+    match clock_ms {
+        Some(clock) if is_storage_id(id) && clock >= 0 && timescale > 0 => {
+            format!("{STORAGE_DIR_MARK}{id}{BUCKET_MARK}{clock}{CLOCK_MARK}{timescale}/")
+        }
+        _ => storage_dir(id),
+    }
+}
+
+/// `text` when it is 1 to `max` ASCII digits.
+fn digits(text: &str, max: usize) -> Option<&str> {
+    ((1..=max).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit())).then_some(text)
+}
+
+/// The archive bucket of a DASH segment below a run's clock (`{clock}_{timescale}`, see
+/// [`storage_dir_clock`]): the bucket of `clock + $Time$ / timescale`, with `$Time$` from
+/// `file` (`{kind}_t{time}.m4s`). `None` unless every part is well formed and the time fits.
+fn clock_bucket(clock: &str, file: &str) -> Option<i64> {
+    let (clock, timescale) = clock.split_once(CLOCK_MARK)?;
+    let clock: i64 = digits(clock, MAX_URL_BUCKET_DIGITS)?.parse().ok()?;
+    let timescale: u32 = digits(timescale, MAX_URL_TIMESCALE_DIGITS)?.parse().ok()?;
+    let (kind, time) = file.strip_suffix(".m4s")?.split_once("_t")?;
+    TrackKind::parse(kind)?;
+    let time: u64 = digits(time, MAX_URL_TIME_DIGITS)?.parse().ok()?;
+    let offset = u128::from(time) * 1000 / u128::from(NonZeroU32::new(timescale)?.get());
+    let pdt = i64::try_from(offset).ok()?.checked_add(clock)?;
+    Some(crate::archive::bucket_of(pdt))
+}
+
 /// Most digits of a bucket accepted from a URL: milliseconds since 1970, 13 digits until
 /// the year 2286.
 const MAX_URL_BUCKET_DIGITS: usize = 13;
@@ -104,6 +152,7 @@ pub(super) fn split_storage_dir<'p>(rest: &[&'p str]) -> Option<StorageDir<'p>> 
     };
     let named = dir.strip_prefix(STORAGE_DIR_MARK)?;
     let (id, bucket) = match named.split_once(BUCKET_MARK) {
+        Some((id, clock)) if clock.contains(CLOCK_MARK) => (id, Some(clock_bucket(clock, file)?)),
         Some((id, bucket)) => (id, Some(url_bucket(bucket)?)),
         None => (named, None),
     };
@@ -316,6 +365,26 @@ mod tests {
             storage_dir_at("Ab12", 1_795_435_200_001 + 5000),
             "~Ab12@1795435200000/"
         );
+        // A run's clock and timescale: the bucket of clock + $Time$ / timescale.
+        assert_eq!(
+            storage_dir_clock("Ab12", Some(1_795_435_196_589), 90_000),
+            "~Ab12@1795435196589_90000/"
+        );
+        assert_eq!(storage_dir_clock("Ab12", None, 90_000), "~Ab12/");
+        assert_eq!(storage_dir_clock("Ab12", Some(-1), 90_000), "~Ab12/");
+        assert_eq!(
+            split("v/~Ab12@1795435196589_90000/video_t127920.m4s"),
+            Some((
+                "Ab12".into(),
+                Some(1_795_434_600_000),
+                "v/video_t127920.m4s".into()
+            ))
+        );
+        // 3,421 ms after the clock: the next bucket.
+        assert_eq!(
+            split("v/~Ab12@1795435196589_48000/audio_t164208.m4s").and_then(|s| s.1),
+            Some(1_795_435_200_000)
+        );
     }
 
     #[test]
@@ -333,6 +402,18 @@ mod tests {
             "v/~Ab12@0x600000/7.ts",
             "v/~Ab12@ 600000/7.ts",
             "~Ab12@600000/7.ts",
+            "v/~Ab12@1_90000/7.ts",
+            "v/~Ab12@1_90000/video_7.m4s",
+            "v/~Ab12@1_90000/text_t7.m4s",
+            "v/~Ab12@1_0/video_t7.m4s",
+            "v/~Ab12@1_/video_t7.m4s",
+            "v/~Ab12@_90000/video_t7.m4s",
+            "v/~Ab12@1_90000_1/video_t7.m4s",
+            "v/~Ab12@1_99999999999/video_t7.m4s",
+            "v/~Ab12@12345678901234_90000/video_t7.m4s",
+            "v/~Ab12@1_90000/video_t+7.m4s",
+            "v/~Ab12@1_90000/video_t123456789012345678901.m4s",
+            "v/~Ab12@9999999999999_1/video_t18446744073709551615.m4s",
         ] {
             assert_eq!(split(path), None, "{path}");
         }

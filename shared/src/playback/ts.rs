@@ -254,7 +254,13 @@ pub(super) async fn ts_segment<K: KvStore, O: ObjectStore>(
     near: Option<i64>,
 ) -> OriginResult<Response> {
     let endpoint = play.endpoint;
-    let has = |data: &RenditionData| data.groups(endpoint).0.iter().any(|g| g.seq == seq);
+    let has = |data: &RenditionData| {
+        let (groups, _) = data.groups(endpoint);
+        groups
+            .iter()
+            .find(|g| g.seq == seq)
+            .map(|g| g.segment.pdt_ms)
+    };
     let data = segment_data(cx, play, rendition, near, has).await?;
     let (groups, _) = data.groups(endpoint);
     let g = groups
