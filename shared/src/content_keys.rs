@@ -160,6 +160,37 @@ fn remember(key: &str, value: &KeyResponse) {
     });
 }
 
+/// Reads the stored keys of `endpoint`'s key period `period` into this isolate's cache, so a
+/// [`period_keys`] after it needs no round trip: for a request that can guess a period it will
+/// need before it knows it (a time-shifted master, docs/round-trips.md). Never asks the
+/// provider; keys not stored, or a record that does not open, are left to [`period_keys`].
+pub async fn preload<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    channel_id: &str,
+    endpoint: &Endpoint,
+    period: u64,
+) {
+    let (Some(enc), Some(secret)) = (&endpoint.encryption, cx.config.key_secret.as_deref()) else {
+        return;
+    };
+    if enc.static_key.is_some() {
+        return;
+    }
+    let object_key = keys::content_key(
+        channel_id,
+        &endpoint.name,
+        &enc.content_id,
+        enc.method.scheme().as_str(),
+        period,
+    );
+    if cached(&object_key).is_some() {
+        return;
+    }
+    if let Ok(Some(keys)) = stored(cx, &SealKey::derive(secret), &object_key).await {
+        remember(&object_key, &keys);
+    }
+}
+
 /// The keys of `endpoint`'s key period `period`: from this isolate's cache, else the object
 /// store, else the key provider (then stored, first writer wins). Fails closed: without
 /// `EDGEPACK_KEY_SECRET`, with a record the secret does not open, or without a usable answer.

@@ -1204,3 +1204,74 @@ fn a_static_key_encrypts_without_a_provider_and_is_never_shown_or_stored_plain()
     assert_eq!(r.status, 500, "{}", text(&r));
     assert!(text(&r).contains("static key"), "{}", text(&r));
 }
+
+/// The key lines of a media playlist's first key period: those before its first segment.
+fn first_key_lines(playlist: &str) -> Vec<String> {
+    playlist
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .filter(|l| l.starts_with("#EXT-X-KEY:"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn time_shifted_masters_with_rotating_sample_keys_name_their_windows_first_period() {
+    // SAMPLE_AES with 10 s key periods: the two fixture segments fall in consecutive periods,
+    // so windows starting in each give masters with different session keys. The master is
+    // rendered beside its window, its keys written after (docs/round-trips.md).
+    provider(Mode::Good);
+    let o = origin();
+    let creds = setup(&o, json!({"name": "clear"}));
+    push_fixture_segments(&o, &creds);
+    let enc = json!({"method": "SAMPLE_AES", "key_provider_url": PROVIDER,
+        "drm_systems": ["CLEAR_KEY"], "key_rotation_interval": 10});
+    let (s, v) = api(
+        &o,
+        Method::Post,
+        EP,
+        Some(
+            json!({"name": "cmaf", "protocol": "HLS_CMAF", "encryption": enc, "time_shift_days": 1}),
+        ),
+    );
+    assert_eq!(s, 201, "{v}");
+    let at = |file: &str| {
+        let (path, query) = file.split_once('?').unwrap_or((file, ""));
+        let mut req = Request::new(Method::Get, &format!("/out/v1/demo/live/cmaf/{path}"));
+        req.query = query.to_owned();
+        let r = send(&o, req, T0 + 5000);
+        assert_eq!(r.status, 200, "{file}: {}", text(&r));
+        text(&r).to_owned()
+    };
+    let mut masters = Vec::new();
+    for q in ["start=2026-11-23T11:59:59Z", "start=2026-11-23T12:00:01Z"] {
+        let media: Vec<String> = ["video", "audio"]
+            .iter()
+            .map(|k| at(&format!("v/index/{k}.m3u8?{q}")))
+            .collect();
+        // Cold and with the keys in the isolate's cache: the same master.
+        edgepack::content_keys::forget_cached_keys();
+        let master = at(&format!("manifest.m3u8?{q}"));
+        assert_eq!(master, at(&format!("manifest.m3u8?{q}")));
+        assert!(!master.contains("EDGEPACK"), "{master}");
+        let mut session: Vec<String> = master
+            .lines()
+            .filter(|l| l.starts_with("#EXT-X-SESSION-KEY:"))
+            .map(|l| {
+                l.replace("#EXT-X-SESSION-KEY:", "#EXT-X-KEY:")
+                    .replace("URI=\"key/", "URI=\"../../key/")
+            })
+            .collect();
+        let mut first: Vec<String> = media.iter().flat_map(|m| first_key_lines(m)).collect();
+        session.sort();
+        first.sort();
+        first.dedup();
+        assert!(!session.is_empty(), "{master}");
+        assert_eq!(session, first, "{q}: {master}\n{media:?}");
+        masters.push(master);
+    }
+    assert_ne!(
+        masters[0], masters[1],
+        "the windows start in different periods"
+    );
+}

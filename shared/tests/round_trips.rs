@@ -9,13 +9,16 @@
 
 mod common;
 
+use common::speke::*;
 use common::*;
+use edgepack::content_keys::forget_cached_keys;
 use edgepack::playback::forget_remembered_endpoints;
 use edgepack::store::{MemoryKv, MemoryObjects};
 use edgepack::testing::{
-    clear_edge_cache, edge_keep, memory_edge_cache, MemoryOrigin, Observed, Observer, Op,
+    clear_edge_cache, edge_keep, fake_fetch, memory_edge_cache, MemoryOrigin, Observed, Observer,
+    Op,
 };
-use edgepack::{Method, Origin, Request, Response};
+use edgepack::{FetchRequest, Method, Origin, Request, Response};
 use serde_json::json;
 use std::cell::Cell;
 use std::future::Future;
@@ -75,19 +78,57 @@ fn run<F: Future>(f: F) -> F::Output {
     panic!("the request did not finish");
 }
 
+/// A SPEKE provider answering every requested KID (with [`key_of`]).
+fn provider() {
+    provider_with(|req: &FetchRequest| {
+        let body = std::str::from_utf8(&req.body).unwrap();
+        let content_id = attrs(body, "CPIX", "contentId")[0];
+        let (mut keys, mut rules) = (String::new(), String::new());
+        for (kid, rule) in attrs(body, "ContentKey", "kid").iter().zip(attrs(
+            body,
+            "ContentKeyUsageRule",
+            "intendedTrackType",
+        )) {
+            keys += &content_key(kid, "", &key_of(&kid.replace('-', "")));
+            rules +=
+                &format!("<cpix:ContentKeyUsageRule kid=\"{kid}\" intendedTrackType=\"{rule}\"/>");
+        }
+        cpix_answer(content_id, &keys, &rules)
+    });
+}
+
 /// The channel of the table: input HLS (MPEG-TS) with one rendition `v` (the fixture
-/// segments: H.264 + AAC), endpoints HLS (TS, with a day of time-shift), HLS-CMAF and DASH.
+/// segments: H.264 + AAC), endpoints HLS (TS, with a day of time-shift), HLS-CMAF and DASH;
+/// and two whose keys rotate every 10 s: HLS (TS) with `AES_128`, HLS-CMAF with `SAMPLE_AES`.
 fn channel() -> (MemoryOrigin, (String, String)) {
+    provider();
     let o = origin();
     let c = setup(&o, json!({"name": "hls", "time_shift_days": 1}));
-    for (name, protocol) in [("cmaf", "HLS_CMAF"), ("dash", "DASH")] {
-        let (s, _) = api(
+    let rotating = |method: &str| {
+        let drm_systems: &[&str] = match method {
+            "AES_128" => &[],
+            _ => &["CLEAR_KEY"],
+        };
+        json!({"method": method, "key_provider_url": PROVIDER, "content_id": method,
+            "drm_systems": drm_systems, "key_rotation_interval": 10})
+    };
+    for (name, protocol, encryption) in [
+        ("cmaf", "HLS_CMAF", None),
+        ("dash", "DASH", None),
+        ("aes", "HLS", Some(rotating("AES_128"))),
+        ("cbcs", "HLS_CMAF", Some(rotating("SAMPLE_AES"))),
+    ] {
+        let mut body = json!({"name": name, "protocol": protocol, "time_shift_days": 1});
+        if let Some(encryption) = encryption {
+            body["encryption"] = encryption;
+        }
+        let (s, v) = api(
             &o,
             Method::Post,
             "/api/v1/groups/demo/channels/live/endpoints",
-            Some(json!({"name": name, "protocol": protocol, "time_shift_days": 1})),
+            Some(body),
         );
-        assert_eq!(s, 201);
+        assert_eq!(s, 201, "{v}");
     }
     push_fixture_segments(&o, &c);
     (o, c)
@@ -107,7 +148,12 @@ fn measured(o: MemoryOrigin) -> (Measured, Rc<Tracker>) {
         },
     );
     clear_edge_cache();
-    (origin.with_edge_cache(memory_edge_cache), tracker)
+    (
+        origin
+            .with_edge_cache(memory_edge_cache)
+            .with_fetch(fake_fetch),
+        tracker,
+    )
 }
 
 /// One request, measured: (status, rounds, KV operations, object operations).
@@ -262,20 +308,39 @@ fn round_trips_per_request_kind() {
             "time-shifted DASH media segment, URL without the run's clock (before this change)",
             format!("{OUT}/dash/{dash_segment}?{window}"),
         ),
+        (
+            "time-shifted HLS (TS) master, `AES_128` keys rotating",
+            format!("{OUT}/aes/manifest.m3u8?{window}"),
+        ),
+        (
+            "time-shifted HLS-CMAF master, `SAMPLE_AES` keys rotating (keys stored)",
+            format!("{OUT}/cbcs/manifest.m3u8?{window}"),
+        ),
         ("clip.mp4 (4 s)", format!("{OUT}/hls/clip.mp4?{window}")),
         (
             "clip.mp4 (both segments)",
             format!("{OUT}/hls/clip.mp4?start=2026-11-23T11:59:57Z&end=2026-11-23T12:00:04Z"),
         ),
     ];
+    // A period's content keys are stored by the first request that needs them (a provider
+    // call); the table measures the requests after it.
+    for endpoint in ["aes", "cbcs"] {
+        let r = run(o.handle(
+            get_req(&format!("{OUT}/{endpoint}/manifest.m3u8?{window}")),
+            now,
+        ));
+        assert_eq!(r.status, 200, "{}", text(&r));
+    }
     let mut table = String::from(
         "| request | cold: round trips | cold: KV + object ops | warm isolate: round trips | warm isolate: KV + object ops | cached copy: round trips | cached copy: KV + object ops |\n|---|---:|---:|---:|---:|---:|---:|\n",
     );
     let cell =
         |(rounds, kv, objects): (usize, usize, usize)| format!("{rounds} | {kv} + {objects}");
     for (name, url) in playback {
-        // Cold: nothing remembered in the isolate, nothing in the edge's cache.
+        // Cold: nothing remembered in the isolate (endpoints, content keys), nothing in the
+        // edge's cache.
         forget_remembered_endpoints();
+        forget_cached_keys();
         clear_edge_cache();
         if std::env::var("TRACE_ROUNDS").is_ok() {
             eprintln!("== {name}");

@@ -250,6 +250,7 @@ impl LiveFlv {
             now_ms,
             window: None,
             renditions: None,
+            defer_session_keys: false,
         };
         let video = rendition_data(cx, &play, &self.video).await?;
         self.reads += READS_PER_RENDITION;

@@ -51,7 +51,7 @@ use crate::repo;
 use crate::store::{KvStore, ObjectStore};
 use crate::timeline::{Segment, Timeline};
 use crate::timeshift::{carried_params, select, select_like, window_seqs, Selection, TimeShift};
-use futures_util::future::{join, join3, join5, join_all};
+use futures_util::future::{join, join3, join4, join5, join_all};
 use std::ops::RangeInclusive;
 
 /// The rest of a streamed playback answer.
@@ -134,6 +134,9 @@ pub(crate) struct Play<'a> {
     /// The channel's renditions as its index names them (read beside the settings); `None`:
     /// list them. An indexed rendition without a timeline yet is left out by the reader.
     pub renditions: Option<&'a [Rendition]>,
+    /// A master whose session keys name its window's first key period, rendered while the
+    /// window is computed beside it: the keys are written after (`session_key::settle`).
+    pub defer_session_keys: bool,
 }
 
 /// The window of a rendition playlist: the live one, or what a time-shift selects.
@@ -364,6 +367,7 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
         now_ms,
         window: None,
         renditions: indexed.as_deref(),
+        defer_session_keys: false,
     };
     // Encrypted endpoints serve nothing before their method is known to be served.
     let encryption = aes128::served(&play)?;
@@ -392,9 +396,8 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
     );
     let mut prefetched = None;
     // A time-shifted master reads like a live one, in the same round trip as its window (the
-    // reads they share made once, `ahead`), unless its session key needs the window first.
-    let master_beside_window =
-        hls && route == Route::Manifest && shift.is_some() && !master_needs_window(&endpoint);
+    // reads they share made once, `ahead`; `hls_master`).
+    let master_beside_window = hls && route == Route::Manifest && shift.is_some();
     if hls && route.is_manifest() && !master_beside_window {
         let own = match &route {
             Route::TsPlaylist { rendition } | Route::CmafPlaylist { rendition, .. } => {
@@ -432,15 +435,9 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
     let mut stream = None;
     let response = match route {
         Route::Manifest => match endpoint.protocol {
-            crate::model::OutputProtocol::Hls if endpoint.audio_separation => Ok(manifest(
-                beside_window(cx, &play, master_beside_window, cmaf_master(cx, &play)).await?,
-            )),
-            crate::model::OutputProtocol::Hls => Ok(manifest(
-                beside_window(cx, &play, master_beside_window, ts_master(cx, &play)).await?,
-            )),
-            crate::model::OutputProtocol::HlsCmaf => Ok(manifest(
-                beside_window(cx, &play, master_beside_window, cmaf_master(cx, &play)).await?,
-            )),
+            crate::model::OutputProtocol::Hls | crate::model::OutputProtocol::HlsCmaf => {
+                Ok(manifest(hls_master(cx, &play).await?))
+            }
             crate::model::OutputProtocol::Dash => {
                 // The clock players read, on the host they play from.
                 let base = group_base
@@ -534,20 +531,69 @@ fn master_needs_window(endpoint: &Endpoint) -> bool {
         .is_some_and(|e| e.key_rotation_interval > 0)
 }
 
-/// A master, and with `window` its time-shift window computed in the same round trip: a
-/// window without content is a 404 as before, the master's text is the live one's.
-async fn beside_window<K: KvStore, O: ObjectStore>(
+/// An HLS master (TS, or CMAF and TS with audio separation).
+async fn master_text<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     play: &Play<'_>,
-    window: bool,
-    master: impl std::future::Future<Output = OriginResult<(String, CacheControl, &'static str)>>,
 ) -> OriginResult<(String, CacheControl, &'static str)> {
-    if !window {
-        return master.await;
+    match play.endpoint.protocol {
+        crate::model::OutputProtocol::Hls if !play.endpoint.audio_separation => {
+            ts_master(cx, play).await
+        }
+        _ => cmaf_master(cx, play).await,
     }
-    let (window, master) = join(window_reference(cx, play), master).await;
-    window?;
-    master
+}
+
+/// An HLS master; time-shifted, with its window computed in the same round trip: a window
+/// without content is a 404 as before, the master's text is the live one's. When keys
+/// rotate, its session keys name the window's first key period: the master is rendered with
+/// them deferred while the window and every indexed rendition's data (one of which is the
+/// master's first variant, whose playlist the period follows) are read beside it, and they
+/// are written once all is in (docs/round-trips.md, "Time-shifted masters").
+async fn hls_master<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+) -> OriginResult<(String, CacheControl, &'static str)> {
+    if play.shift.is_none() {
+        return master_text(cx, play).await;
+    }
+    if !master_needs_window(play.endpoint) {
+        let (window, master) = join(window_reference(cx, play), master_text(cx, play)).await;
+        window?;
+        return master;
+    }
+    let deferred = Play {
+        defer_session_keys: true,
+        window: None,
+        ..*play
+    };
+    let (read, data, master, ()) = join4(
+        window_and_data(cx, play, None),
+        indexed_data(cx, play),
+        master_text(cx, &deferred),
+        session_key::preload(cx, play),
+    )
+    .await;
+    let window = read?.window;
+    let (text, cache, content_type) = master?;
+    let windowed = Play { window, ..*play };
+    let text = session_key::settle(cx, &windowed, text, &data).await?;
+    Ok((text, cache, content_type))
+}
+
+/// Every indexed rendition's data (with a time-shift, its window's archive merged in), read
+/// together; renditions without content left out. Empty without an index.
+async fn indexed_data<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+) -> std::collections::BTreeMap<Rendition, RenditionData> {
+    let names = play.renditions.unwrap_or_default();
+    let read = join_all(names.iter().map(|r| rendition_data(cx, play, r))).await;
+    names
+        .iter()
+        .zip(read)
+        .filter_map(|(r, data)| Some((r.clone(), data.ok()?)))
+        .collect()
 }
 
 /// The cached copy of the immutable file `route` names (as `remembered` settings parse it),

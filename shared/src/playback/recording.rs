@@ -78,6 +78,7 @@ pub(crate) async fn window_parts<K: KvStore, O: ObjectStore>(
         now_ms: play.now_ms,
         window: None,
         renditions: play.renditions,
+        defer_session_keys: false,
     };
     // The window's segment numbers, chosen on the reference rendition as for a `vodend`
     // playlist (404 naming the retained range when it holds nothing).
@@ -174,6 +175,7 @@ pub(crate) async fn job_parts<K: KvStore, O: ObjectStore>(
         now_ms,
         window: None,
         renditions: None,
+        defer_session_keys: false,
     };
     window_parts(cx, &play, "", window).await
 }

@@ -5,14 +5,17 @@
 
 use super::playlist::render;
 use super::sample_enc::{self, KeyLines};
-use super::{rendition_data, Play};
+use super::{rendition_data, Play, RenditionData};
 use crate::content_keys::period_keys;
 use crate::context::Ctx;
-use crate::error::OriginResult;
+use crate::error::{OriginError, OriginResult};
 use crate::media::mp4::TrackKind;
 use crate::model::{Encryption, EncryptionMethod};
 use crate::names::Rendition;
 use crate::store::{KvStore, ObjectStore};
+use crate::timeshift::TimeShift;
+use futures_util::future::join_all;
+use std::collections::BTreeMap;
 
 /// `master` with the endpoint's session keys before its first rendition or variant tag;
 /// `master` itself for a clear endpoint. `reference`: a rendition the master lists, whose
@@ -31,10 +34,97 @@ pub(super) async fn add_session_keys<K: KvStore, O: ObjectStore>(
     };
     let period = match reference {
         Some(rendition) if enc.key_rotation_interval > 0 => {
-            first_period(cx, play, enc, rendition, kinds.first().copied()).await?
+            if play.defer_session_keys {
+                let kinds: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+                let line = format!("{DEFERRED}{}{KINDS_END}{rendition}\n", kinds.join(","));
+                return Ok(insert_before_variants(&master, &line));
+            }
+            let kind = kinds.first().copied();
+            first_period(cx, play, enc, rendition, kind, None).await?
         }
         _ => 0,
     };
+    let lines = session_lines(cx, play, enc, period, kinds).await?;
+    Ok(insert_before_variants(&master, &lines))
+}
+
+/// The line a master rendered with its session keys deferred holds in their place:
+/// `{DEFERRED}{kinds, comma-separated}{KINDS_END}{reference rendition}`. Never answered:
+/// [`settle`] replaces it.
+const DEFERRED: &str = "#EDGEPACK-DEFERRED-SESSION-KEYS:";
+
+/// Ends the kinds of a [`DEFERRED`] line (no kind name or rendition id holds it).
+const KINDS_END: char = ' ';
+
+/// `master` (rendered with `defer_session_keys`) with its session keys written, now that
+/// `play.window` is known: the first key period of the reference rendition's playlist, from
+/// `data` (the renditions' data read beside the master) or, when it is not there, read now.
+pub(super) async fn settle<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    master: String,
+    data: &BTreeMap<Rendition, RenditionData>,
+) -> OriginResult<String> {
+    let Some(enc) = &play.endpoint.encryption else {
+        return Ok(master);
+    };
+    let Some(start) = master.find(DEFERRED) else {
+        return Ok(master);
+    };
+    let end = master[start..]
+        .find('\n')
+        .map_or(master.len(), |i| start + i + 1);
+    let line = master[start + DEFERRED.len()..end].trim_end();
+    let (kinds, rendition) = line
+        .split_once(KINDS_END)
+        .ok_or_else(|| OriginError::NotFound("a master's session key line".into()))?;
+    let kinds: Vec<TrackKind> = kinds.split(',').filter_map(TrackKind::parse).collect();
+    let rendition = Rendition::parse(rendition)
+        .ok_or_else(|| OriginError::NotFound(format!("rendition {rendition}")))?;
+    let kind = kinds.first().copied();
+    let period = first_period(cx, play, enc, &rendition, kind, data.get(&rendition)).await?;
+    let lines = session_lines(cx, play, enc, period, &kinds).await?;
+    Ok(format!("{}{lines}{}", &master[..start], &master[end..]))
+}
+
+/// Reads ahead, beside a time-shifted master and its window, the stored keys of the key
+/// periods its first segment can fall in when the window has a `start` (that of `start` and
+/// that of one longest segment before it), into the isolate's key cache: [`settle`] then
+/// finds them without a round trip of its own. Nothing for other windows, for `AES_128`
+/// (whose session key names only the key file) or without rotation; never a provider call.
+pub(super) async fn preload<K: KvStore, O: ObjectStore>(cx: &Ctx<'_, K, O>, play: &Play<'_>) {
+    let Some(enc) = &play.endpoint.encryption else {
+        return;
+    };
+    let Some(TimeShift::Window { start_ms, .. }) = play.shift else {
+        return;
+    };
+    if enc.key_rotation_interval == 0 || sample_enc::method(play).is_none() {
+        return;
+    }
+    let longest_ms = i64::try_from(play.channel.max_segment_duration * 1000).unwrap_or(i64::MAX);
+    let first = enc.period_of_ms(start_ms.saturating_sub(longest_ms));
+    let last = enc.period_of_ms(*start_ms);
+    let reads = (first..=last)
+        .rev()
+        .take(MAX_PRELOADED_PERIODS)
+        .map(|p| crate::content_keys::preload(cx, &play.channel.id, play.endpoint, p));
+    join_all(reads).await;
+}
+
+/// Most key periods [`preload`] reads: a channel's `max_segment_duration` is at most 60 s
+/// and a key period at least 10 s, so one segment before `start` reaches over at most 7.
+const MAX_PRELOADED_PERIODS: usize = 7;
+
+/// The session key lines of key period `period`: the `AES_128` key's, or each kind's key of
+/// the sample methods.
+async fn session_lines<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    enc: &Encryption,
+    period: u64,
+    kinds: &[TrackKind],
+) -> OriginResult<String> {
     let mut lines = String::new();
     if enc.method == EncryptionMethod::Aes128 {
         lines.push_str(&super::aes128::session_key_line(enc, period));
@@ -53,7 +143,7 @@ pub(super) async fn add_session_keys<K: KvStore, O: ObjectStore>(
             }
         }
     }
-    Ok(insert_before_variants(&master, &lines))
+    Ok(lines)
 }
 
 /// The key period of the first segment `rendition`'s playlist lists (for this request: live
@@ -66,9 +156,17 @@ async fn first_period<K: KvStore, O: ObjectStore>(
     enc: &Encryption,
     rendition: &Rendition,
     kind: Option<TrackKind>,
+    known: Option<&RenditionData>,
 ) -> OriginResult<u64> {
-    let data = rendition_data(cx, play, rendition).await?;
-    let first_ms = render(play, &data, rendition, kind)
+    let read;
+    let data = match known {
+        Some(data) => data,
+        None => {
+            read = rendition_data(cx, play, rendition).await?;
+            &read
+        }
+    };
+    let first_ms = render(play, data, rendition, kind)
         .ok()
         .and_then(|r| r.first_pdt_ms)
         .unwrap_or_else(|| i64::try_from(play.now_ms).unwrap_or(i64::MAX));
