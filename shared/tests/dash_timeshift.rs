@@ -415,6 +415,18 @@ fn every_segment_answers_the_same_bytes_by_the_url_with_the_run_clock() {
             let (clock, timescale): (u64, u64) =
                 (clock.parse().unwrap(), timescale.parse().unwrap());
             assert_eq!(timescale, rep.timescale);
+            // The init segment: read from the live timelines, the same bytes as the live one
+            // (its source is the newest segment with its version, never an archived one here).
+            keys.take();
+            let init = get(&format!("{BASE}{}", rep.init));
+            assert_eq!(init.status, 200, "{}: {}", rep.init, text(&init));
+            assert!(
+                !keys.take().iter().any(|k| k.starts_with("arc/")),
+                "{}",
+                rep.init
+            );
+            let live_init = get(&format!("{BASE}{}", rep.init.split('?').next().unwrap()));
+            assert_eq!(init.body, live_init.body, "{}", rep.init);
             let mut buckets = Vec::new();
             for (t, _) in &rep.segments {
                 let file = file.replace("$Time$", &t.to_string());

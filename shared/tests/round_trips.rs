@@ -254,6 +254,7 @@ fn round_trips_per_request_kind() {
     };
     let shifted_dash_segment = shifted_attr("media").replace("$Time$", &shifted_attr(" t"));
     assert!(shifted_dash_segment.contains('@'), "{shifted_dash_segment}");
+    let shifted_dash_init = shifted_attr("initialization");
     let playback: Vec<(&str, String)> = vec![
         ("HLS (TS) master", format!("{OUT}/hls/manifest.m3u8")),
         (
@@ -307,6 +308,10 @@ fn round_trips_per_request_kind() {
         (
             "time-shifted DASH media segment, URL without the run's clock (before this change)",
             format!("{OUT}/dash/{dash_segment}?{window}"),
+        ),
+        (
+            "time-shifted DASH init segment (`start`/`end`)",
+            format!("{OUT}/dash/{shifted_dash_init}"),
         ),
         (
             "time-shifted HLS (TS) master, `AES_128` keys rotating",

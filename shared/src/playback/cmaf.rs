@@ -228,7 +228,7 @@ pub(super) async fn cmaf_init<K: KvStore, O: ObjectStore>(
 ) -> OriginResult<Response> {
     let part = super::sample_enc::init_part(play, period)
         .ok_or_else(|| OriginError::NotFound(format!("init segment {version} of a key period")))?;
-    let data = rendition_data(cx, play, rendition).await?;
+    let data = init_data(cx, play, rendition, kind, version).await?;
     let all = output_segments(&data.log, data.refs());
     let source = all
         .iter()
@@ -269,6 +269,32 @@ pub(super) async fn cmaf_init<K: KvStore, O: ObjectStore>(
     Ok(Response::new(200)
         .with_body(content_type(kind), body)
         .with_header("cache-control", CacheControl::Segment.value()))
+}
+
+/// The data an init segment is found in. Time-shifted: the live timelines first (read beside
+/// the settings under a URL's storage id), as the init comes from the newest segment that has
+/// its version and archived segments are older than live ones: the same source when a live
+/// one has it. Only when none does is the window's archive read (docs/round-trips.md).
+async fn init_data<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    rendition: &Rendition,
+    kind: TrackKind,
+    version: &str,
+) -> OriginResult<RenditionData> {
+    if play.shift.is_some() {
+        let has = |data: &RenditionData| {
+            output_segments(&data.log, data.refs())
+                .iter()
+                .any(|s| s.segment.track(kind).is_some_and(|t| t.init == version))
+        };
+        match super::rendition_data_from(cx, play, rendition, Some(&[])).await {
+            Ok(data) if has(&data) => return Ok(data),
+            Ok(_) | Err(OriginError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    rendition_data(cx, play, rendition).await
 }
 
 /// The CMAF media segment of `kind` for the output segment `select` picks.
