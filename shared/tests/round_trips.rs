@@ -134,6 +134,23 @@ fn channel() -> (MemoryOrigin, (String, String)) {
     (o, c)
 }
 
+/// A channel with two renditions of the fixture segments, `v` and `w` (an HLS endpoint with a
+/// day of time-shift): a clip of `w` chooses a rendition other than the reference (`v`).
+fn two_renditions() -> MemoryOrigin {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls", "time_shift_days": 1}));
+    push_fixture_segments(&o, &c);
+    for (i, name) in ["h264_aac_0.ts", "h264_aac_1.ts"].iter().enumerate() {
+        let now = T0 + i as u64 * 2000;
+        let r = put(&o, 1, &c, &format!("w/seg{i}.ts"), &fixture(name), now);
+        assert_eq!(r.status, 201);
+        let pl = media_playlist(0, i as u64 + 1);
+        let r = put(&o, 1, &c, "w/index.m3u8", pl.as_bytes(), now + 10);
+        assert_eq!(r.status, 201);
+    }
+    o
+}
+
 fn measured(o: MemoryOrigin) -> (Measured, Rc<Tracker>) {
     let tracker = Rc::new(Tracker::default());
     let origin = wrap_stores(
@@ -361,6 +378,20 @@ fn round_trips_per_request_kind() {
         };
         table.push_str(&format!(
             "| {name} | {} | {} | {copy} |\n",
+            cell(cold),
+            cell(warm)
+        ));
+    }
+    // A clip whose video rendition is not the reference rendition, on its own channel.
+    {
+        let name = "clip.mp4 (4 s), video rendition not the reference (`rendition=`)";
+        let (o, t) = measured(two_renditions());
+        let url = format!("{OUT}/hls/clip.mp4?{window}&rendition=w");
+        forget_remembered_endpoints();
+        let cold = measure_ok(&o, &t, name, get_req(&url), now);
+        let warm = measure_ok(&o, &t, name, get_req(&url), now);
+        table.push_str(&format!(
+            "| {name} | {} | {} | — | — |\n",
             cell(cold),
             cell(warm)
         ));

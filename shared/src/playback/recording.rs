@@ -59,6 +59,34 @@ fn members<'a>(groups: &'a [Group<'a>], chosen: &[OutputSegment<'_>]) -> Vec<Out
         .collect()
 }
 
+/// Most renditions whose window data a file reads beside its window
+/// ([`indexed_window_data`]): with at most [`READ_AHEAD_BUCKETS`] archive buckets per input,
+/// at most 8 × 2 × 5 small reads.
+const MAX_READ_AHEAD_RENDITIONS: usize = 8;
+
+/// Longest window, in archive buckets per input, whose renditions are read beside it: a
+/// clip's (at most 10 minutes, `clip_mp4`), never a long harvest recording's.
+const READ_AHEAD_BUCKETS: i64 = 4;
+
+/// Every indexed rendition's data of a short window (`start_ms..end_ms` spans at most
+/// [`READ_AHEAD_BUCKETS`] buckets, the index names at most [`MAX_READ_AHEAD_RENDITIONS`]),
+/// read together; empty otherwise, or without an index (docs/round-trips.md, "Clips").
+async fn indexed_window_data<K: KvStore, O: ObjectStore>(
+    cx: &Ctx<'_, K, O>,
+    play: &Play<'_>,
+    (start_ms, end_ms): (i64, i64),
+) -> BTreeMap<Rendition, super::RenditionData> {
+    let (first, last) = crate::archive::buckets_of((start_ms, end_ms));
+    let buckets = last.saturating_sub(first) / crate::archive::BUCKET_MS + 1;
+    let few = play
+        .renditions
+        .is_some_and(|r| (2..=MAX_READ_AHEAD_RENDITIONS).contains(&r.len()));
+    if buckets > READ_AHEAD_BUCKETS || !few {
+        return BTreeMap::new();
+    }
+    super::indexed_data(cx, play).await
+}
+
 /// The parts of the window `start_ms..end_ms` (a `vodend` window) of `play`'s endpoint.
 pub(crate) async fn window_parts<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
@@ -84,9 +112,12 @@ pub(crate) async fn window_parts<K: KvStore, O: ObjectStore>(
     // playlist (404 naming the retained range when it holds nothing).
     // The window and the renditions do not depend on each other: one round trip, which
     // reads the switch log and the reference rendition's timelines once (`ahead`).
-    let (window, renditions) = join(
+    // A short window also reads every indexed rendition's data in that round trip, so that
+    // a video or audio rendition other than the reference costs none of its own.
+    let (window, renditions, mut indexed) = join3(
         window_and_data(cx, &play, None),
         av_renditions(cx, &play, query),
+        indexed_window_data(cx, &play, (start_ms, end_ms)),
     )
     .await;
     let window = window?;
@@ -95,14 +126,14 @@ pub(crate) async fn window_parts<K: KvStore, O: ObjectStore>(
     let (video_rendition, audio_rendition) = renditions?;
 
     // Both renditions' data together; the reference rendition's (often the video's) was
-    // read for the window.
+    // read for the window, the others' beside it when the window is short.
     let mut reference = window.reference;
     let mut data_of = |r: Rendition| {
         let read = match reference.take() {
             Some((name, data)) if name == r => Some(data),
             other => {
                 reference = other;
-                None
+                indexed.remove(&r)
             }
         };
         let play = &play;
