@@ -22,10 +22,10 @@ use worker::{
 /// The Durable Object namespace binding (`[[durable_objects.bindings]]` in wrangler.toml).
 pub const BINDING: &str = "EDGEPACK_CHANNELS";
 
-/// Where channel state lives (`CHANNEL_STATE`): `durable-object` or `r2` (the default, and
+/// Where channel state lives (`CHANNEL_STATE`): `r2`, or `durable-object` (the default, and
 /// anything else).
 pub fn in_objects(env: &Env) -> bool {
-    config::string(env, "CHANNEL_STATE").as_deref() == Some("durable-object")
+    config::string(env, "CHANNEL_STATE").as_deref() != Some("r2")
 }
 
 /// The rows of one object: a table of (name, JSON body), one row per rendition and one for

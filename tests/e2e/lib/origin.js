@@ -66,7 +66,7 @@ export async function startOrigin({
   // Where the Worker keeps channel state (docs/storage.md): the suite's binding, else
   // EDGEPACK_CHANNEL_STATE (read now: a suite may set it before it starts), else wrangler.toml's
   // default.
-  const channelState = bindings.CHANNEL_STATE ?? process.env.EDGEPACK_CHANNEL_STATE ?? 'r2';
+  const channelState = bindings.CHANNEL_STATE ?? process.env.EDGEPACK_CHANNEL_STATE ?? 'durable-object';
   dir ??= await tempDir('origin');
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, 'workerd.log');
@@ -83,8 +83,8 @@ export async function startOrigin({
     compatibilityDate: compatibilityDate(),
     kvNamespaces: ['EDGEPACK_KV'],
     r2Buckets: ['EDGEPACK_BUCKET'],
-    // Channel state in a Durable Object per channel (docs/storage.md) when the suite runs with
-    // EDGEPACK_CHANNEL_STATE=durable-object; "r2" as wrangler.toml's default otherwise.
+    // Channel state in a Durable Object per channel (docs/storage.md), wrangler.toml's default;
+    // in R2 when the suite runs with EDGEPACK_CHANNEL_STATE=r2.
     durableObjects: { EDGEPACK_CHANNELS: { className: 'EdgepackChannel', useSQLite: true } },
     durableObjectsPersist: join(dir, 'do'),
     bindings: {
