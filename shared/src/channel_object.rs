@@ -5,15 +5,16 @@
 
 use crate::auth::Random;
 use crate::channel_cache::ChannelCache;
-use crate::channel_state::protocol::{StateAnswer, StateOp, StateValue};
+use crate::channel_state::protocol::{Committed, StateAnswer, StateOp, StateValue};
 use crate::channel_state::{ChannelState, Forwarded, RowStorage, StateObjects};
 use crate::context::{Config, Sleep};
 use crate::http::Response;
 use crate::ingest_memory::IngestMemory;
 use crate::origin::Origin;
-use crate::stats::{NoStats, Stats};
+use crate::stats::{DataPoint, NoStats, Rollup, RollupFuture, Stats};
 use crate::store::{KvStore, ObjectStore, StoreError, StoreResult};
 use futures_util::lock::Mutex;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 /// What the object's core runs with besides its stores (the Worker's settings).
@@ -22,7 +23,6 @@ pub struct ObjectSetup {
     pub config: Config,
     pub random: Random,
     pub sleep: Sleep,
-    pub stats: Rc<dyn Stats>,
 }
 
 impl ObjectSetup {
@@ -31,8 +31,28 @@ impl ObjectSetup {
             config,
             random,
             sleep,
-            stats: Rc::new(NoStats),
         }
+    }
+}
+
+/// The statistics of one forwarded request: kept to be returned to the Worker
+/// ([`Committed::points`]), which records them in its backend.
+struct Collected {
+    enabled: bool,
+    points: RefCell<Vec<DataPoint>>,
+}
+
+impl Stats for Collected {
+    fn record(&self, point: &DataPoint) {
+        self.points.borrow_mut().push(point.clone());
+    }
+
+    fn rollup<'a>(&'a self, query: &'a Rollup) -> RollupFuture<'a> {
+        NoStats.rollup(query)
+    }
+
+    fn enabled(&self) -> bool {
+        self.enabled
     }
 }
 
@@ -62,14 +82,15 @@ impl<R: RowStorage> ChannelObject<R> {
     }
 
     /// Runs a forwarded ingest request at `now_ms`; its changed rows are written before the
-    /// answer, which is 503 when they could not be (nothing of the request then counts).
+    /// answer, which is 503 when they could not be (nothing of the request then counts, its
+    /// data points included).
     pub async fn commit<K: KvStore, O: ObjectStore>(
         &self,
         (kv, objects): (&K, &O),
         setup: &ObjectSetup,
         forwarded: Forwarded,
         now_ms: u64,
-    ) -> Response {
+    ) -> Committed {
         let _turn = self.turn.lock().await;
         for upload in forwarded.uploads {
             self.memory.keep_upload(upload, now_ms);
@@ -78,14 +99,24 @@ impl<R: RowStorage> ChannelObject<R> {
             state: &self.state,
             objects,
         };
+        let stats = Rc::new(Collected {
+            enabled: forwarded.stats,
+            points: RefCell::default(),
+        });
         let origin = Origin::new(kv, store, setup.config.clone(), setup.random, setup.sleep)
-            .with_stats(setup.stats.clone())
+            .with_stats(stats.clone())
             .with_channel_cache(self.channels.clone())
             .with_ingest_memory(self.memory.clone());
         let response = origin.handle(forwarded.request, now_ms).await;
         match self.state.flush() {
-            Ok(_) => response,
-            Err(e) => unavailable(&e),
+            Ok(_) => Committed {
+                response,
+                points: stats.points.take(),
+            },
+            Err(e) => Committed {
+                response: unavailable(&e),
+                points: Vec::new(),
+            },
         }
     }
 
@@ -144,6 +175,9 @@ async fn run<R: RowStorage, O: ObjectStore>(
             store.delete(&key).await?;
             Ok(StateAnswer::Done)
         }
+        StateOp::Purge { channel } => Ok(StateAnswer::Purged {
+            keys: store.state.purge(&channel, store.objects).await?,
+        }),
     }
 }
 

@@ -10,6 +10,7 @@ mod common;
 use common::*;
 use edgepack::channel_object::ObjectSetup;
 use edgepack::channel_state::Routed;
+use edgepack::stats::{DataPoint, NoStats, Rollup, RollupFuture, Stats};
 use edgepack::store::{MemoryKv, MemoryObjects};
 use edgepack::testing::{ChannelObjects, MemoryStateClient, Observed, Observer, Op};
 use edgepack::{Method, Origin, Request, Response};
@@ -309,4 +310,166 @@ fn commits_of_both_inputs_run_one_at_a_time_in_the_object() {
         sorted.dedup();
         assert_eq!(sorted.len(), 2, "both commits read R2: {inputs:?}");
     }
+}
+
+/// The data points a backend was given.
+#[derive(Default)]
+struct Points(RefCell<Vec<DataPoint>>);
+
+impl Stats for Points {
+    fn record(&self, point: &DataPoint) {
+        self.0.borrow_mut().push(point.clone());
+    }
+    fn rollup<'a>(&'a self, query: &'a Rollup) -> RollupFuture<'a> {
+        NoStats.rollup(query)
+    }
+}
+
+#[test]
+fn ingest_statistics_of_a_commit_in_the_object_reach_the_workers_backend() {
+    let (o, creds) = channel();
+    let (in_r2_points, in_object_points) = (Rc::new(Points::default()), Rc::new(Points::default()));
+    let r2 = in_r2(&o, Rc::new(o.kv.clone()), Rc::new(o.objects.clone()))
+        .with_stats(in_r2_points.clone());
+    let (worker, _model) = in_objects(&o, Rc::new(o.kv.clone()), Rc::new(o.objects.clone()));
+    let worker = worker.with_stats(in_object_points.clone());
+    for n in 0..4u64 {
+        for input in [1u8, 2] {
+            for (req, at) in pair(&creds, input, n) {
+                status(block_on(r2.handle(req.clone(), at)));
+                status(block_on(worker.handle(req, at)));
+            }
+        }
+    }
+    let ingest = |p: &Points| -> Vec<DataPoint> {
+        let points = p.0.borrow();
+        points
+            .iter()
+            .filter(|p| matches!(p, DataPoint::Ingest(_)))
+            .cloned()
+            .collect()
+    };
+    let expected = ingest(&in_r2_points);
+    assert_eq!(
+        expected.len(),
+        8,
+        "one per playlist that committed a segment"
+    );
+    // The object returns what its commits recorded; the Worker records it (the stats API
+    // reads the Worker's backend, not the object's memory).
+    assert_eq!(ingest(&in_object_points), expected);
+}
+
+fn admin(method: Method, path: &str) -> Request {
+    Request::new(method, &format!("/api/v1/groups/demo/channels/live{path}"))
+        .with_header("authorization", &format!("Bearer {TOKEN}"))
+}
+
+/// State keys of channel `id` in the object store.
+fn state_in_r2(objects: &MemoryObjects, id: &str) -> Vec<String> {
+    let roots = [
+        format!("idx/{id}/"),
+        format!("fa/{id}/"),
+        format!("switch/{id}"),
+    ];
+    objects
+        .keys()
+        .into_iter()
+        .filter(|k| roots.iter().any(|r| k.starts_with(r.as_str())))
+        .collect()
+}
+
+#[test]
+fn deleting_a_channel_purges_its_objects_rows_and_its_state_left_in_r2() {
+    let (o, creds) = channel();
+    let (kv, objects) = (Rc::new(o.kv.clone()), Rc::new(o.objects.clone()));
+    // State in R2 for 4 segments, then in the object (the R2 copies stay behind).
+    let before = in_r2(&o, kv.clone(), objects.clone());
+    let (worker, model) = in_objects(&o, kv.clone(), objects.clone());
+    // Another location's Worker, whose configuration cache still holds the channel.
+    let late = Origin::new(kv, model.routed(), o.config.clone(), o.random, o.sleep)
+        .with_commit_home(model.commit_home());
+    let mut now = T0;
+    for n in 0..8u64 {
+        for input in [1u8, 2] {
+            for (req, at) in pair(&creds, input, n) {
+                now = at;
+                let o: &dyn Fn(Request, u64) -> Response = if n < 4 {
+                    &|r, t| block_on(before.handle(r, t))
+                } else {
+                    &|r, t| block_on(worker.handle(r, t))
+                };
+                status(o(req, at));
+            }
+        }
+    }
+    status(block_on(late.handle(pair(&creds, 1, 8)[0].0.clone(), now)));
+    let [id] = model.ids().try_into().expect("one channel's object");
+    assert!(model.stored_rows(&id) > 0);
+    assert!(!state_in_r2(&objects, &id).is_empty());
+
+    for endpoint in ["hls", "dash"] {
+        let path = format!("/endpoints/{endpoint}");
+        status(block_on(worker.handle(admin(Method::Delete, &path), now)));
+    }
+    status(block_on(worker.handle(admin(Method::Delete, ""), now)));
+    // A commit forwarded late by the other location writes rows again.
+    for (req, at) in pair(&creds, 1, 8) {
+        status(block_on(late.handle(req, at)));
+    }
+    assert!(model.stored_rows(&id) > 0);
+
+    // The scheduled runs: every row and every R2 copy goes, and stays gone.
+    let runs = [now + 300_000, now + 600_000, now + 900_000];
+    for at in runs {
+        block_on(worker.scheduled(at)).expect("expiry runs");
+        assert_eq!(model.stored_rows(&id), 0, "rows of the deleted channel");
+        assert_eq!(state_in_r2(&objects, &id), Vec::<String>::new());
+    }
+    let left: Vec<_> = objects
+        .keys()
+        .into_iter()
+        .filter(|k| k.contains(id.as_str()))
+        .collect();
+    assert_eq!(
+        left,
+        Vec::<String>::new(),
+        "the marker goes after the grace period"
+    );
+
+    // The channel made again has a new storage id, so a new object: it starts empty.
+    let body = json!({"name": "live", "protocol": "HLS"}).to_string();
+    let create = Request::new(Method::Post, "/api/v1/groups/demo/channels")
+        .with_header("authorization", &format!("Bearer {TOKEN}"))
+        .with_body(body);
+    let created = block_on(worker.handle(create, now));
+    assert_eq!(created.status, 201, "{}", text(&created));
+    let ch: serde_json::Value = serde_json::from_slice(&created.body).expect("JSON");
+    assert_ne!(ch["id"], json!(id));
+    let creds = [credentials(&ch, 1), credentials(&ch, 2)];
+    let at = T0 + 40_000;
+    let segment = ts_with_pts(900_000 + 20 * 180_000, 20, 2);
+    status(block_on(
+        worker.handle(ingest(&creds[0], 1, "v/seg20.ts", segment), at),
+    ));
+    let playlist = media_playlist(20, 1).into_bytes();
+    status(block_on(worker.handle(
+        ingest(&creds[0], 1, "v/index.m3u8", playlist),
+        at + 5,
+    )));
+    let playlist = Request::new(Method::Get, "/out/v1/demo/live/hls/v/index/media.m3u8");
+    let hls = json!({"name": "hls", "protocol": "HLS"}).to_string();
+    let endpoint = admin(Method::Post, "/endpoints").with_body(hls);
+    status(block_on(worker.handle(endpoint, now)));
+    let r = block_on(worker.handle(playlist, at + 1000));
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let segments: Vec<_> = text(&r).lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        segments.len(),
+        1,
+        "only the new channel's segment: {}",
+        text(&r)
+    );
+    assert_eq!(model.ids().len(), 2);
+    assert_eq!(model.stored_rows(&id), 0);
 }

@@ -3,7 +3,7 @@
 //! commits, state reads in one request). The object has no public route: only this Worker
 //! reaches it, through the binding.
 
-use crate::{bindings, config, random, sleep, stats};
+use crate::{bindings, config, random, sleep};
 use edgepack::channel_object::{ChannelObject, ObjectSetup};
 use edgepack::channel_state::protocol::{
     decode_response, encode_response, COMMIT_PATH, STATE_PATH,
@@ -12,6 +12,7 @@ use edgepack::channel_state::{
     CommitHome, Forwarded, RowStorage, StateAnswer, StateClient, StateOp,
 };
 use edgepack::store::{StoreError, StoreResult};
+use std::cell::Cell;
 use std::rc::Rc;
 use worker::{
     durable_object, Date, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit,
@@ -21,31 +22,54 @@ use worker::{
 /// The Durable Object namespace binding (`[[durable_objects.bindings]]` in wrangler.toml).
 pub const BINDING: &str = "EDGEPACK_CHANNELS";
 
-/// Where channel state lives (`CHANNEL_STATE`): `durable-object` or `r2` (the default, and
+/// Where channel state lives (`CHANNEL_STATE`): `r2`, or `durable-object` (the default, and
 /// anything else).
 pub fn in_objects(env: &Env) -> bool {
-    config::string(env, "CHANNEL_STATE").as_deref() == Some("durable-object")
+    config::string(env, "CHANNEL_STATE").as_deref() != Some("r2")
 }
 
 /// The rows of one object: a table of (name, JSON body), one row per rendition and one for
 /// the switch log. `WITHOUT ROWID`: the name is the table's key, so writing a row is one row
-/// written (no separate index row).
-struct SqlRows(SqlStorage);
+/// written (no separate index row). The table is made by the first write, and dropped when
+/// the channel is purged: a deleted channel's object stores nothing.
+struct SqlRows {
+    sql: SqlStorage,
+    /// Whether the table exists.
+    created: Cell<bool>,
+}
 
 const CREATE: &str =
     "CREATE TABLE IF NOT EXISTS state_rows (name TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID";
+const TABLE_EXISTS: &str =
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'state_rows'";
 
 fn sql_failed(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError(format!("durable object sql {what}: {e}"))
 }
 
+impl SqlRows {
+    fn exec(&self, what: &str, query: &str, bindings: Vec<SqlStorageValue>) -> StoreResult<()> {
+        let bindings = (!bindings.is_empty()).then_some(bindings);
+        self.sql
+            .exec(query, bindings)
+            .map(|_| ())
+            .map_err(|e| sql_failed(what, e))
+    }
+}
+
 impl RowStorage for SqlRows {
     fn load(&self) -> StoreResult<Vec<(String, Vec<u8>)>> {
-        self.0
-            .exec(CREATE, None)
-            .map_err(|e| sql_failed("create", e))?;
+        let tables = self
+            .sql
+            .exec(TABLE_EXISTS, None)
+            .map_err(|e| sql_failed("schema", e))?;
+        if tables.raw().next().is_none() {
+            self.created.set(false);
+            return Ok(Vec::new());
+        }
+        self.created.set(true);
         let cursor = self
-            .0
+            .sql
             .exec("SELECT name, body FROM state_rows", None)
             .map_err(|e| sql_failed("select", e))?;
         let mut rows = Vec::new();
@@ -62,17 +86,25 @@ impl RowStorage for SqlRows {
 
     fn write(&self, name: &str, body: &[u8]) -> StoreResult<()> {
         let body = String::from_utf8(body.to_vec()).map_err(|e| sql_failed("write", e))?;
-        self.0
-            .exec(
-                "INSERT INTO state_rows (name, body) VALUES (?, ?) \
-                 ON CONFLICT(name) DO UPDATE SET body = excluded.body",
-                vec![
-                    SqlStorageValue::String(name.to_owned()),
-                    SqlStorageValue::String(body),
-                ],
-            )
-            .map(|_| ())
-            .map_err(|e| sql_failed("write", e))
+        if !self.created.get() {
+            self.exec("create", CREATE, Vec::new())?;
+            self.created.set(true);
+        }
+        self.exec(
+            "write",
+            "INSERT INTO state_rows (name, body) VALUES (?, ?) \
+             ON CONFLICT(name) DO UPDATE SET body = excluded.body",
+            vec![
+                SqlStorageValue::String(name.to_owned()),
+                SqlStorageValue::String(body),
+            ],
+        )
+    }
+
+    fn clear(&self) -> StoreResult<()> {
+        self.exec("drop", "DROP TABLE IF EXISTS state_rows", Vec::new())?;
+        self.created.set(false);
+        Ok(())
     }
 }
 
@@ -85,7 +117,10 @@ pub struct EdgepackChannel {
 
 impl DurableObject for EdgepackChannel {
     fn new(state: State, env: Env) -> Self {
-        let rows = SqlRows(state.storage().sql());
+        let rows = SqlRows {
+            sql: state.storage().sql(),
+            created: Cell::new(false),
+        };
         EdgepackChannel {
             env,
             object: ChannelObject::new(rows),
@@ -105,14 +140,11 @@ impl DurableObject for EdgepackChannel {
                     Ok(f) => f,
                     Err(e) => return Response::error(e.to_string(), 400),
                 };
-                let setup = ObjectSetup {
-                    stats: stats::backend(&self.env),
-                    ..ObjectSetup::new(config::from_env(&self.env), random, sleep)
-                };
+                let setup = ObjectSetup::new(config::from_env(&self.env), random, sleep);
                 let stores = (&kv, &objects);
                 let now = Date::now().as_millis();
-                let response = self.object.commit(stores, &setup, forwarded, now).await;
-                encode_response(&response)
+                let committed = self.object.commit(stores, &setup, forwarded, now).await;
+                encode_response(&committed)
             }
             STATE_PATH => {
                 let answer = match StateOp::decode(&body) {

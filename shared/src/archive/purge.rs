@@ -41,10 +41,20 @@ pub async fn purge(
         let Some(id) = marker.strip_prefix(keys::DELETED_CHANNELS) else {
             continue;
         };
-        let mut found = false;
+        // State in the channel's Durable Object goes in one request, every run until the
+        // marker goes: a commit forwarded late (another location's configuration cache) would
+        // have written rows again.
+        let state_apart = objects.purge_channel_state(id).await?;
+        let state_removed = state_apart.unwrap_or(0);
+        let mut found = state_removed > 0;
+        left = left.saturating_sub(state_removed);
+        done.objects += state_removed;
         for prefix in keys::channel_data(id) {
             if left == 0 {
                 break;
+            }
+            if state_apart.is_some() && crate::channel_state::is_state_key(&prefix) {
+                continue;
             }
             let batch = objects.list_first(&prefix, left).await?;
             found |= !batch.is_empty();

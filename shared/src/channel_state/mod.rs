@@ -22,21 +22,21 @@ pub mod routed;
 pub mod rows;
 pub mod state;
 
-pub use protocol::{Forwarded, StateAnswer, StateOp};
+pub use protocol::{Committed, Forwarded, StateAnswer, StateOp};
 pub use routed::{Routed, StateClient};
 pub use rows::{MemoryRows, RowStorage};
 pub use state::{ChannelState, StateObjects};
 
 /// Sends a forwarded ingest request to the object of channel `channel_id` at the Worker's
-/// `now_ms` and returns its answer (the Worker's Durable Object stub, where the object reads
-/// its own clock; the object itself in tests).
+/// `now_ms` and returns its answer with the data points to record (the Worker's Durable
+/// Object stub, where the object reads its own clock; the object itself in tests).
 pub type CommitHome = std::rc::Rc<
     dyn Fn(
         String,
         Forwarded,
         u64,
     ) -> std::pin::Pin<
-        Box<dyn std::future::Future<Output = crate::store::StoreResult<crate::http::Response>>>,
+        Box<dyn std::future::Future<Output = crate::store::StoreResult<Committed>>>,
     >,
 >;
 

@@ -2,13 +2,15 @@
 //!
 //! - a **forwarded ingest request** ([`Forwarded`]): the encoder's request as the Worker
 //!   received it, with the uploads the Worker's isolate remembers for the input (so the
-//!   object needs no `head` for them), answered with the core's response;
+//!   object needs no `head` for them), answered with the core's response and the statistics
+//!   the commit recorded, which the Worker records in its own backend ([`Committed`]);
 //! - a **state operation** ([`StateOp`]): reads of a round's keys in one request, a listing,
-//!   a write or a delete, answered with a [`StateAnswer`].
+//!   a write, a delete, or the purge of a deleted channel, answered with a [`StateAnswer`].
 //!
 //! Both are framed as a 4-byte big-endian length, that many bytes of JSON, then the body.
 
 use crate::http::{Method, Request, Response};
+use crate::stats::DataPoint;
 use crate::store::{Metadata, ObjectInfo, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -58,6 +60,8 @@ struct RequestHead {
     client_ip: Option<IpAddr>,
     origin: String,
     uploads: Vec<ObjectInfo>,
+    #[serde(default)]
+    stats: bool,
 }
 
 /// An ingest request the Worker forwards to its channel's object.
@@ -67,6 +71,9 @@ pub struct Forwarded {
     /// Uploads of the input the Worker's isolate created and remembers (docs/ingest.md,
     /// "Isolate memory").
     pub uploads: Vec<ObjectInfo>,
+    /// Whether the Worker keeps statistics: the object then returns the data points the
+    /// commit recorded ([`Committed::points`]).
+    pub stats: bool,
 }
 
 impl Forwarded {
@@ -80,6 +87,7 @@ impl Forwarded {
             client_ip: r.client_ip,
             origin: r.origin.clone(),
             uploads: self.uploads.clone(),
+            stats: self.stats,
         };
         frame(&head, &r.body)
     }
@@ -95,6 +103,7 @@ impl Forwarded {
         Ok(Forwarded {
             request,
             uploads: head.uploads,
+            stats: head.stats,
         })
     }
 }
@@ -116,23 +125,38 @@ fn method_name(m: Method) -> &'static str {
 struct ResponseHead {
     status: u16,
     headers: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    points: Vec<DataPoint>,
 }
 
-/// The object's answer to a [`Forwarded`] request.
-pub fn encode_response(r: &Response) -> StoreResult<Vec<u8>> {
+/// The object's answer to a [`Forwarded`] request: the core's response, and the data points
+/// the commit recorded (docs/stats.md, "Channel state in a Durable Object"). The object keeps
+/// no statistics of its own: the Worker records these in its backend, so the stats API, which
+/// runs in the Worker, sees them whatever the backend (`memory` included).
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub response: Response,
+    pub points: Vec<DataPoint>,
+}
+
+pub fn encode_response(c: &Committed) -> StoreResult<Vec<u8>> {
     let head = ResponseHead {
-        status: r.status,
-        headers: r.headers.clone(),
+        status: c.response.status,
+        headers: c.response.headers.clone(),
+        points: c.points.clone(),
     };
-    frame(&head, &r.body)
+    frame(&head, &c.response.body)
 }
 
-pub fn decode_response(bytes: &[u8]) -> StoreResult<Response> {
+pub fn decode_response(bytes: &[u8]) -> StoreResult<Committed> {
     let (head, body): (ResponseHead, _) = unframe(bytes)?;
-    Ok(Response {
-        status: head.status,
-        headers: head.headers,
-        body: body.to_vec(),
+    Ok(Committed {
+        response: Response {
+            status: head.status,
+            headers: head.headers,
+            body: body.to_vec(),
+        },
+        points: head.points,
     })
 }
 
@@ -154,6 +178,11 @@ pub enum StateOp {
     },
     Delete {
         key: String,
+    },
+    /// Removes everything the object holds for deleted channel `channel`: its rows, and the
+    /// copies of its state in the object store from before the object (docs/storage.md).
+    Purge {
+        channel: String,
     },
 }
 
@@ -177,6 +206,10 @@ pub enum StateAnswer {
         objects: Vec<ObjectInfo>,
     },
     Done,
+    /// How many state keys a [`StateOp::Purge`] removed.
+    Purged {
+        keys: usize,
+    },
     Failed {
         error: String,
     },

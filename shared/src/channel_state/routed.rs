@@ -261,4 +261,19 @@ impl<O: ObjectStore, C: StateClient> ObjectStore for Routed<O, C> {
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> StoreResult<()> {
         self.objects.abort_multipart(key, upload_id).await
     }
+
+    /// One request to the channel's object, which drops its rows and the state's copies in
+    /// the object store.
+    async fn purge_channel_state(&self, channel_id: &str) -> StoreResult<Option<usize>> {
+        if self.client.is_none() {
+            return self.objects.purge_channel_state(channel_id).await;
+        }
+        let op = StateOp::Purge {
+            channel: channel_id.to_owned(),
+        };
+        match self.call(channel_id, op).await? {
+            StateAnswer::Purged { keys } => Ok(Some(keys)),
+            other => Err(unexpected(other)),
+        }
+    }
 }

@@ -15,6 +15,8 @@ pub trait RowStorage {
     fn load(&self) -> StoreResult<Vec<(String, Vec<u8>)>>;
     /// Replaces (or creates) row `name`.
     fn write(&self, name: &str, body: &[u8]) -> StoreResult<()>;
+    /// Removes every row (a deleted channel's object: nothing of it stays stored).
+    fn clear(&self) -> StoreResult<()>;
 }
 
 /// The row a state key is persisted in: `r/{rendition}` for a timeline or claim,
@@ -87,6 +89,28 @@ impl RowStorage for MemoryRows {
             .insert(name.to_owned(), body.to_vec());
         Ok(())
     }
+
+    fn clear(&self) -> StoreResult<()> {
+        if self.failing.get() {
+            return Err(StoreError("row storage failing".into()));
+        }
+        // A deleted row is billed as a row written.
+        let mut rows = self.rows.borrow_mut();
+        self.written.set(self.written.get() + rows.len() as u64);
+        rows.clear();
+        Ok(())
+    }
+}
+
+impl MemoryRows {
+    /// How many rows are stored.
+    pub fn len(&self) -> usize {
+        self.rows.borrow().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.borrow().is_empty()
+    }
 }
 
 impl<R: RowStorage> RowStorage for &R {
@@ -96,6 +120,9 @@ impl<R: RowStorage> RowStorage for &R {
     fn write(&self, name: &str, body: &[u8]) -> StoreResult<()> {
         (**self).write(name, body)
     }
+    fn clear(&self) -> StoreResult<()> {
+        (**self).clear()
+    }
 }
 
 impl<R: RowStorage> RowStorage for std::rc::Rc<R> {
@@ -104,5 +131,8 @@ impl<R: RowStorage> RowStorage for std::rc::Rc<R> {
     }
     fn write(&self, name: &str, body: &[u8]) -> StoreResult<()> {
         (**self).write(name, body)
+    }
+    fn clear(&self) -> StoreResult<()> {
+        (**self).clear()
     }
 }

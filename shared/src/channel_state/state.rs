@@ -160,6 +160,33 @@ impl<R: RowStorage> ChannelState<R> {
         Ok(dirty.len())
     }
 
+    /// Removes everything of deleted channel `id`: the copies of its state in `objects` from
+    /// before the object (docs/storage.md, "Channels from before"), its keys in memory and
+    /// every row (an object holds one channel's state). How many keys and copies went.
+    pub async fn purge<O: ObjectStore>(&self, id: &str, objects: &O) -> StoreResult<usize> {
+        self.load()?;
+        let mut removed = self
+            .entries
+            .borrow()
+            .keys()
+            .filter(|k| channel_of(k) == Some(id))
+            .count();
+        for prefix in [format!("idx/{id}/"), format!("fa/{id}/")] {
+            for info in objects.list(&prefix).await? {
+                objects.delete(&info.key).await?;
+                removed += 1;
+            }
+        }
+        let log = crate::keys::switch_log(id);
+        if objects.head(&log).await?.is_some() {
+            objects.delete(&log).await?;
+            removed += 1;
+        }
+        self.reset();
+        self.rows.clear()?;
+        Ok(removed)
+    }
+
     /// Forgets the memory (unflushed changes too): the next use loads the rows again.
     pub fn reset(&self) {
         self.loaded.set(false);

@@ -2,6 +2,7 @@ use super::protocol::{decode_response, encode_response, MAX_HEAD_BYTES};
 use super::rows::row_of;
 use super::*;
 use crate::http::{Method, Request, Response};
+use crate::stats::{DataPoint, IngestPoint};
 use crate::store::{MemoryObjects, Metadata, ObjectInfo, ObjectStore};
 use futures_util::FutureExt;
 
@@ -139,7 +140,11 @@ fn frames_round_trip_and_refuse_what_is_cut_or_too_large() {
         size: 376,
         metadata: [("pts".to_owned(), "900000".to_owned())].into(),
     }];
-    let forwarded = Forwarded { request, uploads };
+    let forwarded = Forwarded {
+        request,
+        uploads,
+        stats: true,
+    };
     let bytes = forwarded.encode().unwrap();
     let back = Forwarded::decode(&bytes).unwrap();
     assert_eq!(back.uploads, forwarded.uploads);
@@ -148,11 +153,26 @@ fn frames_round_trip_and_refuse_what_is_cut_or_too_large() {
     assert_eq!(back.request.headers, forwarded.request.headers);
     assert_eq!(back.request.client_ip, forwarded.request.client_ip);
     assert_eq!(back.request.method, Method::Put);
+    assert!(back.stats);
     let response = Response::new(201).with_body("text/plain", "ok");
-    let r = decode_response(&encode_response(&response).unwrap()).unwrap();
+    let point = DataPoint::Ingest(IngestPoint {
+        at_ms: 1,
+        group: "demo".into(),
+        channel: "live".into(),
+        input: 1,
+        rendition: "v".into(),
+        bytes: 376,
+        duration_ms: 2000,
+    });
+    let committed = Committed {
+        response: response.clone(),
+        points: vec![point.clone()],
+    };
+    let c = decode_response(&encode_response(&committed).unwrap()).unwrap();
+    let r = c.response;
     assert_eq!(
-        (r.status, r.body, r.headers),
-        (201, response.body, response.headers)
+        (r.status, r.body, r.headers, c.points),
+        (201, response.body, response.headers, vec![point])
     );
     let op = StateOp::Get {
         keys: vec![LOG.into()],

@@ -85,8 +85,14 @@ pub(crate) async fn ingest<K: KvStore, O: ObjectStore>(
         let forwarded = Forwarded {
             request: req.clone(),
             uploads: memory.take_uploads(&prefix, now_ms),
+            stats: cx.stats.enabled(),
         };
-        return Ok(home(channel.id.clone(), forwarded, now_ms).await?);
+        let committed = home(channel.id.clone(), forwarded, now_ms).await?;
+        // Recorded here, in the Worker's backend: the stats API reads that one (docs/stats.md).
+        for point in &committed.points {
+            cx.stats.record(point);
+        }
+        return Ok(committed.response);
     }
     if channel.protocol.per_track() {
         return ingest_per_track(cx, &channel, input, rest, &req.body, now_ms).await;

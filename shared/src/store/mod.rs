@@ -171,6 +171,14 @@ pub trait ObjectStore {
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> StoreResult<()> {
         multipart::abort_chunked(self, key, upload_id).await
     }
+
+    /// Removes the state of deleted channel `channel_id` when it lives apart from this store's
+    /// keys (a Durable Object per channel: docs/storage.md), returning how many keys went;
+    /// `None` (the default): its state keys are objects here, listed and deleted as any.
+    async fn purge_channel_state(&self, channel_id: &str) -> StoreResult<Option<usize>> {
+        let _ = channel_id;
+        Ok(None)
+    }
 }
 
 /// FNV-1a 64 of a body, as a version tag.

@@ -93,6 +93,9 @@ macro_rules! shared_stores {
             async fn abort_multipart(&self, key: &str, upload_id: &str) -> StoreResult<()> {
                 (**self).abort_multipart(key, upload_id).await
             }
+            async fn purge_channel_state(&self, channel_id: &str) -> StoreResult<Option<usize>> {
+                (**self).purge_channel_state(channel_id).await
+            }
         }
     )+};
 }

@@ -62,6 +62,16 @@ impl<K: KvStore + 'static, O: ObjectStore + 'static> ChannelObjects<K, O> {
         })
     }
 
+    /// Storage ids of the channels that have an object (started once at least).
+    pub fn ids(&self) -> Vec<String> {
+        self.rows.borrow().keys().cloned().collect()
+    }
+
+    /// Rows stored by the object of `id`.
+    pub fn stored_rows(&self, id: &str) -> usize {
+        self.rows.borrow().get(id).map_or(0, |rows| rows.len())
+    }
+
     /// The Worker's forwarding to these objects.
     pub fn commit_home(self: &Rc<Self>) -> CommitHome {
         let model = self.clone();

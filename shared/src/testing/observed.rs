@@ -188,6 +188,10 @@ impl<S: ObjectStore, H: Observer> ObjectStore for Observed<S, H> {
         let f = self.inner.abort_multipart(key, upload_id);
         self.run(Op::Object(ObjectOp::AbortMultipart), key, f).await
     }
+
+    async fn purge_channel_state(&self, channel_id: &str) -> StoreResult<Option<usize>> {
+        self.inner.purge_channel_state(channel_id).await
+    }
 }
 
 /// Reads and writes apart ([`Op::is_read`]), one per platform call.

@@ -49,7 +49,7 @@ function checkBuild(buildDir, shim) {
 
 /**
  * Starts the Worker on `host` (a loopback address: '127.0.0.1', or '::1'). Returns { url, api,
- * kv, bucket, r2Keys, kvKeys, logFile, dir, dispose, mf }. `url` is the base URL (an IPv6 host
+ * kv, bucket, r2Keys, kvKeys, logFile, dir, dispose, mf, channelState }. `url` is the base URL (an IPv6 host
  * in brackets) without a trailing slash. `miniflare`: more Miniflare options (e.g.
  * `analyticsEngineDatasets`).
  */
@@ -63,6 +63,10 @@ export async function startOrigin({
 } = {}) {
   const shim = join(buildDir, 'worker', 'shim.mjs');
   checkBuild(buildDir, shim);
+  // Where the Worker keeps channel state (docs/storage.md): the suite's binding, else
+  // EDGEPACK_CHANNEL_STATE (read now: a suite may set it before it starts), else wrangler.toml's
+  // default.
+  const channelState = bindings.CHANNEL_STATE ?? process.env.EDGEPACK_CHANNEL_STATE ?? 'durable-object';
   dir ??= await tempDir('origin');
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, 'workerd.log');
@@ -79,14 +83,14 @@ export async function startOrigin({
     compatibilityDate: compatibilityDate(),
     kvNamespaces: ['EDGEPACK_KV'],
     r2Buckets: ['EDGEPACK_BUCKET'],
-    // Channel state in a Durable Object per channel (docs/storage.md) when the suite runs with
-    // EDGEPACK_CHANNEL_STATE=durable-object; "r2" as wrangler.toml's default otherwise.
+    // Channel state in a Durable Object per channel (docs/storage.md), wrangler.toml's default;
+    // in R2 when the suite runs with EDGEPACK_CHANNEL_STATE=r2.
     durableObjects: { EDGEPACK_CHANNELS: { className: 'EdgepackChannel', useSQLite: true } },
     durableObjectsPersist: join(dir, 'do'),
     bindings: {
       ADMIN_TOKEN: adminToken,
-      CHANNEL_STATE: process.env.EDGEPACK_CHANNEL_STATE ?? 'r2',
       ...bindings,
+      CHANNEL_STATE: channelState,
     },
     host,
     port: 0,
@@ -146,5 +150,5 @@ export async function startOrigin({
     log.end();
   }
 
-  return { url, api, kv, bucket, r2Keys, kvKeys, logFile, dir, dispose, mf };
+  return { url, api, kv, bucket, r2Keys, kvKeys, logFile, dir, dispose, mf, channelState };
 }
