@@ -5,7 +5,7 @@
 use super::protocol::{StateAnswer, StateOp, StateValue};
 use super::{channel_of, is_state_key, spans_both};
 use crate::store::{
-    Metadata, Object, ObjectInfo, ObjectStore, StoreError, StoreResult, UploadedPart,
+    forward_objects, Metadata, Object, ObjectInfo, ObjectStore, StoreError, StoreResult,
 };
 use futures_util::future::join;
 use std::ops::Range;
@@ -230,37 +230,7 @@ impl<O: ObjectStore, C: StateClient> ObjectStore for Routed<O, C> {
         }))
     }
 
-    async fn create_multipart(&self, key: &str, metadata: &Metadata) -> StoreResult<String> {
-        self.objects.create_multipart(key, metadata).await
-    }
-
-    async fn upload_part(
-        &self,
-        key: &str,
-        upload_id: &str,
-        part_number: u16,
-        body: &[u8],
-    ) -> StoreResult<UploadedPart> {
-        self.objects
-            .upload_part(key, upload_id, part_number, body)
-            .await
-    }
-
-    async fn complete_multipart(
-        &self,
-        key: &str,
-        upload_id: &str,
-        parts: &[UploadedPart],
-        metadata: &Metadata,
-    ) -> StoreResult<()> {
-        self.objects
-            .complete_multipart(key, upload_id, parts, metadata)
-            .await
-    }
-
-    async fn abort_multipart(&self, key: &str, upload_id: &str) -> StoreResult<()> {
-        self.objects.abort_multipart(key, upload_id).await
-    }
+    forward_objects!(objects: create_multipart, upload_part, complete_multipart, abort_multipart);
 
     /// One request to the channel's object, which drops its rows and the state's copies in
     /// the object store.

@@ -22,11 +22,10 @@ use super::Route;
 use crate::keys;
 use crate::model::{Endpoint, InputId};
 use crate::names::{Name, Rendition};
-use crate::store::{Metadata, Object, ObjectInfo, ObjectStore, StoreResult, UploadedPart};
+use crate::store::{forward_objects, Object, ObjectInfo, ObjectStore, StoreResult};
 use futures_util::future::{join, join_all};
 use std::cell::RefCell;
 use std::future::Future;
-use std::ops::Range;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
@@ -377,14 +376,6 @@ impl<O: ObjectStore> ObjectStore for Ahead<'_, O> {
         found.into_iter().map(|f| f.unwrap_or(Ok(None))).collect()
     }
 
-    async fn put(&self, key: &str, body: &[u8], metadata: &Metadata) -> StoreResult<()> {
-        self.inner.put(key, body, metadata).await
-    }
-
-    async fn delete(&self, key: &str) -> StoreResult<()> {
-        self.inner.delete(key).await
-    }
-
     async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>> {
         match self.take_list(prefix) {
             Some(read) => read,
@@ -392,71 +383,15 @@ impl<O: ObjectStore> ObjectStore for Ahead<'_, O> {
         }
     }
 
-    async fn list_first(&self, prefix: &str, max: usize) -> StoreResult<Vec<String>> {
-        self.inner.list_first(prefix, max).await
-    }
-
-    async fn get_versioned(&self, key: &str) -> StoreResult<Option<(Object, String)>> {
-        self.inner.get_versioned(key).await
-    }
-
-    async fn put_if_version(
-        &self,
-        key: &str,
-        body: &[u8],
-        metadata: &Metadata,
-        expected: Option<&str>,
-    ) -> StoreResult<Option<String>> {
-        self.inner
-            .put_if_version(key, body, metadata, expected)
-            .await
-    }
-
-    async fn head(&self, key: &str) -> StoreResult<Option<ObjectInfo>> {
-        self.inner.head(key).await
-    }
-
-    async fn get_range(&self, key: &str, range: Range<u64>) -> StoreResult<Option<Vec<u8>>> {
-        self.inner.get_range(key, range).await
-    }
-
-    async fn create_multipart(&self, key: &str, metadata: &Metadata) -> StoreResult<String> {
-        self.inner.create_multipart(key, metadata).await
-    }
-
-    async fn upload_part(
-        &self,
-        key: &str,
-        upload_id: &str,
-        part_number: u16,
-        body: &[u8],
-    ) -> StoreResult<UploadedPart> {
-        self.inner
-            .upload_part(key, upload_id, part_number, body)
-            .await
-    }
-
-    async fn complete_multipart(
-        &self,
-        key: &str,
-        upload_id: &str,
-        parts: &[UploadedPart],
-        metadata: &Metadata,
-    ) -> StoreResult<()> {
-        self.inner
-            .complete_multipart(key, upload_id, parts, metadata)
-            .await
-    }
-
-    async fn abort_multipart(&self, key: &str, upload_id: &str) -> StoreResult<()> {
-        self.inner.abort_multipart(key, upload_id).await
-    }
+    forward_objects!(inner: put, delete, list_first, get_versioned, put_if_version, head, get_range);
+    forward_objects!(inner: create_multipart, upload_part, complete_multipart, abort_multipart);
+    forward_objects!(inner: purge_channel_state);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::MemoryObjects;
+    use crate::store::{MemoryObjects, Metadata};
     use futures_util::future::join;
     use std::cell::Cell;
     use std::pin::pin;
@@ -490,77 +425,9 @@ mod tests {
             self.inner.get(key).await
         }
 
-        async fn put(&self, key: &str, body: &[u8], metadata: &Metadata) -> StoreResult<()> {
-            self.inner.put(key, body, metadata).await
-        }
-
-        async fn delete(&self, key: &str) -> StoreResult<()> {
-            self.inner.delete(key).await
-        }
-
-        async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>> {
-            self.inner.list(prefix).await
-        }
-
-        async fn list_first(&self, prefix: &str, max: usize) -> StoreResult<Vec<String>> {
-            self.inner.list_first(prefix, max).await
-        }
-
-        async fn get_versioned(&self, key: &str) -> StoreResult<Option<(Object, String)>> {
-            self.inner.get_versioned(key).await
-        }
-
-        async fn put_if_version(
-            &self,
-            key: &str,
-            body: &[u8],
-            metadata: &Metadata,
-            expected: Option<&str>,
-        ) -> StoreResult<Option<String>> {
-            self.inner
-                .put_if_version(key, body, metadata, expected)
-                .await
-        }
-
-        async fn head(&self, key: &str) -> StoreResult<Option<ObjectInfo>> {
-            self.inner.head(key).await
-        }
-
-        async fn get_range(&self, key: &str, range: Range<u64>) -> StoreResult<Option<Vec<u8>>> {
-            self.inner.get_range(key, range).await
-        }
-
-        async fn create_multipart(&self, key: &str, metadata: &Metadata) -> StoreResult<String> {
-            self.inner.create_multipart(key, metadata).await
-        }
-
-        async fn upload_part(
-            &self,
-            key: &str,
-            upload_id: &str,
-            part_number: u16,
-            body: &[u8],
-        ) -> StoreResult<UploadedPart> {
-            self.inner
-                .upload_part(key, upload_id, part_number, body)
-                .await
-        }
-
-        async fn complete_multipart(
-            &self,
-            key: &str,
-            upload_id: &str,
-            parts: &[UploadedPart],
-            metadata: &Metadata,
-        ) -> StoreResult<()> {
-            self.inner
-                .complete_multipart(key, upload_id, parts, metadata)
-                .await
-        }
-
-        async fn abort_multipart(&self, key: &str, upload_id: &str) -> StoreResult<()> {
-            self.inner.abort_multipart(key, upload_id).await
-        }
+        forward_objects!(inner: put, delete, list, list_first, get_versioned, put_if_version);
+        forward_objects!(inner: head, get_range, create_multipart, upload_part);
+        forward_objects!(inner: complete_multipart, abort_multipart, purge_channel_state);
     }
 
     fn run<F: Future>(f: F) -> F::Output {

@@ -2,9 +2,12 @@
 //! (segments, indexes). Futures are `!Send` on both platforms, hence plain `async fn`.
 #![allow(async_fn_in_trait)]
 
+mod forward;
 mod memory;
 mod multipart;
 mod refs;
+
+pub(crate) use forward::forward_objects;
 
 pub use memory::{MemoryKv, MemoryObjects, MIN_PART_BYTES};
 pub use multipart::{logical_size, UploadedPart, CHUNKED, CHUNKED_SIZE, CHUNK_PREFIX, MAX_PARTS};
