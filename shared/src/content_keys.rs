@@ -176,13 +176,7 @@ pub async fn preload<K: KvStore, O: ObjectStore>(
     if enc.static_key.is_some() {
         return;
     }
-    let object_key = keys::content_key(
-        channel_id,
-        &endpoint.name,
-        &enc.content_id,
-        enc.method.scheme().as_str(),
-        period,
-    );
+    let object_key = period_object_key(channel_id, endpoint, enc, period);
     if cached(&object_key).is_some() {
         return;
     }
@@ -217,13 +211,7 @@ pub async fn period_keys<K: KvStore, O: ObjectStore>(
         return static_keys(k, secret, period);
     }
     let sealing = SealKey::derive(secret);
-    let object_key = keys::content_key(
-        channel_id,
-        &endpoint.name,
-        &enc.content_id,
-        enc.method.scheme().as_str(),
-        period,
-    );
+    let object_key = period_object_key(channel_id, endpoint, enc, period);
     if let Some(keys) = cached(&object_key) {
         return Ok(PeriodKeys { period, keys });
     }
@@ -385,6 +373,22 @@ fn provider_message(body: &[u8]) -> String {
         .filter(|c| !c.is_control())
         .take(PROVIDER_MESSAGE_MAX)
         .collect()
+}
+
+/// Where the keys of `endpoint`'s key period `period` are stored.
+fn period_object_key(
+    channel_id: &str,
+    endpoint: &Endpoint,
+    enc: &Encryption,
+    period: u64,
+) -> String {
+    keys::content_key(
+        channel_id,
+        &endpoint.name,
+        &enc.content_id,
+        enc.method.scheme().as_str(),
+        period,
+    )
 }
 
 #[cfg(test)]

@@ -6,12 +6,10 @@ mod common;
 
 use common::*;
 use edgepack::playback::forget_remembered_endpoints;
-use edgepack::testing::{ObjectOp, Observed, Observer, Op};
+use edgepack::testing::Observed;
 use edgepack::{Method, Request, Response};
 use serde_json::json;
-use std::cell::RefCell;
 use std::process::Command;
-use std::rc::Rc;
 use std::sync::OnceLock;
 
 const MPD: &str = "/out/v1/demo/live/dash/manifest.mpd";
@@ -352,24 +350,6 @@ fn signed_url_tokens_ride_along_with_the_window() {
     );
     let url = rep.media.replace("$Time$", &rep.segments[0].0.to_string());
     assert_eq!(at(&o, &format!("{BASE}{url}"), T0 + 60_000).status, 200);
-}
-
-/// Records the key of every object read.
-#[derive(Clone, Default)]
-struct Keys(Rc<RefCell<Vec<String>>>);
-
-impl Observer for Keys {
-    fn start(&self, op: Op, key: &str) {
-        if op == Op::Object(ObjectOp::Get) {
-            self.0.borrow_mut().push(key.to_owned());
-        }
-    }
-}
-
-impl Keys {
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut self.0.borrow_mut())
-    }
 }
 
 /// The length of an archive bucket (`archive::BUCKET_MS`).

@@ -11,7 +11,7 @@ mod common;
 use common::speke::*;
 use common::*;
 use edgepack::testing::fetched;
-use edgepack::{FetchRequest, Method, Request};
+use edgepack::{Method, Request};
 use serde_json::{json, Value};
 
 const EP: &str = "/api/v1/groups/demo/channels/live/endpoints";
@@ -38,25 +38,6 @@ fn unb64(s: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD.decode(s).unwrap()
 }
 
-/// A SPEKE provider answering every requested KID with [`key_of`] for video and audio.
-fn provider() {
-    provider_with(|req: &FetchRequest| {
-        let body = std::str::from_utf8(&req.body).unwrap();
-        let content_id = attrs(body, "CPIX", "contentId")[0];
-        let (mut keys, mut rules) = (String::new(), String::new());
-        for (kid, rule) in attrs(body, "ContentKey", "kid").iter().zip(attrs(
-            body,
-            "ContentKeyUsageRule",
-            "intendedTrackType",
-        )) {
-            keys += &content_key(kid, "", &key_of(&kid.replace('-', "")));
-            rules +=
-                &format!("<cpix:ContentKeyUsageRule kid=\"{kid}\" intendedTrackType=\"{rule}\"/>");
-        }
-        cpix_answer(content_id, &keys, &rules)
-    });
-}
-
 /// The period `ms` of program date time falls in.
 fn period(ms: u64) -> u64 {
     ms / (INTERVAL_S * 1000)
@@ -71,7 +52,7 @@ fn iso(ms: u64) -> String {
 /// Channel `demo/live` (endpoint `clear`, HLS) with the two fixture segments pushed with
 /// program date times [`PDT_MS`], so they fall in consecutive key periods.
 fn channel() -> TestOrigin {
-    provider();
+    provider_answering_every_kid();
     let o = origin();
     let creds = setup(&o, json!({"name": "clear"}));
     for (i, name) in ["h264_aac_0.ts", "h264_aac_1.ts"].iter().enumerate() {

@@ -18,7 +18,7 @@ use edgepack::testing::{
     clear_edge_cache, edge_keep, fake_fetch, memory_edge_cache, MemoryOrigin, Observed, Observer,
     Op,
 };
-use edgepack::{FetchRequest, Method, Origin, Request, Response};
+use edgepack::{Method, Origin, Request, Response};
 use serde_json::json;
 use std::cell::Cell;
 use std::future::Future;
@@ -78,30 +78,11 @@ fn run<F: Future>(f: F) -> F::Output {
     panic!("the request did not finish");
 }
 
-/// A SPEKE provider answering every requested KID (with [`key_of`]).
-fn provider() {
-    provider_with(|req: &FetchRequest| {
-        let body = std::str::from_utf8(&req.body).unwrap();
-        let content_id = attrs(body, "CPIX", "contentId")[0];
-        let (mut keys, mut rules) = (String::new(), String::new());
-        for (kid, rule) in attrs(body, "ContentKey", "kid").iter().zip(attrs(
-            body,
-            "ContentKeyUsageRule",
-            "intendedTrackType",
-        )) {
-            keys += &content_key(kid, "", &key_of(&kid.replace('-', "")));
-            rules +=
-                &format!("<cpix:ContentKeyUsageRule kid=\"{kid}\" intendedTrackType=\"{rule}\"/>");
-        }
-        cpix_answer(content_id, &keys, &rules)
-    });
-}
-
 /// The channel of the table: input HLS (MPEG-TS) with one rendition `v` (the fixture
 /// segments: H.264 + AAC), endpoints HLS (TS, with a day of time-shift), HLS-CMAF and DASH;
 /// and two whose keys rotate every 10 s: HLS (TS) with `AES_128`, HLS-CMAF with `SAMPLE_AES`.
 fn channel() -> (MemoryOrigin, (String, String)) {
-    provider();
+    provider_answering_every_kid();
     let o = origin();
     let c = setup(&o, json!({"name": "hls", "time_shift_days": 1}));
     let rotating = |method: &str| {

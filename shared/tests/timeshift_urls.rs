@@ -10,34 +10,14 @@ mod common;
 use common::*;
 use edgepack::playback::forget_remembered_endpoints;
 use edgepack::store::{MemoryKv, MemoryObjects};
-use edgepack::testing::{MemoryOrigin, ObjectOp, Observed, Observer, Op};
+use edgepack::testing::{MemoryOrigin, Observed};
 use edgepack::{Method, Origin, Request, Response};
 use serde_json::json;
-use std::cell::RefCell;
-use std::rc::Rc;
 
 const OUT: &str = "/out/v1/demo/live/hls/s/index";
 const NOW: u64 = T0 + 80_000;
 /// The length of an archive bucket (`archive::BUCKET_MS`).
 const BUCKET_MS: i64 = 600_000;
-
-/// Records the key of every object read.
-#[derive(Clone, Default)]
-struct Keys(Rc<RefCell<Vec<String>>>);
-
-impl Observer for Keys {
-    fn start(&self, op: Op, key: &str) {
-        if op == Op::Object(ObjectOp::Get) {
-            self.0.borrow_mut().push(key.to_owned());
-        }
-    }
-}
-
-impl Keys {
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut self.0.borrow_mut())
-    }
-}
 
 type Recorded = Origin<MemoryKv, Observed<MemoryObjects, Keys>>;
 

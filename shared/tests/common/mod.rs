@@ -493,3 +493,23 @@ pub fn framemd5(init: &[u8], segment: &[u8], key: Option<&[u8; 16]>) -> Vec<Stri
         .map(|l| l.rsplit(',').next().unwrap_or_default().trim().to_owned())
         .collect()
 }
+
+/// An observer of a store that records the key of every object read (`Observed<_, Keys>`).
+#[derive(Clone, Default)]
+pub struct Keys(std::rc::Rc<std::cell::RefCell<Vec<String>>>);
+
+impl edgepack::testing::Observer for Keys {
+    fn start(&self, op: edgepack::testing::Op, key: &str) {
+        use edgepack::testing::{ObjectOp, Op};
+        if op == Op::Object(ObjectOp::Get) {
+            self.0.borrow_mut().push(key.to_owned());
+        }
+    }
+}
+
+impl Keys {
+    /// The keys read since the last call.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut self.0.borrow_mut())
+    }
+}

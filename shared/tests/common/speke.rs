@@ -60,3 +60,23 @@ pub fn provider_with(handler: impl FnMut(&FetchRequest) -> FakeAnswer + 'static)
     let _ = fetched();
     on_fetch(handler);
 }
+
+/// A provider answering every requested KID with [`key_of`], each with the usage rule (track
+/// type) the request gave it.
+pub fn provider_answering_every_kid() {
+    provider_with(|req: &FetchRequest| {
+        let body = std::str::from_utf8(&req.body).unwrap();
+        let content_id = attrs(body, "CPIX", "contentId")[0];
+        let (mut keys, mut rules) = (String::new(), String::new());
+        for (kid, rule) in attrs(body, "ContentKey", "kid").iter().zip(attrs(
+            body,
+            "ContentKeyUsageRule",
+            "intendedTrackType",
+        )) {
+            keys += &content_key(kid, "", &key_of(&kid.replace('-', "")));
+            rules +=
+                &format!("<cpix:ContentKeyUsageRule kid=\"{kid}\" intendedTrackType=\"{rule}\"/>");
+        }
+        cpix_answer(content_id, &keys, &rules)
+    });
+}
