@@ -294,7 +294,8 @@ async function main() {
         // memory otherwise, and the runtime's memory would count every cached segment.
         startOrigin({
           dir: join(dir, 'origin'),
-          miniflare: { cachePersist: join(dir, 'origin', 'cache'), inspectorPort },
+          // Miniflare refuses an `inspectorPort` of null: only with --heaps.
+          miniflare: { cachePersist: join(dir, 'origin', 'cache'), ...(inspectorPort === null ? {} : { inspectorPort }) },
         }),
     recordSource(join(dir, 'source.ts'), sourceSeconds, { preset: 'ultrafast' }),
   ]);
