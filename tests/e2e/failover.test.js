@@ -83,6 +83,16 @@ const BURST_GAP_MS = 500;
  */
 const MAX_FLV_GAP_MS = 2 * SEGMENT_SECONDS * 1000 + 1500;
 const GROUP = 'fo-group';
+/**
+ * The scenarios to run (letters, default all): the R2-layout run (channel-state-r2.test.js)
+ * takes C and D, the races between the inputs' state writes, and leaves the players of A and B
+ * to the default layout.
+ */
+const SCENARIOS = process.env.EDGEPACK_FAILOVER_SCENARIOS ?? 'ABCD';
+/** `describe`, for a scenario this run takes. */
+const scenario = (title, fn) => {
+  if (SCENARIOS.includes(title[0])) describe(title, fn);
+};
 /** A scenario step's result may be a falsy value (a count, an empty list): set is defined. */
 const isDefined = (v) => v !== undefined;
 
@@ -110,7 +120,7 @@ describe('failover: redundant inputs on the Worker with real encoders and player
     origin = o;
     source = s;
     master = await sourceMaster(source.file, SOURCE_SECONDS);
-    browser = await startBrowser();
+    if (/[AB]/.test(SCENARIOS)) browser = await startBrowser();
     const g = await origin.api('POST', '/api/v1/groups', { name: GROUP });
     assert.ok([200, 201].includes(g.status), show(g));
   });
@@ -404,7 +414,7 @@ describe('failover: redundant inputs on the Worker with real encoders and player
 
   // --- scenario A: aligned inputs -----------------------------------------------------------
 
-  describe('A: aligned inputs (identical timestamps)', () => {
+  scenario('A: aligned inputs (identical timestamps)', () => {
     const { ctx, need } = sharedContext(isDefined);
 
     it('a new channel reports no active input and no switch before any content arrived', async (t) => {
@@ -556,7 +566,7 @@ describe('failover: redundant inputs on the Worker with real encoders and player
 
   // --- scenario B: misaligned inputs ---------------------------------------------------------
 
-  describe('B: misaligned inputs (encoder 2 shifted by 1000 s)', () => {
+  scenario('B: misaligned inputs (encoder 2 shifted by 1000 s)', () => {
     const { ctx, need } = sharedContext(isDefined);
 
     it('encoder 2 pushes the same content with shifted timestamps; hls.js and Shaka play', async (t) => {
@@ -648,7 +658,7 @@ describe('failover: redundant inputs on the Worker with real encoders and player
    * consecutive numbers and continuous timestamps in every rendition.
    */
   function alignedEdgeCase({ title, channel, delayMs = IN_SYNC_DELAY_MS, moment, relayInput1 = false, precondition = () => {} }) {
-    describe(title, () => {
+    scenario(title, () => {
       const { ctx, need } = sharedContext(isDefined);
 
       it('both encoders push the same source (playlists polled, no players)', async (t) => {
