@@ -343,6 +343,15 @@ describe('foundation: API, ingest and HLS playback on the Worker', { timeout: 18
     }
   });
 
+  it("GET /api/v1/runtime reports the isolate's memory and its allocator, counted", async () => {
+    const r = await suite.origin.api('GET', '/api/v1/runtime');
+    assert.equal(r.status, 200, show(r));
+    const { wasm_memory_bytes: memory, heap } = r.json ?? {};
+    assert.ok(Number.isInteger(memory) && memory > 0 && memory % 65536 === 0, show(r));
+    assert.ok(heap && heap.allocations > 0, `a push counted no allocation: ${show(r)}`);
+    assert.ok(heap.live_bytes > 0 && heap.live_bytes <= heap.peak_bytes && heap.peak_bytes <= memory, show(r));
+  });
+
   it('rejects a malformed media playlist PUT with 400 and keeps serving the previous one', async () => {
     const input = need('input');
     need('pushExit');

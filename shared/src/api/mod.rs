@@ -13,6 +13,8 @@ mod stats;
 mod status;
 mod views;
 
+pub use runtime::{count_heap_with, HeapCount};
+
 use crate::api::status::channel_status;
 use crate::auth::{bearer_token, constant_time_eq};
 use crate::context::Ctx;

@@ -53,6 +53,13 @@ describe('spin: API, ingest, HLS/CMAF/DASH playback and restart on the Spin comp
     assert.equal(res.text.trim(), 'ok');
   });
 
+  it('GET /api/v1/runtime: an instance per request, whose allocator is not counted', async () => {
+    const r = await suite.origin.api('GET', '/api/v1/runtime');
+    assert.equal(r.status, 200, show(r));
+    assert.ok(Number.isInteger(r.json?.wasm_memory_bytes) && r.json.wasm_memory_bytes > 0, show(r));
+    assert.equal(r.json.heap, null, show(r));
+  });
+
   it('serves the console: its files as built, with the CSP, revalidated by ETag', async () => {
     for (const file of ['', 'console.js', 'console.css', 'players/hls.min.js']) {
       const res = await get(`${suite.origin.url}/console/${file}`);
