@@ -9,6 +9,12 @@
 //! `cargo bench -p edgepack --bench archive`
 
 mod common;
+#[path = "../tests/common/heap.rs"]
+mod heap;
+
+/// Counted, for each lookup's peak heap.
+#[global_allocator]
+static HEAP: heap::Counting = heap::Counting;
 
 use common::{benching, median};
 use edgepack::archive::{self, BUCKET_MS};
@@ -135,7 +141,7 @@ fn main() {
         return;
     }
     let rendition = Rendition::parse("v").expect("rendition");
-    let lookups: [(&str, i64, i64); 3] = [
+    let lookups: [(&str, i64, i64); 4] = [
         (
             "2 h start/vodend, 12 h back",
             NOW_MS - 12 * 3_600_000,
@@ -146,6 +152,7 @@ fn main() {
             NOW_MS - 2 * 3_600_000,
             NOW_MS - 3_600_000,
         ),
+        ("start 6 h back, no end", NOW_MS - 6 * 3_600_000, NOW_MS),
         (
             "60 s clip, 6 h back",
             NOW_MS - 6 * 3_600_000,
@@ -156,9 +163,9 @@ fn main() {
         "archive lookups (archive::read), one rendition on one input; buckets of {} min",
         BUCKET_MS / 60_000
     );
-    println!("per lookup: median wall / mean CPU time of this process, and store calls");
+    println!("per lookup: median wall / mean CPU time of this process, store calls, and peak heap");
     println!(
-        "{:<34}{:>30}{:>30}",
+        "{:<34}{:>40}{:>40}",
         "lookup", "1-day archive", "30-day archive"
     );
     let archives = [1, 30].map(|days| (days, archive_of(days, &rendition)));
@@ -183,15 +190,19 @@ fn main() {
             calls.gets.set(0);
             read();
             let (lists, gets) = (calls.lists.get(), calls.gets.get());
+            let start = heap::live();
+            heap::reset_peak();
+            read();
+            let peak_mib = (heap::peak() - start).max(0) as f64 / 1_048_576.0;
             let (wall, cpu) = timed(Duration::from_secs(2), || {
                 std::hint::black_box(read());
             });
             cells.push(format!(
-                "{:.2}/{:.2} ms, {lists} list + {gets} get",
+                "{:.2}/{:.2} ms, {lists} list + {gets} get, {peak_mib:.1} MiB",
                 wall.as_secs_f64() * 1e3,
                 cpu.as_secs_f64() * 1e3
             ));
         }
-        println!("{label:<34}{:>30}{:>30}", cells[0], cells[1]);
+        println!("{label:<34}{:>40}{:>40}", cells[0], cells[1]);
     }
 }
