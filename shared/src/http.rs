@@ -92,6 +92,17 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// A body the adapter holds outside the core (a cached copy's, never copied into it);
+    /// `body` is then empty.
+    pub held_body: Option<HeldBody>,
+}
+
+/// A body the adapter holds for a response (docs/storage.md, "Edge cache"): the adapter's
+/// `token` for it, and its length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldBody {
+    pub token: u64,
+    pub len: u64,
 }
 
 impl Response {
@@ -100,6 +111,22 @@ impl Response {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            held_body: None,
+        }
+    }
+
+    /// The same response with the body the adapter holds under `held` instead of `body`.
+    pub fn with_held_body(mut self, content_type: &str, held: HeldBody) -> Response {
+        self.body = Vec::new();
+        self.held_body = Some(held);
+        self.with_header("content-type", content_type)
+    }
+
+    /// Bytes of the body, wherever it is.
+    pub fn body_len(&self) -> u64 {
+        match self.held_body {
+            Some(held) => held.len,
+            None => u64::try_from(self.body.len()).unwrap_or(u64::MAX),
         }
     }
 

@@ -5,9 +5,10 @@
 mod common;
 
 use common::*;
+use edgepack::context::EdgeLookupFuture;
 use edgepack::store::{MemoryKv, MemoryObjects};
 use edgepack::testing::{block_on, clear_edge_cache, edge_keep, memory_edge_cache, Counting};
-use edgepack::{Method, Origin, Request, Response};
+use edgepack::{HeldBody, Method, Origin, Request, Response};
 use serde_json::json;
 
 const EP: &str = "/api/v1/groups/demo/channels/live/endpoints/hls";
@@ -189,4 +190,45 @@ fn a_deleted_endpoint_is_not_read_ahead_for() {
     assert_eq!(fetch(&o, playlist, &[]).0.status, 404);
     let (r, reads) = fetch(&o, playlist, &[]);
     assert_eq!((r.status, reads), (404, 0));
+}
+
+/// The Worker's lookup: a copy whose body the adapter holds, the core seeing its length only.
+fn held_edge_cache(key: String) -> EdgeLookupFuture {
+    Box::pin(async move {
+        let copy = memory_edge_cache(key).await?;
+        let held = HeldBody {
+            token: 7,
+            len: copy.body.len() as u64,
+        };
+        let content_type = copy.header("content-type").unwrap_or_default().to_owned();
+        let mut answer = Response::new(copy.status).with_held_body(&content_type, held);
+        for (k, v) in copy.headers.iter().filter(|(k, _)| k != "content-type") {
+            answer = answer.with_header(k, v.clone());
+        }
+        Some(answer)
+    })
+}
+
+#[test]
+fn a_held_copy_passes_through_with_its_length() {
+    let o = live(json!({"segment_count": 10}));
+    let (miss, _) = fetch(&o, SEGMENT, &[]);
+    assert!(miss.header("x-edgepack-edge-cache").is_some());
+    let len = miss.body.len() as u64;
+    let o = o.with_edge_cache(held_edge_cache);
+    let (hit, reads) = fetch(&o, SEGMENT, &[]);
+    assert_eq!(
+        (hit.status, reads, cache_status(&hit)),
+        (200, 0, Some("HIT"))
+    );
+    assert_eq!(hit.held_body, Some(HeldBody { token: 7, len }));
+    assert!(hit.body.is_empty());
+    assert_eq!(hit.body_len(), len);
+    // A HEAD answers the length and lets the held body go.
+    let head = block_on(o.handle(Request::new(Method::Head, SEGMENT), NOW));
+    assert_eq!((head.status, head.held_body), (200, None));
+    assert_eq!(
+        head.header("content-length"),
+        Some(len.to_string().as_str())
+    );
 }

@@ -93,6 +93,13 @@ describe('edge cache on workerd', () => {
     assert.ok(secondBytes.equals(firstBytes), 'the same bytes');
     assert.equal(second.headers.get('cache-control'), first.headers.get('cache-control'));
     assert.equal(second.headers.get('x-edgepack-cache-control'), null);
+    // A HEAD of the copy: its length, and no body (the Worker holds a copy's body outside its
+    // WebAssembly memory and lets go of one no answer takes).
+    const head = await fetch(url, { method: 'HEAD', headers: { authorization: CODE } });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('x-edgepack-cache'), 'HIT');
+    assert.equal(head.headers.get('content-length'), String(firstBytes.length));
+    assert.equal((await head.arrayBuffer()).byteLength, 0);
 
     // Access control still runs before the cache is asked.
     for (const headers of [{}, { authorization: 'wrong-code-00000' }]) {

@@ -1,6 +1,7 @@
 //! Conversion between the Workers request/response and the core's.
 
 use crate::body::{self, BodyError};
+use crate::edge_cache;
 use edgepack::adapter::{error_response, internal_header, null_body_status, payload_too_large};
 use edgepack::store::{KvStore, ObjectStore};
 use edgepack::Origin;
@@ -65,10 +66,19 @@ pub fn to_worker_response(resp: edgepack::Response) -> worker::Result<worker::Re
     let builder = ResponseBuilder::new()
         .with_status(resp.status)
         .with_headers(headers);
-    Ok(if null_body_status(resp.status) {
-        builder.empty()
-    } else {
-        builder.fixed(resp.body)
+    if null_body_status(resp.status) {
+        return Ok(builder.empty());
+    }
+    Ok(match resp.held_body {
+        None => builder.fixed(resp.body),
+        Some(held) => match edge_cache::take_held(held.token) {
+            Some(body) => builder.body(body),
+            None => {
+                console_error!("held body {} was let go before its answer", held.token);
+                let lost = error_response(503, "cached copy expired; retry");
+                return to_worker_response(lost.with_header("retry-after", "1"));
+            }
+        },
     })
 }
 

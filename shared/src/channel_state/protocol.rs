@@ -155,6 +155,7 @@ pub fn decode_response(bytes: &[u8]) -> StoreResult<Committed> {
             status: head.status,
             headers: head.headers,
             body: body.to_vec(),
+            held_body: None,
         },
         points: head.points,
     })
