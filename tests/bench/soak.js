@@ -3,7 +3,7 @@
 // workerd (or the Spin component in the local wasmtime host), everything on 127.0.0.1:
 //
 //   cd tests && node bench/soak.js [--platform worker|spin] [--minutes 10] [--players 200]
-//     [--json out.json] [--heaps]
+//     [--json out.json] [--heaps] [--shifted-every 10]
 //
 // `--heaps` (Worker only) also samples each workerd isolate's JavaScript heap over workerd's
 // inspector: the Worker's own against Miniflare's simulators. Off by default: with the
@@ -13,7 +13,7 @@
 // A simulated player behaves like a real one without decoding: it reads the master (or the MPD),
 // picks a rendition, then reloads its playlist once per target duration (the MPD once per
 // `minimumUpdatePeriod`) and fetches every segment that appears, the init segment once. Players
-// are spread over HLS (TS), HLS-CMAF and DASH endpoints; one in ten is time-shifted (`start`
+// are spread over HLS (TS), HLS-CMAF and DASH endpoints; one in ten (`--shifted-every`) is time-shifted (`start`
 // two minutes before it began). Players start over the first minute.
 //
 // Reported: requests and latency p50/p99 per request kind, status classes, 5xx answers,
@@ -40,7 +40,7 @@ const ENDPOINTS = [
   { name: 'cmaf', protocol: 'HLS_CMAF', share: 0.3 },
   { name: 'dash', protocol: 'DASH', share: 0.3 },
 ];
-/** One player in this many is time-shifted. */
+/** One player in this many is time-shifted (`--shifted-every`; 0: none). */
 const TIME_SHIFTED_EVERY = 10;
 /** How far back a time-shifted player starts, ms. */
 const TIME_SHIFT_BACK_MS = 120_000;
@@ -54,17 +54,19 @@ const CONNECTION_CLOSED = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);
 const REQUEST_TIMEOUT_MS = 15_000;
 
 function parseArgs(argv) {
-  const opts = { platform: 'worker', minutes: 10, players: 200, json: null, heaps: false };
+  const opts = { platform: 'worker', minutes: 10, players: 200, json: null, heaps: false, shiftedEvery: TIME_SHIFTED_EVERY };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--platform') opts.platform = argv[++i];
     else if (argv[i] === '--minutes') opts.minutes = Number(argv[++i]);
     else if (argv[i] === '--players') opts.players = Number(argv[++i]);
     else if (argv[i] === '--json') opts.json = argv[++i];
     else if (argv[i] === '--heaps') opts.heaps = true;
+    else if (argv[i] === '--shifted-every') opts.shiftedEvery = Number(argv[++i]);
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   if (!['worker', 'spin'].includes(opts.platform)) throw new Error('--platform: worker or spin');
   if (!(opts.minutes > 0 && opts.minutes <= 60)) throw new Error('--minutes must be in (0, 60]');
+  if (!(Number.isInteger(opts.shiftedEvery) && opts.shiftedEvery >= 0)) throw new Error('--shifted-every must be 0 (none) or more');
   if (!(Number.isInteger(opts.players) && opts.players >= 1 && opts.players <= 1000)) throw new Error('--players must be 1-1000');
   return opts;
 }
@@ -158,7 +160,25 @@ function recorder() {
   const problems = [];
   let unservable = 0;
   let bytes = 0;
-  async function get(kind, url, { listed = false } = {}) {
+  // Requests sent and not yet answered: now, and the most since the last sample.
+  let outstanding = 0;
+  let mostOutstanding = 0;
+  async function get(kind, url, opts = {}) {
+    outstanding++;
+    mostOutstanding = Math.max(mostOutstanding, outstanding);
+    try {
+      return await send(kind, url, opts);
+    } finally {
+      outstanding--;
+    }
+  }
+  /** The most requests outstanding at once since the last call. */
+  function takeMostOutstanding() {
+    const most = mostOutstanding;
+    mostOutstanding = outstanding;
+    return most;
+  }
+  async function send(kind, url, { listed = false } = {}) {
     const t0 = performance.now();
     let res;
     let body;
@@ -203,7 +223,7 @@ function recorder() {
     });
     return { rows, status, unservable, bytes, problems };
   }
-  return { get, report };
+  return { get, report, takeMostOutstanding };
 }
 
 /** An HLS player: master, one variant's playlist once per target duration, each new segment. */
@@ -343,7 +363,8 @@ async function main() {
     for (let i = 0; i < opts.players; i++) {
       let x = rand();
       const e = ENDPOINTS.find((p) => (x -= p.share) < 0) ?? ENDPOINTS[0];
-      const shifted = i % TIME_SHIFTED_EVERY === TIME_SHIFTED_EVERY - 1;
+      const every = opts.shiftedEvery;
+      const shifted = every > 0 && i % every === every - 1;
       mix[e.name]++;
       if (shifted) mix.shifted++;
       const startAt = t0 + Math.floor((i / opts.players) * RAMP_MS);
@@ -360,26 +381,34 @@ async function main() {
     // The WebAssembly memory of the instance that answers (`GET /api/v1/runtime`): on the Worker
     // one isolate serves every request, so its linear memory is the Worker's own footprint; on
     // Spin each request has a fresh instance.
-    const wasmMiB = async () => {
+    // With it, the bytes its allocator holds now (`heap.live_bytes`): rising, a leak; flat under a
+    // growing memory, a high-water mark or fragmentation.
+    const runtime = async () => {
       const r = await origin.api('GET', '/api/v1/runtime').catch(() => null);
       const b = r?.json?.wasm_memory_bytes;
-      return typeof b === 'number' ? b / 1048576 : null;
+      const { live_bytes: live, peak_bytes: peak } = r?.json?.heap ?? {};
+      return {
+        wasmMiB: typeof b === 'number' ? b / 1048576 : null,
+        liveMiB: typeof live === 'number' ? live / 1048576 : null,
+        peakMiB: typeof peak === 'number' ? peak / 1048576 : null,
+      };
     };
     // Where workerd's memory goes: the Worker's isolate or Miniflare's simulators.
     const heaps = async () => (inspectorPort === null ? null : isolateHeaps(inspectorPort));
-    const wasmStart = await wasmMiB();
+    const { wasmMiB: wasmStart, liveMiB: liveStart } = await runtime();
     const heapStart = await heaps();
     const sampler = setInterval(async () => {
       const sample = { s: Math.round((Date.now() - t0) / 1000), kib: rssKiB(pid) };
       memSamples.push(sample);
       load.push(loadavg()[0]);
-      sample.wasmMiB = await wasmMiB();
+      sample.outstanding = rec.takeMostOutstanding();
+      Object.assign(sample, await runtime());
       sample.heap = await heaps();
     }, 30_000);
     await Promise.all(players);
     clearInterval(sampler);
     const memEnd = rssKiB(pid);
-    const wasmEnd = await wasmMiB();
+    const { wasmMiB: wasmEnd, liveMiB: liveEnd, peakMiB: peakEnd } = await runtime();
     const heapEnd = await heaps();
     const { rows, status, unservable, bytes, problems } = rec.report();
 
@@ -395,6 +424,12 @@ async function main() {
     console.log(`runtime resident memory (pid ${pid}): start ${(memStart / 1024).toFixed(1)} MiB, end ${(memEnd / 1024).toFixed(1)} MiB; every 30 s: ${memSamples.map((m) => (m.kib / 1024).toFixed(0)).join(' ')}`);
     const mib = (m) => (m === null ? '?' : m.toFixed(0));
     console.log(`WebAssembly memory of the answering instance: start ${mib(wasmStart)} MiB, end ${mib(wasmEnd)} MiB; every 30 s: ${memSamples.map((m) => mib(m.wasmMiB ?? null)).join(' ')}`);
+    if (liveStart !== null) {
+      const mib1 = (m) => (m === null ? '?' : m.toFixed(1));
+      console.log(`allocated in it (heap.live_bytes): start ${mib1(liveStart)} MiB, end ${mib1(liveEnd)} MiB; every 30 s: ${memSamples.map((m) => mib1(m.liveMiB ?? null)).join(' ')}`);
+      console.log(`most ever allocated in it (heap.peak_bytes): end ${mib1(peakEnd)} MiB; every 30 s: ${memSamples.map((m) => mib1(m.peakMiB ?? null)).join(' ')}`);
+    }
+    console.log(`most requests outstanding at once, per 30 s: ${memSamples.map((m) => m.outstanding).join(' ')}`);
     if (inspectorPort !== null) {
       const h = (x, k) => (x ? x[k].toFixed(1) : '?');
       for (const [k, label] of [['worker', "the Worker's isolate"], ['simulators', "Miniflare's R2, KV and cache simulators"]]) {
@@ -402,7 +437,7 @@ async function main() {
       }
     }
     for (const p of problems) console.log(`problem: ${p}`);
-    if (opts.json) writeFileSync(opts.json, JSON.stringify({ opts, rows, status, unservable, bytes, memStart, memEnd, memSamples, wasmStart, wasmEnd, heapStart, heapEnd, load, mix, problems }, null, 1));
+    if (opts.json) writeFileSync(opts.json, JSON.stringify({ opts, rows, status, unservable, bytes, memStart, memEnd, memSamples, wasmStart, wasmEnd, liveStart, liveEnd, peakEnd, heapStart, heapEnd, load, mix, problems }, null, 1));
     ok = status['5xx'] === 0 && unservable === 0 && status.failed === 0;
     if (!ok) process.exitCode = 1;
   } finally {
