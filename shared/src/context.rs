@@ -3,7 +3,6 @@
 
 use crate::auth::Random;
 use crate::http::Response;
-use crate::in_flight::InFlight;
 use crate::stats::viewer::ViewerKeys;
 use crate::stats::Stats;
 use std::future::Future;
@@ -148,8 +147,6 @@ pub struct Ctx<'a, K, O> {
     pub stats: &'a dyn Stats,
     /// The platform's cache of immutable playback answers.
     pub edge_cache: EdgeLookup,
-    /// Immutable files being answered now, so a file is packaged once for everyone asking.
-    pub in_flight: &'a InFlight,
 }
 
 impl<'a, K, O> Ctx<'a, K, O> {
@@ -167,7 +164,6 @@ impl<'a, K, O> Ctx<'a, K, O> {
             fetch: self.fetch,
             stats: self.stats,
             edge_cache: self.edge_cache,
-            in_flight: self.in_flight,
         }
     }
 

@@ -22,7 +22,6 @@ pub mod fields;
 pub mod harvest;
 pub mod hls;
 pub mod http;
-pub mod in_flight;
 pub mod ingest;
 pub mod ingest_memory;
 mod keys;
@@ -48,5 +47,5 @@ pub use context::{
     StreamLimits,
 };
 pub use error::OriginError;
-pub use http::{HeldBody, Method, Request, Response, MAX_BODY_BYTES};
+pub use http::{Method, Request, Response, MAX_BODY_BYTES};
 pub use origin::{Origin, Stream, OPENAPI};

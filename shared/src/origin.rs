@@ -11,7 +11,6 @@ use crate::error::OriginError;
 use crate::fields::ok;
 use crate::harvest::{HarvestReport, SCHEDULED_OP_BUDGET};
 use crate::http::{Method, Request, Response};
-use crate::in_flight::InFlight;
 use crate::ingest_memory::IngestMemory;
 use crate::playback::{cors_preflight, with_cors, CacheControl};
 use crate::stats::point::{play_point, PlayPoint, ViewerPolicy};
@@ -44,9 +43,6 @@ pub struct Origin<K, O> {
     /// The platform's cache of immutable playback answers ([`no_edge_cache`] unless set with
     /// [`Origin::with_edge_cache`]).
     pub edge_cache: EdgeLookup,
-    /// Immutable files being answered now: the isolate's, when the adapter shares one across
-    /// requests ([`Origin::with_in_flight`]).
-    pub in_flight: Rc<InFlight>,
     /// Where committing ingest requests run when channel state lives in the channels'
     /// objects ([`Origin::with_commit_home`]); `None`: here.
     pub commit_home: Option<CommitHome>,
@@ -65,7 +61,6 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             channels: Rc::default(),
             ingest_memory: Rc::default(),
             edge_cache: no_edge_cache,
-            in_flight: Rc::default(),
             commit_home: None,
         }
     }
@@ -98,13 +93,6 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         self
     }
 
-    /// The same origin answering each immutable file once for the requests that ask for it
-    /// at the same time (`in_flight`, one per isolate: docs/storage.md, "Edge cache").
-    pub fn with_in_flight(mut self, in_flight: Rc<InFlight>) -> Self {
-        self.in_flight = in_flight;
-        self
-    }
-
     /// The same origin recording data points in, and reading reports from, `stats`.
     pub fn with_stats(mut self, stats: Rc<dyn Stats>) -> Self {
         self.stats = stats;
@@ -127,7 +115,6 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
             fetch: self.fetch,
             stats: &*self.stats,
             edge_cache: self.edge_cache,
-            in_flight: &self.in_flight,
         }
     }
 
@@ -224,9 +211,8 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         let mut response = response.unwrap_or_else(OriginError::into_response);
         if req.method == Method::Head {
             stream = None;
-            let len = response.body_len();
+            let len = response.body.len();
             response.body.clear();
-            response.held_body = None;
             // A handler that answered HEAD without building the body (http::range) set it.
             if response.header("content-length").is_none() {
                 response = response.with_header("content-length", len.to_string());
@@ -253,7 +239,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         response: &Response,
         now_ms: u64,
     ) -> Option<PlayPoint> {
-        let bytes = response.body_len();
+        let bytes = u64::try_from(response.body.len()).unwrap_or(u64::MAX);
         play_point(
             route,
             req.method == Method::Get,

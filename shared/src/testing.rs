@@ -151,8 +151,6 @@ fn copy_origin(o: &MemoryOrigin) -> MemoryOrigin {
         channels: Rc::new(ChannelCache::clone(&o.channels)),
         ingest_memory: Rc::new(IngestMemory::clone(&o.ingest_memory)),
         edge_cache: o.edge_cache,
-        // Nothing is in flight between requests.
-        in_flight: Rc::default(),
         commit_home: o.commit_home.clone(),
     }
 }

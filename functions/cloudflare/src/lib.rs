@@ -6,7 +6,6 @@ mod body;
 mod channel_object;
 mod config;
 mod edge_cache;
-mod heap;
 mod http;
 mod kv;
 mod outbound;
@@ -15,7 +14,6 @@ mod stats;
 
 use edgepack::channel_cache::ChannelCache;
 use edgepack::channel_state::Routed;
-use edgepack::in_flight::InFlight;
 use edgepack::ingest_memory::IngestMemory;
 use edgepack::{Origin, SleepFuture};
 use std::rc::Rc;
@@ -35,13 +33,10 @@ thread_local! {
     static CHANNELS: Rc<ChannelCache> = Rc::default();
     /// What this isolate's ingest wrote recently (docs/ingest.md, "Isolate memory").
     static INGEST_MEMORY: Rc<IngestMemory> = Rc::default();
-    /// Immutable files this isolate is answering now (docs/storage.md, "Edge cache").
-    static IN_FLIGHT: Rc<InFlight> = Rc::default();
 }
 
 #[event(fetch)]
 async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
-    edgepack::api::count_heap_with(heap::count);
     let (kv, objects) = match worker_bindings(&env) {
         Ok(stores) => stores,
         Err(unavailable) => return http::to_worker_response(unavailable),
@@ -55,8 +50,7 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
         .with_stats(stats::backend(&env))
         .with_channel_cache(CHANNELS.with(Rc::clone))
         .with_ingest_memory(INGEST_MEMORY.with(Rc::clone))
-        .with_edge_cache(edge_cache::lookup)
-        .with_in_flight(IN_FLIGHT.with(Rc::clone));
+        .with_edge_cache(edge_cache::lookup);
     if let Some(client) = &origin.objects.client {
         let home = channel_object::commit_home(client.0.clone());
         origin = origin.with_commit_home(home);

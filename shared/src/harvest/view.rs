@@ -9,7 +9,6 @@ use crate::context::Sleep;
 use crate::datetime::iso8601_ms;
 use crate::error::{MediaCause, MediaError, OriginError, OriginResult};
 use crate::http::{Method, Request, Response};
-use crate::in_flight::InFlight;
 use crate::keys;
 use crate::playback::recording::{job_parts, FileParts};
 use crate::repo;
@@ -45,8 +44,6 @@ pub(super) struct View<'a, K, O> {
     sleep: Sleep,
     job: &'a Job,
     query: String,
-    /// The view's own: a harvest's requests never share a live request's answer.
-    in_flight: InFlight,
 }
 
 impl<'a, K: KvStore, O: ObjectStore> View<'a, K, O> {
@@ -65,7 +62,6 @@ impl<'a, K: KvStore, O: ObjectStore> View<'a, K, O> {
                 iso8601_ms(job.start_ms),
                 iso8601_ms(job.end_ms)
             ),
-            in_flight: InFlight::default(),
         }
     }
 
@@ -111,7 +107,6 @@ impl<'a, K: KvStore, O: ObjectStore> View<'a, K, O> {
             stats: &crate::stats::NO_STATS,
             // A harvest renders from its snapshot, never from an edge's copies.
             edge_cache: crate::context::no_edge_cache,
-            in_flight: &self.in_flight,
         }
     }
 

@@ -62,22 +62,11 @@ pub(super) fn mark(r: Response, req: &Request, key: &str) -> Response {
     }
 }
 
-/// Whether `r` carries the hint to keep it ([`mark`]).
-pub(super) fn keepable(r: &Response) -> bool {
-    r.header(EDGE_CACHE_HEADER).is_some()
-}
-
-/// A cached copy (or the answer another request made at the same time) as playback answers
-/// it: without the hints, marked `HIT`, private where access depends on the client.
-pub(super) fn hit(mut r: Response, endpoint: &Endpoint) -> Response {
+/// A cached copy as playback answers it.
+pub(super) fn hit(mut r: Response) -> Response {
     r.headers
         .retain(|(k, _)| !crate::adapter::internal_header(k));
-    let r = r.with_header(CACHE_STATUS_HEADER, "HIT");
-    if endpoint.access.per_client() {
-        super::headers::private(r)
-    } else {
-        r
-    }
+    r.with_header(CACHE_STATUS_HEADER, "HIT")
 }
 
 #[cfg(test)]

@@ -34,7 +34,6 @@ use crate::hls::carry_query;
 use crate::hls::master::MasterInfo;
 use crate::hls::{live_window, MediaWindow, MIN_TARGET_DURATIONS};
 use crate::http::{Method, Request, Response};
-use crate::in_flight::Joined;
 use crate::keys;
 use crate::model::{Channel, Endpoint, InputId};
 use crate::names::{Name, Rendition};
@@ -380,19 +379,17 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
             _ => (cx.edge_cache)(key.clone()).await,
         };
         if let Some(copy) = copy {
-            return Ok((edge::hit(copy, &endpoint), None));
+            let copy = edge::hit(copy);
+            return Ok((
+                if endpoint.access.per_client() {
+                    headers::private(copy)
+                } else {
+                    copy
+                },
+                None,
+            ));
         }
     }
-    // Missed: the first request for the file answers it, those at the same time take its
-    // answer (`in_flight`).
-    let lead = match &edge_key {
-        Some(key) if req.method == Method::Get => match cx.in_flight.join(key, cx.sleep).await {
-            Joined::Lead(lead) => Some(lead),
-            Joined::Answered(answer) => return Ok((edge::hit(answer, &endpoint), None)),
-            Joined::Alone => None,
-        },
-        _ => None,
-    };
     let hls = matches!(
         endpoint.protocol,
         crate::model::OutputProtocol::Hls | crate::model::OutputProtocol::HlsCmaf
@@ -518,10 +515,6 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
         Some(key) if stream.is_none() => edge::mark(r, req, key),
         _ => r,
     });
-    if let Some(lead) = lead {
-        // Only an answer the cache may keep is everyone's.
-        lead.finish(response.as_ref().ok().filter(|r| edge::keepable(r)));
-    }
     // Access that depends on the client: no shared cache may keep the answer.
     match response {
         Ok(r) if endpoint.access.per_client() => Ok((headers::private(r), stream)),
