@@ -47,5 +47,5 @@ pub use context::{
     StreamLimits,
 };
 pub use error::OriginError;
-pub use http::{Method, Request, Response, MAX_BODY_BYTES};
+pub use http::{HeldBody, Method, Request, Response, MAX_BODY_BYTES};
 pub use origin::{Origin, Stream, OPENAPI};
