@@ -211,8 +211,9 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         let mut response = response.unwrap_or_else(OriginError::into_response);
         if req.method == Method::Head {
             stream = None;
-            let len = response.body.len();
+            let len = response.body_len();
             response.body.clear();
+            response.held_body = None;
             // A handler that answered HEAD without building the body (http::range) set it.
             if response.header("content-length").is_none() {
                 response = response.with_header("content-length", len.to_string());
@@ -239,7 +240,7 @@ impl<K: KvStore, O: ObjectStore> Origin<K, O> {
         response: &Response,
         now_ms: u64,
     ) -> Option<PlayPoint> {
-        let bytes = u64::try_from(response.body.len()).unwrap_or(u64::MAX);
+        let bytes = response.body_len();
         play_point(
             route,
             req.method == Method::Get,
