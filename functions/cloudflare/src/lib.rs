@@ -6,6 +6,7 @@ mod body;
 mod channel_object;
 mod config;
 mod edge_cache;
+mod heap;
 mod http;
 mod kv;
 mod outbound;
@@ -37,6 +38,7 @@ thread_local! {
 
 #[event(fetch)]
 async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
+    edgepack::api::count_heap_with(heap::count);
     let (kv, objects) = match worker_bindings(&env) {
         Ok(stores) => stores,
         Err(unavailable) => return http::to_worker_response(unavailable),
