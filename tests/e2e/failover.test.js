@@ -89,6 +89,8 @@ const GROUP = 'fo-group';
  * to the default layout.
  */
 const SCENARIOS = process.env.EDGEPACK_FAILOVER_SCENARIOS ?? 'ABCD';
+// A value naming no scenario would leave the suite with nothing to fail.
+if (!/^[ABCD]+$/.test(SCENARIOS)) throw new Error(`EDGEPACK_FAILOVER_SCENARIOS: letters of ABCD, not ${JSON.stringify(SCENARIOS)}`);
 /** `describe`, for a scenario this run takes. */
 const scenario = (title, fn) => {
   if (SCENARIOS.includes(title[0])) describe(title, fn);

@@ -1,5 +1,5 @@
 //! The isolate's allocator, counted: bytes allocated and not yet freed, and their peak, for
-//! `GET /api/v1/runtime` (docs/operations.md). Linear memory only grows, so its size alone
+//! `GET /api/v1/runtime` (README, "Control API"). Linear memory only grows, so its size alone
 //! cannot tell a leak (live bytes rising) from a high-water mark or fragmentation (live
 //! bytes flat under a larger memory). Two relaxed atomic adds per allocation.
 
