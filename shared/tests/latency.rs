@@ -256,6 +256,50 @@ fn blocking_reload_gives_up_after_three_target_durations() {
 }
 
 #[test]
+fn blocking_reload_counts_gap_entries_as_players_do() {
+    // Segments 0-5 arrive, 6 never does, 7-9 do: 6 is given up and listed as a gap, so a
+    // player numbers the entries 0-9 and asks next for 10 (the CI failure of 2026-12-07:
+    // counting only the segments, the origin took 8 for the last and refused 11 and 12).
+    let (o, c) = live(json!({"name": "hls"}), 6);
+    let now = T0 + 18_000;
+    for n in 7..=9 {
+        let r = put(&o, 1, &c, &format!("v/seg{n}.ts"), &ts(2, n as u8), now);
+        assert_eq!(r.status, 201, "{}", text(&r));
+    }
+    for n in 8..=10 {
+        let r = put(
+            &o,
+            1,
+            &c,
+            "v/index.m3u8",
+            media_playlist(0, n).as_bytes(),
+            now,
+        );
+        assert!(r.status == 200 || r.status == 201, "{}", text(&r));
+    }
+    let pl = playlist(&o, PL, now + 100);
+    assert!(
+        pl.contains("5.ts\n#EXT-X-GAP\n#EXTINF:2.000,\n6.ts\n"),
+        "{pl}"
+    );
+    assert_eq!(last_segment(&pl), "9.ts", "{pl}");
+    let waits = record_waits(|_| {});
+    // 9 is listed: answered at once.
+    let r = at(&o, &format!("{PL}?_HLS_msn=9"), now + 100);
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert!(waits.borrow().is_empty(), "{:?}", waits.borrow());
+    // 10 and 11 are waited for (one and two past the last entry), 12 is refused.
+    for msn in [10, 11] {
+        let r = at(&o, &format!("{PL}?_HLS_msn={msn}"), now + 100);
+        assert_eq!(r.status, 503, "{msn}: {}", text(&r));
+    }
+    let r = at(&o, &format!("{PL}?_HLS_msn=12"), now + 100);
+    clear_sleep_hook();
+    assert_eq!(r.status, 400, "{}", text(&r));
+    assert!(text(&r).contains("last (9)"), "{}", text(&r));
+}
+
+#[test]
 fn a_waiting_request_reads_storage_a_bounded_number_of_times() {
     let (o, c) = live(json!({"name": "hls"}), 6);
     let Origin {

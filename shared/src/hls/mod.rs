@@ -6,5 +6,6 @@ mod render;
 
 pub use query::carry_query;
 pub use render::{
-    live_window, render_master, render_media, MasterEntry, MediaWindow, MIN_TARGET_DURATIONS,
+    last_media_sequence, live_window, render_master, render_media, MasterEntry, MediaWindow,
+    MIN_TARGET_DURATIONS,
 };

@@ -234,11 +234,7 @@ fn write_gaps(
     next: u64,
     uri: &impl Fn(&OutputSegment<'_>) -> String,
 ) {
-    let missing = next.saturating_sub(previous.seq + 1);
-    if missing == 0 || missing > MAX_GAP_SEGMENTS {
-        return;
-    }
-    for seq in previous.seq + 1..next {
+    for seq in gap_numbers(previous.seq, next) {
         let gap = OutputSegment {
             seq,
             discontinuity: false,
@@ -249,10 +245,96 @@ fn write_gaps(
     }
 }
 
+/// The numbers listed as gaps between segments `previous` and `next`: none when they are
+/// consecutive, or when more are missing than [`MAX_GAP_SEGMENTS`].
+fn gap_numbers(previous: u64, next: u64) -> std::ops::Range<u64> {
+    let first = previous.saturating_add(1);
+    let missing = next.saturating_sub(first);
+    if missing == 0 || missing > MAX_GAP_SEGMENTS {
+        return first..first;
+    }
+    first..next
+}
+
+/// The media sequence number a player gives the last entry of a playlist listing `segments`
+/// (RFC 8216bis 6.3.2: `EXT-X-MEDIA-SEQUENCE` plus its position), counting the gap entries
+/// [`render_media`] writes between them: the number `_HLS_msn` names.
+pub fn last_media_sequence(segments: &[OutputSegment<'_>]) -> u64 {
+    let Some(first) = segments.first() else {
+        return 0;
+    };
+    let gaps: u64 = segments
+        .windows(2)
+        .map(|w| {
+            let r = gap_numbers(w[0].seq, w[1].seq);
+            r.end - r.start
+        })
+        .sum();
+    let listed = u64::try_from(segments.len()).unwrap_or(u64::MAX);
+    first
+        .seq
+        .saturating_add(listed)
+        .saturating_add(gaps)
+        .saturating_sub(1)
+}
+
 fn yes_no(b: bool) -> &'static str {
     if b {
         "YES"
     } else {
         "NO"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::InputId;
+    use crate::timeline::{two_second_segment, Segment};
+
+    /// The player's number of the last entry of a playlist listing `seqs`, counted from the
+    /// text `render_media` writes, and the origin's.
+    fn numbers(seqs: &[u64]) -> (u64, u64) {
+        let segments: Vec<Segment> = seqs.iter().map(|n| two_second_segment(*n, 0)).collect();
+        let out: Vec<OutputSegment<'_>> = segments
+            .iter()
+            .map(|s| OutputSegment {
+                seq: s.seq,
+                input: InputId::PRIMARY,
+                segment: s,
+                discontinuity: false,
+            })
+            .collect();
+        let window = MediaWindow {
+            version: 3,
+            target_duration: 2,
+            discontinuity_sequence: 0,
+            playlist_type: None,
+            end_list: false,
+            hold_back_s: None,
+            can_block_reload: true,
+            segments: &out,
+        };
+        let text = render_media(&window, 0, |s| format!("{}.ts", s.seq), |_| None);
+        let entries = text.lines().filter(|l| l.starts_with("#EXTINF")).count();
+        let player = seqs[0] + u64::try_from(entries).unwrap() - 1;
+        (player, last_media_sequence(&out))
+    }
+
+    #[test]
+    fn the_last_media_sequence_counts_entries_as_a_player_does() {
+        let long = MAX_GAP_SEGMENTS + 1;
+        for (seqs, last) in [
+            (vec![4, 5, 6], 6),
+            // Gaps are entries: the last keeps its number.
+            (vec![4, 6, 9], 9),
+            (vec![0, MAX_GAP_SEGMENTS + 1], MAX_GAP_SEGMENTS + 1),
+            // A longer run is not written: the player numbers what follows by position.
+            (vec![0, 1 + long, 2 + long], 2),
+            (vec![7], 7),
+        ] {
+            assert_eq!(numbers(&seqs), (last, last), "{seqs:?}");
+        }
+        assert_eq!(last_media_sequence(&[]), 0);
     }
 }

@@ -21,7 +21,7 @@ pub(super) struct Rendered {
     pub text: String,
     pub target_duration: u64,
     /// Media sequence number of its last segment, as a player counts it
-    /// (`EXT-X-MEDIA-SEQUENCE` plus the segments listed, minus one).
+    /// (`EXT-X-MEDIA-SEQUENCE` plus the entries listed, gaps included, minus one).
     pub last_msn: u64,
     /// Key periods of the listed segments (encrypted endpoints; else empty).
     pub periods: Vec<u64>,
@@ -165,12 +165,10 @@ pub(super) fn render(
         }
         _ => (text, Vec::new()),
     };
-    let listed = u64::try_from(window.segments.len()).unwrap_or(u64::MAX);
-    let first = window.segments.first().map_or(0, |s| s.seq);
     Ok(Rendered {
         text,
         target_duration: target,
-        last_msn: (first + listed).saturating_sub(1),
+        last_msn: crate::hls::last_media_sequence(window.segments),
         periods,
         first_pdt_ms: window.segments.first().map(|s| s.segment.pdt_ms),
     })
