@@ -70,7 +70,7 @@ function unseenBytes(viewer) {
  */
 async function startViewer(chromium, name, url) {
   const { page, context } = await chromium.newPage({ userAgent: `edgepack-stats-viewer-${name}` });
-  const viewer = { name, bytes: 0, responses: 0, pending: new Set(), errors: [], failed: 0, unseen: [], largest: {} };
+  const viewer = { name, bytes: 0, responses: 0, pending: new Set(), errors: [], failed: 0, unseen: [], largest: {}, refused: [], playlists: new Map() };
   // Requests the player gave up before an answer (its timeouts, on a loaded machine) and
   // answers whose body the page could not read: the origin may still have answered them whole
   // and counted their bytes.
@@ -84,6 +84,15 @@ async function startViewer(chromium, name, url) {
     const read = r
       .body()
       .then((b) => {
+        // Why the origin refused a request: the answer's own words, for a failure message.
+        if (r.status() >= 400) viewer.refused.push(`${r.status()} ${r.url()}: ${b.toString('utf8').slice(0, 200)}`);
+        // The last answers of each playlist, to show what the player saw before a refusal.
+        if (fileKind(r.url()) === 'playlist') {
+          const path = new URL(r.url()).pathname;
+          const seen = viewer.playlists.get(path) ?? [];
+          seen.push(`${Date.now()} ${r.status()} ${r.url()}\n${b.toString('utf8')}`);
+          viewer.playlists.set(path, seen.slice(-3));
+        }
         viewer.bytes += b.length;
         viewer.responses += 1;
         const kind = fileKind(r.url());
@@ -96,7 +105,7 @@ async function startViewer(chromium, name, url) {
       .finally(() => viewer.pending.delete(read));
     viewer.pending.add(read);
   });
-  await chromium.startPlayer(page, { player: 'hls.js', url, playerConfig: { startLevel: 0, lowLatencyMode: false } });
+  await chromium.startPlayer(page, { player: 'hls.js', url, playerConfig: { startLevel: 0, lowLatencyMode: false, keepLog: 60 } });
   // hls.js orders levels by bitrate: 0 is the 320x180 rendition; never switch up.
   await page.waitForFunction(() => window.player?.levels?.length > 0, null, { timeout: 20_000 });
   await page.evaluate(() => {
@@ -194,11 +203,21 @@ describe('statistics on the Worker', { timeout: 300_000 }, () => {
     const lines = [`stats: ${viewers.length} players started in ${startMs - wallStart} ms, played ${((endMs - startMs) / 1000).toFixed(1)} s`];
     const failures = [];
     // Every player plays (on a loaded machine some stall now and then: they still fetch).
+    let stalledLog;
     for (const [i, s] of states.entries()) {
       const v = viewers[i];
       const played = s.currentTime - (s.startCurrentTime ?? s.currentTime);
+      const { log, ...rest } = s;
       if (s.fatal.length > 0) failures.push(`player ${v.name}: ${JSON.stringify(s.fatal)}`);
-      if (!(played >= MIN_PLAYED_S)) failures.push(`player ${v.name} played ${played} s: ${JSON.stringify(s).slice(0, 600)}`);
+      if (!(played >= MIN_PLAYED_S)) {
+        failures.push(`player ${v.name} played ${played} s: ${JSON.stringify(rest)}; refused (${v.refused.length}): ${JSON.stringify(v.refused.slice(0, 3))}`);
+      }
+      // hls.js's own account of how it got there, once (every failed player's is alike).
+      if ((s.fatal.length > 0 || !(played >= MIN_PLAYED_S)) && !stalledLog) {
+        const playlists = [...v.playlists.values()].flat().join('\n');
+        const kept = log ? [...log.first, '...', ...log.last] : ['(none kept)'];
+        stalledLog = `hls.js log of player ${v.name}:\n${kept.join('\n')}\nits last playlists:\n${playlists}`;
+      }
     }
     lines.push(`  media time played per player: ${states.map((s) => (s.currentTime - (s.startCurrentTime ?? s.currentTime)).toFixed(0)).join(' ')} s`);
     for (const n of GROUPS) {
@@ -231,7 +250,7 @@ describe('statistics on the Worker', { timeout: 300_000 }, () => {
       if (off > BYTES_TOLERANCE) failures.push(`N=${n}: bytes served ${served} vs downloaded ${downloaded} (${(off * 100).toFixed(2)} %)`);
       if (!(report.totals.status['2xx'] > 0)) failures.push(`N=${n}: no 2xx`);
     }
-    process.stderr.write(`${lines.join('\n')}\n`);
+    process.stderr.write(`${lines.join('\n')}\n${stalledLog ? `${stalledLog}\n` : ''}`);
     assert.deepEqual(failures, []);
     ctx.played = { pushFrom: Math.floor(pushMs / 1000), to, players: viewers.length };
   });

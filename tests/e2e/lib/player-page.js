@@ -42,10 +42,24 @@
     if (p && p.catch) p.catch((e) => state.warnings.push(`play(): ${e}`));
   }
 
+  // hls.js's own log (`playerConfig.keepLog`): its first and its last `keep` lines.
+  function keptLog(keep) {
+    state.log = { first: [], last: [] };
+    const line = (level) => (...args) => {
+      const text = `${Date.now()} ${level} ${args.map(describe).join(' ')}`.slice(0, 400);
+      const into = state.log.first.length < keep ? state.log.first : state.log.last;
+      into.push(text);
+      if (state.log.last.length > keep) state.log.last.shift();
+    };
+    return { debug: () => {}, log: line('log'), info: line('info'), warn: line('warn'), error: line('error') };
+  }
+
   function startHls(url, headers, playerConfig) {
     if (!Hls.isSupported()) throw new Error('hls.js: MSE not supported');
+    const { keepLog, ...config } = playerConfig || {};
     const hls = new Hls({
-      ...playerConfig,
+      ...config,
+      ...(keepLog ? { debug: keptLog(keepLog) } : {}),
       xhrSetup(xhr) {
         for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
       },
@@ -193,6 +207,7 @@
       fatal: state.fatal.slice(),
       warnings: state.warnings.slice(-20),
       events: state.events.slice(-30),
+      ...(state.log ? { log: state.log } : {}),
     };
   };
 })();
