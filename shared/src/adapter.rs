@@ -44,3 +44,31 @@ pub const EDGE_CACHE_SECONDS: u64 = 600;
 pub fn internal_header(name: &str) -> bool {
     name.eq_ignore_ascii_case(EDGE_CACHE_HEADER) || name.eq_ignore_ascii_case(EDGE_CACHE_KEY_HEADER)
 }
+
+/// Whether a request must be answered in full even when its client goes away first: an
+/// encoder's upload (`/in/v1/...`). ffmpeg closes an upload's connection as soon as the body is
+/// sent, without waiting for the answer; a platform that cancels a request when its client
+/// disconnects (a Cloudflare Worker) would drop a segment half stored when the answer comes
+/// late, as it does under load. The Worker keeps such a request alive with `waitUntil`.
+pub fn outlives_client(path: &str) -> bool {
+    path.starts_with("/in/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_uploads_outlive_their_client() {
+        assert!(outlives_client("/in/v1/g/c/1/stream_0/seg_00001.ts"));
+        assert!(outlives_client("/in/v1/g/c/2/index.m3u8"));
+        for path in [
+            "/out/v1/g/c/e/manifest.m3u8",
+            "/api/v1/groups",
+            "/console/",
+            "/",
+        ] {
+            assert!(!outlives_client(path), "{path}");
+        }
+    }
+}

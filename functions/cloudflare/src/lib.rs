@@ -19,6 +19,7 @@ use edgepack::ingest_memory::IngestMemory;
 use edgepack::{Origin, SleepFuture};
 use std::rc::Rc;
 use std::time::Duration;
+use wasm_bindgen::{JsCast, JsValue};
 use worker::{
     console_error, console_log, event, Context, Date, Delay, Env, ScheduleContext, ScheduledEvent,
 };
@@ -39,6 +40,28 @@ thread_local! {
 #[event(fetch)]
 async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
     edgepack::api::count_heap_with(heap::count);
+    if !edgepack::adapter::outlives_client(&req.path()) {
+        return serve(req, env, &ctx).await;
+    }
+    // An upload is handled under `waitUntil`: when the encoder disconnects before the answer,
+    // the runtime cancels this handler but not that (for up to 30 s), so the segment or
+    // playlist is still read whole and committed.
+    let (answer, answered) = futures_channel::oneshot::channel();
+    let own = Context::new(JsValue::from(ctx.as_ref()).unchecked_into());
+    ctx.wait_until(async move {
+        // The client may be gone: then nobody takes the answer.
+        let _ = answer.send(serve(req, env, &own).await);
+    });
+    answered.await.unwrap_or_else(|_| {
+        http::to_worker_response(edgepack::adapter::error_response(
+            503,
+            "the upload's handler stopped before answering",
+        ))
+    })
+}
+
+/// The core's answer to `req`.
+async fn serve(req: worker::Request, env: Env, ctx: &Context) -> worker::Result<worker::Response> {
     let (kv, objects) = match worker_bindings(&env) {
         Ok(stores) => stores,
         Err(unavailable) => return http::to_worker_response(unavailable),
@@ -65,7 +88,7 @@ async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<w
             let hint = edge_cache::hint(&response);
             let mut answer = http::to_worker_response(response)?;
             if let Some((key, ttl)) = hint {
-                edge_cache::store(&ctx, key, &mut answer, ttl);
+                edge_cache::store(ctx, key, &mut answer, ttl);
                 answer.headers_mut().set("x-edgepack-cache", "MISS")?;
             }
             Ok(answer)
