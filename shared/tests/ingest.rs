@@ -231,6 +231,93 @@ fn a_segment_never_uploaded_is_skipped_with_a_discontinuity() {
     );
 }
 
+/// Rendition `v` pushes segments 0-9 with continuous PTS except that `lost` is never uploaded
+/// (its playlist still lists it) and, with `jump`, the PTS of the segments after it move on by
+/// that many ticks; rendition `w` pushes all ten. The plain playlists of both, at the end.
+fn one_rendition_loses_a_segment(lost: u64, jump: u64) -> (String, String) {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls", "program_date_time_interval": 1}));
+    let mut v = Encoder::new(1, c.clone(), 0, 900_000, 0x10);
+    let mut w = Encoder::new(1, c.clone(), 0, 900_000, 0x80);
+    w.dir = "w";
+    for n in 0..10 {
+        let now = T0 + n * 2000;
+        w.push(&o, now);
+        if n == lost {
+            // Listed by the next playlists, never uploaded.
+            v.next += 1;
+            continue;
+        }
+        if n == lost + 1 {
+            v.pts0 += jump;
+        }
+        v.push(&o, now);
+    }
+    let at = T0 + 20_000;
+    let read = |r: &str| {
+        plain(text(&get(
+            &o,
+            &format!("/out/v1/demo/live/hls/{r}/index/media.m3u8"),
+            at,
+        )))
+    };
+    (read("v"), read("w"))
+}
+
+#[test]
+fn a_segment_one_rendition_lost_is_a_gap_without_a_discontinuity() {
+    // Media time goes on across segment 4: a gap, and both renditions keep one discontinuity
+    // sequence (RFC 8216bis 6.2.4; hls.js and ExoPlayer wait forever for the video's timestamps
+    // of a discontinuity only the audio has).
+    let (v, w) = one_rendition_loses_a_segment(4, 0);
+    assert!(
+        undated(&v).contains("3.ts\n#EXT-X-GAP\n#EXTINF:2.000,\n4.ts\n#EXTINF:2.000,\n5.ts\n"),
+        "{v}"
+    );
+    for pl in [&v, &w] {
+        assert!(!pl.contains("DISCONTINUITY"), "{pl}");
+    }
+    assert_eq!(v.lines().count(), w.lines().count(), "{v}\n{w}");
+    // The segment after the gap is dated where its media time is, as in the other rendition.
+    assert_eq!(pdt_of(&v, "5.ts"), pdt_of(&w, "5.ts"), "{v}\n{w}");
+    assert!(pdt_of(&v, "5.ts").is_some(), "{v}");
+}
+
+/// `pl` without its EXT-X-PROGRAM-DATE-TIME lines.
+fn undated(pl: &str) -> String {
+    let lines: Vec<&str> = pl
+        .lines()
+        .filter(|l| !l.starts_with("#EXT-X-PROGRAM-DATE-TIME"))
+        .collect();
+    lines.join("\n") + "\n"
+}
+
+/// The EXT-X-PROGRAM-DATE-TIME of the segment whose URI ends with `name`.
+fn pdt_of<'a>(pl: &'a str, name: &str) -> Option<&'a str> {
+    let lines: Vec<&str> = pl.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.ends_with(&format!("/{name}")) || *l == name)?;
+    lines[..at]
+        .iter()
+        .rev()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| l.strip_prefix("#EXT-X-PROGRAM-DATE-TIME:"))
+}
+
+#[test]
+fn a_segment_lost_before_a_media_time_jump_is_a_discontinuity() {
+    // 10 s of media time more than the lost segment's: the encoder's clock jumped.
+    let (v, w) = one_rendition_loses_a_segment(4, 900_000);
+    assert!(
+        undated(&v).contains(
+            "3.ts\n#EXT-X-GAP\n#EXTINF:2.000,\n4.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\n5.ts\n"
+        ),
+        "{v}"
+    );
+    assert!(!w.contains("DISCONTINUITY"), "{w}");
+}
+
 #[test]
 fn an_upload_overtaken_by_its_playlist_is_still_used() {
     let o = origin();

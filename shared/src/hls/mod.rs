@@ -7,5 +7,5 @@ mod render;
 pub use query::carry_query;
 pub use render::{
     last_media_sequence, live_window, render_master, render_media, MasterEntry, MediaWindow,
-    MIN_TARGET_DURATIONS,
+    MAX_GAP_SEGMENTS, MIN_TARGET_DURATIONS,
 };

@@ -2,6 +2,7 @@
 
 use crate::context::Ctx;
 use crate::error::{OriginError, OriginResult};
+use crate::hls::MAX_GAP_SEGMENTS;
 use crate::ingest::claim;
 use crate::ingest::commit::{commit, too_many_writers, COMMIT_ATTEMPTS};
 use crate::ingest::upload;
@@ -134,6 +135,8 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
         AppendPlan::Resync => (0, true),
     };
     let mut resync = plan == AppendPlan::Resync;
+    // Media time of the segments given up since the last one listed (90 kHz ticks).
+    let mut skipped: Option<u64> = None;
     let mut added = 0usize;
     for (i, s) in incoming.iter().enumerate().skip(from) {
         let newest = incoming.len() - i <= UPLOAD_WAIT_SEGMENTS;
@@ -153,14 +156,14 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
             }
             // Not uploaded (yet): encoders upload in parallel, so a segment among the
             // newest few is waited for, briefly here and otherwise until a later playlist
-            // (nothing after it is committed); an older one is given up, and the next
-            // segment marks the gap.
+            // (nothing after it is committed); an older one is given up: a gap, and a
+            // discontinuity unless the next segment's media time continues across it.
             None if newest => match overtaken_upload(cx, at, &s.path, after, now_ms).await? {
                 Some(upload) => upload,
                 None => break,
             },
             None => {
-                discontinuity = true;
+                skipped = Some(skipped.unwrap_or(0).saturating_add(s.duration));
                 continue;
             }
         };
@@ -173,11 +176,6 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
             continue;
         }
         let previous = timeline.last();
-        let continuous = !(discontinuity || s.discontinuity);
-        let pdt_ms = s.pdt_ms.unwrap_or_else(|| match previous {
-            Some(p) if continuous => p.pdt_ms + ms(p.duration),
-            _ => i64::try_from(now_ms).unwrap_or(i64::MAX) - ms(s.duration),
-        });
         let mut ts_cc = None;
         let (probe, media_start, init_key) = match &s.map {
             None => {
@@ -195,7 +193,7 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
                     if incoming.len() - i <= UPLOAD_WAIT_SEGMENTS {
                         break;
                     }
-                    discontinuity = true;
+                    skipped = Some(skipped.unwrap_or(0).saturating_add(s.duration));
                     continue;
                 };
                 let cc_start = previous.and_then(|p| p.ts_cc).unwrap_or_default();
@@ -203,7 +201,7 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
                     fmp4_probe(cx, &mut inits, &init.key, &upload.key, cc_start).await?
                 else {
                     // Not a media segment its init segment can read: never listed.
-                    discontinuity = true;
+                    skipped = Some(skipped.unwrap_or(0).saturating_add(s.duration));
                     continue;
                 };
                 ts_cc = cc;
@@ -211,6 +209,32 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
                 (Some(probe), start, Some(init.key))
             }
         };
+        // Segments given up just before this one are a gap in a continuous timeline when its
+        // media time goes on across them: no discontinuity, so every rendition keeps the same
+        // discontinuity sequence (RFC 8216bis 6.2.4) whatever segments it alone lost. Not
+        // while the other input delivers this rendition: its copies may fill the gap, and
+        // first arrival decides the break (docs/timeline.md, "First arrival").
+        let gap_ticks = skipped.unwrap_or(0);
+        let bridged = match skipped {
+            None => true,
+            // Gap entries stand in for at most MAX_GAP_SEGMENTS numbers; a longer run is left
+            // out of playlists, so what follows it needs the discontinuity.
+            Some(ticks)
+                if previous.is_some_and(|p| seq.saturating_sub(p.seq + 1) <= MAX_GAP_SEGMENTS)
+                    && continues_across(previous, media_start, ticks) =>
+            {
+                let other = keys::timeline(&channel.id, input.other(), rendition);
+                repo::object_get::<Timeline>(cx.objects, &other)
+                    .await?
+                    .is_none()
+            }
+            Some(_) => false,
+        };
+        let continuous = bridged && !(discontinuity || s.discontinuity);
+        let pdt_ms = s.pdt_ms.unwrap_or_else(|| match previous {
+            Some(p) if continuous => p.pdt_ms + ms(p.duration.saturating_add(gap_ticks)),
+            _ => i64::try_from(now_ms).unwrap_or(i64::MAX) - ms(s.duration),
+        });
         let tracks = match (&probe, media_start) {
             (Some(p), Some(m)) => p.tracks_at(m),
             _ => Vec::new(),
@@ -245,6 +269,7 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
         }
         timeline.push(segment);
         discontinuity = false;
+        skipped = None;
         added += 1;
     }
     if added == 0 {
@@ -417,6 +442,22 @@ fn media_start(upload: &ObjectInfo, previous: Option<&Segment>) -> Option<u64> {
         .and_then(|p| Some(p.media_start? + p.duration))
         .unwrap_or(pts.get());
     Some(pts.unwrap_near(reference))
+}
+
+/// How far (90 kHz ticks, 100 ms) a segment's media time may be from where the segments before
+/// it end, the given-up ones included, and still continue the timeline.
+const GAP_TOLERANCE_TICKS: u64 = TIMESCALE / 10;
+
+/// Whether a segment starting at `media_start` follows `previous` after `skipped` ticks of
+/// segments given up; `false` when either media time is unknown.
+fn continues_across(previous: Option<&Segment>, media_start: Option<u64>, skipped: u64) -> bool {
+    let expected = previous
+        .and_then(|p| p.media_start?.checked_add(p.duration))
+        .and_then(|end| end.checked_add(skipped));
+    match (expected, media_start) {
+        (Some(expected), Some(start)) => expected.abs_diff(start) <= GAP_TOLERANCE_TICKS,
+        _ => false,
+    }
 }
 
 /// 90 kHz ticks to milliseconds.
