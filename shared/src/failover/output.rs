@@ -14,6 +14,19 @@ pub struct OutputSegment<'a> {
     pub discontinuity: bool,
 }
 
+#[cfg(test)]
+impl<'a> OutputSegment<'a> {
+    /// `segment` under its own number, from input 1, with no discontinuity (unit tests).
+    pub(crate) fn primary(segment: &'a Segment) -> Self {
+        OutputSegment {
+            seq: segment.seq,
+            input: InputId::PRIMARY,
+            segment,
+            discontinuity: false,
+        }
+    }
+}
+
 /// Every output segment of a rendition, in order. `timelines` is indexed by input (1, 2).
 ///
 /// Within each switch record's range the record's input serves, except where first arrival

@@ -289,22 +289,13 @@ fn yes_no(b: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::InputId;
     use crate::timeline::{two_second_segment, Segment};
 
     /// The player's number of the last entry of a playlist listing `seqs`, counted from the
     /// text `render_media` writes, and the origin's.
     fn numbers(seqs: &[u64]) -> (u64, u64) {
         let segments: Vec<Segment> = seqs.iter().map(|n| two_second_segment(*n, 0)).collect();
-        let out: Vec<OutputSegment<'_>> = segments
-            .iter()
-            .map(|s| OutputSegment {
-                seq: s.seq,
-                input: InputId::PRIMARY,
-                segment: s,
-                discontinuity: false,
-            })
-            .collect();
+        let out: Vec<OutputSegment<'_>> = segments.iter().map(OutputSegment::primary).collect();
         let window = MediaWindow {
             version: 3,
             target_duration: 2,

@@ -181,7 +181,6 @@ pub(super) async fn key_file<K: KvStore, O: ObjectStore>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::InputId;
     use crate::timeline::two_second_segment;
 
     #[test]
@@ -200,15 +199,7 @@ mod tests {
             .iter()
             .map(|n| two_second_segment(*n, 0))
             .collect();
-        let out: Vec<OutputSegment<'_>> = segs
-            .iter()
-            .map(|s| OutputSegment {
-                seq: s.seq,
-                input: InputId::PRIMARY,
-                segment: s,
-                discontinuity: false,
-            })
-            .collect();
+        let out: Vec<OutputSegment<'_>> = segs.iter().map(OutputSegment::primary).collect();
         let playlist = "#EXTM3U\n#EXTINF:2.000,\n0.ts\n#EXTINF:2.000,\n1.ts\n#EXT-X-GAP\n#EXTINF:2.000,\n2.ts\n#EXTINF:2.000,\n3.ts\n";
         let rendition = Rendition::parse("v").unwrap();
         let (text, periods) =
