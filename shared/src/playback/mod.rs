@@ -379,15 +379,7 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
             _ => (cx.edge_cache)(key.clone()).await,
         };
         if let Some(copy) = copy {
-            let copy = edge::hit(copy);
-            return Ok((
-                if endpoint.access.per_client() {
-                    headers::private(copy)
-                } else {
-                    copy
-                },
-                None,
-            ));
+            return Ok((for_client(edge::hit(copy), &endpoint), None));
         }
     }
     let hls = matches!(
@@ -515,10 +507,16 @@ pub(crate) async fn playback_stream<K: KvStore, O: ObjectStore>(
         Some(key) if stream.is_none() => edge::mark(r, req, key),
         _ => r,
     });
-    // Access that depends on the client: no shared cache may keep the answer.
-    match response {
-        Ok(r) if endpoint.access.per_client() => Ok((headers::private(r), stream)),
-        other => other.map(|r| (r, stream)),
+    response.map(|r| (for_client(r, &endpoint), stream))
+}
+
+/// `r` as `endpoint` answers it: where access depends on the client, no shared cache may keep
+/// it.
+fn for_client(r: Response, endpoint: &Endpoint) -> Response {
+    if endpoint.access.per_client() {
+        headers::private(r)
+    } else {
+        r
     }
 }
 
