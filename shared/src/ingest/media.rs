@@ -163,7 +163,7 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
                 None => break,
             },
             None => {
-                skipped = Some(skipped.unwrap_or(0).saturating_add(s.duration));
+                skip(&mut skipped, s.duration);
                 continue;
             }
         };
@@ -193,7 +193,7 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
                     if incoming.len() - i <= UPLOAD_WAIT_SEGMENTS {
                         break;
                     }
-                    skipped = Some(skipped.unwrap_or(0).saturating_add(s.duration));
+                    skip(&mut skipped, s.duration);
                     continue;
                 };
                 let cc_start = previous.and_then(|p| p.ts_cc).unwrap_or_default();
@@ -201,7 +201,7 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
                     fmp4_probe(cx, &mut inits, &init.key, &upload.key, cc_start).await?
                 else {
                     // Not a media segment its init segment can read: never listed.
-                    skipped = Some(skipped.unwrap_or(0).saturating_add(s.duration));
+                    skip(&mut skipped, s.duration);
                     continue;
                 };
                 ts_cc = cc;
@@ -442,6 +442,11 @@ fn media_start(upload: &ObjectInfo, previous: Option<&Segment>) -> Option<u64> {
         .and_then(|p| Some(p.media_start? + p.duration))
         .unwrap_or(pts.get());
     Some(pts.unwrap_near(reference))
+}
+
+/// Counts a segment of `ticks` given up into `skipped`.
+fn skip(skipped: &mut Option<u64>, ticks: u64) {
+    *skipped = Some(skipped.unwrap_or(0).saturating_add(ticks));
 }
 
 /// How far (90 kHz ticks, 100 ms) a segment's media time may be from where the segments before
