@@ -396,6 +396,52 @@ fn an_upload_overtaken_by_its_playlist_is_committed_by_that_playlist() {
     );
 }
 
+/// ffmpeg does not wait for answers, so a loaded origin may handle a playlist PUT after newer
+/// ones. Its segments are the timeline's own uploads, not a restarted encoder's: nothing is
+/// added, even for an upload that completed while the playlist committing it waited (it
+/// arrived after that playlist's clock). Duplicated media made hls.js stall for good.
+#[test]
+fn a_late_older_playlist_adds_nothing_even_for_an_upload_found_by_waiting() {
+    use edgepack::testing::{clear_sleep_hook, on_sleep};
+    use std::rc::Rc;
+    let o = Rc::new(origin());
+    let c = setup(&o, json!({"name": "hls"}));
+    push_live(&o, 1, &c, "s", 2);
+    let now = T0 + 6000;
+    assert_eq!(put(&o, 1, &c, "s/seg3.ts", &ts(2, 3), now).status, 201);
+    let (writer, creds) = (o.clone(), c.clone());
+    on_sleep(move |_| {
+        let r = put(&writer, 1, &creds, "s/seg2.ts", &ts(2, 2), now + 6);
+        assert_eq!(r.status, 201, "{}", text(&r));
+        clear_sleep_hook();
+    });
+    let older = media_playlist(0, 4);
+    let r = put(&o, 1, &c, "s/index.m3u8", older.as_bytes(), now);
+    clear_sleep_hook();
+    assert_eq!(r.status, 201, "{}", text(&r));
+    for n in 4..10u64 {
+        let at = T0 + n * 2000;
+        assert_eq!(
+            put(&o, 1, &c, &format!("s/seg{n}.ts"), &ts(2, n as u8), at).status,
+            201
+        );
+        let pl = media_playlist(n - 3, 4);
+        assert_eq!(
+            put(&o, 1, &c, "s/index.m3u8", pl.as_bytes(), at + 10).status,
+            201
+        );
+    }
+    let late = T0 + 20_000;
+    let r = put(&o, 1, &c, "s/index.m3u8", older.as_bytes(), late);
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let body = get(&o, "/out/v1/demo/live/hls/s/index/media.m3u8", late + 10);
+    let body = &plain(text(&body));
+    assert!(
+        !body.contains("DISCONTINUITY") && body.ends_with("#EXTINF:2.000,\n9.ts\n"),
+        "{body}"
+    );
+}
+
 #[test]
 fn old_segments_are_pruned_from_storage() {
     let o = origin();

@@ -144,7 +144,7 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
         let after = stale_until(&timeline, bound, now_ms);
         let at = (channel, input, memory);
         let found = upload::find_segment(cx, at, &s.path, (after, now_ms), true);
-        let upload = match found.await? {
+        let upload = match found.await?.filter(|u| !timeline.binds(&u.key)) {
             Some(upload) => upload,
             // A playlist that does not continue the timeline may list segments it already
             // has: nothing new (a restarted encoder's new upload of the name is taken when
@@ -159,8 +159,8 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
             // (nothing after it is committed); an older one is given up: a gap, and a
             // discontinuity unless the next segment's media time continues across it.
             None if newest => match overtaken_upload(cx, at, &s.path, after, now_ms).await? {
-                Some(upload) => upload,
-                None => break,
+                Some(upload) if !timeline.binds(&upload.key) => upload,
+                _ => break,
             },
             None => {
                 skip(&mut skipped, s.duration);
@@ -315,8 +315,9 @@ async fn overtaken_upload<K: KvStore, O: ObjectStore>(
 /// a new segment's (docs/ingest.md, "Reused segment names"):
 /// - a name the timeline already bound is reused only by an encoder restarted with its
 ///   default names (or wrapping them): only a later upload of it is new (than the bound
-///   upload's arrival, in its key; an upload under its own name arrived before the commit
-///   that bound it);
+///   upload's arrival, in its key; for one under its own name, the commit that bound it,
+///   which may precede its arrival by the waits of [`overtaken_upload`]: the bound upload
+///   itself is never new, [`Timeline::binds`]);
 /// - once the timeline reaches back further than an upload waits for its playlist, an upload
 ///   older than its oldest entry belongs to a pruned one (kept in the archive with
 ///   time-shift), whatever its name.

@@ -111,6 +111,12 @@ impl Timeline {
         self.segments.last()
     }
 
+    /// Whether a segment of the timeline is the upload stored at `key` (a playlist that lists
+    /// it again is older than the one that bound it, or a restart's own re-listing).
+    pub fn binds(&self, key: &str) -> bool {
+        self.segments.iter().any(|s| s.key == key)
+    }
+
     /// Our number for the encoder's `enc_seq`; after a resync the offset is moved first.
     pub fn seq_for(&self, enc_seq: u64) -> u64 {
         let seq = i128::from(enc_seq) + self.seq_offset;
