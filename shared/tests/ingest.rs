@@ -359,19 +359,15 @@ fn an_upload_overtaken_by_its_playlist_is_still_used() {
     );
 }
 
-/// ffmpeg's audio playlist often overtakes its segment's upload by a few milliseconds. The
-/// playlist waits for it (a bounded number of short polls) and commits it at once, so the
-/// rendition is not one segment behind the others until the next playlist.
-#[test]
-fn an_upload_overtaken_by_its_playlist_is_committed_by_that_playlist() {
+/// seg0..seg1 pushed, then seg3 uploaded, and seg2's upload completing while the playlist that
+/// lists 0..3 waits for it (at `now`, returned): that playlist commits it.
+fn seg2_committed_by_waiting() -> (std::rc::Rc<TestOrigin>, (String, String), u64) {
     use edgepack::testing::{clear_sleep_hook, on_sleep};
-    use std::rc::Rc;
-    let o = Rc::new(origin());
+    let o = std::rc::Rc::new(origin());
     let c = setup(&o, json!({"name": "hls"}));
     push_live(&o, 1, &c, "s", 2);
     let now = T0 + 6000;
     assert_eq!(put(&o, 1, &c, "s/seg3.ts", &ts(2, 3), now).status, 201);
-    // seg2's upload completes while the playlist that lists it waits.
     let (writer, creds) = (o.clone(), c.clone());
     on_sleep(move |_| {
         let r = put(&writer, 1, &creds, "s/seg2.ts", &ts(2, 2), now + 6);
@@ -388,6 +384,15 @@ fn an_upload_overtaken_by_its_playlist_is_committed_by_that_playlist() {
     );
     clear_sleep_hook();
     assert_eq!(r.status, 201, "{}", text(&r));
+    (o, c, now)
+}
+
+/// ffmpeg's audio playlist often overtakes its segment's upload by a few milliseconds. The
+/// playlist waits for it (a bounded number of short polls) and commits it at once, so the
+/// rendition is not one segment behind the others until the next playlist.
+#[test]
+fn an_upload_overtaken_by_its_playlist_is_committed_by_that_playlist() {
+    let (o, _, now) = seg2_committed_by_waiting();
     let body = get(&o, "/out/v1/demo/live/hls/s/index/media.m3u8", now + 20);
     let body = &plain(text(&body));
     assert!(
@@ -402,23 +407,7 @@ fn an_upload_overtaken_by_its_playlist_is_committed_by_that_playlist() {
 /// arrived after that playlist's clock). Duplicated media made hls.js stall for good.
 #[test]
 fn a_late_older_playlist_adds_nothing_even_for_an_upload_found_by_waiting() {
-    use edgepack::testing::{clear_sleep_hook, on_sleep};
-    use std::rc::Rc;
-    let o = Rc::new(origin());
-    let c = setup(&o, json!({"name": "hls"}));
-    push_live(&o, 1, &c, "s", 2);
-    let now = T0 + 6000;
-    assert_eq!(put(&o, 1, &c, "s/seg3.ts", &ts(2, 3), now).status, 201);
-    let (writer, creds) = (o.clone(), c.clone());
-    on_sleep(move |_| {
-        let r = put(&writer, 1, &creds, "s/seg2.ts", &ts(2, 2), now + 6);
-        assert_eq!(r.status, 201, "{}", text(&r));
-        clear_sleep_hook();
-    });
-    let older = media_playlist(0, 4);
-    let r = put(&o, 1, &c, "s/index.m3u8", older.as_bytes(), now);
-    clear_sleep_hook();
-    assert_eq!(r.status, 201, "{}", text(&r));
+    let (o, c, _) = seg2_committed_by_waiting();
     for n in 4..10u64 {
         let at = T0 + n * 2000;
         assert_eq!(
@@ -432,6 +421,7 @@ fn a_late_older_playlist_adds_nothing_even_for_an_upload_found_by_waiting() {
         );
     }
     let late = T0 + 20_000;
+    let older = media_playlist(0, 4);
     let r = put(&o, 1, &c, "s/index.m3u8", older.as_bytes(), late);
     assert_eq!(r.status, 200, "{}", text(&r));
     let body = get(&o, "/out/v1/demo/live/hls/s/index/media.m3u8", late + 10);
