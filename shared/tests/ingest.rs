@@ -387,6 +387,20 @@ fn seg2_committed_by_waiting() -> (std::rc::Rc<TestOrigin>, (String, String), u6
     (o, c, now)
 }
 
+/// Segments `range` pushed after [`seg2_committed_by_waiting`], each with its playlist.
+fn push_more(o: &TestOrigin, c: &(String, String), range: std::ops::Range<u64>) {
+    for n in range {
+        let at = T0 + n * 2000;
+        let seg = format!("s/seg{n}.ts");
+        assert_eq!(put(o, 1, c, &seg, &ts(2, n as u8), at).status, 201);
+        let pl = media_playlist(n - 3, 4);
+        assert_eq!(
+            put(o, 1, c, "s/index.m3u8", pl.as_bytes(), at + 10).status,
+            201
+        );
+    }
+}
+
 /// ffmpeg's audio playlist often overtakes its segment's upload by a few milliseconds. The
 /// playlist waits for it (a bounded number of short polls) and commits it at once, so the
 /// rendition is not one segment behind the others until the next playlist.
@@ -408,18 +422,7 @@ fn an_upload_overtaken_by_its_playlist_is_committed_by_that_playlist() {
 #[test]
 fn a_late_older_playlist_adds_nothing_even_for_an_upload_found_by_waiting() {
     let (o, c, _) = seg2_committed_by_waiting();
-    for n in 4..10u64 {
-        let at = T0 + n * 2000;
-        assert_eq!(
-            put(&o, 1, &c, &format!("s/seg{n}.ts"), &ts(2, n as u8), at).status,
-            201
-        );
-        let pl = media_playlist(n - 3, 4);
-        assert_eq!(
-            put(&o, 1, &c, "s/index.m3u8", pl.as_bytes(), at + 10).status,
-            201
-        );
-    }
+    push_more(&o, &c, 4..10);
     let late = T0 + 20_000;
     let older = media_playlist(0, 4);
     let r = put(&o, 1, &c, "s/index.m3u8", older.as_bytes(), late);
@@ -613,6 +616,15 @@ fn a_restart_reusing_segment_names_lists_only_its_own_uploads() {
     // The previous run's segments keep their bytes.
     let r = get(&o, "/out/v1/demo/live/hls/s/index/3.ts", T0 + 40_000);
     assert_eq!(r.body, ts(2, 3));
+}
+
+/// The previous run's seg2 arrived after the commit that listed it (its playlist waited for
+/// it): the restart's seg2 is still its own upload, not the old one, nor left out.
+#[test]
+fn a_restart_reusing_a_name_whose_old_upload_was_waited_for_lists_its_own_upload() {
+    let (o, c, _) = seg2_committed_by_waiting();
+    push_more(&o, &c, 4..6);
+    restart_reusing_names(&o, &c, 6);
 }
 
 #[test]

@@ -143,8 +143,10 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
         let bound = |key: &str| upload::is_upload_of(key, channel, input, &s.path);
         let after = stale_until(&timeline, bound, now_ms);
         let at = (channel, input, memory);
-        let found = upload::find_segment(cx, at, &s.path, (after, now_ms), true);
-        let upload = match found.await?.filter(|u| !timeline.binds(&u.key)) {
+        let listed = |key: &str| timeline.binds(key);
+        let file = (s.path.as_str(), &listed as &dyn Fn(&str) -> bool);
+        let found = upload::find_segment(cx, at, file, (after, now_ms), true);
+        let upload = match found.await? {
             Some(upload) => upload,
             // A playlist that does not continue the timeline may list segments it already
             // has: nothing new (a restarted encoder's new upload of the name is taken when
@@ -158,9 +160,9 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
             // newest few is waited for, briefly here and otherwise until a later playlist
             // (nothing after it is committed); an older one is given up: a gap, and a
             // discontinuity unless the next segment's media time continues across it.
-            None if newest => match overtaken_upload(cx, at, &s.path, after, now_ms).await? {
-                Some(upload) if !timeline.binds(&upload.key) => upload,
-                _ => break,
+            None if newest => match overtaken_upload(cx, at, file, after, now_ms).await? {
+                Some(upload) => upload,
+                None => break,
             },
             None => {
                 skip(&mut skipped, s.duration);
@@ -293,7 +295,7 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
 async fn overtaken_upload<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     at: (&Channel, InputId, &IngestMemory),
-    file: &str,
+    file: (&str, &dyn Fn(&str) -> bool),
     after_ms: u64,
     now_ms: u64,
 ) -> OriginResult<Option<ObjectInfo>> {

@@ -84,18 +84,21 @@ pub(super) fn is_upload_of(key: &str, channel: &Channel, input: InputId, file: &
 }
 
 /// The newest upload of a media segment `file` that arrived after `after_ms` and by
-/// `now_ms`. Nothing read when this isolate created it under its own name (`memory`); else
+/// `now_ms` and is not `bound` already (a key the timeline lists: the same upload, whenever it
+/// arrived). Nothing read when this isolate created it under its own name (`memory`); else
 /// one `head` when the upload has the name to itself; a listing when the name is taken by an
 /// older upload, or, with `list_if_absent`, when nothing has it (an upload under its arrival
 /// time whose name was freed since).
 pub(super) async fn find_segment<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     (channel, input, memory): (&Channel, InputId, &IngestMemory),
-    file: &str,
+    (file, bound): (&str, &dyn Fn(&str) -> bool),
     (after_ms, now_ms): (u64, u64),
     list_if_absent: bool,
 ) -> OriginResult<Option<ObjectInfo>> {
-    let new = |info: &ObjectInfo| arrived(info).is_some_and(|t| t > after_ms && t <= now_ms);
+    let new = |info: &ObjectInfo| {
+        arrived(info).is_some_and(|t| t > after_ms && t <= now_ms) && !bound(&info.key)
+    };
     let own_key = keys::segment_upload(&channel.id, input, file);
     if let Some(info) = memory.take_upload(&own_key, now_ms).filter(|i| new(i)) {
         return Ok(Some(info));
