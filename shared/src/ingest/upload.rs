@@ -84,7 +84,7 @@ pub(super) fn is_upload_of(key: &str, channel: &Channel, input: InputId, file: &
 }
 
 /// The newest upload of a media segment `file` that arrived after `after_ms` and by
-/// `now_ms` and is not `bound` already (a key the timeline lists: the same upload, whenever it
+/// `now_ms` and is not `listed` already (a key the timeline binds: the same upload, whenever it
 /// arrived). Nothing read when this isolate created it under its own name (`memory`); else
 /// one `head` when the upload has the name to itself; a listing when the name is taken by an
 /// older upload, or, with `list_if_absent`, when nothing has it (an upload under its arrival
@@ -92,12 +92,12 @@ pub(super) fn is_upload_of(key: &str, channel: &Channel, input: InputId, file: &
 pub(super) async fn find_segment<K: KvStore, O: ObjectStore>(
     cx: &Ctx<'_, K, O>,
     (channel, input, memory): (&Channel, InputId, &IngestMemory),
-    (file, bound): (&str, &dyn Fn(&str) -> bool),
+    (file, listed): (&str, &dyn Fn(&str) -> bool),
     (after_ms, now_ms): (u64, u64),
     list_if_absent: bool,
 ) -> OriginResult<Option<ObjectInfo>> {
     let new = |info: &ObjectInfo| {
-        arrived(info).is_some_and(|t| t > after_ms && t <= now_ms) && !bound(&info.key)
+        arrived(info).is_some_and(|t| t > after_ms && t <= now_ms) && !listed(&info.key)
     };
     let own_key = keys::segment_upload(&channel.id, input, file);
     if let Some(info) = memory.take_upload(&own_key, now_ms).filter(|i| new(i)) {
