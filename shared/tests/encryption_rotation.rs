@@ -227,29 +227,6 @@ fn fragment(segment: &[u8]) -> Fragment {
     }
 }
 
-/// The `$Time$` of each segment of the first SegmentTimeline in `xml` (`S@t`, `@d`, `@r`).
-fn timeline_times(xml: &str) -> Vec<u64> {
-    let timeline = &xml[..xml.find("</SegmentTimeline>").unwrap()];
-    let mut out = Vec::new();
-    let mut next = 0u64;
-    for s in timeline.split("<S ").skip(1) {
-        let s = &s[..s.find("/>").unwrap()];
-        let num = |name: &str| {
-            s.split_whitespace()
-                .find_map(|a| a.strip_prefix(&format!("{name}=\"")))
-                .map(|v| v.trim_end_matches('"').parse::<u64>().unwrap())
-        };
-        let (d, r) = (num("d").unwrap(), num("r").unwrap_or(0));
-        let mut t = num("t").unwrap_or(next);
-        for _ in 0..=r {
-            out.push(t);
-            t += d;
-        }
-        next = t;
-    }
-    out
-}
-
 /// KIDs of a key line (`KEYID=0x...`).
 fn key_ids(playlist: &str) -> Vec<String> {
     playlist
