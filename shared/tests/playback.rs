@@ -84,13 +84,26 @@ fn media_playlist_golden_with_program_date_time() {
 }
 
 #[test]
-fn window_holds_three_target_durations() {
-    // A hold-back of one second is raised to three target durations (RFC 8216bis 4.4.3.8).
-    let o = three_renditions(json!({"name": "hls", "segment_count": 2, "hold_back": 1}));
-    let body = get(&o, "/out/v1/demo/live/hls/stream_1/index/media.m3u8", T0).body;
+fn window_holds_the_hold_back_a_segment_and_the_start_allowance() {
+    // A hold-back of one second is raised to three target durations (RFC 8216bis 4.4.3.8);
+    // the window of 2 spans it, the segment a start falls in and the 10 s a player's other
+    // playlists may take to arrive: 6 + 2 + 10 s, 9 of the 12 segments.
+    let o = origin();
+    let c = setup(
+        &o,
+        json!({"name": "hls", "segment_count": 2, "hold_back": 1}),
+    );
+    push_live(&o, 1, &c, "stream_1", 12);
+    let body = get(
+        &o,
+        "/out/v1/demo/live/hls/stream_1/index/media.m3u8",
+        T0 + 23_000,
+    )
+    .body;
     let body = String::from_utf8(body).unwrap();
-    assert_eq!(body.matches("#EXTINF").count(), 3, "{body}");
-    assert!(body.contains("#EXT-X-MEDIA-SEQUENCE:5\n"), "{body}");
+    assert!(body.contains("HOLD-BACK=6.0"), "{body}");
+    assert_eq!(body.matches("#EXTINF").count(), 9, "{body}");
+    assert!(body.contains("#EXT-X-MEDIA-SEQUENCE:3\n"), "{body}");
 }
 
 #[test]

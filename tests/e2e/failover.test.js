@@ -32,8 +32,13 @@ const run = promisify(execFile);
 
 /** The channel's failover timeout (s): small so the test is short, >= SEGMENT_SECONDS. */
 const MAX_SEGMENT_DURATION = 4;
-/** Endpoint window (segments): 12 s, so a discontinuity leaves it soon after the switch. */
+/** Endpoint window (segments): 12 s, widened to WINDOW_S; a discontinuity leaves it soon after the switch. */
 const SEGMENT_COUNT = 6;
+/**
+ * The live window (s): SEGMENT_COUNT segments, widened to the hold-back (the failover timeout
+ * and two segments), a segment and the 10 s start allowance (docs/timeline.md, "Hold-back").
+ */
+const WINDOW_S = Math.max(SEGMENT_COUNT * SEGMENT_SECONDS, MAX_SEGMENT_DURATION + 3 * SEGMENT_SECONDS + 10);
 /** Source length (s): covers scenario A's push, kill, restart and hold. */
 const SOURCE_SECONDS = 120;
 /** Segments every output rendition lists before players start (3 target durations). */
@@ -607,7 +612,7 @@ describe('failover: redundant inputs on the Worker with real encoders and player
           }
           return true;
         },
-        { timeoutMs: (SEGMENT_COUNT + 4) * SEGMENT_SECONDS * 1000 + 10_000, intervalMs: 1000 },
+        { timeoutMs: (WINDOW_S + 4 * SEGMENT_SECONDS) * 1000 + 10_000, intervalMs: 1000 },
       );
       await sleep(1500);
       await ctx.playlists.stop();

@@ -11,6 +11,23 @@ use std::fmt::Write;
 /// Live playlists hold at least this many target durations (RFC 8216bis 6.2.2).
 pub const MIN_TARGET_DURATIONS: u64 = 3;
 
+/// Seconds a live window reaches back beyond where a player starts: it starts hold-back from
+/// the end of the first rendition playlist it reads, and its other playlists (its audio, a
+/// second rendition) must still list that start when they arrive, seconds later on a loaded
+/// origin or network (5.4 s measured). hls.js whose audio playlist has slid past the video's
+/// start never plays (docs/timeline.md, "Hold-back").
+pub const START_ALLOWANCE_S: u64 = 10;
+
+/// The shortest live window, in seconds, for a hold-back of `hold_back_s` (at least three
+/// target durations) and segments of `target_s`: the hold-back, the segment the player's start
+/// falls in, and [`START_ALLOWANCE_S`].
+pub fn live_window_min_s(hold_back_s: u64, target_s: u64) -> u64 {
+    hold_back_s
+        .max(MIN_TARGET_DURATIONS.saturating_mul(target_s))
+        .saturating_add(target_s)
+        .saturating_add(START_ALLOWANCE_S)
+}
+
 /// A variant of the output master, with its rendition's relative URI.
 pub struct MasterEntry<'a> {
     pub variant: &'a Variant,
@@ -117,8 +134,8 @@ pub struct MediaWindow<'a> {
     pub segments: &'a [OutputSegment<'a>],
 }
 
-/// The last `segment_count` segments, widened to span at least `min_duration_s` (three target
-/// durations, RFC 8216bis 6.2.2, and the hold-back, so a player can start that far behind).
+/// The last `segment_count` segments, widened to span at least `min_duration_s`
+/// ([`live_window_min_s`]).
 pub fn live_window<'a>(
     all: &'a [OutputSegment<'a>],
     min_duration_s: u64,

@@ -32,7 +32,7 @@ use crate::error::{OriginError, OriginResult};
 use crate::failover::{discontinuities_through, output_segments, OutputSegment, SwitchLog};
 use crate::hls::carry_query;
 use crate::hls::master::MasterInfo;
-use crate::hls::{live_window, MediaWindow, MIN_TARGET_DURATIONS};
+use crate::hls::{live_window, live_window_min_s, MediaWindow};
 use crate::http::{Method, Request, Response};
 use crate::keys;
 use crate::model::{Channel, Endpoint, InputId};
@@ -151,8 +151,9 @@ pub(crate) fn media_window<'s>(
 ) -> OriginResult<MediaWindow<'s>> {
     let (endpoint, shift, now_ms) = (play.endpoint, play.shift, play.now_ms);
     let hold_back_s = endpoint.hold_back_s(play.channel.max_segment_duration, target);
-    // Long enough for the RFC's three target durations and for a player that holds back.
-    let min_duration_s = hold_back_s.max(MIN_TARGET_DURATIONS * target);
+    // Long enough for the RFC's three target durations and for a player that holds back and
+    // reads its playlists seconds apart.
+    let min_duration_s = live_window_min_s(hold_back_s, target);
     let live = |s: &'s [OutputSegment<'s>]| live_window(s, min_duration_s, endpoint.segment_count);
     let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
     let selection = match (shift, &play.window) {
