@@ -312,6 +312,63 @@ fn commits_of_both_inputs_run_one_at_a_time_in_the_object() {
     }
 }
 
+/// Polls `a` and `b` in turn to completion; `true` when `b` finished first.
+fn b_first<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output, bool) {
+    let (mut a, mut b) = (pin!(a), pin!(b));
+    let mut cx = Context::from_waker(Waker::noop());
+    let (mut ra, mut rb) = (None, None);
+    let mut b_first = false;
+    for _ in 0..100_000 {
+        if ra.is_none() {
+            if let Poll::Ready(v) = a.as_mut().poll(&mut cx) {
+                ra = Some(v);
+            }
+        }
+        if rb.is_none() {
+            if let Poll::Ready(v) = b.as_mut().poll(&mut cx) {
+                b_first = ra.is_none();
+                rb = Some(v);
+            }
+        }
+        if let (Some(_), Some(_)) = (&ra, &rb) {
+            break;
+        }
+    }
+    (ra.expect("a finished"), rb.expect("b finished"), b_first)
+}
+
+#[test]
+fn a_playlist_read_is_answered_while_a_commit_awaits_r2() {
+    let (o, creds) = channel();
+    let calls = Interleaved::default();
+    let objects = Rc::new(Observed {
+        inner: o.objects.clone(),
+        observer: calls.clone(),
+    });
+    let (worker, _model) = in_objects(&o, Rc::new(o.kv.clone()), objects);
+    let run = |req, at| status(both(worker.handle(req, at), std::future::ready(())).0);
+    for n in 0..3u64 {
+        for (req, at) in pair(&creds, 1, n) {
+            run(req, at);
+        }
+    }
+    // Segment 3 uploaded; its playlist's commit heads it in R2 (the Worker hands the object
+    // nothing), every R2 call awaiting a turn, while a player reads the rendition playlist.
+    let [(segment, at), (playlist, commit_at)] = pair(&creds, 1, 3);
+    run(segment, at);
+    worker.ingest_memory.clear();
+    let read = Request::new(Method::Get, PLAYLISTS[1]);
+    let (commit, answer, read_first) = b_first(
+        worker.handle(playlist, commit_at),
+        worker.handle(read, commit_at + 1),
+    );
+    assert_eq!(status(commit), 201);
+    let answer = text(&answer);
+    assert!(read_first, "the read waited for the commit: {answer}");
+    // It read the state as it was before the commit: segments 0 to 2.
+    assert_eq!(answer.matches("#EXTINF").count(), 3, "{answer}");
+}
+
 /// The data points a backend was given.
 #[derive(Default)]
 struct Points(RefCell<Vec<DataPoint>>);
