@@ -435,6 +435,39 @@ fn a_late_older_playlist_adds_nothing_even_for_an_upload_found_by_waiting() {
     );
 }
 
+/// A loaded origin handled a playlist 70 s late, after newer ones had moved past segments its
+/// window lists and the timeline never got (seen with 15 players and a disk-bound neighbour):
+/// their uploads arrived before the timeline's newest entry, so they are no restart's.
+#[test]
+fn a_late_older_playlist_adds_nothing_for_segments_the_timeline_gave_up() {
+    let o = origin();
+    let c = setup(&o, json!({"name": "hls"}));
+    for n in 0..10u64 {
+        let seg = format!("s/seg{n}.ts");
+        assert_eq!(
+            put(&o, 1, &c, &seg, &ts(2, n as u8), T0 + n * 2000).status,
+            201
+        );
+        if n == 3 {
+            let first = media_playlist(0, 4);
+            let r = put(&o, 1, &c, "s/index.m3u8", first.as_bytes(), T0 + 6_010);
+            assert_eq!(r.status, 201, "{}", text(&r));
+        }
+    }
+    // The playlist listing 6..9 moves past 4 and 5.
+    let newer = media_playlist(6, 4);
+    let r = put(&o, 1, &c, "s/index.m3u8", newer.as_bytes(), T0 + 18_010);
+    assert_eq!(r.status, 201, "{}", text(&r));
+    // The one listing 2..5, received at 11 s, handled now.
+    let late = media_playlist(2, 4);
+    let r = put(&o, 1, &c, "s/index.m3u8", late.as_bytes(), T0 + 11_010);
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let body = get(&o, "/out/v1/demo/live/hls/s/index/media.m3u8", T0 + 18_100);
+    let body = &plain(text(&body));
+    assert!(body.ends_with("#EXTINF:2.000,\n9.ts\n"), "{body}");
+    assert!(!body.contains("10.ts"), "{body}");
+}
+
 #[test]
 fn old_segments_are_pruned_from_storage() {
     let o = origin();

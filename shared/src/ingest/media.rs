@@ -135,13 +135,21 @@ async fn ingest_media_once<K: KvStore, O: ObjectStore>(
         AppendPlan::Resync => (0, true),
     };
     let mut resync = plan == AppendPlan::Resync;
+    // A playlist that does not continue the timeline is a restarted encoder's, whose uploads
+    // arrive after the timeline's newest entry was committed; one listing older uploads is a
+    // playlist a loaded origin handled late, whose segments the timeline listed or gave up
+    // (docs/ingest.md, "Reused segment names").
+    let resync_floor = match (plan, timeline.last()) {
+        (AppendPlan::Resync, Some(last)) => last.arrived_ms,
+        _ => 0,
+    };
     // Media time of the segments given up since the last one listed (90 kHz ticks).
     let mut skipped: Option<u64> = None;
     let mut added = 0usize;
     for (i, s) in incoming.iter().enumerate().skip(from) {
         let newest = incoming.len() - i <= UPLOAD_WAIT_SEGMENTS;
         let bound = |key: &str| upload::is_upload_of(key, channel, input, &s.path);
-        let after = stale_until(&timeline, bound, now_ms);
+        let after = stale_until(&timeline, bound, now_ms).max(resync_floor);
         let at = (channel, input, memory);
         let listed = |key: &str| timeline.binds(key);
         let file = (s.path.as_str(), &listed as &dyn Fn(&str) -> bool);
