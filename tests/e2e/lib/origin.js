@@ -7,6 +7,7 @@
 // the client did not send that header itself. On Cloudflare the edge always overwrites it.
 // So an origin on `::1` is reached over IPv6, for real, by the access-control checks.
 import { existsSync, readFileSync, readdirSync, createWriteStream, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Miniflare, Log, LogLevel } from 'miniflare';
 import { ADMIN_TOKEN, apiClient } from './api.js';
@@ -151,4 +152,14 @@ export async function startOrigin({
   }
 
   return { url, api, kv, bucket, r2Keys, kvKeys, logFile, dir, dispose, mf, channelState };
+}
+
+/**
+ * The timelines a Worker run's persisted state holds, by scripts/timelines.py: with `first`,
+ * one line per rendition (its first segments and every discontinuity). For a failure message.
+ */
+export function timelinesOf(dir, { renditions = [], first } = {}) {
+  const args = [join(REPO_DIR, 'scripts', 'timelines.py'), ...(first ? ['--first', String(first)] : []), dir, ...renditions];
+  const run = spawnSync('python3', args, { encoding: 'utf8' });
+  return run.status === 0 ? run.stdout.trim() : `(scripts/timelines.py failed: ${run.error?.message ?? run.stderr})`;
 }

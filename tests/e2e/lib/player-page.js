@@ -34,6 +34,33 @@
     state.fatal.push(`media element error ${e && e.code}: ${e && e.message}`);
   });
 
+  // Every SourceBuffer the player makes, for each one's buffered ranges (the element's are
+  // their intersection, which hides which track is missing).
+  const sourceBuffers = [];
+  for (const MS of [window.MediaSource, window.ManagedMediaSource]) {
+    if (!MS) continue;
+    const add = MS.prototype.addSourceBuffer;
+    MS.prototype.addSourceBuffer = function (type) {
+      const sb = add.call(this, type);
+      sourceBuffers.push({ type: type.split(';')[0], sb });
+      return sb;
+    };
+  }
+  function ranges(timeRanges) {
+    const out = [];
+    for (let i = 0; i < timeRanges.length; i++) out.push([timeRanges.start(i), timeRanges.end(i)]);
+    return out;
+  }
+  function sourceBuffered() {
+    return sourceBuffers.map(({ type, sb }) => {
+      try {
+        return { type, buffered: ranges(sb.buffered) };
+      } catch (e) {
+        return { type, buffered: `${e.name}` };
+      }
+    });
+  }
+
   let playbackRate = 1;
   function playMuted() {
     video.muted = true;
@@ -185,8 +212,7 @@
 
   window.playerState = function () {
     const q = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : null;
-    const buffered = [];
-    for (let i = 0; i < video.buffered.length; i++) buffered.push([video.buffered.start(i), video.buffered.end(i)]);
+    const buffered = ranges(video.buffered);
     return {
       currentTime: video.currentTime,
       duration: video.duration,
@@ -199,6 +225,7 @@
       droppedFrames: q ? q.droppedVideoFrames : video.webkitDroppedFrameCount,
       corruptedFrames: q && 'corruptedVideoFrames' in q ? q.corruptedVideoFrames : null,
       buffered,
+      sourceBuffered: sourceBuffered(),
       startCurrentTime: state.startCurrentTime,
       startWallMs: state.startWallMs,
       nowMs: Date.now(),
