@@ -50,6 +50,22 @@ fn in_objects<O: edgepack::store::ObjectStore + 'static>(
     (worker, model)
 }
 
+/// The deployment with state in the channels' objects, over the origin's stores, its R2 calls
+/// seen by `observer`.
+fn observed<H: Observer + 'static>(
+    o: &TestOrigin,
+    observer: H,
+) -> (
+    Worker<Observed<MemoryObjects, H>>,
+    Model<Observed<MemoryObjects, H>>,
+) {
+    let objects = Rc::new(Observed {
+        inner: o.objects.clone(),
+        observer,
+    });
+    in_objects(o, Rc::new(o.kv.clone()), objects)
+}
+
 fn in_r2(o: &TestOrigin, kv: Rc<MemoryKv>, objects: Rc<MemoryObjects>) -> InR2 {
     Origin::new(kv, objects, o.config.clone(), o.random, o.sleep)
 }
@@ -195,11 +211,7 @@ impl Observer for Reads {
 fn a_playlist_put_costs_one_object_request_and_one_row_and_no_r2_read() {
     let (o, creds) = channel();
     let reads = Reads::default();
-    let objects = Rc::new(Observed {
-        inner: o.objects.clone(),
-        observer: reads.clone(),
-    });
-    let (worker, model) = in_objects(&o, Rc::new(o.kv.clone()), objects);
+    let (worker, model) = observed(&o, reads.clone());
     for n in 0..6u64 {
         for input in [1u8, 2] {
             let [segment, playlist] = pair(&creds, input, n);
@@ -244,11 +256,12 @@ impl Observer for Interleaved {
     }
 }
 
-/// Polls `a` and `b` in turn to completion.
-fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+/// Polls `a` and `b` in turn to completion; `true` when `b` finished first.
+fn b_first<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output, bool) {
     let (mut a, mut b) = (pin!(a), pin!(b));
     let mut cx = Context::from_waker(Waker::noop());
     let (mut ra, mut rb) = (None, None);
+    let mut b_first = false;
     for _ in 0..100_000 {
         if ra.is_none() {
             if let Poll::Ready(v) = a.as_mut().poll(&mut cx) {
@@ -257,6 +270,7 @@ fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
         }
         if rb.is_none() {
             if let Poll::Ready(v) = b.as_mut().poll(&mut cx) {
+                b_first = ra.is_none();
                 rb = Some(v);
             }
         }
@@ -264,18 +278,20 @@ fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
             break;
         }
     }
-    (ra.expect("a finished"), rb.expect("b finished"))
+    (ra.expect("a finished"), rb.expect("b finished"), b_first)
+}
+
+/// Polls `a` and `b` in turn to completion.
+fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (a, b, _) = b_first(a, b);
+    (a, b)
 }
 
 #[test]
 fn commits_of_both_inputs_run_one_at_a_time_in_the_object() {
     let (o, creds) = channel();
     let calls = Interleaved::default();
-    let objects = Rc::new(Observed {
-        inner: o.objects.clone(),
-        observer: calls.clone(),
-    });
-    let (worker, _model) = in_objects(&o, Rc::new(o.kv.clone()), objects);
+    let (worker, _model) = observed(&o, calls.clone());
     for round in 0..3u64 {
         // Three segments on each input, then both playlists at once: each commit heads its
         // three uploads in R2 (none is in memory) and awaits each.
@@ -312,40 +328,11 @@ fn commits_of_both_inputs_run_one_at_a_time_in_the_object() {
     }
 }
 
-/// Polls `a` and `b` in turn to completion; `true` when `b` finished first.
-fn b_first<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output, bool) {
-    let (mut a, mut b) = (pin!(a), pin!(b));
-    let mut cx = Context::from_waker(Waker::noop());
-    let (mut ra, mut rb) = (None, None);
-    let mut b_first = false;
-    for _ in 0..100_000 {
-        if ra.is_none() {
-            if let Poll::Ready(v) = a.as_mut().poll(&mut cx) {
-                ra = Some(v);
-            }
-        }
-        if rb.is_none() {
-            if let Poll::Ready(v) = b.as_mut().poll(&mut cx) {
-                b_first = ra.is_none();
-                rb = Some(v);
-            }
-        }
-        if let (Some(_), Some(_)) = (&ra, &rb) {
-            break;
-        }
-    }
-    (ra.expect("a finished"), rb.expect("b finished"), b_first)
-}
-
 #[test]
 fn a_playlist_read_is_answered_while_a_commit_awaits_r2() {
     let (o, creds) = channel();
     let calls = Interleaved::default();
-    let objects = Rc::new(Observed {
-        inner: o.objects.clone(),
-        observer: calls.clone(),
-    });
-    let (worker, _model) = in_objects(&o, Rc::new(o.kv.clone()), objects);
+    let (worker, _model) = observed(&o, calls.clone());
     let run = |req, at| status(both(worker.handle(req, at), std::future::ready(())).0);
     for n in 0..3u64 {
         for (req, at) in pair(&creds, 1, n) {
