@@ -24,6 +24,10 @@ use std::task::{Context, Poll, Waker};
 type Model<O> = Rc<ChannelObjects<MemoryKv, O>>;
 type Worker<O> = Origin<Rc<MemoryKv>, Routed<Rc<O>, MemoryStateClient<MemoryKv, O>>>;
 type InR2 = Origin<Rc<MemoryKv>, Rc<MemoryObjects>>;
+type Deployment<H> = (
+    Worker<Observed<MemoryObjects, H>>,
+    Model<Observed<MemoryObjects, H>>,
+);
 
 /// A channel with an HLS and a DASH endpoint; the origin it was made on, and both inputs'
 /// credentials.
@@ -52,13 +56,7 @@ fn in_objects<O: edgepack::store::ObjectStore + 'static>(
 
 /// The deployment with state in the channels' objects, over the origin's stores, its R2 calls
 /// seen by `observer`.
-fn observed<H: Observer + 'static>(
-    o: &TestOrigin,
-    observer: H,
-) -> (
-    Worker<Observed<MemoryObjects, H>>,
-    Model<Observed<MemoryObjects, H>>,
-) {
+fn observed<H: Observer + 'static>(o: &TestOrigin, observer: H) -> Deployment<H> {
     let objects = Rc::new(Observed {
         inner: o.objects.clone(),
         observer,
