@@ -1,8 +1,7 @@
 //! A channel's object (docs/storage.md, "Channel state in a Durable Object"): runs forwarded
-//! ingest requests and state writes over its [`ChannelState`] one at a time (reads of state in
-//! memory beside them), and writes the rows they changed before it answers. It runs the whole
-//! core (an [`Origin`]) over [`StateObjects`], so it sits beside the router; `channel_state`
-//! below it has the seam.
+//! ingest requests and state operations over its [`ChannelState`], one at a time, and writes
+//! the rows they changed before it answers. It runs the whole core (an [`Origin`]) over
+//! [`StateObjects`], so it sits beside the router; `channel_state` below it has the seam.
 
 use crate::auth::Random;
 use crate::channel_cache::ChannelCache;
@@ -13,7 +12,7 @@ use crate::http::Response;
 use crate::ingest_memory::IngestMemory;
 use crate::origin::Origin;
 use crate::stats::{DataPoint, NoStats, Rollup, RollupFuture, Stats};
-use crate::store::{KvStore, Object, ObjectStore, StoreError, StoreResult};
+use crate::store::{KvStore, ObjectStore, StoreError, StoreResult};
 use futures_util::lock::Mutex;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -64,7 +63,7 @@ pub struct ChannelObject<R> {
     channels: Rc<ChannelCache>,
     /// Uploads the Worker passed, and the object's own (docs/ingest.md, "Isolate memory").
     memory: Rc<IngestMemory>,
-    /// One commit or write at a time: the two inputs' commits are ordered, whatever they await.
+    /// One request at a time: the two inputs' commits are ordered, whatever they await.
     turn: Mutex<()>,
 }
 
@@ -121,15 +120,8 @@ impl<R: RowStorage> ChannelObject<R> {
         }
     }
 
-    /// Runs a state operation; a write's row is written before the answer. A read of keys
-    /// the object's memory holds is answered at once, not after the commit in progress, which
-    /// may await R2 for a second and more (docs/storage.md, "Reads beside commits").
+    /// Runs a state operation; a write's row is written before the answer.
     pub async fn state_op<O: ObjectStore>(&self, objects: &O, op: StateOp) -> StateAnswer {
-        if let StateOp::Get { keys } = &op {
-            if let Some(found) = self.state.read_in_memory(keys) {
-                return values(keys, found).unwrap_or_else(|e| StateAnswer::Failed { error: e.0 });
-            }
-        }
         let _turn = self.turn.lock().await;
         let store = StateObjects {
             state: &self.state,
@@ -149,13 +141,24 @@ async fn run<R: RowStorage, O: ObjectStore>(
 ) -> StoreResult<StateAnswer> {
     match op {
         StateOp::Get { keys } => {
-            let mut found = Vec::new();
-            if keys.len() <= MAX_KEYS_PER_READ {
-                for key in &keys {
-                    found.push(store.get(key).await?);
-                }
+            if keys.len() > MAX_KEYS_PER_READ {
+                return Err(StoreError(format!(
+                    "more than {MAX_KEYS_PER_READ} keys in one read"
+                )));
             }
-            values(&keys, found)
+            let mut values = Vec::with_capacity(keys.len());
+            for key in &keys {
+                let value = match store.get(key).await? {
+                    Some(o) => Some(StateValue {
+                        body: String::from_utf8(o.body)
+                            .map_err(|_| StoreError(format!("{key}: not JSON text")))?,
+                        metadata: o.metadata,
+                    }),
+                    None => None,
+                };
+                values.push(value);
+            }
+            Ok(StateAnswer::Values { values })
         }
         StateOp::List { prefix } => Ok(StateAnswer::Listed {
             objects: store.list(&prefix).await?,
@@ -180,31 +183,6 @@ async fn run<R: RowStorage, O: ObjectStore>(
 
 /// Most keys one read asks for (a round reads a switch log and a few timelines).
 pub const MAX_KEYS_PER_READ: usize = 64;
-
-/// The answer to a read of `keys`, which found `found`.
-fn values(keys: &[String], found: Vec<Option<Object>>) -> StoreResult<StateAnswer> {
-    if keys.len() > MAX_KEYS_PER_READ {
-        return Err(StoreError(format!(
-            "more than {MAX_KEYS_PER_READ} keys in one read"
-        )));
-    }
-    let values = keys
-        .iter()
-        .zip(found)
-        .map(|(key, o)| {
-            o.map(|o| {
-                let body = String::from_utf8(o.body)
-                    .map_err(|_| StoreError(format!("{key}: not JSON text")))?;
-                Ok(StateValue {
-                    body,
-                    metadata: o.metadata,
-                })
-            })
-            .transpose()
-        })
-        .collect::<StoreResult<_>>()?;
-    Ok(StateAnswer::Values { values })
-}
 
 fn unavailable(e: &StoreError) -> Response {
     crate::adapter::error_response(503, &format!("channel state not stored: {e}"))

@@ -24,10 +24,6 @@ use std::task::{Context, Poll, Waker};
 type Model<O> = Rc<ChannelObjects<MemoryKv, O>>;
 type Worker<O> = Origin<Rc<MemoryKv>, Routed<Rc<O>, MemoryStateClient<MemoryKv, O>>>;
 type InR2 = Origin<Rc<MemoryKv>, Rc<MemoryObjects>>;
-type Deployment<H> = (
-    Worker<Observed<MemoryObjects, H>>,
-    Model<Observed<MemoryObjects, H>>,
-);
 
 /// A channel with an HLS and a DASH endpoint; the origin it was made on, and both inputs'
 /// credentials.
@@ -52,16 +48,6 @@ fn in_objects<O: edgepack::store::ObjectStore + 'static>(
     let worker = Origin::new(kv, model.routed(), o.config.clone(), o.random, o.sleep)
         .with_commit_home(model.commit_home());
     (worker, model)
-}
-
-/// The deployment with state in the channels' objects, over the origin's stores, its R2 calls
-/// seen by `observer`.
-fn observed<H: Observer + 'static>(o: &TestOrigin, observer: H) -> Deployment<H> {
-    let objects = Rc::new(Observed {
-        inner: o.objects.clone(),
-        observer,
-    });
-    in_objects(o, Rc::new(o.kv.clone()), objects)
 }
 
 fn in_r2(o: &TestOrigin, kv: Rc<MemoryKv>, objects: Rc<MemoryObjects>) -> InR2 {
@@ -209,7 +195,11 @@ impl Observer for Reads {
 fn a_playlist_put_costs_one_object_request_and_one_row_and_no_r2_read() {
     let (o, creds) = channel();
     let reads = Reads::default();
-    let (worker, model) = observed(&o, reads.clone());
+    let objects = Rc::new(Observed {
+        inner: o.objects.clone(),
+        observer: reads.clone(),
+    });
+    let (worker, model) = in_objects(&o, Rc::new(o.kv.clone()), objects);
     for n in 0..6u64 {
         for input in [1u8, 2] {
             let [segment, playlist] = pair(&creds, input, n);
@@ -254,12 +244,11 @@ impl Observer for Interleaved {
     }
 }
 
-/// Polls `a` and `b` in turn to completion; `true` when `b` finished first.
-fn b_first<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output, bool) {
+/// Polls `a` and `b` in turn to completion.
+fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
     let (mut a, mut b) = (pin!(a), pin!(b));
     let mut cx = Context::from_waker(Waker::noop());
     let (mut ra, mut rb) = (None, None);
-    let mut b_first = false;
     for _ in 0..100_000 {
         if ra.is_none() {
             if let Poll::Ready(v) = a.as_mut().poll(&mut cx) {
@@ -268,7 +257,6 @@ fn b_first<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output, bool) {
         }
         if rb.is_none() {
             if let Poll::Ready(v) = b.as_mut().poll(&mut cx) {
-                b_first = ra.is_none();
                 rb = Some(v);
             }
         }
@@ -276,20 +264,18 @@ fn b_first<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output, bool) {
             break;
         }
     }
-    (ra.expect("a finished"), rb.expect("b finished"), b_first)
-}
-
-/// Polls `a` and `b` in turn to completion.
-fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
-    let (a, b, _) = b_first(a, b);
-    (a, b)
+    (ra.expect("a finished"), rb.expect("b finished"))
 }
 
 #[test]
 fn commits_of_both_inputs_run_one_at_a_time_in_the_object() {
     let (o, creds) = channel();
     let calls = Interleaved::default();
-    let (worker, _model) = observed(&o, calls.clone());
+    let objects = Rc::new(Observed {
+        inner: o.objects.clone(),
+        observer: calls.clone(),
+    });
+    let (worker, _model) = in_objects(&o, Rc::new(o.kv.clone()), objects);
     for round in 0..3u64 {
         // Three segments on each input, then both playlists at once: each commit heads its
         // three uploads in R2 (none is in memory) and awaits each.
@@ -324,34 +310,6 @@ fn commits_of_both_inputs_run_one_at_a_time_in_the_object() {
         sorted.dedup();
         assert_eq!(sorted.len(), 2, "both commits read R2: {inputs:?}");
     }
-}
-
-#[test]
-fn a_playlist_read_is_answered_while_a_commit_awaits_r2() {
-    let (o, creds) = channel();
-    let calls = Interleaved::default();
-    let (worker, _model) = observed(&o, calls.clone());
-    let run = |req, at| status(both(worker.handle(req, at), std::future::ready(())).0);
-    for n in 0..3u64 {
-        for (req, at) in pair(&creds, 1, n) {
-            run(req, at);
-        }
-    }
-    // Segment 3 uploaded; its playlist's commit heads it in R2 (the Worker hands the object
-    // nothing), every R2 call awaiting a turn, while a player reads the rendition playlist.
-    let [(segment, at), (playlist, commit_at)] = pair(&creds, 1, 3);
-    run(segment, at);
-    worker.ingest_memory.clear();
-    let read = Request::new(Method::Get, PLAYLISTS[1]);
-    let (commit, answer, read_first) = b_first(
-        worker.handle(playlist, commit_at),
-        worker.handle(read, commit_at + 1),
-    );
-    assert_eq!(status(commit), 201);
-    let answer = text(&answer);
-    assert!(read_first, "the read waited for the commit: {answer}");
-    // It read the state as it was before the commit: segments 0 to 2.
-    assert_eq!(answer.matches("#EXTINF").count(), 3, "{answer}");
 }
 
 /// The data points a backend was given.

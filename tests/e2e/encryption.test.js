@@ -374,17 +374,21 @@ describe('encryption: AES-128 HLS with a SPEKE v2.0 key provider on the Worker',
       const base = url.replace(/\/[^/]+$/, '');
       const contentId = `e2e-${name}`;
       // The keys of the periods around now, through the endpoint's ClearKey key route: each
-      // period is one SPEKE request with ContentKeyPeriod@index (its KIDs name the keys).
+      // period is one SPEKE request with ContentKeyPeriod@index (its KIDs name the keys). Back
+      // as far as the live window reaches (the hold-back, a segment and the 10 s start
+      // allowance: 31 s), since Shaka wants the key of every period its playlist names.
       const now = Math.floor(Date.now() / 1000 / ROTATION_S);
-      for (let p = now - 2; p <= now + 6; p++) {
+      const before = providers.ok.requests.length;
+      for (let p = now - 5; p <= now + 6; p++) {
         for (const kind of ['video', 'audio']) {
           const k = await get(`${base}/key/${p}-${kind}.key`);
           assert.equal(k.status, 200, k.describe());
         }
       }
       const asked = providers.ok.requests.filter((q) => q.asked.contentId === contentId);
-      const indexes = asked.map((q) => Number(q.asked.periods[0]?.index));
-      assert.ok(indexes.length >= 9 && indexes.every((x, i) => i === 0 || x > indexes[i - 1]), `one request per period, increasing @index: ${indexes}`);
+      // Periods the playlists had not asked for yet: one request each, in order.
+      const indexes = providers.ok.requests.slice(before).filter((q) => q.asked.contentId === contentId).map((q) => Number(q.asked.periods[0]?.index));
+      assert.ok(indexes.length >= 6 && indexes.every((x, i) => i === 0 || x > indexes[i - 1]), `one request per period, increasing @index: ${indexes}`);
       const uuid = (h) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
       const keys = Object.fromEntries(asked.flatMap((q) => q.asked.keys.map((k) => [k.kid.replace(/-/g, ''), Buffer.from(providers.ok.keyFor(uuid(k.kid.replace(/-/g, '')))).toString('hex')])));
       // Played on past ROTATION_S seconds of continuous content, which always hold a period

@@ -101,23 +101,6 @@ impl<R: RowStorage> ChannelState<R> {
         self.entries.borrow().get(key).cloned()
     }
 
-    /// The state keys `keys` as the object's memory holds them now, when reading them needs
-    /// nothing else (the rows loaded, each key's channel read in); `None` otherwise, and for a
-    /// key that is not state.
-    pub fn read_in_memory(&self, keys: &[String]) -> Option<Vec<Option<Object>>> {
-        if !self.loaded.get() {
-            return None;
-        }
-        let migrated = self.migrated.borrow();
-        keys.iter()
-            .map(|key| {
-                let ready =
-                    is_state_key(key) && channel_of(key).is_none_or(|id| migrated.contains(id));
-                ready.then(|| self.get(key).map(object))
-            })
-            .collect()
-    }
-
     fn set(&self, key: &str, value: Option<RowEntry>) -> StoreResult<()> {
         let mut entries = self.entries.borrow_mut();
         match value {
