@@ -28,10 +28,14 @@ def rows(path, query):
         con.close()
 
 
+def sqlite_files(state_dir):
+    return sorted(glob.glob(os.path.join(state_dir, "**", "*.sqlite"), recursive=True))
+
+
 def timelines(state_dir):
     """(key, timeline) of every timeline row in the channels' Durable Object storage."""
     found = []
-    for path in sorted(glob.glob(os.path.join(state_dir, "**", "*.sqlite"), recursive=True)):
+    for path in sqlite_files(state_dir):
         for _name, body in rows(path, "SELECT name, body FROM state_rows"):
             try:
                 objects = json.loads(body)
@@ -46,7 +50,7 @@ def timelines(state_dir):
 def timed_uploads(state_dir):
     """(key, arrived) of uploads stored under their name and arrival time."""
     found = []
-    for path in sorted(glob.glob(os.path.join(state_dir, "**", "*.sqlite"), recursive=True)):
+    for path in sqlite_files(state_dir):
         query = "SELECT key, custom_metadata FROM _mf_objects WHERE key LIKE 'seg/%@%'"
         for key, meta in rows(path, query):
             found.append((key, json.loads(meta or "{}").get("arrived")))

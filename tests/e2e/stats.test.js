@@ -242,11 +242,12 @@ describe('statistics on the Worker', { timeout: 300_000 }, () => {
     for (const [i, s] of states.entries()) {
       const v = viewers[i];
       const played = s.currentTime - (s.startCurrentTime ?? s.currentTime);
+      const stalledHere = !(played >= MIN_PLAYED_S);
       if (s.fatal.length > 0) failures.push(`player ${v.name}: ${JSON.stringify(s.fatal)}`);
-      if (!(played >= MIN_PLAYED_S)) {
+      if (stalledHere) {
         failures.push(`player ${v.name} played ${played} s: ${briefState(s)}; refused (${v.refused.length}): ${JSON.stringify(v.refused.slice(0, 3))}`);
       }
-      if (s.fatal.length > 0 || !(played >= MIN_PLAYED_S)) {
+      if (s.fatal.length > 0 || stalledHere) {
         stalled ??= { viewer: v, state: s };
         // Its whole state, hls.js's kept log included, beside the run's other logs.
         writeFileSync(join(suite.dir, `player-${v.name}.json`), JSON.stringify(s, null, 1));

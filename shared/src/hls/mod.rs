@@ -7,5 +7,5 @@ mod render;
 pub use query::carry_query;
 pub use render::{
     last_media_sequence, live_window, live_window_min_s, render_master, render_media, MasterEntry,
-    MediaWindow, MAX_GAP_SEGMENTS, MIN_TARGET_DURATIONS,
+    MediaWindow, MAX_GAP_SEGMENTS,
 };
